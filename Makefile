@@ -1,0 +1,58 @@
+# gyrekv: every documented invocation is a target. The first target that needs
+# the virtualenv creates .venv and installs the project into it.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+GYRE := $(VENV)/bin/gyre
+STAMP := $(VENV)/.installed
+PORT ?= 6379
+ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: help serve test test-all bench bench-checker redis-tools clean
+
+help:
+	@echo "make serve          run the RESP server on 127.0.0.1:$(PORT) (ARGS='--requirepass x ...')"
+	@echo "make test           the default test suite (installs redis-server/redis-tools as root)"
+	@echo "make test-all       the default suite plus the slow tests"
+	@echo "make bench          gyre serve vs Debian's redis-server, side by side (redis-benchmark)"
+	@echo "make bench-checker  speed of the linearizability checker"
+	@echo "make clean          remove .venv and caches"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+# Debian's redis-server and redis-tools are the reference the tests compare
+# against and the load generator of the benchmark. Installed when missing and
+# we are root; Debian's service is stopped so port 6379 stays free for us.
+redis-tools:
+	@if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-benchmark >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server redis-tools; \
+	    (service redis-server stop || true) >/dev/null 2>&1; \
+	  else \
+	    echo "redis-server/redis-tools are missing and we are not root: install them (apt-get install redis-server redis-tools); the tests that need them will be skipped"; \
+	  fi; \
+	fi
+
+serve: $(STAMP)
+	$(GYRE) serve --port $(PORT) $(ARGS)
+
+test: $(STAMP) redis-tools
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+test-all: $(STAMP) redis-tools
+	$(PY) -m pytest -q -m '' $(PYTEST_ARGS)
+
+bench: $(STAMP) redis-tools
+	$(PY) -m bench.bench_server
+
+bench-checker: $(STAMP)
+	$(PY) -m bench.bench_checker $(ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info

@@ -1,0 +1,1 @@
+"""The replicated keyspace: clocks, lattices, the sharded keyspace with TTLs and the Redis command engine."""

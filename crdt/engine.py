@@ -1,0 +1,219 @@
+"""The Redis command engine: dispatch through the table onto the sharded keyspace.
+
+Strategy: `Engine.execute(argv, session, now_ms)` is the one entry point. It
+finds the command with one dict lookup, checks arity and auth, runs the
+handler and turns a `CommandError` into an `ErrorReply` value, so a bad
+command fills its pipeline slot and changes nothing. The engine owns the
+databases, the server parameters, the client registry and the statistics;
+it takes time (`now_ms`) and randomness (`rng`) from its caller and does no
+I/O, so the server, the node programs and the simulator share it.
+
+`execute_with_delta` also returns the keys the command wrote (per database),
+which replication turns into the write delta.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from crdt import errors
+from crdt.commands import TABLE
+from crdt.config import Config
+from crdt.errors import CommandError
+from crdt.keyspace import Db
+from crdt.session import Session
+from protocol.replies import ErrorReply
+
+# Work bounds of one active expiry cycle (Redis bounds it by time; we by keys,
+# so a cycle is deterministic), multiplied by `active-expire-effort`.
+EXPIRE_KEYS_PER_CYCLE = 20_000
+
+# Commands that run at once even inside MULTI (everything else is queued).
+MULTI_IMMEDIATE = frozenset({"exec", "discard", "multi", "watch", "quit", "reset"})
+
+
+@dataclass(slots=True)
+class HostInfo:
+    """Facts about the process the engine runs in, given by the driver (INFO server/memory)."""
+
+    pid: int = 0
+    tcp_port: int = 0
+    executable: str = ""
+    config_file: str = ""
+    start_ms: int = 0
+    rss_bytes: Callable[[], int] = lambda: 0
+    cpu_seconds: Callable[[], tuple[float, float]] = lambda: (0.0, 0.0)  # (user, system)
+    os: str = ""
+    arch_bits: int = 64
+    python_version: str = ""
+    mode: str = "standalone"
+
+
+@dataclass(slots=True)
+class Stats:
+    """Counters reported by INFO stats, reset by CONFIG RESETSTAT."""
+
+    connections_received: int = 0
+    rejected_connections: int = 0
+    error_replies: int = 0
+    net_input_bytes: int = 0
+    net_output_bytes: int = 0
+    expired_keys: int = 0
+    expire_cycles: int = 0
+    errors_by_code: dict[bytes, int] = field(default_factory=dict)
+
+
+class Engine:
+    """All keyspace and server state of one gyrekv instance."""
+
+    def __init__(self, *, config: Config | None = None, rng: random.Random | None = None,
+                 host: HostInfo | None = None, now_ms: int = 0) -> None:
+        self.config = config if config is not None else Config()
+        self.rng = rng if rng is not None else random.Random(0)
+        self.host = host if host is not None else HostInfo(start_ms=now_ms)
+        self.dbs = [Db(i) for i in range(self.config["databases"])]
+        self.table = TABLE
+        self.calls = [0] * len(TABLE.by_name)
+        self.failed_calls = [0] * len(TABLE.by_name)
+        self.stats = Stats()
+        self.clients: dict[int, Session] = {}
+        self.next_client_id = 1
+        self.run_id = "%040x" % self.rng.getrandbits(160)
+        self.last_save_ms = now_ms
+        self.start_ms = now_ms
+
+    # -- clients -------------------------------------------------------------
+
+    def open_session(self, now_ms: int, addr: str = "", laddr: str = "", fd: int = -1) -> Session:
+        """Register a new client and return its session."""
+        session = Session(self, self.next_client_id, now_ms, addr, laddr, fd)
+        self.next_client_id += 1
+        self.clients[session.id] = session
+        self.stats.connections_received += 1
+        return session
+
+    def close_session(self, session: Session) -> None:
+        """Forget a client: its watches and subscriptions go with it."""
+        self.clients.pop(session.id, None)
+        for db, key in session.watched:
+            watchers = db.watchers.get(key)
+            if watchers is not None:
+                watchers.discard(session)
+                if not watchers:
+                    del db.watchers[key]
+        session.watched = []
+
+    # -- commands ------------------------------------------------------------
+
+    def execute(self, argv: list[bytes], session: Session, now_ms: int) -> Any:
+        """Run one command for a client.
+
+        Args:
+            argv: the command name and its arguments, as the client sent them.
+            session: the client's session.
+            now_ms: the current time in milliseconds (wall clock or virtual).
+
+        Returns:
+            The reply value (see protocol.replies); errors are `ErrorReply` values.
+        """
+        cmd = self.table.lookup.get(argv[0])
+        if cmd is None:
+            cmd = self.table.lookup.get(argv[0].lower())
+            if cmd is None:
+                return self._reject(session, errors.unknown_command(argv))
+        n = len(argv)
+        arity = cmd.arity
+        if (arity > 0 and n != arity) or n < -arity:
+            return self._reject(session, errors.wrong_arity(cmd.name))
+        if cmd.handler is None:  # a container: dispatch on the subcommand
+            sub = cmd.subcommands.get(argv[1])
+            if sub is None:
+                sub = cmd.subcommands.get(argv[1].lower())
+                if sub is None:
+                    return self._reject(session, errors.unknown_subcommand(argv[0], argv[1]))
+            cmd = sub
+            arity = cmd.arity
+            if (arity > 0 and n != arity) or n < -arity:
+                return self._reject(session, errors.wrong_arity(cmd.name))
+        if not session.authenticated and "no_auth" not in cmd.flags:
+            return self._reject(session, errors.NOAUTH)
+        session.now_ms = now_ms
+        session.last_cmd = cmd.name_bytes
+        if session.multi is not None and cmd.name not in MULTI_IMMEDIATE:
+            queue = self.transaction_hook
+            if queue is not None:
+                return queue(session, cmd, argv)
+        self.calls[cmd.index] += 1
+        try:
+            return cmd.handler(session, argv)  # type: ignore[misc]
+        except CommandError as e:
+            self.failed_calls[cmd.index] += 1
+            return self._error(e.text)
+
+    # MULTI queueing is installed by the transactions module (a later issue).
+    transaction_hook: Callable[[Session, Any, list[bytes]], Any] | None = None
+
+    def execute_with_delta(self, argv: list[bytes], session: Session,
+                           now_ms: int) -> tuple[Any, dict[int, list[bytes]]]:
+        """`execute`, also returning the keys written, per database index, in write order."""
+        for db in self.dbs:
+            db.delta = []
+        try:
+            reply = self.execute(argv, session, now_ms)
+            delta = {db.index: db.delta for db in self.dbs if db.delta}
+        finally:
+            for db in self.dbs:
+                db.delta = None
+        return reply, delta  # type: ignore[return-value]
+
+    def _reject(self, session: Session, text: bytes) -> ErrorReply:
+        """An error found before the command ran; inside MULTI it also dooms the EXEC."""
+        if session.multi is not None:
+            session.multi_error = True
+        return self._error(text)
+
+    def _error(self, text: bytes) -> ErrorReply:
+        stats = self.stats
+        stats.error_replies += 1
+        code = text.split(b" ", 1)[0]
+        stats.errors_by_code[code] = stats.errors_by_code.get(code, 0) + 1
+        return ErrorReply(text)
+
+    # -- time-driven work ----------------------------------------------------
+
+    def active_expire(self, now_ms: int) -> int:
+        """One active expiry cycle over every database; returns keys deleted."""
+        budget = EXPIRE_KEYS_PER_CYCLE * self.config["active-expire-effort"]
+        deleted = 0
+        for db in self.dbs:
+            if db.expires and db.has_expired_pending(now_ms):
+                deleted += db.active_expire(now_ms, budget - deleted)
+                if deleted >= budget:
+                    break
+        self.stats.expire_cycles += 1
+        return deleted
+
+    def expire_interval_ms(self) -> int:
+        """How often the driver should call `active_expire` (1000 / hz)."""
+        return max(1, 1000 // self.config["hz"])
+
+    # -- statistics ----------------------------------------------------------
+
+    @property
+    def total_commands(self) -> int:
+        return sum(self.calls)
+
+    @property
+    def expired_keys(self) -> int:
+        return sum(db.expired for db in self.dbs)
+
+    def reset_stats(self) -> None:
+        self.stats = Stats()
+        self.calls = [0] * len(self.calls)
+        self.failed_calls = [0] * len(self.failed_calls)
+        for db in self.dbs:
+            db.hits = db.misses = db.expired = 0
+

@@ -1,0 +1,305 @@
+"""One logical database: 16 hash shards of keys, their expiry times and access times.
+
+Strategy:
+- A key lives in shard ``crc32(key) & 15``. crc32 is stable across processes
+  (Python's ``hash()`` is not), so replicas agree on shards: the shard is the
+  unit of gossip digests and anti-entropy.
+- A value's Python type is its Redis type: ``bytes`` is a string (``bytearray``
+  is a string that was edited in place, which Redis reports as ``raw``); the
+  collection types carry a ``type_name`` class attribute.
+- Expiry times (ms) sit in one ``expires`` dict, as in Redis, plus a heap of
+  ``(when, key)`` for the active cycle. Heap entries go stale when a TTL is
+  changed or removed; they are skipped on pop and compacted when they
+  outnumber live TTLs. A key is expired once ``now_ms > when``. Expiry is lazy
+  on every access and active from `active_expire`, which the driver calls.
+- SCAN walks keys in the order of (shard, crc32) with the position as cursor.
+  The sorted index is rebuilt when a scan starts (cursor 0) and only if keys
+  were added since; an index built after a scan started holds every key that
+  is present for the whole scan, which is Redis's guarantee.
+- Every write calls `signal(key)`: it counts changes, marks WATCHers dirty and
+  records the key in the open write delta (replication reads the keys' values
+  after the command).
+
+No I/O, clock or randomness here: `now_ms` and the RNG are passed in.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from bisect import bisect_left
+from collections.abc import Callable, Iterator
+from itertools import islice
+from typing import Any
+from zlib import crc32
+
+from crdt.args import is_int
+
+EMBSTR_MAX_BYTES = 44
+SHARD_COUNT = 16
+SHARD_MASK = SHARD_COUNT - 1
+HEAP_SLACK_ENTRIES = 64
+
+
+def shard_of(key: bytes) -> int:
+    """The shard (0..15) a key lives in, identical in every process."""
+    return crc32(key) & SHARD_MASK
+
+
+def scan_position(key: bytes) -> int:
+    """A key's place in SCAN order: the shard in the top 4 bits of a 32-bit number."""
+    h = crc32(key)
+    return ((h & SHARD_MASK) << 28) | (h >> 4)
+
+
+def type_name(value: Any) -> bytes:
+    """The Redis type name (b"string", b"list", ...) of a stored value."""
+    t = type(value)
+    if t is bytes or t is bytearray:
+        return b"string"
+    return value.type_name  # type: ignore[no-any-return]
+
+
+def encoding_of(value: Any, config: Any) -> bytes:
+    """OBJECT ENCODING: what Redis 7.0 would report for this value at its size.
+
+    Strings: ``int`` for a 64-bit integer of up to 20 characters, ``embstr`` up to
+    44 bytes, else ``raw``; a string edited in place (bytearray) is ``raw``.
+    Collections answer through their own ``encoding(config)`` method.
+    """
+    t = type(value)
+    if t is bytes:
+        if len(value) <= 20 and is_int(value):
+            return b"int"
+        return b"embstr" if len(value) <= EMBSTR_MAX_BYTES else b"raw"
+    if t is bytearray:
+        return b"raw"
+    return value.encoding(config)  # type: ignore[no-any-return]
+
+
+class Db:
+    """The keys of one logical database (SELECT index)."""
+
+    __slots__ = (
+        "index", "shards", "expires", "_heap", "atime", "key_count",
+        "hits", "misses", "expired", "changes", "watchers", "delta",
+        "on_expire", "_scan_keys", "_scan_pos", "_scan_stale",
+    )
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.shards: list[dict[bytes, Any]] = [{} for _ in range(SHARD_COUNT)]
+        self.expires: dict[bytes, int] = {}
+        self._heap: list[tuple[int, bytes]] = []
+        # Last access, whole seconds, for OBJECT IDLETIME.
+        self.atime: dict[bytes, int] = {}
+        self.key_count = 0
+        self.hits = 0
+        self.misses = 0
+        self.expired = 0
+        self.changes = 0
+        # key -> sessions watching it (MULTI/WATCH); empty when nobody watches.
+        self.watchers: dict[bytes, set[Any]] = {}
+        # Keys written by the command now running, when replication wants them.
+        self.delta: list[bytes] | None = None
+        # Called with (db, key) when a key expires (keyspace events, replication).
+        self.on_expire: Callable[[Db, bytes], None] | None = None
+        self._scan_keys: list[bytes] = []
+        self._scan_pos: list[int] = []
+        self._scan_stale = True
+
+    # -- reads -------------------------------------------------------------
+
+    def lookup(self, key: bytes, now_ms: int) -> Any:
+        """The live value of `key`, or None. Deletes it first if it has expired."""
+        value = self.shards[crc32(key) & SHARD_MASK].get(key)
+        if value is None:
+            return None
+        if self.expires:
+            when = self.expires.get(key)
+            if when is not None and now_ms > when:
+                self._expire(key)
+                return None
+        return value
+
+    def read(self, key: bytes, now_ms: int) -> Any:
+        """`lookup` for a read command: counts a keyspace hit or miss and the access time."""
+        value = self.lookup(key, now_ms)
+        if value is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+            self.atime[key] = now_ms // 1000
+        return value
+
+    def exists(self, key: bytes, now_ms: int) -> bool:
+        return self.lookup(key, now_ms) is not None
+
+    def ttl_ms(self, key: bytes) -> int | None:
+        """The absolute expiry time of a key (ms), or None if it has none."""
+        return self.expires.get(key)
+
+    def __len__(self) -> int:
+        return self.key_count
+
+    def keys(self) -> Iterator[bytes]:
+        """Every stored key, expired or not (callers filter with `lookup`)."""
+        for shard in self.shards:
+            yield from shard
+
+    def items(self) -> Iterator[tuple[bytes, Any]]:
+        for shard in self.shards:
+            yield from shard.items()
+
+    # -- writes ------------------------------------------------------------
+
+    def set(self, key: bytes, value: Any, now_ms: int, expire_at_ms: int | None = None,
+            keep_ttl: bool = False) -> None:
+        """Store `value` under `key`, replacing any value; the TTL is cleared unless kept."""
+        shard = self.shards[crc32(key) & SHARD_MASK]
+        if key not in shard:
+            self.key_count += 1
+            self._scan_stale = True
+        shard[key] = value
+        self.atime[key] = now_ms // 1000
+        if expire_at_ms is not None:
+            self.set_expire(key, expire_at_ms)
+        elif not keep_ttl and self.expires:
+            self.expires.pop(key, None)
+        self.signal(key)
+
+    def replace_value(self, key: bytes, value: Any) -> None:
+        """Swap the value of an existing key in place, keeping its TTL (INCR, APPEND...)."""
+        self.shards[crc32(key) & SHARD_MASK][key] = value
+        self.signal(key)
+
+    def set_expire(self, key: bytes, when_ms: int) -> None:
+        """Give an existing key an absolute expiry time in ms."""
+        self.expires[key] = when_ms
+        heap = self._heap
+        heapq.heappush(heap, (when_ms, key))
+        if len(heap) > 2 * len(self.expires) + HEAP_SLACK_ENTRIES:
+            self._heap = [(w, k) for k, w in self.expires.items()]
+            heapq.heapify(self._heap)
+
+    def persist(self, key: bytes) -> bool:
+        """Remove a key's TTL; True if it had one."""
+        return self.expires.pop(key, None) is not None
+
+    def delete(self, key: bytes) -> bool:
+        """Remove a key and its TTL; True if it was stored (expired or not)."""
+        shard = self.shards[crc32(key) & SHARD_MASK]
+        if shard.pop(key, None) is None:
+            return False
+        self.key_count -= 1
+        self.expires.pop(key, None)
+        self.atime.pop(key, None)
+        self.signal(key)
+        return True
+
+    def flush(self) -> int:
+        """Remove every key; returns how many there were. Watchers of every key are told."""
+        removed = self.key_count
+        if self.watchers:
+            for key in list(self.watchers):
+                if self.shards[crc32(key) & SHARD_MASK].get(key) is not None:
+                    self.signal(key)
+        self.shards = [{} for _ in range(SHARD_COUNT)]
+        self.expires = {}
+        self._heap = []
+        self.atime = {}
+        self.key_count = 0
+        self._scan_keys, self._scan_pos, self._scan_stale = [], [], True
+        self.changes += removed
+        return removed
+
+    def signal(self, key: bytes) -> None:
+        """Note a write to `key` (WATCH, change counters, replication delta)."""
+        self.changes += 1
+        if self.watchers:
+            sessions = self.watchers.get(key)
+            if sessions:
+                for session in sessions:
+                    session.watch_dirty = True
+        if self.delta is not None:
+            self.delta.append(key)
+
+    def _expire(self, key: bytes) -> None:
+        self.delete(key)
+        self.expired += 1
+        if self.on_expire is not None:
+            self.on_expire(self, key)
+
+    # -- expiry ------------------------------------------------------------
+
+    def active_expire(self, now_ms: int, budget: int) -> int:
+        """Delete up to `budget` keys whose time has passed, earliest first.
+
+        Redis samples random keys with a TTL and repeats while more than a
+        quarter of a sample was expired; a deadline-ordered heap finds exactly
+        the expired keys with no sampling and no randomness, so the simulator
+        can replay it. The budget bounds one cycle's work.
+
+        Returns:
+            How many keys were deleted.
+        """
+        heap, expires = self._heap, self.expires
+        deleted = 0
+        while heap and deleted < budget:
+            when, key = heap[0]
+            if when >= now_ms:
+                break
+            heapq.heappop(heap)
+            if expires.get(key) == when:
+                self._expire(key)
+                deleted += 1
+        return deleted
+
+    def has_expired_pending(self, now_ms: int) -> bool:
+        """True if the next active cycle would find something to delete."""
+        return bool(self._heap) and self._heap[0][0] < now_ms
+
+    # -- random and scan ---------------------------------------------------
+
+    def random_key(self, rng: random.Random, now_ms: int) -> bytes | None:
+        """A random live key (RANDOMKEY), chosen with the injected RNG."""
+        attempts = 0
+        while self.key_count:
+            pick = rng.randrange(self.key_count)
+            for shard in self.shards:
+                if pick < len(shard):
+                    key = next(islice(shard, pick, None))
+                    break
+                pick -= len(shard)
+            else:  # pragma: no cover - key_count and the shards agree
+                raise AssertionError("key_count out of step with shards")
+            if self.lookup(key, now_ms) is not None:
+                return key
+            attempts += 1
+            if attempts > 100:  # everything left is expired: Redis returns any key then
+                return key
+        return None
+
+    def scan(self, cursor: int, count: int) -> tuple[int, list[bytes]]:
+        """One SCAN step: about `count` keys from `cursor` on, and the next cursor (0 = done).
+
+        Keys sharing one scan position are returned together, so a cursor never
+        splits them.
+        """
+        if cursor == 0 and self._scan_stale:
+            pairs = sorted((scan_position(k), k) for k in self.keys())
+            self._scan_pos = [p for p, _ in pairs]
+            self._scan_keys = [k for _, k in pairs]
+            self._scan_stale = False
+        positions, keys = self._scan_pos, self._scan_keys
+        # A cursor is a position plus one, so that 0 can mean both start and end.
+        i = bisect_left(positions, cursor - 1) if cursor else 0
+        out: list[bytes] = []
+        n = len(positions)
+        while i < n and len(out) < count:
+            pos = positions[i]
+            while i < n and positions[i] == pos:
+                out.append(keys[i])
+                i += 1
+        next_cursor = 0 if i >= n else positions[i] + 1
+        return next_cursor, out

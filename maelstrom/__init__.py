@@ -1,0 +1,1 @@
+"""The Maelstrom-compatible harness: network model, workloads, checkers, runner, simulator."""

@@ -1,0 +1,83 @@
+"""Shared test helpers: free ports and a real Debian redis-server to compare against."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+REDIS_SERVER = shutil.which("redis-server")
+REDIS_START_TIMEOUT_S = 10.0
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def real_redis_server(*extra_args: str) -> Iterator[int]:
+    """Run Debian's redis-server on a free loopback port with no persistence.
+
+    Readiness is read from the server's own log line, not guessed with a sleep.
+
+    Yields:
+        The port it listens on.
+    """
+    assert REDIS_SERVER is not None, "redis-server is not installed"
+    port = free_port()
+    with tempfile.TemporaryDirectory() as workdir:
+        proc = subprocess.Popen(
+            [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", workdir, "--daemonize", "no",
+             "--loglevel", "notice", "--logfile", "", *extra_args],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                if "Ready to accept connections" in line:
+                    break
+            else:
+                raise RuntimeError(f"redis-server exited with {proc.wait()}")
+            yield port
+        finally:
+            proc.terminate()
+            proc.wait(timeout=REDIS_START_TIMEOUT_S)
+
+
+GYRE_READY_TEXT = "ready to accept connections on "
+
+
+@contextmanager
+def gyre_server(*extra_args: str) -> Iterator[int]:
+    """Run `gyre serve --port 0` as a real process; yields the port it logged.
+
+    Readiness and the port are read from the server's own log line.
+    """
+    import re
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nodes.cli", "serve", "--port", "0", *extra_args],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if GYRE_READY_TEXT in line:
+                m = re.search(r":(\d+)\s*$", line)
+                assert m, line
+                port = int(m.group(1))
+                break
+        else:
+            raise RuntimeError(f"gyre serve exited with {proc.wait()}")
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=REDIS_START_TIMEOUT_S)
