@@ -51,7 +51,7 @@ class RealRedis:
 
     def __init__(self, port: int, resp3: bool = False) -> None:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=SOCKET_TIMEOUT_S)
-        self.reader = hiredis.Reader(protocolVersion=3 if resp3 else 2)
+        self.reader = hiredis.Reader()
         if resp3:
             self.call(b"HELLO", b"3")
 
@@ -83,7 +83,7 @@ class OurEngine:
 
     def call(self, *argv: bytes) -> Any:
         reply = self.engine.execute(list(argv), self.session, self.clock())
-        reader = hiredis.Reader(protocolVersion=3 if self.session.resp3 else 2)
+        reader = hiredis.Reader()
         reader.feed(encode(reply, self.session.resp3))
         parsed = reader.gets()
         assert parsed is not False, f"our reply to {argv!r} did not parse: {reply!r}"

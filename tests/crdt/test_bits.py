@@ -1,0 +1,323 @@
+"""Unit tests of crdt/bits.py: SETBIT GETBIT BITCOUNT BITPOS, on virtual time.
+
+Wrong-type cases store a stand-in collection straight into the Db. Random
+ranges are checked against a naive bit-by-bit model of Redis's rules.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from crdt.engine import Engine
+from crdt.keyspace import encoding_of
+from protocol.replies import ErrorReply
+
+T0 = 1_700_000_000_000
+SYNTAX = b"ERR syntax error"
+NOT_INTEGER = b"ERR value is not an integer or out of range"
+WRONGTYPE = b"WRONGTYPE Operation against a key holding the wrong kind of value"
+BIT_OFFSET = b"ERR bit offset is not an integer or out of range"
+BIT_VALUE = b"ERR bit is not an integer or out of range"
+BITPOS_BIT = b"ERR The bit argument must be 1 or 0."
+MAX_BULK = 512 * 1024 * 1024
+
+
+class FakeList:
+    type_name = b"list"
+
+    def encoding(self, config: Any) -> bytes:
+        return b"listpack"
+
+    def copy(self) -> FakeList:
+        return self
+
+
+class Box:
+    """An engine, a session and a clock that only moves when told."""
+
+    def __init__(self) -> None:
+        self.now = T0
+        self.engine = Engine(now_ms=T0)
+        self.session = self.engine.open_session(T0)
+
+    @property
+    def db(self) -> Any:
+        return self.session.db
+
+    def __call__(self, *argv: bytes | str | int) -> Any:
+        args = [a if isinstance(a, bytes) else str(a).encode() for a in argv]
+        return self.engine.execute(args, self.session, self.now)
+
+    def err(self, *argv: bytes | str | int) -> bytes:
+        reply = self(*argv)
+        assert isinstance(reply, ErrorReply), reply
+        return bytes(reply)
+
+    def put(self, key: bytes, value: Any) -> None:
+        self.db.set(key, value, self.now)
+
+
+@pytest.fixture
+def box() -> Box:
+    return Box()
+
+
+# --- SETBIT / GETBIT ----------------------------------------------------------------------------
+
+def test_setbit_getbit(box: Box) -> None:
+    assert box("SETBIT", "k", 7, 1) == 0
+    assert box("GET", "k") == b"\x01"
+    assert box("SETBIT", "k", 7, 1) == 1
+    assert box("SETBIT", "k", 0, 1) == 0
+    assert box("GET", "k") == b"\x81"
+    assert box("SETBIT", "k", 7, 0) == 1
+    assert box("GET", "k") == b"\x80"
+    assert box("GETBIT", "k", 0) == 1
+    assert box("GETBIT", "k", 1) == 0
+    assert box("GETBIT", "k", 100) == 0
+    assert box("GETBIT", "missing", 5) == 0
+
+
+def test_setbit_grows_with_zeros_and_is_raw(box: Box) -> None:
+    assert box("SETBIT", "k", 23, 0) == 0
+    assert box("GET", "k") == b"\x00\x00\x00"
+    assert encoding_of(box.db.lookup(b"k", box.now), box.engine.config) == b"raw"
+    box("SET", "s", "a")  # 0x61
+    assert box("SETBIT", "s", 9, 1) == 0
+    assert box("GET", "s") == b"a\x40"
+    assert type(box.db.lookup(b"s", box.now)) is bytearray
+
+
+def test_setbit_keeps_ttl(box: Box) -> None:
+    box("SET", "k", "a", "PX", 700)
+    box("SETBIT", "k", 0, 1)
+    assert box.db.ttl_ms(b"k") == T0 + 700
+    assert box("GET", "k") == b"\xe1"
+
+
+def test_setbit_noop_does_not_signal(box: Box) -> None:
+    box("SET", "k", "a")
+    changes = box.db.changes
+    assert box("SETBIT", "k", 1, 1) == 1  # already set
+    assert box("SETBIT", "k", 0, 0) == 0  # already clear
+    assert box.db.changes == changes
+    assert box("SETBIT", "k", 0, 1) == 0
+    assert box("SETBIT", "k", 100, 0) == 0  # grows: a change
+    assert box.db.changes == changes + 2
+
+
+@pytest.mark.parametrize("offset", ["-1", "abc", "1.5", "", "+1", str(MAX_BULK * 8),
+                                    "9223372036854775807", "99999999999999999999"])
+def test_bit_offset_errors(box: Box, offset: str) -> None:
+    assert box.err("SETBIT", "k", offset, 1) == BIT_OFFSET
+    assert box.err("GETBIT", "k", offset) == BIT_OFFSET
+
+
+def test_largest_bit_offset(box: Box) -> None:
+    assert box("GETBIT", "k", MAX_BULK * 8 - 1) == 0
+    box.engine.config.set([(b"proto-max-bulk-len", b"1048576")])
+    assert box.err("GETBIT", "k", 1048576 * 8) == BIT_OFFSET
+    assert box("SETBIT", "k", 1048576 * 8 - 1, 1) == 0
+    assert box("STRLEN", "k") == 1048576
+
+
+@pytest.mark.parametrize("value", ["2", "-1", "a", "", "1.0", "01"])
+def test_setbit_value_errors(box: Box, value: str) -> None:
+    assert box.err("SETBIT", "k", 0, value) == BIT_VALUE
+    assert box("GET", "k") is None
+
+
+def test_bit_wrongtype_and_order(box: Box) -> None:
+    box.put(b"l", FakeList())
+    assert box.err("SETBIT", "l", 0, 1) == WRONGTYPE
+    assert box.err("GETBIT", "l", 0) == WRONGTYPE
+    assert box.err("GETBIT", "l", "x") == BIT_OFFSET  # the offset is parsed first
+    assert box.err("SETBIT", "l", 0, 5) == BIT_VALUE
+    assert box.err("SETBIT", "k", 0) == b"ERR wrong number of arguments for 'setbit' command"
+
+
+# --- BITCOUNT --------------------------------------------------------------------------------------
+
+def test_bitcount_basics(box: Box) -> None:
+    box("SET", "k", "foobar")
+    assert box("BITCOUNT", "k") == 26
+    assert box("BITCOUNT", "k", 0, 0) == 4
+    assert box("BITCOUNT", "k", 1, 1) == 6
+    assert box("BITCOUNT", "k", 1, 1, "BYTE") == 6
+    assert box("BITCOUNT", "k", 5, 30, "BIT") == 17
+    assert box("BITCOUNT", "k", 5, 30, "bit") == 17
+    assert box("BITCOUNT", "missing") == 0
+    box("SET", "e", "")
+    assert box("BITCOUNT", "e") == 0
+    assert box("BITCOUNT", "e", 0, -1, "BIT") == 0
+
+
+def test_bitcount_missing_key_ignores_arguments(box: Box) -> None:
+    assert box("BITCOUNT", "missing", 1) == 0
+    assert box("BITCOUNT", "missing", "a", "b") == 0
+    assert box("BITCOUNT", "missing", 1, 2, "FOO", "BAR") == 0
+
+
+def test_bitcount_errors(box: Box) -> None:
+    box("SET", "k", "foobar")
+    assert box.err("BITCOUNT", "k", 1) == SYNTAX
+    assert box.err("BITCOUNT", "k", 1, 2, 3, 4) == SYNTAX
+    assert box.err("BITCOUNT", "k", "a", 1) == NOT_INTEGER
+    assert box.err("BITCOUNT", "k", 1, "b") == NOT_INTEGER
+    assert box.err("BITCOUNT", "k", 0, -1, "bits") == SYNTAX
+    assert box.err("BITCOUNT", "k", "a", 1, "bits") == NOT_INTEGER  # numbers before the unit
+    box.put(b"l", FakeList())
+    assert box.err("BITCOUNT", "l", "a") == WRONGTYPE
+    assert box.err("BITCOUNT") == b"ERR wrong number of arguments for 'bitcount' command"
+
+
+def test_bitcount_unit_stops_at_nul(box: Box) -> None:
+    box("SET", "k", "foobar")
+    assert box("BITCOUNT", "k", 5, 30, b"BIT\x00x") == 17
+
+
+# --- BITPOS ----------------------------------------------------------------------------------------
+
+def test_bitpos_basics(box: Box) -> None:
+    box.put(b"k", b"\xff\xf0\x00")
+    assert box("BITPOS", "k", 0) == 12
+    assert box("BITPOS", "k", 1) == 0
+    assert box("BITPOS", "k", 1, 2) == -1
+    assert box("BITPOS", "k", 0, 2) == 16
+    assert box("BITPOS", "k", 1, 7, 15, "BIT") == 7
+    assert box("BITPOS", "k", 0, 7, 15, "bit") == 12
+    box.put(b"z", b"\x00\x00\x00")
+    assert box("BITPOS", "z", 1) == -1
+    assert box("BITPOS", "z", 0) == 0
+
+
+def test_bitpos_clear_bit_past_the_end(box: Box) -> None:
+    box.put(b"k", b"\xff\xff\xff")
+    assert box("BITPOS", "k", 0) == 24  # no end given: zeros continue on the right
+    assert box("BITPOS", "k", 0, 1) == 24
+    assert box("BITPOS", "k", 0, 0, -1) == -1  # an explicit end: not found
+    assert box("BITPOS", "k", 0, 0, 2) == -1
+    assert box("BITPOS", "k", 0, 8, -1, "BIT") == -1
+    assert box("BITPOS", "k", 0, 8, 100, "BIT") == -1
+    assert box("BITPOS", "k", 0, 8) == -1  # start past the end: empty range
+
+
+def test_bitpos_missing_and_empty(box: Box) -> None:
+    assert box("BITPOS", "missing", 0) == 0
+    assert box("BITPOS", "missing", 1) == -1
+    assert box("BITPOS", "missing", 1, "junk", "args", "here", "too") == -1
+    box.put(b"e", b"")
+    assert box("BITPOS", "e", 0) == -1
+    assert box("BITPOS", "e", 1) == -1
+    assert box("BITPOS", "e", 0, 0) == -1
+
+
+def test_bitpos_negative_ranges(box: Box) -> None:
+    box.put(b"k", b"\xc3\xbf\x00")
+    assert box("BITPOS", "k", 0, -100, -200) == 2
+    assert box("BITPOS", "k", 1, -100, -200) == 0
+    assert box("BITPOS", "k", 0, 2, 1) == -1
+    assert box("BITPOS", "k", 1, -1) == -1
+    assert box("BITPOS", "k", 0, -1) == 16
+    assert box("BITPOS", "k", 1, -9, -1, "BIT") == 15
+
+
+def test_bitpos_errors(box: Box) -> None:
+    box.put(b"k", b"abc")
+    assert box.err("BITPOS", "k", 2) == BITPOS_BIT
+    assert box.err("BITPOS", "missing", -1) == BITPOS_BIT
+    assert box.err("BITPOS", "k", "x") == NOT_INTEGER
+    assert box.err("BITPOS", "k", 1, "a") == NOT_INTEGER
+    assert box.err("BITPOS", "k", 1, 0, "b") == NOT_INTEGER
+    assert box.err("BITPOS", "k", 1, 0, -1, "bits") == SYNTAX
+    assert box.err("BITPOS", "k", 1, 0, -1, "bit", "x") == SYNTAX
+    assert box.err("BITPOS", "k", 1, 0, "x", "bits") == SYNTAX  # the unit before the end
+    box.put(b"l", FakeList())
+    assert box.err("BITPOS", "l", 1, "a") == WRONGTYPE
+    assert box.err("BITPOS", "l", 3) == BITPOS_BIT
+    assert box.err("BITPOS", "k") == b"ERR wrong number of arguments for 'bitpos' command"
+
+
+# --- random ranges against a bit-by-bit model ----------------------------------------------------
+
+def _bits(data: bytes) -> list[int]:
+    return [(byte >> (7 - k)) & 1 for byte in data for k in range(8)]
+
+
+def _resolve(start: int, end: int, total: int) -> tuple[int, int]:
+    if start < 0:
+        start = max(start + total, 0)
+    if end < 0:
+        end = max(end + total, 0)
+    return start, min(end, total - 1)
+
+
+def model_bitcount(data: bytes, start: int, end: int, in_bits: bool) -> int:
+    total = len(data) * 8 if in_bits else len(data)
+    if start < 0 and end < 0 and start > end:
+        return 0
+    start, end = _resolve(start, end, total)
+    if start > end:
+        return 0
+    lo, hi = (start, end) if in_bits else (start * 8, end * 8 + 7)
+    return sum(_bits(data)[lo:hi + 1])
+
+
+def model_bitpos(data: bytes, bit: int, start: int, end: int | None, in_bits: bool) -> int:
+    total = len(data) * 8 if in_bits else len(data)
+    start, last = _resolve(start, total - 1 if end is None else end, total)
+    if start > last:
+        return -1
+    lo, hi = (start, last) if in_bits else (start * 8, last * 8 + 7)
+    bits = _bits(data)
+    for i in range(lo, hi + 1):
+        if bits[i] == bit:
+            return i
+    if bit == 1 or end is not None:
+        return -1
+    return (hi // 8 + 1) * 8
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_ranges_match_model(box: Box, seed: int) -> None:
+    rng = random.Random(seed)
+    data = bytes(rng.choice((0, 0xFF, rng.randrange(256))) for _ in range(rng.randrange(0, 12)))
+    box.put(b"k", data)
+    for _ in range(60):
+        start, end = rng.randrange(-100, 100), rng.randrange(-100, 100)
+        unit = rng.choice(("BYTE", "BIT"))
+        in_bits = unit == "BIT"
+        assert box("BITCOUNT", "k", start, end, unit) == model_bitcount(data, start, end, in_bits)
+        bit = rng.randrange(2)
+        assert box("BITPOS", "k", bit, start, end, unit) == model_bitpos(data, bit, start, end, in_bits)
+        assert box("BITPOS", "k", bit, start) == model_bitpos(data, bit, start, None, False)
+    assert box("BITCOUNT", "k") == sum(_bits(data))
+    for bit in (0, 1):
+        expected = -1 if not data else model_bitpos(data, bit, 0, None, False)
+        assert box("BITPOS", "k", bit) == expected
+
+
+def test_bitpos_long_runs(box: Box) -> None:
+    data = b"\x00" * 5000 + b"\x01" + b"\xff" * 5000 + b"\xfe"
+    box.put(b"k", data)
+    assert box("BITPOS", "k", 1) == 5000 * 8 + 7
+    assert box("BITPOS", "k", 0, 5001) == 10001 * 8 + 7
+    assert box("BITPOS", "k", 0, 5001, 10000) == -1
+    assert box("BITCOUNT", "k") == 1 + 5000 * 8 + 7
+
+
+def test_in_place_strings(box: Box) -> None:
+    box("SETBIT", "k", 9, 1)  # a bytearray value: b"\x00\x40"
+    box("SETBIT", "k", 31, 1)
+    assert type(box.db.lookup(b"k", box.now)) is bytearray
+    assert box("BITCOUNT", "k") == 2
+    assert box("BITCOUNT", "k", 1, -1) == 2
+    assert box("BITCOUNT", "k", 10, 31, "BIT") == 1
+    assert box("BITPOS", "k", 1) == 9
+    assert box("BITPOS", "k", 1, 2) == 31
+    assert box("BITPOS", "k", 0, 0, -1, "BIT") == 0
+    assert box("GETBIT", "k", 31) == 1
+    assert box("GET", "k") == b"\x00\x40\x00\x01"
