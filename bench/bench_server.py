@@ -1,0 +1,113 @@
+"""`make bench`: gyre serve and Debian's redis-server side by side under redis-benchmark.
+
+Both servers run at once on free loopback ports, pinned to core 0 where
+`taskset` exists, with redis-benchmark pinned to core 1. Each load is run on
+one server and then the other, back to back, so the two figures of a row
+share the machine's conditions; the ratio gyre/redis is what to read, since
+absolute numbers on a shared machine are noise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from tests.helpers import free_port
+
+READY_TIMEOUT_S = 20.0
+SERVER_CORE = "0"
+CLIENT_CORE = "1"
+
+
+@dataclass(frozen=True)
+class Load:
+    label: str
+    args: tuple[str, ...]
+    target_ratio: float
+
+
+LOADS = (
+    Load("-c 25", ("-c", "25", "-n", "200000"), 0.8),
+    Load("-c 50 -P 16", ("-c", "50", "-P", "16", "-n", "1000000"), 0.4),
+)
+QUICK_LOADS = (
+    Load("-c 25", ("-c", "25", "-n", "20000"), 0.8),
+    Load("-c 50 -P 16", ("-c", "50", "-P", "16", "-n", "100000"), 0.4),
+)
+TESTS = "ping,set,get,incr"
+
+
+def _pin(core: str) -> list[str]:
+    return ["taskset", "-c", core] if shutil.which("taskset") else []
+
+
+@contextmanager
+def _server(argv: list[str], ready_text: str) -> Iterator[subprocess.Popen[str]]:
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if ready_text in line:
+                break
+        else:
+            raise RuntimeError(f"{argv[0]} exited with {proc.wait()} before it was ready")
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=READY_TIMEOUT_S)
+
+
+def run_benchmark(port: int, load: Load, tests: str) -> dict[str, float]:
+    """requests/s per redis-benchmark test name."""
+    out = subprocess.run(
+        [*_pin(CLIENT_CORE), "redis-benchmark", "-p", str(port), "-t", tests, "--csv", *load.args],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    rows = list(csv.reader(io.StringIO(out)))
+    return {row[0]: float(row[1]) for row in rows[1:] if len(row) > 1}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="10x fewer requests")
+    parser.add_argument("--tests", default=TESTS, help="redis-benchmark -t list")
+    opts = parser.parse_args()
+    for tool in ("redis-server", "redis-benchmark"):
+        if shutil.which(tool) is None:
+            print(f"bench: {tool} is not installed (make redis-tools as root)", file=sys.stderr)
+            return 1
+    loads = QUICK_LOADS if opts.quick else LOADS
+    gyre_port, redis_port = free_port(), free_port()
+    with tempfile.TemporaryDirectory() as workdir, \
+            _server([*_pin(SERVER_CORE), "redis-server", "--port", str(redis_port), "--save", "",
+                     "--appendonly", "no", "--dir", workdir, "--logfile", ""],
+                    "Ready to accept connections"), \
+            _server([*_pin(SERVER_CORE), sys.executable, "-m", "nodes.cli", "serve",
+                     "--port", str(gyre_port)], "ready to accept connections"):
+        print(f"{'load':<14}{'test':<16}{'redis rps':>14}{'gyre rps':>14}{'ratio':>8}  target")
+        failed = 0
+        for load in loads:
+            for test in opts.tests.split(","):
+                theirs = run_benchmark(redis_port, load, test)
+                ours = run_benchmark(gyre_port, load, test)
+                for name in theirs:
+                    ratio = ours.get(name, 0.0) / theirs[name]
+                    ok = ratio >= load.target_ratio
+                    failed += not ok
+                    print(f"{load.label:<14}{name:<16}{theirs[name]:>14,.0f}{ours.get(name, 0):>14,.0f}"
+                          f"{ratio:>8.2f}  >= {load.target_ratio} {'ok' if ok else 'MISSED'}",
+                          flush=True)
+    print(f"\n{failed} row(s) below target" if failed else "\nevery row meets its target")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

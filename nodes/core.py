@@ -1,0 +1,505 @@
+"""NodeCore: the sans-I/O base of every Maelstrom node program.
+
+Strategy: a node is a state machine driven from outside. A driver (the trio
+stdin/stdout loop in `nodes.stdio`, the deterministic simulator, a test)
+feeds it decoded messages and the current time and writes out whatever it
+returns. The core never reads a clock, never draws randomness except from
+the `random.Random` it was given, and never touches a file or a socket, so
+the same object runs under Maelstrom, under our harness and inside the
+simulator.
+
+Driver API (the whole contract; nothing else is needed to run a node)::
+
+    core = SomeNode(rng=random.Random(seed), ...)
+    out: list[Message] = core.handle(msg, now_ms)   # one inbound message
+    out = core.tick(now_ms)                         # fire due timers and RPC timeouts
+    core.next_deadline_ms() -> int | None           # when tick() next has work
+
+* ``now_ms`` is an int in one time base chosen by the driver (wall-clock ms
+  in production, virtual ms in the simulator). It should not go backwards;
+  if it does, nothing breaks, timers just fire late.
+* `handle` never runs timers; a driver calls `tick` once ``now_ms`` reaches
+  `next_deadline_ms` (calling it early or often is harmless).
+* Output order is the order the node produced messages; a driver keeps it.
+* Peer and client input never raises: a bad body gets a
+  ``malformed-request`` (12) error reply, an unknown type ``not-supported``
+  (10), a request before ``init`` ``temporarily-unavailable`` (11), and
+  anything that cannot be answered (no ``msg_id``, a late or stray reply) is
+  logged on the ``gyre.node`` logger and dropped. An exception escaping
+  `handle` or `tick` is a bug in the node; the simulator lets it propagate.
+
+Subclass API (what workload handlers and node kinds use):
+
+* `add_route(spec, handler, when=None)`: dispatch requests of ``spec.type``
+  to ``handler(msg, now_ms)`` after the body was validated against the
+  `Rpc` spec (required and optional fields with their `Kind`). Several
+  routes may share a type (Maelstrom's ``read`` means four things); the
+  first whose ``when(body)`` is true wins. When none claims the body, the
+  request is malformed.
+* `on_init(callback)`: ``callback(now_ms)`` runs once the ``init`` message
+  gave the node its id (start periodic timers there).
+* `reply_ok(req, spec, **fields)`: the ``*_ok`` reply, closed by
+  construction: exactly ``type``, ``in_reply_to`` and the spec's
+  ``reply_fields`` (asserted). `reply_error(req, code, text)` for errors.
+* `send(dest, body)`: fire and forget (no ``msg_id``).
+* `rpc(dest, body, now_ms, on_reply=..., on_timeout=..., timeout_ms=...)`:
+  allocates the ``msg_id``, matches the answer by ``in_reply_to`` (and its
+  sender), calls ``on_reply(msg, now_ms)`` once, or ``on_timeout(now_ms)``
+  from `tick` once ``timeout_ms`` passed; a late answer is dropped.
+* `call_at(at_ms, callback)` / `call_later(now_ms, delay_ms, callback)`:
+  one-shot timers returning a cancellable `Timer`.
+* ``node_id``, ``node_ids`` (as given by init), `peers` (the others, in
+  init order), ``rng``.
+
+A crash and restart is modelled by dropping the core and building a new one
+(with a fresh RNG draw) that gets a new ``init``: nodes keep state in memory
+only.
+
+Handlers append to an outbox through those calls; `handle` and `tick` drain
+it. Timers that are due fire in ``(at_ms, creation order)`` order, so a run
+is a pure function of the inputs, the times and the RNG seed.
+"""
+
+from __future__ import annotations
+
+import enum
+import heapq
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from protocol.errors import ProtocolError
+from protocol.maelstrom_json import ErrorCode, Message, error_body
+
+__all__ = [
+    "INIT",
+    "RPC_TIMEOUT_MS",
+    "Field",
+    "Kind",
+    "NodeCore",
+    "Rpc",
+    "Timer",
+]
+
+log = logging.getLogger("gyre.node")
+
+#: Default time an `rpc` waits for its answer before ``on_timeout`` runs.
+RPC_TIMEOUT_MS: Final[int] = 1000
+
+
+# --- request schemas ---------------------------------------------------------------------
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_topology(value: object) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and isinstance(v, list) and all(isinstance(x, str) for x in v)
+        for k, v in value.items()
+    )
+
+
+class Kind(enum.Enum):
+    """The JSON type a body field must have, with the text used in errors."""
+
+    ANY = ("any JSON value", lambda v: True)
+    INT = ("an integer", _is_int)
+    STR = ("a string", lambda v: isinstance(v, str))
+    BOOL = ("a boolean", lambda v: isinstance(v, bool))
+    LIST = ("an array", lambda v: isinstance(v, list))
+    OBJECT = ("an object", lambda v: isinstance(v, dict))
+    STR_LIST = ("an array of strings", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v))
+    ELEMENT = ("an integer or a string", lambda v: _is_int(v) or isinstance(v, str))
+    ELEMENT_LIST = ("an array of integers and strings",
+                    lambda v: isinstance(v, list) and all(_is_int(x) or isinstance(x, str) for x in v))
+    TOPOLOGY = ("an object mapping node ids to arrays of node ids", _is_topology)
+
+    def __init__(self, text: str, check: Callable[[object], bool]) -> None:
+        self.text = text
+        self.check = check
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One body field of a request: its name and JSON kind."""
+
+    name: str
+    kind: Kind = Kind.ANY
+
+
+@dataclass(frozen=True, slots=True)
+class Rpc:
+    """The schema of one request type and of its ``*_ok`` reply.
+
+    Attributes:
+        type: the request's ``body["type"]``.
+        fields: fields that must be present, with their kinds.
+        optional: fields that may be present, with their kinds.
+        reply_fields: the exact fields of the ``*_ok`` reply besides
+            ``type`` and ``in_reply_to`` (Maelstrom's schemas are closed).
+        reply_type: defaults to ``type + "_ok"``.
+    """
+
+    type: str
+    fields: tuple[Field, ...] = ()
+    optional: tuple[Field, ...] = ()
+    reply_fields: tuple[str, ...] = ()
+    reply_type: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.reply_type:
+            object.__setattr__(self, "reply_type", self.type + "_ok")
+
+    def problem(self, body: Mapping[str, Any]) -> str | None:
+        """Check a request body against this schema.
+
+        Args:
+            body: the decoded body (``type`` already checked by the decoder).
+
+        Returns:
+            None when the body is valid, else the text of the
+            ``malformed-request`` error. Unknown extra fields are allowed.
+        """
+        for f in self.fields:
+            if f.name not in body:
+                return f"{self.type}: body has no {f.name!r} (expected {f.kind.text})"
+            if not f.kind.check(body[f.name]):
+                return f"{self.type}: {f.name!r} must be {f.kind.text}"
+        for f in self.optional:
+            if f.name in body and not f.kind.check(body[f.name]):
+                return f"{self.type}: {f.name!r} must be {f.kind.text}"
+        return None
+
+
+INIT: Final = Rpc("init", fields=(Field("node_id", Kind.STR), Field("node_ids", Kind.STR_LIST)))
+
+
+# --- timers ------------------------------------------------------------------------------
+
+
+@dataclass(eq=False, slots=True)
+class Timer:
+    """A one-shot callback at ``at_ms``; `cancel` it to stop it firing."""
+
+    at_ms: int
+    seq: int
+    callback: Callable[[int], None]
+    cancelled: bool = False
+
+    def cancel(self) -> None:
+        """Stop the timer from firing (no effect once it fired)."""
+        self.cancelled = True
+
+
+@dataclass(slots=True)
+class _Pending:
+    """An RPC waiting for its answer."""
+
+    dest: str
+    on_reply: Callable[[Message, int], None]
+    on_timeout: Callable[[int], None] | None
+    timer: Timer
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    spec: Rpc
+    handler: Callable[[Message, int], None]
+    when: Callable[[Mapping[str, Any]], bool] | None
+
+
+# --- the core ----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Counters:
+    """What the node has seen, for logs and tests."""
+
+    received: int = 0
+    sent: int = 0
+    malformed: int = 0
+    unsupported: int = 0
+    dropped: int = 0
+    timeouts: int = 0
+    by_type: dict[str, int] = field(default_factory=dict)
+
+
+class NodeCore:
+    """Base of every node: handshake, dispatch, RPCs and timers (see module doc).
+
+    Args:
+        rng: the node's only source of randomness.
+        rpc_timeout_ms: default timeout of `rpc`.
+    """
+
+    def __init__(self, *, rng: random.Random, rpc_timeout_ms: int = RPC_TIMEOUT_MS) -> None:
+        assert rpc_timeout_ms > 0, rpc_timeout_ms
+        self.rng = rng
+        self.rpc_timeout_ms = rpc_timeout_ms
+        self.node_id: str | None = None
+        self.node_ids: tuple[str, ...] = ()
+        self.counters = _Counters()
+        self._routes: dict[str, list[_Route]] = {}
+        self._init_callbacks: list[Callable[[int], None]] = []
+        self._outbox: list[Message] = []
+        self._timers: list[tuple[int, int, Timer]] = []
+        self._timer_seq = 0
+        self._next_msg_id = 1
+        self._pending: dict[int, _Pending] = {}
+
+    # -- driver API -----------------------------------------------------------------------
+
+    def handle(self, msg: Message, now_ms: int) -> list[Message]:
+        """Process one inbound message.
+
+        Args:
+            msg: a decoded message (`protocol.maelstrom_json.decode_line`).
+            now_ms: the current time in the driver's time base.
+
+        Returns:
+            The messages to send, in order.
+        """
+        self.counters.received += 1
+        body = msg.body
+        if body.get("in_reply_to") is not None:
+            self._on_reply(msg, now_ms)
+        elif msg.type == INIT.type:
+            self._on_init(msg, now_ms)
+        elif self.node_id is None:
+            self._refuse(msg, ErrorCode.TEMPORARILY_UNAVAILABLE, "node is not initialised yet (no init received)")
+        elif msg.dest != self.node_id:
+            self._refuse(msg, ErrorCode.NODE_NOT_FOUND, f"this is node {self.node_id}, not {msg.dest}")
+        else:
+            self._dispatch(msg, now_ms)
+        return self._drain()
+
+    def tick(self, now_ms: int) -> list[Message]:
+        """Fire every timer and RPC timeout due at ``now_ms``.
+
+        Timers created while ticking run at a later tick, even if already
+        due, so a callback that re-arms itself cannot spin.
+
+        Args:
+            now_ms: the current time.
+
+        Returns:
+            The messages to send, in order.
+        """
+        last_seq = self._timer_seq
+        heap = self._timers
+        deferred = []
+        while heap and heap[0][0] <= now_ms:
+            entry = heapq.heappop(heap)
+            timer = entry[2]
+            if timer.cancelled:
+                continue
+            if entry[1] >= last_seq:  # armed during this tick: next tick
+                deferred.append(entry)
+                continue
+            timer.cancelled = True
+            timer.callback(now_ms)
+        for entry in deferred:
+            heapq.heappush(heap, entry)
+        return self._drain()
+
+    def next_deadline_ms(self) -> int | None:
+        """When `tick` next has work, or None when no timer is armed."""
+        heap = self._timers
+        while heap and heap[0][2].cancelled:
+            heapq.heappop(heap)
+        return heap[0][0] if heap else None
+
+    # -- subclass API: routing ------------------------------------------------------------
+
+    def add_route(self, spec: Rpc, handler: Callable[[Message, int], None],
+                  when: Callable[[Mapping[str, Any]], bool] | None = None) -> None:
+        """Dispatch requests of ``spec.type`` to ``handler`` (see module doc).
+
+        Args:
+            spec: the request schema; the body is validated before the call.
+            handler: ``handler(msg, now_ms)``; it answers through the reply
+                methods and must not raise on any body valid for ``spec``.
+            when: optional predicate on the body choosing between routes of
+                the same type; routes are tried in the order they were added.
+        """
+        assert spec.type != INIT.type, "init is handled by NodeCore"
+        self._routes.setdefault(spec.type, []).append(_Route(spec, handler, when))
+
+    def on_init(self, callback: Callable[[int], None]) -> None:
+        """Run ``callback(now_ms)`` once init has set ``node_id``."""
+        self._init_callbacks.append(callback)
+
+    @property
+    def peers(self) -> tuple[str, ...]:
+        """The other nodes, in init order."""
+        return tuple(n for n in self.node_ids if n != self.node_id)
+
+    # -- subclass API: output -------------------------------------------------------------
+
+    def send(self, dest: str, body: dict[str, Any]) -> None:
+        """Queue a message that expects no answer.
+
+        Args:
+            dest: a node, client or service id.
+            body: the body; it must have a ``type``.
+        """
+        assert self.node_id is not None, "send before init"
+        assert isinstance(body.get("type"), str), body
+        self._outbox.append(Message(src=self.node_id, dest=dest, body=body))
+
+    def reply_ok(self, req: Message, spec: Rpc, **fields: Any) -> None:
+        """Answer ``req`` with ``spec``'s ``*_ok`` body, closed by construction.
+
+        Args:
+            req: the request (nothing is sent when it has no ``msg_id``).
+            spec: its schema; ``fields`` must be exactly ``spec.reply_fields``.
+            fields: the reply's fields.
+        """
+        assert sorted(fields) == sorted(spec.reply_fields), (spec, sorted(fields))
+        self._answer(req, {"type": spec.reply_type, **fields})
+
+    def reply_error(self, req: Message, code: int, text: str | None = None) -> None:
+        """Answer ``req`` with a Maelstrom error (nothing when it has no ``msg_id``).
+
+        Args:
+            req: the request.
+            code: an `ErrorCode` or a custom code.
+            text: human-readable detail.
+        """
+        self._answer(req, error_body(code, text))
+
+    def rpc(self, dest: str, body: dict[str, Any], now_ms: int, *,
+            on_reply: Callable[[Message, int], None],
+            on_timeout: Callable[[int], None] | None = None,
+            timeout_ms: int | None = None) -> int:
+        """Send a request and call back once with its answer or its timeout.
+
+        Args:
+            dest: the node or service to ask.
+            body: the request body, without ``msg_id`` (it is added).
+            now_ms: the current time.
+            on_reply: ``on_reply(answer, now_ms)``; the answer may be an
+                error body (``type == "error"``): check it.
+            on_timeout: ``on_timeout(now_ms)`` when no answer came in time.
+            timeout_ms: defaults to the node's ``rpc_timeout_ms``.
+
+        Returns:
+            The ``msg_id`` used.
+        """
+        assert "msg_id" not in body, body
+        msg_id = self._next_msg_id
+        self._next_msg_id += 1
+        wait_ms = self.rpc_timeout_ms if timeout_ms is None else timeout_ms
+        timer = self.call_at(now_ms + wait_ms, lambda t: self._on_rpc_timeout(msg_id, t))
+        self._pending[msg_id] = _Pending(dest, on_reply, on_timeout, timer)
+        self.send(dest, {**body, "msg_id": msg_id})
+        return msg_id
+
+    def call_at(self, at_ms: int, callback: Callable[[int], None]) -> Timer:
+        """Run ``callback(now_ms)`` from the first `tick` at or after ``at_ms``."""
+        timer = Timer(at_ms, self._timer_seq, callback)
+        self._timer_seq += 1
+        heapq.heappush(self._timers, (at_ms, timer.seq, timer))
+        return timer
+
+    def call_later(self, now_ms: int, delay_ms: int, callback: Callable[[int], None]) -> Timer:
+        """`call_at` ``now_ms + delay_ms``."""
+        return self.call_at(now_ms + delay_ms, callback)
+
+    def pending_rpcs(self) -> int:
+        """How many RPCs still wait for an answer."""
+        return len(self._pending)
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _drain(self) -> list[Message]:
+        out, self._outbox = self._outbox, []
+        self.counters.sent += len(out)
+        return out
+
+    def _answer(self, req: Message, body: dict[str, Any]) -> None:
+        if req.msg_id is None:
+            log.debug("no msg_id on %s from %s: answer %s dropped", req.type, req.src, body.get("type"))
+            return
+        src = self.node_id if self.node_id is not None else req.dest
+        self._outbox.append(Message(src=src, dest=req.src, body={**body, "in_reply_to": req.msg_id}))
+
+    def _refuse(self, msg: Message, code: ErrorCode, text: str) -> None:
+        if code == ErrorCode.MALFORMED_REQUEST:
+            self.counters.malformed += 1
+        elif code == ErrorCode.NOT_SUPPORTED:
+            self.counters.unsupported += 1
+        if msg.msg_id is None:
+            self.counters.dropped += 1
+            log.warning("dropped %s from %s: %s", msg.type, msg.src, text)
+            return
+        self.reply_error(msg, code, text)
+
+    def _on_init(self, msg: Message, now_ms: int) -> None:
+        problem = INIT.problem(msg.body)
+        if problem is None and msg.body["node_id"] not in msg.body["node_ids"]:
+            problem = f"init: node_id {msg.body['node_id']!r} is not in node_ids"
+        if problem is None and self.node_id is not None and msg.body["node_id"] != self.node_id:
+            problem = f"init: already initialised as {self.node_id}"
+        if problem is not None:
+            self._refuse(msg, ErrorCode.MALFORMED_REQUEST, problem)
+            return
+        first = self.node_id is None
+        if first:
+            self.node_id = msg.body["node_id"]
+            self.node_ids = tuple(msg.body["node_ids"])
+            log.info("initialised as %s of %s", self.node_id, list(self.node_ids))
+        self.reply_ok(msg, INIT)
+        if first:
+            for callback in self._init_callbacks:
+                callback(now_ms)
+
+    def _dispatch(self, msg: Message, now_ms: int) -> None:
+        kind = msg.type
+        self.counters.by_type[kind] = self.counters.by_type.get(kind, 0) + 1
+        routes = self._routes.get(kind)
+        if routes is None:
+            self._refuse(msg, ErrorCode.NOT_SUPPORTED, f"message type {kind!r} is not supported")
+            return
+        body = msg.body
+        route = next((r for r in routes if r.when is None or r.when(body)), None)
+        if route is None:
+            shapes = " or ".join(
+                "{" + ", ".join(f.name for f in r.spec.fields) + "}" for r in routes)
+            self._refuse(msg, ErrorCode.MALFORMED_REQUEST, f"{kind}: body does not match {shapes}")
+            return
+        problem = route.spec.problem(body)
+        if problem is not None:
+            self._refuse(msg, ErrorCode.MALFORMED_REQUEST, problem)
+            return
+        try:
+            route.handler(msg, now_ms)
+        except ProtocolError as exc:  # a peer's payload failed deeper validation
+            self._refuse(msg, ErrorCode.MALFORMED_REQUEST, f"{kind}: {exc}")
+
+    def _on_reply(self, msg: Message, now_ms: int) -> None:
+        msg_id = msg.body["in_reply_to"]
+        pending = self._pending.get(msg_id)
+        if pending is None or pending.dest != msg.src:
+            self.counters.dropped += 1
+            log.debug("dropped %s from %s: no RPC %s waits for it", msg.type, msg.src, msg_id)
+            return
+        del self._pending[msg_id]
+        pending.timer.cancel()
+        try:
+            pending.on_reply(msg, now_ms)
+        except ProtocolError as exc:
+            self.counters.malformed += 1
+            log.warning("bad %s from %s: %s", msg.type, msg.src, exc)
+
+    def _on_rpc_timeout(self, msg_id: int, now_ms: int) -> None:
+        pending = self._pending.pop(msg_id, None)
+        if pending is None:
+            return
+        self.counters.timeouts += 1
+        if pending.on_timeout is not None:
+            pending.on_timeout(now_ms)

@@ -1,0 +1,427 @@
+"""`gyre serve`: the RESP listener, a thin trio driver around the command engine.
+
+Strategy: per-read scheduling is what costs in Python, not parsing, so the
+listener is one trio task that waits (``trio.lowlevel.wait_readable``) on a
+`selectors` object's own descriptor and then serves every ready socket in a
+loop: read what is there, execute every complete command in order, encode
+all replies into one buffer and send it with one ``send``. Sockets are plain
+non-blocking sockets; whatever the kernel does not take stays in the
+connection's output buffer and is sent when the socket turns writable.
+Other work (the active expiry cycle, idle-client sweeps, signals) runs in
+sibling tasks of the same nursery, so the server stays one trio program.
+
+Limits follow Redis: ``maxclients`` (refused with its error), the query
+buffer limit (in the reader), ``client-output-buffer-limit`` for normal
+clients (hard limit, and soft limit held for N seconds: the client is
+disconnected, nobody else waits), ``timeout`` for idle clients, and TCP
+keepalive so half-open connections are found and closed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import resource
+import selectors
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import trio
+
+from crdt.config import Config
+from crdt.engine import Engine, HostInfo
+from crdt.session import Session
+from protocol.errors import ProtocolError
+from protocol.resp import encode_into, make_reader
+
+log = logging.getLogger("gyre.server")
+
+RECV_BYTES = 64 * 1024
+LISTEN_BACKLOG = 511
+TCP_KEEPALIVE_S = 300
+TIMEOUT_SWEEP_INTERVAL_S = 1.0
+EVENTS_PER_POLL = 1024
+BATCHES_PER_YIELD = 16
+MAX_CLIENTS_REPLY = b"-ERR max number of clients reached\r\n"
+
+
+@dataclass(slots=True)
+class ServeConfig:
+    """What `gyre serve` was asked for on its command line."""
+
+    host: str = "127.0.0.1"
+    port: int = 6379
+    requirepass: str = ""
+    maxclients: int = 10000
+    databases: int = 16
+    loglevel: str = "notice"
+    extra: dict[str, str] = field(default_factory=dict)  # other CONFIG parameters
+
+    def engine_config(self) -> Config:
+        overrides = {
+            "bind": self.host, "port": str(self.port), "requirepass": self.requirepass,
+            "maxclients": str(self.maxclients), "databases": str(self.databases),
+            "loglevel": self.loglevel, **self.extra,
+        }
+        return Config(overrides)
+
+
+def now_ms() -> int:
+    """The wall clock in ms: EXPIREAT and TIME need real Unix time."""
+    return int(time.time() * 1000)
+
+
+def _rss_bytes() -> int:
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _cpu_seconds() -> tuple[float, float]:
+    t = os.times()
+    return t.user, t.system
+
+
+def real_host(port: int) -> HostInfo:
+    """HostInfo backed by this process."""
+    return HostInfo(
+        pid=os.getpid(), tcp_port=port, executable=sys.argv[0], start_ms=now_ms(),
+        rss_bytes=_rss_bytes, cpu_seconds=_cpu_seconds,
+        os=f"{os.uname().sysname} {os.uname().release} {os.uname().machine}",
+        python_version=sys.version.split()[0],
+    )
+
+
+class Conn:
+    """One client socket: its reader, its session and the bytes not yet sent."""
+
+    __slots__ = ("sock", "fd", "reader", "session", "out", "events", "soft_since_ms", "closing")
+
+    def __init__(self, sock: socket.socket, reader: Any, session: Session) -> None:
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.reader = reader
+        self.session = session
+        self.out = bytearray()
+        self.events = selectors.EVENT_READ
+        self.soft_since_ms = 0
+        self.closing = False  # sending what is queued, reading no more
+
+
+class RespServer:
+    """The listener. Create, then ``await nursery.start(server.run)`` to get the bound port."""
+
+    def __init__(self, cfg: ServeConfig, engine: Engine | None = None,
+                 clock: Callable[[], int] = now_ms) -> None:
+        self.cfg = cfg
+        self.clock = clock
+        config = cfg.engine_config()
+        # The server's randomness (RANDOMKEY, SPOP, run_id) is seeded from the OS here,
+        # at the edge; the engine only ever sees the Random object.
+        self.engine = engine if engine is not None else Engine(
+            config=config, rng=random.Random(), now_ms=clock())
+        self.conns: dict[int, Conn] = {}
+        self.selector = selectors.DefaultSelector()
+        self.listener: socket.socket | None = None
+        self.port = 0
+        self._scratch = bytearray()
+
+    # -- lifecycle -----------------------------------------------------------
+
+    async def run(self, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
+        """Bind, report the port, then serve until cancelled."""
+        self.listener = self._bind()
+        self.port = self.listener.getsockname()[1]
+        self.engine.host = real_host(self.port)
+        self.engine.config.values["port"] = self.port
+        self.selector.register(self.listener, selectors.EVENT_READ, None)
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._expire_loop)
+                nursery.start_soon(self._timeout_loop)
+                task_status.started(self.port)
+                await self._serve_loop()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        for conn in list(self.conns.values()):
+            self._drop(conn)
+        if self.listener is not None:
+            try:
+                self.selector.unregister(self.listener)
+            except (KeyError, ValueError):
+                pass
+            self.listener.close()
+            self.listener = None
+        self.selector.close()
+
+    def _bind(self) -> socket.socket:
+        family = socket.AF_INET6 if ":" in self.cfg.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.cfg.host, self.cfg.port))
+        sock.listen(LISTEN_BACKLOG)
+        sock.setblocking(False)
+        return sock
+
+    # -- the loop ------------------------------------------------------------
+
+    async def _serve_loop(self) -> None:
+        selector = self.selector
+        sel_fd = selector.fileno()  # type: ignore[attr-defined]
+        conns = self.conns
+        while True:
+            await trio.lowlevel.wait_readable(sel_fd)
+            # Under load, keep polling our own selector instead of going back
+            # through trio's for every batch; yield to the other tasks (expiry,
+            # timers) every few batches so they still run on time.
+            for _ in range(BATCHES_PER_YIELD):
+                events = selector.select(0)
+                if not events:
+                    break
+                for key, mask in events:
+                    conn = key.data
+                    if conn is None:
+                        self._accept()
+                        continue
+                    if conns.get(key.fd) is not conn:
+                        continue  # closed earlier in this batch
+                    if mask & selectors.EVENT_WRITE:
+                        self._flush(conn)
+                        if conn.fd not in conns:
+                            continue
+                    if mask & selectors.EVENT_READ and not conn.closing:
+                        self._on_readable(conn)
+            else:
+                await trio.lowlevel.checkpoint()
+
+    def _accept(self) -> None:
+        assert self.listener is not None
+        engine = self.engine
+        maxclients = engine.config["maxclients"]
+        for _ in range(EVENTS_PER_POLL):
+            try:
+                sock, addr = self.listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as e:  # EMFILE and friends: log, keep serving the others
+                log.warning("accept failed: %s", e)
+                return
+            if len(self.conns) >= maxclients:
+                engine.stats.rejected_connections += 1
+                try:
+                    sock.send(MAX_CLIENTS_REPLY)
+                except OSError:
+                    pass
+                sock.close()
+                continue
+            sock.setblocking(False)
+            if sock.family != socket.AF_UNIX:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+                if hasattr(socket, "TCP_KEEPIDLE"):
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, TCP_KEEPALIVE_S)
+            laddr = sock.getsockname()
+            session = engine.open_session(
+                self.clock(), addr=_fmt_addr(addr), laddr=_fmt_addr(laddr), fd=sock.fileno())
+            cfg = engine.config
+            reader = make_reader(proto_max_bulk_len=cfg["proto-max-bulk-len"],
+                                 query_buffer_max_bytes=cfg["client-query-buffer-limit"])
+            conn = Conn(sock, reader, session)
+            self.conns[conn.fd] = conn
+            self.selector.register(sock, selectors.EVENT_READ, conn)
+
+    def _on_readable(self, conn: Conn) -> None:
+        try:
+            data = conn.sock.recv(RECV_BYTES)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self._drop(conn)
+            return
+        if not data:
+            self._drop(conn)
+            return
+        engine = self.engine
+        session = conn.session
+        engine.stats.net_input_bytes += len(data)
+        reader = conn.reader
+        try:
+            reader.feed(data)
+        except ProtocolError as e:  # the query buffer limit: Redis closes without a reply
+            log.warning("closing client id=%d addr=%s: %s", session.id, session.addr, e)
+            self._drop(conn)
+            return
+        try:
+            commands = reader.gets_all()
+        except ProtocolError:
+            commands = []
+        out = conn.out
+        now = self.clock()
+        session.last_ms = now
+        execute = engine.execute
+        for argv in commands:
+            encode_into(out, execute(argv, session, now), session.resp3)
+            if session.sleep_ms:
+                self._debug_sleep(session)
+            if session.close_after_reply or session.kill:
+                break
+        # Commands before a protocol error run; then the error is answered and the client closed.
+        error = reader.error
+        session.commands += len(commands)
+        if session.last_cmd == b"client|kill":
+            self._reap_killed()
+        if error is not None:
+            if error.reply is not None:
+                out += b"-" + error.reply + b"\r\n"
+            log.info("protocol error from client id=%d addr=%s: %s", session.id, session.addr, error)
+            session.close_after_reply = True
+        if session.kill:
+            self._drop(conn)
+            return
+        if out:
+            self._flush(conn)
+        if session.close_after_reply and conn.fd in self.conns:
+            conn.closing = True
+            if not conn.out:
+                self._drop(conn)
+
+    def _debug_sleep(self, session: Session) -> None:
+        """DEBUG SLEEP: the whole server pauses, as Redis does; blocking here is the point."""
+        delay_s = session.sleep_ms / 1000
+        session.sleep_ms = 0
+        time.sleep(delay_s)
+
+    def _flush(self, conn: Conn) -> None:
+        out = conn.out
+        try:
+            sent = conn.sock.send(out)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            self._drop(conn)
+            return
+        self.engine.stats.net_output_bytes += sent
+        if sent == len(out):
+            out.clear()
+            conn.soft_since_ms = 0
+            if conn.closing:
+                self._drop(conn)
+            elif conn.events != selectors.EVENT_READ:
+                conn.events = selectors.EVENT_READ
+                self.selector.modify(conn.sock, conn.events, conn)
+            conn.session.output_buffer_bytes = 0
+            return
+        del out[:sent]
+        conn.session.output_buffer_bytes = len(out)
+        if self._over_output_limit(conn):
+            log.warning("client id=%d addr=%s closed for overcoming of output buffer limits",
+                        conn.session.id, conn.session.addr)
+            self._drop(conn)
+            return
+        if conn.events != selectors.EVENT_READ | selectors.EVENT_WRITE:
+            conn.events = selectors.EVENT_READ | selectors.EVENT_WRITE
+            self.selector.modify(conn.sock, conn.events, conn)
+
+    def _over_output_limit(self, conn: Conn) -> bool:
+        hard, soft, soft_s = _normal_output_limits(self.engine.config["client-output-buffer-limit"])
+        size = len(conn.out)
+        if hard and size > hard:
+            return True
+        if soft and size > soft:
+            now = self.clock()
+            if not conn.soft_since_ms:
+                conn.soft_since_ms = now
+            elif now - conn.soft_since_ms >= soft_s * 1000:
+                return True
+        else:
+            conn.soft_since_ms = 0
+        return False
+
+    def _drop(self, conn: Conn) -> None:
+        """Close a connection and forget everything about it."""
+        if self.conns.pop(conn.fd, None) is None:
+            return
+        try:
+            self.selector.unregister(conn.sock)
+        except (KeyError, ValueError):
+            pass
+        conn.sock.close()
+        self.engine.close_session(conn.session)
+
+    def _reap_killed(self) -> None:
+        for conn in [c for c in self.conns.values() if c.session.kill]:
+            self._drop(conn)
+
+    # -- periodic work -------------------------------------------------------
+
+    async def _expire_loop(self) -> None:
+        """Redis's active expiry cycle, every 1000/hz ms."""
+        engine = self.engine
+        while True:
+            await trio.sleep(engine.expire_interval_ms() / 1000)
+            engine.active_expire(self.clock())
+
+    async def _timeout_loop(self) -> None:
+        """Close clients idle longer than `timeout` seconds (0 = never)."""
+        while True:
+            await trio.sleep(TIMEOUT_SWEEP_INTERVAL_S)
+            limit_s = self.engine.config["timeout"]
+            if not limit_s:
+                continue
+            cutoff = self.clock() - limit_s * 1000
+            for conn in [c for c in self.conns.values() if c.session.last_ms < cutoff]:
+                if conn.session.blocked is None and not conn.session.subscriptions \
+                        and not conn.session.patterns:
+                    self._drop(conn)
+
+
+def _normal_output_limits(spec: str) -> tuple[int, int, int]:
+    """(hard, soft, soft seconds) of the ``normal`` class in client-output-buffer-limit."""
+    from crdt.config import parse_memory
+
+    words = spec.split()
+    for i in range(0, len(words) - 3, 4):
+        if words[i] == "normal":
+            return (parse_memory(words[i + 1]) or 0, parse_memory(words[i + 2]) or 0,
+                    int(words[i + 3]))
+    return 0, 0, 0
+
+
+def _fmt_addr(addr: Any) -> str:
+    if isinstance(addr, tuple):
+        host, port = addr[0], addr[1]
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return str(addr)
+
+
+async def serve(cfg: ServeConfig) -> None:
+    """Run a server until SIGINT or SIGTERM, then close every connection and return."""
+    server = RespServer(cfg)
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+            port = await nursery.start(server.run)
+            log.warning("gyrekv %s ready to accept connections on %s:%d",
+                        _version(), cfg.host, port)
+            async for signum in signals:
+                log.warning("received %s, shutting down", signal.Signals(signum).name)
+                nursery.cancel_scope.cancel()
+                break
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("gyrekv")
+    except PackageNotFoundError:
+        return "dev"

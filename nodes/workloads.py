@@ -1,0 +1,624 @@
+"""Per-workload request handlers, shared by the single and the replicated nodes.
+
+Strategy: every Maelstrom RPC a node answers is declared once, as an `Rpc`
+in the table below (request fields and the closed ``*_ok`` reply fields);
+node-to-node messages are declared the same way. A handler object owns one
+workload's state and installs its routes on a `NodeCore`
+(``handler.install(node)``), so a node kind is just a list of handlers and
+the replicated node swaps only the ones it replicates differently (lin-kv).
+
+Maelstrom gives a node no hint of the workload, and three workloads share
+``read`` (and two share ``add``). Bodies with distinguishing fields route
+themselves (``read{key}`` is lin-kv, ``add{element}`` is g-set,
+``add{delta}`` is a counter). A bare ``read`` goes to the workload the node
+has seen evidence of (``topology``/``broadcast``, ``add{element}``,
+``add{delta}``) or that it was configured with; with neither, it fails with
+the definite ``temporarily-unavailable`` rather than guess a reply shape.
+`WorkloadSelector` holds that decision.
+
+Handlers:
+
+* `Echo`, `UniqueIds` (ids ``"<node>.<incarnation>.<n>"``: the incarnation
+  is 32 random bits drawn at init, so a restarted node does not repeat the
+  ids of its previous life).
+* `Broadcast`: a grow-only set of messages, gossiped along the topology
+  (all peers when none was given). Per neighbour it keeps the messages not
+  yet acknowledged and sends them in one ``gossip`` RPC; at most one is in
+  flight per neighbour, later messages batch up behind it, and a periodic
+  retry timer resends what a partition or loss kept unacknowledged.
+* `GSetWorkload`, `CounterWorkload` (g-counter and pn-counter share one
+  `PNCounter`): state-based CRDTs from `crdt.lattices`; the whole state is
+  pushed to every peer shortly after a change and again every
+  ``anti_entropy_ms``; receivers merge.
+* `LinKv`: ``read``/``write``/``cas`` through the Redis engine (GET, SET and
+  the `kv_cas` helper: GET, compare, SET in one synchronous step of the
+  single-threaded core, so it is atomic). Keys and values are stored as
+  their canonical JSON bytes, so ``1`` and ``1.0`` differ, as in
+  Maelstrom's Clojure equality. With several nodes, every node forwards to
+  the first node of ``node_ids`` (the one keyspace of record) and relays its
+  answer; a forward that times out is answered with the indefinite
+  ``timeout`` (0).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import orjson
+
+from crdt.engine import Engine
+from crdt.lattices import GSet, PNCounter
+from crdt.session import Session
+from nodes.core import Field, Kind, NodeCore, Rpc
+from protocol.maelstrom_json import ErrorCode, Message
+from protocol.replies import ErrorReply
+
+__all__ = [
+    "BROADCAST", "BROADCAST_READ", "CAS", "COUNTER_ADD", "COUNTER_READ", "COUNTER_STATE", "ECHO",
+    "GENERATE", "GOSSIP", "GSET_ADD", "GSET_READ", "GSET_STATE", "KV_READ", "TOPOLOGY", "WORKLOADS",
+    "WRITE", "Broadcast", "CasOutcome", "CounterWorkload", "Echo", "GSetWorkload", "LinKv",
+    "UniqueIds", "WorkloadSelector", "kv_cas", "kv_read", "kv_write",
+]
+
+log = logging.getLogger("gyre.node")
+
+# --- the RPC table -------------------------------------------------------------------------
+# Client requests (maelstrom-spec.md section 4); reply_fields are the closed *_ok schemas.
+
+ECHO: Final = Rpc("echo", fields=(Field("echo"),), reply_fields=("echo",))
+GENERATE: Final = Rpc("generate", reply_fields=("id",))
+TOPOLOGY: Final = Rpc("topology", fields=(Field("topology", Kind.TOPOLOGY),))
+BROADCAST: Final = Rpc("broadcast", fields=(Field("message", Kind.ELEMENT),))
+BROADCAST_READ: Final = Rpc("read", reply_fields=("messages",))
+GSET_ADD: Final = Rpc("add", fields=(Field("element", Kind.ELEMENT),))
+GSET_READ: Final = Rpc("read", reply_fields=("value",))
+COUNTER_ADD: Final = Rpc("add", fields=(Field("delta", Kind.INT),))
+COUNTER_READ: Final = Rpc("read", reply_fields=("value",))
+KV_READ: Final = Rpc("read", fields=(Field("key"),), reply_fields=("value",))
+WRITE: Final = Rpc("write", fields=(Field("key"), Field("value")))
+CAS: Final = Rpc("cas", fields=(Field("key"), Field("from"), Field("to")),
+                 optional=(Field("create_if_not_exists", Kind.BOOL),))
+
+# Node-to-node messages.
+GOSSIP: Final = Rpc("gossip", fields=(Field("messages", Kind.ELEMENT_LIST),))
+GSET_STATE: Final = Rpc("gset_state", fields=(Field("state", Kind.LIST),))
+COUNTER_STATE: Final = Rpc("counter_state", fields=(Field("state", Kind.OBJECT),))
+
+#: Workload names a node can be told to expect (``--workload``); "auto" infers.
+WORKLOADS: Final = ("auto", "echo", "unique-ids", "broadcast", "g-set", "g-counter", "pn-counter",
+                    "lin-kv")
+
+# Which handler answers a bare ``read`` for each workload name.
+_BARE_READ_OWNER: Final = {"broadcast": "broadcast", "g-set": "g-set", "g-counter": "counter",
+                           "pn-counter": "counter"}
+
+#: Gossip and retry periods (ms); jittered by up to a quarter from the node's RNG.
+GOSSIP_RETRY_MS: Final[int] = 200
+GOSSIP_TIMEOUT_MS: Final[int] = 1000
+STATE_PUSH_DELAY_MS: Final[int] = 50
+ANTI_ENTROPY_MS: Final[int] = 1000
+#: How long a forwarded lin-kv request waits for the home node: under the lin-kv
+#: client's minimum timeout (1000 ms), so the client gets our indefinite error.
+FORWARD_TIMEOUT_MS: Final[int] = 800
+
+
+def _jitter(node: NodeCore, period_ms: int) -> int:
+    return period_ms - period_ms // 8 + node.rng.randrange(period_ms // 4 + 1)
+
+
+class WorkloadSelector:
+    """Decides which workload a bare ``read`` belongs to.
+
+    Args:
+        configured: a name from `WORKLOADS`; "auto" infers from traffic.
+    """
+
+    def __init__(self, configured: str = "auto") -> None:
+        assert configured in WORKLOADS, configured
+        self.configured = configured
+        self.seen: str | None = None
+        self.mixed = False
+
+    def note(self, owner: str) -> None:
+        """Record evidence that ``owner`` ("broadcast", "g-set", "counter") is running."""
+        if self.seen is not None and self.seen != owner and not self.mixed:
+            self.mixed = True
+            log.warning("traffic for both %s and %s: a bare read goes to the latest one seen", self.seen, owner)
+        self.seen = owner
+
+    def owner(self) -> str | None:
+        """The handler that answers a bare read, or None when unknown."""
+        if self.configured != "auto":
+            return _BARE_READ_OWNER.get(self.configured)
+        return self.seen
+
+    def claims(self, owner: str) -> Callable[[Mapping[str, Any]], bool]:
+        """A route predicate: a keyless ``read`` that belongs to ``owner``."""
+        return lambda body: "key" not in body and self.owner() == owner
+
+
+def install_unknown_read(node: NodeCore, selector: WorkloadSelector) -> None:
+    """The last ``read`` route: a keyless read while no workload is known."""
+    spec = Rpc("read")
+
+    def refuse(msg: Message, now_ms: int) -> None:
+        node.reply_error(msg, ErrorCode.TEMPORARILY_UNAVAILABLE,
+                         "read: workload not known yet (no topology, broadcast or add seen); "
+                         "start the node with --workload to fix it")
+
+    node.add_route(spec, refuse, when=lambda body: "key" not in body and selector.owner() is None)
+
+
+# --- echo and unique ids ---------------------------------------------------------------------
+
+
+class Echo:
+    """``echo{echo}`` -> ``echo_ok{echo}``."""
+
+    def install(self, node: NodeCore) -> None:
+        node.add_route(ECHO, lambda msg, now_ms: node.reply_ok(msg, ECHO, echo=msg.body["echo"]))
+
+
+class UniqueIds:
+    """``generate`` -> ``generate_ok{id}``, unique across nodes and restarts."""
+
+    def __init__(self) -> None:
+        self.incarnation: int | None = None
+        self.count = 0
+
+    def install(self, node: NodeCore) -> None:
+        def start(now_ms: int) -> None:
+            self.incarnation = node.rng.getrandbits(32)
+
+        def generate(msg: Message, now_ms: int) -> None:
+            assert self.incarnation is not None
+            self.count += 1
+            node.reply_ok(msg, GENERATE, id=f"{node.node_id}.{self.incarnation:08x}.{self.count}")
+
+        node.on_init(start)
+        node.add_route(GENERATE, generate)
+
+
+# --- broadcast ---------------------------------------------------------------------------------
+
+
+def _sorted_elements(xs: Iterable[int | str]) -> list[int | str]:
+    return sorted(xs, key=lambda x: (isinstance(x, str), x))
+
+
+class Broadcast:
+    """The broadcast workload: gossip along the topology until acknowledged.
+
+    Args:
+        selector: shared with the other handlers of the node.
+        retry_ms: period of the resend timer.
+        gossip_timeout_ms: how long one ``gossip`` RPC may stay unanswered.
+    """
+
+    def __init__(self, selector: WorkloadSelector, *, retry_ms: int = GOSSIP_RETRY_MS,
+                 gossip_timeout_ms: int = GOSSIP_TIMEOUT_MS) -> None:
+        self.selector = selector
+        self.retry_ms = retry_ms
+        self.gossip_timeout_ms = gossip_timeout_ms
+        self.seen = GSet()
+        self.neighbours: tuple[str, ...] | None = None  # None: all peers
+        self.unacked: dict[str, set[int | str]] = {}
+        self.in_flight: dict[str, int] = {}  # neighbour -> msg_id of its gossip RPC
+        self.node: NodeCore | None = None
+
+    def install(self, node: NodeCore) -> None:
+        self.node = node
+        node.add_route(TOPOLOGY, self._topology)
+        node.add_route(BROADCAST, self._broadcast)
+        node.add_route(BROADCAST_READ, self._read, when=self.selector.claims("broadcast"))
+        node.add_route(GOSSIP, self._gossip)
+        node.on_init(lambda now_ms: node.call_later(now_ms, _jitter(node, self.retry_ms), self._retry))
+
+    def targets(self) -> tuple[str, ...]:
+        """Where new messages go: the topology's neighbours that exist, else all peers."""
+        node = self.node
+        assert node is not None
+        return node.peers if self.neighbours is None else self.neighbours
+
+    def _topology(self, msg: Message, now_ms: int) -> None:
+        node = self.node
+        assert node is not None
+        self.selector.note("broadcast")
+        given = msg.body["topology"].get(node.node_id)
+        if given is None:
+            log.warning("topology has no entry for %s; gossiping to every peer", node.node_id)
+        else:
+            known = set(node.peers)
+            unknown = [n for n in given if n not in known]
+            if unknown:
+                log.warning("topology names unknown nodes %s; ignoring them", unknown)
+            self.neighbours = tuple(dict.fromkeys(n for n in given if n in known))
+            log.info("neighbours: %s", list(self.neighbours))
+        node.reply_ok(msg, TOPOLOGY)
+
+    def _broadcast(self, msg: Message, now_ms: int) -> None:
+        self.selector.note("broadcast")
+        self._learn([msg.body["message"]], msg.src, now_ms)
+        assert self.node is not None
+        self.node.reply_ok(msg, BROADCAST)
+
+    def _read(self, msg: Message, now_ms: int) -> None:
+        assert self.node is not None
+        self.node.reply_ok(msg, BROADCAST_READ, messages=self.seen.to_json())
+
+    def _gossip(self, msg: Message, now_ms: int) -> None:
+        self.selector.note("broadcast")
+        self._learn(msg.body["messages"], msg.src, now_ms)
+        assert self.node is not None
+        self.node.reply_ok(msg, GOSSIP)
+
+    def _learn(self, messages: list[int | str], src: str, now_ms: int) -> None:
+        new = [m for m in dict.fromkeys(messages) if m not in self.seen]
+        if not new:
+            return
+        self.seen = self.seen.merge(GSet(frozenset(new)))
+        for n in self.targets():
+            if n != src:
+                self.unacked.setdefault(n, set()).update(new)
+                self._flush(n, now_ms)
+
+    def _flush(self, neighbour: str, now_ms: int) -> None:
+        node = self.node
+        assert node is not None
+        batch = self.unacked.get(neighbour)
+        if not batch or neighbour in self.in_flight:
+            return
+        sent = _sorted_elements(batch)
+
+        def acked(answer: Message, t: int) -> None:
+            self.in_flight.pop(neighbour, None)
+            if answer.type == GOSSIP.reply_type:
+                self.unacked[neighbour].difference_update(sent)
+                self._flush(neighbour, t)
+
+        def timed_out(t: int) -> None:
+            self.in_flight.pop(neighbour, None)  # the retry timer resends
+
+        self.in_flight[neighbour] = node.rpc(neighbour, {"type": GOSSIP.type, "messages": sent}, now_ms,
+                                             on_reply=acked, on_timeout=timed_out,
+                                             timeout_ms=self.gossip_timeout_ms)
+
+    def _retry(self, now_ms: int) -> None:
+        node = self.node
+        assert node is not None
+        for n in sorted(self.unacked):
+            self._flush(n, now_ms)
+        node.call_later(now_ms, _jitter(node, self.retry_ms), self._retry)
+
+
+# --- state-based CRDT workloads ---------------------------------------------------------------
+
+
+class _StateGossip:
+    """Push a lattice to every peer soon after it changes and every ``anti_entropy_ms``."""
+
+    state_spec: Rpc
+    owner: str  # the WorkloadSelector name
+
+    def __init__(self, selector: WorkloadSelector, *, push_delay_ms: int = STATE_PUSH_DELAY_MS,
+                 anti_entropy_ms: int = ANTI_ENTROPY_MS) -> None:
+        self.selector = selector
+        self.push_delay_ms = push_delay_ms
+        self.anti_entropy_ms = anti_entropy_ms
+        self.node: NodeCore | None = None
+        self.in_use = False  # some state exists: push it (an idle workload stays silent)
+        self._push_armed = False
+
+    def _install_gossip(self, node: NodeCore) -> None:
+        self.node = node
+        node.add_route(self.state_spec, self._on_state)
+        node.on_init(lambda now_ms: node.call_later(now_ms, _jitter(node, self.anti_entropy_ms),
+                                                    self._anti_entropy))
+
+    def state_json(self) -> Any:
+        raise NotImplementedError
+
+    def merge_json(self, data: Any) -> None:
+        """Merge a peer's state; raises `DecodeError` (a ProtocolError) on bad JSON."""
+        raise NotImplementedError
+
+    def changed(self, now_ms: int) -> None:
+        """Note local use and schedule a push (coalescing changes within ``push_delay_ms``)."""
+        node = self.node
+        assert node is not None
+        self.in_use = True
+        if node.peers and not self._push_armed:
+            self._push_armed = True
+            node.call_later(now_ms, self.push_delay_ms, self._push_now)
+
+    def _push_now(self, now_ms: int) -> None:
+        self._push_armed = False
+        self._push()
+
+    def _push(self) -> None:
+        node = self.node
+        assert node is not None
+        state = self.state_json()
+        for peer in node.peers:
+            node.send(peer, {"type": self.state_spec.type, "state": state})
+
+    def _anti_entropy(self, now_ms: int) -> None:
+        node = self.node
+        assert node is not None
+        if self.in_use:
+            self._push()
+        node.call_later(now_ms, _jitter(node, self.anti_entropy_ms), self._anti_entropy)
+
+    def _on_state(self, msg: Message, now_ms: int) -> None:
+        self.merge_json(msg.body["state"])  # DecodeError -> malformed-request via NodeCore
+        self.selector.note(self.owner)
+        self.in_use = True
+
+
+class GSetWorkload(_StateGossip):
+    """g-set: ``add{element}`` and ``read`` -> ``read_ok{value: [...]}``."""
+
+    state_spec = GSET_STATE
+    owner = "g-set"
+
+    def __init__(self, selector: WorkloadSelector, **kwargs: int) -> None:
+        super().__init__(selector, **kwargs)
+        self.set = GSet()
+
+    def install(self, node: NodeCore) -> None:
+        node.add_route(GSET_ADD, self._add, when=lambda body: "element" in body)
+        node.add_route(GSET_READ, self._read, when=self.selector.claims(self.owner))
+        self._install_gossip(node)
+
+    def state_json(self) -> Any:
+        return self.set.to_json()
+
+    def merge_json(self, data: Any) -> None:
+        self.set = self.set.merge(GSet.from_json(data))
+
+    def _add(self, msg: Message, now_ms: int) -> None:
+        assert self.node is not None
+        self.selector.note(self.owner)
+        element = msg.body["element"]
+        if element not in self.set:
+            self.set = self.set.add(element)
+            self.changed(now_ms)
+        self.node.reply_ok(msg, GSET_ADD)
+
+    def _read(self, msg: Message, now_ms: int) -> None:
+        assert self.node is not None
+        self.node.reply_ok(msg, GSET_READ, value=self.set.to_json())
+
+
+class CounterWorkload(_StateGossip):
+    """g-counter and pn-counter: ``add{delta}`` and ``read`` -> ``read_ok{value: int}``."""
+
+    state_spec = COUNTER_STATE
+    owner = "counter"
+
+    def __init__(self, selector: WorkloadSelector, **kwargs: int) -> None:
+        super().__init__(selector, **kwargs)
+        self.counter = PNCounter()
+
+    def install(self, node: NodeCore) -> None:
+        node.add_route(COUNTER_ADD, self._add, when=lambda body: "delta" in body)
+        node.add_route(COUNTER_READ, self._read, when=self.selector.claims(self.owner))
+        self._install_gossip(node)
+
+    def state_json(self) -> Any:
+        return self.counter.to_json()
+
+    def merge_json(self, data: Any) -> None:
+        self.counter = self.counter.merge(PNCounter.from_json(data))
+
+    def _add(self, msg: Message, now_ms: int) -> None:
+        node = self.node
+        assert node is not None and node.node_id is not None
+        self.selector.note(self.owner)
+        delta = msg.body["delta"]
+        if delta:
+            self.counter = self.counter.add(node.node_id, delta)
+            self.changed(now_ms)
+        node.reply_ok(msg, COUNTER_ADD)
+
+    def _read(self, msg: Message, now_ms: int) -> None:
+        assert self.node is not None
+        self.node.reply_ok(msg, COUNTER_READ, value=self.counter.value)
+
+
+# --- lin-kv through the Redis engine ------------------------------------------------------------
+
+
+def json_bytes(value: Any) -> bytes:
+    """Canonical JSON bytes of a value (sorted object keys): the stored form of keys and values."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
+class EngineError(Exception):
+    """The engine answered a lin-kv step with a Redis error reply."""
+
+
+@dataclass(frozen=True, slots=True)
+class CasOutcome:
+    """What `kv_cas` did.
+
+    Attributes:
+        ok: the value was replaced.
+        current: the stored bytes before the call (None: the key was absent).
+    """
+
+    ok: bool
+    current: bytes | None
+
+
+def kv_read(engine: Engine, session: Session, key: bytes, now_ms: int) -> bytes | None:
+    """GET ``key``.
+
+    Returns:
+        The stored bytes, or None when the key is absent.
+
+    Raises:
+        EngineError: the engine answered with an error reply.
+    """
+    reply = engine.execute([b"GET", key], session, now_ms)
+    if isinstance(reply, ErrorReply):
+        raise EngineError(reply.decode("utf-8", "replace"))
+    assert reply is None or isinstance(reply, bytes), reply
+    return None if reply is None else bytes(reply)
+
+
+def kv_write(engine: Engine, session: Session, key: bytes, value: bytes, now_ms: int) -> None:
+    """SET ``key`` to ``value``.
+
+    Raises:
+        EngineError: the engine answered with an error reply.
+    """
+    reply = engine.execute([b"SET", key, value], session, now_ms)
+    if isinstance(reply, ErrorReply):
+        raise EngineError(reply.decode("utf-8", "replace"))
+
+
+def kv_cas(engine: Engine, session: Session, key: bytes, expected: bytes, new: bytes, now_ms: int,
+           *, create_if_missing: bool = False) -> CasOutcome:
+    """Compare-and-set through the engine: GET, compare bytes, SET.
+
+    Atomic because the node core is single-threaded and nothing runs
+    between the two commands.
+
+    Args:
+        engine: the engine holding the keyspace.
+        session: the node's engine session.
+        key: the key.
+        expected: the bytes the key must hold.
+        new: the bytes to store when it does.
+        now_ms: the current time.
+        create_if_missing: set an absent key to ``new`` instead of failing.
+
+    Returns:
+        The outcome; ``ok`` is False when the key is absent (and not
+        created) or holds other bytes.
+
+    Raises:
+        EngineError: the engine answered with an error reply.
+    """
+    current = kv_read(engine, session, key, now_ms)
+    if current is None and not create_if_missing:
+        return CasOutcome(False, None)
+    if current is not None and current != expected:
+        return CasOutcome(False, current)
+    kv_write(engine, session, key, new, now_ms)
+    return CasOutcome(True, current)
+
+
+class LinKv:
+    """lin-kv: ``read``, ``write`` and ``cas`` on the engine, or forwarded to the keyspace of record.
+
+    Args:
+        engine: the engine this node serves from (when it is the keyspace of record).
+        now_ms: the time the engine session opens.
+        forward_timeout_ms: how long a forwarded request may stay unanswered.
+    """
+
+    def __init__(self, engine: Engine, now_ms: int = 0, *,
+                 forward_timeout_ms: int = FORWARD_TIMEOUT_MS) -> None:
+        self.engine = engine
+        self.session = engine.open_session(now_ms, addr="maelstrom")
+        self.forward_timeout_ms = forward_timeout_ms
+        self.node: NodeCore | None = None
+
+    def install(self, node: NodeCore) -> None:
+        self.node = node
+        node.add_route(KV_READ, self._read, when=lambda body: "key" in body)
+        node.add_route(WRITE, self._write)
+        node.add_route(CAS, self._cas)
+
+    @property
+    def home(self) -> str | None:
+        """The node that holds the keyspace of record (the first of ``node_ids``)."""
+        assert self.node is not None
+        return self.node.node_ids[0] if self.node.node_ids else None
+
+    def _local(self) -> bool:
+        assert self.node is not None
+        return self.home == self.node.node_id
+
+    def _read(self, msg: Message, now_ms: int) -> None:
+        if not self._local():
+            self._forward(msg, KV_READ, now_ms)
+            return
+        node = self.node
+        assert node is not None
+        try:
+            stored = kv_read(self.engine, self.session, json_bytes(msg.body["key"]), now_ms)
+        except EngineError as exc:
+            node.reply_error(msg, ErrorCode.TEMPORARILY_UNAVAILABLE, str(exc))
+            return
+        if stored is None:
+            node.reply_error(msg, ErrorCode.KEY_DOES_NOT_EXIST, "key does not exist")
+            return
+        node.reply_ok(msg, KV_READ, value=orjson.loads(stored))
+
+    def _write(self, msg: Message, now_ms: int) -> None:
+        if not self._local():
+            self._forward(msg, WRITE, now_ms)
+            return
+        node = self.node
+        assert node is not None
+        body = msg.body
+        try:
+            kv_write(self.engine, self.session, json_bytes(body["key"]), json_bytes(body["value"]), now_ms)
+        except EngineError as exc:
+            node.reply_error(msg, ErrorCode.TEMPORARILY_UNAVAILABLE, str(exc))
+            return
+        node.reply_ok(msg, WRITE)
+
+    def _cas(self, msg: Message, now_ms: int) -> None:
+        if not self._local():
+            self._forward(msg, CAS, now_ms)
+            return
+        node = self.node
+        assert node is not None
+        body = msg.body
+        try:
+            outcome = kv_cas(self.engine, self.session, json_bytes(body["key"]), json_bytes(body["from"]),
+                             json_bytes(body["to"]), now_ms,
+                             create_if_missing=body.get("create_if_not_exists") is True)
+        except EngineError as exc:
+            node.reply_error(msg, ErrorCode.TEMPORARILY_UNAVAILABLE, str(exc))
+            return
+        if outcome.ok:
+            node.reply_ok(msg, CAS)
+        elif outcome.current is None:
+            node.reply_error(msg, ErrorCode.KEY_DOES_NOT_EXIST, "key does not exist")
+        else:
+            node.reply_error(msg, ErrorCode.PRECONDITION_FAILED,
+                             f"current value {outcome.current.decode()} is not {json_bytes(body['from']).decode()}")
+
+    def _forward(self, msg: Message, spec: Rpc, now_ms: int) -> None:
+        """Ask the home node and relay its answer, keeping the reply schema closed."""
+        node = self.node
+        home = self.home
+        assert node is not None and home is not None
+        request = {k: v for k, v in msg.body.items() if k != "msg_id"}
+
+        def relay(answer: Message, t: int) -> None:
+            body = answer.body
+            if body.get("type") == spec.reply_type and all(f in body for f in spec.reply_fields):
+                node.reply_ok(msg, spec, **{f: body[f] for f in spec.reply_fields})
+                return
+            code = body.get("code")
+            if body.get("type") == "error" and isinstance(code, int) and not isinstance(code, bool):
+                text = body.get("text")
+                node.reply_error(msg, code, text if isinstance(text, str) else None)
+                return
+            log.warning("%s answered a forwarded %s with %.200r", home, spec.type, body)
+            node.reply_error(msg, ErrorCode.CRASH, f"{home} answered {spec.type} with a bad body")
+
+        def timed_out(t: int) -> None:
+            node.reply_error(msg, ErrorCode.TIMEOUT, f"{home} did not answer {spec.type} in time")
+
+        node.rpc(home, request, now_ms, on_reply=relay, on_timeout=timed_out,
+                 timeout_ms=self.forward_timeout_ms)

@@ -1,0 +1,198 @@
+"""Real clients against a real `gyre serve` process: redis-py (RESP2 and RESP3) and redis-cli."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import select
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import termios
+
+import pytest
+import redis
+
+from tests.helpers import GYRE_READY_TEXT, REDIS_START_TIMEOUT_S
+
+REDIS_CLI = shutil.which("redis-cli")
+needs_cli = pytest.mark.skipif(REDIS_CLI is None, reason="redis-cli not installed (make test installs it as root)")
+PTY_READ_TIMEOUT_S = 10.0
+
+
+@pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
+def client(request: pytest.FixtureRequest, gyre_port: int) -> redis.Redis:
+    c = redis.Redis(port=gyre_port, protocol=request.param, decode_responses=True)
+    c.flushall()
+    yield c
+    c.close()
+
+
+def test_strings_and_counters(client: redis.Redis) -> None:
+    assert client.set("greeting", "hello") is True
+    assert client.get("greeting") == "hello"
+    assert client.append("greeting", " world") == 11
+    assert client.incr("n") == 1
+    assert client.incrby("n", 41) == 42
+    assert client.incrbyfloat("f", 10.5) == 10.5
+    assert client.mget("greeting", "n", "missing") == ["hello world", "42", None]
+    assert client.set("greeting", "x", nx=True) is None
+
+
+def test_expiry(client: redis.Redis) -> None:
+    client.set("k", "v", ex=100)
+    assert 99 <= client.ttl("k") <= 100
+    assert client.persist("k") is True
+    assert client.ttl("k") == -1
+    assert client.ttl("missing") == -2
+
+
+def test_pipeline_returns_every_reply_in_order(client: redis.Redis) -> None:
+    pipe = client.pipeline(transaction=False)
+    for i in range(100):
+        pipe.set(f"key:{i}", i)
+    for i in range(100):
+        pipe.get(f"key:{i}")
+    replies = pipe.execute()
+    assert replies[:100] == [True] * 100
+    assert replies[100:] == [str(i) for i in range(100)]
+    assert client.dbsize() == 100
+
+
+def test_errors_raise_the_right_exceptions(client: redis.Redis) -> None:
+    client.set("s", "not a number")
+    with pytest.raises(redis.ResponseError, match="value is not an integer or out of range"):
+        client.incr("s")
+    with pytest.raises(redis.ResponseError, match="unknown command 'NOPE'"):
+        client.execute_command("NOPE", "a")
+
+
+def test_scan_iter_sees_every_key(client: redis.Redis) -> None:
+    keys = {f"user:{i}" for i in range(500)}
+    for k in keys:
+        client.set(k, 1)
+    assert set(client.scan_iter(match="user:*", count=37)) == keys
+
+
+def test_server_introspection(client: redis.Redis) -> None:
+    info = client.info()
+    assert info["redis_version"]
+    assert client.config_get("hz") == {"hz": "10"}
+    client.client_setname("tester")
+    assert client.client_getname() == "tester"
+    assert any(c["name"] == "tester" for c in client.client_list())
+    seconds, micros = client.time()
+    assert seconds > 1_600_000_000 and 0 <= micros < 1_000_000
+
+
+def test_resp3_hello_reports_protocol(gyre_port: int) -> None:
+    c = redis.Redis(port=gyre_port, protocol=3)
+    reply = c.execute_command("HELLO", "3")
+    assert reply[b"proto"] == 3
+    c.close()
+
+
+def test_requirepass_is_enforced() -> None:
+    from tests.helpers import gyre_server
+
+    with gyre_server("--requirepass", "s3cret") as port:
+        anonymous = redis.Redis(port=port)
+        with pytest.raises(redis.AuthenticationError):
+            anonymous.get("k")
+        authed = redis.Redis(port=port, password="s3cret")
+        assert authed.ping() is True
+        with pytest.raises(redis.AuthenticationError):
+            redis.Redis(port=port, password="wrong").ping()
+
+
+@needs_cli
+@pytest.mark.redis
+def test_redis_cli_prints_the_same_as_against_redis(gyre_port: int, real_redis_port: int) -> None:
+    def cli(port: int, *args: str) -> str:
+        return subprocess.run([REDIS_CLI, "-p", str(port), *args], capture_output=True,
+                              text=True, check=True, timeout=PTY_READ_TIMEOUT_S).stdout
+
+    script = [
+        ("ping",), ("set", "cli-key", "some value"), ("get", "cli-key"), ("incr", "cli-key"),
+        ("--no-raw", "exists", "cli-key"), ("--no-raw", "mget", "cli-key", "nope"),
+        ("--no-raw", "incrbyfloat", "f", "1.5"), ("--no-raw", "nosuchcommand", "x"),
+        ("--no-raw", "config", "get", "hz"), ("--no-raw", "set", "x", "1", "EX", "0"),
+        ("del", "cli-key", "f"),
+    ]
+    for args in script:
+        assert cli(gyre_port, *args) == cli(real_redis_port, *args), args
+
+
+@needs_cli
+def test_redis_cli_pipe_mass_insert(gyre_port: int) -> None:
+    count = 20_000
+    lines = "".join(
+        f"*3\r\n$3\r\nSET\r\n${len(f'mass:{i}')}\r\nmass:{i}\r\n${len(str(i))}\r\n{i}\r\n"
+        for i in range(count))
+    proc = subprocess.run([REDIS_CLI, "-p", str(gyre_port), "--pipe"], input=lines.encode(),
+                          capture_output=True, timeout=60, check=True)
+    assert b"errors: 0, replies: %d" % count in proc.stdout
+    c = redis.Redis(port=gyre_port)
+    assert c.get("mass:12345") == b"12345"
+    c.delete(*[f"mass:{i}" for i in range(count)])
+
+
+def _read_until(fd: int, needle: bytes) -> bytes:
+    got = b""
+    while needle not in got:
+        ready, _, _ = select.select([fd], [], [], PTY_READ_TIMEOUT_S)
+        assert ready, f"redis-cli printed {got!r}, never {needle!r}"
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        if b"\x1b[6n" in chunk:  # linenoise asks where the cursor is: answer like a terminal
+            os.write(fd, b"\x1b[1;1R")
+        got += chunk
+    return got
+
+
+@needs_cli
+def test_redis_cli_interactive_loads_command_docs_for_hints(gyre_port: int) -> None:
+    c = redis.Redis(port=gyre_port)
+    before = c.info("commandstats").get("cmdstat_command|docs", {}).get("calls", 0)
+    pid, fd = pty.fork()
+    if pid == 0:  # the child becomes redis-cli on a 120x40 terminal
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+        os.execv(REDIS_CLI, [REDIS_CLI, "-p", str(gyre_port)])
+    try:
+        _read_until(fd, b"> ")
+        os.write(fd, b"ECHO interactive\r")
+        assert b'"interactive"' in _read_until(fd, b'"interactive"')
+        # Typing a command name makes redis-cli show its argument hint from COMMAND DOCS.
+        os.write(fd, b"GETEX ")
+        hint = _read_until(fd, b"key")
+        assert b"key" in hint
+        os.write(fd, b"\x15quit\r")
+        _read_until(fd, b"quit")
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(fd)
+    after = c.info("commandstats")["cmdstat_command|docs"]["calls"]
+    assert after == before + 1
+
+
+def test_sigterm_shuts_down_cleanly() -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "nodes.cli", "serve", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if GYRE_READY_TEXT in line:
+            port = int(line.rsplit(":", 1)[1])
+            break
+    c = redis.Redis(port=port)
+    assert c.ping() is True
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=REDIS_START_TIMEOUT_S) == 0
+    assert "shutting down" in proc.stdout.read()
