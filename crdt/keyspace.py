@@ -262,8 +262,11 @@ class Db:
     # -- random and scan ---------------------------------------------------
 
     def random_key(self, rng: random.Random, now_ms: int) -> bytes | None:
-        """A random live key (RANDOMKEY), chosen with the injected RNG."""
-        attempts = 0
+        """A random live key (RANDOMKEY), chosen with the injected RNG.
+
+        An expired pick is deleted and another drawn, as on a Redis master, so
+        this ends: every miss removes a key.
+        """
         while self.key_count:
             pick = rng.randrange(self.key_count)
             for shard in self.shards:
@@ -274,9 +277,6 @@ class Db:
             else:  # pragma: no cover - key_count and the shards agree
                 raise AssertionError("key_count out of step with shards")
             if self.lookup(key, now_ms) is not None:
-                return key
-            attempts += 1
-            if attempts > 100:  # everything left is expired: Redis returns any key then
                 return key
         return None
 

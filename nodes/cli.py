@@ -56,9 +56,11 @@ def serve(host: str, port: int, requirepass: str, maxclients: int, databases: in
 
 
 def _register_subcommands() -> None:
+    from maelstrom.test_cli import test_command
     from nodes.node_cli import node_group
 
     main.add_command(node_group, "node")
+    main.add_command(test_command, "test")
 
 
 _register_subcommands()

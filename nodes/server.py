@@ -2,7 +2,7 @@
 
 Strategy: per-read scheduling is what costs in Python, not parsing, so the
 listener is one trio task that waits (``trio.lowlevel.wait_readable``) on a
-`selectors` object's own descriptor and then serves every ready socket in a
+`select.epoll` object's own descriptor and then serves every ready socket in a
 loop: read what is there, execute every complete command in order, encode
 all replies into one buffer and send it with one ``send``. Sockets are plain
 non-blocking sockets; whatever the kernel does not take stays in the
@@ -23,7 +23,7 @@ import logging
 import os
 import random
 import resource
-import selectors
+import select
 import signal
 import socket
 import sys
@@ -48,6 +48,11 @@ TCP_KEEPALIVE_S = 300
 TIMEOUT_SWEEP_INTERVAL_S = 1.0
 EVENTS_PER_POLL = 1024
 BATCHES_PER_YIELD = 16
+EV_READ = select.EPOLLIN
+EV_WRITE = select.EPOLLOUT
+EV_READ_WRITE = EV_READ | EV_WRITE
+# Hang-up and error conditions are served as reads: recv then reports them.
+EV_READABLE = EV_READ | select.EPOLLHUP | select.EPOLLERR
 MAX_CLIENTS_REPLY = b"-ERR max number of clients reached\r\n"
 
 
@@ -111,7 +116,7 @@ class Conn:
         self.reader = reader
         self.session = session
         self.out = bytearray()
-        self.events = selectors.EVENT_READ
+        self.events = EV_READ
         self.soft_since_ms = 0
         self.closing = False  # sending what is queued, reading no more
 
@@ -129,7 +134,7 @@ class RespServer:
         self.engine = engine if engine is not None else Engine(
             config=config, rng=random.Random(), now_ms=clock())
         self.conns: dict[int, Conn] = {}
-        self.selector = selectors.DefaultSelector()
+        self.poller = select.epoll()
         self.listener: socket.socket | None = None
         self.port = 0
         self._scratch = bytearray()
@@ -142,7 +147,7 @@ class RespServer:
         self.port = self.listener.getsockname()[1]
         self.engine.host = real_host(self.port)
         self.engine.config.values["port"] = self.port
-        self.selector.register(self.listener, selectors.EVENT_READ, None)
+        self.poller.register(self.listener.fileno(), EV_READ)
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._expire_loop)
@@ -157,12 +162,12 @@ class RespServer:
             self._drop(conn)
         if self.listener is not None:
             try:
-                self.selector.unregister(self.listener)
-            except (KeyError, ValueError):
+                self.poller.unregister(self.listener.fileno())
+            except (OSError, ValueError):
                 pass
             self.listener.close()
             self.listener = None
-        self.selector.close()
+        self.poller.close()
 
     def _bind(self) -> socket.socket:
         family = socket.AF_INET6 if ":" in self.cfg.host else socket.AF_INET
@@ -176,30 +181,30 @@ class RespServer:
     # -- the loop ------------------------------------------------------------
 
     async def _serve_loop(self) -> None:
-        selector = self.selector
-        sel_fd = selector.fileno()  # type: ignore[attr-defined]
+        poll = self.poller.poll
+        poll_fd = self.poller.fileno()
+        listen_fd = self.listener.fileno() if self.listener is not None else -1
         conns = self.conns
         while True:
-            await trio.lowlevel.wait_readable(sel_fd)
-            # Under load, keep polling our own selector instead of going back
+            await trio.lowlevel.wait_readable(poll_fd)
+            # Under load, keep polling our own epoll instead of going back
             # through trio's for every batch; yield to the other tasks (expiry,
             # timers) every few batches so they still run on time.
             for _ in range(BATCHES_PER_YIELD):
-                events = selector.select(0)
+                events = poll(0)
                 if not events:
                     break
-                for key, mask in events:
-                    conn = key.data
+                for fd, mask in events:
+                    conn = conns.get(fd)
                     if conn is None:
-                        self._accept()
-                        continue
-                    if conns.get(key.fd) is not conn:
+                        if fd == listen_fd:
+                            self._accept()
                         continue  # closed earlier in this batch
-                    if mask & selectors.EVENT_WRITE:
+                    if mask & EV_WRITE:
                         self._flush(conn)
-                        if conn.fd not in conns:
+                        if fd not in conns:
                             continue
-                    if mask & selectors.EVENT_READ and not conn.closing:
+                    if mask & EV_READABLE and not conn.closing:
                         self._on_readable(conn)
             else:
                 await trio.lowlevel.checkpoint()
@@ -238,7 +243,7 @@ class RespServer:
                                  query_buffer_max_bytes=cfg["client-query-buffer-limit"])
             conn = Conn(sock, reader, session)
             self.conns[conn.fd] = conn
-            self.selector.register(sock, selectors.EVENT_READ, conn)
+            self.poller.register(conn.fd, EV_READ)
 
     def _on_readable(self, conn: Conn) -> None:
         try:
@@ -316,9 +321,9 @@ class RespServer:
             conn.soft_since_ms = 0
             if conn.closing:
                 self._drop(conn)
-            elif conn.events != selectors.EVENT_READ:
-                conn.events = selectors.EVENT_READ
-                self.selector.modify(conn.sock, conn.events, conn)
+            elif conn.events != EV_READ:
+                conn.events = EV_READ
+                self.poller.modify(conn.fd, EV_READ)
             conn.session.output_buffer_bytes = 0
             return
         del out[:sent]
@@ -328,9 +333,9 @@ class RespServer:
                         conn.session.id, conn.session.addr)
             self._drop(conn)
             return
-        if conn.events != selectors.EVENT_READ | selectors.EVENT_WRITE:
-            conn.events = selectors.EVENT_READ | selectors.EVENT_WRITE
-            self.selector.modify(conn.sock, conn.events, conn)
+        if conn.events != EV_READ_WRITE:
+            conn.events = EV_READ_WRITE
+            self.poller.modify(conn.fd, EV_READ_WRITE)
 
     def _over_output_limit(self, conn: Conn) -> bool:
         hard, soft, soft_s = _normal_output_limits(self.engine.config["client-output-buffer-limit"])
@@ -352,8 +357,8 @@ class RespServer:
         if self.conns.pop(conn.fd, None) is None:
             return
         try:
-            self.selector.unregister(conn.sock)
-        except (KeyError, ValueError):
+            self.poller.unregister(conn.fd)
+        except (OSError, ValueError):
             pass
         conn.sock.close()
         self.engine.close_session(conn.session)
