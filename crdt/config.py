@@ -1,10 +1,25 @@
 """Server parameters for CONFIG GET/SET: one table of what the server honours.
 
-Strategy: each parameter is a row (name, default, kind, mutable, range).
-Values are kept parsed (ints, strings); CONFIG GET formats them back as
-Redis does. Only parameters that really change behaviour are listed, so
-CONFIG SET of anything else fails with Redis's unknown-option error rather
-than pretending. Listeners (the server, the engine) read `Config.values`.
+Strategy: each parameter is a row (name, default, kind, mutable, range),
+with Redis 7.0's default, range and parsing rules, so CONFIG GET/SET answer
+byte for byte as Redis does. Values are kept parsed (ints, strings); CONFIG
+GET formats them back as Redis does. Only parameters that really change
+behaviour are listed, so CONFIG SET of anything else fails with Redis's
+unknown-option error rather than pretending. Listeners (the server, the
+engine) read `Config.values`.
+
+Parsing follows Redis's config.c:
+- integer parameters use string2ll (no '+', no leading zeros, no spaces);
+- memory parameters take digits and an optional unit (b, k, kb, m, mb, g, gb;
+  any case), wrap at 2**64 like memtoull, then are range checked as signed;
+- CONFIG SET checks every name first (unknown, immutable, duplicate: the
+  first problem wins), then parses every value, then commits all or nothing;
+  a parameter named twice under different spellings (an alias) is not a
+  duplicate for Redis 7.0, and the later value wins.
+
+Where gyrekv cannot do what a value asks (persistence: ``save``,
+``appendonly yes``; ``port``/``bind`` are fixed at start-up) it says so with an
+error instead of pretending.
 """
 
 from __future__ import annotations
@@ -19,13 +34,26 @@ from crdt.glob import glob_match
 
 _MEMORY_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024**2,
                  "g": 1000**3, "gb": 1024**3}
-_MEMORY_RE = re.compile(r"^(-?\d+)([a-z]*)$")
+_MEMORY_RE = re.compile(r"^([0-9]*)([a-zA-Z]*)$")
+_INT_RE = re.compile(r"^(?:0|-?[1-9][0-9]*)$")
+_SAVE_NUMBER_RE = re.compile(r"^[ \t]*[+-]?[0-9]+$")
+INT_MIN = -(2**31)
 INT_MAX = 2**31 - 1
+UINT_MAX = 2**32 - 1
 LONG_MAX = 2**63 - 1
+ULLONG_MAX = 2**64 - 1
+HZ_MIN = 1
+HZ_MAX = 500
+# Redis 7.0's event classes, in the order keyspaceEventsFlagsToString prints them.
+_EVENT_CLASSES = "g$lshzxetd"  # together: 'A'
+_EVENT_CHARS = frozenset("A" + _EVENT_CLASSES + "KEmn")
+NO_PERSISTENCE_REASON = "gyrekv keeps no persistence"
 
 
 @dataclass(frozen=True, slots=True)
 class Param:
+    """One CONFIG parameter: how it parses, its range and whether CONFIG SET may change it."""
+
     name: str
     default: str
     kind: str  # "int" | "memory" | "string" | "bool" | "enum" | "special"
@@ -33,34 +61,75 @@ class Param:
     low: int = 0
     high: int = LONG_MAX
     choices: tuple[str, ...] = ()
-    check: Callable[[str], str | None] | None = None  # returns an error text or None
+    # For "special": returns the value to store (canonical form) or raises ValueError(reason).
+    check: Callable[[str], str] | None = None
+    clamp: tuple[int, int] | None = None  # stored value is clamped (Redis's hz)
 
 
-def _no_persistence(value: str) -> str | None:
-    return None if value.strip() == "" else "gyrekv keeps no persistence"
-
-
-def _appendonly(value: str) -> str | None:
-    return None if value == "no" else "gyrekv keeps no persistence"
-
-
-def _output_limits(value: str) -> str | None:
+def _save(value: str) -> str:
     words = value.split()
-    if len(words) % 4 != 0 or not words:
-        return "Wrong number of arguments in buffer limit configuration."
+    if len(words) % 2:
+        raise ValueError("Invalid save parameters")
+    for w in words:
+        if not _SAVE_NUMBER_RE.match(w) or int(w) < 0:
+            raise ValueError("Invalid save parameters")
+    if words:
+        raise ValueError(NO_PERSISTENCE_REASON)
+    return ""
+
+
+def _appendonly(value: str) -> str:
+    lowered = value.lower()
+    if lowered not in ("yes", "no"):
+        raise ValueError("argument must be 'yes' or 'no'")
+    if lowered == "yes":
+        raise ValueError(NO_PERSISTENCE_REASON)
+    return "no"
+
+
+_BUFFER_CLASSES = {"normal": "normal", "slave": "slave", "replica": "slave", "pubsub": "pubsub"}
+_BUFFER_ORDER = ("normal", "slave", "pubsub")
+_DEFAULT_OUTPUT_LIMITS = "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"
+
+
+def _parse_output_limits(value: str, current: str) -> str:
+    """client-output-buffer-limit: merge the given classes into `current`, canonical text."""
+    words = value.split()
+    if len(words) % 4:
+        raise ValueError("Wrong number of arguments in buffer limit configuration.")
+    limits = {}
+    cur = current.split()
+    for i in range(0, len(cur), 4):
+        limits[cur[i]] = (int(cur[i + 1]), int(cur[i + 2]), int(cur[i + 3]))
     for i in range(0, len(words), 4):
-        if words[i] not in ("normal", "replica", "slave", "pubsub"):
-            return "Invalid client class specified in buffer limit configuration."
-        for w in words[i + 1:i + 3]:
-            if parse_memory(w) is None:
-                return "Error in hard or soft limit in buffer limit configuration."
-        if not words[i + 3].isdigit():
-            return "Error in soft limit seconds in buffer limit configuration."
-    return None
+        cls = _BUFFER_CLASSES.get(words[i].lower())
+        if cls is None:
+            raise ValueError("Invalid client class specified in buffer limit configuration.")
+        hard = parse_memory(words[i + 1])
+        soft = parse_memory(words[i + 2])
+        secs_text = words[i + 3]
+        if (hard is None or soft is None or not _SAVE_NUMBER_RE.match(secs_text)
+                or int(secs_text) < 0):
+            raise ValueError("Error in hard, soft or soft_seconds setting in buffer limit configuration.")
+        limits[cls] = (hard, soft, int(secs_text))
+    return " ".join(f"{c} {limits[c][0]} {limits[c][1]} {limits[c][2]}" for c in _BUFFER_ORDER)
 
 
-def _keyspace_events(value: str) -> str | None:
-    return None if all(ch in "KEg$lshzxetmdnA" for ch in value) else "Invalid event class character. Use 'Ag$lshzxeKEtmdn'."
+def _keyspace_events(value: str) -> str:
+    flags: set[str] = set()
+    for ch in value:
+        if ch not in _EVENT_CHARS:
+            raise ValueError("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")
+        if ch == "A":
+            flags.update(_EVENT_CLASSES)
+        else:
+            flags.add(ch)
+    if all(c in flags for c in _EVENT_CLASSES):
+        out = "A"  # Redis prints 'n' only when not every class is on
+    else:
+        out = "".join(c for c in _EVENT_CLASSES + "n" if c in flags)
+    out += "".join(c for c in "KEm" if c in flags)
+    return out
 
 
 PARAMS: tuple[Param, ...] = (
@@ -68,28 +137,24 @@ PARAMS: tuple[Param, ...] = (
     Param("port", "6379", "int", mutable=False, high=65535),
     Param("databases", "16", "int", mutable=False, low=1, high=INT_MAX),
     Param("requirepass", "", "string"),
-    Param("maxclients", "10000", "int", low=1, high=INT_MAX),
+    Param("maxclients", "10000", "int", low=1, high=UINT_MAX),
     Param("timeout", "0", "int", high=INT_MAX),
-    Param("hz", "10", "int", low=1, high=500),
+    Param("hz", "10", "int", high=INT_MAX, clamp=(HZ_MIN, HZ_MAX)),
     Param("active-expire-effort", "1", "int", low=1, high=10),
     Param("proto-max-bulk-len", "536870912", "memory", low=1024 * 1024, high=LONG_MAX),
     Param("client-query-buffer-limit", "1073741824", "memory", low=1024 * 1024, high=LONG_MAX),
-    Param("client-output-buffer-limit",
-          "normal 268435456 67108864 60 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
-          "special", check=_output_limits),
-    Param("save", "", "special", check=_no_persistence),
+    Param("client-output-buffer-limit", _DEFAULT_OUTPUT_LIMITS, "special"),
+    Param("save", "", "special", check=_save),
     Param("appendonly", "no", "special", check=_appendonly),
     Param("notify-keyspace-events", "", "special", check=_keyspace_events),
-    Param("loglevel", "notice", "enum", choices=("debug", "verbose", "notice", "warning", "nothing")),
-    Param("list-max-listpack-size", "-2", "int", low=-5, high=INT_MAX),
+    Param("loglevel", "notice", "enum", choices=("debug", "verbose", "notice", "warning")),
+    Param("list-max-listpack-size", "-2", "int", low=INT_MIN, high=INT_MAX),
     Param("list-compress-depth", "0", "int", high=INT_MAX),
     Param("set-max-intset-entries", "512", "int", high=LONG_MAX),
-    Param("set-max-listpack-entries", "128", "int", high=LONG_MAX),
-    Param("set-max-listpack-value", "64", "int", high=LONG_MAX),
-    Param("hash-max-listpack-entries", "128", "int", high=LONG_MAX),
-    Param("hash-max-listpack-value", "64", "int", high=LONG_MAX),
+    Param("hash-max-listpack-entries", "512", "int", high=LONG_MAX),
+    Param("hash-max-listpack-value", "64", "memory", high=LONG_MAX),
     Param("zset-max-listpack-entries", "128", "int", high=LONG_MAX),
-    Param("zset-max-listpack-value", "64", "int", high=LONG_MAX),
+    Param("zset-max-listpack-value", "64", "memory", high=LONG_MAX),
 )
 
 # Redis 7 keeps the old ziplist names as aliases of the listpack ones.
@@ -99,34 +164,47 @@ ALIASES = {
     "hash-max-ziplist-value": "hash-max-listpack-value",
     "zset-max-ziplist-entries": "zset-max-listpack-entries",
     "zset-max-ziplist-value": "zset-max-listpack-value",
-    "client-output-buffer-limit-normal": "client-output-buffer-limit",
 }
 
 BY_NAME = {p.name: p for p in PARAMS}
+# Aliases first: a glob then lists both spellings, as Redis 7.0 does for `CONFIG GET *`.
+_ALL_NAMES = tuple(ALIASES) + tuple(BY_NAME)
 
 
 def parse_memory(text: str) -> int | None:
-    """A Redis memory value ("512mb", "1gb", "100") in bytes, or None."""
-    m = _MEMORY_RE.match(text.lower())
-    if not m or m.group(2) not in _MEMORY_UNITS:
+    """A Redis memory value ("512mb", "1gb", "100") in bytes, or None.
+
+    Digits, then an optional unit in any case; the number wraps at 2**64 as
+    Redis's memtoull does (range checks then see it as a signed value).
+    """
+    m = _MEMORY_RE.match(text)
+    if not m or m.group(2).lower() not in _MEMORY_UNITS:
         return None
-    return int(m.group(1)) * _MEMORY_UNITS[m.group(2)]
+    digits = m.group(1)
+    number = min(int(digits), ULLONG_MAX) if digits else 0
+    return (number * _MEMORY_UNITS[m.group(2).lower()]) & ULLONG_MAX
 
 
-def _parse(p: Param, text: str) -> Any:
+def _as_signed(value: int) -> int:
+    return value - 2**64 if value > LONG_MAX else value
+
+
+def _parse(p: Param, text: str, current: Any = None) -> Any:
     """Parse a value for `p`; raises ValueError with Redis's reason text."""
     if p.kind == "int":
-        try:
-            value = int(text)
-        except ValueError:
-            raise ValueError("argument couldn't be parsed into an integer") from None
+        if not _INT_RE.match(text) or len(text) > 20 or not -(2**63) <= int(text) <= LONG_MAX:
+            raise ValueError("argument couldn't be parsed into an integer")
+        value = int(text)
         if not p.low <= value <= p.high:
             raise ValueError(f"argument must be between {p.low} and {p.high} inclusive")
+        if p.clamp is not None:
+            value = min(max(value, p.clamp[0]), p.clamp[1])
         return value
     if p.kind == "memory":
-        value = parse_memory(text)
-        if value is None:
+        raw = parse_memory(text)
+        if raw is None:
             raise ValueError("argument must be a memory value")
+        value = _as_signed(raw)
         if not p.low <= value <= p.high:
             raise ValueError(f"argument must be between {p.low} and {p.high} inclusive")
         return value
@@ -134,10 +212,10 @@ def _parse(p: Param, text: str) -> Any:
         if text.lower() not in p.choices:
             raise ValueError("argument(s) must be one of the following: " + ", ".join(p.choices))
         return text.lower()
+    if p.name == "client-output-buffer-limit":
+        return _parse_output_limits(text, current if current is not None else p.default)
     if p.check is not None:
-        reason = p.check(text)
-        if reason is not None:
-            raise ValueError(reason)
+        return p.check(text)
     return text
 
 
@@ -145,47 +223,80 @@ class Config:
     """The live parameter values of one server."""
 
     def __init__(self, overrides: dict[str, str] | None = None) -> None:
-        self.values: dict[str, Any] = {p.name: _parse(p, p.default) for p in PARAMS}
+        self.values: dict[str, Any] = {}
+        for p in PARAMS:
+            self.values[p.name] = _parse(p, p.default)
         for name, text in (overrides or {}).items():
             p = BY_NAME[ALIASES.get(name, name)]
-            self.values[p.name] = _parse(p, text)
+            self.values[p.name] = _parse(p, text, self.values[p.name])
         self.listeners: list[Callable[[str, Any], None]] = []
 
     def __getitem__(self, name: str) -> Any:
         return self.values[name]
 
     def get(self, patterns: list[bytes]) -> dict[bytes, bytes]:
-        """CONFIG GET: every parameter (or alias) matching any glob pattern."""
+        """CONFIG GET: every parameter (or alias) matching any glob pattern.
+
+        A pattern without glob characters is looked up by name (any case) and
+        echoed as spelled; a parameter already listed is not listed again.
+        """
         out: dict[bytes, bytes] = {}
-        names = list(BY_NAME) + list(ALIASES)
+        seen: set[str] = set()
         for pattern in patterns:
-            for name in names:
-                if glob_match(pattern.lower(), name.encode(), nocase=True):
-                    canonical = ALIASES.get(name, name)
+            if not any(ch in pattern for ch in b"[*?"):
+                name = pattern.decode(errors="replace").lower()
+                if name in seen:
+                    continue
+                canonical = ALIASES.get(name, name)
+                if canonical in BY_NAME:
+                    seen.add(name)
+                    out[pattern] = self.format(canonical).encode()
+                continue
+            for name in _ALL_NAMES:
+                canonical = ALIASES.get(name, name)
+                if canonical in seen or name in seen:
+                    continue
+                if glob_match(pattern, name.encode(), nocase=True):
+                    seen.add(name)
                     out[name.encode()] = self.format(canonical).encode()
         return out
 
     def format(self, name: str) -> str:
+        """A value as CONFIG GET prints it."""
         return str(self.values[name])
 
     def set(self, pairs: list[tuple[bytes, bytes]]) -> None:
-        """CONFIG SET, all or nothing, with Redis's error texts."""
-        staged: dict[str, Any] = {}
-        for raw_name, raw_value in pairs:
-            name = raw_name.decode(errors="replace").lower()
-            p = BY_NAME.get(ALIASES.get(name, name))
+        """CONFIG SET, all or nothing, with Redis's error texts and precedence.
+
+        Raises:
+            CommandError: unknown option, immutable or duplicate parameter,
+                or a value Redis would refuse (nothing is changed then).
+        """
+        params: list[Param] = []
+        names: list[str] = []
+        for raw_name, _ in pairs:
+            name = raw_name.decode(errors="replace")
+            p = BY_NAME.get(ALIASES.get(name.lower(), name.lower()))
             if p is None:
                 raise CommandError(
                     f"ERR Unknown option or number of arguments for CONFIG SET - '{name}'".encode())
-            if p.name in staged:
-                raise CommandError(f"ERR CONFIG SET failed (possibly related to argument '{name}') "
-                                   f"- duplicate parameter".encode())
             if not p.mutable:
                 raise CommandError(f"ERR CONFIG SET failed (possibly related to argument '{name}') "
                                    f"- can't set immutable config".encode())
+            # Redis 7.0 treats an alias as a parameter of its own here: "hash-max-ziplist-entries 1
+            # hash-max-listpack-entries 2" is accepted and the later value wins.
+            if name.lower() in names:
+                raise CommandError(f"ERR CONFIG SET failed (possibly related to argument '{name}') "
+                                   f"- duplicate parameter".encode())
+            names.append(name.lower())
+            params.append(p)
+        staged: dict[str, Any] = {}
+        for p, (raw_name, raw_value) in zip(params, pairs):
             try:
-                staged[p.name] = _parse(p, raw_value.decode(errors="replace"))
+                staged[p.name] = _parse(p, raw_value.decode(errors="replace"), self.values[p.name])
             except ValueError as e:
+                # Redis names the argument here as given, but lower-cased.
+                name = raw_name.decode(errors="replace").lower()
                 raise CommandError(f"ERR CONFIG SET failed (possibly related to argument '{name}') "
                                    f"- {e}".encode()) from None
         for name, value in staged.items():

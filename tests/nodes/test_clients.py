@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
+import re
 import select
 import shutil
 import signal
@@ -140,9 +141,10 @@ def test_redis_cli_pipe_mass_insert(gyre_port: int) -> None:
     c.delete(*[f"mass:{i}" for i in range(count)])
 
 
-def _read_until(fd: int, needle: bytes) -> bytes:
+def _read_until(fd: int, needle: bytes | re.Pattern[bytes]) -> bytes:
     got = b""
-    while needle not in got:
+    found = (lambda: needle.search(got)) if isinstance(needle, re.Pattern) else (lambda: needle in got)
+    while not found():
         ready, _, _ = select.select([fd], [], [], PTY_READ_TIMEOUT_S)
         assert ready, f"redis-cli printed {got!r}, never {needle!r}"
         try:
@@ -168,7 +170,8 @@ def test_redis_cli_interactive_loads_command_docs_for_hints(gyre_port: int) -> N
     try:
         _read_until(fd, b"> ")
         os.write(fd, b"ECHO interactive\r")
-        assert b'"interactive"' in _read_until(fd, b'"interactive"')
+        # linenoise drops what is typed before it is back in raw mode: wait for the next prompt.
+        assert b'"interactive"' in _read_until(fd, re.compile(rb'"interactive".*> ', re.S))
         # Typing a command name makes redis-cli show its argument hint from COMMAND DOCS.
         os.write(fd, b"GETEX ")
         hint = _read_until(fd, b"key")
