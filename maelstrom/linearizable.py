@@ -1,0 +1,93 @@
+"""Entry points of the linearizability checker.
+
+Strategy: turn whatever the caller has (a :class:`History`, events, event
+dicts or paired operations) into operations, pick the model by name, and hand
+both to :func:`maelstrom.checker.check_operations`. The real clock is chosen
+here and nowhere deeper.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from maelstrom.checker import check_operations
+from maelstrom.history import Event, History, HistoryError, Operation
+from maelstrom.models import get_model
+
+HistoryLike = History | Iterable[Event] | Iterable[Mapping[str, Any]] | Iterable[Operation]
+
+
+def to_operations(ops_or_events: HistoryLike) -> list[Operation]:
+    """Normalise a history-like value into paired operations.
+
+    Args:
+        ops_or_events: A :class:`History`, or a sequence of :class:`Event`,
+            event dicts (as decoded from JSON Lines) or :class:`Operation`.
+
+    Returns:
+        The operations, in invocation order.
+
+    Raises:
+        HistoryError: The events are malformed or badly paired.
+    """
+    if isinstance(ops_or_events, History):
+        return ops_or_events.operations()
+    items = list(ops_or_events)
+    if not items:
+        return []
+    if all(isinstance(x, Operation) for x in items):
+        return items  # type: ignore[return-value]
+    history = History()
+    for n, x in enumerate(items, start=1):
+        where = f"event {n}"
+        if isinstance(x, Event):
+            history.append(x, where)
+        elif isinstance(x, Mapping):
+            history.append(Event.from_dict(dict(x), where), where)
+        else:
+            raise HistoryError(f"{where}: expected an event or an operation, got {type(x).__name__}")
+    return history.operations()
+
+
+def check_history(ops_or_events: HistoryLike, model: str = "cas-register", initial: Any = None,
+                  time_limit_s: float | None = None,
+                  clock: Callable[[], float] = time.monotonic) -> dict[str, Any]:
+    """Check a history for linearizability.
+
+    Args:
+        ops_or_events: The history (see :func:`to_operations`).
+        model: ``"cas-register"`` (Maelstrom lin-kv) or ``"kv"`` (adds append).
+        initial: Every key's initial value; ``None`` means absent.
+        time_limit_s: Give up with ``"unknown"`` after this many seconds.
+        clock: Monotonic clock in seconds.
+
+    Returns:
+        ``{"valid": True|False|"unknown", "seconds": float, "keys": {key: {...}},
+        "failure": {...} or None, ...}`` (see :func:`maelstrom.checker.check_operations`).
+
+    Raises:
+        HistoryError: Malformed events.
+        ValueError: Unknown model name.
+        maelstrom.models.ModelError: An operation the model cannot interpret.
+    """
+    m = get_model(model, initial)
+    return check_operations(to_operations(ops_or_events), m, time_limit_s=time_limit_s,
+                            clock=clock)
+
+
+def check_file(path: str | os.PathLike[str], model: str = "cas-register", initial: Any = None,
+               time_limit_s: float | None = None,
+               clock: Callable[[], float] = time.monotonic) -> dict[str, Any]:
+    """Load a JSON Lines history and check it (see :func:`check_history`).
+
+    The reported ``seconds`` covers the check, not the loading.
+
+    Raises:
+        HistoryError: The file cannot be read or is malformed.
+        ValueError: Unknown model name.
+        maelstrom.models.ModelError: An operation the model cannot interpret.
+    """
+    return check_history(History.load(path), model, initial, time_limit_s, clock)

@@ -1,0 +1,322 @@
+"""The simulated network between clients, nodes and services: no I/O, no clock.
+
+Strategy (maelstrom-spec.md section 7, Maelstrom ``net.clj``): every
+destination owns a heap of in-flight messages keyed by
+``(deliver_at_ms, seq)``. `NetModel.send` stamps a message with the next
+network-wide message id, draws its latency and pushes it; a driver asks
+`NetModel.next_deadline_ms` when to wake up and calls `NetModel.deliver_due`
+to pop everything whose deadline has passed, in deadline order.
+
+- Latency is 0 for any message to or from a client (an id starting with
+  ``c``). Node↔node and node↔service latency is drawn from the configured
+  distribution with mean ``latency_ms`` and truncated to whole milliseconds:
+  ``constant`` is the mean, ``uniform`` an integer in ``[0, 2·mean)``,
+  ``exponential`` has rate ``1/mean``. A mean of 0 gives 0 for all three
+  (Maelstrom divides by zero there).
+- Partitions are grudges: ``{dest: {srcs it drops}}``. They are checked when
+  a message leaves its queue, as Maelstrom's delivery thread does, so a cut
+  made while a message is in flight still drops it. A dropped message is
+  journaled as a send but never as a receive. Grudges only ever name test
+  nodes: clients and services are never partitioned.
+- Our extensions: random loss and duplication, applied only to node↔node
+  messages at send time. A duplicate is a second copy with the same message
+  id and its own latency draw. `hold`/`release` stop and resume delivery to
+  one destination (messages wait in its heap).
+
+All randomness comes from the injected ``random.Random``; time is the
+``now_ms`` the caller passes. The deterministic simulator drives the same
+object with virtual time; the trio runner with the real clock.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+from protocol.maelstrom_json import Message
+
+LatencyDist = Literal["constant", "uniform", "exponential"]
+LATENCY_DISTS: Final[tuple[str, ...]] = ("constant", "uniform", "exponential")
+
+#: The journal callback receives one dict per event (see `NetModel.journal`).
+Journal = Callable[[dict[str, Any]], None]
+Grudge = Mapping[str, frozenset[str]]
+
+
+def is_client(node_id: str) -> bool:
+    """Maelstrom's ``client?``: any id whose first character is ``c``."""
+    return node_id.startswith("c")
+
+
+@dataclass(frozen=True, slots=True)
+class NetConfig:
+    """Every knob of the network, fixed for a run.
+
+    Attributes:
+        latency_ms: Mean node↔node latency in ms (``--latency``).
+        latency_dist: ``constant``, ``uniform`` or ``exponential``.
+        loss_rate: Probability that a node↔node message is dropped at send.
+        duplicate_rate: Probability that a node↔node message is sent twice.
+    """
+
+    latency_ms: float = 0.0
+    latency_dist: LatencyDist = "constant"
+    loss_rate: float = 0.0
+    duplicate_rate: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.latency_dist not in LATENCY_DISTS:
+            raise ValueError(f"latency distribution must be one of {', '.join(LATENCY_DISTS)}, "
+                             f"not {self.latency_dist!r}")
+        if not (self.latency_ms >= 0 and math.isfinite(self.latency_ms)):
+            raise ValueError(f"latency must be a finite number of ms >= 0, not {self.latency_ms!r}")
+        for name in ("loss_rate", "duplicate_rate"):
+            rate = getattr(self, name)
+            if not 0.0 <= rate <= 1.0:
+                raise ValueError(f"{name.replace('_', '-')} must be in [0, 1], not {rate!r}")
+
+
+def draw_latency_ms(config: NetConfig, rng: random.Random) -> int:
+    """One node↔node latency, in whole milliseconds."""
+    mean = config.latency_ms
+    if mean <= 0:
+        return 0
+    if config.latency_dist == "constant":
+        return int(mean)
+    if config.latency_dist == "uniform":
+        return int(rng.uniform(0, 2 * mean))
+    return int(rng.expovariate(1.0 / mean))
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """A message in flight.
+
+    Attributes:
+        id: The network-wide message id (Maelstrom's top-level ``"id"``).
+        msg: The message.
+        sent_ms: When it was sent.
+        deliver_at_ms: When it leaves its destination's queue.
+    """
+
+    id: int
+    msg: Message
+    sent_ms: float
+    deliver_at_ms: float
+
+    def wire(self) -> dict[str, Any]:
+        """The JSON object written to a node's stdin: envelope plus ``id``."""
+        return {"id": self.id, "src": self.msg.src, "dest": self.msg.dest, "body": self.msg.body}
+
+
+@dataclass(slots=True)
+class LinkStats:
+    """Counters for one class of traffic (``all``, ``clients`` or ``servers``)."""
+
+    send_count: int = 0
+    recv_count: int = 0
+    msg_ids: set[int] = field(default_factory=set)
+
+    def as_dict(self) -> dict[str, int]:
+        """Maelstrom's field names (``msg-count`` counts distinct message ids)."""
+        return {"send-count": self.send_count, "recv-count": self.recv_count,
+                "msg-count": len(self.msg_ids)}
+
+
+class NetModel:
+    """Per-destination heaps of in-flight messages, with partitions, loss and duplication.
+
+    Args:
+        config: The fixed knobs.
+        rng: The run's random source (latency, loss and duplication draws).
+        nodes: The test node ids (the only ids grudges, loss and duplication apply to).
+        journal: Called with ``{"event": "send"|"recv"|"drop", "time_ms", "id",
+            "src", "dest", "body", ...}`` for every event, if given.
+    """
+
+    def __init__(self, config: NetConfig, rng: random.Random, nodes: Iterable[str],
+                 journal: Journal | None = None) -> None:
+        self.config = config
+        self.rng = rng
+        self.nodes: frozenset[str] = frozenset(nodes)
+        self.journal = journal
+        self._queues: dict[str, list[tuple[float, int, Envelope]]] = {}
+        self._registered: set[str] = set()
+        self._held: set[str] = set()
+        self._grudge: dict[str, frozenset[str]] = {}
+        self._seq = 0
+        self._next_id = 0
+        self.loss_rate = config.loss_rate
+        self.duplicate_rate = config.duplicate_rate
+        self.stats = {"all": LinkStats(), "clients": LinkStats(), "servers": LinkStats()}
+
+    # -- membership -----------------------------------------------------------
+
+    def register(self, node_id: str) -> None:
+        """Make ``node_id`` a valid source and destination."""
+        self._registered.add(node_id)
+        self._queues.setdefault(node_id, [])
+
+    def unregister(self, node_id: str) -> list[Envelope]:
+        """Remove ``node_id`` (a closed client); returns what was still queued for it."""
+        self._registered.discard(node_id)
+        return [e for _, _, e in self._queues.pop(node_id, [])]
+
+    def is_registered(self, node_id: str) -> bool:
+        """Whether ``node_id`` may send and receive right now."""
+        return node_id in self._registered
+
+    # -- faults -----------------------------------------------------------------
+
+    @property
+    def grudge(self) -> dict[str, frozenset[str]]:
+        """The current grudges: ``{dest: srcs whose messages it drops}``."""
+        return dict(self._grudge)
+
+    def partition(self, grudge: Grudge) -> None:
+        """Replace the grudges (only test nodes are kept on either side)."""
+        self._grudge = {dest: frozenset(s for s in srcs if s in self.nodes)
+                        for dest, srcs in grudge.items() if dest in self.nodes}
+
+    def heal(self) -> None:
+        """Drop every grudge."""
+        self._grudge = {}
+
+    def set_flaky(self, loss_rate: float | None = None, duplicate_rate: float | None = None) -> None:
+        """Change the node↔node loss and duplication rates (None keeps one as is)."""
+        if loss_rate is not None:
+            assert 0.0 <= loss_rate <= 1.0, loss_rate
+            self.loss_rate = loss_rate
+        if duplicate_rate is not None:
+            assert 0.0 <= duplicate_rate <= 1.0, duplicate_rate
+            self.duplicate_rate = duplicate_rate
+
+    def hold(self, dest: str) -> None:
+        """Stop delivering to ``dest``; its messages wait in its queue."""
+        self._held.add(dest)
+
+    def release(self, dest: str) -> None:
+        """Resume delivery to ``dest``."""
+        self._held.discard(dest)
+
+    # -- traffic -----------------------------------------------------------------
+
+    def latency_ms(self, src: str, dest: str) -> int:
+        """Draw the latency of one message (0 when a client is involved)."""
+        if is_client(src) or is_client(dest):
+            return 0
+        return draw_latency_ms(self.config, self.rng)
+
+    def _between_nodes(self, src: str, dest: str) -> bool:
+        return src in self.nodes and dest in self.nodes
+
+    def _count(self, kind: str, env: Envelope) -> None:
+        groups = ["all", "clients" if is_client(env.msg.src) or is_client(env.msg.dest) else "servers"]
+        for g in groups:
+            st = self.stats[g]
+            if kind == "send":
+                st.send_count += 1
+                st.msg_ids.add(env.id)
+            else:
+                st.recv_count += 1
+
+    def _log(self, event: str, env: Envelope, now_ms: float, **extra: Any) -> None:
+        if self.journal is not None:
+            self.journal({"event": event, "time_ms": now_ms, "id": env.id, "src": env.msg.src,
+                          "dest": env.msg.dest, "body": env.msg.body, **extra})
+
+    def send(self, msg: Message, now_ms: float) -> Envelope:
+        """Put a message on the wire.
+
+        Args:
+            msg: The message; its ``src`` and ``dest`` must be registered.
+            now_ms: The current time.
+
+        Returns:
+            The envelope (with its id), even when loss dropped it.
+
+        Raises:
+            KeyError: ``src`` or ``dest`` is not registered (the caller
+                diagnoses; Maelstrom asserts here).
+        """
+        for role, who in (("source", msg.src), ("destination", msg.dest)):
+            if who not in self._registered:
+                raise KeyError(f"unknown {role} {who!r}")
+        env = self._push(msg, now_ms, self._next_id)
+        self._next_id += 1
+        self._count("send", env)
+        self._log("send", env, now_ms)
+        if self._between_nodes(msg.src, msg.dest):
+            if self.loss_rate and self.rng.random() < self.loss_rate:
+                self._remove(env)
+                self._log("drop", env, now_ms, reason="loss")
+                return env
+            if self.duplicate_rate and self.rng.random() < self.duplicate_rate:
+                dup = self._push(msg, now_ms, env.id)
+                self._log("duplicate", dup, now_ms)
+        return env
+
+    def _push(self, msg: Message, now_ms: float, msg_id: int) -> Envelope:
+        env = Envelope(msg_id, msg, now_ms, now_ms + self.latency_ms(msg.src, msg.dest))
+        heapq.heappush(self._queues[msg.dest], (env.deliver_at_ms, self._seq, env))
+        self._seq += 1
+        return env
+
+    def _remove(self, env: Envelope) -> None:
+        q = self._queues[env.msg.dest]
+        q[:] = [item for item in q if item[2] is not env]
+        heapq.heapify(q)
+
+    def next_deadline_ms(self) -> float | None:
+        """The earliest deadline among deliverable queues, or None when idle."""
+        heads = [q[0][0] for dest, q in self._queues.items() if q and dest not in self._held]
+        return min(heads) if heads else None
+
+    def in_flight(self) -> int:
+        """How many messages are queued, held ones included."""
+        return sum(len(q) for q in self._queues.values())
+
+    def deliver_due(self, now_ms: float) -> list[Envelope]:
+        """Pop every message whose deadline is at or before ``now_ms``.
+
+        Messages from a source the destination holds a grudge against are
+        dropped here (journaled as ``drop``, not ``recv``).
+
+        Returns:
+            The delivered envelopes, in ``(deadline, seq)`` order.
+        """
+        due: list[tuple[float, int, Envelope]] = []
+        for dest, q in self._queues.items():
+            if dest in self._held:
+                continue
+            while q and q[0][0] <= now_ms:
+                due.append(heapq.heappop(q))
+        due.sort(key=lambda item: (item[0], item[1]))
+        out: list[Envelope] = []
+        for _, _, env in due:
+            if env.msg.src in self._grudge.get(env.msg.dest, ()):
+                self._log("drop", env, now_ms, reason="partition")
+                continue
+            self._count("recv", env)
+            self._log("recv", env, now_ms)
+            out.append(env)
+        return out
+
+    def stats_dict(self, invoke_count: int) -> dict[str, Any]:
+        """Maelstrom's ``:net`` result: counts per traffic class and msgs-per-op.
+
+        Args:
+            invoke_count: Client invocations in the history.
+        """
+        res: dict[str, Any] = {}
+        for name, st in self.stats.items():
+            d: dict[str, Any] = st.as_dict()
+            if name != "clients":
+                d["msgs-per-op"] = (len(st.msg_ids) / invoke_count) if invoke_count else None
+            res[name] = d
+        res["valid"] = True
+        return res

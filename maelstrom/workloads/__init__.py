@@ -1,0 +1,321 @@
+"""Workloads: generator + client + checker each, and the registry by name.
+
+Strategy: a workload is a `Workload` subclass holding Maelstrom's table of
+facts about it (maelstrom-spec.md section 4): its idempotent set, whether its
+client is reusable, whether it records errors (Jepsen ``with-errors``),
+whether it has a final phase, its request bodies and its closed reply
+schemas. It builds its `OpSource` generators and runs its checker over a
+finished history. None of this does I/O or reads a clock: the trio runner and
+a simulator drive the same objects.
+
+`ClientSession` is the pure client: one request in flight, ``msg_id`` 1, 2,
+3…, the reply matched by ``in_reply_to`` (anything else dropped), and the
+outcome rules of section 2 (`Workload.outcome_for_error`,
+`Workload.outcome_for_timeout`) turning a reply or a timeout into a
+`Completion`.
+
+New workloads (txn-list-append, txn-rw-register, kafka) drop in by
+subclassing `Workload` and adding one line to `REGISTRY`.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Final
+
+from maelstrom.generator import Op, OpSource
+from maelstrom.history import History
+from protocol.maelstrom_json import Message, code_is_definite, error_name
+
+#: Default client RPC timeout (Maelstrom ``client.clj``).
+RPC_TIMEOUT_MS_DEFAULT: Final[float] = 5000.0
+#: How long each node has to answer ``init``.
+INIT_TIMEOUT_MS: Final[float] = 10_000.0
+#: How long a setup RPC (broadcast ``topology``) may take.
+SETUP_TIMEOUT_MS: Final[float] = 5000.0
+
+
+class WorkloadError(ValueError):
+    """Options that the workload cannot run with (reported as bad arguments)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadOpts:
+    """What a workload may depend on.
+
+    Attributes:
+        nodes: The node ids, in order.
+        concurrency: Client threads.
+        latency_ms: Mean network latency (lin-kv's timeout depends on it).
+        topology: Broadcast topology name.
+        key_count: ``--key-count`` (unused by the Maelstrom workloads here).
+        checker_time_limit_s: Time budget of expensive checkers, or None.
+    """
+
+    nodes: tuple[str, ...]
+    concurrency: int
+    latency_ms: float = 0.0
+    topology: str = "grid"
+    key_count: int | None = None
+    checker_time_limit_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """How an operation ended.
+
+    Attributes:
+        type: ``ok``, ``fail`` or ``info``.
+        value: The completion value (a read's observed value, or the input).
+        error: The Maelstrom error name for fail/info, e.g. ``net-timeout``.
+        extra: Other fields to record (``error_text``, ``exception``).
+    """
+
+    type: str
+    value: Any = None
+    error: Any = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+class MalformedResponse(ValueError):
+    """A reply that breaks the closed schema of its RPC."""
+
+
+# -- reply schemas -------------------------------------------------------------------
+
+def is_int(v: Any) -> bool:
+    """A JSON integer (``s/Int``: not a bool, not ``3.0``)."""
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def is_any(v: Any) -> bool:
+    """Any JSON value, including null."""
+    return True
+
+
+def is_list(v: Any) -> bool:
+    """A JSON array."""
+    return isinstance(v, list)
+
+
+def is_str(v: Any) -> bool:
+    """A JSON string."""
+    return isinstance(v, str)
+
+
+@dataclass(frozen=True, slots=True)
+class Rpc:
+    """One RPC of a workload: request type and the closed schema of its ``*_ok`` reply.
+
+    Attributes:
+        request: The request body ``type``.
+        reply: The success reply ``type``.
+        fields: Declared reply fields and their validators (all required).
+    """
+
+    request: str
+    reply: str
+    fields: Mapping[str, Callable[[Any], bool]] = field(default_factory=dict)
+
+    def validate(self, body: Mapping[str, Any]) -> None:
+        """Check a success reply against the closed schema.
+
+        Raises:
+            MalformedResponse: Wrong type, a missing or mistyped field, or an extra key.
+        """
+        if body.get("type") != self.reply:
+            raise MalformedResponse(f"expected a {self.reply!r} reply, got type {body.get('type')!r}")
+        allowed = {"type", "msg_id", "in_reply_to", *self.fields}
+        extra = sorted(k for k in body if k not in allowed)
+        if extra:
+            raise MalformedResponse(f"{self.reply} has unexpected key(s) {', '.join(extra)} "
+                                    f"(the schema is closed)")
+        for name, ok in self.fields.items():
+            if name not in body:
+                raise MalformedResponse(f"{self.reply} is missing {name!r}")
+            if not ok(body[name]):
+                raise MalformedResponse(f"{self.reply} field {name!r} has a bad value {body[name]!r}")
+        if "msg_id" in body and not is_int(body["msg_id"]):
+            raise MalformedResponse(f"{self.reply} msg_id must be an integer")
+
+
+# -- the workload base ---------------------------------------------------------------
+
+class Workload:
+    """Maelstrom's facts about one workload; subclasses fill in the class attributes.
+
+    Attributes:
+        name: The ``-w`` name.
+        idempotent: ``f`` values that fail rather than go info on a timeout.
+        reusable: Keep the client after a crash (else reopen with a new id).
+        with_errors: Jepsen ``with-errors``; False turns every error into info.
+        has_final: Run the final phase (heal, recovery wait, final ops).
+        rpcs: ``f`` → `Rpc`.
+    """
+
+    name: ClassVar[str] = ""
+    idempotent: ClassVar[frozenset[str]] = frozenset()
+    reusable: ClassVar[bool] = False
+    with_errors: ClassVar[bool] = True
+    has_final: ClassVar[bool] = False
+    rpcs: ClassVar[Mapping[str, Rpc]] = {}
+
+    def __init__(self, opts: WorkloadOpts) -> None:
+        self.opts = opts
+
+    # -- options ----------------------------------------------------------------
+
+    def validate(self) -> None:
+        """Raise `WorkloadError` for options this workload cannot run with."""
+
+    def rpc_timeout_ms(self) -> float:
+        """Client RPC timeout."""
+        return RPC_TIMEOUT_MS_DEFAULT
+
+    # -- generator ----------------------------------------------------------------
+
+    def generator(self, rng: random.Random) -> OpSource:
+        """The main-phase op source."""
+        raise NotImplementedError
+
+    def final_generator(self) -> OpSource | None:
+        """The final-phase source (one op per thread), or None."""
+        return None
+
+    def setup_requests(self) -> dict[str, tuple[dict[str, Any], Rpc]]:
+        """Per node: a setup RPC body and its schema (broadcast's ``topology``)."""
+        return {}
+
+    # -- client -----------------------------------------------------------------------
+
+    def request_body(self, op: Op) -> dict[str, Any]:
+        """The request body for ``op`` (without ``msg_id``)."""
+        raise NotImplementedError
+
+    def ok_value(self, op: Op, body: Mapping[str, Any]) -> Any:
+        """The value recorded with an ``ok`` completion (input by default)."""
+        return op.value
+
+    def outcome_for_error(self, op: Op, code: Any, text: Any) -> Completion:
+        """Maelstrom's ``with-errors`` rule for an error body."""
+        name = error_name(code) if is_int(code) else "unknown"
+        extra: dict[str, Any] = {}
+        if text is not None:
+            extra["error_text"] = text
+        if not self.with_errors:
+            extra["exception"] = "rpc-error"
+            extra["error_text"] = f"indeterminate: RPC error {code} ({name}): {text}"
+            return Completion("info", op.value, name, extra)
+        definite = is_int(code) and code_is_definite(code)
+        kind = "fail" if definite or op.f in self.idempotent else "info"
+        return Completion(kind, op.value, name, extra)
+
+    def outcome_for_timeout(self, op: Op) -> Completion:
+        """Maelstrom's rule for an RPC timeout."""
+        if not self.with_errors:
+            return Completion("info", op.value, "net-timeout",
+                              {"exception": "timeout", "error_text": "indeterminate: RPC timed out"})
+        kind = "fail" if op.f in self.idempotent else "info"
+        return Completion(kind, op.value, "net-timeout")
+
+    def outcome_for_reply(self, op: Op, body: Mapping[str, Any]) -> Completion:
+        """Turn a reply body into a completion (errors first, then the closed schema)."""
+        if body.get("type") == "error":
+            return self.outcome_for_error(op, body.get("code"), body.get("text"))
+        try:
+            self.rpcs[op.f].validate(body)
+            return Completion("ok", self.ok_value(op, body))
+        except MalformedResponse as exc:
+            return Completion("info", op.value, "malformed-rpc-response",
+                              {"exception": "malformed-rpc-response",
+                               "error_text": f"indeterminate: {exc}"})
+
+    # -- checker -----------------------------------------------------------------------
+
+    def check(self, history: History) -> dict[str, Any]:
+        """The workload checker's result (``valid`` plus Maelstrom's fields)."""
+        raise NotImplementedError
+
+
+class ClientSession:
+    """One Maelstrom client (``c<k>``): one request in flight, replies matched by id.
+
+    Args:
+        client_id: Its id, e.g. ``"c7"``.
+        workload: The workload whose bodies and outcome rules it uses.
+    """
+
+    def __init__(self, client_id: str, workload: Workload) -> None:
+        self.id = client_id
+        self.workload = workload
+        self.next_msg_id = 1
+        self.in_flight: tuple[int, Op] | None = None
+        self.dropped: list[Message] = []
+
+    def request(self, node: str, op: Op) -> Message:
+        """The request message for ``op``; marks it in flight."""
+        assert self.in_flight is None, self.in_flight
+        msg_id = self.next_msg_id
+        self.next_msg_id += 1
+        self.in_flight = (msg_id, op)
+        body = {**self.workload.request_body(op), "msg_id": msg_id}
+        return Message(self.id, node, body)
+
+    def raw_request(self, node: str, body: Mapping[str, Any]) -> tuple[int, Message]:
+        """A request outside the workload's ops (init, setup); returns ``(msg_id, msg)``."""
+        msg_id = self.next_msg_id
+        self.next_msg_id += 1
+        return msg_id, Message(self.id, node, {**body, "msg_id": msg_id})
+
+    def on_message(self, msg: Message) -> Completion | None:
+        """A message for this client: the completion if it answers the request in flight.
+
+        Other messages (late replies, strays) are kept in ``dropped`` and ignored.
+        """
+        if self.in_flight is None or msg.in_reply_to != self.in_flight[0]:
+            self.dropped.append(msg)
+            return None
+        _, op = self.in_flight
+        self.in_flight = None
+        return self.workload.outcome_for_reply(op, msg.body)
+
+    def on_timeout(self) -> Completion:
+        """The request in flight timed out."""
+        assert self.in_flight is not None
+        _, op = self.in_flight
+        self.in_flight = None
+        return self.workload.outcome_for_timeout(op)
+
+
+def _registry() -> dict[str, type[Workload]]:
+    from maelstrom.workloads.broadcast import Broadcast
+    from maelstrom.workloads.echo import Echo
+    from maelstrom.workloads.g_counter import GCounter
+    from maelstrom.workloads.g_set import GSet
+    from maelstrom.workloads.lin_kv import LinKv
+    from maelstrom.workloads.pn_counter import PnCounter
+    from maelstrom.workloads.unique_ids import UniqueIds
+
+    classes: Sequence[type[Workload]] = (Echo, UniqueIds, Broadcast, GSet, GCounter, PnCounter, LinKv)
+    return {c.name: c for c in classes}
+
+
+def workload_names() -> list[str]:
+    """Every registered workload name, sorted."""
+    return sorted(_registry())
+
+
+def get_workload(name: str, opts: WorkloadOpts) -> Workload:
+    """Build a workload by name.
+
+    Raises:
+        WorkloadError: Unknown name, or options it cannot run with.
+    """
+    cls = _registry().get(name)
+    if cls is None:
+        raise WorkloadError(f"unknown workload {name!r}; choose from {', '.join(workload_names())}")
+    w = cls(opts)
+    w.validate()
+    return w

@@ -1,0 +1,88 @@
+"""The run directory layout, its files and symlinks, and the HTML report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from pathlib import Path
+
+from maelstrom.history import History
+from maelstrom.report import lamport_svg, linearizability_svg, render_report
+from maelstrom.store import RunStore, history_text, load_messages, timestamp_name
+
+WHEN = dt.datetime(2024, 1, 2, 3, 4, 5, 678000, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+
+
+def small_history() -> History:
+    h = History()
+    h.invoke(time=1_000_000, process=0, f="write", key=0, value=3)
+    h.complete(time=2_000_000, process=0, type="ok", value=3)
+    h.invoke(time=3_000_000, process="nemesis", f="start-partition", value="one")
+    h.complete(time=3_000_000, process="nemesis", type="info", value=["isolated", {"n0": ["n1"]}])
+    h.invoke(time=4_000_000, process=1, f="read", key=0)
+    h.complete(time=5_000_000, process=1, type="fail", error="net-timeout")
+    return h
+
+
+def test_timestamp_name() -> None:
+    assert timestamp_name(WHEN) == "20240102T030405.678+0100"
+
+
+def test_layout_symlinks_and_files(tmp_path: Path) -> None:
+    s = RunStore(tmp_path, "lin-kv", WHEN)
+    assert s.path == tmp_path / "lin-kv" / "20240102T030405.678+0100"
+    again = RunStore(tmp_path, "lin-kv", WHEN)
+    assert again.path.name == "20240102T030405.678+0100-1"
+    assert (tmp_path / "latest").resolve() == again.path.resolve()
+    assert (tmp_path / "lin-kv" / "latest").resolve() == again.path.resolve()
+    s.message({"event": "send", "time": 5, "id": 0, "src": "c0", "dest": "n0", "body": {"type": "x"}})
+    s.node_log("n0", b"hello")
+    s.log("phase main")
+    s.write_history(small_history())
+    s.write_json("results.json", {"valid": True, 1: "int keys are fine"})
+    s.close()
+    assert load_messages(s.path / "messages.jsonl")[0]["dest"] == "n0"
+    assert (s.path / "node-logs" / "n0.log").read_text() == "hello\n"
+    assert "phase main" in (s.path / "harness.log").read_text()
+    assert History.load(s.path / "history.jsonl").events == small_history().events
+    assert json.loads((s.path / "results.json").read_text())["1"] == "int keys are fine"
+    again.close()
+
+
+def test_history_text_is_tab_separated() -> None:
+    lines = history_text(small_history()).splitlines()
+    assert lines[0] == "0\tinvoke\twrite\t[0,3]"
+    assert lines[3] == 'nemesis\tinfo\tstart-partition\t["isolated",{"n0":["n1"]}]'
+    assert lines[5] == '1\tfail\tread\t[0,null]\t"net-timeout"'
+
+
+def test_report_is_self_contained_with_charts() -> None:
+    journal = [{"event": "send", "time": 0, "id": 0, "src": "c0", "dest": "n0",
+                "body": {"type": "init", "msg_id": 1}},
+               {"event": "send", "time": 1, "id": 1, "src": "c1", "dest": "n0",
+                "body": {"type": "read", "key": 0, "msg_id": 1}},
+               {"event": "recv", "time": 2, "id": 1, "src": "c1", "dest": "n0",
+                "body": {"type": "read", "key": 0, "msg_id": 1}},
+               {"event": "send", "time": 3, "id": 2, "src": "n0", "dest": "c1",
+                "body": {"type": "error", "code": 20, "in_reply_to": 1}},
+               {"event": "recv", "time": 4, "id": 2, "src": "n0", "dest": "c1",
+                "body": {"type": "error", "code": 20, "in_reply_to": 1}}]
+    page = render_report("lin-kv", small_history(), journal, {"valid": True, "stats": {"valid": True}},
+                         [[2.0, math.nan]], 6.0)
+    assert page.startswith("<!DOCTYPE html>") and page.count("<svg") == 3
+    assert "partition" in page and "<script" not in page and "http://" not in page.replace(
+        "http://www.w3.org/2000/svg", "")
+    svg = lamport_svg(journal)
+    assert "init" not in svg and "#e5549a" in svg and 'read {&quot;key&quot;:0}' in svg
+
+
+def test_linearizability_timeline_marks_prefix_and_culprit() -> None:
+    failure = {"reason": "stale", "state": "1",
+               "op": {"index": 4, "process": 1, "call_time": 30, "return_time": 40,
+                      "description": "read → 0", "type": "ok"},
+               "ops": [{"index": 0, "process": 0, "call_time": 0, "return_time": 10,
+                        "description": "write 1", "type": "ok"}],
+               "prefix": [{"index": 0}]}
+    svg = linearizability_svg(failure)
+    assert "1. write 1" in svg and "read → 0" in svg and "#f4a3a3" in svg
