@@ -5,7 +5,17 @@ Adding a command family means adding its module here; nothing else changes.
 
 from __future__ import annotations
 
-from crdt import bits, expiry, keys, server, strings  # noqa: F401  (they register commands)
+from crdt import (  # noqa: F401  (importing a module registers its commands)
+    bits,
+    expiry,
+    hashes,
+    keys,
+    lists,
+    server,
+    sets,
+    strings,
+    zsets,
+)
 from crdt.table import TABLE
 
 TABLE.freeze()
