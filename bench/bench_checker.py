@@ -37,6 +37,10 @@ PORCUPINE_ETCD_100_S: Final[float] = 0.5
 TARGET_RATIO: Final[float] = 3.0
 
 NS_PER_MS: Final[int] = 1_000_000
+#: Writes tried per history when injecting a lost write.
+LOST_WRITE_TRIES: Final[int] = 20
+#: Seeds tried per history until an anomaly can be injected with certainty.
+INJECT_RETRIES: Final[int] = 20
 
 
 @dataclass
@@ -185,7 +189,7 @@ def _inject_lost_write(rng: random.Random, ops: list[_SimOp], cfg: SimConfig) ->
     """Drop the effect of one acknowledged write that a later read observed."""
     writes = [o for o in ops if o.f == "write" and o.outcome == "ok"]
     rng.shuffle(writes)
-    for w in writes[:50]:
+    for w in writes[:LOST_WRITE_TRIES]:
         w.applied = False
         for o in ops:
             o.outcome, o.error = "ok", None
@@ -194,13 +198,17 @@ def _inject_lost_write(rng: random.Random, ops: list[_SimOp], cfg: SimConfig) ->
         _apply(ops, {})
         # Caught for sure when a read that began after w returned saw a value whose
         # only writer finished before w began.
+        producers: dict[Any, list[_SimOp]] = {}
+        for o in ops:
+            if o.key == w.key and o.f in ("write", "cas") and o.outcome == "ok":
+                producers.setdefault(_stored(o), []).append(o)
+        if not _written_once(ops, w.key, w.value):
+            w.applied = True
+            continue
         for r in ops:
             if r.f == "read" and r.outcome == "ok" and r.key == w.key and r.call > w.ret:
-                producer = [o for o in ops if o.key == w.key and o.f in ("write", "cas")
-                            and o.outcome == "ok" and o.output is not None
-                            and _stored(o) == r.output]
-                if (r.output is None or (len(producer) == 1 and producer[0].ret < w.call)) \
-                        and _written_once(ops, w.key, w.value):
+                producer = producers.get(r.output, [])
+                if r.output is None or (len(producer) == 1 and producer[0].ret < w.call):
                     return True
         w.applied = True
     for o in ops:
@@ -312,7 +320,11 @@ def run_case(case: Case, seed: int, time_limit_s: float | None) -> tuple[float, 
     total = 0.0
     verdicts = []
     for n in range(case.count):
-        h = simulate(seed + n, case.cfg)
+        h, injected = simulate_anomaly(seed + n, case.cfg)
+        retry = 0
+        while case.cfg.anomaly and not injected and retry < INJECT_RETRIES:
+            retry += 1
+            h, injected = simulate_anomaly(seed + n + 1000 * retry, case.cfg)
         ops = h.operations()
         t0 = time.perf_counter()
         res = check_history(ops, model=case.model, initial=case.initial, time_limit_s=time_limit_s)

@@ -56,11 +56,13 @@ def serve(host: str, port: int, requirepass: str, maxclients: int, databases: in
 
 
 def _register_subcommands() -> None:
+    from maelstrom.check_cli import check
     from maelstrom.test_cli import test_command
     from nodes.node_cli import node_group
 
     main.add_command(node_group, "node")
     main.add_command(test_command, "test")
+    main.add_command(check, "check")
 
 
 _register_subcommands()
