@@ -25,7 +25,8 @@ from crdt.config import Config
 from crdt.errors import CommandError
 from crdt.keyspace import Db
 from crdt.session import Session
-from protocol.replies import ErrorReply
+from crdt.table import Command
+from protocol.replies import QUEUED, ErrorReply
 
 # Work bounds of one active expiry cycle (Redis bounds it by time; we by keys,
 # so a cycle is deterministic), multiplied by `active-expire-effort`.
@@ -78,6 +79,7 @@ class Engine:
         self.table = TABLE
         self.calls = [0] * len(TABLE.by_name)
         self.failed_calls = [0] * len(TABLE.by_name)
+        self.rejected_calls = [0] * len(TABLE.by_name)
         self.stats = Stats()
         self.clients: dict[int, Session] = {}
         self.next_client_id = 1
@@ -127,8 +129,8 @@ class Engine:
         n = len(argv)
         arity = cmd.arity
         if (arity > 0 and n != arity) or n < -arity:
-            return self._reject(session, errors.wrong_arity(cmd.name))
-        if cmd.handler is None:  # a container: dispatch on the subcommand
+            return self._reject(session, errors.wrong_arity(cmd.name), cmd)
+        if cmd.subcommands and (n > 1 or cmd.handler is None):  # dispatch on the subcommand
             sub = cmd.subcommands.get(argv[1])
             if sub is None:
                 sub = cmd.subcommands.get(argv[1].lower())
@@ -137,24 +139,34 @@ class Engine:
             cmd = sub
             arity = cmd.arity
             if (arity > 0 and n != arity) or n < -arity:
-                return self._reject(session, errors.wrong_arity(cmd.name))
+                return self._reject(session, errors.wrong_arity(cmd.name), cmd)
         if not session.authenticated and "no_auth" not in cmd.flags:
-            return self._reject(session, errors.NOAUTH)
+            return self._reject(session, errors.NOAUTH, cmd)
         session.now_ms = now_ms
         session.last_cmd = cmd.name_bytes
         if session.multi is not None and cmd.name not in MULTI_IMMEDIATE:
-            queue = self.transaction_hook
-            if queue is not None:
-                return queue(session, cmd, argv)
-        self.calls[cmd.index] += 1
+            if "no_multi" in cmd.flags:
+                return self._reject(session, errors.NOT_ALLOWED_IN_MULTI, cmd)
+            session.multi.append((cmd, argv))
+            return QUEUED
+        index = cmd.index
         try:
-            return cmd.handler(session, argv)  # type: ignore[misc]
+            reply = cmd.handler(session, argv)  # type: ignore[misc]
+        except CommandError as e:
+            self.failed_calls[index] += 1
+            reply = self._error(e.text)
+        self.calls[index] += 1
+        return reply
+
+    def call(self, cmd: Command, argv: list[bytes], session: Session) -> Any:
+        """Run an already validated command (EXEC runs its queue through here)."""
+        try:
+            reply = cmd.handler(session, argv)  # type: ignore[misc]
         except CommandError as e:
             self.failed_calls[cmd.index] += 1
-            return self._error(e.text)
-
-    # MULTI queueing is installed by the transactions module (a later issue).
-    transaction_hook: Callable[[Session, Any, list[bytes]], Any] | None = None
+            reply = self._error(e.text)
+        self.calls[cmd.index] += 1
+        return reply
 
     def execute_with_delta(self, argv: list[bytes], session: Session,
                            now_ms: int) -> tuple[Any, dict[int, list[bytes]]]:
@@ -169,10 +181,12 @@ class Engine:
                 db.delta = None
         return reply, delta  # type: ignore[return-value]
 
-    def _reject(self, session: Session, text: bytes) -> ErrorReply:
+    def _reject(self, session: Session, text: bytes, cmd: Command | None = None) -> ErrorReply:
         """An error found before the command ran; inside MULTI it also dooms the EXEC."""
         if session.multi is not None:
             session.multi_error = True
+        if cmd is not None:
+            self.rejected_calls[cmd.index] += 1
         return self._error(text)
 
     def _error(self, text: bytes) -> ErrorReply:
@@ -214,6 +228,7 @@ class Engine:
         self.stats = Stats()
         self.calls = [0] * len(self.calls)
         self.failed_calls = [0] * len(self.failed_calls)
+        self.rejected_calls = [0] * len(self.rejected_calls)
         for db in self.dbs:
             db.hits = db.misses = db.expired = 0
 

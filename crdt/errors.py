@@ -53,6 +53,64 @@ EXPIRE_GT_LT = b"ERR GT and LT options at the same time are not compatible"
 PROTOCOL_VERSION = b"NOPROTO unsupported protocol version"
 NO_PERSISTENCE = b"ERR gyrekv keeps no persistence: SAVE, BGSAVE and BGREWRITEAOF have nothing to write"
 
+# Strings and bits.
+DECR_OVERFLOW = b"ERR decrement would overflow"
+LCS_WRONGTYPE = b"ERR The specified keys must contain string values"
+LCS_LEN_AND_IDX = b"ERR If you want both the length and indexes, please just use IDX."
+BITPOS_BIT = b"ERR The bit argument must be 1 or 0."
+
+# Keys and expiry.
+UNSUPPORTED_OPTION = b"ERR Unsupported option %s"  # bytes %: the option as sent
+INT_RANGE = b"ERR value is out of range, value must between -2147483648 and 2147483647"
+OBJECT_FREQ = (
+    b"ERR An LFU maxmemory policy is not selected, access frequency not tracked. "
+    b"Please note that when switching between policies at runtime LRU and LFU data "
+    b"will take some time to adjust."
+)
+
+# Connection and server commands.
+PROTOCOL_NOT_INTEGER = b"ERR Protocol version is not an integer or out of range"
+HELLO_NOAUTH = (
+    b"NOAUTH HELLO must be called with the client already authenticated, otherwise the "
+    b"HELLO AUTH <user> <pass> option can be used to authenticate the client and select "
+    b"the RESP protocol version at the same time"
+)
+HELLO_SYNTAX = b"ERR Syntax error in HELLO option '%s'"  # bytes %: the option as sent
+CLIENT_NAME = b"ERR Client names cannot contain spaces, newlines or special characters."
+INVALID_CLIENT_ID = b"ERR Invalid client ID"
+CLIENT_ID_POSITIVE = b"ERR client-id should be greater than 0"
+NO_SUCH_CLIENT = b"ERR No such client"
+UNKNOWN_CLIENT_TYPE = "ERR Unknown client type '%s'"
+NO_SUCH_USER = "ERR No such user '%s'"
+CONFIG_NO_FILE = b"ERR The server is running without a config file"
+CONFIG_REWRITE = b"ERR gyrekv cannot rewrite its configuration file"
+FUNCTION_FLUSH_MODE = b"ERR FUNCTION FLUSH only supports SYNC|ASYNC option"
+DEBUG_SUBCOMMAND = "ERR unknown subcommand or wrong number of arguments for '%s'. Try %s HELP."
+
+# CONFIG SET: the frame (with the argument's name) and the reasons that fill it.
+CONFIG_SET_UNKNOWN = "ERR Unknown option or number of arguments for CONFIG SET - '%s'"
+CONFIG_SET_FAILED = "ERR CONFIG SET failed (possibly related to argument '%s') - %s"
+CONFIG_IMMUTABLE = "can't set immutable config"
+CONFIG_DUPLICATE = "duplicate parameter"
+CONFIG_BAD_SAVE = "Invalid save parameters"
+CONFIG_YES_NO = "argument must be 'yes' or 'no'"
+CONFIG_BUFFER_LIMIT_ARGS = "Wrong number of arguments in buffer limit configuration."
+CONFIG_BUFFER_LIMIT_CLASS = "Invalid client class specified in buffer limit configuration."
+CONFIG_BUFFER_LIMIT_VALUES = (
+    "Error in hard, soft or soft_seconds setting in buffer limit configuration.")
+CONFIG_EVENT_CLASS = "Invalid event class character. Use 'Ag$lshzxeKEtmdn'."
+CONFIG_NOT_INTEGER = "argument couldn't be parsed into an integer"
+CONFIG_RANGE = "argument must be between %s and %s inclusive"
+CONFIG_NOT_MEMORY = "argument must be a memory value"
+CONFIG_CHOICES = "argument(s) must be one of the following: %s"
+CONFIG_NO_PERSISTENCE = "gyrekv keeps no persistence"
+
+# COMMAND GETKEYS.
+INVALID_COMMAND = b"ERR Invalid command specified"
+INVALID_ARG_COUNT = b"ERR Invalid number of arguments specified for command"
+NO_KEY_ARGUMENTS = b"ERR The command has no key arguments"
+INVALID_ARGUMENTS = b"ERR Invalid arguments specified for command"
+
 # Server limits.
 MAX_CLIENTS = b"ERR max number of clients reached"
 
@@ -78,5 +136,11 @@ def unknown_command(argv: list[bytes]) -> bytes:
     return text
 
 
+def config_set_failed(name: str, reason: str) -> bytes:
+    """CONFIG SET's refusal of one argument, with Redis's reason text."""
+    return (CONFIG_SET_FAILED % (name, reason)).encode()
+
+
 def unknown_subcommand(container: bytes, sub: bytes) -> bytes:
     return b"ERR unknown subcommand '" + sub[:128] + b"'. Try " + container.upper() + b" HELP."
+NOT_ALLOWED_IN_MULTI = b"ERR Command not allowed inside a transaction"
