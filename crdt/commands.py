@@ -11,9 +11,12 @@ from crdt import (  # noqa: F401  (importing a module registers its commands)
     hashes,
     keys,
     lists,
+    pubsub,
     server,
     sets,
+    sort,
     strings,
+    transactions,
     zsets,
 )
 from crdt.table import TABLE

@@ -24,6 +24,7 @@ from crdt.commands import TABLE
 from crdt.config import Config
 from crdt.errors import CommandError
 from crdt.keyspace import Db
+from crdt.pubsub import SUBSCRIBED_ALLOWED, PubSub
 from crdt.session import Session
 from crdt.table import Command
 from protocol.replies import QUEUED, ErrorReply
@@ -84,6 +85,9 @@ class Engine:
         self.clients: dict[int, Session] = {}
         self.next_client_id = 1
         self.run_id = "%040x" % self.rng.getrandbits(160)
+        self.pubsub = PubSub()
+        self.pubsub.notify_flags = self.config["notify-keyspace-events"]
+        self.config.listeners.append(self._config_changed)
         self.last_save_ms = now_ms
         self.start_ms = now_ms
 
@@ -100,13 +104,12 @@ class Engine:
     def close_session(self, session: Session) -> None:
         """Forget a client: its watches and subscriptions go with it."""
         self.clients.pop(session.id, None)
-        for db, key in session.watched:
-            watchers = db.watchers.get(key)
-            if watchers is not None:
-                watchers.discard(session)
-                if not watchers:
-                    del db.watchers[key]
-        session.watched = []
+        session.unwatch()
+        self.pubsub.forget(session)
+
+    def _config_changed(self, name: str, value: Any) -> None:
+        if name == "notify-keyspace-events":
+            self.pubsub.notify_flags = value
 
     # -- commands ------------------------------------------------------------
 
@@ -142,6 +145,9 @@ class Engine:
                 return self._reject(session, errors.wrong_arity(cmd.name), cmd)
         if not session.authenticated and "no_auth" not in cmd.flags:
             return self._reject(session, errors.NOAUTH, cmd)
+        if (session.subscriptions or session.patterns) and not session.resp3 \
+                and cmd.name not in SUBSCRIBED_ALLOWED:
+            return self._reject(session, errors.subscribed_context(cmd.name), cmd)
         session.now_ms = now_ms
         session.last_cmd = cmd.name_bytes
         if session.multi is not None and cmd.name not in MULTI_IMMEDIATE:

@@ -144,3 +144,16 @@ def config_set_failed(name: str, reason: str) -> bytes:
 def unknown_subcommand(container: bytes, sub: bytes) -> bytes:
     return b"ERR unknown subcommand '" + sub[:128] + b"'. Try " + container.upper() + b" HELP."
 NOT_ALLOWED_IN_MULTI = b"ERR Command not allowed inside a transaction"
+
+# Transactions.
+MULTI_NESTED = b"ERR MULTI calls can not be nested"
+EXEC_WITHOUT_MULTI = b"ERR EXEC without MULTI"
+DISCARD_WITHOUT_MULTI = b"ERR DISCARD without MULTI"
+EXECABORT = b"EXECABORT Transaction discarded because of previous errors."
+WATCH_INSIDE_MULTI = b"ERR WATCH inside MULTI is not allowed"
+
+
+def subscribed_context(name: str) -> bytes:
+    """A RESP2 client in subscribed mode ran something else."""
+    return (f"ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
+            f"RESET are allowed in this context").encode()

@@ -132,6 +132,15 @@ class Db:
             self.atime[key] = now_ms // 1000
         return value
 
+    def contains(self, key: bytes) -> bool:
+        """Whether the key is stored, expired or not (no lazy expiry)."""
+        return key in self.shards[crc32(key) & SHARD_MASK]
+
+    def is_expired(self, key: bytes, now_ms: int) -> bool:
+        """Whether the key is stored with a TTL that has passed (no lazy expiry)."""
+        when = self.expires.get(key)
+        return when is not None and now_ms > when
+
     def exists(self, key: bytes, now_ms: int) -> bool:
         return self.lookup(key, now_ms) is not None
 
@@ -219,8 +228,8 @@ class Db:
         if self.watchers:
             sessions = self.watchers.get(key)
             if sessions:
-                for session in sessions:
-                    session.watch_dirty = True
+                for session in list(sessions):
+                    session.touch_watched(self, key)
         if self.delta is not None:
             self.delta.append(key)
 

@@ -23,7 +23,7 @@ class Session:
         "addr", "laddr", "fd", "created_ms", "last_ms", "now_ms", "last_cmd",
         "close_after_reply", "kill", "sleep_ms", "multi", "multi_error",
         "watched", "watch_dirty", "flags", "query_buffer_bytes", "output_buffer_bytes",
-        "commands", "subscriptions", "patterns", "blocked", "user_data",
+        "commands", "subscriptions", "patterns", "blocked", "user_data", "in_exec", "outbox",
     )
 
     def __init__(self, engine: Engine, client_id: int, now_ms: int, addr: str = "",
@@ -49,17 +49,46 @@ class Session:
         # MULTI/WATCH (filled by the transactions module).
         self.multi: list[tuple[Any, list[bytes]]] | None = None
         self.multi_error = False
-        self.watched: list[tuple[Any, bytes]] = []
+        # WATCHed keys: [db, key, expired when watched] (Redis 7.0's watchedKey).
+        self.watched: list[list[Any]] = []
         self.watch_dirty = False
+        self.in_exec = False  # blocking commands do not block inside EXEC
         self.flags = "N"
         self.query_buffer_bytes = 0
         self.output_buffer_bytes = 0
         self.commands = 0
         # Pub/sub and blocking (filled by their modules).
-        self.subscriptions: set[bytes] = set()
-        self.patterns: set[bytes] = set()
+        # Ordered sets (dicts): unsubscribing from everything goes in subscription order.
+        self.subscriptions: dict[bytes, None] = {}
+        self.patterns: dict[bytes, None] = {}
+        self.outbox: list[Any] = []  # pushes (pub/sub) waiting for the driver
         self.blocked: Any = None
         self.user_data: Any = None
+
+    def touch_watched(self, db: Db, key: bytes) -> None:
+        """A watched key was written (Db.signal): the next EXEC fails.
+
+        Except, as in Redis 7.0, when the key was already logically expired at
+        WATCH time and is now simply deleted: logically nothing changed.
+        """
+        for entry in self.watched:
+            if entry[0] is db and entry[1] == key:
+                if entry[2]:
+                    entry[2] = False
+                    if not db.contains(key):
+                        continue
+                self.watch_dirty = True
+
+    def unwatch(self) -> None:
+        """Forget every WATCHed key (EXEC, DISCARD, UNWATCH, RESET, disconnect)."""
+        for db, key, _ in self.watched:
+            sessions = db.watchers.get(key)
+            if sessions is not None:
+                sessions.discard(self)
+                if not sessions:
+                    del db.watchers[key]
+        self.watched = []
+        self.watch_dirty = False
 
     def select(self, index: int) -> None:
         self.db_index = index

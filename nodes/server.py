@@ -36,6 +36,7 @@ import trio
 
 from crdt.config import Config
 from crdt.engine import Engine, HostInfo
+from crdt.pubsub import NO_REPLY
 from crdt.session import Session
 from protocol.errors import ProtocolError
 from protocol.resp import encode_into, make_reader
@@ -242,6 +243,7 @@ class RespServer:
             reader = make_reader(proto_max_bulk_len=cfg["proto-max-bulk-len"],
                                  query_buffer_max_bytes=cfg["client-query-buffer-limit"])
             conn = Conn(sock, reader, session)
+            session.user_data = conn
             self.conns[conn.fd] = conn
             self.poller.register(conn.fd, EV_READ)
 
@@ -274,8 +276,13 @@ class RespServer:
         now = self.clock()
         session.last_ms = now
         execute = engine.execute
+        pubsub = engine.pubsub
         for argv in commands:
-            encode_into(out, execute(argv, session, now), session.resp3)
+            reply = execute(argv, session, now)
+            if pubsub.pending:  # pushes go out before the reply of the command that made them
+                self._deliver_pushes(conn)
+            if reply is not NO_REPLY:
+                encode_into(out, reply, session.resp3)
             if session.sleep_ms:
                 self._debug_sleep(session)
             if session.close_after_reply or session.kill:
@@ -299,6 +306,19 @@ class RespServer:
             conn.closing = True
             if not conn.out:
                 self._drop(conn)
+
+    def _deliver_pushes(self, current: Conn) -> None:
+        """Encode every pending pub/sub push into its client's buffer; send the others' now."""
+        for session in self.engine.pubsub.take_pending():
+            conn = session.user_data
+            if conn is None or conn.fd not in self.conns:
+                session.outbox.clear()
+                continue
+            for message in session.outbox:
+                encode_into(conn.out, message, session.resp3)
+            session.outbox.clear()
+            if conn is not current:
+                self._flush(conn)
 
     def _debug_sleep(self, session: Session) -> None:
         """DEBUG SLEEP: the whole server pauses, as Redis does; blocking here is the point."""

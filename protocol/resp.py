@@ -76,6 +76,9 @@ the common replies take a short path; subclasses are resolved after.
 
 from __future__ import annotations
 
+import re
+from itertools import chain
+
 from typing import Final
 
 from protocol.errors import ProtocolError
@@ -148,6 +151,11 @@ _COMPACT_MIN_BYTES: Final = 4096  # drop a consumed prefix at least this long
 # one translate() and one find().
 _AGGREGATE_SCAN: Final = bytes(48 if 48 <= b <= 57 else 42 if b in b"*%~>|" else 46 for b in range(256))
 _BIG_AGGREGATE: Final = b"*000"
+# The same test without a translated copy: an aggregate header with 3+ digits.
+_BIG_AGGREGATE_RE: Final = re.compile(rb"[*%~>|][0-9]{3}")
+_BIG_AGGREGATE_SPAN: Final = 3
+_BYTES_ONLY: Final = frozenset({bytes})
+_LIST_ONLY: Final = frozenset({list})
 
 
 class _NeedData:
@@ -552,7 +560,8 @@ class HiredisReader(Reader):
         RuntimeError: hiredis is not installed.
     """
 
-    __slots__ = ("_hiredis", "_pure_until_feed")
+    __slots__ = ("_hiredis", "_pure_until_feed", "_fast", "_fast_hr", "_pending", "_pending_len",
+                 "_tail")
 
     def __init__(
         self,
@@ -574,8 +583,39 @@ class HiredisReader(Reader):
         # nothing for it yet; the pure state is then at a command boundary.
         self._hiredis: _hiredis.Reader | None = None
         self._pure_until_feed = False
+        # Fast mode (see `_gets_all_fast`): every byte fed since the last
+        # command boundary is in `_pending` (references, not copies) and in
+        # `_fast_hr`; our own buffer is empty.
+        self._fast = True
+        self._fast_hr = _hiredis.Reader()
+        self._pending: list[bytes] = []
+        self._pending_len = 0
+        self._tail = b""  # the last bytes fed, for aggregate headers split across feeds
+
+    @property
+    def buffered_bytes(self) -> int:  # noqa: D102 - as Reader.buffered_bytes
+        if self._fast:
+            return self._pending_len
+        return len(self._buf) - self._pos
 
     def feed(self, data: bytes | bytearray | memoryview) -> None:  # noqa: D102 - as Reader.feed
+        if self._fast:
+            if type(data) is not bytes:
+                data = bytes(data)
+            if not self._pending_len and data and data[0] != _STAR:
+                self._leave_fast()  # inline commands: the pure parser's
+            elif _BIG_AGGREGATE_RE.search(self._tail + data if self._pending_len else data):
+                self._leave_fast()  # hiredis must never see a large aggregate count
+            else:
+                size = self._pending_len + len(data)
+                if size > self.query_buffer_max_bytes:
+                    self._error = QueryBufferLimitError("client reached the query buffer limit", None)
+                    raise self._error
+                self._pending.append(data)
+                self._pending_len = size
+                self._tail = data[-_BIG_AGGREGATE_SPAN:]
+                self._fast_hr.feed(data)
+                return
         old_len = len(self._buf)
         super().feed(data)
         self._pure_until_feed = False
@@ -590,6 +630,10 @@ class HiredisReader(Reader):
         return self._buf[start:].translate(_AGGREGATE_SCAN).find(_BIG_AGGREGATE) >= 0
 
     def gets_all(self) -> list[Argv]:  # noqa: D102 - as Reader.gets_all
+        if self._fast:
+            fast = self._gets_all_fast()
+            if fast is not None:
+                return fast
         if self._error is not None:
             raise self._error
         out: list[Argv] = []
@@ -598,12 +642,85 @@ class HiredisReader(Reader):
                 self._take_verified(out)
                 argv = self._next()
                 if argv is None:
-                    return out
+                    break
                 out.append(argv)
         except ProtocolError:
             if out:
                 return out
             raise
+        if self._pos == len(self._buf) and not self._remaining and self._error is None:
+            self._enter_fast()
+        return out
+
+    def gets(self) -> Argv | _NeedData:  # noqa: D102 - as Reader.gets
+        if self._fast:
+            self._leave_fast()
+        return super().gets()
+
+    def _gets_all_fast(self) -> list[Argv] | None:
+        """Every command fed since the last boundary, if hiredis parsed them canonically.
+
+        The check is per read, not per element, so its cost is a handful of
+        C-level passes: every command must be a non-empty flat list of
+        ``bytes`` within the limits, hiredis must have consumed exactly what
+        was fed, and that must equal the commands' canonical length (``*N``,
+        then ``$len`` per element; hiredis's string2ll already refused
+        non-canonical numbers).  The only items hiredis also returns as
+        ``bytes`` are ``+simple`` and ``=verbatim`` strings, whose headers
+        follow a CRLF: if the bytes hold no CRLF followed by ``+`` or ``=``,
+        every element was a ``$`` bulk.  Anything else (or a command still
+        incomplete) returns None after handing the same bytes to the exact
+        path, which re-parses them from the boundary: nothing was returned.
+        """
+        hr = self._fast_hr
+        out: list[Argv] = []
+        try:
+            while (argv := hr.gets()) is not False:
+                out.append(argv)
+            if out and not hr.has_data() and _LIST_ONLY.issuperset(map(type, out)):
+                counts = list(map(len, out))
+                if min(counts) > 0 and max(counts) <= self.multibulk_len_max:
+                    items = list(chain.from_iterable(out))
+                    if _BYTES_ONLY.issuperset(map(type, items)):
+                        sizes = list(map(len, items))
+                        # *N\r\n per command, $<digits>\r\n<data>\r\n per element;
+                        # repr(xs) is 2 * len(xs) + the digits of all of xs.
+                        total = len(repr(counts)) + len(counts) + 3 * len(items) + sum(sizes) + len(repr(sizes))
+                        if total == self._pending_len:
+                            pending = self._pending
+                            data = pending[0] if len(pending) == 1 else b"".join(pending)
+                            if b"\r\n+" not in data and b"\r\n=" not in data and (
+                                    total <= self.proto_max_bulk_len
+                                    or max(sizes) <= self.proto_max_bulk_len):
+                                pending.clear()
+                                self._pending_len = 0
+                                return out
+        except (_hiredis.HiredisError, TypeError, ValueError):
+            pass
+        if not out and not self._pending_len:
+            return out
+        self._leave_fast()
+        return None
+
+    def _leave_fast(self) -> None:
+        """Move what fast mode holds into the exact path's buffer, at a command boundary."""
+        self._fast = False
+        data = b"".join(self._pending)
+        self._pending = []
+        self._pending_len = 0
+        self._tail = b""
+        self._buf = bytearray(data)
+        self._pos = 0
+        self._hiredis = None
+        self._pure_until_feed = False
+
+    def _enter_fast(self) -> None:
+        self._fast = True
+        self._fast_hr = _hiredis.Reader()
+        self._buf = bytearray()
+        self._pos = 0
+        self._hiredis = None
+        self._pure_until_feed = False
 
     def _next(self) -> Argv | None:
         """One command: through hiredis when it can be verified, else the pure parser."""

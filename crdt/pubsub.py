@@ -1,0 +1,265 @@
+"""Pub/sub: SUBSCRIBE, PSUBSCRIBE, their UNSUBSCRIBEs, PUBLISH, PUBSUB and keyspace notifications.
+
+Strategy: the registry (`PubSub`, one per engine) maps each channel and each
+pattern to its subscribed sessions in subscription order (a dict used as an
+ordered set, so delivery order never depends on hashing). Messages are not
+written anywhere here: `push(session, message)` appends a `Push` value to the
+session's outbox and lists the session in ``pending``; the driver delivers
+outboxes after each command, before that command's own reply, which is the
+order Redis writes them in. Subscription confirmations are pushes too, and
+the command itself then answers `NO_REPLY`.
+
+In RESP2 a subscribed client may only run the (P)(UN)SUBSCRIBE commands,
+PING, QUIT and RESET (the engine enforces it); in RESP3 anything goes and
+messages arrive as push frames.
+
+Keyspace notifications follow ``notify-keyspace-events``: `notify` is called
+by write commands with Redis's event class and name, and publishes to
+``__keyspace@<db>__:<key>`` and/or ``__keyevent@<db>__:<event>``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crdt import errors
+from crdt.errors import CommandError
+from crdt.glob import glob_match
+from crdt.session import Session
+from crdt.table import command, container
+from protocol.replies import Push
+
+# Commands a RESP2 client may run while subscribed.
+SUBSCRIBED_ALLOWED = frozenset({
+    "subscribe", "psubscribe", "unsubscribe", "punsubscribe", "ssubscribe", "sunsubscribe",
+    "ping", "quit", "reset",
+})
+
+
+class _NoReply:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NO_REPLY"
+
+
+NO_REPLY = _NoReply()
+
+
+class PubSub:
+    """Who listens to what, for one engine."""
+
+    __slots__ = ("channels", "patterns", "pending", "notify_flags")
+
+    def __init__(self) -> None:
+        self.channels: dict[bytes, dict[Session, None]] = {}
+        self.patterns: dict[bytes, dict[Session, None]] = {}
+        # Sessions with pushes waiting in their outbox, for the driver.
+        self.pending: list[Session] = []
+        self.notify_flags = ""
+
+    def push(self, session: Session, message: Push) -> None:
+        if not session.outbox:
+            self.pending.append(session)
+        session.outbox.append(message)
+
+    def take_pending(self) -> list[Session]:
+        """The sessions to deliver to, each once; the list is emptied."""
+        pending, self.pending = self.pending, []
+        return pending
+
+    def publish(self, channel: bytes, message: bytes) -> int:
+        """Deliver to channel and pattern subscribers; returns how many got it."""
+        receivers = 0
+        for session in self.channels.get(channel, ()):
+            self.push(session, Push([b"message", channel, message]))
+            receivers += 1
+        for pattern, sessions in self.patterns.items():
+            if glob_match(pattern, channel):
+                for session in sessions:
+                    self.push(session, Push([b"pmessage", pattern, channel, message]))
+                    receivers += 1
+        return receivers
+
+    def subscribe(self, session: Session, channel: bytes) -> None:
+        if channel not in session.subscriptions:
+            session.subscriptions[channel] = None
+            self.channels.setdefault(channel, {})[session] = None
+        self.push(session, Push([b"subscribe", channel, _count(session)]))
+
+    def unsubscribe(self, session: Session, channel: bytes) -> None:
+        if session.subscriptions.pop(channel, 0) is None:
+            sessions = self.channels[channel]
+            del sessions[session]
+            if not sessions:
+                del self.channels[channel]
+        self.push(session, Push([b"unsubscribe", channel, _count(session)]))
+
+    def psubscribe(self, session: Session, pattern: bytes) -> None:
+        if pattern not in session.patterns:
+            session.patterns[pattern] = None
+            self.patterns.setdefault(pattern, {})[session] = None
+        self.push(session, Push([b"psubscribe", pattern, _count(session)]))
+
+    def punsubscribe(self, session: Session, pattern: bytes) -> None:
+        if session.patterns.pop(pattern, 0) is None:
+            sessions = self.patterns[pattern]
+            del sessions[session]
+            if not sessions:
+                del self.patterns[pattern]
+        self.push(session, Push([b"punsubscribe", pattern, _count(session)]))
+
+    def forget(self, session: Session) -> None:
+        """Drop every subscription of a session quietly (disconnect, RESET)."""
+        for channel in list(session.subscriptions):
+            sessions = self.channels.get(channel)
+            if sessions is not None:
+                sessions.pop(session, None)
+                if not sessions:
+                    del self.channels[channel]
+        for pattern in list(session.patterns):
+            sessions = self.patterns.get(pattern)
+            if sessions is not None:
+                sessions.pop(session, None)
+                if not sessions:
+                    del self.patterns[pattern]
+        session.subscriptions.clear()
+        session.patterns.clear()
+        session.outbox.clear()
+
+    # -- keyspace notifications ---------------------------------------------
+
+    def notify(self, event_class: str, event: bytes, key: bytes, db_index: int) -> None:
+        """Publish a keyspace event if ``notify-keyspace-events`` selects it.
+
+        Args:
+            event_class: Redis's class letter: g $ l s h z x e t m d n.
+            event: the event name (b"set", b"lpush", b"expired", ...).
+            key: the key concerned.
+            db_index: its database.
+        """
+        flags = self.notify_flags
+        if not flags or not (event_class in flags or ("A" in flags and event_class in "g$lshzxetd")):
+            return
+        if "K" in flags:
+            self.publish(b"__keyspace@%d__:%s" % (db_index, key), event)
+        if "E" in flags:
+            self.publish(b"__keyevent@%d__:%s" % (db_index, event), key)
+
+
+def _count(session: Session) -> int:
+    return len(session.subscriptions) + len(session.patterns)
+
+
+def in_subscribed_context(session: Session) -> bool:
+    """RESP2 clients with a subscription are restricted to the pub/sub commands."""
+    return not session.resp3 and bool(session.subscriptions or session.patterns)
+
+
+# -- commands ------------------------------------------------------------------
+
+@command("subscribe", -2, flags="pubsub noscript loading stale", group="pubsub", since="2.0.0",
+         complexity="O(N) where N is the number of channels to subscribe to.",
+         summary="Listen for messages published to the given channels", syntax="channel [channel ...]")
+def subscribe(s: Session, argv: list[bytes]) -> Any:
+    ps = s.engine.pubsub
+    for channel in argv[1:]:
+        ps.subscribe(s, channel)
+    return NO_REPLY
+
+
+@command("psubscribe", -2, flags="pubsub noscript loading stale", group="pubsub", since="2.0.0",
+         complexity="O(N) where N is the number of patterns the client is already subscribed to.",
+         summary="Listen for messages published to channels matching the given patterns",
+         syntax="pattern [pattern ...]")
+def psubscribe(s: Session, argv: list[bytes]) -> Any:
+    ps = s.engine.pubsub
+    for pattern in argv[1:]:
+        ps.psubscribe(s, pattern)
+    return NO_REPLY
+
+
+@command("unsubscribe", -1, flags="pubsub noscript loading stale", group="pubsub", since="2.0.0",
+         complexity="O(N) where N is the number of clients already subscribed to a channel.",
+         summary="Stop listening for messages posted to the given channels",
+         syntax="[channel [channel ...]]")
+def unsubscribe(s: Session, argv: list[bytes]) -> Any:
+    ps = s.engine.pubsub
+    channels = argv[1:] or list(s.subscriptions)
+    if not channels:
+        ps.push(s, Push([b"unsubscribe", None, _count(s)]))
+    for channel in channels:
+        ps.unsubscribe(s, channel)
+    return NO_REPLY
+
+
+@command("punsubscribe", -1, flags="pubsub noscript loading stale", group="pubsub", since="2.0.0",
+         complexity="O(N+M) where N is the number of patterns the client is already subscribed and M "
+                    "is the number of total patterns subscribed in the system (by any client).",
+         summary="Stop listening for messages posted to channels matching the given patterns",
+         syntax="[pattern [pattern ...]]")
+def punsubscribe(s: Session, argv: list[bytes]) -> Any:
+    ps = s.engine.pubsub
+    patterns = argv[1:] or list(s.patterns)
+    if not patterns:
+        ps.push(s, Push([b"punsubscribe", None, _count(s)]))
+    for pattern in patterns:
+        ps.punsubscribe(s, pattern)
+    return NO_REPLY
+
+
+@command("publish", 3, flags="pubsub loading stale fast may_replicate", group="pubsub",
+         since="2.0.0", complexity="O(N+M) where N is the number of clients subscribed to the "
+         "receiving channel and M is the total number of subscribed patterns (by any client).",
+         summary="Post a message to a channel", syntax="channel message")
+def publish(s: Session, argv: list[bytes]) -> Any:
+    return s.engine.pubsub.publish(argv[1], argv[2])
+
+
+container("pubsub", group="pubsub", since="2.8.0", summary="A container for Pub/Sub commands")
+
+
+@command("pubsub|channels", -2, flags="pubsub loading stale", group="pubsub", since="2.8.0",
+         complexity="O(N) where N is the number of active channels, and assuming constant time "
+                    "pattern matching (relatively short channels and patterns)",
+         summary="List active channels", syntax="[pattern]")
+def pubsub_channels(s: Session, argv: list[bytes]) -> Any:
+    if len(argv) > 3:
+        raise CommandError(errors.wrong_arity("pubsub|channels"))
+    pattern = argv[2] if len(argv) == 3 else None
+    return [c for c in s.engine.pubsub.channels if pattern is None or glob_match(pattern, c)]
+
+
+@command("pubsub|numsub", -2, flags="pubsub loading stale", group="pubsub", since="2.8.0",
+         complexity="O(N) for the NUMSUB subcommand, where N is the number of requested channels",
+         summary="Get the count of subscribers for channels", syntax="[channel [channel ...]]")
+def pubsub_numsub(s: Session, argv: list[bytes]) -> Any:
+    channels = s.engine.pubsub.channels
+    out: list[Any] = []
+    for channel in argv[2:]:
+        out += [channel, len(channels.get(channel, ()))]
+    return out
+
+
+@command("pubsub|numpat", 2, flags="pubsub loading stale", group="pubsub", since="2.8.0",
+         summary="Get the count of unique patterns pattern subscriptions", syntax="")
+def pubsub_numpat(s: Session, argv: list[bytes]) -> Any:
+    return len(s.engine.pubsub.patterns)
+
+
+@command("pubsub|help", 2, flags="loading stale", group="pubsub", since="6.2.0",
+         summary="Show helpful text about the different subcommands", syntax="")
+def pubsub_help(s: Session, argv: list[bytes]) -> Any:
+    return [
+        b"PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        b"CHANNELS [<pattern>]",
+        b"    Return the currently active channels matching a <pattern> (default: '*').",
+        b"NUMPAT",
+        b"    Return number of subscriptions to patterns.",
+        b"NUMSUB [<channel> ...]",
+        b"    Return the number of subscribers for the specified channels, excluding",
+        b"    pattern subscriptions(default: no channels).",
+        b"HELP",
+        b"    Print this help.",
+    ]
+
