@@ -220,11 +220,8 @@ def _persistence(e: Engine, now_ms: int) -> list[str]:
 
 def _stats(e: Engine, now_ms: int) -> list[str]:
     st = e.stats
-    channels: set[bytes] = set()
-    patterns: set[bytes] = set()
-    for c in e.clients.values():
-        channels |= c.subscriptions
-        patterns |= c.patterns
+    channels = e.pubsub.channels
+    patterns = e.pubsub.patterns
     return [
         f"total_connections_received:{st.connections_received}",
         f"total_commands_processed:{e.total_commands}",

@@ -75,7 +75,7 @@ def test_ping(box: Box) -> None:
 
 
 def test_ping_in_resp2_subscribed_mode_is_an_array(box: Box) -> None:
-    box.session.subscriptions.add(b"ch")
+    box.session.subscriptions[b"ch"] = None
     assert box("PING") == [b"pong", b""]
     assert box("PING", "x") == [b"pong", b"x"]
     box.session.resp3 = True
@@ -199,10 +199,10 @@ def test_reset(box: Box) -> None:
     box("HELLO", "3", "SETNAME", "me")
     box("CLIENT", "NO-EVICT", "on")
     s.multi = []
-    s.subscriptions.add(b"c")
+    s.subscriptions[b"c"] = None
     db = s.db
     db.watchers[b"k"] = {s}
-    s.watched = [(db, b"k")]
+    s.watched = [[db, b"k", False]]
     s.watch_dirty = True
     reply = box("RESET")
     assert reply == b"RESET" and isinstance(reply, SimpleString)
@@ -263,7 +263,7 @@ def test_client_list_fields_and_flags(box: Box) -> None:
     box("SELECT", "2", session=other)
     box("CLIENT", "SETNAME", "bob", session=other)
     other.multi = [(None, [b"SET", b"k", b"v"])]
-    other.subscriptions.add(b"news")
+    other.subscriptions[b"news"] = None
     other.last_ms = box.now
     box.now += 3_000
     lines = box("CLIENT", "LIST").splitlines()
@@ -280,7 +280,7 @@ def test_client_list_fields_and_flags(box: Box) -> None:
 
 def test_client_list_filters(box: Box) -> None:
     other = box.open(5001)
-    other.patterns.add(b"n*")
+    other.patterns[b"n*"] = None
     ids = [box.session.id, other.id]
     assert len(box("CLIENT", "LIST", "TYPE", "normal").splitlines()) == 1
     assert fields(box("CLIENT", "LIST", "TYPE", "PUBSUB"))["id"] == str(other.id)
@@ -315,7 +315,7 @@ def test_client_kill_old_form(box: Box) -> None:
 
 def test_client_kill_filters(box: Box) -> None:
     a, b = box.open(5001), box.open(5002)
-    b.subscriptions.add(b"x")
+    b.subscriptions[b"x"] = None
     assert box("CLIENT", "KILL", "ID", str(a.id)) == 1 and a.kill and not b.kill
     assert box("CLIENT", "KILL", "TYPE", "pubsub") == 1 and b.kill
     assert box("CLIENT", "KILL", "ID", "9999") == 0

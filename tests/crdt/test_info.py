@@ -154,9 +154,12 @@ def test_stats_section(box: Box) -> None:
 
 def test_stats_pubsub_counts(box: Box) -> None:
     other = box.engine.open_session(box.now)
-    box.session.subscriptions.update({b"a", b"b"})
-    other.subscriptions.add(b"a")
-    other.patterns.add(b"p*")
+    pubsub = box.engine.pubsub
+    for channel in (b"a", b"b"):
+        pubsub.subscribe(box.session, channel)
+    pubsub.subscribe(other, b"a")
+    pubsub.psubscribe(other, b"p*")
+    box.session.resp3 = True  # so INFO may run while subscribed
     s = box.info("stats")["Stats"]
     assert s["pubsub_channels"] == "2" and s["pubsub_patterns"] == "1"
 

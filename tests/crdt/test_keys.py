@@ -584,7 +584,7 @@ def test_flush_syntax_errors(box: Box, cmd: str, args: list[str]) -> None:
 def test_flush_tells_watchers(box: Box) -> None:
     box.put(b"a")
     watcher = box.engine.open_session(T0)
-    box.db.watchers[b"a"] = {watcher}
+    assert box("WATCH", "a", session=watcher) == b"OK"
     box("FLUSHALL")
     assert watcher.watch_dirty
 
@@ -625,9 +625,10 @@ def test_swapdb_tells_watchers_of_keys_in_either_db(box: Box) -> None:
     w_here, w_there, w_none = (box.engine.open_session(T0) for _ in range(3))
     box.put(b"a")  # db0 only
     box.put(b"b", db=1)  # db1 only
-    box.dbn(0).watchers[b"b"] = {w_here}  # watched in db0, exists in db1
-    box.dbn(1).watchers[b"a"] = {w_there}  # watched in db1, exists in db0
-    box.dbn(0).watchers[b"c"] = {w_none}  # nowhere
+    assert box("WATCH", "b", session=w_here) == b"OK"  # watched in db0, exists in db1
+    box("SELECT", 1, session=w_there)
+    assert box("WATCH", "a", session=w_there) == b"OK"  # watched in db1, exists in db0
+    assert box("WATCH", "c", session=w_none) == b"OK"  # nowhere
     box("SWAPDB", 0, 1)
     assert w_here.watch_dirty and w_there.watch_dirty and not w_none.watch_dirty
     assert b"b" in box.dbn(0).watchers  # watchers stay with their index

@@ -88,6 +88,9 @@ def test_signal_marks_watchers_and_delta() -> None:
     class Watcher:
         watch_dirty = False
 
+        def touch_watched(self, db: Db, key: bytes) -> None:
+            self.watch_dirty = True
+
     db = Db(0)
     w = Watcher()
     db.watchers[b"a"] = {w}
@@ -101,6 +104,9 @@ def test_signal_marks_watchers_and_delta() -> None:
 def test_flush_signals_only_present_watched_keys() -> None:
     class Watcher:
         watch_dirty = False
+
+        def touch_watched(self, db: Db, key: bytes) -> None:
+            self.watch_dirty = True
 
     db = Db(0)
     here, absent = Watcher(), Watcher()
