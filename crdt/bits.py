@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from crdt.session import Session
 
 # Text not yet in crdt/errors.py (the lead moves it there).
-BITPOS_BIT_ERR = b"ERR The bit argument must be 1 or 0."
 
 _ANY_SET_BYTE = re.compile(rb"[^\x00]")
 _ANY_CLEAR_BYTE = re.compile(rb"[^\xff]")
@@ -76,7 +75,7 @@ def _unit(raw: bytes) -> bool:
 
 @command("setbit", 4, "write denyoom", keys=(1, 1, 1), group="bitmap", since="2.2.0",
          summary="Sets or clears the bit at offset in the string value stored at key",
-         syntax="key offset value")
+         syntax="key offset value{integer}", key_specs=("RW access update",))
 def setbit(s: Session, argv: list[bytes]) -> Reply:
     """SETBIT key offset value: the bit's previous value; the string grows as needed."""
     offset = _bit_offset(s, argv[2])
@@ -113,7 +112,7 @@ def setbit(s: Session, argv: list[bytes]) -> Reply:
 
 @command("getbit", 3, "readonly fast", keys=(1, 1, 1), group="bitmap", since="2.2.0",
          summary="Returns the bit value at offset in the string value stored at key",
-         syntax="key offset")
+         syntax="key offset", key_specs=("RO access",))
 def getbit(s: Session, argv: list[bytes]) -> Reply:
     """GETBIT key offset: 0 past the end of the string or for a missing key."""
     offset = _bit_offset(s, argv[2])
@@ -138,7 +137,8 @@ def _count_bits(data: bytes | bytearray, first_bit: int, last_bit: int) -> int:
 
 @command("bitcount", -2, "readonly", keys=(1, 1, 1), group="bitmap", since="2.6.0",
          complexity="O(N)", summary="Count set bits in a string",
-         syntax="key [start end [BYTE | BIT]]")
+         syntax="key [index: start end [index_unit: BYTE | BIT]@7.0.0]", key_specs=("RO access",),
+         history=(("7.0.0", "Added the `BYTE|BIT` option."),))
 def bitcount(s: Session, argv: list[bytes]) -> Reply:
     """BITCOUNT key [start end [BYTE|BIT]]: set bits in the (inclusive) range.
 
@@ -195,9 +195,10 @@ def _first_bit(data: bytes | bytearray, bit: int, first_bit: int, last_bit: int)
     return in_byte(last, tail_mask)
 
 
-@command("bitpos", -3, "readonly", keys=(1, 1, 1), group="bitmap", since="2.8.7",
-         complexity="O(N)", summary="Find first bit set or clear in a string",
-         syntax="key bit [start [end [BYTE | BIT]]]")
+@command("bitpos", -3, "readonly", keys=(1, 1, 1), group="bitmap", since="2.8.7", complexity="O(N)",
+         summary="Find first bit set or clear in a string",
+         syntax="key bit [index: start [end_index: end [index_unit: BYTE | BIT]@7.0.0]]",
+         key_specs=("RO access",), history=(("7.0.0", "Added the `BYTE|BIT` option."),))
 def bitpos(s: Session, argv: list[bytes]) -> Reply:
     """BITPOS key bit [start [end [BYTE|BIT]]]: the first bit equal to `bit`, or -1.
 
@@ -208,7 +209,7 @@ def bitpos(s: Session, argv: list[bytes]) -> Reply:
     """
     bit = to_int(argv[2])
     if bit != 0 and bit != 1:
-        raise CommandError(BITPOS_BIT_ERR)
+        raise CommandError(errors.BITPOS_BIT)
     value = s.db.read(argv[1], s.now_ms)
     if value is None:
         return -1 if bit else 0

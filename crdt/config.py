@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from crdt import errors
 from crdt.errors import CommandError
 from crdt.glob import glob_match
 
@@ -47,7 +48,6 @@ HZ_MAX = 500
 # Redis 7.0's event classes, in the order keyspaceEventsFlagsToString prints them.
 _EVENT_CLASSES = "g$lshzxetd"  # together: 'A'
 _EVENT_CHARS = frozenset("A" + _EVENT_CLASSES + "KEmn")
-NO_PERSISTENCE_REASON = "gyrekv keeps no persistence"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,21 +69,21 @@ class Param:
 def _save(value: str) -> str:
     words = value.split()
     if len(words) % 2:
-        raise ValueError("Invalid save parameters")
+        raise ValueError(errors.CONFIG_BAD_SAVE)
     for w in words:
         if not _SAVE_NUMBER_RE.match(w) or int(w) < 0:
-            raise ValueError("Invalid save parameters")
+            raise ValueError(errors.CONFIG_BAD_SAVE)
     if words:
-        raise ValueError(NO_PERSISTENCE_REASON)
+        raise ValueError(errors.CONFIG_NO_PERSISTENCE)
     return ""
 
 
 def _appendonly(value: str) -> str:
     lowered = value.lower()
     if lowered not in ("yes", "no"):
-        raise ValueError("argument must be 'yes' or 'no'")
+        raise ValueError(errors.CONFIG_YES_NO)
     if lowered == "yes":
-        raise ValueError(NO_PERSISTENCE_REASON)
+        raise ValueError(errors.CONFIG_NO_PERSISTENCE)
     return "no"
 
 
@@ -96,7 +96,7 @@ def _parse_output_limits(value: str, current: str) -> str:
     """client-output-buffer-limit: merge the given classes into `current`, canonical text."""
     words = value.split()
     if len(words) % 4:
-        raise ValueError("Wrong number of arguments in buffer limit configuration.")
+        raise ValueError(errors.CONFIG_BUFFER_LIMIT_ARGS)
     limits = {}
     cur = current.split()
     for i in range(0, len(cur), 4):
@@ -104,13 +104,13 @@ def _parse_output_limits(value: str, current: str) -> str:
     for i in range(0, len(words), 4):
         cls = _BUFFER_CLASSES.get(words[i].lower())
         if cls is None:
-            raise ValueError("Invalid client class specified in buffer limit configuration.")
+            raise ValueError(errors.CONFIG_BUFFER_LIMIT_CLASS)
         hard = parse_memory(words[i + 1])
         soft = parse_memory(words[i + 2])
         secs_text = words[i + 3]
         if (hard is None or soft is None or not _SAVE_NUMBER_RE.match(secs_text)
                 or int(secs_text) < 0):
-            raise ValueError("Error in hard, soft or soft_seconds setting in buffer limit configuration.")
+            raise ValueError(errors.CONFIG_BUFFER_LIMIT_VALUES)
         limits[cls] = (hard, soft, int(secs_text))
     return " ".join(f"{c} {limits[c][0]} {limits[c][1]} {limits[c][2]}" for c in _BUFFER_ORDER)
 
@@ -119,7 +119,7 @@ def _keyspace_events(value: str) -> str:
     flags: set[str] = set()
     for ch in value:
         if ch not in _EVENT_CHARS:
-            raise ValueError("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")
+            raise ValueError(errors.CONFIG_EVENT_CLASS)
         if ch == "A":
             flags.update(_EVENT_CLASSES)
         else:
@@ -193,24 +193,24 @@ def _parse(p: Param, text: str, current: Any = None) -> Any:
     """Parse a value for `p`; raises ValueError with Redis's reason text."""
     if p.kind == "int":
         if not _INT_RE.match(text) or len(text) > 20 or not -(2**63) <= int(text) <= LONG_MAX:
-            raise ValueError("argument couldn't be parsed into an integer")
+            raise ValueError(errors.CONFIG_NOT_INTEGER)
         value = int(text)
         if not p.low <= value <= p.high:
-            raise ValueError(f"argument must be between {p.low} and {p.high} inclusive")
+            raise ValueError(errors.CONFIG_RANGE % (p.low, p.high))
         if p.clamp is not None:
             value = min(max(value, p.clamp[0]), p.clamp[1])
         return value
     if p.kind == "memory":
         raw = parse_memory(text)
         if raw is None:
-            raise ValueError("argument must be a memory value")
+            raise ValueError(errors.CONFIG_NOT_MEMORY)
         value = _as_signed(raw)
         if not p.low <= value <= p.high:
-            raise ValueError(f"argument must be between {p.low} and {p.high} inclusive")
+            raise ValueError(errors.CONFIG_RANGE % (p.low, p.high))
         return value
     if p.kind == "enum":
         if text.lower() not in p.choices:
-            raise ValueError("argument(s) must be one of the following: " + ", ".join(p.choices))
+            raise ValueError(errors.CONFIG_CHOICES % ", ".join(p.choices))
         return text.lower()
     if p.name == "client-output-buffer-limit":
         return _parse_output_limits(text, current if current is not None else p.default)
@@ -278,16 +278,13 @@ class Config:
             name = raw_name.decode(errors="replace")
             p = BY_NAME.get(ALIASES.get(name.lower(), name.lower()))
             if p is None:
-                raise CommandError(
-                    f"ERR Unknown option or number of arguments for CONFIG SET - '{name}'".encode())
+                raise CommandError((errors.CONFIG_SET_UNKNOWN % name).encode())
             if not p.mutable:
-                raise CommandError(f"ERR CONFIG SET failed (possibly related to argument '{name}') "
-                                   f"- can't set immutable config".encode())
+                raise CommandError(errors.config_set_failed(name, errors.CONFIG_IMMUTABLE))
             # Redis 7.0 treats an alias as a parameter of its own here: "hash-max-ziplist-entries 1
             # hash-max-listpack-entries 2" is accepted and the later value wins.
             if name.lower() in names:
-                raise CommandError(f"ERR CONFIG SET failed (possibly related to argument '{name}') "
-                                   f"- duplicate parameter".encode())
+                raise CommandError(errors.config_set_failed(name, errors.CONFIG_DUPLICATE))
             names.append(name.lower())
             params.append(p)
         staged: dict[str, Any] = {}
@@ -297,8 +294,7 @@ class Config:
             except ValueError as e:
                 # Redis names the argument here as given, but lower-cased.
                 name = raw_name.decode(errors="replace").lower()
-                raise CommandError(f"ERR CONFIG SET failed (possibly related to argument '{name}') "
-                                   f"- {e}".encode()) from None
+                raise CommandError(errors.config_set_failed(name, str(e))) from None
         for name, value in staged.items():
             self.values[name] = value
             for listener in self.listeners:

@@ -157,3 +157,10 @@ def subscribed_context(name: str) -> bytes:
     """A RESP2 client in subscribed mode ran something else."""
     return (f"ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
             f"RESET are allowed in this context").encode()
+
+# Blocking commands.
+TIMEOUT_NOT_FLOAT = b"ERR timeout is not a float or out of range"
+TIMEOUT_NEGATIVE = b"ERR timeout is negative"
+TIMEOUT_OUT_OF_RANGE = b"ERR timeout is out of range"
+UNBLOCK_MODE = b"ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"
+UNBLOCKED = b"UNBLOCKED client unblocked via CLIENT UNBLOCK"

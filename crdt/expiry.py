@@ -28,14 +28,14 @@ from crdt.errors import CommandError
 from crdt.table import command
 
 # Texts the lead moves into crdt/errors.py.
-UNSUPPORTED_OPTION_ERR = b"ERR Unsupported option %s"
 
 MS_PER_SECOND = 1000
 # The largest |seconds| that converts to milliseconds without int64 overflow
 # (C's LLONG_MAX / 1000 and LLONG_MIN / 1000, which truncates toward zero).
 SECONDS_LIMIT = INT64_MAX // MS_PER_SECOND
 
-_CONDITION = "[NX | XX | GT | LT]"
+_CONDITION = "[condition: NX | XX | GT | LT]@7.0.0"
+_CONDITION_HISTORY = (("7.0.0", "Added options: `NX`, `XX`, `GT` and `LT`."),)
 
 
 def c_text(raw: bytes) -> bytes:
@@ -67,7 +67,7 @@ def _set_expiry(s: Any, argv: list[bytes], name: str, unit_ms: int, relative: bo
         elif opt == b"lt":
             lt = True
         else:
-            raise CommandError(UNSUPPORTED_OPTION_ERR % c_text(raw))
+            raise CommandError(errors.UNSUPPORTED_OPTION % c_text(raw))
     if nx and (xx or gt or lt):
         raise CommandError(errors.EXPIRE_OPTIONS)
     if gt and lt:
@@ -119,14 +119,18 @@ def _get_expiry(s: Any, key: bytes, in_ms: bool, absolute: bool) -> int:
 
 
 @command("expire", -3, flags="write fast", keys=(1, 1, 1), group="generic", since="1.0.0",
-         summary="Set a key's time to live in seconds", syntax="key seconds " + _CONDITION)
+         summary="Set a key's time to live in seconds",
+         syntax="key seconds " + _CONDITION, key_specs=("RW update",),
+         history=_CONDITION_HISTORY)
 def expire(s: Any, argv: list[bytes]) -> int:
     """EXPIRE key seconds [NX | XX | GT | LT]."""
     return _set_expiry(s, argv, "expire", MS_PER_SECOND, True)
 
 
 @command("pexpire", -3, flags="write fast", keys=(1, 1, 1), group="generic", since="2.6.0",
-         summary="Set a key's time to live in milliseconds", syntax="key milliseconds " + _CONDITION)
+         summary="Set a key's time to live in milliseconds",
+         syntax="key milliseconds " + _CONDITION, key_specs=("RW update",),
+         history=_CONDITION_HISTORY)
 def pexpire(s: Any, argv: list[bytes]) -> int:
     """PEXPIRE key milliseconds [NX | XX | GT | LT]."""
     return _set_expiry(s, argv, "pexpire", 1, True)
@@ -134,7 +138,9 @@ def pexpire(s: Any, argv: list[bytes]) -> int:
 
 @command("expireat", -3, flags="write fast", keys=(1, 1, 1), group="generic", since="1.2.0",
          summary="Set the expiration for a key as a UNIX timestamp",
-         syntax="key unix-time-seconds " + _CONDITION)
+         syntax="key unix-time-seconds " + _CONDITION,
+         key_specs=("RW update",),
+         history=_CONDITION_HISTORY)
 def expireat(s: Any, argv: list[bytes]) -> int:
     """EXPIREAT key unix-time-seconds [NX | XX | GT | LT]."""
     return _set_expiry(s, argv, "expireat", MS_PER_SECOND, False)
@@ -142,42 +148,50 @@ def expireat(s: Any, argv: list[bytes]) -> int:
 
 @command("pexpireat", -3, flags="write fast", keys=(1, 1, 1), group="generic", since="2.6.0",
          summary="Set the expiration for a key as a UNIX timestamp specified in milliseconds",
-         syntax="key unix-time-milliseconds " + _CONDITION)
+         syntax="key unix-time-milliseconds " + _CONDITION,
+         key_specs=("RW update",),
+         history=_CONDITION_HISTORY)
 def pexpireat(s: Any, argv: list[bytes]) -> int:
     """PEXPIREAT key unix-time-milliseconds [NX | XX | GT | LT]."""
     return _set_expiry(s, argv, "pexpireat", 1, False)
 
 
 @command("ttl", 2, flags="readonly fast", keys=(1, 1, 1), group="generic", since="1.0.0",
-         summary="Get the time to live for a key in seconds", syntax="key")
+         summary="Get the time to live for a key in seconds", syntax="key",
+         key_specs=("RO access",), tips="nondeterministic_output",
+         history=(("2.8.0", "Added the -2 reply."),))
 def ttl(s: Any, argv: list[bytes]) -> int:
     """TTL key: seconds left, rounded to nearest; -1 without TTL; -2 without key."""
     return _get_expiry(s, argv[1], False, False)
 
 
 @command("pttl", 2, flags="readonly fast", keys=(1, 1, 1), group="generic", since="2.6.0",
-         summary="Get the time to live for a key in milliseconds", syntax="key")
+         summary="Get the time to live for a key in milliseconds", syntax="key",
+         key_specs=("RO access",), tips="nondeterministic_output",
+         history=(("2.8.0", "Added the -2 reply."),))
 def pttl(s: Any, argv: list[bytes]) -> int:
     """PTTL key: milliseconds left; -1 without TTL; -2 without key."""
     return _get_expiry(s, argv[1], True, False)
 
 
 @command("expiretime", 2, flags="readonly fast", keys=(1, 1, 1), group="generic", since="7.0.0",
-         summary="Get the expiration Unix timestamp for a key", syntax="key")
+         summary="Get the expiration Unix timestamp for a key", syntax="key",
+         key_specs=("RO access",))
 def expiretime(s: Any, argv: list[bytes]) -> int:
     """EXPIRETIME key: the absolute expiry in seconds (rounded); -1 / -2 as TTL."""
     return _get_expiry(s, argv[1], False, True)
 
 
 @command("pexpiretime", 2, flags="readonly fast", keys=(1, 1, 1), group="generic", since="7.0.0",
-         summary="Get the expiration Unix timestamp for a key in milliseconds", syntax="key")
+         summary="Get the expiration Unix timestamp for a key in milliseconds", syntax="key",
+         key_specs=("RO access",))
 def pexpiretime(s: Any, argv: list[bytes]) -> int:
     """PEXPIRETIME key: the absolute expiry in milliseconds; -1 / -2 as TTL."""
     return _get_expiry(s, argv[1], True, True)
 
 
 @command("persist", 2, flags="write fast", keys=(1, 1, 1), group="generic", since="2.2.0",
-         summary="Remove the expiration from a key", syntax="key")
+         summary="Remove the expiration from a key", syntax="key", key_specs=("RW update",))
 def persist(s: Any, argv: list[bytes]) -> int:
     """PERSIST key: 1 if a TTL was removed, else 0."""
     db = s.db

@@ -8,16 +8,19 @@ each row's syntax line by `crdt.docs`. Replies have Redis 7.0's shapes:
 - an INFO row is [name, arity, [flags], first, last, step, [@categories],
   [tips], [key specs], [subcommand rows]], flags and categories as status
   strings in Redis's bit order;
-- key specs are derived from (first, last, step): one ``index``/``range``
-  spec whose access flags follow the command's flags (readonly: RO access;
-  write: RW update). Redis's own specs are finer (OW/RM, insert/delete,
-  several specs for commands like RENAME); the table has no column for
-  them yet, see `_PENDING_TIPS` for the same gap with tips;
+- key specs, tips, extra ACL categories, doc flags and history are the
+  row's own declarations (see `crdt.table`); sets (flags, categories, tips,
+  key specs, subcommands) are `SetReply`s, as Redis sends them in RESP3;
 - a container (CLIENT, CONFIG...) is ``@slow`` only, as in Redis.
 
-COMMAND is both a command (no arguments: every row) and a container; the
-engine dispatches only handler-less containers, so `command_` dispatches
-its own subcommands and moves the call statistics to the subcommand.
+COMMAND is both a command (no arguments: every row) and a container. An
+engine that dispatches subcommands of any command with subcommands calls
+`command_` with the bare ``COMMAND`` only; one that dispatches only
+handler-less containers leaves ``COMMAND <sub>`` to `command_`, which then
+dispatches it itself and moves the call statistics to the subcommand.
+
+GETKEYS and GETKEYSANDFLAGS walk the key specs as Redis does (index or
+keyword begin_search; range or keynum find_keys; unknown specs skipped).
 """
 
 from __future__ import annotations
@@ -27,9 +30,9 @@ from typing import Any
 from crdt import errors
 from crdt.errors import CommandError
 from crdt.glob import glob_match
-from crdt.table import TABLE, Command
+from crdt.table import CATEGORY_ORDER, TABLE, Command, KeySpec
 from crdt.table import command as register
-from protocol.replies import SimpleString
+from protocol.replies import SetReply, SimpleString
 
 # Redis 7.0's command flag bits, in order (COMMAND INFO lists flags in this order).
 FLAG_ORDER = (
@@ -39,38 +42,10 @@ FLAG_ORDER = (
     "no_multi", "movablekeys", "allow_busy",
 )
 _FLAG_RANK = {f: i for i, f in enumerate(FLAG_ORDER)}
-# Redis 7.0's ACL category bits, in order.
-CATEGORY_ORDER = (
-    "keyspace", "read", "write", "set", "sortedset", "list", "hash", "string", "bitmap",
-    "hyperloglog", "geo", "stream", "pubsub", "admin", "fast", "slow", "blocking",
-    "dangerous", "connection", "transaction", "scripting",
-)
-_CATEGORY_RANK = {c: i for i, c in enumerate(CATEGORY_ORDER)}
+__all__ = ["CATEGORY_ORDER", "FLAG_ORDER", "docs_entry", "find_command", "info_row"]
 _ARG_FLAG_ORDER = ("optional", "multiple", "multiple_token")
 _ARG_KEY_ORDER = ("name", "type", "key_spec_index", "token", "summary", "since",
                   "deprecated_since", "flags", "arguments")
-
-# Command tips (Redis 7.0) the table has no column for yet; the lead moves these into
-# the @command rows. Only the connection/server commands of this module are listed.
-_PENDING_TIPS: dict[str, tuple[str, ...]] = {
-    "ping": ("request_policy:all_shards", "response_policy:all_succeeded"),
-    "info": ("nondeterministic_output", "request_policy:all_shards", "response_policy:special"),
-    "time": ("nondeterministic_output",),
-    "lastsave": ("nondeterministic_output",),
-    "client|info": ("nondeterministic_output",),
-    "client|list": ("nondeterministic_output",),
-    "config|set": ("request_policy:all_nodes", "response_policy:all_succeeded"),
-    "function|flush": ("request_policy:all_shards", "response_policy:all_succeeded"),
-    "command": ("nondeterministic_output_order",),
-    "command|docs": ("nondeterministic_output_order",),
-    "command|info": ("nondeterministic_output_order",),
-    "command|list": ("nondeterministic_output_order",),
-}
-
-INVALID_COMMAND_ERR = b"ERR Invalid command specified"
-INVALID_ARG_COUNT_ERR = b"ERR Invalid number of arguments specified for command"
-NO_KEY_ARGUMENTS_ERR = b"ERR The command has no key arguments"
-INVALID_ARGUMENTS_ERR = b"ERR Invalid arguments specified for command"
 
 _COMMAND_HELP = (
     "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -106,54 +81,59 @@ def command_flags(cmd: Command) -> list[str]:
 
 
 def command_categories(cmd: Command) -> list[str]:
-    """ACL categories in Redis's order; a handler-less container is @slow only."""
-    if cmd.handler is None:
-        return ["slow"]
-    return sorted(cmd.categories, key=lambda c: _CATEGORY_RANK.get(c, len(CATEGORY_ORDER)))
+    """ACL categories in Redis's order (the table derives and orders them)."""
+    return list(cmd.categories)
 
 
-def command_tips(cmd: Command) -> tuple[str, ...]:
-    """The command's tips (nondeterministic_output, request_policy:...)."""
-    tips = getattr(cmd, "tips", None)
-    if tips is not None:
-        return tuple(tips)
-    return _PENDING_TIPS.get(cmd.name, ())
+def _status_set(words: tuple[str, ...] | list[str]) -> SetReply:
+    return SetReply(SimpleString(w.encode()) for w in words)
 
 
-def key_spec_flags(cmd: Command) -> list[str]:
-    """Access flags of the derived key spec (see the module docstring)."""
-    if "readonly" in cmd.flags:
-        return ["RO", "access"]
-    if "write" in cmd.flags:
-        return ["RW", "update"]
-    return ["RW", "access", "update"]
+def _key_spec_reply(spec: KeySpec) -> dict[bytes, Any]:
+    out: dict[bytes, Any] = {}
+    if spec.notes:
+        out[b"notes"] = spec.notes.encode()
+    out[b"flags"] = _status_set(spec.flags)
+    kind = spec.begin[0]
+    if kind == "index":
+        begin = {b"type": b"index", b"spec": {b"index": spec.begin[1]}}
+    elif kind == "keyword":
+        begin = {b"type": b"keyword",
+                 b"spec": {b"keyword": spec.begin[1].encode(), b"startfrom": spec.begin[2]}}
+    else:
+        begin = {b"type": b"unknown", b"spec": {}}
+    kind = spec.find[0]
+    if kind == "range":
+        find = {b"type": b"range", b"spec": {b"lastkey": spec.find[1], b"keystep": spec.find[2],
+                                             b"limit": spec.find[3]}}
+    elif kind == "keynum":
+        find = {b"type": b"keynum", b"spec": {b"keynumidx": spec.find[1],
+                                              b"firstkey": spec.find[2], b"keystep": spec.find[3]}}
+    else:
+        find = {b"type": b"unknown", b"spec": {}}
+    out[b"begin_search"] = begin
+    out[b"find_keys"] = find
+    return out
 
 
-def key_specs(cmd: Command) -> list[dict[bytes, Any]]:
-    """Redis 7 key specs derived from (first, last, step); [] for keyless commands."""
-    if cmd.first_key <= 0:
-        return []
-    last = cmd.last_key if cmd.last_key < 0 else cmd.last_key - cmd.first_key
-    return [{
-        b"flags": [SimpleString(f.encode()) for f in key_spec_flags(cmd)],
-        b"begin_search": {b"type": b"index", b"spec": {b"index": cmd.first_key}},
-        b"find_keys": {b"type": b"range",
-                       b"spec": {b"lastkey": last, b"keystep": cmd.key_step, b"limit": 0}},
-    }]
+def key_specs(cmd: Command) -> SetReply:
+    """The row's Redis 7 key specs; empty for keyless commands."""
+    return SetReply(_key_spec_reply(spec) for spec in cmd.key_specs)
 
 
 def info_row(cmd: Command) -> list[Any]:
     """One COMMAND INFO row (with its subcommands' rows)."""
-    subs = [info_row(sub) for sub in _subcommands(cmd)]
+    # Redis sends a container's subcommands as an array, a leaf's none as an empty set.
+    subs = [info_row(sub) for sub in _subcommands(cmd)] or SetReply()
     return [
         cmd.name.encode(),
         cmd.arity,
-        [SimpleString(f.encode()) for f in command_flags(cmd)],
+        _status_set(command_flags(cmd)),
         cmd.first_key,
         cmd.last_key,
         cmd.key_step,
-        [SimpleString(b"@" + c.encode()) for c in command_categories(cmd)],
-        [t.encode() for t in command_tips(cmd)],
+        SetReply(SimpleString(b"@" + c.encode()) for c in cmd.categories),
+        SetReply(t.encode() for t in cmd.tips),
         key_specs(cmd),
         subs,
     ]
@@ -176,7 +156,7 @@ def _doc_argument(arg: dict[str, Any]) -> dict[bytes, Any]:
         if key == "flags":
             flags = sorted(value, key=lambda f: _ARG_FLAG_ORDER.index(f)
                            if f in _ARG_FLAG_ORDER else len(_ARG_FLAG_ORDER))
-            out[b"flags"] = [SimpleString(f.encode()) for f in flags]
+            out[b"flags"] = _status_set(flags)
         elif key == "arguments":
             out[b"arguments"] = [_doc_argument(a) for a in value]
         elif isinstance(value, int):
@@ -187,13 +167,22 @@ def _doc_argument(arg: dict[str, Any]) -> dict[bytes, Any]:
 
 
 def docs_entry(cmd: Command) -> dict[bytes, Any]:
-    """One COMMAND DOCS map: summary, since, group, complexity, arguments, subcommands."""
+    """One COMMAND DOCS map, fields in Redis's order: summary, since, group, complexity,
+    doc_flags, deprecated_since, replaced_by, history, arguments, subcommands."""
     out: dict[bytes, Any] = {
         b"summary": cmd.summary.encode(),
         b"since": cmd.since.encode(),
         b"group": cmd.group.encode(),
         b"complexity": cmd.complexity.encode(),
     }
+    if cmd.doc_flags:
+        out[b"doc_flags"] = _status_set(cmd.doc_flags)
+    if cmd.deprecated_since:
+        out[b"deprecated_since"] = cmd.deprecated_since.encode()
+    if cmd.replaced_by:
+        out[b"replaced_by"] = cmd.replaced_by.encode()
+    if cmd.history:
+        out[b"history"] = SetReply([v.encode(), text.encode()] for v, text in cmd.history)
     args = cmd.arguments_doc() if cmd.syntax else []
     if args:
         out[b"arguments"] = [_doc_argument(a) for a in args]
@@ -225,29 +214,88 @@ def _all_names() -> list[Command]:
 # -- COMMAND ---------------------------------------------------------------------
 
 
-def _key_positions(args: list[bytes]) -> tuple[Command, list[int]]:
-    """GETKEYS: the command an argument vector names and its key positions.
+def _spec_positions(spec: KeySpec, args: list[bytes]) -> list[int] | None:
+    """Key positions one spec finds in ``args`` (the command name at 0); None if invalid."""
+    argc = len(args)
+    kind = spec.begin[0]
+    if kind == "index":
+        first = spec.begin[1]
+    elif kind == "keyword":
+        word, start_from = spec.begin[1].lower().encode(), spec.begin[2]
+        start = start_from if start_from > 0 else argc + start_from
+        stop = argc if start_from > 0 else 0
+        step = 1 if start_from > 0 else -1
+        first = 0
+        for i in range(start, stop, step):
+            if 1 <= i < argc and args[i].lower() == word:
+                first = i + 1
+                break
+        if not first:
+            return []
+    else:
+        return []  # unknown: nothing to find by the spec
+    kind = spec.find[0]
+    if kind == "range":
+        _, lastkey, step, limit = spec.find
+        if lastkey >= 0:
+            last = first + lastkey
+        elif not limit:
+            last = argc + lastkey
+        else:
+            last = first + ((argc - first) // limit + lastkey)
+    elif kind == "keynum":
+        _, keynumidx, firstkey, step = spec.find
+        if keynumidx >= argc - first:
+            return None
+        try:
+            numkeys = int(args[first + keynumidx])
+        except ValueError:
+            return None
+        if numkeys < 0:
+            return None
+        first += firstkey
+        last = first + (numkeys - 1) * step
+    else:
+        return []
+    if last >= argc or last < first or first >= argc:
+        return None
+    return list(range(first, last + 1, max(step, 1)))
+
+
+def _key_positions(args: list[bytes]) -> tuple[Command, list[tuple[int, KeySpec]]]:
+    """GETKEYS: the command an argument vector names and its keys, each with its spec.
 
     Checks in Redis's order: the command exists, it has keys at all, the
-    argument count fits its arity, at least one key is found.
+    argument count fits its arity, the specs find their keys.
     """
     cmd = TABLE.get(args[0])
     if cmd is not None and cmd.subcommands and len(args) >= 2:
         cmd = cmd.subcommands.get(args[1].lower())
     if cmd is None:
-        raise CommandError(INVALID_COMMAND_ERR)
-    if cmd.first_key <= 0:
-        raise CommandError(NO_KEY_ARGUMENTS_ERR)
+        raise CommandError(errors.INVALID_COMMAND)
+    if not cmd.key_specs:
+        raise CommandError(errors.NO_KEY_ARGUMENTS)
     n = len(args)
     if (cmd.arity > 0 and cmd.arity != n) or n < -cmd.arity:
-        raise CommandError(INVALID_ARG_COUNT_ERR)
-    last = cmd.last_key if cmd.last_key >= 0 else n + cmd.last_key
-    positions = list(range(cmd.first_key, min(last, n - 1) + 1, max(cmd.key_step, 1)))
-    if not positions:
-        raise CommandError(INVALID_ARGUMENTS_ERR)
-    return cmd, positions
+        raise CommandError(errors.INVALID_ARG_COUNT)
+    found: list[tuple[int, KeySpec]] = []
+    for spec in cmd.key_specs:
+        positions = _spec_positions(spec, args)
+        if positions is None:
+            found = []
+            break
+        found += [(i, spec) for i in positions]
+    if not found:
+        if "no_mandatory_keys" in cmd.flags:
+            return cmd, []
+        raise CommandError(errors.INVALID_ARGUMENTS)
+    return cmd, found
 
 
+@register("command", -1, "loading stale", group="server", since="2.8.13",
+          complexity="O(N) where N is the total number of Redis commands",
+          summary="Get array of Redis command details", tips="nondeterministic_output_order",
+          acl="connection")
 def command_(s: Any, argv: list[bytes]) -> Any:
     """COMMAND: every command's INFO row; with a subcommand, run it.
 
@@ -285,15 +333,8 @@ def command_(s: Any, argv: list[bytes]) -> Any:
         raise
 
 
-TABLE.register(Command(
-    name="command", arity=-1, flags=frozenset({"loading", "stale"}), first_key=0, last_key=0,
-    key_step=0, handler=command_, group="server", summary="Get array of Redis command details",
-    since="2.8.13", complexity="O(N) where N is the total number of Redis commands", syntax="",
-))
-
-
 @register("command|count", 2, "loading stale", group="server", since="2.8.13",
-          summary="Get total number of Redis commands")
+          summary="Get total number of Redis commands", acl="connection")
 def command_count(s: Any, argv: list[bytes]) -> Any:
     """COMMAND COUNT: the number of top-level commands."""
     return len(TABLE.top_level())
@@ -302,7 +343,10 @@ def command_count(s: Any, argv: list[bytes]) -> Any:
 @register("command|info", -2, "loading stale", group="server", since="2.8.13",
           complexity="O(N) where N is the number of commands to look up",
           summary="Get array of specific Redis command details, or all when no argument is given.",
-          syntax="[command-name [command-name ...]]")
+          syntax="[command-name [command-name ...]]", tips="nondeterministic_output_order",
+          acl="connection",
+          history=(("7.0.0", "Allowed to be called with no argument to get info on all "
+                             "commands."),))
 def command_info(s: Any, argv: list[bytes]) -> Any:
     """COMMAND INFO [name ...]: rows, null for an unknown name; all rows without names."""
     if len(argv) == 2:
@@ -317,7 +361,8 @@ def command_info(s: Any, argv: list[bytes]) -> Any:
 @register("command|docs", -2, "loading stale", group="server", since="7.0.0",
           complexity="O(N) where N is the number of commands to look up",
           summary="Get array of specific Redis command documentation",
-          syntax="[command-name [command-name ...]]")
+          syntax="[command-name [command-name ...]]", tips="nondeterministic_output_order",
+          acl="connection")
 def command_docs(s: Any, argv: list[bytes]) -> Any:
     """COMMAND DOCS [name ...]: a map name -> docs; unknown names are left out."""
     if len(argv) == 2:
@@ -333,7 +378,8 @@ def command_docs(s: Any, argv: list[bytes]) -> Any:
 @register("command|list", -2, "loading stale", group="server", since="7.0.0",
           complexity="O(N) where N is the total number of Redis commands",
           summary="Get an array of Redis command names",
-          syntax="[FILTERBY (MODULE module-name | ACLCAT category | PATTERN pattern)]")
+          syntax="[FILTERBY (filterby: MODULE module-name | ACLCAT category | PATTERN pattern)]",
+          tips="nondeterministic_output_order", acl="connection")
 def command_list(s: Any, argv: list[bytes]) -> Any:
     """COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]."""
     n = len(argv)
@@ -357,33 +403,26 @@ def command_list(s: Any, argv: list[bytes]) -> Any:
 
 @register("command|getkeys", -4, "loading stale", group="server", since="2.8.13",
           complexity="O(N) where N is the number of arguments to the command",
-          summary="Extract keys given a full Redis command", syntax="command [arg [arg ...]]")
+          summary="Extract keys given a full Redis command", acl="connection")
 def command_getkeys(s: Any, argv: list[bytes]) -> Any:
     """COMMAND GETKEYS command [arg ...]: the key arguments of a full command."""
     args = argv[2:]
-    _, positions = _key_positions(args)
-    return [args[i] for i in positions]
+    _, found = _key_positions(args)
+    return [args[i] for i, _ in found]
 
 
 @register("command|getkeysandflags", -4, "loading stale", group="server", since="7.0.0",
           complexity="O(N) where N is the number of arguments to the command",
-          summary="Extract keys and access flags given a full Redis command",
-          syntax="command [arg [arg ...]]")
+          summary="Extract keys and access flags given a full Redis command", acl="connection")
 def command_getkeysandflags(s: Any, argv: list[bytes]) -> Any:
     """COMMAND GETKEYSANDFLAGS command [arg ...]: [[key, [flags]], ...]."""
     args = argv[2:]
-    cmd, positions = _key_positions(args)
-    flags = [SimpleString(f.encode()) for f in key_spec_flags(cmd)]
-    return [[args[i], list(flags)] for i in positions]
+    _, found = _key_positions(args)
+    return [[args[i], _status_set(spec.flags)] for i, spec in found]
 
 
 @register("command|help", 2, "loading stale", group="server", since="5.0.0",
-          summary="Show helpful text about the different subcommands")
+          summary="Show helpful text about the different subcommands", acl="connection")
 def command_help(s: Any, argv: list[bytes]) -> Any:
     """COMMAND HELP."""
     return [line.encode() for line in _COMMAND_HELP]
-
-
-# COMMAND and its subcommands are @connection in Redis although their group is server.
-for _cmd in [TABLE.by_name["command"], *_subcommands(TABLE.by_name["command"])]:
-    _cmd.categories = ("slow", "connection")

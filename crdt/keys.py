@@ -38,12 +38,6 @@ from crdt.table import command, container
 from protocol.replies import OK, SimpleString
 
 # Texts the lead moves into crdt/errors.py.
-INT_RANGE_ERR = b"ERR value is out of range, value must between -2147483648 and 2147483647"
-OBJECT_FREQ_ERR = (
-    b"ERR An LFU maxmemory policy is not selected, access frequency not tracked. "
-    b"Please note that when switching between policies at runtime LRU and LFU data "
-    b"will take some time to adjust."
-)
 
 INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1
@@ -60,7 +54,7 @@ _C_SPACE = b" \t\n\v\f\r"
 DB_CONTENT_SLOTS = ("shards", "expires", "_heap", "atime", "key_count",
                     "_scan_keys", "_scan_pos", "_scan_stale")
 DB_INDEX_SLOTS = ("index", "hits", "misses", "expired", "changes", "watchers", "delta",
-                  "on_expire")
+                  "on_expire", "blocked_keys", "ready_sink")
 
 _NONE = SimpleString(b"none")
 _TYPE_REPLIES = {name: SimpleString(name)
@@ -100,7 +94,7 @@ def to_c_int(raw: bytes, error: bytes | None = None) -> int:
     """
     value = to_int(raw, error if error is not None else errors.NOT_INTEGER)
     if value < INT32_MIN or value > INT32_MAX:
-        raise CommandError(error if error is not None else INT_RANGE_ERR)
+        raise CommandError(error if error is not None else errors.INT_RANGE)
     return value
 
 
@@ -167,8 +161,10 @@ def swap_contents(a: Db, b: Db) -> None:
          complexity=("O(N) where N is the number of keys that will be removed. When a key to "
                      "remove holds a value other than a string, the individual complexity for "
                      "this key is O(M) where M is the number of elements in the list, set, "
-                     "sorted set or hash. Removing a single key that holds a string value is O(1)."),
-         summary="Delete a key", syntax="key [key ...]")
+                     "sorted set or hash. Removing a single key that holds a string value is "
+                     "O(1)."),
+         summary="Delete a key", syntax="key [key ...]", key_specs=("RM delete",),
+         tips="request_policy:multi_shard response_policy:agg_sum")
 def del_(s: Any, argv: list[bytes]) -> int:
     """DEL key [key ...]: how many live keys were removed (a repeated key counts once)."""
     db = s.db
@@ -186,7 +182,8 @@ def del_(s: Any, argv: list[bytes]) -> int:
                      "number of allocations the deleted objects where composed of."),
          summary=("Delete a key asynchronously in another thread. Otherwise it is just as DEL, "
                   "but non blocking."),
-         syntax="key [key ...]")
+         syntax="key [key ...]", key_specs=("RM delete",),
+         tips="request_policy:multi_shard response_policy:agg_sum")
 def unlink(s: Any, argv: list[bytes]) -> int:
     """UNLINK key [key ...]: DEL (Python frees memory as it goes)."""
     return del_(s, argv)
@@ -194,7 +191,9 @@ def unlink(s: Any, argv: list[bytes]) -> int:
 
 @command("exists", -2, flags="readonly fast", keys=(1, -1, 1), group="generic", since="1.0.0",
          complexity="O(N) where N is the number of keys to check.",
-         summary="Determine if a key exists", syntax="key [key ...]")
+         summary="Determine if a key exists", syntax="key [key ...]", key_specs=("RO",),
+         tips="request_policy:multi_shard response_policy:agg_sum",
+         history=(("3.0.3", "Accepts multiple `key` arguments."),))
 def exists(s: Any, argv: list[bytes]) -> int:
     """EXISTS key [key ...]: how many of the arguments exist, repeats counted each time."""
     db = s.db
@@ -210,7 +209,7 @@ def exists(s: Any, argv: list[bytes]) -> int:
 
 
 @command("type", 2, flags="readonly fast", keys=(1, 1, 1), group="generic", since="1.0.0",
-         summary="Determine the type stored at key", syntax="key")
+         summary="Determine the type stored at key", syntax="key", key_specs=("RO",))
 def type_(s: Any, argv: list[bytes]) -> SimpleString:
     """TYPE key: string, list, set, zset, hash, stream, or none."""
     value = lookup_notouch(s.db, argv[1], s.now_ms)
@@ -225,7 +224,8 @@ def type_(s: Any, argv: list[bytes]) -> SimpleString:
          complexity="O(N) where N is the number of keys that will be touched.",
          summary=("Alters the last access time of a key(s). Returns the number of existing "
                   "keys specified."),
-         syntax="key [key ...]")
+         syntax="key [key ...]", key_specs=("RO",),
+         tips="request_policy:multi_shard response_policy:agg_sum")
 def touch(s: Any, argv: list[bytes]) -> int:
     """TOUCH key [key ...]: refresh access times; how many of the arguments exist."""
     db = s.db
@@ -238,7 +238,8 @@ def touch(s: Any, argv: list[bytes]) -> int:
 
 
 @command("dbsize", 1, flags="readonly fast", group="server", since="1.0.0",
-         summary="Return the number of keys in the selected database", syntax="")
+         summary="Return the number of keys in the selected database",
+         tips="request_policy:all_shards response_policy:agg_sum", acl="keyspace")
 def dbsize(s: Any, argv: list[bytes]) -> int:
     """DBSIZE: stored keys, including expired ones no lookup has deleted yet (as Redis)."""
     return len(s.db)
@@ -250,7 +251,8 @@ def dbsize(s: Any, argv: list[bytes]) -> int:
          complexity=("O(N) with N being the number of keys in the database, under the "
                      "assumption that the key names in the database and the given pattern have "
                      "limited length."),
-         summary="Find all keys matching the given pattern", syntax="pattern")
+         summary="Find all keys matching the given pattern", syntax="pattern",
+         tips="request_policy:all_shards nondeterministic_output_order", acl="dangerous")
 def keys(s: Any, argv: list[bytes]) -> list[bytes]:
     """KEYS pattern: every live matching key; expired keys are skipped, not deleted."""
     db = s.db
@@ -272,7 +274,9 @@ def keys(s: Any, argv: list[bytes]) -> list[bytes]:
                      "command calls for the cursor to return back to 0. N is the number of "
                      "elements inside the collection."),
          summary="Incrementally iterate the keys space",
-         syntax="cursor [MATCH pattern] [COUNT count] [TYPE type]")
+         syntax="cursor [MATCH pattern] [COUNT count] [TYPE type@6.0.0]",
+         tips="nondeterministic_output request_policy:special",
+         history=(("6.0.0", "Added the `TYPE` subcommand."),))
 def scan(s: Any, argv: list[bytes]) -> list[Any]:
     """SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]: [next cursor, keys]."""
     cursor = parse_scan_cursor(argv[1])
@@ -314,7 +318,8 @@ def scan(s: Any, argv: list[bytes]) -> list[Any]:
 
 
 @command("randomkey", 1, flags="readonly", group="generic", since="1.0.0",
-         summary="Return a random key from the keyspace", syntax="")
+         summary="Return a random key from the keyspace",
+         tips="request_policy:all_shards nondeterministic_output")
 def randomkey(s: Any, argv: list[bytes]) -> bytes | None:
     """RANDOMKEY: a live key chosen with the engine's RNG, or nil when there is none."""
     return s.db.random_key(s.engine.rng, s.now_ms)  # type: ignore[no-any-return]
@@ -341,14 +346,17 @@ def _rename(s: Any, argv: list[bytes], nx: bool) -> Any:
 
 
 @command("rename", 3, flags="write", keys=(1, 2, 1), group="generic", since="1.0.0",
-         summary="Rename a key", syntax="key newkey")
+         summary="Rename a key", syntax="key newkey", key_specs=("RW access delete", "OW update"))
 def rename(s: Any, argv: list[bytes]) -> Any:
     """RENAME key newkey: the value and its TTL move; an existing newkey is replaced."""
     return _rename(s, argv, False)
 
 
 @command("renamenx", 3, flags="write fast", keys=(1, 2, 1), group="generic", since="1.0.0",
-         summary="Rename a key, only if the new key does not exist", syntax="key newkey")
+         summary="Rename a key, only if the new key does not exist", syntax="key newkey",
+         key_specs=("RW access delete", "OW insert"),
+         history=(("3.2.0", "The command no longer returns an error when source and "
+                            "destination names are the same."),))
 def renamenx(s: Any, argv: list[bytes]) -> Any:
     """RENAMENX key newkey: 1 if renamed, 0 if newkey exists (or is key itself)."""
     return _rename(s, argv, True)
@@ -357,7 +365,8 @@ def renamenx(s: Any, argv: list[bytes]) -> Any:
 @command("copy", -3, flags="write denyoom", keys=(1, 2, 1), group="generic", since="6.2.0",
          complexity=("O(N) worst case for collections, where N is the number of nested items. "
                      "O(1) for string values."),
-         summary="Copy a key", syntax="source destination [DB destination-db] [REPLACE]")
+         summary="Copy a key", syntax="source destination [DB destination-db] [REPLACE]",
+         key_specs=("RO access", "OW update"))
 def copy(s: Any, argv: list[bytes]) -> int:
     """COPY source destination [DB destination-db] [REPLACE]: 1 if copied (TTL included)."""
     src_db = dst_db = s.db
@@ -390,7 +399,7 @@ def copy(s: Any, argv: list[bytes]) -> int:
 
 
 @command("move", 3, flags="write fast", keys=(1, 1, 1), group="generic", since="1.0.0",
-         summary="Move a key to another database", syntax="key db")
+         summary="Move a key to another database", syntax="key db", key_specs=("RW access update",))
 def move(s: Any, argv: list[bytes]) -> int:
     """MOVE key db: 1 if moved with its TTL; 0 if absent here or present there."""
     dst_db = _db_at(s, argv[2])
@@ -419,7 +428,8 @@ container("object", group="generic", since="2.2.3",
 
 
 @command("object|encoding", 3, flags="readonly", keys=(2, 2, 1), group="generic", since="2.2.3",
-         summary="Inspect the internal encoding of a Redis object", syntax="key")
+         summary="Inspect the internal encoding of a Redis object", syntax="key", key_specs=("RO",),
+         tips="nondeterministic_output")
 def object_encoding(s: Any, argv: list[bytes]) -> bytes | None:
     """OBJECT ENCODING key: Redis 7.0's encoding name for the value at its size, or nil."""
     value = lookup_notouch(s.db, argv[2], s.now_ms)
@@ -429,7 +439,8 @@ def object_encoding(s: Any, argv: list[bytes]) -> bytes | None:
 
 
 @command("object|idletime", 3, flags="readonly", keys=(2, 2, 1), group="generic", since="2.2.3",
-         summary="Get the time since a Redis object was last accessed", syntax="key")
+         summary="Get the time since a Redis object was last accessed", syntax="key",
+         key_specs=("RO",), tips="nondeterministic_output")
 def object_idletime(s: Any, argv: list[bytes]) -> int | None:
     """OBJECT IDLETIME key: whole seconds since the last access; nil if absent."""
     db = s.db
@@ -441,14 +452,15 @@ def object_idletime(s: Any, argv: list[bytes]) -> int | None:
 
 
 @command("object|help", 2, flags="loading stale", group="generic", since="6.2.0",
-         summary="Show helpful text about the different subcommands", syntax="")
+         summary="Show helpful text about the different subcommands")
 def object_help(s: Any, argv: list[bytes]) -> list[bytes]:
     """OBJECT HELP: Redis's help lines."""
     return list(OBJECT_HELP)
 
 
 @command("object|refcount", 3, flags="readonly", keys=(2, 2, 1), group="generic", since="2.2.3",
-         summary="Get the number of references to the value of the key", syntax="key")
+         summary="Get the number of references to the value of the key", syntax="key",
+         key_specs=("RO",), tips="nondeterministic_output")
 def object_refcount(s: Any, argv: list[bytes]) -> int | None:
     """OBJECT REFCOUNT key: 1, or INT_MAX for Redis's shared integers 0..9999; nil if absent."""
     value = lookup_notouch(s.db, argv[2], s.now_ms)
@@ -461,12 +473,13 @@ def object_refcount(s: Any, argv: list[bytes]) -> int | None:
 
 
 @command("object|freq", 3, flags="readonly", keys=(2, 2, 1), group="generic", since="4.0.0",
-         summary="Get the logarithmic access frequency counter of a Redis object", syntax="key")
+         summary="Get the logarithmic access frequency counter of a Redis object", syntax="key",
+         key_specs=("RO",), tips="nondeterministic_output")
 def object_freq(s: Any, argv: list[bytes]) -> None:
     """OBJECT FREQ key: nil if absent, else Redis's error (no LFU policy is configurable)."""
     if lookup_notouch(s.db, argv[2], s.now_ms) is None:
         return None
-    raise CommandError(OBJECT_FREQ_ERR)
+    raise CommandError(errors.OBJECT_FREQ)
 
 
 # -- whole databases -------------------------------------------------------------
@@ -479,12 +492,16 @@ def _flush_mode(argv: list[bytes]) -> None:
         raise CommandError(errors.SYNTAX)
 
 
-_FLUSH_SYNTAX = "[ASYNC | SYNC]"
+_FLUSH_SYNTAX = "[async: ASYNC@4.0.0 | SYNC@6.2.0]"
+_FLUSH_HISTORY = (("4.0.0", "Added the `ASYNC` flushing mode modifier."),
+                  ("6.2.0", "Added the `SYNC` flushing mode modifier."))
 
 
 @command("flushdb", -1, flags="write", group="server", since="1.0.0",
          complexity="O(N) where N is the number of keys in the selected database",
-         summary="Remove all keys from the current database", syntax=_FLUSH_SYNTAX)
+         summary="Remove all keys from the current database",
+         syntax=_FLUSH_SYNTAX, tips="request_policy:all_shards response_policy:all_succeeded",
+         acl="keyspace dangerous", history=_FLUSH_HISTORY)
 def flushdb(s: Any, argv: list[bytes]) -> SimpleString:
     """FLUSHDB [ASYNC | SYNC]."""
     _flush_mode(argv)
@@ -494,7 +511,9 @@ def flushdb(s: Any, argv: list[bytes]) -> SimpleString:
 
 @command("flushall", -1, flags="write", group="server", since="1.0.0",
          complexity="O(N) where N is the total number of keys in all databases",
-         summary="Remove all keys from all databases", syntax=_FLUSH_SYNTAX)
+         summary="Remove all keys from all databases", syntax=_FLUSH_SYNTAX,
+         tips="request_policy:all_shards response_policy:all_succeeded", acl="keyspace dangerous",
+         history=_FLUSH_HISTORY)
 def flushall(s: Any, argv: list[bytes]) -> SimpleString:
     """FLUSHALL [ASYNC | SYNC]."""
     _flush_mode(argv)
@@ -506,7 +525,7 @@ def flushall(s: Any, argv: list[bytes]) -> SimpleString:
 @command("swapdb", 3, flags="write fast", group="server", since="4.0.0",
          complexity=("O(N) where N is the count of clients watching or blocking on keys from "
                      "both databases."),
-         summary="Swaps two Redis databases", syntax="index1 index2")
+         summary="Swaps two Redis databases", syntax="index1 index2", acl="keyspace dangerous")
 def swapdb(s: Any, argv: list[bytes]) -> SimpleString:
     """SWAPDB index1 index2: every session on either index sees the other's keys."""
     first = to_c_int(argv[1], errors.INVALID_DB_INDEX)

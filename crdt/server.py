@@ -19,7 +19,6 @@ Strategy:
   answer `errors.NO_PERSISTENCE` rather than pretend; LASTSAVE reports the
   start of the server; FUNCTION FLUSH succeeds (there are no functions).
 - DEBUG is enabled (Redis 7.0 disables it by default): SLEEP, OBJECT, HELP.
-- Texts that are not in crdt/errors.py yet are the ``*_ERR`` constants below.
 
 The COMMAND family lives in `crdt.introspection` and INFO's text in
 `crdt.info`; both are imported here so that they register.
@@ -43,30 +42,12 @@ from crdt.table import TABLE, container
 from crdt.table import command as register
 from protocol.replies import OK, PONG, SimpleString, Verbatim
 
-# Texts not yet in crdt/errors.py (the lead moves them there).
-PROTOCOL_NOT_INTEGER_ERR = b"ERR Protocol version is not an integer or out of range"
-HELLO_NOAUTH_ERR = (
-    b"NOAUTH HELLO must be called with the client already authenticated, otherwise the "
-    b"HELLO AUTH <user> <pass> option can be used to authenticate the client and select "
-    b"the RESP protocol version at the same time"
-)
-CLIENT_NAME_ERR = b"ERR Client names cannot contain spaces, newlines or special characters."
-INVALID_CLIENT_ID_ERR = b"ERR Invalid client ID"
-CLIENT_ID_POSITIVE_ERR = b"ERR client-id should be greater than 0"
-NO_SUCH_CLIENT_ERR = b"ERR No such client"
-CONFIG_NO_FILE_ERR = b"ERR The server is running without a config file"
-CONFIG_REWRITE_ERR = b"ERR gyrekv cannot rewrite its configuration file"
-FUNCTION_FLUSH_MODE_ERR = b"ERR FUNCTION FLUSH only supports SYNC|ASYNC option"
-UNKNOWN_CLIENT_TYPE_ERR = "ERR Unknown client type '%s'"
-NO_SUCH_USER_ERR = "ERR No such user '%s'"
-DEBUG_SUBCOMMAND_ERR = "ERR unknown subcommand or wrong number of arguments for '%s'. Try %s HELP."
 
 SERVER_NAME = b"redis"
 REDIS_VERSION = info.REDIS_VERSION.encode()
 DEFAULT_USER = b"default"
 INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1
-INT_RANGE_ERR = b"ERR value is out of range, value must between -2147483648 and 2147483647"
 # Redis's reply buffer of a client (PROTO_REPLY_CHUNK_BYTES), reported as rbs/rbp.
 REPLY_BUFFER_BYTES = 16 * 1024
 # What a connected client costs besides its buffers: an estimate (Redis reports its
@@ -86,7 +67,7 @@ _STRTOD_PREFIX = re.compile(
 
 
 @register("ping", -1, "fast", group="connection", since="1.0.0", summary="Ping the server",
-          syntax="[message]")
+          syntax="[message]", tips="request_policy:all_shards response_policy:all_succeeded")
 def ping(s: Session, argv: list[bytes]) -> Any:
     """PING [message]: PONG, or the message; in RESP2 subscribed mode a ["pong", msg] array."""
     n = len(argv)
@@ -108,7 +89,7 @@ def _check_client_name(name: bytes) -> None:
     """Redis refuses names with bytes outside '!'..'~' (spaces, newlines, non-ASCII)."""
     for ch in name:
         if ch < 0x21 or ch > 0x7E:
-            raise CommandError(CLIENT_NAME_ERR)
+            raise CommandError(errors.CLIENT_NAME)
 
 
 def _authenticate(s: Session, username: bytes, password: bytes) -> bool:
@@ -141,7 +122,9 @@ def _hello_reply(s: Session) -> dict[bytes, Any]:
 
 @register("hello", -1, "noscript loading stale fast no_auth allow_busy", group="connection",
           since="6.0.0", summary="Handshake with Redis",
-          syntax="[protover [AUTH username password] [SETNAME clientname]]")
+          syntax="[arguments: protover [AUTH username password] [SETNAME clientname]]",
+          history=(("6.2.0", "`protover` made optional; when called without arguments the "
+                             "command reports the current connection's context."),))
 def hello(s: Session, argv: list[bytes]) -> Any:
     """HELLO [protover [AUTH username password] [SETNAME clientname]].
 
@@ -151,7 +134,7 @@ def hello(s: Session, argv: list[bytes]) -> Any:
     version = 0
     n = len(argv)
     if n >= 2:
-        version = to_int(argv[1], PROTOCOL_NOT_INTEGER_ERR)
+        version = to_int(argv[1], errors.PROTOCOL_NOT_INTEGER)
         if version < 2 or version > 3:
             raise CommandError(errors.PROTOCOL_VERSION)
     j = 2
@@ -167,9 +150,9 @@ def hello(s: Session, argv: list[bytes]) -> Any:
             s.name = argv[j + 1]
             j += 2
         else:
-            raise CommandError(b"ERR Syntax error in HELLO option '" + argv[j] + b"'")
+            raise CommandError(errors.HELLO_SYNTAX % argv[j])
     if not s.authenticated:
-        raise CommandError(HELLO_NOAUTH_ERR)
+        raise CommandError(errors.HELLO_NOAUTH)
     if version:
         s.resp3 = version == 3
     return _hello_reply(s)
@@ -177,7 +160,8 @@ def hello(s: Session, argv: list[bytes]) -> Any:
 
 @register("auth", -2, "noscript loading stale fast no_auth allow_busy", group="connection",
           since="1.0.0", complexity="O(N) where N is the number of passwords defined for the user",
-          summary="Authenticate to the server", syntax="[username] password")
+          summary="Authenticate to the server", syntax="[username@6.0.0] password",
+          history=(("6.0.0", "Added ACL style (username and password)."),))
 def auth(s: Session, argv: list[bytes]) -> Any:
     """AUTH [username] password; a failed AUTH leaves the session as it was."""
     n = len(argv)
@@ -200,7 +184,7 @@ def select(s: Session, argv: list[bytes]) -> Any:
     """SELECT index: an integer, then an int32 (getIntFromObjectOrReply), then 0..databases-1."""
     index = to_int(argv[1])
     if index < INT32_MIN or index > INT32_MAX:
-        raise CommandError(INT_RANGE_ERR)
+        raise CommandError(errors.INT_RANGE)
     if index < 0 or index >= len(s.engine.dbs):
         raise CommandError(errors.DB_INDEX)
     s.select(index)
@@ -215,26 +199,14 @@ def quit_(s: Session, argv: list[bytes]) -> Any:
     return OK
 
 
-def _unwatch(s: Session) -> None:
-    for db, key in s.watched:
-        watchers = db.watchers.get(key)
-        if watchers is not None:
-            watchers.discard(s)
-            if not watchers:
-                del db.watchers[key]
-    s.watched = []
-    s.watch_dirty = False
-
-
 @register("reset", 1, "noscript loading stale fast no_auth allow_busy", group="connection",
           since="6.2.0", summary="Reset the connection")
 def reset(s: Session, argv: list[bytes]) -> Any:
     """RESET: leave MULTI and WATCH, db 0, RESP2, no name, re-authenticate if a password is set."""
     s.multi = None
     s.multi_error = False
-    _unwatch(s)
-    s.subscriptions.clear()
-    s.patterns.clear()
+    s.unwatch()
+    s.engine.pubsub.forget(s)
     s.select(0)
     s.resp3 = False
     s.name = b""
@@ -306,7 +278,7 @@ _CLIENT_TYPES = {b"normal": "normal", b"master": "master", b"replica": "replica"
 def _parse_client_type(raw: bytes) -> str:
     kind = _CLIENT_TYPES.get(raw.lower())
     if kind is None:
-        raise CommandError((UNKNOWN_CLIENT_TYPE_ERR % raw.decode(errors="replace")).encode())
+        raise CommandError((errors.UNKNOWN_CLIENT_TYPE % raw.decode(errors="replace")).encode())
     return kind
 
 
@@ -397,7 +369,8 @@ def client_getname(s: Session, argv: list[bytes]) -> Any:
 
 
 @register("client|info", 2, "noscript loading stale", group="connection", since="6.2.0",
-          summary="Returns information about the current client connection.")
+          summary="Returns information about the current client connection.",
+          tips="nondeterministic_output")
 def client_info(s: Session, argv: list[bytes]) -> Any:
     """CLIENT INFO: this client's CLIENT LIST line."""
     return Verbatim(client_info_line(s, s.now_ms, s, _argv_bytes(argv)) + b"\n")
@@ -406,7 +379,16 @@ def client_info(s: Session, argv: list[bytes]) -> Any:
 @register("client|list", -2, "admin noscript loading stale", group="connection", since="2.4.0",
           complexity="O(N) where N is the number of client connections",
           summary="Get the list of client connections",
-          syntax="[TYPE (NORMAL | MASTER | REPLICA | PUBSUB)] [ID client-id [client-id ...]]")
+          syntax=("[TYPE (NORMAL | MASTER | REPLICA | PUBSUB)@5.0.0] [id: ID{block} client-id "
+                  "[client-id ...]]@6.2.0"),
+          tips="nondeterministic_output",
+          history=(("2.8.12", "Added unique client `id` field."),
+                   ("5.0.0", "Added optional `TYPE` filter."),
+                   ("6.0.0", "Added `user` field."),
+                   ("6.2.0", "Added `argv-mem`, `tot-mem`, `laddr` and `redir` fields and the "
+                             "optional `ID` filter."),
+                   ("7.0.0", "Added `resp`, `multi-mem`, `rbs` and `rbp` fields."),
+                   ("7.0.3", "Added `ssub` field.")))
 def client_list(s: Session, argv: list[bytes]) -> Any:
     """CLIENT LIST [TYPE type] | [ID id [id ...]]: one line per client."""
     engine = s.engine
@@ -418,7 +400,7 @@ def client_list(s: Session, argv: list[bytes]) -> Any:
     elif n > 3 and argv[2].lower() == b"id":
         chosen = []
         for raw in argv[3:]:
-            cid = to_int(raw, INVALID_CLIENT_ID_ERR)
+            cid = to_int(raw, errors.INVALID_CLIENT_ID)
             c = engine.clients.get(cid)
             if c is not None:
                 chosen.append(c)
@@ -433,9 +415,17 @@ def client_list(s: Session, argv: list[bytes]) -> Any:
 @register("client|kill", -3, "admin noscript loading stale", group="connection", since="2.4.0",
           complexity="O(N) where N is the number of client connections",
           summary="Kill the connection of a client",
-          syntax="ip:port | ([ID client-id] [TYPE (NORMAL | MASTER | SLAVE | REPLICA | PUBSUB)]"
-                 " [USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME (YES | NO)]"
-                 " [MAXAGE maxage])")
+          syntax=("(filter: ip:port{deprecated=2.8.12} | (new-format: [ID client-id@2.8.12] | "
+                  "[TYPE (normal_master_slave_pubsub: NORMAL | MASTER@3.2.0 | SLAVE | "
+                  "REPLICA@5.0.0 | PUBSUB)@2.8.12] | [USER username] | [ADDR ip:port] | [LADDR "
+                  "ip:port@6.2.0] | [SKIPME yes/no]) [client-id normal_master_slave_pubsub "
+                  "username ip:port ip:port yes/no ...])"),
+          history=(("2.8.12", "Added new filter format."),
+                   ("2.8.12", "`ID` option."),
+                   ("3.2.0", "Added `master` type in for `TYPE` option."),
+                   ("5.0.0", "Replaced `slave` `TYPE` with `replica`. `slave` still supported "
+                             "for backward compatibility."),
+                   ("6.2.0", "`LADDR` option.")))
 def client_kill(s: Session, argv: list[bytes]) -> Any:
     """CLIENT KILL addr | CLIENT KILL filter value [filter value ...].
 
@@ -465,9 +455,9 @@ def client_kill(s: Session, argv: list[bytes]) -> Any:
                 raise CommandError(errors.SYNTAX)
             value = argv[i + 1]
             if opt == b"id":
-                client_id_ = to_int(value, CLIENT_ID_POSITIVE_ERR)
+                client_id_ = to_int(value, errors.CLIENT_ID_POSITIVE)
                 if client_id_ < 1:
-                    raise CommandError(CLIENT_ID_POSITIVE_ERR)
+                    raise CommandError(errors.CLIENT_ID_POSITIVE)
             elif opt == b"type":
                 kind = _parse_client_type(value)
             elif opt == b"addr":
@@ -476,7 +466,8 @@ def client_kill(s: Session, argv: list[bytes]) -> Any:
                 laddr = value
             elif opt == b"user":
                 if value != DEFAULT_USER:
-                    raise CommandError((NO_SUCH_USER_ERR % value.decode(errors="replace")).encode())
+                    unknown_user = value.decode(errors="replace")
+                    raise CommandError((errors.NO_SUCH_USER % unknown_user).encode())
             elif opt == b"skipme":
                 lowered = value.lower()
                 if lowered == b"yes":
@@ -512,14 +503,14 @@ def client_kill(s: Session, argv: list[bytes]) -> Any:
         killed += 1
     if n == 3:
         if not killed:
-            raise CommandError(NO_SUCH_CLIENT_ERR)
+            raise CommandError(errors.NO_SUCH_CLIENT)
         return OK
     return killed
 
 
-@register("client|no-evict", 3, "admin noscript loading stale", group="connection",
-          since="7.0.0", summary="Set client eviction mode for the current connection",
-          syntax="ON | OFF")
+@register("client|no-evict", 3, "admin noscript loading stale", group="connection", since="7.0.0",
+          summary="Set client eviction mode for the current connection",
+          syntax="(enabled: ON | OFF)")
 def client_no_evict(s: Session, argv: list[bytes]) -> Any:
     """CLIENT NO-EVICT ON|OFF (gyrekv never evicts clients; the flag shows as 'e')."""
     mode = argv[2].lower()
@@ -548,13 +539,15 @@ def client_help(s: Session, argv: list[bytes]) -> Any:
 
 
 @register("info", -1, "loading stale", group="server", since="1.0.0",
-          summary="Get information and statistics about the server", syntax="[section [section ...]]")
+          summary="Get information and statistics about the server",
+          syntax="[section [section ...]]",
+          tips="nondeterministic_output request_policy:all_shards response_policy:special",
+          acl="dangerous",
+          history=(("7.0.0", "Added support for taking multiple section arguments."),))
 def info_(s: Session, argv: list[bytes]) -> Any:
     """INFO [section ...]: CRLF-separated "field:value" lines under "# Section" headers."""
     return Verbatim(info.build_info(s.engine, argv[1:], s.now_ms))
 
-
-TABLE.by_name["info"].categories = ("slow", "dangerous")
 
 container("config", group="server", since="2.0.0",
           summary="A container for server configuration commands")
@@ -562,7 +555,9 @@ container("config", group="server", since="2.0.0",
 
 @register("config|get", -3, "admin noscript loading stale", group="server", since="2.0.0",
           complexity="O(N) when N is the number of configuration parameters provided",
-          summary="Get the values of configuration parameters", syntax="parameter [parameter ...]")
+          summary="Get the values of configuration parameters",
+          syntax="(parameter){block} [parameter ...]",
+          history=(("7.0.0", "Added the ability to pass multiple pattern parameters in one call"),))
 def config_get(s: Session, argv: list[bytes]) -> Any:
     """CONFIG GET pattern [pattern ...]: a map of matching parameters."""
     return s.engine.config.get(argv[2:])
@@ -571,7 +566,9 @@ def config_get(s: Session, argv: list[bytes]) -> Any:
 @register("config|set", -4, "admin noscript loading stale", group="server", since="2.0.0",
           complexity="O(N) when N is the number of configuration parameters provided",
           summary="Set configuration parameters to the given values",
-          syntax="parameter value [parameter value ...]")
+          syntax="parameter value [parameter value ...]",
+          tips="request_policy:all_nodes response_policy:all_succeeded",
+          history=(("7.0.0", "Added the ability to set multiple parameters in one call."),))
 def config_set(s: Session, argv: list[bytes]) -> Any:
     """CONFIG SET name value [name value ...]: all or nothing."""
     if len(argv) % 2:
@@ -593,8 +590,8 @@ def config_resetstat(s: Session, argv: list[bytes]) -> Any:
 def config_rewrite(s: Session, argv: list[bytes]) -> Any:
     """CONFIG REWRITE: Redis's error without a config file; gyrekv never writes one."""
     if not s.engine.host.config_file:
-        raise CommandError(CONFIG_NO_FILE_ERR)
-    raise CommandError(CONFIG_REWRITE_ERR)
+        raise CommandError(errors.CONFIG_NO_FILE)
+    raise CommandError(errors.CONFIG_REWRITE)
 
 
 _CONFIG_HELP = (
@@ -620,7 +617,7 @@ def config_help(s: Session, argv: list[bytes]) -> Any:
 
 
 @register("time", 1, "loading stale fast", group="server", since="2.6.0",
-          summary="Return the current server time")
+          summary="Return the current server time", tips="nondeterministic_output")
 def time_(s: Session, argv: list[bytes]) -> Any:
     """TIME: [unix seconds, microseconds] as bulk strings (ms resolution)."""
     now = s.now_ms
@@ -628,13 +625,11 @@ def time_(s: Session, argv: list[bytes]) -> Any:
 
 
 @register("lastsave", 1, "loading stale fast", group="server", since="1.0.0",
-          summary="Get the UNIX time stamp of the last successful save to disk")
+          summary="Get the UNIX time stamp of the last successful save to disk",
+          tips="nondeterministic_output", acl="admin dangerous")
 def lastsave(s: Session, argv: list[bytes]) -> Any:
     """LASTSAVE: gyrekv never saves, so the time the server started."""
     return s.engine.last_save_ms // 1000
-
-
-TABLE.by_name["lastsave"].categories = ("admin", "fast", "dangerous")
 
 
 @register("save", 1, "admin noscript no_async_loading no_multi", group="server", since="1.0.0",
@@ -646,7 +641,8 @@ def save(s: Session, argv: list[bytes]) -> Any:
 
 
 @register("bgsave", -1, "admin noscript no_async_loading", group="server", since="1.0.0",
-          summary="Asynchronously save the dataset to disk", syntax="[SCHEDULE]")
+          summary="Asynchronously save the dataset to disk", syntax="[SCHEDULE@3.2.2]",
+          history=(("3.2.2", "Added the `SCHEDULE` option."),))
 def bgsave(s: Session, argv: list[bytes]) -> Any:
     """BGSAVE [SCHEDULE]: option checked as Redis does, then: no persistence."""
     if len(argv) > 2 or (len(argv) == 2 and argv[1].lower() != b"schedule"):
@@ -667,14 +663,15 @@ container("function", group="scripting", since="7.0.0",
 
 @register("function|flush", -2, "write noscript", group="scripting", since="7.0.0",
           complexity="O(N) where N is the number of functions deleted",
-          summary="Deleting all functions", syntax="[ASYNC | SYNC]")
+          summary="Deleting all functions", syntax="[async: ASYNC | SYNC]",
+          tips="request_policy:all_shards response_policy:all_succeeded")
 def function_flush(s: Session, argv: list[bytes]) -> Any:
     """FUNCTION FLUSH [ASYNC|SYNC]: there are no functions, so OK."""
     if len(argv) > 3:
-        raise CommandError((DEBUG_SUBCOMMAND_ERR % (argv[1].decode(errors="replace"),
+        raise CommandError((errors.DEBUG_SUBCOMMAND % (argv[1].decode(errors="replace"),
                                                     "FUNCTION")).encode())
     if len(argv) == 3 and argv[2].lower() not in (b"async", b"sync"):
-        raise CommandError(FUNCTION_FLUSH_MODE_ERR)
+        raise CommandError(errors.FUNCTION_FLUSH_MODE)
     return OK
 
 
@@ -780,7 +777,8 @@ def debug_object_line(s: Session, key: bytes, value: Any) -> bytes:
 
 
 @register("debug", -2, "admin noscript loading stale", group="server", since="1.0.0",
-          complexity="Depends on subcommand.", summary="A container for debugging commands")
+          complexity="Depends on subcommand.", summary="A container for debugging commands",
+          doc_flags="syscmd")
 def debug(s: Session, argv: list[bytes]) -> Any:
     """DEBUG SLEEP seconds | OBJECT key | HELP."""
     sub = argv[1].lower()
@@ -798,5 +796,5 @@ def debug(s: Session, argv: list[bytes]) -> Any:
         if value is None:
             raise CommandError(errors.NO_SUCH_KEY)
         return SimpleString(debug_object_line(s, argv[2], value))
-    raise CommandError((DEBUG_SUBCOMMAND_ERR % (argv[1].decode(errors="replace"),
+    raise CommandError((errors.DEBUG_SUBCOMMAND % (argv[1].decode(errors="replace"),
                                                 "DEBUG")).encode())

@@ -54,9 +54,6 @@ if TYPE_CHECKING:
     from crdt.session import Session
 
 # Texts not yet in crdt/errors.py (the lead moves them there).
-DECR_OVERFLOW_ERR = b"ERR decrement would overflow"
-LCS_WRONGTYPE_ERR = b"ERR The specified keys must contain string values"
-LCS_LEN_AND_IDX_ERR = b"ERR If you want both the length and indexes, please just use IDX."
 
 WRONGTYPE = errors.WRONGTYPE
 NOT_INTEGER = errors.NOT_INTEGER
@@ -221,7 +218,7 @@ def _string_or_none(value: Any) -> bytes | None:
 
 
 @command("get", 2, "readonly fast", keys=(1, 1, 1), group="string", since="1.0.0",
-         summary="Get the value of a key", syntax="key")
+         summary="Get the value of a key", syntax="key", key_specs=("RO access",))
 def get(s: Session, argv: list[bytes]) -> Reply:
     """GET key: the string, or null."""
     value = s.db.read(argv[1], s.now_ms)
@@ -234,8 +231,15 @@ def get(s: Session, argv: list[bytes]) -> Reply:
 
 @command("set", -3, "write denyoom", keys=(1, 1, 1), group="string", since="1.0.0",
          summary="Set the string value of a key",
-         syntax="key value [NX | XX] [GET] [EX seconds | PX milliseconds | "
-                "EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]")
+         syntax=("key value [condition: NX | XX]@2.6.12 [GET@6.2.0] [expiration: EX "
+                 "seconds@2.6.12 | PX milliseconds@2.6.12 | EXAT unix-time-seconds@6.2.0 | "
+                 "PXAT unix-time-milliseconds@6.2.0 | KEEPTTL@6.0.0]"),
+         key_specs=("RW access update variable_flags # RW and ACCESS due to the optional `GET` "
+                    "argument",),
+         history=(("2.6.12", "Added the `EX`, `PX`, `NX` and `XX` options."),
+                  ("6.0.0", "Added the `KEEPTTL` option."),
+                  ("6.2.0", "Added the `GET`, `EXAT` and `PXAT` option."),
+                  ("7.0.0", "Allowed the `NX` and `GET` options to be used together.")))
 def set_(s: Session, argv: list[bytes]) -> Reply:
     """SET key value [NX|XX] [GET] [EX|PX|EXAT|PXAT time | KEEPTTL].
 
@@ -263,7 +267,8 @@ def set_(s: Session, argv: list[bytes]) -> Reply:
 
 
 @command("setnx", 3, "write denyoom fast", keys=(1, 1, 1), group="string", since="1.0.0",
-         summary="Set the value of a key, only if the key does not exist", syntax="key value")
+         summary="Set the value of a key, only if the key does not exist", syntax="key value",
+         key_specs=("OW insert",))
 def setnx(s: Session, argv: list[bytes]) -> Reply:
     """SETNX key value: 1 if set, 0 if the key existed."""
     db = s.db
@@ -280,7 +285,8 @@ def _set_with_expire(s: Session, argv: list[bytes], unit: int, name: str) -> Rep
 
 
 @command("setex", 4, "write denyoom", keys=(1, 1, 1), group="string", since="2.0.0",
-         summary="Set the value and expiration of a key", syntax="key seconds value")
+         summary="Set the value and expiration of a key", syntax="key seconds value",
+         key_specs=("OW update",))
 def setex(s: Session, argv: list[bytes]) -> Reply:
     """SETEX key seconds value."""
     return _set_with_expire(s, argv, _EX, "setex")
@@ -288,7 +294,7 @@ def setex(s: Session, argv: list[bytes]) -> Reply:
 
 @command("psetex", 4, "write denyoom", keys=(1, 1, 1), group="string", since="2.6.0",
          summary="Set the value and expiration in milliseconds of a key",
-         syntax="key milliseconds value")
+         syntax="key milliseconds value", key_specs=("OW update",))
 def psetex(s: Session, argv: list[bytes]) -> Reply:
     """PSETEX key milliseconds value."""
     return _set_with_expire(s, argv, _PX, "psetex")
@@ -296,7 +302,8 @@ def psetex(s: Session, argv: list[bytes]) -> Reply:
 
 @command("mget", -2, "readonly fast", keys=(1, -1, 1), group="string", since="1.0.0",
          complexity="O(N) where N is the number of keys to retrieve.",
-         summary="Get the values of all the given keys", syntax="key [key ...]")
+         summary="Get the values of all the given keys", syntax="key [key ...]",
+         key_specs=("RO access",), tips="request_policy:multi_shard")
 def mget(s: Session, argv: list[bytes]) -> Reply:
     """MGET key [key ...]: a value per key; null for a missing key or a non-string."""
     db = s.db
@@ -316,7 +323,8 @@ def mget(s: Session, argv: list[bytes]) -> Reply:
 
 @command("mset", -3, "write denyoom", keys=(1, -1, 2), group="string", since="1.0.1",
          complexity="O(N) where N is the number of keys to set.",
-         summary="Set multiple keys to multiple values", syntax="key value [key value ...]")
+         summary="Set multiple keys to multiple values", syntax="key value [key value ...]",
+         key_specs=("OW update",), tips="request_policy:multi_shard response_policy:all_succeeded")
 def mset(s: Session, argv: list[bytes]) -> Reply:
     """MSET key value [key value ...]."""
     if len(argv) % 2 == 0:
@@ -331,7 +339,8 @@ def mset(s: Session, argv: list[bytes]) -> Reply:
 @command("msetnx", -3, "write denyoom", keys=(1, -1, 2), group="string", since="1.0.1",
          complexity="O(N) where N is the number of keys to set.",
          summary="Set multiple keys to multiple values, only if none of the keys exist",
-         syntax="key value [key value ...]")
+         syntax="key value [key value ...]", key_specs=("OW insert",),
+         tips="request_policy:multi_shard response_policy:agg_min")
 def msetnx(s: Session, argv: list[bytes]) -> Reply:
     """MSETNX key value [key value ...]: 1 if all were set, 0 (nothing set) if any existed."""
     if len(argv) % 2 == 0:
@@ -347,7 +356,9 @@ def msetnx(s: Session, argv: list[bytes]) -> Reply:
 
 
 @command("getset", 3, "write denyoom fast", keys=(1, 1, 1), group="string", since="1.0.0",
-         summary="Set the string value of a key and return its old value", syntax="key value")
+         summary="Set the string value of a key and return its old value", syntax="key value",
+         key_specs=("RW access update",), doc_flags="deprecated", deprecated_since="6.2.0",
+         replaced_by="`SET` with the `!GET` argument")
 def getset(s: Session, argv: list[bytes]) -> Reply:
     """GETSET key value: the old string (or null); the TTL is cleared."""
     db = s.db
@@ -357,7 +368,8 @@ def getset(s: Session, argv: list[bytes]) -> Reply:
 
 
 @command("getdel", 2, "write fast", keys=(1, 1, 1), group="string", since="6.2.0",
-         summary="Get the value of a key and delete the key", syntax="key")
+         summary="Get the value of a key and delete the key", syntax="key",
+         key_specs=("RW access delete",))
 def getdel(s: Session, argv: list[bytes]) -> Reply:
     """GETDEL key: the string (or null), and the key is gone."""
     db = s.db
@@ -369,8 +381,9 @@ def getdel(s: Session, argv: list[bytes]) -> Reply:
 
 @command("getex", -2, "write fast", keys=(1, 1, 1), group="string", since="6.2.0",
          summary="Get the value of a key and optionally set its expiration",
-         syntax="key [EX seconds | PX milliseconds | EXAT unix-time-seconds | "
-                "PXAT unix-time-milliseconds | PERSIST]")
+         syntax=("key [expiration: EX seconds | PX milliseconds | EXAT unix-time-seconds | "
+                 "PXAT unix-time-milliseconds | PERSIST]"),
+         key_specs=("RW access update # RW and UPDATE because it changes the TTL",))
 def getex(s: Session, argv: list[bytes]) -> Reply:
     """GETEX key [EX|PX|EXAT|PXAT time | PERSIST].
 
@@ -400,7 +413,7 @@ def getex(s: Session, argv: list[bytes]) -> Reply:
 
 
 @command("strlen", 2, "readonly fast", keys=(1, 1, 1), group="string", since="2.2.0",
-         summary="Get the length of the value stored in a key", syntax="key")
+         summary="Get the length of the value stored in a key", syntax="key", key_specs=("RO",))
 def strlen(s: Session, argv: list[bytes]) -> Reply:
     """STRLEN key: the length, 0 for a missing key."""
     value = s.db.read(argv[1], s.now_ms)
@@ -424,11 +437,11 @@ def lookup_write(db: Db, key: bytes, now_ms: int) -> Any:
 
 
 @command("append", 3, "write denyoom fast", keys=(1, 1, 1), group="string", since="2.0.0",
-         complexity="O(1). The amortized time complexity is O(1) assuming the appended value "
+         complexity=("O(1). The amortized time complexity is O(1) assuming the appended value "
                     "is small and the already present value is of any size, since the dynamic "
                     "string library used by Redis will double the free space available on "
-                    "every reallocation.",
-         summary="Append a value to a key", syntax="key value")
+                    "every reallocation."),
+         summary="Append a value to a key", syntax="key value", key_specs=("RW insert",))
 def append(s: Session, argv: list[bytes]) -> Reply:
     """APPEND key value: the new length. The key keeps its TTL and becomes a raw string."""
     db = s.db
@@ -452,11 +465,11 @@ def append(s: Session, argv: list[bytes]) -> Reply:
 
 
 @command("setrange", 4, "write denyoom", keys=(1, 1, 1), group="string", since="2.2.0",
-         complexity="O(1), not counting the time taken to copy the new string in place. "
+         complexity=("O(1), not counting the time taken to copy the new string in place. "
                     "Usually, this string is very small so the amortized complexity is O(1). "
-                    "Otherwise, complexity is O(M) with M being the length of the value argument.",
+                    "Otherwise, complexity is O(M) with M being the length of the value argument."),
          summary="Overwrite part of a string at key starting at the specified offset",
-         syntax="key offset value")
+         syntax="key offset value", key_specs=("RW update",))
 def setrange(s: Session, argv: list[bytes]) -> Reply:
     """SETRANGE key offset value: the new length; the gap is zero-filled.
 
@@ -524,16 +537,17 @@ _GETRANGE_COMPLEXITY = (
 
 
 @command("getrange", 4, "readonly", keys=(1, 1, 1), group="string", since="2.4.0",
-         complexity=_GETRANGE_COMPLEXITY,
-         summary="Get a substring of the string stored at a key", syntax="key start end")
+         complexity=_GETRANGE_COMPLEXITY, summary="Get a substring of the string stored at a key",
+         syntax="key start end", key_specs=("RO access",))
 def getrange(s: Session, argv: list[bytes]) -> Reply:
     """GETRANGE key start end: inclusive byte range, negative indexes from the end."""
     return _getrange(s, argv)
 
 
 @command("substr", 4, "readonly", keys=(1, 1, 1), group="string", since="1.0.0",
-         complexity=_GETRANGE_COMPLEXITY,
-         summary="Get a substring of the string stored at a key", syntax="key start end")
+         complexity=_GETRANGE_COMPLEXITY, summary="Get a substring of the string stored at a key",
+         syntax="key start end", key_specs=("RO access",), doc_flags="deprecated",
+         deprecated_since="2.0.0", replaced_by="`GETRANGE`")
 def substr(s: Session, argv: list[bytes]) -> Reply:
     """SUBSTR key start end: the old name of GETRANGE."""
     return _getrange(s, argv)
@@ -570,35 +584,37 @@ def _add(s: Session, key: bytes, delta: int) -> int:
 
 
 @command("incr", 2, "write denyoom fast", keys=(1, 1, 1), group="string", since="1.0.0",
-         summary="Increment the integer value of a key by one", syntax="key")
+         summary="Increment the integer value of a key by one", syntax="key",
+         key_specs=("RW access update",))
 def incr(s: Session, argv: list[bytes]) -> Reply:
     """INCR key."""
     return _add(s, argv[1], 1)
 
 
 @command("decr", 2, "write denyoom fast", keys=(1, 1, 1), group="string", since="1.0.0",
-         summary="Decrement the integer value of a key by one", syntax="key")
+         summary="Decrement the integer value of a key by one", syntax="key",
+         key_specs=("RW access update",))
 def decr(s: Session, argv: list[bytes]) -> Reply:
     """DECR key."""
     return _add(s, argv[1], -1)
 
 
 @command("incrby", 3, "write denyoom fast", keys=(1, 1, 1), group="string", since="1.0.0",
-         summary="Increment the integer value of a key by the given amount",
-         syntax="key increment")
+         summary="Increment the integer value of a key by the given amount", syntax="key increment",
+         key_specs=("RW access update",))
 def incrby(s: Session, argv: list[bytes]) -> Reply:
     """INCRBY key increment (the increment is checked before the key's type)."""
     return _add(s, argv[1], to_int(argv[2]))
 
 
 @command("decrby", 3, "write denyoom fast", keys=(1, 1, 1), group="string", since="1.0.0",
-         summary="Decrement the integer value of a key by the given number",
-         syntax="key decrement")
+         summary="Decrement the integer value of a key by the given number", syntax="key decrement",
+         key_specs=("RW access update",))
 def decrby(s: Session, argv: list[bytes]) -> Reply:
     """DECRBY key decrement; the decrement -2**63 cannot be negated and is refused first."""
     amount = to_int(argv[2])
     if amount == INT64_MIN:
-        raise CommandError(DECR_OVERFLOW_ERR)
+        raise CommandError(errors.DECR_OVERFLOW)
     return _add(s, argv[1], -amount)
 
 
@@ -700,7 +716,7 @@ def format_incr_float(value: Fraction) -> bytes:
 
 @command("incrbyfloat", 3, "write denyoom fast", keys=(1, 1, 1), group="string", since="2.6.0",
          summary="Increment the float value of a key by the given amount",
-         syntax="key increment")
+         syntax="key increment{double}", key_specs=("RW access update",))
 def incrbyfloat(s: Session, argv: list[bytes]) -> Reply:
     """INCRBYFLOAT key increment: long double arithmetic, the result as ``%.17Lf`` trimmed.
 
@@ -759,7 +775,7 @@ def _lcs_at(rows: list[int], i: int, j: int) -> int:
 @command("lcs", -3, "readonly", keys=(1, 2, 1), group="string", since="7.0.0",
          complexity="O(N*M) where N and M are the lengths of s1 and s2, respectively",
          summary="Find longest common substring",
-         syntax="key1 key2 [LEN] [IDX] [MINMATCHLEN min-match-len] [WITHMATCHLEN]")
+         syntax="key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN]", key_specs=("RO access",))
 def lcs(s: Session, argv: list[bytes]) -> Reply:
     """LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN].
 
@@ -774,7 +790,7 @@ def lcs(s: Session, argv: list[bytes]) -> Reply:
     vb = db.read(argv[2], now)
     for v in (va, vb):
         if v is not None and type(v) is not bytes and type(v) is not bytearray:
-            raise CommandError(LCS_WRONGTYPE_ERR)
+            raise CommandError(errors.LCS_WRONGTYPE)
     a = bytes(va) if va is not None else b""
     b = bytes(vb) if vb is not None else b""
     want_len = want_idx = with_len = False
@@ -796,7 +812,7 @@ def lcs(s: Session, argv: list[bytes]) -> Reply:
             raise CommandError(errors.SYNTAX)
         i += 1
     if want_idx and want_len:
-        raise CommandError(LCS_LEN_AND_IDX_ERR)
+        raise CommandError(errors.LCS_LEN_AND_IDX)
 
     rows = _lcs_rows(a, b, keep=not want_len)
     total = _lcs_at(rows, len(rows) - 1, len(b))

@@ -4,6 +4,8 @@ extraction are generated from the table, in Redis 7.0's shapes, with every error
 
 from __future__ import annotations
 
+import pathlib
+import re
 from typing import Any
 
 import pytest
@@ -53,7 +55,8 @@ def check_row(row: list[Any]) -> None:
     cat_ranks = [CATEGORY_ORDER.index(c[1:].decode()) for c in cats]
     assert cat_ranks == sorted(cat_ranks) and (b"@fast" in cats) != (b"@slow" in cats)
     assert all(type(t) is bytes for t in tips)
-    assert (specs == []) == (first == 0)
+    if first > 0:
+        assert specs
     for sub in subs:
         check_row(sub)
 
@@ -94,16 +97,16 @@ def test_container_rows(box: Box) -> None:
         b"command|getkeys", b"command|getkeysandflags", b"command|help"}
 
 
-def test_key_specs_are_derived_from_key_positions(box: Box) -> None:
+def test_key_specs_positions_agree_with_the_legacy_key_range(box: Box) -> None:
+    """A simple spec starts at the first key; a lone one spans the legacy range."""
     for cmd in TABLE.by_name.values():
-        if cmd.first_key > 0:
-            (spec,) = info_row(cmd)[8]
-            assert spec[b"begin_search"] == {b"type": b"index", b"spec": {b"index": cmd.first_key}}
-            lastkey = spec[b"find_keys"][b"spec"][b"lastkey"]
+        specs = info_row(cmd)[8]
+        if cmd.first_key <= 0 or not all(sp.simple for sp in cmd.key_specs):
+            continue
+        assert specs[0][b"begin_search"] == {b"type": b"index", b"spec": {b"index": cmd.first_key}}
+        if len(specs) == 1:
+            lastkey = specs[0][b"find_keys"][b"spec"][b"lastkey"]
             assert lastkey == (cmd.last_key if cmd.last_key < 0 else cmd.last_key - cmd.first_key)
-            expected = [b"RO", b"access"] if "readonly" in cmd.flags else None
-            if expected:
-                assert spec[b"flags"] == expected
 
 
 def test_command_docs(box: Box) -> None:
@@ -209,3 +212,65 @@ def test_command_subcommand_statistics_move_to_the_subcommand(box: Box) -> None:
     getkeys = TABLE.by_name["command|getkeys"].index
     assert e.calls[getkeys] == 1 and e.failed_calls[getkeys] == 1
     assert box.session.last_cmd == b"command"
+
+
+def test_command_handler_sees_only_the_bare_form_under_subcommand_dispatch(box: Box) -> None:
+    """An engine that dispatches every command with subcommands calls COMMAND's handler bare."""
+    parent = TABLE.by_name["command"]
+    assert parent.handler is not None and parent.subcommands
+    s = box.session
+    rows = parent.handler(s, [b"COMMAND"])
+    assert len(rows) == len(TABLE.top_level())
+    sub = parent.subcommands[b"count"]
+    assert sub.handler is not None and sub.handler(s, [b"COMMAND", b"COUNT"]) == len(rows)
+    docs_handler = parent.subcommands[b"docs"].handler
+    assert docs_handler is not None
+    docs = docs_handler(s, [b"COMMAND", b"DOCS", b"get"])
+    assert set(docs) == {b"get"}
+    # and an engine that leaves COMMAND <sub> to the handler gets the same answers
+    assert box("COMMAND", "COUNT") == len(rows) and box("COMMAND", "DOCS", "get") == docs
+
+
+def test_getkeys_follow_the_key_specs(box: Box) -> None:
+    assert box("COMMAND", "GETKEYSANDFLAGS", "rename", "a", "b") == [
+        [b"a", [b"RW", b"access", b"delete"]], [b"b", [b"OW", b"update"]]]
+    assert box("COMMAND", "GETKEYSANDFLAGS", "lcs", "a", "b") == [
+        [b"a", [b"RO", b"access"]], [b"b", [b"RO", b"access"]]]
+    assert box("COMMAND", "GETKEYS", "object", "encoding", "k") == [b"k"]
+
+
+def test_key_spec_notation() -> None:
+    from crdt.table import KeySpec, parse_key_spec
+
+    derived = (("index", 1), ("range", 0, 1, 0))
+    assert parse_key_spec("access RW # why", derived) == KeySpec(("RW", "access"), *derived, "why")
+    assert parse_key_spec("RO access index:2 keynum:0:1:1", None) == KeySpec(
+        ("RO", "access"), ("index", 2), ("keynum", 0, 1, 1))
+    assert parse_key_spec("OW update keyword:STORE:6 range:0:1:0", None).begin == (
+        "keyword", "STORE", 6)
+    assert parse_key_spec("RO unknown", None).find == ("unknown",)
+    with pytest.raises(AssertionError):
+        parse_key_spec("RO", None)
+    with pytest.raises(AssertionError):
+        parse_key_spec("RO index:x", derived)
+
+
+# Error-looking byte literals; every error text lives in crdt/errors.py (STYLE.md).
+_ERROR_LITERAL = re.compile(
+    r"""b["'](?:ERR |WRONGTYPE|NOAUTH|WRONGPASS|NOPROTO|EXECABORT|BUSY|NOSCRIPT|LOADING|"""
+    r"""READONLY|MOVED|ASK |OOM|NOPERM|NOREPLICAS|MASTERDOWN|MISCONF|CROSSSLOT)|"""
+    r"""["'](?:ERR |WRONGTYPE )""")
+# The collection modules are being written in parallel; the lead moves their texts later.
+_NOT_YET_SCANNED = {"errors.py", "lists.py", "sort.py", "hashes.py", "sets.py", "zsets.py"}
+
+
+def test_no_error_text_outside_errors_py() -> None:
+    root = pathlib.Path(__file__).resolve().parents[2] / "crdt"
+    found = []
+    for path in sorted(root.glob("*.py")):
+        if path.name in _NOT_YET_SCANNED:
+            continue
+        for lineno, line in enumerate(path.read_text().splitlines(), 1):
+            if _ERROR_LITERAL.search(line):
+                found.append(f"{path.name}:{lineno}: {line.strip()}")
+    assert found == []

@@ -367,14 +367,54 @@ def test_command_info_core_fields_match_for_every_shared_command(diff: Any) -> N
         assert o[:6] == t[:6], (o[0], o[:6], t[:6])  # name, arity, flags, first, last, step
 
 
-@pytest.mark.xfail(reason="the table has no columns yet for tips, key-spec flags and explicit "
-                          "ACL categories of the string/key commands; see the report",
-                   strict=False)
-def test_command_info_full_rows_match_for_every_shared_command(diff: Any) -> None:
-    names = [c.name for c in TABLE.top_level() if c.name not in OUR_COMMANDS]
+# Modules whose rows this file checks field for field; the collection modules
+# (lists, sort, hashes, sets, zsets) are checked, and reported, by
+# test_command_info_of_collection_commands.
+TABLE_MODULES = ("crdt.strings", "crdt.bits", "crdt.keys", "crdt.expiry", "crdt.server",
+                 "crdt.introspection")
+COLLECTION_MODULES = ("crdt.lists", "crdt.sort", "crdt.hashes", "crdt.sets", "crdt.zsets")
+
+
+def _module_of(name: str) -> str:
+    """The module that registered a top-level command (a container: its first subcommand)."""
+    cmd = TABLE.by_name[name]
+    if cmd.handler is None:
+        cmd = next(iter(cmd.subcommands.values()))
+    return str(cmd.handler.__module__)  # type: ignore[union-attr]
+
+
+def _row_differences(ours: list[Any], theirs: list[Any]) -> list[tuple[bytes, int]]:
+    """(name, field index) of every differing field, subcommand rows matched by name."""
+    out: list[tuple[bytes, int]] = []
+    for o, t in zip(ours, theirs):
+        if o is None or t is None:
+            out.append((b"?", -1)) if (o is None) != (t is None) else None
+            continue
+        out += [(o[0], i) for i in range(9) if o[i] != t[i]]
+        real_subs = {row[0]: row for row in t[9]}
+        for sub in o[9]:
+            if sub[0] not in real_subs:
+                out.append((sub[0], 9))
+                continue
+            out += [(sub[0], i) for i in range(10) if sub[i] != real_subs[sub[0]][i]]
+    return out
+
+
+def test_command_info_full_rows_match_for_every_command_of_the_table_modules(diff: Any) -> None:
+    names = [c.name for c in TABLE.top_level() if _module_of(c.name) in TABLE_MODULES]
     ours, theirs = _rows(diff, *names)
-    differences = [(o[0], i) for o, t in _pairs(ours, theirs) for i in range(6, 9) if o[i] != t[i]]
-    assert differences == []
+    assert _row_differences(ours, theirs) == []
+
+
+@pytest.mark.xfail(reason="collection modules are other helpers' (being written): SORT/SORT_RO "
+                          "categories, ZSET key specs/tips differ; see the report", strict=False)
+def test_command_info_of_collection_commands(diff: Any) -> None:
+    """The collection modules' rows (registered by other modules; mismatches are reported)."""
+    names = [c.name for c in TABLE.top_level() if _module_of(c.name) in COLLECTION_MODULES]
+    if not names:
+        pytest.skip("no collection module registers commands yet")
+    ours, theirs = _rows(diff, *names)
+    assert _row_differences(ours, theirs) == []
 
 
 def test_command_info_unknown_and_subcommand_names(diff: Any) -> None:
