@@ -16,6 +16,7 @@ from crdt import (  # noqa: F401  (importing a module registers its commands)
     sets,
     sort,
     strings,
+    blocking,
     transactions,
     zsets,
 )

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crdt import errors
+from crdt.blocking import Blocking
 from crdt.commands import TABLE
 from crdt.config import Config
 from crdt.errors import CommandError
@@ -86,6 +87,9 @@ class Engine:
         self.next_client_id = 1
         self.run_id = "%040x" % self.rng.getrandbits(160)
         self.pubsub = PubSub()
+        self.blocking = Blocking()
+        for db in self.dbs:
+            db.ready_sink = self.blocking.ready
         self.pubsub.notify_flags = self.config["notify-keyspace-events"]
         self.config.listeners.append(self._config_changed)
         self.last_save_ms = now_ms
@@ -106,6 +110,7 @@ class Engine:
         self.clients.pop(session.id, None)
         session.unwatch()
         self.pubsub.forget(session)
+        self.blocking.forget(session)
 
     def _config_changed(self, name: str, value: Any) -> None:
         if name == "notify-keyspace-events":

@@ -83,7 +83,7 @@ class Db:
     __slots__ = (
         "index", "shards", "expires", "_heap", "atime", "key_count",
         "hits", "misses", "expired", "changes", "watchers", "delta",
-        "on_expire", "_scan_keys", "_scan_pos", "_scan_stale",
+        "on_expire", "_scan_keys", "_scan_pos", "_scan_stale", "blocked_keys", "ready_sink",
     )
 
     def __init__(self, index: int) -> None:
@@ -104,6 +104,9 @@ class Db:
         self.delta: list[bytes] | None = None
         # Called with (db, key) when a key expires (keyspace events, replication).
         self.on_expire: Callable[[Db, bytes], None] | None = None
+        # key -> how many clients block on it; writes to such keys go to ready_sink.
+        self.blocked_keys: dict[bytes, int] = {}
+        self.ready_sink: list[tuple[Db, bytes]] = []
         self._scan_keys: list[bytes] = []
         self._scan_pos: list[int] = []
         self._scan_stale = True
@@ -232,6 +235,8 @@ class Db:
                     session.touch_watched(self, key)
         if self.delta is not None:
             self.delta.append(key)
+        if self.blocked_keys and key in self.blocked_keys:
+            self.ready_sink.append((self, key))
 
     def _expire(self, key: bytes) -> None:
         self.delete(key)

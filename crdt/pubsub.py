@@ -208,7 +208,7 @@ def punsubscribe(s: Session, argv: list[bytes]) -> Any:
     return NO_REPLY
 
 
-@command("publish", 3, flags="pubsub loading stale fast may_replicate", group="pubsub",
+@command("publish", 3, flags="pubsub loading stale fast", group="pubsub",
          since="2.0.0", complexity="O(N+M) where N is the number of clients subscribed to the "
          "receiving channel and M is the total number of subscribed patterns (by any client).",
          summary="Post a message to a channel", syntax="channel message")

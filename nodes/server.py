@@ -36,6 +36,7 @@ import trio
 
 from crdt.config import Config
 from crdt.engine import Engine, HostInfo
+from crdt.blocking import BLOCKED
 from crdt.pubsub import NO_REPLY
 from crdt.session import Session
 from protocol.errors import ProtocolError
@@ -109,7 +110,8 @@ def real_host(port: int) -> HostInfo:
 class Conn:
     """One client socket: its reader, its session and the bytes not yet sent."""
 
-    __slots__ = ("sock", "fd", "reader", "session", "out", "events", "soft_since_ms", "closing")
+    __slots__ = ("sock", "fd", "reader", "session", "out", "events", "soft_since_ms", "closing",
+                 "pending")
 
     def __init__(self, sock: socket.socket, reader: Any, session: Session) -> None:
         self.sock = sock
@@ -120,6 +122,7 @@ class Conn:
         self.events = EV_READ
         self.soft_since_ms = 0
         self.closing = False  # sending what is queued, reading no more
+        self.pending: list[list[bytes]] = []  # commands parsed after a blocking one
 
 
 class RespServer:
@@ -138,7 +141,7 @@ class RespServer:
         self.poller = select.epoll()
         self.listener: socket.socket | None = None
         self.port = 0
-        self._scratch = bytearray()
+        self._timer_changed = trio.Event()
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -153,6 +156,7 @@ class RespServer:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._expire_loop)
                 nursery.start_soon(self._timeout_loop)
+                nursery.start_soon(self._blocked_timeout_loop)
                 task_status.started(self.port)
                 await self._serve_loop()
         finally:
@@ -258,41 +262,56 @@ class RespServer:
         if not data:
             self._drop(conn)
             return
-        engine = self.engine
         session = conn.session
-        engine.stats.net_input_bytes += len(data)
-        reader = conn.reader
+        self.engine.stats.net_input_bytes += len(data)
         try:
-            reader.feed(data)
+            conn.reader.feed(data)
         except ProtocolError as e:  # the query buffer limit: Redis closes without a reply
             log.warning("closing client id=%d addr=%s: %s", session.id, session.addr, e)
             self._drop(conn)
             return
+        if session.blocked is not None:
+            return  # a blocked client's next commands wait in its reader, as in Redis
+        self._serve_client(conn, self.clock())
+        if self.engine.blocking.pending():
+            self._serve_unblocked()
+
+    def _serve_client(self, conn: Conn, now: int) -> None:
+        """Run the client's parked commands and every complete one in its reader, then send."""
+        engine = self.engine
+        session = conn.session
+        reader = conn.reader
+        commands = conn.pending
+        if commands:
+            conn.pending = []
         try:
-            commands = reader.gets_all()
+            commands = commands + reader.gets_all() if commands else reader.gets_all()
         except ProtocolError:
-            commands = []
+            pass
         out = conn.out
-        now = self.clock()
         session.last_ms = now
         execute = engine.execute
         pubsub = engine.pubsub
-        for argv in commands:
+        for i, argv in enumerate(commands):
             reply = execute(argv, session, now)
             if pubsub.pending:  # pushes go out before the reply of the command that made them
                 self._deliver_pushes(conn)
+            if reply is BLOCKED:
+                conn.pending = commands[i + 1:]
+                self._timer_changed.set()
+                break
             if reply is not NO_REPLY:
                 encode_into(out, reply, session.resp3)
             if session.sleep_ms:
                 self._debug_sleep(session)
             if session.close_after_reply or session.kill:
                 break
-        # Commands before a protocol error run; then the error is answered and the client closed.
-        error = reader.error
         session.commands += len(commands)
         if session.last_cmd == b"client|kill":
             self._reap_killed()
-        if error is not None:
+        # Commands before a protocol error run; then the error is answered and the client closed.
+        error = reader.error
+        if error is not None and session.blocked is None:
             if error.reply is not None:
                 out += b"-" + error.reply + b"\r\n"
             log.info("protocol error from client id=%d addr=%s: %s", session.id, session.addr, error)
@@ -306,6 +325,21 @@ class RespServer:
             conn.closing = True
             if not conn.out:
                 self._drop(conn)
+
+    def _serve_unblocked(self) -> None:
+        """Answer the clients that blocking commands released, then run what they queued."""
+        blocking = self.engine.blocking
+        now = self.clock()
+        while blocking.pending():
+            self._answer_unblocked(blocking.serve(now), now)
+
+    def _answer_unblocked(self, released: list[tuple[Session, Any]], now: int) -> None:
+        for session, reply in released:
+            conn = session.user_data
+            if conn is None or conn.fd not in self.conns:
+                continue
+            encode_into(conn.out, reply, session.resp3)
+            self._serve_client(conn, now)
 
     def _deliver_pushes(self, current: Conn) -> None:
         """Encode every pending pub/sub push into its client's buffer; send the others' now."""
@@ -395,6 +429,22 @@ class RespServer:
         while True:
             await trio.sleep(engine.expire_interval_ms() / 1000)
             engine.active_expire(self.clock())
+
+    async def _blocked_timeout_loop(self) -> None:
+        """Answer blocked clients when their timeout passes (re-armed when one blocks)."""
+        blocking = self.engine.blocking
+        while True:
+            self._timer_changed = trio.Event()
+            deadline = blocking.next_deadline_ms()
+            if deadline is None:
+                await self._timer_changed.wait()
+                continue
+            with trio.move_on_after(max(0, deadline - self.clock()) / 1000):
+                await self._timer_changed.wait()
+            now = self.clock()
+            self._answer_unblocked(blocking.expire(now), now)
+            if blocking.pending():
+                self._serve_unblocked()
 
     async def _timeout_loop(self) -> None:
         """Close clients idle longer than `timeout` seconds (0 = never)."""

@@ -1,0 +1,346 @@
+"""Blocking commands: BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP BZPOPMIN BZPOPMAX BZMPOP, CLIENT UNBLOCK.
+
+Strategy: a blocking command first tries its non-blocking core (list_pop,
+list_move, zset_pop...). If there is nothing to take it answers `BLOCKED`,
+and the session is parked as a waiter on each of its keys, in arrival order,
+with its deadline (0 = forever). Inside EXEC nothing blocks: the command
+answers as on a timeout. Writes call `Db.signal`, which lists a key with
+waiters as ready; after the command (or the whole EXEC) the driver calls
+`Blocking.serve`, which retries each ready key's waiters first come, first
+served, and hands back the replies of those it unblocked. `Blocking.expire`
+answers the waiters whose time is up. A disconnected client is forgotten
+with `Blocking.forget`, so it leaves no waiter behind.
+
+No clock or I/O here: deadlines are absolute ms from the session's `now_ms`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from crdt import errors
+from crdt import server as _server  # noqa: F401  (registers CLIENT, which UNBLOCK joins)
+from crdt.args import to_float, to_int
+from crdt.errors import CommandError
+from crdt.keyspace import Db
+from crdt.lists import list_move, list_pop, parse_mpop
+from crdt.session import Session
+from crdt.table import command
+from protocol.replies import NULL_ARRAY, ErrorReply
+
+# A Redis timeout is at most this many seconds (LLONG_MAX ms would overflow).
+TIMEOUT_MAX_S = 9_223_372_036_854_775
+
+
+class _Blocked:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "BLOCKED"
+
+
+BLOCKED = _Blocked()
+
+Retry = Callable[[Session], Any]  # returns the reply, or None while there is still nothing
+
+
+@dataclass(eq=False)
+class Waiter:
+    """One parked client."""
+
+    session: Session
+    db: Db
+    keys: list[bytes]
+    deadline_ms: int  # 0 = forever
+    retry: Retry
+    timeout_reply: Any
+    done: bool = False
+
+
+@dataclass
+class Blocking:
+    """Every parked client of one engine."""
+
+    waiters: dict[tuple[int, bytes], list[Waiter]] = field(default_factory=dict)
+    ready: list[tuple[Db, bytes]] = field(default_factory=list)
+    deadlines: list[tuple[int, int, Waiter]] = field(default_factory=list)
+    unblocked: list[tuple[Session, Any]] = field(default_factory=list)
+    seq: int = 0
+
+    def park(self, waiter: Waiter) -> None:
+        session = waiter.session
+        session.blocked = waiter
+        for key in dict.fromkeys(waiter.keys):
+            self.waiters.setdefault((waiter.db.index, key), []).append(waiter)
+            waiter.db.blocked_keys[key] = waiter.db.blocked_keys.get(key, 0) + 1
+        if waiter.deadline_ms:
+            self.seq += 1
+            heapq.heappush(self.deadlines, (waiter.deadline_ms, self.seq, waiter))
+
+    def _unpark(self, waiter: Waiter) -> None:
+        waiter.done = True
+        waiter.session.blocked = None
+        for key in dict.fromkeys(waiter.keys):
+            queue = self.waiters.get((waiter.db.index, key))
+            if queue is not None and waiter in queue:
+                queue.remove(waiter)
+                if not queue:
+                    del self.waiters[(waiter.db.index, key)]
+            count = waiter.db.blocked_keys.get(key, 0) - 1
+            if count > 0:
+                waiter.db.blocked_keys[key] = count
+            else:
+                waiter.db.blocked_keys.pop(key, None)
+
+    def serve(self, now_ms: int) -> list[tuple[Session, Any]]:
+        """Retry the waiters of every key made ready; the replies of those unblocked.
+
+        Serving can make more keys ready (BLMOVE pushes to its destination):
+        the loop goes on until no ready key is left.
+        """
+        out, self.unblocked = self.unblocked, []
+        while self.ready:
+            db, key = self.ready.pop(0)
+            queue = self.waiters.get((db.index, key))
+            while queue:
+                waiter = queue[0]
+                waiter.session.now_ms = now_ms
+                try:
+                    reply = waiter.retry(waiter.session)
+                except CommandError as e:
+                    reply = ErrorReply(e.text)
+                if reply is None:
+                    break
+                self._unpark(waiter)
+                out.append((waiter.session, reply))
+                queue = self.waiters.get((db.index, key))
+        return out
+
+    def expire(self, now_ms: int) -> list[tuple[Session, Any]]:
+        """Answer the waiters whose deadline has passed."""
+        out: list[tuple[Session, Any]] = []
+        while self.deadlines and self.deadlines[0][0] <= now_ms:
+            _, _, waiter = heapq.heappop(self.deadlines)
+            if not waiter.done:
+                self._unpark(waiter)
+                out.append((waiter.session, waiter.timeout_reply))
+        return out
+
+    def next_deadline_ms(self) -> int | None:
+        while self.deadlines and self.deadlines[0][2].done:
+            heapq.heappop(self.deadlines)
+        return self.deadlines[0][0] if self.deadlines else None
+
+    def forget(self, session: Session) -> None:
+        """A parked client went away: drop its waiter."""
+        waiter = session.blocked
+        if isinstance(waiter, Waiter) and not waiter.done:
+            self._unpark(waiter)
+
+    def unblock(self, session: Session, reply: Any) -> bool:
+        """CLIENT UNBLOCK: answer a parked client now; False if it was not parked."""
+        waiter = session.blocked
+        if not isinstance(waiter, Waiter) or waiter.done:
+            return False
+        self._unpark(waiter)
+        self.unblocked.append((session, reply))
+        return True
+
+    def pending(self) -> bool:
+        return bool(self.ready or self.unblocked)
+
+
+def parse_timeout(raw: bytes, now_ms: int) -> int:
+    """A blocking timeout in seconds (fractions allowed) as an absolute deadline; 0 = forever."""
+    value = to_float(raw, errors.TIMEOUT_NOT_FLOAT)
+    if value < 0:
+        raise CommandError(errors.TIMEOUT_NEGATIVE)
+    if value > TIMEOUT_MAX_S or math.isinf(value):
+        raise CommandError(errors.TIMEOUT_OUT_OF_RANGE)
+    ms = math.ceil(value * 1000) if value else 0
+    return now_ms + ms if ms else 0
+
+
+def _block_or_answer(s: Session, keys: list[bytes], deadline: int, retry: Retry,
+                     timeout_reply: Any) -> Any:
+    reply = retry(s)
+    if reply is not None:
+        return reply
+    if s.in_exec:
+        return timeout_reply
+    s.engine.blocking.park(Waiter(s, s.db, keys, deadline, retry, timeout_reply))
+    return BLOCKED
+
+
+# -- lists ---------------------------------------------------------------------
+
+def _bpop(s: Session, argv: list[bytes], left: bool) -> Any:
+    deadline = parse_timeout(argv[-1], s.now_ms)
+    keys = argv[1:-1]
+
+    def retry(session: Session) -> Any:
+        for key in keys:
+            popped = list_pop(session.db, key, left, None, session.now_ms)
+            if popped is not None:
+                return [key, popped[0]]
+        return None
+
+    return _block_or_answer(s, keys, deadline, retry, NULL_ARRAY)
+
+
+@command("blpop", -3, flags="write noscript blocking", keys=(1, -2, 1), group="list",
+         since="2.0.0", complexity="O(N) where N is the number of provided keys.",
+         summary="Remove and get the first element in a list, or block until one is available",
+         syntax="key [key ...] timeout")
+def blpop(s: Session, argv: list[bytes]) -> Any:
+    return _bpop(s, argv, True)
+
+
+@command("brpop", -3, flags="write noscript blocking", keys=(1, -2, 1), group="list",
+         since="2.0.0", complexity="O(N) where N is the number of provided keys.",
+         summary="Remove and get the last element in a list, or block until one is available",
+         syntax="key [key ...] timeout")
+def brpop(s: Session, argv: list[bytes]) -> Any:
+    return _bpop(s, argv, False)
+
+
+def _bmove(s: Session, src: bytes, dst: bytes, wherefrom: bool, whereto: bool,
+           raw_timeout: bytes) -> Any:
+    deadline = parse_timeout(raw_timeout, s.now_ms)
+
+    def retry(session: Session) -> Any:
+        return list_move(session.db, src, dst, wherefrom, whereto, session.now_ms)
+
+    return _block_or_answer(s, [src], deadline, retry, None)
+
+
+def _where(raw: bytes) -> bool:
+    word = raw.upper()
+    if word == b"LEFT":
+        return True
+    if word == b"RIGHT":
+        return False
+    raise CommandError(errors.SYNTAX)
+
+
+@command("blmove", 6, flags="write denyoom noscript blocking", keys=(1, 2, 1), group="list",
+         since="6.2.0", summary="Pop an element from a list, push it to another list and return it; "
+         "or block until one is available",
+         syntax="source destination LEFT | RIGHT LEFT | RIGHT timeout")
+def blmove(s: Session, argv: list[bytes]) -> Any:
+    return _bmove(s, argv[1], argv[2], _where(argv[3]), _where(argv[4]), argv[5])
+
+
+@command("brpoplpush", 4, flags="write denyoom noscript blocking", keys=(1, 2, 1), group="list",
+         since="2.2.0", summary="Pop an element from a list, push it to another list and return it; "
+         "or block until one is available", syntax="source destination timeout")
+def brpoplpush(s: Session, argv: list[bytes]) -> Any:
+    return _bmove(s, argv[1], argv[2], False, True, argv[3])
+
+
+@command("blmpop", -5, flags="write blocking movablekeys", group="list", since="7.0.0",
+         complexity="O(N+M) where N is the number of provided keys and M is the number of "
+                    "elements returned.",
+         summary="Pop elements from a list, or block until one is available",
+         syntax="timeout numkeys key [key ...] LEFT | RIGHT [COUNT count]")
+def blmpop(s: Session, argv: list[bytes]) -> Any:
+    deadline = parse_timeout(argv[1], s.now_ms)
+    keys, left, count = parse_mpop(argv, 2)
+
+    def retry(session: Session) -> Any:
+        for key in keys:
+            popped = list_pop(session.db, key, left, count, session.now_ms)
+            if popped is not None:
+                return [key, popped]
+        return None
+
+    return _block_or_answer(s, keys, deadline, retry, NULL_ARRAY)
+
+
+# -- sorted sets ---------------------------------------------------------------
+
+def _zset_pop(db: Db, key: bytes, max_side: bool, count: int, now_ms: int) -> Any:
+    from crdt.zsets import zset_pop  # the sorted-set module owns the structure
+
+    return zset_pop(db, key, max_side, count, now_ms)
+
+
+def _bzpop(s: Session, argv: list[bytes], max_side: bool) -> Any:
+    deadline = parse_timeout(argv[-1], s.now_ms)
+    keys = argv[1:-1]
+
+    def retry(session: Session) -> Any:
+        for key in keys:
+            popped = _zset_pop(session.db, key, max_side, 1, session.now_ms)
+            if popped:
+                member, score = popped[0]
+                return [key, member, score]
+        return None
+
+    return _block_or_answer(s, keys, deadline, retry, NULL_ARRAY)
+
+
+@command("bzpopmin", -3, flags="write noscript blocking fast", keys=(1, -2, 1), group="sorted-set",
+         since="5.0.0", complexity="O(log(N)) with N being the number of elements in the sorted set.",
+         summary="Remove and return the member with the lowest score from one or more sorted sets, "
+                 "or block until one is available", syntax="key [key ...] timeout")
+def bzpopmin(s: Session, argv: list[bytes]) -> Any:
+    return _bzpop(s, argv, False)
+
+
+@command("bzpopmax", -3, flags="write noscript blocking fast", keys=(1, -2, 1), group="sorted-set",
+         since="5.0.0", complexity="O(log(N)) with N being the number of elements in the sorted set.",
+         summary="Remove and return the member with the highest score from one or more sorted sets, "
+                 "or block until one is available", syntax="key [key ...] timeout")
+def bzpopmax(s: Session, argv: list[bytes]) -> Any:
+    return _bzpop(s, argv, True)
+
+
+@command("bzmpop", -5, flags="write blocking movablekeys", group="sorted-set", since="7.0.0",
+         complexity="O(K) + O(M*log(N)) where K is the number of provided keys, N being the number "
+                    "of elements in the sorted set, and M being the number of elements popped.",
+         summary="Remove and return members with scores in a sorted set or block until one is "
+                 "available", syntax="timeout numkeys key [key ...] MIN | MAX [COUNT count]")
+def bzmpop(s: Session, argv: list[bytes]) -> Any:
+    deadline = parse_timeout(argv[1], s.now_ms)
+    keys, max_side, count = _parse_zmpop(argv, 2)
+
+    def retry(session: Session) -> Any:
+        for key in keys:
+            popped = _zset_pop(session.db, key, max_side, count, session.now_ms)
+            if popped:
+                return [key, [[member, score] for member, score in popped]]
+        return None
+
+    return _block_or_answer(s, keys, deadline, retry, NULL_ARRAY)
+
+
+def _parse_zmpop(argv: list[bytes], numkeys_index: int) -> tuple[list[bytes], bool, int]:
+    from crdt.zsets import parse_mpop  # the sorted-set module owns ZMPOP's syntax
+
+    return parse_mpop(argv, numkeys_index)  # type: ignore[no-any-return]
+
+
+# -- CLIENT UNBLOCK ------------------------------------------------------------
+
+@command("client|unblock", -3, flags="admin noscript loading stale", group="connection",
+         since="5.0.0", complexity="O(log N) where N is the number of client connections",
+         summary="Unblock a client blocked in a blocking command from a different connection",
+         syntax="client-id [TIMEOUT | ERROR]")
+def client_unblock(s: Session, argv: list[bytes]) -> Any:
+    if len(argv) > 4:
+        raise CommandError(errors.SYNTAX)
+    client_id = to_int(argv[2])
+    mode = argv[3].upper() if len(argv) == 4 else b"TIMEOUT"
+    if mode not in (b"TIMEOUT", b"ERROR"):
+        raise CommandError(errors.UNBLOCK_MODE)
+    target = s.engine.clients.get(client_id)
+    if target is None or not isinstance(target.blocked, Waiter):
+        return 0
+    waiter = target.blocked
+    reply = ErrorReply(errors.UNBLOCKED) if mode == b"ERROR" else waiter.timeout_reply
+    return int(s.engine.blocking.unblock(target, reply))
