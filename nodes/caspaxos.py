@@ -1,0 +1,421 @@
+"""CASPaxos, the pure parts: ballots, the register state, the acceptor and one proposer round.
+
+Strategy (Rystsov, "CASPaxos: Replicated State Machines without logs"):
+every node is an acceptor and a proposer for every key. A proposer changes a
+key with one single-decree Paxos round: ``prepare(b)`` to every acceptor,
+a majority of promises each carrying its accepted ``(ballot, state)``, the
+highest-ballot state is the key's current state, the change function turns
+it into a new state, ``accept(b, new)`` to every acceptor, a majority of
+acks, done. Nothing here does I/O or reads a clock; `nodes.strong` drives
+it from a `NodeCore`.
+
+The register state (`RegState`) is the key's value (canonical JSON bytes or
+absent) plus a small *done table*: for every write or cas applied in the
+state's history whose proposer may still retry it, the request id and its
+result. A proposer whose accept round failed retries its requests with a
+higher ballot; when the state it then adopts already has a request applied
+(some later proposer carried its half-accepted state forward) the recorded
+result is used instead of applying the request twice. A proposer drops its
+own entries once it answered the request; every proposer drops entries
+``gc_margin_ms`` past their expiry (a proposer never retries a request after
+its deadline), so the table stays as small as the number of requests in
+flight.
+
+The change function of a round is the batch of requests a node has queued
+for the key, applied in arrival order through the Redis engine
+(`apply_batch`: GET/SET/compare-and-set on a scratch key holding the current
+value), so "the change function is the command applied to the current
+value". Every request of the batch takes effect at the round's commit.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import orjson
+
+from crdt.engine import Engine
+from crdt.session import Session
+from nodes.workloads import kv_cas, kv_read, kv_write
+from protocol.errors import ProtocolError
+from protocol.maelstrom_json import ErrorCode
+
+__all__ = [
+    "ZERO_BALLOT", "AcceptorSlot", "Acceptor", "Ballot", "DoneEntry", "Op", "OpKind", "Outcome",
+    "Phase", "Promise", "RegState", "Result", "Round", "apply_batch", "ballot_from_wire",
+    "ballot_to_wire",
+]
+
+Ballot = tuple[int, str]
+#: Below every real ballot: what an acceptor that never promised holds.
+ZERO_BALLOT: Final[Ballot] = (0, "")
+#: Longest done table a state may carry before the oldest entries go (a safety valve only).
+DONE_ENTRIES_MAX: Final[int] = 4096
+
+
+def ballot_to_wire(b: Ballot) -> list[Any]:
+    return [b[0], b[1]]
+
+
+def ballot_from_wire(data: Any) -> Ballot:
+    """Parse ``[counter, node_id]``.
+
+    Raises:
+        ProtocolError: not a two-element array of a non-negative integer and a string.
+    """
+    if (not isinstance(data, list) or len(data) != 2 or not isinstance(data[0], int)
+            or isinstance(data[0], bool) or data[0] < 0 or not isinstance(data[1], str)):
+        raise ProtocolError(f"ballot must be [counter, node_id], not {data!r:.80}")
+    return (data[0], data[1])
+
+
+# --- results and the register state ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What a request got: ok (``code`` None, ``value`` for a read) or a Maelstrom error."""
+
+    code: int | None = None
+    text: str | None = None
+    value: bytes | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.code is None
+
+
+@dataclass(frozen=True, slots=True)
+class DoneEntry:
+    """A write or cas applied in a state's history, kept while its proposer may retry it."""
+
+    rid: str
+    origin: str
+    expires_ms: int
+    result: Result
+
+    def to_wire(self) -> list[Any]:
+        return [self.rid, self.origin, self.expires_ms, self.result.code, self.result.text]
+
+
+def _entry_from_wire(data: Any) -> DoneEntry:
+    if not isinstance(data, list) or len(data) != 5:
+        raise ProtocolError(f"done entry must be [rid, origin, expires_ms, code, text], not {data!r:.80}")
+    rid, origin, expires, code, text = data
+    if (not isinstance(rid, str) or not isinstance(origin, str) or not isinstance(expires, int)
+            or isinstance(expires, bool) or not (code is None or (isinstance(code, int) and not isinstance(code, bool)))
+            or not (text is None or isinstance(text, str))):
+        raise ProtocolError(f"bad done entry {data!r:.80}")
+    return DoneEntry(rid, origin, expires, Result(code, text))
+
+
+@dataclass(frozen=True, slots=True)
+class RegState:
+    """One key's replicated state: its value and the done table (see module doc).
+
+    Attributes:
+        value: canonical JSON bytes, or None when the key is absent.
+        done: entries sorted by request id.
+    """
+
+    value: bytes | None = None
+    done: tuple[DoneEntry, ...] = ()
+
+    def lookup(self, rid: str) -> DoneEntry | None:
+        for e in self.done:
+            if e.rid == rid:
+                return e
+        return None
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"v": None if self.value is None else self.value.decode(),
+                "d": [e.to_wire() for e in self.done]}
+
+    @staticmethod
+    def from_wire(data: Any) -> RegState:
+        """Parse a state a peer sent.
+
+        Raises:
+            ProtocolError: malformed state (the value must be valid JSON text).
+        """
+        if not isinstance(data, dict) or not isinstance(data.get("d"), list):
+            raise ProtocolError(f"state must be {{v, d}}, not {data!r:.80}")
+        v = data.get("v")
+        if v is not None and not isinstance(v, str):
+            raise ProtocolError(f"state value must be JSON text or null, not {v!r:.80}")
+        value = None
+        if v is not None:
+            try:
+                orjson.loads(v)
+            except orjson.JSONDecodeError as exc:
+                raise ProtocolError(f"state value is not JSON: {exc}") from exc
+            value = v.encode()
+        entries = tuple(sorted((_entry_from_wire(e) for e in data["d"]), key=lambda e: e.rid))
+        return RegState(value, entries)
+
+
+# --- the acceptor --------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class AcceptorSlot:
+    """An acceptor's memory of one key."""
+
+    promised: Ballot = ZERO_BALLOT
+    accepted: Ballot = ZERO_BALLOT
+    state: RegState = field(default_factory=RegState)
+
+
+@dataclass(frozen=True, slots=True)
+class Promise:
+    """An acceptor's answer to ``prepare``: ``ok`` or a nack naming what it promised."""
+
+    ok: bool
+    promised: Ballot
+    accepted: Ballot
+    state: RegState
+
+
+class Acceptor:
+    """Every key's acceptor slot on one node.
+
+    Both operations are idempotent for a repeated ballot (a duplicated
+    message gets the same answer), and a ballot is never reused for another
+    value, so ``>=`` is safe where the textbook says ``>``.
+    """
+
+    def __init__(self) -> None:
+        self.slots: dict[str, AcceptorSlot] = {}
+
+    def slot(self, key: str) -> AcceptorSlot:
+        s = self.slots.get(key)
+        if s is None:
+            s = self.slots[key] = AcceptorSlot()
+        return s
+
+    def prepare(self, key: str, ballot: Ballot) -> Promise:
+        """Promise to accept nothing below ``ballot`` unless a higher ballot was promised."""
+        s = self.slot(key)
+        if ballot >= s.promised:
+            s.promised = ballot
+            return Promise(True, ballot, s.accepted, s.state)
+        return Promise(False, s.promised, s.accepted, s.state)
+
+    def accept(self, key: str, ballot: Ballot, state: RegState) -> tuple[bool, Ballot]:
+        """Accept ``state`` at ``ballot`` unless a higher ballot was promised.
+
+        Returns:
+            ``(accepted, promised ballot after the call)``.
+        """
+        s = self.slot(key)
+        if ballot >= s.promised:
+            s.promised = ballot
+            s.accepted = ballot
+            s.state = state
+            return True, ballot
+        return False, s.promised
+
+
+# --- the change function --------------------------------------------------------------------
+
+
+class OpKind(enum.Enum):
+    READ = "read"
+    WRITE = "write"
+    CAS = "cas"
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    """One client request as a change function of the key's value.
+
+    Attributes:
+        rid: unique request id (``node.incarnation.n``).
+        kind: read, write or cas.
+        value: the write's value, or the cas's ``to`` (canonical JSON bytes).
+        expected: the cas's ``from``.
+        create: cas ``create_if_not_exists``.
+        expires_ms: when the proposer gives up on it (its done entry lives a margin longer).
+    """
+
+    rid: str
+    kind: OpKind
+    value: bytes | None = None
+    expected: bytes | None = None
+    create: bool = False
+    expires_ms: int = 0
+
+
+def apply_batch(engine: Engine, session: Session, key: bytes, current: RegState, ops: Sequence[Op],
+                *, origin: str, live_own: Iterable[str], now_ms: int,
+                gc_margin_ms: int) -> tuple[RegState, dict[str, Result]]:
+    """Apply ``ops`` in order to ``current`` through the engine: the round's change function.
+
+    Args:
+        engine: the engine used to evaluate commands; ``key`` is set to the
+            current value first and holds the new value afterwards.
+        session: the engine session.
+        key: the key's canonical JSON bytes (the engine key).
+        current: the state adopted in the prepare phase.
+        ops: the batch, in arrival order.
+        origin: this proposer's node id (the origin of new done entries).
+        live_own: ids of this node's requests that may still be retried;
+            its other entries are dropped.
+        now_ms: the current time.
+        gc_margin_ms: how long past its expiry any entry is kept.
+
+    Returns:
+        The new state and every op's result. An op already in ``current``'s
+        done table gets its recorded result and is not applied again.
+
+    Raises:
+        EngineError: the engine refused a command (a bug or a misconfiguration).
+    """
+    if current.value is None:
+        engine.execute([b"DEL", key], session, now_ms)
+    else:
+        kv_write(engine, session, key, current.value, now_ms)
+    live = set(live_own)
+    done = {e.rid: e for e in current.done
+            if (e.origin != origin or e.rid in live) and e.expires_ms + gc_margin_ms >= now_ms}
+    results: dict[str, Result] = {}
+    for op in ops:
+        prior = done.get(op.rid)
+        if prior is not None:
+            results[op.rid] = prior.result
+            continue
+        if op.kind is OpKind.READ:
+            got = kv_read(engine, session, key, now_ms)
+            results[op.rid] = (Result(value=got) if got is not None
+                               else Result(ErrorCode.KEY_DOES_NOT_EXIST, "key does not exist"))
+            continue
+        if op.kind is OpKind.WRITE:
+            assert op.value is not None
+            kv_write(engine, session, key, op.value, now_ms)
+            result = Result()
+        else:
+            assert op.value is not None and op.expected is not None
+            outcome = kv_cas(engine, session, key, op.expected, op.value, now_ms, create_if_missing=op.create)
+            if outcome.ok:
+                result = Result()
+            elif outcome.current is None:
+                result = Result(ErrorCode.KEY_DOES_NOT_EXIST, "key does not exist")
+            else:
+                result = Result(ErrorCode.PRECONDITION_FAILED,
+                                f"current value {outcome.current.decode()} is not {op.expected.decode()}")
+        results[op.rid] = result
+        done[op.rid] = DoneEntry(op.rid, origin, op.expires_ms, result)
+    entries = sorted(done.values(), key=lambda e: (e.expires_ms, e.rid))[-DONE_ENTRIES_MAX:]
+    new = RegState(kv_read(engine, session, key, now_ms), tuple(sorted(entries, key=lambda e: e.rid)))
+    return new, results
+
+
+# --- one proposer round ----------------------------------------------------------------------
+
+
+class Phase(enum.Enum):
+    PREPARE = "prepare"
+    ACCEPT = "accept"
+    COMMITTED = "committed"
+    REJECTED = "rejected"
+
+
+class Outcome(enum.Enum):
+    """What an answer did to a round."""
+
+    WAIT = "wait"          # nothing decided yet (or a stale/duplicate answer)
+    PREPARED = "prepared"  # a majority promised: call `current` and `start_accept`
+    COMMITTED = "committed"  # a majority accepted the new state
+    REJECTED = "rejected"  # a majority is out of reach: retry with a higher ballot
+
+
+class Round:
+    """One proposer attempt at one ballot (pure; the caller sends and delivers).
+
+    Args:
+        ballot: this attempt's ballot, unique to it.
+        acceptors: every node id (self included).
+    """
+
+    def __init__(self, ballot: Ballot, acceptors: Sequence[str]) -> None:
+        assert acceptors
+        self.ballot = ballot
+        self.acceptors = tuple(sorted(acceptors))
+        self.quorum = len(self.acceptors) // 2 + 1
+        self.phase = Phase.PREPARE
+        self.promises: dict[str, tuple[Ballot, RegState]] = {}
+        self.acks: set[str] = set()
+        self.nacks: dict[str, Ballot] = {}
+        self.proposal: RegState | None = None
+        self.accept_sent = False
+
+    @property
+    def highest_seen(self) -> Ballot:
+        """The highest ballot named by a nack (or our own)."""
+        return max([self.ballot, *self.nacks.values()])
+
+    def missing(self) -> list[str]:
+        """Acceptors that have not answered the current phase, sorted."""
+        if self.phase is Phase.PREPARE:
+            answered = set(self.promises) | set(self.nacks)
+        elif self.phase is Phase.ACCEPT:
+            answered = self.acks | set(self.nacks)
+        else:
+            return []
+        return [a for a in self.acceptors if a not in answered]
+
+    def _nack(self, acceptor: str, promised: Ballot) -> Outcome:
+        if promised <= self.ballot:
+            return Outcome.WAIT  # not a real conflict (cannot happen with a correct acceptor)
+        self.nacks[acceptor] = promised
+        if len(self.nacks) > len(self.acceptors) - self.quorum:
+            self.phase = Phase.REJECTED
+            return Outcome.REJECTED
+        return Outcome.WAIT
+
+    def on_promise(self, acceptor: str, ballot: Ballot, promise: Promise) -> Outcome:
+        """Count one answer to this round's prepare (stale ballots and duplicates are ignored)."""
+        if (self.phase is not Phase.PREPARE or ballot != self.ballot or acceptor not in self.acceptors
+                or acceptor in self.promises or acceptor in self.nacks):
+            return Outcome.WAIT
+        if not promise.ok:
+            return self._nack(acceptor, promise.promised)
+        self.promises[acceptor] = (promise.accepted, promise.state)
+        if len(self.promises) >= self.quorum:
+            return Outcome.PREPARED
+        return Outcome.WAIT
+
+    def current(self) -> RegState:
+        """The adopted state: the highest-ballot accepted state among the promises."""
+        assert len(self.promises) >= self.quorum
+        best = max(self.promises.items(), key=lambda kv: (kv[1][0], kv[0]))
+        return best[1][1]
+
+    def start_accept(self, proposal: RegState) -> None:
+        """Enter the accept phase with ``proposal`` (answers to prepare are ignored from now on)."""
+        assert self.phase is Phase.PREPARE and len(self.promises) >= self.quorum
+        self.phase = Phase.ACCEPT
+        self.proposal = proposal
+        self.nacks = {}
+        self.accept_sent = True
+
+    def on_accepted(self, acceptor: str, ballot: Ballot, ok: bool, promised: Ballot) -> Outcome:
+        """Count one answer to this round's accept."""
+        if (self.phase is not Phase.ACCEPT or ballot != self.ballot or acceptor not in self.acceptors
+                or acceptor in self.acks or acceptor in self.nacks):
+            return Outcome.WAIT
+        if not ok:
+            return self._nack(acceptor, promised)
+        self.acks.add(acceptor)
+        if len(self.acks) >= self.quorum:
+            self.phase = Phase.COMMITTED
+            return Outcome.COMMITTED
+        return Outcome.WAIT
+
+    def abandon(self) -> None:
+        """Give up (a resend found a conflict, or the caller stops); later answers are ignored."""
+        if self.phase in (Phase.PREPARE, Phase.ACCEPT):
+            self.phase = Phase.REJECTED

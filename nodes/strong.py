@@ -1,0 +1,462 @@
+"""StrongKv: linearizable lin-kv by per-key CASPaxos over majority quorums.
+
+Strategy: the protocol's pure parts live in `nodes.caspaxos` (ballots, the
+register state, the acceptor, one proposer `Round`); this handler wires
+them to a `NodeCore`. Every node is an acceptor (``paxos_prepare`` and
+``paxos_accept`` routes, answered at once from `Acceptor`) and a proposer:
+
+* A client ``read``/``write``/``cas`` becomes an `Op` queued on its key's
+  `_KeyProposer`, with a deadline ``request_timeout_ms`` after arrival.
+* A key runs at most one round at a time on this node. A round takes every
+  queued op (a batch), prepares at a fresh ballot ``(counter, node_id)``,
+  adopts the highest accepted state of a majority of promises, applies the
+  batch to it in arrival order (`apply_batch`, through the Redis engine) and
+  sends the result in ``accept``. A majority of acks commits the round and
+  every op in it is answered with its result; ops that arrived meanwhile
+  start the next round at once. A read is a full round too (it writes back
+  the state it adopted), so it is linearizable without clock assumptions.
+* This node's own acceptor answers by a direct call; the others get an RPC,
+  resent every ``resend_ms`` (adapted to the measured round trip) to
+  acceptors that have not answered, so loss only slows a round. A nack with
+  a higher ballot raises the ballot counter past it; once a majority is out
+  of reach, or at a resend after any nack, the round is abandoned and a new
+  one starts after a random backoff (from the node's RNG) that doubles with
+  each consecutive failure.
+* Retrying an op that was in an abandoned accept is safe because the state
+  carries a done table (see `nodes.caspaxos`): an op some acceptor already
+  has applied keeps its recorded result instead of being applied twice.
+* At its deadline an unanswered op fails: ``temporarily-unavailable`` (11,
+  definite) when no accept carrying it was ever sent, so it can never take
+  effect (it leaves the queue before any later accept), otherwise the
+  indefinite ``timeout`` (0). The default deadline (800 ms) answers before
+  the lin-kv client's own timeout (``max(10 x latency, 1 s)``).
+
+Keys are their canonical JSON text (so ``1`` and ``1.0`` are different
+keys, as in Maelstrom). Acceptor state lives in memory: a node that crashes
+and restarts forgets its promises, which CASPaxos does not tolerate (the
+partition, loss and duplicate nemeses are fine).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Final
+
+import orjson
+
+from crdt.config import Config
+from crdt.engine import Engine
+from nodes.caspaxos import (
+    Acceptor,
+    Ballot,
+    Op,
+    OpKind,
+    Outcome,
+    Phase,
+    Promise,
+    RegState,
+    Result,
+    Round,
+    apply_batch,
+    ballot_from_wire,
+    ballot_to_wire,
+)
+from nodes.core import Field, Kind, NodeCore, Rpc, Timer
+from nodes.workloads import CAS, KV_READ, WRITE, EngineError, json_bytes
+from protocol.errors import ProtocolError
+from protocol.maelstrom_json import ErrorCode, Message
+
+__all__ = ["PAXOS_ACCEPT", "PAXOS_PREPARE", "REQUEST_TIMEOUT_MS", "StrongKv"]
+
+log = logging.getLogger("gyre.node")
+
+# Node-to-node messages; the state is `RegState.to_wire`, the key its canonical JSON text.
+PAXOS_PREPARE: Final = Rpc("paxos_prepare", fields=(Field("key", Kind.STR), Field("ballot", Kind.LIST)),
+                           reply_fields=("ok", "promised", "accepted", "state"))
+PAXOS_ACCEPT: Final = Rpc("paxos_accept",
+                          fields=(Field("key", Kind.STR), Field("ballot", Kind.LIST), Field("state", Kind.OBJECT)),
+                          reply_fields=("ok", "promised"))
+
+#: How long a client request may wait for its round (under lin-kv's 1 s client timeout).
+REQUEST_TIMEOUT_MS: Final[int] = 800
+#: Resend period of a phase before any round trip was measured.
+RESEND_INITIAL_MS: Final[int] = 100
+#: Bounds of the adaptive resend period (3 x smoothed round trip + 10 ms).
+RESEND_MIN_MS: Final[int] = 20
+RESEND_MAX_MS: Final[int] = 250
+#: Backoff after a lost duel: uniform in [1, min(cap, base x 2^failures)], base ~ one round trip.
+BACKOFF_BASE_MIN_MS: Final[int] = 5
+BACKOFF_CAP_MS: Final[int] = 200
+#: How long past its expiry a done entry survives (covers clock skew between nodes).
+DONE_GC_MARGIN_MS: Final[int] = 10_000
+#: Weight of a new round-trip sample in the smoothed estimate (as TCP's SRTT, 1/8).
+RTT_GAIN: Final[float] = 0.125
+
+_SPECS: Final = {OpKind.READ: KV_READ, OpKind.WRITE: WRITE, OpKind.CAS: CAS}
+
+
+@dataclass(eq=False, slots=True)
+class _Request:
+    msg: Message
+    op: Op
+    proposed: bool = False  # an accept carrying it was sent: failure is indefinite from now on
+    answered: bool = False
+    timer: Timer | None = None
+
+
+@dataclass(slots=True)
+class _KeyProposer:
+    key: str  # canonical JSON text
+    queue: list[_Request] = field(default_factory=list)
+    round: Round | None = None
+    batch: list[_Request] = field(default_factory=list)  # the ops of the round's accept
+    results: dict[str, Result] = field(default_factory=dict)  # their results, if the accept commits
+    sent_at: dict[str, int] = field(default_factory=dict)  # acceptor -> when this phase last asked it
+    resend: Timer | None = None
+    backoff: Timer | None = None
+    failures: int = 0
+
+
+@dataclass(slots=True)
+class StrongStats:
+    """Counters for logs and tests."""
+
+    rounds: int = 0
+    committed: int = 0
+    rejected: int = 0
+    resends: int = 0
+    deduplicated: int = 0
+    definite_failures: int = 0
+    indefinite_failures: int = 0
+
+
+class StrongKv:
+    """lin-kv by per-key CASPaxos (see module doc).
+
+    Args:
+        rpc_timeout_ms: how long a client request may wait for its rounds
+            before it fails (11 when nothing was proposed, else 0).
+        engine: the engine that evaluates change functions (a fresh one by
+            default); each key holds the last state this node proposed.
+        resend_initial_ms: resend period before any round trip was measured.
+        backoff_cap_ms: longest backoff after a lost duel.
+        gc_margin_ms: how long past its expiry a done entry is kept.
+    """
+
+    def __init__(self, rpc_timeout_ms: int = REQUEST_TIMEOUT_MS, *, engine: Engine | None = None,
+                 resend_initial_ms: int = RESEND_INITIAL_MS, backoff_cap_ms: int = BACKOFF_CAP_MS,
+                 gc_margin_ms: int = DONE_GC_MARGIN_MS) -> None:
+        assert rpc_timeout_ms > 0 and resend_initial_ms > 0 and backoff_cap_ms > 0
+        self.request_timeout_ms = rpc_timeout_ms
+        self.engine = engine
+        self.session = None if engine is None else engine.open_session(0, addr="strong")
+        self.backoff_cap_ms = backoff_cap_ms
+        self.gc_margin_ms = gc_margin_ms
+        self.acceptor = Acceptor()
+        self.proposers: dict[str, _KeyProposer] = {}
+        self.counter = 0
+        self.incarnation = 0
+        self.next_rid = 0
+        self.srtt_ms: float | None = None
+        self.resend_initial_ms = resend_initial_ms
+        self.stats = StrongStats()
+        self.node: NodeCore | None = None
+
+    # -- wiring ---------------------------------------------------------------------------
+
+    def install(self, node: NodeCore) -> None:
+        self.node = node
+        if self.engine is None:
+            self.engine = Engine(config=Config(), rng=node.rng)
+            self.session = self.engine.open_session(0, addr="strong")
+        node.add_route(KV_READ, self._on_client, when=lambda body: "key" in body)
+        node.add_route(WRITE, self._on_client)
+        node.add_route(CAS, self._on_client)
+        node.add_route(PAXOS_PREPARE, self._on_prepare)
+        node.add_route(PAXOS_ACCEPT, self._on_accept)
+        node.on_init(self._start)
+
+    def _start(self, now_ms: int) -> None:
+        assert self.node is not None
+        self.incarnation = self.node.rng.getrandbits(32)
+
+    def _node(self) -> NodeCore:
+        assert self.node is not None
+        return self.node
+
+    @property
+    def resend_ms(self) -> int:
+        if self.srtt_ms is None:
+            return self.resend_initial_ms
+        return int(min(RESEND_MAX_MS, max(RESEND_MIN_MS, 3 * self.srtt_ms + 10)))
+
+    def _sample_rtt(self, ms: int) -> None:
+        self.srtt_ms = float(ms) if self.srtt_ms is None else self.srtt_ms + RTT_GAIN * (ms - self.srtt_ms)
+
+    def _see(self, ballot: Ballot) -> None:
+        self.counter = max(self.counter, ballot[0])
+
+    def _next_ballot(self) -> Ballot:
+        node = self._node()
+        assert node.node_id is not None
+        self.counter += 1
+        return (self.counter, node.node_id)
+
+    # -- acceptor -------------------------------------------------------------------------
+
+    def _on_prepare(self, msg: Message, now_ms: int) -> None:
+        ballot = ballot_from_wire(msg.body["ballot"])
+        self._see(ballot)
+        p = self.acceptor.prepare(msg.body["key"], ballot)
+        self._node().reply_ok(msg, PAXOS_PREPARE, ok=p.ok, promised=ballot_to_wire(p.promised),
+                              accepted=ballot_to_wire(p.accepted), state=p.state.to_wire())
+
+    def _on_accept(self, msg: Message, now_ms: int) -> None:
+        ballot = ballot_from_wire(msg.body["ballot"])
+        state = RegState.from_wire(msg.body["state"])
+        self._see(ballot)
+        ok, promised = self.acceptor.accept(msg.body["key"], ballot, state)
+        self._node().reply_ok(msg, PAXOS_ACCEPT, ok=ok, promised=ballot_to_wire(promised))
+
+    # -- client requests --------------------------------------------------------------------
+
+    def _on_client(self, msg: Message, now_ms: int) -> None:
+        node = self._node()
+        body = msg.body
+        self.next_rid += 1
+        rid = f"{node.node_id}.{self.incarnation:08x}.{self.next_rid}"
+        expires = now_ms + self.request_timeout_ms
+        if msg.type == WRITE.type:
+            op = Op(rid, OpKind.WRITE, value=json_bytes(body["value"]), expires_ms=expires)
+        elif msg.type == CAS.type:
+            op = Op(rid, OpKind.CAS, value=json_bytes(body["to"]), expected=json_bytes(body["from"]),
+                    create=body.get("create_if_not_exists") is True, expires_ms=expires)
+        else:
+            op = Op(rid, OpKind.READ, expires_ms=expires)
+        key = json_bytes(body["key"]).decode()
+        kp = self.proposers.get(key)
+        if kp is None:
+            kp = self.proposers[key] = _KeyProposer(key)
+        req = _Request(msg, op)
+        req.timer = node.call_at(expires, lambda t: self._expire(kp, req, t))
+        kp.queue.append(req)
+        if kp.round is None and kp.backoff is None:
+            self._start_round(kp, now_ms)
+
+    def _answer(self, req: _Request, result: Result) -> None:
+        node = self._node()
+        req.answered = True
+        if req.timer is not None:
+            req.timer.cancel()
+        spec = _SPECS[req.op.kind]
+        if result.ok:
+            if req.op.kind is OpKind.READ:
+                assert result.value is not None
+                node.reply_ok(req.msg, spec, value=orjson.loads(result.value))
+            else:
+                node.reply_ok(req.msg, spec)
+        else:
+            assert result.code is not None
+            node.reply_error(req.msg, result.code, result.text)
+
+    def _expire(self, kp: _KeyProposer, req: _Request, now_ms: int) -> None:
+        if req.answered:
+            return
+        if req.proposed:
+            self.stats.indefinite_failures += 1
+            self._answer(req, Result(ErrorCode.TIMEOUT, "no majority accepted in time; the request may "
+                                     "or may not take effect"))
+        else:
+            self.stats.definite_failures += 1
+            self._answer(req, Result(ErrorCode.TEMPORARILY_UNAVAILABLE,
+                                     "no majority reachable in time; nothing was proposed"))
+        kp.queue = [r for r in kp.queue if not r.answered]
+
+    # -- proposer -------------------------------------------------------------------------
+
+    def _start_round(self, kp: _KeyProposer, now_ms: int) -> None:
+        node = self._node()
+        kp.backoff = None
+        kp.queue = [r for r in kp.queue if not r.answered]
+        if not kp.queue:
+            kp.round = None
+            return
+        rnd = Round(self._next_ballot(), node.node_ids)
+        kp.round = rnd
+        kp.batch = []
+        kp.sent_at = {}
+        self.stats.rounds += 1
+        self._send_phase(kp, rnd, now_ms, rnd.missing())
+        if kp.round is rnd and rnd.phase in (Phase.PREPARE, Phase.ACCEPT):
+            self._arm_resend(kp, now_ms)
+
+    def _arm_resend(self, kp: _KeyProposer, now_ms: int) -> None:
+        if kp.resend is not None:
+            kp.resend.cancel()
+        kp.resend = self._node().call_later(now_ms, self.resend_ms, lambda t: self._on_resend(kp, t))
+
+    def _send_phase(self, kp: _KeyProposer, rnd: Round, now_ms: int, targets: list[str]) -> None:
+        """Ask ``targets`` for the round's current phase; our own acceptor answers inline."""
+        node = self._node()
+        me = node.node_id
+        phase = rnd.phase
+        for acceptor in targets:
+            if kp.round is not rnd or rnd.phase is not phase:
+                return  # our own answer already moved the round on
+            kp.sent_at[acceptor] = now_ms
+            if acceptor == me:
+                if phase is Phase.PREPARE:
+                    self._on_promise(kp, rnd, acceptor, self.acceptor.prepare(kp.key, rnd.ballot), now_ms)
+                else:
+                    assert rnd.proposal is not None
+                    ok, promised = self.acceptor.accept(kp.key, rnd.ballot, rnd.proposal)
+                    self._on_accepted(kp, rnd, acceptor, ok, promised, now_ms)
+                continue
+            if phase is Phase.PREPARE:
+                body = {"type": PAXOS_PREPARE.type, "key": kp.key, "ballot": ballot_to_wire(rnd.ballot)}
+                node.rpc(acceptor, body, now_ms, timeout_ms=self.request_timeout_ms,
+                         on_reply=self._promise_handler(kp, rnd, acceptor))
+            else:
+                assert rnd.proposal is not None
+                body = {"type": PAXOS_ACCEPT.type, "key": kp.key, "ballot": ballot_to_wire(rnd.ballot),
+                        "state": rnd.proposal.to_wire()}
+                node.rpc(acceptor, body, now_ms, timeout_ms=self.request_timeout_ms,
+                         on_reply=self._accepted_handler(kp, rnd, acceptor))
+
+    def _promise_handler(self, kp: _KeyProposer, rnd: Round, acceptor: str) -> Callable[[Message, int], None]:
+        def on_reply(answer: Message, now_ms: int) -> None:
+            b = answer.body
+            if b.get("type") != PAXOS_PREPARE.reply_type:
+                log.warning("%s answered paxos_prepare with %.200r", acceptor, b)
+                return
+            ok = b.get("ok")
+            if not isinstance(ok, bool):
+                raise ProtocolError(f"paxos_prepare_ok: ok must be a boolean, not {ok!r:.40}")
+            promise = Promise(ok, ballot_from_wire(b.get("promised")), ballot_from_wire(b.get("accepted")),
+                              RegState.from_wire(b.get("state")))
+            self._see(promise.promised)
+            self._rtt(kp, rnd, acceptor, Phase.PREPARE, now_ms)
+            self._on_promise(kp, rnd, acceptor, promise, now_ms)
+        return on_reply
+
+    def _accepted_handler(self, kp: _KeyProposer, rnd: Round, acceptor: str) -> Callable[[Message, int], None]:
+        def on_reply(answer: Message, now_ms: int) -> None:
+            b = answer.body
+            if b.get("type") != PAXOS_ACCEPT.reply_type:
+                log.warning("%s answered paxos_accept with %.200r", acceptor, b)
+                return
+            ok = b.get("ok")
+            if not isinstance(ok, bool):
+                raise ProtocolError(f"paxos_accept_ok: ok must be a boolean, not {ok!r:.40}")
+            promised = ballot_from_wire(b.get("promised"))
+            self._see(promised)
+            self._rtt(kp, rnd, acceptor, Phase.ACCEPT, now_ms)
+            self._on_accepted(kp, rnd, acceptor, ok, promised, now_ms)
+        return on_reply
+
+    def _rtt(self, kp: _KeyProposer, rnd: Round, acceptor: str, phase: Phase, now_ms: int) -> None:
+        if kp.round is rnd and rnd.phase is phase and acceptor in kp.sent_at:
+            self._sample_rtt(now_ms - kp.sent_at[acceptor])
+
+    def _on_promise(self, kp: _KeyProposer, rnd: Round, acceptor: str, promise: Promise, now_ms: int) -> None:
+        if kp.round is not rnd:
+            return
+        outcome = rnd.on_promise(acceptor, rnd.ballot, promise)
+        if outcome is Outcome.PREPARED:
+            self._propose(kp, rnd, now_ms)
+        elif outcome is Outcome.REJECTED:
+            self._lost(kp, rnd, now_ms)
+
+    def _propose(self, kp: _KeyProposer, rnd: Round, now_ms: int) -> None:
+        node = self._node()
+        assert node.node_id is not None and self.engine is not None and self.session is not None
+        kp.queue = [r for r in kp.queue if not r.answered]
+        batch = list(kp.queue)
+        if not batch:  # every op expired while preparing: nothing to propose
+            rnd.abandon()
+            self._end_round(kp)
+            return
+        current = rnd.current()
+        try:
+            proposal, results = apply_batch(
+                self.engine, self.session, kp.key.encode(), current, [r.op for r in batch],
+                origin=node.node_id, live_own=[r.op.rid for r in batch], now_ms=now_ms,
+                gc_margin_ms=self.gc_margin_ms)
+        except EngineError as exc:  # the engine refused a plain GET/SET: a bug, fail loudly but answer
+            log.error("engine refused a change function on %s: %s", kp.key, exc)
+            for r in batch:
+                if not r.proposed:
+                    self._answer(r, Result(ErrorCode.TEMPORARILY_UNAVAILABLE, str(exc)))
+            rnd.abandon()
+            self._end_round(kp)
+            return
+        self.stats.deduplicated += sum(1 for r in batch if current.lookup(r.op.rid) is not None)
+        kp.batch = batch
+        kp.results = results
+        for r in batch:
+            r.proposed = True
+        rnd.start_accept(proposal)
+        kp.sent_at = {}
+        self._send_phase(kp, rnd, now_ms, rnd.missing())
+        if kp.round is rnd and rnd.phase is Phase.ACCEPT:
+            self._arm_resend(kp, now_ms)
+
+    def _on_accepted(self, kp: _KeyProposer, rnd: Round, acceptor: str, ok: bool, promised: Ballot,
+                     now_ms: int) -> None:
+        if kp.round is not rnd:
+            return
+        outcome = rnd.on_accepted(acceptor, rnd.ballot, ok, promised)
+        if outcome is Outcome.COMMITTED:
+            self._commit(kp, rnd, now_ms)
+        elif outcome is Outcome.REJECTED:
+            self._lost(kp, rnd, now_ms)
+
+    def _commit(self, kp: _KeyProposer, rnd: Round, now_ms: int) -> None:
+        self.stats.committed += 1
+        for r in kp.batch:
+            if not r.answered:
+                self._answer(r, kp.results[r.op.rid])
+        kp.batch = []
+        kp.results = {}
+        kp.failures = 0
+        self._end_round(kp)
+        self._start_round(kp, now_ms)
+
+    def _end_round(self, kp: _KeyProposer) -> None:
+        kp.round = None
+        if kp.resend is not None:
+            kp.resend.cancel()
+            kp.resend = None
+
+    def _lost(self, kp: _KeyProposer, rnd: Round, now_ms: int) -> None:
+        node = self._node()
+        self.stats.rejected += 1
+        self._see(rnd.highest_seen)
+        rnd.abandon()
+        self._end_round(kp)
+        kp.batch = []
+        kp.failures += 1
+        base = max(BACKOFF_BASE_MIN_MS, int(self.srtt_ms or BACKOFF_BASE_MIN_MS))
+        span = min(self.backoff_cap_ms, base << min(kp.failures, 6))
+        delay = 1 + node.rng.randrange(span)
+        kp.backoff = node.call_later(now_ms, delay, lambda t: self._start_round(kp, t))
+
+    def _on_resend(self, kp: _KeyProposer, now_ms: int) -> None:
+        rnd = kp.round
+        kp.resend = None
+        if rnd is None or rnd.phase not in (Phase.PREPARE, Phase.ACCEPT):
+            return
+        if rnd.nacks:
+            self._lost(kp, rnd, now_ms)
+            return
+        if not any(not r.answered for r in kp.queue):
+            # Every op expired: stop asking (nothing is waiting for this round any more).
+            rnd.abandon()
+            self._end_round(kp)
+            return
+        self.stats.resends += 1
+        self._send_phase(kp, rnd, now_ms, rnd.missing())
+        if kp.round is rnd and rnd.phase in (Phase.PREPARE, Phase.ACCEPT):
+            self._arm_resend(kp, now_ms)
