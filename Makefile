@@ -49,7 +49,8 @@ test-all: $(STAMP) redis-tools
 	$(PY) -m pytest -q -m '' $(PYTEST_ARGS)
 
 bench: $(STAMP) redis-tools
-	$(PY) -m bench.bench_server
+	$(PY) -m bench.bench_server $(ARGS)
+	$(PY) -m bench.bench_zset_memory $(ARGS)
 
 bench-checker: $(STAMP)
 	$(PY) -m bench.bench_checker $(ARGS)

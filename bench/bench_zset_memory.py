@@ -18,17 +18,12 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import subprocess
 import sys
-import tempfile
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import redis
 
-from tests.helpers import free_port
+from bench.servers import both_servers
 
 MEMBERS_DEFAULT = 1_000_000
 PIPELINE_COMMANDS = 10_000
@@ -36,26 +31,7 @@ TIMED_ZADDS = 10_000
 MEMORY_RATIO_TARGET = 3.0
 # Flat enough: the 10^6 row may cost at most this many times the 10^4 row.
 FLATNESS_TARGET = 3.0
-READY_TIMEOUT_S = 30.0
 KIB = 1024
-
-
-@contextmanager
-def _server(argv: list[str], ready_text: str) -> Iterator[subprocess.Popen[str]]:
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if ready_text in line:
-                break
-        else:
-            raise RuntimeError(f"{argv[0]} exited with {proc.wait()} before it was ready")
-        # Keep draining its log so a chatty server never blocks on a full pipe.
-        threading.Thread(target=proc.stdout.read, daemon=True).start()
-        yield proc
-    finally:
-        proc.terminate()
-        proc.wait(timeout=READY_TIMEOUT_S)
 
 
 def rss_bytes(pid: int) -> int:
@@ -128,15 +104,9 @@ def main() -> int:
     if shutil.which("redis-server") is None:
         print("bench: redis-server is not installed (make redis-tools as root)", file=sys.stderr)
         return 1
-    redis_port, gyre_port = free_port(), free_port()
-    with tempfile.TemporaryDirectory() as workdir, \
-            _server(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-                     "--appendonly", "no", "--dir", workdir, "--logfile", ""],
-                    "Ready to accept connections") as redis_proc, \
-            _server([sys.executable, "-m", "nodes.cli", "serve", "--port", str(gyre_port)],
-                    "ready to accept connections") as gyre_proc:
-        theirs = measure(redis_port, redis_proc.pid, members, True)
-        ours = measure(gyre_port, gyre_proc.pid, members, False)
+    with both_servers() as ((gyre_port, gyre_pid), (redis_port, redis_pid)):
+        theirs = measure(redis_port, redis_pid, members, True)
+        ours = measure(gyre_port, gyre_pid, members, False)
     mb = 1e6
     ratio = ours["rss"] / theirs["rss"]  # type: ignore[operator]
     ratio_used = ours["rss"] / theirs["used"]  # type: ignore[operator]

@@ -199,3 +199,35 @@ def test_sigterm_shuts_down_cleanly() -> None:
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=REDIS_START_TIMEOUT_S) == 0
     assert "shutting down" in proc.stdout.read()
+
+
+def test_transaction_with_watch(client: redis.Redis, gyre_port: int) -> None:
+    client.set("balance", 10)
+    with client.pipeline() as pipe:
+        pipe.watch("balance")
+        current = int(pipe.get("balance"))
+        pipe.multi()
+        pipe.set("balance", current + 5)
+        pipe.incr("ops")
+        assert pipe.execute() == [True, 1]
+    assert client.get("balance") == "15"
+    # A write from someone else between WATCH and EXEC aborts the transaction.
+    other = redis.Redis(port=gyre_port)
+    with client.pipeline() as pipe:
+        pipe.watch("balance")
+        other.set("balance", 0)
+        pipe.multi()
+        pipe.set("balance", 99)
+        with pytest.raises(redis.WatchError):
+            pipe.execute()
+    assert client.get("balance") == "0"
+    other.close()
+
+
+def test_transaction_runtime_error_takes_its_slot(client: redis.Redis) -> None:
+    client.set("s", "text")
+    pipe = client.pipeline(transaction=True)
+    pipe.incr("s")
+    pipe.set("t", "1")
+    replies = pipe.execute(raise_on_error=False)
+    assert isinstance(replies[0], redis.ResponseError) and replies[1] is True
