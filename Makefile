@@ -10,7 +10,22 @@ PORT ?= 6379
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help serve test test-all bench bench-checker redis-tools clean
+.PHONY: help serve test test-all bench bench-checker redis-tools clean \
+        maelstrom lin-kv-strong lin-kv-eventual lin-kv-causal crdt
+
+# Maelstrom runs: our harness (`gyre test`) unless MAELSTROM=/path/to/maelstrom
+# names a real Maelstrom, which then gets the very same options. The mode of
+# the replicated node travels in GYRE_MODE, which Maelstrom passes on.
+MAELSTROM ?=
+RUN_TEST = $(if $(MAELSTROM),$(MAELSTROM) test,$(GYRE) test)
+NODE := $(abspath $(VENV)/bin/gyre-node)
+REPLICATED := $(abspath $(VENV)/bin/gyre-node-replicated)
+BIN ?= $(NODE)
+TIME_LIMIT ?= 20
+NODES ?= 3
+MAELSTROM_ARGS ?=
+# lin-kv needs a concurrency that is a multiple of 2 x nodes.
+WORKLOAD_ARGS_lin-kv = --concurrency 2n
 
 help:
 	@echo "make serve          run the RESP server on 127.0.0.1:$(PORT) (ARGS='--requirepass x ...')"
@@ -18,6 +33,11 @@ help:
 	@echo "make test-all       the default suite plus the slow tests"
 	@echo "make bench          gyre serve vs Debian's redis-server, side by side (redis-benchmark)"
 	@echo "make bench-checker  speed of the linearizability checker"
+	@echo "make maelstrom      single-node lin-kv under our Maelstrom (MAELSTROM=path for a real one)"
+	@echo "make lin-kv-strong  3-node lin-kv with partitions, strong mode (also -eventual, -causal)"
+	@echo "make crdt           g-set, g-counter, pn-counter and broadcast, replicated, with partitions"
+	@echo "make maelstrom-W BIN=path  workload W (echo, unique-ids, broadcast, g-set, g-counter,"
+	@echo "                    pn-counter, lin-kv) against any Maelstrom node program"
 	@echo "make clean          remove .venv and caches"
 
 $(STAMP): pyproject.toml
@@ -57,3 +77,22 @@ bench-checker: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info
+
+maelstrom: $(STAMP)
+	$(RUN_TEST) -w lin-kv --bin $(NODE) --node-count 1 --concurrency 2n \
+	    --time-limit $(TIME_LIMIT) --rate 100 $(MAELSTROM_ARGS)
+
+lin-kv-strong lin-kv-eventual lin-kv-causal: lin-kv-%: $(STAMP)
+	GYRE_MODE=$* $(RUN_TEST) -w lin-kv --bin $(REPLICATED) --node-count $(NODES) --concurrency 2n \
+	    --time-limit $(TIME_LIMIT) --rate 100 --latency 10 --nemesis partition $(MAELSTROM_ARGS)
+
+crdt: $(STAMP)
+	for w in g-set g-counter pn-counter broadcast; do \
+	    GYRE_MODE=$${GYRE_MODE:-eventual} $(RUN_TEST) -w $$w --bin $(REPLICATED) --node-count $(NODES) \
+	        --time-limit $(TIME_LIMIT) --rate 50 --latency 10 --nemesis partition $(MAELSTROM_ARGS) \
+	        || exit $$?; \
+	done
+
+maelstrom-%: $(STAMP)
+	$(RUN_TEST) -w $* --bin $(BIN) --node-count $(NODES) --time-limit $(TIME_LIMIT) \
+	    $(WORKLOAD_ARGS_$*) $(MAELSTROM_ARGS)

@@ -1,0 +1,75 @@
+"""The Makefile's Maelstrom targets: the command lines they build, and a real short run."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+MAKE = shutil.which("make")
+MAKE_TIMEOUT_S = 120
+needs_make = pytest.mark.skipif(MAKE is None, reason="make is not installed")
+STAMP = ".venv/.installed"
+
+
+def make(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    # -o STAMP: never rebuild the virtualenv from inside a test.
+    return subprocess.run([MAKE, "-s", "-C", str(REPO), "-o", STAMP, *args], capture_output=True,
+                          text=True, timeout=MAKE_TIMEOUT_S, env={**os.environ, **(env or {})})
+
+
+@pytest.fixture
+def stand_in(tmp_path: Path) -> tuple[Path, Path]:
+    """A fake `maelstrom` that records its arguments and GYRE_MODE, one call per line."""
+    log = tmp_path / "calls.txt"
+    script = tmp_path / "maelstrom"
+    script.write_text(f'#!/bin/sh\necho "GYRE_MODE=$GYRE_MODE $*" >> {log}\n')
+    script.chmod(0o755)
+    return script, log
+
+
+@needs_make
+@pytest.mark.parametrize("mode", ["strong", "eventual", "causal"])
+def test_lin_kv_targets_drive_a_real_maelstrom_with_the_same_options(
+        stand_in: tuple[Path, Path], mode: str) -> None:
+    script, log = stand_in
+    r = make(f"lin-kv-{mode}", f"MAELSTROM={script}", "TIME_LIMIT=30", "NODES=5")
+    assert r.returncode == 0, r.stderr
+    replicated = REPO / ".venv" / "bin" / "gyre-node-replicated"
+    assert log.read_text().split() == [
+        f"GYRE_MODE={mode}", "test", "-w", "lin-kv", "--bin", str(replicated), "--node-count", "5",
+        "--concurrency", "2n", "--time-limit", "30", "--rate", "100", "--latency", "10",
+        "--nemesis", "partition"]
+
+
+@needs_make
+def test_maelstrom_and_crdt_targets_with_a_real_maelstrom(stand_in: tuple[Path, Path]) -> None:
+    script, log = stand_in
+    assert make("maelstrom", f"MAELSTROM={script}").returncode == 0
+    assert make("crdt", f"MAELSTROM={script}").returncode == 0
+    calls = log.read_text().splitlines()
+    single = REPO / ".venv" / "bin" / "gyre-node"
+    assert calls[0].split() == [
+        "GYRE_MODE=", "test", "-w", "lin-kv", "--bin", str(single), "--node-count", "1",
+        "--concurrency", "2n", "--time-limit", "20", "--rate", "100"]
+    assert [c.split()[3] for c in calls[1:]] == ["g-set", "g-counter", "pn-counter", "broadcast"]
+
+
+@needs_make
+def test_maelstrom_workload_target_takes_any_binary(stand_in: tuple[Path, Path]) -> None:
+    script, log = stand_in
+    assert make("maelstrom-echo", f"MAELSTROM={script}", "BIN=/opt/node", "NODES=2").returncode == 0
+    assert log.read_text().split()[1:] == [
+        "test", "-w", "echo", "--bin", "/opt/node", "--node-count", "2", "--time-limit", "20"]
+
+
+@needs_make
+def test_make_maelstrom_runs_our_harness_and_prints_the_verdict(tmp_path: Path) -> None:
+    r = make("maelstrom", "TIME_LIMIT=2", f"MAELSTROM_ARGS=--store {tmp_path / 'store'}")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Everything looks good" in r.stdout
+    assert "results.json" in r.stdout
