@@ -3,7 +3,10 @@
 click parses, builds the node's config and calls `trio.run` on the stdio
 driver; nothing else lives here. `node_group` is mounted by the `gyre` CLI;
 `single_main` and `replicated_main` are the `gyre-node` and
-`gyre-node-replicated` executables that Maelstrom's ``--bin`` runs.
+`gyre-node-replicated` executables that Maelstrom's ``--bin`` runs. The
+replicated node's mode comes from ``--mode`` or else the ``GYRE_MODE``
+environment variable (default eventual); strong mode imports `nodes.strong`
+only when asked for.
 Logs go to stderr; stdout carries protocol messages only.
 """
 
@@ -23,8 +26,8 @@ __all__ = ["node_group", "replicated_main", "single_main"]
 
 LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
               "error": logging.ERROR}
-MODES = ("eventual", "causal", "strong")
-#: Exit code when the requested node kind is not available yet.
+MODES = ("eventual", "causal", "strong")  # as nodes.replicated.MODES (not imported: startup time)
+#: Exit code when the requested node kind is not available.
 EXIT_NOT_BUILT = 1
 
 _seed_option = click.option("--seed", type=int, default=None,
@@ -73,13 +76,28 @@ def single(workload: str, seed: int | None, log_level: str) -> None:
 @node_group.command("replicated")
 @click.option("--mode", type=click.Choice(MODES), default="eventual", show_default=True,
               envvar="GYRE_MODE", help="Consistency mode of the replicated keyspace.")
+@click.option("--workload", type=click.Choice(WORKLOADS), default="auto", show_default=True,
+              envvar="GYRE_WORKLOAD",
+              help="The workload to expect; 'auto' infers it from the traffic.")
 @_seed_option
 @_log_option
-def replicated(mode: str, seed: int | None, log_level: str) -> None:
-    """The replicated node (eventual | causal | strong)."""
-    click.echo(f"gyre-node-replicated: the replicated node (mode {mode}) is not built yet; "
-               "use `gyre-node` (node single) for now", err=True)
-    sys.exit(EXIT_NOT_BUILT)
+def replicated(mode: str, workload: str, seed: int | None, log_level: str) -> None:
+    """The replicated node (eventual | causal | strong; GYRE_MODE sets the default)."""
+    from nodes.replicated import ReplicatedConfig, ReplicatedNode
+    from nodes.stdio import run_stdio, wall_ms
+
+    _setup_logging(log_level)
+    rng, chosen = _seeded_rng(seed)
+    logging.getLogger("gyre.node").info("replicated node: mode=%s workload=%s seed=%d", mode, workload, chosen)
+    try:
+        core = ReplicatedNode(rng=rng, config=ReplicatedConfig(mode=mode, workload=workload), now_ms=wall_ms())
+    except ImportError as exc:  # strong mode before nodes/strong.py exists
+        click.echo(f"gyre-node-replicated: mode {mode} is not available: {exc}", err=True)
+        sys.exit(EXIT_NOT_BUILT)
+    try:
+        trio.run(run_stdio, core)
+    except KeyboardInterrupt:
+        sys.exit(130)
 
 
 def single_main() -> None:

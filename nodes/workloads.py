@@ -25,7 +25,16 @@ Handlers:
   (all peers when none was given). Per neighbour it keeps the messages not
   yet acknowledged and sends them in one ``gossip`` RPC; at most one is in
   flight per neighbour, later messages batch up behind it, and a periodic
-  retry timer resends what a partition or loss kept unacknowledged.
+  retry timer resends what a partition or loss kept unacknowledged. Two
+  knobs cut messages per operation (the replicated node turns both on):
+  ``batch_ms`` holds a client's new message for a neighbour that long so
+  one RPC carries all that arrived meanwhile (``relay_ms``, the same for
+  messages relayed from a peer, is 0 there: they already travel in
+  batches, and waiting at every hop adds up), and ``tree`` gossips only along a
+  spanning tree of the topology (`spanning_tree`: breadth-first from a
+  centre of each connected component, the same at every node because every
+  node gets the same topology), so each message crosses each tree edge once
+  instead of flooding every edge of the grid.
 * `GSetWorkload`, `CounterWorkload` (g-counter and pn-counter share one
   `PNCounter`): state-based CRDTs from `crdt.lattices`; the whole state is
   pushed to every peer shortly after a change and again every
@@ -43,7 +52,7 @@ Handlers:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -52,7 +61,7 @@ import orjson
 from crdt.engine import Engine
 from crdt.lattices import GSet, PNCounter
 from crdt.session import Session
-from nodes.core import Field, Kind, NodeCore, Rpc
+from nodes.core import Field, Kind, NodeCore, Rpc, Timer
 from protocol.maelstrom_json import ErrorCode, Message
 from protocol.replies import ErrorReply
 
@@ -60,7 +69,7 @@ __all__ = [
     "BROADCAST", "BROADCAST_READ", "CAS", "COUNTER_ADD", "COUNTER_READ", "COUNTER_STATE", "ECHO",
     "GENERATE", "GOSSIP", "GSET_ADD", "GSET_READ", "GSET_STATE", "KV_READ", "TOPOLOGY", "WORKLOADS",
     "WRITE", "Broadcast", "CasOutcome", "CounterWorkload", "Echo", "GSetWorkload", "LinKv",
-    "UniqueIds", "WorkloadSelector", "kv_cas", "kv_read", "kv_write",
+    "UniqueIds", "WorkloadSelector", "jitter_ms", "kv_cas", "kv_read", "kv_write", "spanning_tree",
 ]
 
 log = logging.getLogger("gyre.node")
@@ -105,7 +114,8 @@ ANTI_ENTROPY_MS: Final[int] = 1000
 FORWARD_TIMEOUT_MS: Final[int] = 800
 
 
-def _jitter(node: NodeCore, period_ms: int) -> int:
+def jitter_ms(node: NodeCore, period_ms: int) -> int:
+    """``period_ms`` give or take an eighth, drawn from the node's RNG (spreads periodic work)."""
     return period_ms - period_ms // 8 + node.rng.randrange(period_ms // 4 + 1)
 
 
@@ -196,17 +206,30 @@ class Broadcast:
         selector: shared with the other handlers of the node.
         retry_ms: period of the resend timer.
         gossip_timeout_ms: how long one ``gossip`` RPC may stay unanswered.
+        batch_ms: how long a client's new message waits for company before
+            it goes out to a neighbour in one RPC (0: at once when the link
+            is idle; later messages queue behind an RPC in flight anyway).
+        relay_ms: the same for messages learnt from a peer, which already
+            arrive in batches (default: ``batch_ms``).
+        tree: gossip only along `spanning_tree` of the topology.
     """
 
     def __init__(self, selector: WorkloadSelector, *, retry_ms: int = GOSSIP_RETRY_MS,
-                 gossip_timeout_ms: int = GOSSIP_TIMEOUT_MS) -> None:
+                 gossip_timeout_ms: int = GOSSIP_TIMEOUT_MS, batch_ms: int = 0,
+                 relay_ms: int | None = None, tree: bool = False) -> None:
+        assert batch_ms >= 0 and (relay_ms is None or relay_ms >= 0), (batch_ms, relay_ms)
         self.selector = selector
         self.retry_ms = retry_ms
         self.gossip_timeout_ms = gossip_timeout_ms
+        self.batch_ms = batch_ms
+        self.relay_ms = batch_ms if relay_ms is None else relay_ms
+        self.tree = tree
         self.seen = GSet()
         self.neighbours: tuple[str, ...] | None = None  # None: all peers
+        self.tree_neighbours: tuple[str, ...] | None = None  # set from the topology when ``tree``
         self.unacked: dict[str, set[int | str]] = {}
         self.in_flight: dict[str, int] = {}  # neighbour -> msg_id of its gossip RPC
+        self.armed: dict[str, Timer] = {}  # neighbour -> its pending batch flush
         self.node: NodeCore | None = None
 
     def install(self, node: NodeCore) -> None:
@@ -215,12 +238,14 @@ class Broadcast:
         node.add_route(BROADCAST, self._broadcast)
         node.add_route(BROADCAST_READ, self._read, when=self.selector.claims("broadcast"))
         node.add_route(GOSSIP, self._gossip)
-        node.on_init(lambda now_ms: node.call_later(now_ms, _jitter(node, self.retry_ms), self._retry))
+        node.on_init(lambda now_ms: node.call_later(now_ms, jitter_ms(node, self.retry_ms), self._retry))
 
     def targets(self) -> tuple[str, ...]:
         """Where new messages go: the topology's neighbours that exist, else all peers."""
         node = self.node
         assert node is not None
+        if self.tree_neighbours is not None:
+            return self.tree_neighbours
         return node.peers if self.neighbours is None else self.neighbours
 
     def _topology(self, msg: Message, now_ms: int) -> None:
@@ -237,11 +262,19 @@ class Broadcast:
                 log.warning("topology names unknown nodes %s; ignoring them", unknown)
             self.neighbours = tuple(dict.fromkeys(n for n in given if n in known))
             log.info("neighbours: %s", list(self.neighbours))
+            if self.tree:
+                forest = spanning_tree(msg.body["topology"], node.node_ids)
+                if forest is None:
+                    log.warning("topology leaves some node without links; gossiping on all its edges")
+                    self.tree_neighbours = None
+                else:
+                    self.tree_neighbours = forest[node.node_id]
+                    log.info("spanning tree neighbours: %s", list(self.tree_neighbours))
         node.reply_ok(msg, TOPOLOGY)
 
     def _broadcast(self, msg: Message, now_ms: int) -> None:
         self.selector.note("broadcast")
-        self._learn([msg.body["message"]], msg.src, now_ms)
+        self._learn([msg.body["message"]], msg.src, now_ms, self.batch_ms)
         assert self.node is not None
         self.node.reply_ok(msg, BROADCAST)
 
@@ -251,11 +284,11 @@ class Broadcast:
 
     def _gossip(self, msg: Message, now_ms: int) -> None:
         self.selector.note("broadcast")
-        self._learn(msg.body["messages"], msg.src, now_ms)
+        self._learn(msg.body["messages"], msg.src, now_ms, self.relay_ms)
         assert self.node is not None
         self.node.reply_ok(msg, GOSSIP)
 
-    def _learn(self, messages: list[int | str], src: str, now_ms: int) -> None:
+    def _learn(self, messages: list[int | str], src: str, now_ms: int, delay_ms: int) -> None:
         new = [m for m in dict.fromkeys(messages) if m not in self.seen]
         if not new:
             return
@@ -263,7 +296,23 @@ class Broadcast:
         for n in self.targets():
             if n != src:
                 self.unacked.setdefault(n, set()).update(new)
-                self._flush(n, now_ms)
+                self._schedule(n, now_ms, delay_ms)
+
+    def _schedule(self, neighbour: str, now_ms: int, delay_ms: int) -> None:
+        """Flush now, or after ``delay_ms`` so that later messages join the same RPC."""
+        node = self.node
+        assert node is not None
+        if delay_ms <= 0:
+            self._flush(neighbour, now_ms)
+            return
+        if neighbour in self.armed or neighbour in self.in_flight:
+            return
+
+        def fire(t: int) -> None:
+            self.armed.pop(neighbour, None)
+            self._flush(neighbour, t)
+
+        self.armed[neighbour] = node.call_later(now_ms, delay_ms, fire)
 
     def _flush(self, neighbour: str, now_ms: int) -> None:
         node = self.node
@@ -277,7 +326,8 @@ class Broadcast:
             self.in_flight.pop(neighbour, None)
             if answer.type == GOSSIP.reply_type:
                 self.unacked[neighbour].difference_update(sent)
-                self._flush(neighbour, t)
+                if self.unacked[neighbour]:
+                    self._schedule(neighbour, t, self.relay_ms)
 
         def timed_out(t: int) -> None:
             self.in_flight.pop(neighbour, None)  # the retry timer resends
@@ -290,8 +340,73 @@ class Broadcast:
         node = self.node
         assert node is not None
         for n in sorted(self.unacked):
-            self._flush(n, now_ms)
-        node.call_later(now_ms, _jitter(node, self.retry_ms), self._retry)
+            if n not in self.armed:
+                self._flush(n, now_ms)
+        node.call_later(now_ms, jitter_ms(node, self.retry_ms), self._retry)
+
+
+def spanning_tree(topology: Mapping[str, list[str]], nodes: Sequence[str]) -> dict[str, tuple[str, ...]] | None:
+    """A breadth-first spanning forest of a topology, the same at every node.
+
+    Edges are the topology's links taken both ways, between known nodes.
+    Each connected component is rooted at a centre (smallest eccentricity,
+    ties to the earliest in ``nodes``), which keeps the tree shallow, and
+    neighbours are visited in ``nodes`` order, so every node that gets the
+    same topology builds the same forest.
+
+    Args:
+        topology: node -> its neighbours, as the ``topology`` request gives it.
+        nodes: every node id, in init order.
+
+    Returns:
+        Node -> its tree neighbours (parent first, then children), or None
+        when some node has no link at all while others exist (a topology
+        that does not cover the cluster: better gossip on its own edges).
+    """
+    order = {n: i for i, n in enumerate(nodes)}
+    adj: dict[str, set[str]] = {n: set() for n in nodes}
+    for u in sorted(topology, key=lambda x: order.get(x, len(order))):
+        if u not in order:
+            continue
+        for v in topology[u]:
+            if v in order and v != u:
+                adj[u].add(v)
+                adj[v].add(u)
+    ordered = {n: sorted(adj[n], key=order.__getitem__) for n in nodes}
+    if len(nodes) > 1 and any(not ordered[n] for n in nodes):
+        return None
+
+    def bfs(root: str) -> dict[str, tuple[str | None, int]]:
+        seen: dict[str, tuple[str | None, int]] = {root: (None, 0)}
+        frontier = [root]
+        while frontier:
+            nxt: list[str] = []
+            for u in frontier:
+                for v in ordered[u]:
+                    if v not in seen:
+                        seen[v] = (u, seen[u][1] + 1)
+                        nxt.append(v)
+            frontier = nxt
+        return seen
+
+    out: dict[str, list[str]] = {n: [] for n in nodes}
+    done: set[str] = set()
+    for start in nodes:
+        if start in done:
+            continue
+        component = sorted(bfs(start), key=order.__getitem__)
+        done.update(component)
+        root = min(component, key=lambda n: (max(d for _, d in bfs(n).values()), order[n]))
+        tree = bfs(root)
+        for n in component:  # parent first, then children in `nodes` order
+            parent = tree[n][0]
+            if parent is not None:
+                out[n].insert(0, parent)
+        for n in component:
+            parent = tree[n][0]
+            if parent is not None:
+                out[parent].append(n)
+    return {n: tuple(out[n]) for n in nodes}
 
 
 # --- state-based CRDT workloads ---------------------------------------------------------------
@@ -315,7 +430,7 @@ class _StateGossip:
     def _install_gossip(self, node: NodeCore) -> None:
         self.node = node
         node.add_route(self.state_spec, self._on_state)
-        node.on_init(lambda now_ms: node.call_later(now_ms, _jitter(node, self.anti_entropy_ms),
+        node.on_init(lambda now_ms: node.call_later(now_ms, jitter_ms(node, self.anti_entropy_ms),
                                                     self._anti_entropy))
 
     def state_json(self) -> Any:
@@ -350,7 +465,7 @@ class _StateGossip:
         assert node is not None
         if self.in_use:
             self._push()
-        node.call_later(now_ms, _jitter(node, self.anti_entropy_ms), self._anti_entropy)
+        node.call_later(now_ms, jitter_ms(node, self.anti_entropy_ms), self._anti_entropy)
 
     def _on_state(self, msg: Message, now_ms: int) -> None:
         self.merge_json(msg.body["state"])  # DecodeError -> malformed-request via NodeCore

@@ -170,17 +170,6 @@ def test_entry_function_runs_the_single_node() -> None:
     assert p.close() == 0
 
 
-@pytest.mark.parametrize("args,env_mode,shown", [(["--mode", "causal"], None, b"causal"),
-                                                 ([], "strong", b"strong"), ([], None, b"eventual")])
-def test_replicated_is_a_clear_error_for_now(args: list[str], env_mode: str | None, shown: bytes) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "GYRE_MODE"}
-    if env_mode is not None:
-        env["GYRE_MODE"] = env_mode
-    proc = subprocess.run([sys.executable, "-m", "nodes.node_cli", "replicated", *args], env=env,
-                          capture_output=True, cwd=REPO, timeout=EXIT_WAIT_S, stdin=subprocess.DEVNULL)
-    assert proc.returncode == 1 and proc.stdout == b""
-    assert b"not built yet" in proc.stderr and b"(mode " + shown in proc.stderr
-
 
 def test_bad_mode_is_a_usage_error() -> None:
     proc = subprocess.run([sys.executable, "-m", "nodes.node_cli", "replicated", "--mode", "weird"],

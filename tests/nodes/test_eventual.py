@@ -1,0 +1,169 @@
+"""Eventual mode: the versioned keyspace, delta merging, digest anti-entropy, peer input."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from crdt.clocks import Timestamp
+from crdt.engine import Engine
+from crdt.lattices import LWWRegister, shard_of
+from nodes.eventual import KV_DELTA, KV_DIGESTS, KV_SHARDS, LwwKeyspace, entries_from_json, entries_to_json
+from nodes.replicated import ReplicatedConfig, ReplicatedNode
+from nodes.workloads import json_bytes
+from protocol.maelstrom_json import ErrorCode, Message
+from tests.nodes.helpers_nodes import assert_error, roundtrip
+
+T0 = 1_000_000
+
+
+def keyspace(node_id: str = "n0") -> LwwKeyspace:
+    ks = LwwKeyspace(Engine(now_ms=T0), T0)
+    ks.start(node_id)
+    return ks
+
+
+def node(me: str, ids: tuple[str, ...] = ("n0", "n1")) -> ReplicatedNode:
+    core = ReplicatedNode(rng=random.Random(7), config=ReplicatedConfig(mode="eventual"), now_ms=T0)
+    core.handle(Message("c0", me, {"type": "init", "msg_id": 1, "node_id": me, "node_ids": list(ids)}), T0)
+    return core
+
+
+def call(core: ReplicatedNode, body: dict[str, Any], now_ms: int = T0, src: str = "c1") -> list[Message]:
+    return [roundtrip(m) for m in core.handle(roundtrip(Message(src, core.node_id or "", body)), now_ms)]
+
+
+def read(core: ReplicatedNode, key: Any) -> Any:
+    [reply] = call(core, {"type": "read", "key": key, "msg_id": 99})
+    return reply.body.get("value")
+
+
+# --- the keyspace ---------------------------------------------------------------------------------
+
+
+def test_local_writes_get_increasing_timestamps_and_stay_in_the_engine() -> None:
+    ks = keyspace()
+    [(k1, r1)] = ks.write(b"k", b"1", T0)
+    [(_, r2)] = ks.write(b"k", b"2", T0)  # same millisecond: the logical counter orders them
+    assert k1 == b"k" and r1.ts < r2.ts and r2.ts.node_id == "n0"
+    assert ks.read(b"k", T0) == b"2" and ks.value_of(b"k") == b"2"
+    reply, entries = ks.execute([b"DEL", b"k"], T0 + 1)
+    assert reply == 1 and entries[0][1].value is None  # a tombstone replicates the delete
+    assert ks.read(b"k", T0 + 1) is None
+
+
+def test_merge_keeps_the_latest_whatever_the_order_and_repeats() -> None:
+    old = (b"k", LWWRegister(b"old", Timestamp(T0, 0, "n1")))
+    new = (b"k", LWWRegister(b"new", Timestamp(T0 + 5, 0, "n2")))
+    a, b = keyspace("a"), keyspace("b")
+    assert a.merge([old], T0) == [old] and a.merge([new, new], T0) == [new]
+    assert b.merge([new], T0) == [new] and b.merge([old, new], T0) == []
+    assert a.read(b"k", T0) == b.read(b"k", T0) == b"new"
+    assert a.versions == b.versions and a.digests() == b.digests()
+
+
+def test_equal_timestamps_break_ties_by_node_id() -> None:
+    a, b = keyspace("a"), keyspace("b")
+    x = (b"k", LWWRegister(b"x", Timestamp(T0, 0, "n1")))
+    y = (b"k", LWWRegister(b"y", Timestamp(T0, 0, "n2")))
+    a.merge([x, y], T0)
+    b.merge([y, x], T0)
+    assert a.read(b"k", T0) == b.read(b"k", T0) == b"y"
+
+
+def test_incremental_digests_match_the_lattice() -> None:
+    ks = keyspace()
+    for i in range(40):
+        ks.write(json_bytes(i % 13), json_bytes(i), T0 + i)
+    ks.execute([b"DEL", json_bytes(3)], T0 + 50)
+    assert ks.digests() == list(ks.versions.shard_digests())
+
+
+def test_receiving_observes_the_remote_clock() -> None:
+    ks = keyspace("n0")
+    ahead = Timestamp(T0 + 60_000, 3, "n1")
+    ks.merge([(b"k", LWWRegister(b"theirs", ahead))], T0)
+    [(_, mine)] = ks.write(b"k", b"mine", T0)
+    assert mine.ts > ahead and ks.read(b"k", T0) == b"mine"
+
+
+def test_entries_roundtrip_through_json() -> None:
+    entries = [(b"\x00\xffk", LWWRegister(b"v\x80", Timestamp(T0, 1, "n0"))),
+               (b"gone", LWWRegister(None, Timestamp(T0, 2, "n0")))]
+    assert entries_from_json(entries_to_json(entries)) == sorted(entries)
+
+
+# --- the handler ----------------------------------------------------------------------------------
+
+
+def test_a_write_is_pushed_at_once_to_every_peer() -> None:
+    n0 = node("n0", ("n0", "n1", "n2"))
+    out = call(n0, {"type": "write", "key": 1, "value": [1, 2], "msg_id": 2})
+    assert [m.dest for m in out] == ["n1", "n2", "c1"]
+    assert all(m.body["type"] == KV_DELTA.type and "msg_id" not in m.body for m in out[:2])
+    assert out[2].body == {"type": "write_ok", "in_reply_to": 2}
+
+
+def test_deltas_reordered_and_duplicated_converge() -> None:
+    n0, n1 = node("n0"), node("n1")
+    first = call(n0, {"type": "write", "key": "k", "value": 1, "msg_id": 2})[0]
+    second = call(n0, {"type": "cas", "key": "k", "from": 1, "to": 2, "msg_id": 3}, T0 + 1)[0]
+    for m in (second, first, second, first):
+        assert n1.handle(m, T0 + 2) == []
+    assert read(n1, "k") == read(n0, "k") == 2
+
+
+def test_failed_cas_writes_nothing_and_pushes_nothing() -> None:
+    n0 = node("n0")
+    call(n0, {"type": "write", "key": "k", "value": 1, "msg_id": 2})
+    [reply] = call(n0, {"type": "cas", "key": "k", "from": 0, "to": 2, "msg_id": 3})
+    assert_error(reply.body, ErrorCode.PRECONDITION_FAILED, 3)
+    assert reply.body["text"] == "current value 1 is not 0"
+    delta, reply = call(n0, {"type": "cas", "key": "new", "from": 0, "to": 2, "create_if_not_exists": True,
+                             "msg_id": 4})
+    assert delta.dest == "n1" and delta.body["type"] == KV_DELTA.type  # created: replicated
+    assert reply.body == {"type": "cas_ok", "in_reply_to": 4}
+
+
+def test_anti_entropy_sends_only_the_shards_that_differ() -> None:
+    n0, n1 = node("n0"), node("n1")
+    keys = list(range(30))
+    for k in keys:
+        for m in call(n0, {"type": "write", "key": k, "value": k, "msg_id": 10 + k}):
+            if m.dest == "n1" and k != 7:  # the delta for key 7 is lost
+                n1.handle(m, T0)
+    digests = n0.tick(T0 + 5_000)  # n0's anti-entropy round
+    [ask] = [m for m in digests if m.body["type"] == KV_DIGESTS.type]
+    [repair] = n1.handle(ask, T0 + 5_000)
+    assert repair.body["type"] == KV_SHARDS.type
+    shards = {shard_of(k) for k, _ in entries_from_json(repair.body["entries"])}
+    assert shards == {shard_of(json_bytes(7))}  # one shard travels, not the keyspace
+    push = n0.handle(repair, T0 + 5_000)  # n1 lacks key 7: n0 pushes that shard back
+    assert [m.body["type"] for m in push] == [KV_DELTA.type]
+    n1.handle(push[0], T0 + 5_000)
+    assert read(n1, 7) == 7 and n1.kv.keyspace.digests() == n0.kv.keyspace.digests()
+    assert n1.handle(ask, T0 + 5_001) == []  # in sync: no answer
+
+
+def test_an_empty_replica_is_repaired_by_its_peers() -> None:
+    n0, n1 = node("n0"), node("n1")
+    call(n0, {"type": "write", "key": "k", "value": "v", "msg_id": 2})  # the delta is lost
+    assert [m.body["type"] for m in n1.tick(T0 + 5_000)] == []  # n1 has nothing: silent
+    [ask] = n0.tick(T0 + 5_000)
+    [repair] = n1.handle(ask, T0 + 5_000)
+    assert repair.body["entries"] == []
+    [push] = n0.handle(repair, T0 + 5_000)
+    n1.handle(push, T0 + 5_000)
+    assert read(n1, "k") == "v"
+
+
+def test_bad_peer_input_is_malformed_and_changes_nothing() -> None:
+    n0 = node("n0")
+    for body in ({"type": "kv_delta", "entries": [["k", {"ts": [1, 0], "value": "x"}]]},
+                 {"type": "kv_delta", "entries": [["\u0400", {"ts": [1, 0, "n1"], "value": "x"}]]},
+                 {"type": "kv_digests", "digests": ["0"] * 3},
+                 {"type": "kv_digests", "digests": ["zz"] * 16},
+                 {"type": "kv_shards", "digests": ["0"] * 16, "entries": [1]}):
+        [reply] = n0.handle(Message("n1", "n0", {**body, "msg_id": 5}), T0)
+        assert_error(reply.body, ErrorCode.MALFORMED_REQUEST, 5)
+    assert len(n0.kv.keyspace) == 0
