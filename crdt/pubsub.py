@@ -64,8 +64,9 @@ class PubSub:
         session.outbox.append(message)
 
     def take_pending(self) -> list[Session]:
-        """The sessions to deliver to, each once; the list is emptied."""
-        pending, self.pending = self.pending, []
+        """The sessions to deliver to, each once; the list is emptied (and stays the same object)."""
+        pending = self.pending[:]
+        self.pending.clear()
         return pending
 
     def publish(self, channel: bytes, message: bytes) -> int:

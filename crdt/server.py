@@ -195,7 +195,7 @@ def select(s: Session, argv: list[bytes]) -> Any:
           since="1.0.0", summary="Close the connection")
 def quit_(s: Session, argv: list[bytes]) -> Any:
     """QUIT: reply OK, then the driver closes the connection."""
-    s.close_after_reply = True
+    s.close_after_reply = s.attention = True
     return OK
 
 
@@ -497,9 +497,9 @@ def client_kill(s: Session, argv: list[bytes]) -> Any:
         if c is s:
             if skipme:
                 continue
-            s.close_after_reply = True
+            s.close_after_reply = s.attention = True
         else:
-            c.kill = True
+            c.kill = c.attention = True
         killed += 1
     if n == 3:
         if not killed:
@@ -790,6 +790,7 @@ def debug(s: Session, argv: list[bytes]) -> Any:
         if not math.isfinite(seconds) or seconds <= 0:
             seconds = 0.0
         s.sleep_ms = int(seconds * 1000)
+        s.attention = True
         return OK
     if sub == b"object" and n == 3:
         value = s.db.lookup(argv[2], s.now_ms)

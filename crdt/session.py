@@ -24,6 +24,7 @@ class Session:
         "close_after_reply", "kill", "sleep_ms", "multi", "multi_error",
         "watched", "watch_dirty", "flags", "query_buffer_bytes", "output_buffer_bytes",
         "commands", "subscriptions", "patterns", "blocked", "user_data", "in_exec", "outbox",
+        "attention",
     )
 
     def __init__(self, engine: Engine, client_id: int, now_ms: int, addr: str = "",
@@ -46,6 +47,8 @@ class Session:
         self.close_after_reply = False  # QUIT, protocol error: send what is queued, then close
         self.kill = False  # CLIENT KILL: close as soon as possible
         self.sleep_ms = 0  # DEBUG SLEEP: the server pauses, as Redis does
+        # Set with any of the three above, so the driver tests one flag per command.
+        self.attention = False
         # MULTI/WATCH (filled by the transactions module).
         self.multi: list[tuple[Any, list[bytes]]] | None = None
         self.multi_error = False

@@ -28,7 +28,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -291,21 +291,16 @@ class RespServer:
         out = conn.out
         session.last_ms = now
         execute = engine.execute
-        pubsub = engine.pubsub
-        for i, argv in enumerate(commands):
+        pushes = engine.pubsub.pending
+        commands_left = iter(commands)
+        for argv in commands_left:
             reply = execute(argv, session, now)
-            if pubsub.pending:  # pushes go out before the reply of the command that made them
-                self._deliver_pushes(conn)
-            if reply is BLOCKED:
-                conn.pending = commands[i + 1:]
-                self._timer_changed.set()
-                break
-            if reply is not NO_REPLY:
+            # One test for every rare case: pushes, no reply, blocking, QUIT/KILL, DEBUG SLEEP.
+            if pushes or session.attention or reply is NO_REPLY or reply is BLOCKED:
+                if not self._after_special(conn, reply, commands_left):
+                    break
+            else:
                 encode_into(out, reply, session.resp3)
-            if session.sleep_ms:
-                self._debug_sleep(session)
-            if session.close_after_reply or session.kill:
-                break
         session.commands += len(commands)
         if session.last_cmd == b"client|kill":
             self._reap_killed()
@@ -325,6 +320,22 @@ class RespServer:
             conn.closing = True
             if not conn.out:
                 self._drop(conn)
+
+    def _after_special(self, conn: Conn, reply: Any, commands_left: Iterator[list[bytes]]) -> bool:
+        """The slow path of one command's reply; False when the batch must stop here."""
+        session = conn.session
+        if self.engine.pubsub.pending:  # pushes go out before the reply of the command that made them
+            self._deliver_pushes(conn)
+        if reply is BLOCKED:
+            conn.pending = list(commands_left)
+            self._timer_changed.set()
+            return False
+        if reply is not NO_REPLY:
+            encode_into(conn.out, reply, session.resp3)
+        if session.sleep_ms:
+            self._debug_sleep(session)
+        session.attention = False
+        return not (session.close_after_reply or session.kill)
 
     def _serve_unblocked(self) -> None:
         """Answer the clients that blocking commands released, then run what they queued."""
