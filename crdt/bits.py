@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from crdt import errors
 from crdt.args import to_int
 from crdt.errors import CommandError
-from crdt.strings import lookup_write
+from crdt.strings import lookup_write, notify, notify_new
 from crdt.table import command
 from protocol.replies import Reply
 
@@ -91,6 +91,8 @@ def setbit(s: Session, argv: list[bytes]) -> Reply:
         buf = bytearray(index + 1)
         buf[index] = on << shift
         db.set(key, buf, s.now_ms)
+        notify_new(s, key)
+        notify(s, "$", b"setbit", key)
         return 0
     value = _string(value)
     old = (value[index] >> shift) & 1 if index < len(value) else 0
@@ -107,6 +109,7 @@ def setbit(s: Session, argv: list[bytes]) -> Reply:
         db.signal(key)
     else:
         db.replace_value(key, buf)
+    notify(s, "$", b"setbit", key)
     return old
 
 

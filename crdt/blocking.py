@@ -178,13 +178,15 @@ def _block_or_answer(s: Session, keys: list[bytes], deadline: int, retry: Retry,
 
 # -- lists ---------------------------------------------------------------------
 
+_TIMEOUT_HISTORY = (("6.0.0", "`timeout` is interpreted as a double instead of an integer."),)
+
 def _bpop(s: Session, argv: list[bytes], left: bool) -> Any:
     deadline = parse_timeout(argv[-1], s.now_ms)
     keys = argv[1:-1]
 
     def retry(session: Session) -> Any:
         for key in keys:
-            popped = list_pop(session.db, key, left, None, session.now_ms)
+            popped = list_pop(session.db, key, left, None, session.now_ms, session)
             if popped is not None:
                 return [key, popped[0]]
         return None
@@ -195,7 +197,7 @@ def _bpop(s: Session, argv: list[bytes], left: bool) -> Any:
 @command("blpop", -3, flags="write noscript blocking", keys=(1, -2, 1), group="list",
          since="2.0.0", complexity="O(N) where N is the number of provided keys.",
          summary="Remove and get the first element in a list, or block until one is available",
-         syntax="key [key ...] timeout")
+         syntax="key [key ...] timeout", key_specs=("RW access delete",), history=_TIMEOUT_HISTORY)
 def blpop(s: Session, argv: list[bytes]) -> Any:
     return _bpop(s, argv, True)
 
@@ -203,7 +205,7 @@ def blpop(s: Session, argv: list[bytes]) -> Any:
 @command("brpop", -3, flags="write noscript blocking", keys=(1, -2, 1), group="list",
          since="2.0.0", complexity="O(N) where N is the number of provided keys.",
          summary="Remove and get the last element in a list, or block until one is available",
-         syntax="key [key ...] timeout")
+         syntax="key [key ...] timeout", key_specs=("RW access delete",), history=_TIMEOUT_HISTORY)
 def brpop(s: Session, argv: list[bytes]) -> Any:
     return _bpop(s, argv, False)
 
@@ -213,7 +215,7 @@ def _bmove(s: Session, src: bytes, dst: bytes, wherefrom: bool, whereto: bool,
     deadline = parse_timeout(raw_timeout, s.now_ms)
 
     def retry(session: Session) -> Any:
-        return list_move(session.db, src, dst, wherefrom, whereto, session.now_ms)
+        return list_move(session.db, src, dst, wherefrom, whereto, session.now_ms, session)
 
     return _block_or_answer(s, [src], deadline, retry, None)
 
@@ -230,14 +232,18 @@ def _where(raw: bytes) -> bool:
 @command("blmove", 6, flags="write denyoom noscript blocking", keys=(1, 2, 1), group="list",
          since="6.2.0", summary="Pop an element from a list, push it to another list and return it; "
          "or block until one is available",
-         syntax="source destination LEFT | RIGHT LEFT | RIGHT timeout")
+         syntax="source destination (wherefrom: LEFT | RIGHT) (whereto: LEFT | RIGHT) timeout",
+         key_specs=("RW access delete", "RW insert"))
 def blmove(s: Session, argv: list[bytes]) -> Any:
     return _bmove(s, argv[1], argv[2], _where(argv[3]), _where(argv[4]), argv[5])
 
 
 @command("brpoplpush", 4, flags="write denyoom noscript blocking", keys=(1, 2, 1), group="list",
          since="2.2.0", summary="Pop an element from a list, push it to another list and return it; "
-         "or block until one is available", syntax="source destination timeout")
+         "or block until one is available", syntax="source destination timeout",
+         key_specs=("RW access delete", "RW insert"), history=_TIMEOUT_HISTORY,
+         doc_flags="deprecated", deprecated_since="6.2.0",
+         replaced_by="`BLMOVE` with the `RIGHT` and `LEFT` arguments")
 def brpoplpush(s: Session, argv: list[bytes]) -> Any:
     return _bmove(s, argv[1], argv[2], False, True, argv[3])
 
@@ -246,14 +252,15 @@ def brpoplpush(s: Session, argv: list[bytes]) -> Any:
          complexity="O(N+M) where N is the number of provided keys and M is the number of "
                     "elements returned.",
          summary="Pop elements from a list, or block until one is available",
-         syntax="timeout numkeys key [key ...] LEFT | RIGHT [COUNT count]")
+         syntax="timeout numkeys key [key ...] (where: LEFT | RIGHT) [COUNT count]",
+         key_specs=("RW access delete index:2 keynum:0:1:1",))
 def blmpop(s: Session, argv: list[bytes]) -> Any:
     deadline = parse_timeout(argv[1], s.now_ms)
     keys, left, count = parse_mpop(argv, 2)
 
     def retry(session: Session) -> Any:
         for key in keys:
-            popped = list_pop(session.db, key, left, count, session.now_ms)
+            popped = list_pop(session.db, key, left, count, session.now_ms, session)
             if popped is not None:
                 return [key, popped]
         return None
@@ -263,10 +270,10 @@ def blmpop(s: Session, argv: list[bytes]) -> Any:
 
 # -- sorted sets ---------------------------------------------------------------
 
-def _zset_pop(db: Db, key: bytes, max_side: bool, count: int, now_ms: int) -> Any:
+def _zset_pop(s: Session, key: bytes, max_side: bool, count: int) -> Any:
     from crdt.zsets import zset_pop  # the sorted-set module owns the structure
 
-    return zset_pop(db, key, max_side, count, now_ms)
+    return zset_pop(s.db, key, max_side, count, s.now_ms, s)
 
 
 def _bzpop(s: Session, argv: list[bytes], max_side: bool) -> Any:
@@ -275,7 +282,7 @@ def _bzpop(s: Session, argv: list[bytes], max_side: bool) -> Any:
 
     def retry(session: Session) -> Any:
         for key in keys:
-            popped = _zset_pop(session.db, key, max_side, 1, session.now_ms)
+            popped = _zset_pop(session, key, max_side, 1)
             if popped:
                 member, score = popped[0]
                 return [key, member, score]
@@ -287,7 +294,8 @@ def _bzpop(s: Session, argv: list[bytes], max_side: bool) -> Any:
 @command("bzpopmin", -3, flags="write noscript blocking fast", keys=(1, -2, 1), group="sorted-set",
          since="5.0.0", complexity="O(log(N)) with N being the number of elements in the sorted set.",
          summary="Remove and return the member with the lowest score from one or more sorted sets, "
-                 "or block until one is available", syntax="key [key ...] timeout")
+                 "or block until one is available", syntax="key [key ...] timeout",
+         key_specs=("RW access delete",), history=_TIMEOUT_HISTORY)
 def bzpopmin(s: Session, argv: list[bytes]) -> Any:
     return _bzpop(s, argv, False)
 
@@ -295,7 +303,8 @@ def bzpopmin(s: Session, argv: list[bytes]) -> Any:
 @command("bzpopmax", -3, flags="write noscript blocking fast", keys=(1, -2, 1), group="sorted-set",
          since="5.0.0", complexity="O(log(N)) with N being the number of elements in the sorted set.",
          summary="Remove and return the member with the highest score from one or more sorted sets, "
-                 "or block until one is available", syntax="key [key ...] timeout")
+                 "or block until one is available", syntax="key [key ...] timeout",
+         key_specs=("RW access delete",), history=_TIMEOUT_HISTORY)
 def bzpopmax(s: Session, argv: list[bytes]) -> Any:
     return _bzpop(s, argv, True)
 
@@ -304,14 +313,15 @@ def bzpopmax(s: Session, argv: list[bytes]) -> Any:
          complexity="O(K) + O(M*log(N)) where K is the number of provided keys, N being the number "
                     "of elements in the sorted set, and M being the number of elements popped.",
          summary="Remove and return members with scores in a sorted set or block until one is "
-                 "available", syntax="timeout numkeys key [key ...] MIN | MAX [COUNT count]")
+                 "available", syntax="timeout numkeys key [key ...] (where: MIN | MAX) [COUNT count]",
+         key_specs=("RW access delete index:2 keynum:0:1:1",))
 def bzmpop(s: Session, argv: list[bytes]) -> Any:
     deadline = parse_timeout(argv[1], s.now_ms)
     keys, max_side, count = _parse_zmpop(argv, 2)
 
     def retry(session: Session) -> Any:
         for key in keys:
-            popped = _zset_pop(session.db, key, max_side, count, session.now_ms)
+            popped = _zset_pop(session, key, max_side, count)
             if popped:
                 return [key, [[member, score] for member, score in popped]]
         return None

@@ -115,6 +115,11 @@ def _parse_output_limits(value: str, current: str) -> str:
     return " ".join(f"{c} {limits[c][0]} {limits[c][1]} {limits[c][2]}" for c in _BUFFER_ORDER)
 
 
+def expand_event_flags(value: str) -> str:
+    """The event classes a notify-keyspace-events value selects, with 'A' spelled out."""
+    return "".join(sorted(set(value.replace("A", _EVENT_CLASSES))))
+
+
 def _keyspace_events(value: str) -> str:
     flags: set[str] = set()
     for ch in value:
@@ -226,9 +231,14 @@ class Config:
         self.values: dict[str, Any] = {}
         for p in PARAMS:
             self.values[p.name] = _parse(p, p.default)
+        # Keyspace-event classes as set, before printing folds them ('KEAn' prints
+        # as 'AKE' yet still sends 'new' events).
+        self.event_flags = ""
         for name, text in (overrides or {}).items():
             p = BY_NAME[ALIASES.get(name, name)]
             self.values[p.name] = _parse(p, text, self.values[p.name])
+            if p.name == "notify-keyspace-events":
+                self.event_flags = expand_event_flags(text)
         self.listeners: list[Callable[[str, Any], None]] = []
 
     def __getitem__(self, name: str) -> Any:
@@ -288,13 +298,17 @@ class Config:
             names.append(name.lower())
             params.append(p)
         staged: dict[str, Any] = {}
+        event_flags = self.event_flags
         for p, (raw_name, raw_value) in zip(params, pairs):
             try:
                 staged[p.name] = _parse(p, raw_value.decode(errors="replace"), self.values[p.name])
+                if p.name == "notify-keyspace-events":
+                    event_flags = expand_event_flags(raw_value.decode(errors="replace"))
             except ValueError as e:
                 # Redis names the argument here as given, but lower-cased.
                 name = raw_name.decode(errors="replace").lower()
                 raise CommandError(errors.config_set_failed(name, str(e))) from None
+        self.event_flags = event_flags
         for name, value in staged.items():
             self.values[name] = value
             for listener in self.listeners:

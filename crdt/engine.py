@@ -90,7 +90,8 @@ class Engine:
         self.blocking = Blocking()
         for db in self.dbs:
             db.ready_sink = self.blocking.ready
-        self.pubsub.notify_flags = self.config["notify-keyspace-events"]
+            db.on_expire = self._key_expired
+        self.pubsub.notify_flags = self.config.event_flags
         self.config.listeners.append(self._config_changed)
         self.last_save_ms = now_ms
         self.start_ms = now_ms
@@ -112,9 +113,12 @@ class Engine:
         self.pubsub.forget(session)
         self.blocking.forget(session)
 
+    def _key_expired(self, db: Db, key: bytes) -> None:
+        self.pubsub.notify("x", b"expired", key, db.index)
+
     def _config_changed(self, name: str, value: Any) -> None:
         if name == "notify-keyspace-events":
-            self.pubsub.notify_flags = value
+            self.pubsub.notify_flags = self.config.event_flags
 
     # -- commands ------------------------------------------------------------
 

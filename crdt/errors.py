@@ -68,6 +68,36 @@ OBJECT_FREQ = (
     b"will take some time to adjust."
 )
 
+# Collections: lists, hashes, sets, sorted sets, SORT.
+NUMKEYS_POSITIVE = b"ERR numkeys should be greater than 0"
+NUMKEYS_OVER_ARGS = b"ERR Number of keys can't be greater than number of args"
+AT_LEAST_ONE_KEY = "ERR at least 1 input key is needed for '%s' command"
+COUNT_POSITIVE = b"ERR count should be greater than 0"
+LIMIT_NEGATIVE = b"ERR LIMIT can't be negative"
+VALUE_RANGE = b"ERR value is out of range"
+RANDOM_COUNT_RANGE = (
+    b"ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
+)
+LPOS_RANK_ZERO = (
+    b"ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... "
+    b"or use negative to start from the end of the list"
+)
+LPOS_COUNT_NEGATIVE = b"ERR COUNT can't be negative"
+LPOS_MAXLEN_NEGATIVE = b"ERR MAXLEN can't be negative"
+HASH_NOT_INTEGER = b"ERR hash value is not an integer"
+HASH_NOT_FLOAT = b"ERR hash value is not a float"
+NAN_OR_INF = b"ERR value is NaN or Infinity"
+ZADD_NX_XX = b"ERR XX and NX options at the same time are not compatible"
+ZADD_GT_LT_NX = b"ERR GT, LT, and/or NX options at the same time are not compatible"
+ZADD_INCR_PAIR = b"ERR INCR option supports a single increment-element pair"
+SCORE_NAN = b"ERR resulting score is not a number (NaN)"
+MIN_MAX_NOT_FLOAT = b"ERR min or max is not a float"
+MIN_MAX_NOT_LEX = b"ERR min or max not valid string range item"
+WEIGHT_NOT_FLOAT = b"ERR weight value is not a float"
+RANGE_LIMIT = b"ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX"
+RANGE_BYLEX_WITHSCORES = b"ERR syntax error, WITHSCORES not supported in combination with BYLEX"
+SORT_SCORE_NOT_FLOAT = b"ERR One or more scores can't be converted into double"
+
 # Connection and server commands.
 PROTOCOL_NOT_INTEGER = b"ERR Protocol version is not an integer or out of range"
 HELLO_NOAUTH = (

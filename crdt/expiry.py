@@ -25,6 +25,7 @@ from typing import Any
 from crdt import errors
 from crdt.args import INT64_MAX, to_int
 from crdt.errors import CommandError
+from crdt.strings import notify
 from crdt.table import command
 
 # Texts the lead moves into crdt/errors.py.
@@ -96,10 +97,12 @@ def _set_expiry(s: Any, argv: list[bytes], name: str, unit_ms: int, relative: bo
             return 0
     if when <= now:
         db.delete(key)
+        notify(s, "g", b"del", key)
         return 1
     db.set_expire(key, when)
     db.atime[key] = now // MS_PER_SECOND
     db.signal(key)
+    notify(s, "g", b"expire", key)
     return 1
 
 
@@ -203,4 +206,5 @@ def persist(s: Any, argv: list[bytes]) -> int:
     if not db.persist(key):
         return 0
     db.signal(key)
+    notify(s, "g", b"persist", key)
     return 1

@@ -52,7 +52,7 @@ from crdt.args import INT64_MAX, INT64_MIN, add_long_double, to_int
 from crdt.errors import CommandError
 from crdt.glob import glob_matcher
 from crdt.keys import parse_scan_cursor
-from crdt.strings import format_incr_float, parse_long_double
+from crdt.strings import format_incr_float, notify, notify_new, parse_long_double
 from crdt.table import command
 from protocol.replies import OK, Reply
 
@@ -60,14 +60,6 @@ if TYPE_CHECKING:
     from crdt.keyspace import Db
     from crdt.session import Session
 
-# Texts not yet in crdt/errors.py (the lead moves them there).
-HASH_NOT_INT_ERR = b"ERR hash value is not an integer"
-HASH_NOT_FLOAT_ERR = b"ERR hash value is not a float"
-NAN_OR_INF_ERR = b"ERR value is NaN or Infinity"
-RANDOM_COUNT_RANGE_ERR = (
-    b"ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
-)
-VALUE_RANGE_ERR = b"ERR value is out of range"
 
 WRONGTYPE = errors.WRONGTYPE
 # HRANDFIELD ... WITHVALUES refuses counts beyond +-LONG_MAX/2 (its reply would overflow).
@@ -177,7 +169,7 @@ def parse_random_count(raw: bytes) -> int:
     """
     count = to_int(raw)
     if count < -INT64_MAX:
-        raise CommandError(RANDOM_COUNT_RANGE_ERR)
+        raise CommandError(errors.RANDOM_COUNT_RANGE)
     return count
 
 
@@ -198,12 +190,20 @@ def _hash_for_write(db: Db, key: bytes, now: int) -> tuple[HashValue, bool]:
     return h, False
 
 
-def _store(db: Db, key: bytes, h: HashValue, created: bool, now: int) -> None:
-    """Publish a write: add a new hash to the keyspace, or signal the changed one."""
+def _store(s: Session, key: bytes, h: HashValue, created: bool, event: bytes) -> None:
+    """Publish a write: add a new hash to the keyspace, or signal the changed one.
+
+    Then the keyspace events: ``new`` for a created hash, and `event` (class h).
+    """
+    db = s.db
     if created:
-        db.set(key, h, now)
+        db.set(key, h, s.now_ms)
     else:
         db.signal(key)
+    if s.engine.pubsub.notify_flags:
+        if created:
+            notify_new(s, key)
+        notify(s, "h", event, key)
 
 
 def _set_field(h: HashValue, field: bytes, value: bytes, config: Any) -> bool:
@@ -246,7 +246,7 @@ def _hset_pairs(s: Session, argv: list[bytes], name: str) -> int:
         h[field] = argv[i + 1]
     if added and h.listpack and len(h) > s.engine.config["hash-max-listpack-entries"]:
         h.listpack = False
-    _store(db, key, h, created, now)
+    _store(s, key, h, created, b"hset")
     return added
 
 
@@ -285,7 +285,7 @@ def hsetnx(s: Session, argv: list[bytes]) -> Reply:
     if argv[2] in h:
         return 0
     _set_field(h, argv[2], argv[3], s.engine.config)
-    _store(db, key, h, created, now)
+    _store(s, key, h, created, b"hset")
     return 1
 
 
@@ -396,10 +396,12 @@ def hdel(s: Session, argv: list[bytes]) -> Reply:
             if not h:
                 break
     if removed:
+        notify(s, "h", b"hdel", key)
         if h:
             db.signal(key)
         else:
             db.delete(key)
+            notify(s, "g", b"del", key)
     return removed
 
 
@@ -418,12 +420,12 @@ def hincrby(s: Session, argv: list[bytes]) -> Reply:
     h, created = _hash_for_write(db, key, now)
     field = argv[2]
     old = h.get(field)
-    current = 0 if old is None else to_int(old, HASH_NOT_INT_ERR)
+    current = 0 if old is None else to_int(old, errors.HASH_NOT_INTEGER)
     total = current + incr
     if total < INT64_MIN or total > INT64_MAX:
         raise CommandError(errors.OVERFLOW)
     _set_field(h, field, b"%d" % total, s.engine.config)
-    _store(db, key, h, created, now)
+    _store(s, key, h, created, b"hincrby")
     return total
 
 
@@ -437,7 +439,7 @@ def hincrbyfloat(s: Session, argv: list[bytes]) -> Reply:
     """
     incr = parse_long_double(argv[3])
     if isinstance(incr, float):
-        raise CommandError(NAN_OR_INF_ERR)
+        raise CommandError(errors.NAN_OR_INF)
     db = s.db
     key = argv[1]
     now = s.now_ms
@@ -449,13 +451,13 @@ def hincrbyfloat(s: Session, argv: list[bytes]) -> Reply:
         try:
             current = parse_long_double(old)
         except CommandError:
-            raise CommandError(HASH_NOT_FLOAT_ERR) from None
+            raise CommandError(errors.HASH_NOT_FLOAT) from None
     total = add_long_double(current, incr)
     if isinstance(total, float):
         raise CommandError(errors.INCR_NAN_OR_INF)
     text = format_incr_float(total)
     _set_field(h, field, text, s.engine.config)
-    _store(db, key, h, created, now)
+    _store(s, key, h, created, b"hincrbyfloat")
     return text
 
 
@@ -499,7 +501,7 @@ def hrandfield(s: Session, argv: list[bytes]) -> Reply:
     if n == 4:
         withvalues = True
         if count < -WITHVALUES_COUNT_MAX or count > WITHVALUES_COUNT_MAX:
-            raise CommandError(VALUE_RANGE_ERR)
+            raise CommandError(errors.VALUE_RANGE)
     h = _hash_or_none(s.db.read(argv[1], s.now_ms))
     if h is None or count == 0:
         return []

@@ -34,6 +34,7 @@ from crdt.errors import CommandError
 from crdt.expiry import lookup_notouch
 from crdt.glob import glob_matcher
 from crdt.keyspace import Db, encoding_of, shard_of, type_name
+from crdt.strings import notify
 from crdt.table import command, container
 from protocol.replies import OK, SimpleString
 
@@ -172,6 +173,7 @@ def del_(s: Any, argv: list[bytes]) -> int:
     removed = 0
     for key in argv[1:]:
         if db.lookup(key, now) is not None and db.delete(key):
+            notify(s, "g", b"del", key)
             removed += 1
     return removed
 
@@ -342,6 +344,10 @@ def _rename(s: Any, argv: list[bytes], nx: bool) -> Any:
     expire = db.expires.get(src)
     db.delete(src)
     db.set(dst, value, now, expire_at_ms=expire)
+    # Redis adds dst (``new``) before it deletes src, then sends the rename pair.
+    notify(s, "n", b"new", dst)
+    notify(s, "g", b"rename_from", src)
+    notify(s, "g", b"rename_to", dst)
     return 1 if nx else OK
 
 
@@ -395,6 +401,10 @@ def copy(s: Any, argv: list[bytes]) -> int:
             return 0
         dst_db.delete(dst)
     dst_db.set(dst, duplicate(value), now, expire_at_ms=expire)
+    ps = s.engine.pubsub
+    if ps.notify_flags:
+        ps.notify("n", b"new", dst, dst_db.index)
+        ps.notify("g", b"copy_to", dst, dst_db.index)
     return 1
 
 
@@ -416,6 +426,11 @@ def move(s: Any, argv: list[bytes]) -> int:
     expire = src_db.expires.get(key)
     dst_db.set(key, value, now, expire_at_ms=expire)
     src_db.delete(key)
+    ps = s.engine.pubsub
+    if ps.notify_flags:
+        ps.notify("n", b"new", key, dst_db.index)
+        ps.notify("g", b"move_from", key, src_db.index)
+        ps.notify("g", b"move_to", key, dst_db.index)
     return 1
 
 

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from crdt import errors
 from crdt.args import to_int
 from crdt.errors import CommandError
+from crdt.strings import notify, notify_new
 from crdt.table import command
 from protocol.replies import NULL_ARRAY, OK, Reply
 
@@ -42,15 +43,6 @@ if TYPE_CHECKING:
     from crdt.keyspace import Db
     from crdt.session import Session
 
-# Texts not yet in crdt/errors.py (the lead moves them there).
-LPOS_RANK_ZERO_ERR = (
-    b"ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... "
-    b"or use negative to start from the end of the list"
-)
-LPOS_COUNT_NEGATIVE_ERR = b"ERR COUNT can't be negative"
-LPOS_MAXLEN_NEGATIVE_ERR = b"ERR MAXLEN can't be negative"
-NUMKEYS_ERR = b"ERR numkeys should be greater than 0"
-COUNT_POSITIVE_ERR = b"ERR count should be greater than 0"
 
 WRONGTYPE = errors.WRONGTYPE
 _INT64_WRAP = 2**64
@@ -139,7 +131,8 @@ def _range_bounds(start: int, end: int, length: int) -> tuple[int, int] | None:
 # -- cores shared with the blocking variants -------------------------------------
 
 
-def list_pop(db: Db, key: bytes, left: bool, count: int | None, now_ms: int = 0) -> list[bytes] | None:
+def list_pop(db: Db, key: bytes, left: bool, count: int | None, now_ms: int = 0,
+             s: Session | None = None) -> list[bytes] | None:
     """Pop up to `count` elements (one if None) from a list; deletes it when emptied.
 
     Args:
@@ -148,6 +141,7 @@ def list_pop(db: Db, key: bytes, left: bool, count: int | None, now_ms: int = 0)
         left: pop from the head (True) or the tail.
         count: how many at most (>= 1), or None for one.
         now_ms: the time used to expire the key lazily.
+        s: the session whose database `db` is, for keyspace events (none without it).
 
     Returns:
         The popped elements in pop order, or None if the key does not exist.
@@ -161,15 +155,19 @@ def list_pop(db: Db, key: bytes, left: bool, count: int | None, now_ms: int = 0)
     pop = value.popleft if left else value.pop
     n = 1 if count is None else min(count, len(value))
     out = [pop() for _ in range(n)]
+    if s is not None:
+        notify(s, "l", b"lpop" if left else b"rpop", key)
     if value:
         db.signal(key)
     else:
         db.delete(key)
+        if s is not None:
+            notify(s, "g", b"del", key)
     return out
 
 
 def list_mpop(db: Db, keys: list[bytes], left: bool, count: int,
-              now_ms: int = 0) -> tuple[bytes, list[bytes]] | None:
+              now_ms: int = 0, s: Session | None = None) -> tuple[bytes, list[bytes]] | None:
     """LMPOP's core: pop from the first non-empty list among `keys`.
 
     Returns:
@@ -179,14 +177,14 @@ def list_mpop(db: Db, keys: list[bytes], left: bool, count: int,
         CommandError: WRONGTYPE at the first key (in order) holding another type.
     """
     for key in keys:
-        popped = list_pop(db, key, left, count, now_ms)
+        popped = list_pop(db, key, left, count, now_ms, s)
         if popped is not None:
             return key, popped
     return None
 
 
 def list_move(db: Db, src: bytes, dst: bytes, wherefrom: bool, whereto: bool,
-              now_ms: int) -> bytes | None:
+              now_ms: int, s: Session | None = None) -> bytes | None:
     """LMOVE's core: pop from `src` (head if `wherefrom`) and push to `dst` (head if `whereto`).
 
     Returns:
@@ -204,16 +202,24 @@ def list_move(db: Db, src: bytes, dst: bytes, wherefrom: bool, whereto: bool,
     if target is None:
         target = ListValue((element,))
         db.set(dst, target, now_ms)
+        if s is not None:
+            notify_new(s, dst)
     else:
         if whereto:
             target.appendleft(element)
         else:
             target.append(element)
         db.signal(dst)
+    # Redis's order: the push event on dst, the pop event on src, then src's del.
+    if s is not None:
+        notify(s, "l", b"lpush" if whereto else b"rpush", dst)
+        notify(s, "l", b"lpop" if wherefrom else b"rpop", src)
     if source:
         db.signal(src)
     else:
         db.delete(src)
+        if s is not None:
+            notify(s, "g", b"del", src)
     return element
 
 
@@ -239,12 +245,17 @@ def lpush(s: Session, argv: list[bytes]) -> Reply:
         value = ListValue()
         value.extendleft(argv[2:])
         db.set(key, value, now)
+        if s.engine.pubsub.notify_flags:
+            notify_new(s, key)
+            notify(s, "l", b"lpush", key)
         return len(value)
     if type(value) is not ListValue:
         raise CommandError(WRONGTYPE)
     value.extendleft(argv[2:])
     db.atime[key] = now // 1000
     db.signal(key)
+    if s.engine.pubsub.notify_flags:
+        notify(s, "l", b"lpush", key)
     return len(value)
 
 
@@ -260,12 +271,17 @@ def rpush(s: Session, argv: list[bytes]) -> Reply:
     if value is None:
         value = ListValue(argv[2:])
         db.set(key, value, now)
+        if s.engine.pubsub.notify_flags:
+            notify_new(s, key)
+            notify(s, "l", b"rpush", key)
         return len(value)
     if type(value) is not ListValue:
         raise CommandError(WRONGTYPE)
     value.extend(argv[2:])
     db.atime[key] = now // 1000
     db.signal(key)
+    if s.engine.pubsub.notify_flags:
+        notify(s, "l", b"rpush", key)
     return len(value)
 
 
@@ -278,6 +294,7 @@ def _pushx(s: Session, argv: list[bytes], left: bool) -> Reply:
     else:
         value.extend(argv[2:])
     s.db.signal(argv[1])
+    notify(s, "l", b"lpush" if left else b"rpush", argv[1])
     return len(value)
 
 
@@ -316,8 +333,13 @@ def _pop(s: Session, argv: list[bytes], left: bool, name: str) -> Reply:
         if value:
             db.atime[key] = now // 1000
             db.signal(key)
+            if s.engine.pubsub.notify_flags:
+                notify(s, "l", b"lpop" if left else b"rpop", key)
         else:
             db.delete(key)
+            if s.engine.pubsub.notify_flags:
+                notify(s, "l", b"lpop" if left else b"rpop", key)
+                notify(s, "g", b"del", key)
         return element
     if n > 3:
         raise CommandError(errors.wrong_arity(name))
@@ -329,7 +351,7 @@ def _pop(s: Session, argv: list[bytes], left: bool, name: str) -> Reply:
         return NULL_ARRAY
     if count == 0:
         return []
-    return list_pop(db, key, left, count, s.now_ms)
+    return list_pop(db, key, left, count, s.now_ms, s)
 
 
 @command("lpop", -2, "write fast", keys=(1, 1, 1), group="list", since="1.0.0",
@@ -431,15 +453,15 @@ def lpos(s: Session, argv: list[bytes]) -> Reply:
         if word == b"RANK" and more:
             rank = to_int(argv[j + 1])
             if rank == 0:
-                raise CommandError(LPOS_RANK_ZERO_ERR)
+                raise CommandError(errors.LPOS_RANK_ZERO)
         elif word == b"COUNT" and more:
-            count = to_int(argv[j + 1], LPOS_COUNT_NEGATIVE_ERR)
+            count = to_int(argv[j + 1], errors.LPOS_COUNT_NEGATIVE)
             if count < 0:
-                raise CommandError(LPOS_COUNT_NEGATIVE_ERR)
+                raise CommandError(errors.LPOS_COUNT_NEGATIVE)
         elif word == b"MAXLEN" and more:
-            maxlen = to_int(argv[j + 1], LPOS_MAXLEN_NEGATIVE_ERR)
+            maxlen = to_int(argv[j + 1], errors.LPOS_MAXLEN_NEGATIVE)
             if maxlen < 0:
-                raise CommandError(LPOS_MAXLEN_NEGATIVE_ERR)
+                raise CommandError(errors.LPOS_MAXLEN_NEGATIVE)
         else:
             raise CommandError(errors.SYNTAX)
         j += 2
@@ -495,6 +517,7 @@ def lset(s: Session, argv: list[bytes]) -> Reply:
         raise CommandError(errors.INDEX_OUT_OF_RANGE)
     value[index] = argv[3]
     s.db.signal(argv[1])
+    notify(s, "l", b"lset", argv[1])
     return OK
 
 
@@ -522,6 +545,7 @@ def linsert(s: Session, argv: list[bytes]) -> Reply:
         return -1
     value.insert(index + 1 if after else index, argv[4])
     s.db.signal(argv[1])
+    notify(s, "l", b"linsert", argv[1])
     return len(value)
 
 
@@ -553,10 +577,12 @@ def lrem(s: Session, argv: list[bytes]) -> Reply:
         kept.reverse()
     value.clear()
     value.extend(kept)
+    notify(s, "l", b"lrem", key)
     if value:
         db.signal(key)
     else:
         db.delete(key)
+        notify(s, "g", b"del", key)
     return removed
 
 
@@ -577,6 +603,8 @@ def ltrim(s: Session, argv: list[bytes]) -> Reply:
     bounds = _range_bounds(start, end, length)
     if bounds is None:
         db.delete(key)
+        notify(s, "l", b"ltrim", key)
+        notify(s, "g", b"del", key)
         return OK
     start, end = bounds
     tail = length - 1 - end
@@ -590,6 +618,7 @@ def ltrim(s: Session, argv: list[bytes]) -> Reply:
         for _ in range(tail):
             value.pop()
     db.signal(key)
+    notify(s, "l", b"ltrim", key)
     return OK
 
 
@@ -604,7 +633,7 @@ def lmove(s: Session, argv: list[bytes]) -> Reply:
     """LMOVE source destination LEFT|RIGHT LEFT|RIGHT: the moved element, or null."""
     wherefrom = _side(argv[3])
     whereto = _side(argv[4])
-    return list_move(s.db, argv[1], argv[2], wherefrom, whereto, s.now_ms)
+    return list_move(s.db, argv[1], argv[2], wherefrom, whereto, s.now_ms, s)
 
 
 @command("rpoplpush", 3, "write denyoom", keys=(1, 2, 1), group="list", since="1.2.0",
@@ -614,7 +643,7 @@ def lmove(s: Session, argv: list[bytes]) -> Reply:
          replaced_by="`LMOVE` with the `RIGHT` and `LEFT` arguments")
 def rpoplpush(s: Session, argv: list[bytes]) -> Reply:
     """RPOPLPUSH source destination: LMOVE source destination RIGHT LEFT."""
-    return list_move(s.db, argv[1], argv[2], False, True, s.now_ms)
+    return list_move(s.db, argv[1], argv[2], False, True, s.now_ms, s)
 
 
 def parse_mpop(argv: list[bytes], numkeys_index: int) -> tuple[list[bytes], bool, int]:
@@ -630,9 +659,9 @@ def parse_mpop(argv: list[bytes], numkeys_index: int) -> tuple[list[bytes], bool
     Raises:
         CommandError: numkeys/count range errors, syntax errors, in Redis's order.
     """
-    numkeys = to_int(argv[numkeys_index], NUMKEYS_ERR)
+    numkeys = to_int(argv[numkeys_index], errors.NUMKEYS_POSITIVE)
     if numkeys < 1:
-        raise CommandError(NUMKEYS_ERR)
+        raise CommandError(errors.NUMKEYS_POSITIVE)
     where_index = numkeys_index + numkeys + 1
     n = len(argv)
     if where_index >= n:
@@ -642,9 +671,9 @@ def parse_mpop(argv: list[bytes], numkeys_index: int) -> tuple[list[bytes], bool
     j = where_index + 1
     while j < n:
         if count == -1 and c_word(argv[j]) == b"COUNT" and j + 1 < n:
-            count = to_int(argv[j + 1], COUNT_POSITIVE_ERR)
+            count = to_int(argv[j + 1], errors.COUNT_POSITIVE)
             if count < 1:
-                raise CommandError(COUNT_POSITIVE_ERR)
+                raise CommandError(errors.COUNT_POSITIVE)
             j += 2
         else:
             raise CommandError(errors.SYNTAX)
@@ -660,7 +689,7 @@ def parse_mpop(argv: list[bytes], numkeys_index: int) -> tuple[list[bytes], bool
 def lmpop(s: Session, argv: list[bytes]) -> Reply:
     """LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]: [key, [elements]] or a null array."""
     keys, left, count = parse_mpop(argv, 1)
-    popped = list_mpop(s.db, keys, left, count, s.now_ms)
+    popped = list_mpop(s.db, keys, left, count, s.now_ms, s)
     if popped is None:
         return NULL_ARRAY
     return [popped[0], popped[1]]

@@ -140,7 +140,7 @@ class PubSub:
             db_index: its database.
         """
         flags = self.notify_flags
-        if not flags or not (event_class in flags or ("A" in flags and event_class in "g$lshzxetd")):
+        if not flags or event_class not in flags:
             return
         if "K" in flags:
             self.publish(b"__keyspace@%d__:%s" % (db_index, key), event)
@@ -172,7 +172,7 @@ def subscribe(s: Session, argv: list[bytes]) -> Any:
 @command("psubscribe", -2, flags="pubsub noscript loading stale", group="pubsub", since="2.0.0",
          complexity="O(N) where N is the number of patterns the client is already subscribed to.",
          summary="Listen for messages published to channels matching the given patterns",
-         syntax="pattern [pattern ...]")
+         syntax="(pattern){block} [pattern ...]")
 def psubscribe(s: Session, argv: list[bytes]) -> Any:
     ps = s.engine.pubsub
     for pattern in argv[1:]:

@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 from crdt import errors
 from crdt.args import is_int, to_int
 from crdt.errors import CommandError
+from crdt.strings import notify, notify_new
 from crdt.hashes import c_word, collection_scan, parse_random_count, parse_scan_options
 from crdt.keys import parse_scan_cursor
 from crdt.table import command
@@ -58,10 +59,6 @@ if TYPE_CHECKING:
     from crdt.keyspace import Db
     from crdt.session import Session
 
-# Texts not yet in crdt/errors.py (the lead moves them there).
-NUMKEYS_ERR = b"ERR numkeys should be greater than 0"
-NUMKEYS_ARGS_ERR = b"ERR Number of keys can't be greater than number of args"
-LIMIT_NEGATIVE_ERR = b"ERR LIMIT can't be negative"
 
 WRONGTYPE = errors.WRONGTYPE
 # Redis caps set-max-intset-entries at 2**30 (intset internals).
@@ -179,13 +176,21 @@ def _load_sets(s: Session, keys: list[bytes], write: bool) -> list[SetValue | No
     return [_set_or_none(get(key, now)) for key in keys]
 
 
-def _store_result(s: Session, dst: bytes, result: SetValue) -> int:
-    """Replace `dst` with `result` (TTL cleared), or delete it when the result is empty."""
+def _store_result(s: Session, dst: bytes, result: SetValue, event: bytes) -> int:
+    """Replace `dst` with `result` (TTL cleared), or delete it when the result is empty.
+
+    Events: ``new`` (dst created) and `event` for a stored result; ``del`` when
+    an existing dst is deleted.
+    """
     db = s.db
     if result:
+        created = s.engine.pubsub.notify_flags and db.lookup(dst, s.now_ms) is None
         db.set(dst, result, s.now_ms)
-    else:
-        db.delete(dst)
+        if created:
+            notify_new(s, dst)
+        notify(s, "s", event, dst)
+    elif db.delete(dst):
+        notify(s, "g", b"del", dst)
     return len(result)
 
 
@@ -261,8 +266,12 @@ def sadd(s: Session, argv: list[bytes]) -> Reply:
             added += 1
     if created:
         db.set(key, st, now)
+        if s.engine.pubsub.notify_flags:
+            notify_new(s, key)
     elif added:
         db.signal(key)
+    if added and s.engine.pubsub.notify_flags:
+        notify(s, "s", b"sadd", key)
     return added
 
 
@@ -284,10 +293,12 @@ def srem(s: Session, argv: list[bytes]) -> Reply:
             if not st.items:
                 break
     if removed:
+        notify(s, "s", b"srem", key)
         if st.items:
             db.signal(key)
         else:
             db.delete(key)
+            notify(s, "g", b"del", key)
     return removed
 
 
@@ -335,7 +346,7 @@ def scard(s: Session, argv: list[bytes]) -> Reply:
 
 
 def set_pop(db: Db, key: bytes, st: SetValue, count: int, rng: random.Random,
-            max_intset: int) -> list[bytes]:
+            max_intset: int, s: Session | None = None) -> list[bytes]:
     """Remove `count` random distinct members (all of them, in order, if count >= size).
 
     The key is deleted when the set empties, else signalled. The core of SPOP.
@@ -344,9 +355,13 @@ def set_pop(db: Db, key: bytes, st: SetValue, count: int, rng: random.Random,
     members are all integers (and few enough) becomes an intset again.
     """
     size = len(st.items)
+    if s is not None:
+        notify(s, "s", b"spop", key)
     if count >= size:
         popped = st.ordered()
         db.delete(key)
+        if s is not None:
+            notify(s, "g", b"del", key)
         return popped
     pop = st.pop_random
     popped = [pop(rng) for _ in range(count)]
@@ -377,8 +392,13 @@ def spop(s: Session, argv: list[bytes]) -> Reply:
         member = st.pop_random(s.engine.rng)
         if st.items:
             db.signal(key)
+            if s.engine.pubsub.notify_flags:
+                notify(s, "s", b"spop", key)
         else:
             db.delete(key)
+            if s.engine.pubsub.notify_flags:
+                notify(s, "s", b"spop", key)
+                notify(s, "g", b"del", key)
         return member
     if n > 3:
         raise CommandError(errors.SYNTAX)
@@ -388,7 +408,7 @@ def spop(s: Session, argv: list[bytes]) -> Reply:
     st = _set_or_none(db.lookup(key, s.now_ms))
     if st is None or count == 0:
         return SetReply()
-    return SetReply(set_pop(db, key, st, count, s.engine.rng, _max_intset(s)))
+    return SetReply(set_pop(db, key, st, count, s.engine.rng, _max_intset(s), s))
 
 
 @command("srandmember", -2, "readonly", keys=(1, 1, 1), group="set", since="1.0.0",
@@ -440,17 +460,21 @@ def smove(s: Session, argv: list[bytes]) -> Reply:
         return 1 if member in src.index else 0
     if not src.discard(member):
         return 0
+    notify(s, "s", b"srem", src_key)
     if src.items:
         db.signal(src_key)
     else:
         db.delete(src_key)
+        notify(s, "g", b"del", src_key)
     if dst is None:
         dst = SetValue()
         dst.add(member, _max_intset(s))
         db.set(dst_key, dst, now)
-    else:
-        dst.add(member, _max_intset(s))
+        notify_new(s, dst_key)
+        notify(s, "s", b"sadd", dst_key)
+    elif dst.add(member, _max_intset(s)):
         db.signal(dst_key)
+        notify(s, "s", b"sadd", dst_key)
     return 1
 
 
@@ -482,7 +506,7 @@ def sinterstore(s: Session, argv: list[bytes]) -> Reply:
     max_intset = _max_intset(s)
     for member in _intersection(sets):
         result.add(member, max_intset)
-    return _store_result(s, argv[1], result)
+    return _store_result(s, argv[1], result, b"sinterstore")
 
 
 @command("sintercard", -3, "readonly", keys=(0, 0, 0), group="set", since="7.0.0",
@@ -492,19 +516,19 @@ def sinterstore(s: Session, argv: list[bytes]) -> Reply:
          key_specs=("RO access index:1 keynum:0:1:1",))
 def sintercard(s: Session, argv: list[bytes]) -> Reply:
     """SINTERCARD numkeys key [key ...] [LIMIT limit]: the intersection's size, capped by LIMIT."""
-    numkeys = to_int(argv[1], NUMKEYS_ERR)
+    numkeys = to_int(argv[1], errors.NUMKEYS_POSITIVE)
     if numkeys < 1:
-        raise CommandError(NUMKEYS_ERR)
+        raise CommandError(errors.NUMKEYS_POSITIVE)
     n = len(argv)
     if numkeys > n - 2:
-        raise CommandError(NUMKEYS_ARGS_ERR)
+        raise CommandError(errors.NUMKEYS_OVER_ARGS)
     limit = 0
     i = 2 + numkeys
     while i < n:
         if c_word(argv[i]) == b"LIMIT" and i + 1 < n:
-            limit = to_int(argv[i + 1], LIMIT_NEGATIVE_ERR)
+            limit = to_int(argv[i + 1], errors.LIMIT_NEGATIVE)
             if limit < 0:
-                raise CommandError(LIMIT_NEGATIVE_ERR)
+                raise CommandError(errors.LIMIT_NEGATIVE)
             i += 2
         else:
             raise CommandError(errors.SYNTAX)
@@ -526,7 +550,8 @@ def sunion(s: Session, argv: list[bytes]) -> Reply:
          syntax="destination key [key ...]", key_specs=_STORE_SPECS_OW)
 def sunionstore(s: Session, argv: list[bytes]) -> Reply:
     """SUNIONSTORE destination key [key ...]: the size of the stored union."""
-    return _store_result(s, argv[1], _union(_load_sets(s, argv[2:], True), _max_intset(s)))
+    return _store_result(s, argv[1], _union(_load_sets(s, argv[2:], True), _max_intset(s)),
+                         b"sunionstore")
 
 
 @command("sdiff", -2, "readonly", keys=(1, -1, 1), group="set", since="1.0.0",
@@ -543,7 +568,8 @@ def sdiff(s: Session, argv: list[bytes]) -> Reply:
          syntax="destination key [key ...]", key_specs=_STORE_SPECS_OW)
 def sdiffstore(s: Session, argv: list[bytes]) -> Reply:
     """SDIFFSTORE destination key [key ...]: the size of the stored difference."""
-    return _store_result(s, argv[1], _difference(_load_sets(s, argv[2:], True), _max_intset(s)))
+    return _store_result(s, argv[1], _difference(_load_sets(s, argv[2:], True), _max_intset(s)),
+                         b"sdiffstore")
 
 
 # -- scanning ---------------------------------------------------------------------------------

@@ -247,6 +247,9 @@ def set_(s: Session, argv: list[bytes]) -> Reply:
     then NX/XX (a refused write answers null, or the old value with GET).
     """
     if len(argv) == 3:
+        if s.engine.pubsub.notify_flags:
+            _set_with_events(s, argv[1], argv[2], None)
+            return OK
         s.db.set(argv[1], argv[2], s.now_ms)
         return OK
     flags, raw_expire = _parse_set_options(argv, 3, True)
@@ -263,7 +266,26 @@ def set_(s: Session, argv: list[bytes]) -> Reply:
     if (flags & _NX and found) or (flags & _XX and not found):
         return old
     db.set(key, argv[2], now, when, bool(flags & _KEEPTTL))
+    if s.engine.pubsub.notify_flags:
+        if not found:
+            notify_new(s, key)
+        notify(s, "$", b"set", key)
+        if when is not None:
+            notify(s, "g", b"expire", key)
     return old if flags & _GET else OK
+
+
+def _set_with_events(s: Session, key: bytes, value: bytes, when: int | None) -> None:
+    """SET's store when keyspace events are on: looks the key up first (lazy expiry,
+    ``new``), then sends ``set`` and, with a TTL, ``expire`` as Redis does."""
+    db = s.db
+    created = db.lookup(key, s.now_ms) is None
+    db.set(key, value, s.now_ms, when)
+    if created:
+        notify_new(s, key)
+    notify(s, "$", b"set", key)
+    if when is not None:
+        notify(s, "g", b"expire", key)
 
 
 @command("setnx", 3, "write denyoom fast", keys=(1, 1, 1), group="string", since="1.0.0",
@@ -275,11 +297,16 @@ def setnx(s: Session, argv: list[bytes]) -> Reply:
     if lookup_write(db, argv[1], s.now_ms) is not None:
         return 0
     db.set(argv[1], argv[2], s.now_ms)
+    notify_new(s, argv[1])
+    notify(s, "$", b"set", argv[1])
     return 1
 
 
 def _set_with_expire(s: Session, argv: list[bytes], unit: int, name: str) -> Reply:
     when = _expire_at(argv[2], unit, s.now_ms, name)
+    if s.engine.pubsub.notify_flags:
+        _set_with_events(s, argv[1], argv[3], when)
+        return OK
     s.db.set(argv[1], argv[3], s.now_ms, when)
     return OK
 
@@ -331,6 +358,10 @@ def mset(s: Session, argv: list[bytes]) -> Reply:
         raise CommandError(errors.wrong_arity("mset"))
     db = s.db
     now = s.now_ms
+    if s.engine.pubsub.notify_flags:
+        for i in range(1, len(argv), 2):
+            _set_with_events(s, argv[i], argv[i + 1], None)
+        return OK
     for i in range(1, len(argv), 2):
         db.set(argv[i], argv[i + 1], now)
     return OK
@@ -352,6 +383,8 @@ def msetnx(s: Session, argv: list[bytes]) -> Reply:
             return 0
     for i in range(1, len(argv), 2):
         db.set(argv[i], argv[i + 1], now)
+        notify_new(s, argv[i])
+        notify(s, "$", b"set", argv[i])
     return 1
 
 
@@ -364,6 +397,9 @@ def getset(s: Session, argv: list[bytes]) -> Reply:
     db = s.db
     old = _string_or_none(db.read(argv[1], s.now_ms))
     db.set(argv[1], argv[2], s.now_ms)
+    if old is None:
+        notify_new(s, argv[1])
+    notify(s, "$", b"set", argv[1])
     return old
 
 
@@ -376,6 +412,7 @@ def getdel(s: Session, argv: list[bytes]) -> Reply:
     old = _string_or_none(db.read(argv[1], s.now_ms))
     if old is not None:
         db.delete(argv[1])
+        notify(s, "g", b"del", argv[1])
     return old
 
 
@@ -403,12 +440,15 @@ def getex(s: Session, argv: list[bytes]) -> Reply:
     if when is not None:
         if flags & (_EXAT | _PXAT) and when <= now:
             db.delete(key)
+            notify(s, "g", b"del", key)
         else:
             db.set_expire(key, when)
             db.signal(key)
+            notify(s, "g", b"expire", key)
     elif flags & _PERSIST:
         if db.persist(key):
             db.signal(key)
+            notify(s, "g", b"persist", key)
     return value
 
 
@@ -426,6 +466,24 @@ def strlen(s: Session, argv: list[bytes]) -> Reply:
 
 
 # -- in-place edits -----------------------------------------------------------------
+
+
+def notify(s: Session, event_class: str, event: bytes, key: bytes) -> None:
+    """Publish a keyspace event for `key` in the session's database, if configured.
+
+    Write commands call it where Redis 7.0 calls notifyKeyspaceEvent, with the
+    same class letter (g $ l s h z n ...) and event name, in the same order.
+    """
+    ps = s.engine.pubsub
+    if ps.notify_flags:
+        ps.notify(event_class, event, key, s.db_index)
+
+
+def notify_new(s: Session, key: bytes) -> None:
+    """The ``new`` event (class n) Redis sends when a command adds a key (dbAdd)."""
+    ps = s.engine.pubsub
+    if "n" in ps.notify_flags:
+        ps.notify("n", b"new", key, s.db_index)
 
 
 def lookup_write(db: Db, key: bytes, now_ms: int) -> Any:
@@ -449,6 +507,8 @@ def append(s: Session, argv: list[bytes]) -> Reply:
     value = lookup_write(db, key, s.now_ms)
     if value is None:
         db.set(key, tail, s.now_ms)
+        notify_new(s, key)
+        notify(s, "$", b"append", key)
         return len(tail)
     t = type(value)
     if t is not bytes and t is not bytearray:
@@ -461,6 +521,7 @@ def append(s: Session, argv: list[bytes]) -> Reply:
         value = bytearray(value)
         value += tail
         db.replace_value(key, value)
+    notify(s, "$", b"append", key)
     return len(value)
 
 
@@ -488,6 +549,8 @@ def setrange(s: Session, argv: list[bytes]) -> Reply:
         new = bytearray(offset)
         new += patch
         db.set(key, new, s.now_ms)
+        notify_new(s, key)
+        notify(s, "$", b"setrange", key)
         return len(new)
     t = type(value)
     if t is not bytes and t is not bytearray:
@@ -504,6 +567,7 @@ def setrange(s: Session, argv: list[bytes]) -> Reply:
     if len(value) < offset:
         value.extend(bytes(offset - len(value)))
     value[offset:end] = patch
+    notify(s, "$", b"setrange", key)
     return len(value)
 
 
@@ -580,6 +644,10 @@ def _add(s: Session, key: bytes, delta: int) -> int:
         if n > INT64_MAX or n < INT64_MIN:
             raise CommandError(errors.OVERFLOW)
     db.set(key, b"%d" % n, now, None, True)
+    if s.engine.pubsub.notify_flags:
+        if value is None:
+            notify_new(s, key)
+        notify(s, "$", b"incrby", key)
     return n
 
 
@@ -738,6 +806,9 @@ def incrbyfloat(s: Session, argv: list[bytes]) -> Reply:
         raise CommandError(errors.INCR_NAN_OR_INF)
     text = format_incr_float(total)
     db.set(key, text, now, None, True)
+    if value is None:
+        notify_new(s, key)
+    notify(s, "$", b"incrbyfloat", key)
     return text
 
 

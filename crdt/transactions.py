@@ -30,7 +30,7 @@ def discard_transaction(s: Session) -> None:
 
 
 @command("multi", 1, flags="noscript loading stale fast allow_busy", group="transactions",
-         since="1.2.0", summary="Start a transaction", syntax="")
+         since="1.2.0", summary="Mark the start of a transaction block", syntax="")
 def multi(s: Session, argv: list[bytes]) -> Any:
     if s.multi is not None:
         raise CommandError(errors.MULTI_NESTED)
@@ -80,8 +80,9 @@ def discard(s: Session, argv: list[bytes]) -> Any:
 
 
 @command("watch", -2, flags="noscript loading stale fast allow_busy", keys=(1, -1, 1),
-         group="transactions", since="2.2.0", complexity="O(1) for every key.",
-         summary="Monitor changes to keys", syntax="key [key ...]")
+         key_specs=("RO",), group="transactions", since="2.2.0", complexity="O(1) for every key.",
+         summary="Watch the given keys to determine execution of the MULTI/EXEC block",
+         syntax="key [key ...]")
 def watch(s: Session, argv: list[bytes]) -> Any:
     if s.multi is not None:
         raise CommandError(errors.WATCH_INSIDE_MULTI)

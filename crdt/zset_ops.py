@@ -28,14 +28,9 @@ from crdt import errors
 from crdt.args import to_int
 from crdt.errors import CommandError
 from crdt.keyspace import type_name
-from crdt.strings import lookup_write
+from crdt.strings import lookup_write, notify, notify_new
 from crdt.table import command
 from crdt.zsets import (
-    LIMIT_NEGATIVE_ERR,
-    NUMKEYS_AT_LEAST_ONE_ERR,
-    RANGE_BYLEX_WITHSCORES_ERR,
-    RANGE_LIMIT_ERR,
-    WEIGHT_FLOAT_ERR,
     WRONGTYPE,
     ZSet,
     option_word,
@@ -157,9 +152,9 @@ def _zrange(s: Session, argv: list[bytes], src_index: int, store: bytes | None,
     if rangetype == _AUTO:
         rangetype = _RANK
     if limit != -1 and rangetype == _RANK:
-        raise CommandError(RANGE_LIMIT_ERR)
+        raise CommandError(errors.RANGE_LIMIT)
     if withscores and rangetype == _LEX:
-        raise CommandError(RANGE_BYLEX_WITHSCORES_ERR)
+        raise CommandError(errors.RANGE_BYLEX_WITHSCORES)
     raw_min, raw_max = argv[src_index + 1], argv[src_index + 2]
     if reverse and rangetype != _RANK:
         raw_min, raw_max = raw_max, raw_min
@@ -181,27 +176,38 @@ def _zrange(s: Session, argv: list[bytes], src_index: int, store: bytes | None,
         items = _lex_items(zs, bounds, reverse, offset, limit)
     if store is None:
         return pairs_reply(items, withscores, s.resp3)
-    return store_result(s, store, [(m, sc) for sc, m in items])
+    return store_result(s, store, [(m, sc) for sc, m in items], b"zrangestore")
 
 
-def store_result(s: Session, dst: bytes, pairs: list[tuple[bytes, float]]) -> int:
-    """Replace `dst` with a set of `pairs` (member, score), or delete it when empty; the size."""
+def store_result(s: Session, dst: bytes, pairs: list[tuple[bytes, float]], event: bytes) -> int:
+    """Replace `dst` with a set of `pairs` (member, score), or delete it when empty; the size.
+
+    Events: ``new`` (when dst is created) and `event` (the command's name) for
+    a stored result, ``del`` when an existing dst is deleted.
+    """
     db = s.db
     if not pairs:
-        db.delete(dst)
+        if db.delete(dst):
+            notify(s, "g", b"del", dst)
         return 0
     zs = build_zset(s.engine.config, pairs)
+    created = s.engine.pubsub.notify_flags and db.lookup(dst, s.now_ms) is None
     db.set(dst, zs, s.now_ms)
+    if created:
+        notify_new(s, dst)
+    notify(s, "z", event, dst)
     return len(zs.scores)
 
 
-_ZRANGE_SYNTAX = "key start stop [BYSCORE | BYLEX] [REV] [LIMIT offset count] [WITHSCORES]"
+_ZRANGE_SYNTAX = ("key start{string} stop{string} [sortby: BYSCORE | BYLEX]@6.2.0 [REV@6.2.0] "
+                  "[LIMIT offset count]@6.2.0 [WITHSCORES]")
 
 
 @command("zrange", -4, "readonly", keys=(1, 1, 1), group="sorted-set", since="1.2.0",
          complexity=("O(log(N)+M) with N being the number of elements in the sorted set and M "
                      "the number of elements returned."),
-         summary="Return a range of members in a sorted set", syntax=_ZRANGE_SYNTAX)
+         summary="Return a range of members in a sorted set", syntax=_ZRANGE_SYNTAX,
+         history=(("6.2.0", "Added the `REV`, `BYSCORE`, `BYLEX` and `LIMIT` options."),))
 def zrange(s: Session, argv: list[bytes]) -> Reply:
     """ZRANGE key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES]."""
     return _zrange(s, argv, 1, None, _AUTO, None)
@@ -211,7 +217,8 @@ def zrange(s: Session, argv: list[bytes]) -> Reply:
          complexity=("O(log(N)+M) with N being the number of elements in the sorted set and M the "
                      "number of elements stored into the destination key."),
          summary="Store a range of members from sorted set into another key",
-         syntax="dst src min max [BYSCORE | BYLEX] [REV] [LIMIT offset count]")
+         syntax="dst src min max [sortby: BYSCORE | BYLEX] [REV] [LIMIT offset count]",
+         key_specs=("OW update", "RO access"))
 def zrangestore(s: Session, argv: list[bytes]) -> Reply:
     """ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count]: members stored."""
     return _zrange(s, argv, 2, argv[1], _AUTO, None)
@@ -221,7 +228,8 @@ def zrangestore(s: Session, argv: list[bytes]) -> Reply:
          complexity=("O(log(N)+M) with N being the number of elements in the sorted set and M "
                      "the number of elements returned."),
          summary="Return a range of members in a sorted set, by index, with scores ordered from high to low",
-         syntax="key start stop [WITHSCORES]")
+         syntax="key start stop [WITHSCORES]", doc_flags="deprecated", deprecated_since="6.2.0",
+         replaced_by="`ZRANGE` with the `REV` argument")
 def zrevrange(s: Session, argv: list[bytes]) -> Reply:
     """ZREVRANGE key start stop [WITHSCORES] (deprecated form of ZRANGE ... REV)."""
     return _zrange(s, argv, 1, None, _RANK, True)
@@ -229,7 +237,9 @@ def zrevrange(s: Session, argv: list[bytes]) -> Reply:
 
 @command("zrangebyscore", -4, "readonly", keys=(1, 1, 1), group="sorted-set", since="1.0.5",
          complexity=_RANGE_COMPLEXITY, summary="Return a range of members in a sorted set, by score",
-         syntax="key min max [WITHSCORES] [LIMIT offset count]")
+         syntax="key min{double} max{double} [WITHSCORES@2.0.0] [LIMIT offset count]",
+         history=(("2.0.0", "Added the `WITHSCORES` modifier."),), doc_flags="deprecated",
+         deprecated_since="6.2.0", replaced_by="`ZRANGE` with the `BYSCORE` argument")
 def zrangebyscore(s: Session, argv: list[bytes]) -> Reply:
     """ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT offset count]."""
     return _zrange(s, argv, 1, None, _SCORE, False)
@@ -238,7 +248,10 @@ def zrangebyscore(s: Session, argv: list[bytes]) -> Reply:
 @command("zrevrangebyscore", -4, "readonly", keys=(1, 1, 1), group="sorted-set", since="2.2.0",
          complexity=_RANGE_COMPLEXITY,
          summary="Return a range of members in a sorted set, by score, with scores ordered from high to low",
-         syntax="key max min [WITHSCORES] [LIMIT offset count]")
+         syntax="key max{double} min{double} [WITHSCORES] [LIMIT offset count]",
+         history=(("2.1.6", "`min` and `max` can be exclusive."),), doc_flags="deprecated",
+         deprecated_since="6.2.0",
+         replaced_by="`ZRANGE` with the `REV` and `BYSCORE` arguments")
 def zrevrangebyscore(s: Session, argv: list[bytes]) -> Reply:
     """ZREVRANGEBYSCORE key max min [WITHSCORES] [LIMIT offset count]."""
     return _zrange(s, argv, 1, None, _SCORE, True)
@@ -247,7 +260,8 @@ def zrevrangebyscore(s: Session, argv: list[bytes]) -> Reply:
 @command("zrangebylex", -4, "readonly", keys=(1, 1, 1), group="sorted-set", since="2.8.9",
          complexity=_RANGE_COMPLEXITY,
          summary="Return a range of members in a sorted set, by lexicographical range",
-         syntax="key min max [LIMIT offset count]")
+         syntax="key min max [LIMIT offset count]", doc_flags="deprecated",
+         deprecated_since="6.2.0", replaced_by="`ZRANGE` with the `BYLEX` argument")
 def zrangebylex(s: Session, argv: list[bytes]) -> Reply:
     """ZRANGEBYLEX key min max [LIMIT offset count]."""
     return _zrange(s, argv, 1, None, _LEX, False)
@@ -257,7 +271,8 @@ def zrangebylex(s: Session, argv: list[bytes]) -> Reply:
          complexity=_RANGE_COMPLEXITY,
          summary=("Return a range of members in a sorted set, by lexicographical range, "
                   "ordered from higher to lower strings."),
-         syntax="key max min [LIMIT offset count]")
+         syntax="key max min [LIMIT offset count]", doc_flags="deprecated",
+         deprecated_since="6.2.0", replaced_by="`ZRANGE` with the `REV` and `BYLEX` arguments")
 def zrevrangebylex(s: Session, argv: list[bytes]) -> Reply:
     """ZREVRANGEBYLEX key max min [LIMIT offset count]."""
     return _zrange(s, argv, 1, None, _LEX, True)
@@ -269,7 +284,7 @@ def zrevrangebylex(s: Session, argv: list[bytes]) -> Reply:
 @command("zcount", 4, "readonly fast", keys=(1, 1, 1), group="sorted-set", since="2.0.0",
          complexity="O(log(N)) with N being the number of elements in the sorted set.",
          summary="Count the members in a sorted set with scores within the given values",
-         syntax="key min max")
+         syntax="key min{double} max{double}")
 def zcount(s: Session, argv: list[bytes]) -> Reply:
     """ZCOUNT key min max: members with a score in the range."""
     bounds = parse_score_range(argv[2], argv[3])
@@ -294,19 +309,22 @@ def zlexcount(s: Session, argv: list[bytes]) -> Reply:
     return stop - start
 
 
-def _remove_span(s: Session, key: bytes, zs: ZSet, start: int, stop: int) -> int:
+def _remove_span(s: Session, key: bytes, zs: ZSet, start: int, stop: int, event: bytes) -> int:
     removed = zs.remove_span(start, stop)
     if removed:
+        notify(s, "z", event, key)
         if zs.scores:
             s.db.signal(key)
         else:
             s.db.delete(key)
+            notify(s, "g", b"del", key)
     return removed
 
 
 @command("zremrangebyrank", 4, "write", keys=(1, 1, 1), group="sorted-set", since="2.0.0",
          complexity=_REMRANGE_COMPLEXITY,
-         summary="Remove all members in a sorted set within the given indexes", syntax="key start stop")
+         summary="Remove all members in a sorted set within the given indexes", syntax="key start stop",
+         key_specs=("RW delete",))
 def zremrangebyrank(s: Session, argv: list[bytes]) -> Reply:
     """ZREMRANGEBYRANK key start stop: members removed (ranks as ZRANGE reads them)."""
     start, end = to_int(argv[2]), to_int(argv[3])
@@ -323,12 +341,13 @@ def zremrangebyrank(s: Session, argv: list[bytes]) -> Reply:
         start = 0
     if start > end or start >= n:
         return 0
-    return _remove_span(s, key, zs, start, min(end, n - 1) + 1)
+    return _remove_span(s, key, zs, start, min(end, n - 1) + 1, b"zremrangebyrank")
 
 
 @command("zremrangebyscore", 4, "write", keys=(1, 1, 1), group="sorted-set", since="1.2.0",
          complexity=_REMRANGE_COMPLEXITY,
-         summary="Remove all members in a sorted set within the given scores", syntax="key min max")
+         summary="Remove all members in a sorted set within the given scores",
+         syntax="key min{double} max{double}", key_specs=("RW delete",))
 def zremrangebyscore(s: Session, argv: list[bytes]) -> Reply:
     """ZREMRANGEBYSCORE key min max: members removed."""
     bounds = parse_score_range(argv[2], argv[3])
@@ -337,13 +356,13 @@ def zremrangebyscore(s: Session, argv: list[bytes]) -> Reply:
     if zs is None:
         return 0
     start, stop = score_span(zs, *bounds)
-    return _remove_span(s, key, zs, start, stop)
+    return _remove_span(s, key, zs, start, stop, b"zremrangebyscore")
 
 
 @command("zremrangebylex", 4, "write", keys=(1, 1, 1), group="sorted-set", since="2.8.9",
          complexity=_REMRANGE_COMPLEXITY,
          summary="Remove all members in a sorted set between the given lexicographical range",
-         syntax="key min max")
+         syntax="key min max", key_specs=("RW delete",))
 def zremrangebylex(s: Session, argv: list[bytes]) -> Reply:
     """ZREMRANGEBYLEX key min max: members removed."""
     rng = parse_lex_range(argv[2], argv[3])
@@ -352,7 +371,7 @@ def zremrangebylex(s: Session, argv: list[bytes]) -> Reply:
     if zs is None:
         return 0
     start, stop = lex_span(zs, rng)
-    return _remove_span(s, key, zs, start, stop)
+    return _remove_span(s, key, zs, start, stop, b"zremrangebylex")
 
 
 # -- set algebra --------------------------------------------------------------------------------
@@ -395,7 +414,7 @@ def _setop(s: Session, argv: list[bytes], dst: bytes | None, numkeys_index: int,
     """zunionInterDiffGenericCommand."""
     setnum = to_int(argv[numkeys_index])
     if setnum < 1:
-        raise CommandError((NUMKEYS_AT_LEAST_ONE_ERR % name).encode())
+        raise CommandError((errors.AT_LEAST_ONE_KEY % name).encode())
     first = numkeys_index + 1
     if setnum > len(argv) - first:
         raise CommandError(errors.SYNTAX)
@@ -416,7 +435,7 @@ def _setop(s: Session, argv: list[bytes], dst: bytes | None, numkeys_index: int,
         remaining = n - j
         opt = option_word(argv[j])
         if op != _DIFF and not card_only and remaining >= setnum + 1 and opt == b"WEIGHTS":
-            weights = [parse_score(raw, WEIGHT_FLOAT_ERR) for raw in argv[j + 1:j + 1 + setnum]]
+            weights = [parse_score(raw, errors.WEIGHT_NOT_FLOAT) for raw in argv[j + 1:j + 1 + setnum]]
             j += 1 + setnum
         elif op != _DIFF and not card_only and remaining >= 2 and opt == b"AGGREGATE":
             agg = _AGGREGATES.get(option_word(argv[j + 1]))
@@ -431,9 +450,9 @@ def _setop(s: Session, argv: list[bytes], dst: bytes | None, numkeys_index: int,
             try:
                 limit = to_int(argv[j + 1])
             except CommandError:
-                raise CommandError(LIMIT_NEGATIVE_ERR) from None
+                raise CommandError(errors.LIMIT_NEGATIVE) from None
             if limit < 0:
-                raise CommandError(LIMIT_NEGATIVE_ERR)
+                raise CommandError(errors.LIMIT_NEGATIVE)
             j += 2
         else:
             raise CommandError(errors.SYNTAX)
@@ -478,15 +497,18 @@ def _setop(s: Session, argv: list[bytes], dst: bytes | None, numkeys_index: int,
             if not any(member in other for other in others):
                 result[member] = score
     if dst is not None:
-        return store_result(s, dst, list(result.items()))
+        return store_result(s, dst, list(result.items()), name.encode())
     ordered = SortedList((sc, m) for m, sc in result.items())
     return pairs_reply(ordered, withscores, s.resp3)
 
 
 _ALGEBRA_SYNTAX = ("numkeys key [key ...] [WEIGHTS weight [weight ...]] "
-                   "[AGGREGATE <SUM | MIN | MAX>] [WITHSCORES]")
+                   "[AGGREGATE (aggregate: SUM | MIN | MAX)] [WITHSCORES]")
 _STORE_SYNTAX = ("destination numkeys key [key ...] [WEIGHTS weight [weight ...]] "
-                 "[AGGREGATE <SUM | MIN | MAX>]")
+                 "[AGGREGATE (aggregate: SUM | MIN | MAX)]")
+# Key specs of the numkeys commands: the inputs counted by argv[1] (argv[2] with a destination).
+_READ_SPECS = ("RO access index:1 keynum:0:1:1",)
+_STORE_SPECS = ("OW update index:1 range:0:1:0", "RO access index:2 keynum:0:1:1")
 _UNION_COMPLEXITY = ("O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, "
                      "and M being the number of elements in the resulting sorted set.")
 _INTER_COMPLEXITY = ("O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K "
@@ -497,14 +519,16 @@ _DIFF_COMPLEXITY = ("O(L + (N-K)log(N)) worst case where L is the total number o
 
 
 @command("zunion", -3, "readonly movablekeys", group="sorted-set", since="6.2.0",
-         complexity=_UNION_COMPLEXITY, summary="Add multiple sorted sets", syntax=_ALGEBRA_SYNTAX)
+         complexity=_UNION_COMPLEXITY, summary="Add multiple sorted sets", syntax=_ALGEBRA_SYNTAX,
+         key_specs=_READ_SPECS)
 def zunion(s: Session, argv: list[bytes]) -> Reply:
     """ZUNION numkeys key ... [WEIGHTS w ...] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]."""
     return _setop(s, argv, None, 1, _UNION, False, "zunion")
 
 
 @command("zinter", -3, "readonly movablekeys", group="sorted-set", since="6.2.0",
-         complexity=_INTER_COMPLEXITY, summary="Intersect multiple sorted sets", syntax=_ALGEBRA_SYNTAX)
+         complexity=_INTER_COMPLEXITY, summary="Intersect multiple sorted sets", syntax=_ALGEBRA_SYNTAX,
+         key_specs=_READ_SPECS)
 def zinter(s: Session, argv: list[bytes]) -> Reply:
     """ZINTER numkeys key ... [WEIGHTS w ...] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]."""
     return _setop(s, argv, None, 1, _INTER, False, "zinter")
@@ -512,7 +536,7 @@ def zinter(s: Session, argv: list[bytes]) -> Reply:
 
 @command("zdiff", -3, "readonly movablekeys", group="sorted-set", since="6.2.0",
          complexity=_DIFF_COMPLEXITY, summary="Subtract multiple sorted sets",
-         syntax="numkeys key [key ...] [WITHSCORES]")
+         syntax="numkeys key [key ...] [WITHSCORES]", key_specs=_READ_SPECS)
 def zdiff(s: Session, argv: list[bytes]) -> Reply:
     """ZDIFF numkeys key ... [WITHSCORES]: members of the first input in none of the others."""
     return _setop(s, argv, None, 1, _DIFF, False, "zdiff")
@@ -523,7 +547,7 @@ def zdiff(s: Session, argv: list[bytes]) -> Reply:
          complexity=("O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, "
                      "and M being the number of elements in the resulting sorted set."),
          summary="Add multiple sorted sets and store the resulting sorted set in a new key",
-         syntax=_STORE_SYNTAX)
+         syntax=_STORE_SYNTAX, key_specs=_STORE_SPECS)
 def zunionstore(s: Session, argv: list[bytes]) -> Reply:
     """ZUNIONSTORE destination numkeys key ... [WEIGHTS w ...] [AGGREGATE SUM|MIN|MAX]."""
     return _setop(s, argv, argv[1], 2, _UNION, False, "zunionstore")
@@ -532,7 +556,7 @@ def zunionstore(s: Session, argv: list[bytes]) -> Reply:
 @command("zinterstore", -4, "write denyoom movablekeys", keys=(1, 1, 1), group="sorted-set",
          since="2.0.0", complexity=_INTER_COMPLEXITY,
          summary="Intersect multiple sorted sets and store the resulting sorted set in a new key",
-         syntax=_STORE_SYNTAX)
+         syntax=_STORE_SYNTAX, key_specs=_STORE_SPECS)
 def zinterstore(s: Session, argv: list[bytes]) -> Reply:
     """ZINTERSTORE destination numkeys key ... [WEIGHTS w ...] [AGGREGATE SUM|MIN|MAX]."""
     return _setop(s, argv, argv[1], 2, _INTER, False, "zinterstore")
@@ -541,7 +565,7 @@ def zinterstore(s: Session, argv: list[bytes]) -> Reply:
 @command("zdiffstore", -4, "write denyoom movablekeys", keys=(1, 1, 1), group="sorted-set",
          since="6.2.0", complexity=_DIFF_COMPLEXITY,
          summary="Subtract multiple sorted sets and store the resulting sorted set in a new key",
-         syntax="destination numkeys key [key ...]")
+         syntax="destination numkeys key [key ...]", key_specs=_STORE_SPECS)
 def zdiffstore(s: Session, argv: list[bytes]) -> Reply:
     """ZDIFFSTORE destination numkeys key [key ...]."""
     return _setop(s, argv, argv[1], 2, _DIFF, False, "zdiffstore")
@@ -551,7 +575,7 @@ def zdiffstore(s: Session, argv: list[bytes]) -> Reply:
          complexity=("O(N*K) worst case with N being the smallest input sorted set, K being the "
                      "number of input sorted sets."),
          summary="Intersect multiple sorted sets and return the cardinality of the result",
-         syntax="numkeys key [key ...] [LIMIT limit]")
+         syntax="numkeys key [key ...] [LIMIT limit]", key_specs=_READ_SPECS)
 def zintercard(s: Session, argv: list[bytes]) -> Reply:
     """ZINTERCARD numkeys key [key ...] [LIMIT limit]: size of the intersection (capped at limit)."""
     return _setop(s, argv, None, 1, _INTER, True, "zintercard")

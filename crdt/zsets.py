@@ -42,7 +42,7 @@ from crdt.args import to_float, to_int
 from crdt.errors import CommandError
 from crdt.glob import glob_matcher
 from crdt.keys import parse_scan_cursor
-from crdt.strings import lookup_write
+from crdt.strings import lookup_write, notify, notify_new
 from crdt.table import command
 from protocol.replies import NULL_ARRAY, Reply
 
@@ -50,21 +50,6 @@ if TYPE_CHECKING:
     from crdt.keyspace import Db
     from crdt.session import Session
 
-# Texts not yet in crdt/errors.py (the lead moves them there).
-ZADD_NX_XX_ERR = b"ERR XX and NX options at the same time are not compatible"
-ZADD_GT_LT_NX_ERR = b"ERR GT, LT, and/or NX options at the same time are not compatible"
-ZADD_INCR_PAIR_ERR = b"ERR INCR option supports a single increment-element pair"
-SCORE_NAN_ERR = b"ERR resulting score is not a number (NaN)"
-MIN_MAX_FLOAT_ERR = b"ERR min or max is not a float"
-MIN_MAX_LEX_ERR = b"ERR min or max not valid string range item"
-NUMKEYS_POSITIVE_ERR = b"ERR numkeys should be greater than 0"
-COUNT_POSITIVE_ERR = b"ERR count should be greater than 0"
-VALUE_OUT_OF_RANGE_ERR = b"ERR value is out of range"
-WEIGHT_FLOAT_ERR = b"ERR weight value is not a float"
-LIMIT_NEGATIVE_ERR = b"ERR LIMIT can't be negative"
-RANGE_LIMIT_ERR = b"ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX"
-RANGE_BYLEX_WITHSCORES_ERR = b"ERR syntax error, WITHSCORES not supported in combination with BYLEX"
-NUMKEYS_AT_LEAST_ONE_ERR = "ERR at least 1 input key is needed for '%s' command"
 
 WRONGTYPE = errors.WRONGTYPE
 INF = math.inf
@@ -268,7 +253,7 @@ def parse_score_range(raw_min: bytes, raw_max: bytes) -> tuple[float, bool, floa
         exclusive = text[:1] == b"("
         value = _strtod_bound(text[1:] if exclusive else text)
         if value is None:
-            raise CommandError(MIN_MAX_FLOAT_ERR)
+            raise CommandError(errors.MIN_MAX_NOT_FLOAT)
         out += (value, exclusive)
     return out[0], out[1], out[2], out[3]
 
@@ -283,13 +268,13 @@ def _lex_item(raw: bytes) -> tuple[int, bytes, bool]:
     c = raw[:1]
     if c == b"+" or c == b"-":
         if len(raw) > 1 and raw[1] != 0:
-            raise CommandError(MIN_MAX_LEX_ERR)
+            raise CommandError(errors.MIN_MAX_NOT_LEX)
         return (LEX_MAX if c == b"+" else LEX_MIN), b"", True
     if c == b"(":
         return LEX_VALUE, raw[1:], True
     if c == b"[":
         return LEX_VALUE, raw[1:], False
-    raise CommandError(MIN_MAX_LEX_ERR)
+    raise CommandError(errors.MIN_MAX_NOT_LEX)
 
 
 class LexRange:
@@ -489,12 +474,12 @@ def _zadd(s: Session, argv: list[bytes], flags: int) -> Reply:
     if pairs % 2 or not pairs:
         raise CommandError(errors.SYNTAX)
     if flags & _NX and flags & _XX:
-        raise CommandError(ZADD_NX_XX_ERR)
+        raise CommandError(errors.ZADD_NX_XX)
     if (flags & _GT and flags & (_NX | _LT)) or (flags & _LT and flags & _NX):
-        raise CommandError(ZADD_GT_LT_NX_ERR)
+        raise CommandError(errors.ZADD_GT_LT_NX)
     incr = flags & _INCR
     if incr and pairs > 2:
-        raise CommandError(ZADD_INCR_PAIR_ERR)
+        raise CommandError(errors.ZADD_INCR_PAIR)
     scores = [parse_score(argv[j]) for j in range(i, n, 2)]
     db = s.db
     key = argv[1]
@@ -521,7 +506,7 @@ def _zadd(s: Session, argv: list[bytes], flags: int) -> Reply:
             if incr:
                 score += old
                 if score != score:
-                    raise CommandError(SCORE_NAN_ERR)
+                    raise CommandError(errors.SCORE_NAN)
             if (flags & _LT and score >= old) or (flags & _GT and score <= old):
                 continue
             processed += 1
@@ -534,8 +519,11 @@ def _zadd(s: Session, argv: list[bytes], flags: int) -> Reply:
             processed += 1
     if created:
         db.set(key, zs, s.now_ms)
+        notify_new(s, key)
     elif added or updated:
         db.signal(key)
+    if added or updated:
+        notify(s, "z", b"zincr" if incr else b"zadd", key)
     if incr:
         return score if processed else None
     return added + updated if flags & _CH else added
@@ -544,7 +532,12 @@ def _zadd(s: Session, argv: list[bytes], flags: int) -> Reply:
 @command("zadd", -4, "write denyoom fast", keys=(1, 1, 1), group="sorted-set", since="1.2.0",
          complexity="O(log(N)) for each item added, where N is the number of elements in the sorted set.",
          summary="Add one or more members to a sorted set, or update its score if it already exists",
-         syntax="key [NX | XX] [GT | LT] [CH] [INCR] score member [score member ...]")
+         syntax=("key [condition: NX | XX]@3.0.2 [comparison: GT | LT]@6.2.0 [CH{name=change}@3.0.2] "
+                 "[INCR{name=increment}@3.0.2] score member [score member ...]"),
+         key_specs=("RW update",),
+         history=(("2.4.0", "Accepts multiple elements."),
+                  ("3.0.2", "Added the `XX`, `NX`, `CH` and `INCR` options."),
+                  ("6.2.0", "Added the `GT` and `LT` options.")))
 def zadd(s: Session, argv: list[bytes]) -> Reply:
     """ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member ...: members added (or changed, CH).
 
@@ -560,6 +553,9 @@ def zadd(s: Session, argv: list[bytes]) -> Reply:
         zs = ZSet()
         zs.add(member, score, s.engine.config)
         db.set(key, zs, s.now_ms)
+        if s.engine.pubsub.notify_flags:
+            notify_new(s, key)
+            notify(s, "z", b"zadd", key)
         return 1
     if type(zs) is not ZSet:
         raise CommandError(WRONGTYPE)
@@ -568,12 +564,15 @@ def zadd(s: Session, argv: list[bytes]) -> Reply:
         return 0
     zs.add(member, score, s.engine.config)
     db.signal(key)
+    if s.engine.pubsub.notify_flags:
+        notify(s, "z", b"zadd", key)
     return 1 if old is None else 0
 
 
 @command("zincrby", 4, "write denyoom fast", keys=(1, 1, 1), group="sorted-set", since="1.2.0",
          complexity="O(log(N)) where N is the number of elements in the sorted set.",
-         summary="Increment the score of a member in a sorted set", syntax="key increment member")
+         summary="Increment the score of a member in a sorted set", syntax="key increment member",
+         key_specs=("RW access update",))
 def zincrby(s: Session, argv: list[bytes]) -> Reply:
     """ZINCRBY key increment member: the new score (options are read as ZADD reads them)."""
     return _zadd(s, argv, _INCR)
@@ -585,7 +584,8 @@ def zincrby(s: Session, argv: list[bytes]) -> Reply:
 @command("zrem", -3, "write fast", keys=(1, 1, 1), group="sorted-set", since="1.2.0",
          complexity=("O(M*log(N)) with N being the number of elements in the sorted set "
                      "and M the number of elements to be removed."),
-         summary="Remove one or more members from a sorted set", syntax="key member [member ...]")
+         summary="Remove one or more members from a sorted set", syntax="key member [member ...]",
+         key_specs=("RW delete",), history=(("2.4.0", "Accepts multiple elements."),))
 def zrem(s: Session, argv: list[bytes]) -> Reply:
     """ZREM key member [member ...]: how many were removed; an emptied set is deleted."""
     key = argv[1]
@@ -599,15 +599,18 @@ def zrem(s: Session, argv: list[bytes]) -> Reply:
             if not zs.scores:
                 break
     if removed:
+        notify(s, "z", b"zrem", key)
         if zs.scores:
             s.db.signal(key)
         else:
             s.db.delete(key)
+            notify(s, "g", b"del", key)
     return removed
 
 
 @command("zcard", 2, "readonly fast", keys=(1, 1, 1), group="sorted-set", since="1.2.0",
-         summary="Get the number of members in a sorted set", syntax="key")
+         summary="Get the number of members in a sorted set", syntax="key",
+         key_specs=("RO",))
 def zcard(s: Session, argv: list[bytes]) -> Reply:
     """ZCARD key: the number of members (0 for a missing key)."""
     zs = read_zset(s, argv[1])
@@ -665,7 +668,8 @@ def zrevrank(s: Session, argv: list[bytes]) -> Reply:
 # -- popping -----------------------------------------------------------------------------
 
 
-def zset_pop(db: Db, key: bytes, max_side: bool, count: int, now_ms: int) -> list[tuple[bytes, float]] | None:
+def zset_pop(db: Db, key: bytes, max_side: bool, count: int, now_ms: int,
+             s: Session | None = None) -> list[tuple[bytes, float]] | None:
     """Pop up to `count` members from one end of the set at `key` (ZPOPMIN/MAX, ZMPOP, BZPOP*).
 
     Args:
@@ -674,6 +678,7 @@ def zset_pop(db: Db, key: bytes, max_side: bool, count: int, now_ms: int) -> lis
         max_side: pop the highest scores (ZPOPMAX) instead of the lowest.
         count: how many at most (>= 1).
         now_ms: the command's time (expiry).
+        s: the session whose database `db` is, for keyspace events (none without it).
 
     Returns:
         (member, score) pairs in pop order, or None when the key does not exist.
@@ -687,11 +692,15 @@ def zset_pop(db: Db, key: bytes, max_side: bool, count: int, now_ms: int) -> lis
         return None
     if type(zs) is not ZSet:
         raise CommandError(WRONGTYPE)
-    return _pop_from(db, key, zs, max_side, count)
+    return _pop_from(db, key, zs, max_side, count, s)
 
 
-def _pop_from(db: Db, key: bytes, zs: ZSet, max_side: bool, count: int) -> list[tuple[bytes, float]]:
-    """Pop up to `count` (>= 1) members of a stored set; delete it when emptied, else signal."""
+def _pop_from(db: Db, key: bytes, zs: ZSet, max_side: bool, count: int,
+              s: Session | None = None) -> list[tuple[bytes, float]]:
+    """Pop up to `count` (>= 1) members of a stored set; delete it when emptied, else signal.
+
+    Events as Redis sends them: zpopmin/zpopmax, then del when emptied.
+    """
     order, scores = zs.order, zs.scores
     if count == 1:
         score, member = order.pop(-1 if max_side else 0)
@@ -710,10 +719,14 @@ def _pop_from(db: Db, key: bytes, zs: ZSet, max_side: bool, count: int) -> list[
         for score, member in taken:
             del scores[member]
             out.append((member, score))
+    if s is not None:
+        notify(s, "z", b"zpopmax" if max_side else b"zpopmin", key)
     if scores:
         db.signal(key)
     else:
         db.delete(key)
+        if s is not None:
+            notify(s, "g", b"del", key)
     return out
 
 
@@ -736,7 +749,7 @@ def _zpop(s: Session, argv: list[bytes], max_side: bool) -> Reply:
         raise CommandError(WRONGTYPE)
     if count == 0:
         return []
-    popped = _pop_from(s.db, key, value, max_side, count)
+    popped = _pop_from(s.db, key, value, max_side, count, s)
     if len(argv) == 3 and s.resp3:
         return [[m, sc] for m, sc in popped]
     out: list[Any] = []
@@ -750,7 +763,7 @@ def _zpop(s: Session, argv: list[bytes], max_side: bool) -> Reply:
          complexity=("O(log(N)*M) with N being the number of elements in the sorted set, "
                      "and M being the number of elements popped."),
          summary="Remove and return members with the lowest scores in a sorted set",
-         syntax="key [count]")
+         syntax="key [count]", key_specs=("RW access delete",))
 def zpopmin(s: Session, argv: list[bytes]) -> Reply:
     """ZPOPMIN key [count]: [member, score, ...] (RESP3 with count: [[member, score], ...])."""
     return _zpop(s, argv, False)
@@ -760,7 +773,7 @@ def zpopmin(s: Session, argv: list[bytes]) -> Reply:
          complexity=("O(log(N)*M) with N being the number of elements in the sorted set, "
                      "and M being the number of elements popped."),
          summary="Remove and return members with the highest scores in a sorted set",
-         syntax="key [count]")
+         syntax="key [count]", key_specs=("RW access delete",))
 def zpopmax(s: Session, argv: list[bytes]) -> Reply:
     """ZPOPMAX key [count]: as ZPOPMIN from the high end."""
     return _zpop(s, argv, True)
@@ -775,9 +788,9 @@ def parse_mpop(argv: list[bytes], numkeys_index: int) -> tuple[list[bytes], bool
     try:
         numkeys = to_int(argv[numkeys_index])
     except CommandError:
-        raise CommandError(NUMKEYS_POSITIVE_ERR) from None
+        raise CommandError(errors.NUMKEYS_POSITIVE) from None
     if numkeys < 1:
-        raise CommandError(NUMKEYS_POSITIVE_ERR)
+        raise CommandError(errors.NUMKEYS_POSITIVE)
     where = numkeys_index + numkeys + 1
     if where >= len(argv):
         raise CommandError(errors.SYNTAX)
@@ -791,9 +804,9 @@ def parse_mpop(argv: list[bytes], numkeys_index: int) -> tuple[list[bytes], bool
             try:
                 count = to_int(argv[j + 1])
             except CommandError:
-                raise CommandError(COUNT_POSITIVE_ERR) from None
+                raise CommandError(errors.COUNT_POSITIVE) from None
             if count < 1:
-                raise CommandError(COUNT_POSITIVE_ERR)
+                raise CommandError(errors.COUNT_POSITIVE)
             j += 2
         else:
             raise CommandError(errors.SYNTAX)
@@ -804,7 +817,8 @@ def parse_mpop(argv: list[bytes], numkeys_index: int) -> tuple[list[bytes], bool
          complexity=("O(K) + O(M*log(N)) where K is the number of provided keys, N being the number "
                      "of elements in the sorted set, and M being the number of elements popped."),
          summary="Remove and return members with scores in a sorted set",
-         syntax="numkeys key [key ...] <MIN | MAX> [COUNT count]")
+         syntax="numkeys key [key ...] (where: MIN | MAX) [COUNT count]",
+         key_specs=("RW access delete index:1 keynum:0:1:1",))
 def zmpop(s: Session, argv: list[bytes]) -> Reply:
     """ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]: [key, [[member, score], ...]] or null."""
     keys, max_side, count = parse_mpop(argv, 1)
@@ -815,7 +829,7 @@ def zmpop(s: Session, argv: list[bytes]) -> Reply:
             continue
         if type(value) is not ZSet:
             raise CommandError(WRONGTYPE)
-        popped = _pop_from(db, key, value, max_side, count)
+        popped = _pop_from(db, key, value, max_side, count, s)
         return [key, [[m, sc] for m, sc in popped]]
     return NULL_ARRAY
 
@@ -826,7 +840,8 @@ def zmpop(s: Session, argv: list[bytes]) -> Reply:
 @command("zrandmember", -2, "readonly", keys=(1, 1, 1), group="sorted-set", since="6.2.0",
          complexity="O(N) where N is the number of elements returned",
          summary="Get one or multiple random elements from a sorted set",
-         syntax="key [count [WITHSCORES]]")
+         syntax="key [options: count [WITHSCORES]]",
+         tips="nondeterministic_output")
 def zrandmember(s: Session, argv: list[bytes]) -> Reply:
     """ZRANDMEMBER key [count [WITHSCORES]]: random members from the engine's RNG.
 
@@ -846,7 +861,7 @@ def zrandmember(s: Session, argv: list[bytes]) -> Reply:
     if len(argv) == 4:
         withscores = True
         if count < -RANDMEMBER_WITHSCORES_MAX or count > RANDMEMBER_WITHSCORES_MAX:
-            raise CommandError(VALUE_OUT_OF_RANGE_ERR)
+            raise CommandError(errors.VALUE_RANGE)
     zs = read_zset(s, argv[1])
     if zs is None or count == 0:
         return []
@@ -869,7 +884,7 @@ def zrandmember(s: Session, argv: list[bytes]) -> Reply:
                      "calls for the cursor to return back to 0. N is the number of elements inside "
                      "the collection.."),
          summary="Incrementally iterate sorted sets elements and associated scores",
-         syntax="key cursor [MATCH pattern] [COUNT count]")
+         syntax="key cursor [MATCH pattern] [COUNT count]", tips="nondeterministic_output")
 def zscan(s: Session, argv: list[bytes]) -> Reply:
     """ZSCAN key cursor [MATCH pattern] [COUNT count]: [cursor, [member, score, ...]].
 

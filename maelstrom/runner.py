@@ -406,8 +406,7 @@ class Runner:
         c.expect = None
         return c.reply
 
-    async def _init_node(self, node_id: str) -> None:
-        c = self._open_client()
+    async def _init_node(self, node_id: str, c: _Client) -> None:
         _, msg = c.session.raw_request(node_id, {"type": "init", "node_id": node_id,
                                                  "node_ids": list(self.nodes)})
         reply = await self._call(c, msg, self.cfg.init_timeout_s * 1000)
@@ -420,8 +419,8 @@ class Runner:
             self._crash(f"init-failed: {node_id} answered init with "
                         f"{_show(orjson.dumps(reply.body).decode())}, expected type init_ok")
 
-    async def _setup_node(self, node_id: str, body: dict[str, Any], schema: Any) -> None:
-        c = self._open_client()  # Maelstrom keeps setup clients open to the end
+    async def _setup_node(self, node_id: str, c: _Client, body: dict[str, Any], schema: Any) -> None:
+        # Maelstrom keeps setup clients open to the end.
         _, msg = c.session.raw_request(node_id, body)
         reply = await self._call(c, msg, SETUP_TIMEOUT_MS)
         if reply is None:
@@ -519,16 +518,18 @@ class Runner:
                 self.net.register(sid)
             await self._spawn(nursery)
             self.phase = "init"
+            # Clients are opened here, in node order, not inside the tasks: trio
+            # starts tasks in no fixed order, and ids must not depend on it.
             async with trio.open_nursery() as inits:
                 for n in self.nodes:
-                    inits.start_soon(self._init_node, n)
+                    inits.start_soon(self._init_node, n, self._open_client())
             setups = self.workload.setup_requests()
             if setups:
                 self.phase = "setup"
                 async with trio.open_nursery() as s:
                     for n in self.nodes:
                         if n in setups:
-                            s.start_soon(self._setup_node, n, *setups[n])
+                            s.start_soon(self._setup_node, n, self._open_client(), *setups[n])
             self.phase = "main"
             sched = Scheduler(self.workload.generator(self.gen_rng), self.nodes, self.concurrency,
                               cfg.rate, cfg.time_limit_s, self.gen_rng, start_ms=self.now_ms())

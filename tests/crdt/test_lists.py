@@ -15,11 +15,6 @@ from crdt import errors
 from crdt.engine import Engine
 from crdt.errors import CommandError
 from crdt.lists import (
-    COUNT_POSITIVE_ERR,
-    LPOS_COUNT_NEGATIVE_ERR,
-    LPOS_MAXLEN_NEGATIVE_ERR,
-    LPOS_RANK_ZERO_ERR,
-    NUMKEYS_ERR,
     ListValue,
     list_move,
     list_mpop,
@@ -176,12 +171,12 @@ def test_ltrim(c: Client) -> None:
 
 def test_lpos(c: Client) -> None:
     c("SET", "s", "v")
-    assert c("LPOS", "s", "a", "RANK", 0) == err(LPOS_RANK_ZERO_ERR)  # options before the key
+    assert c("LPOS", "s", "a", "RANK", 0) == err(errors.LPOS_RANK_ZERO)  # options before the key
     assert c("LPOS", "s", "a") == WRONGTYPE
-    assert c("LPOS", "l", "a", "COUNT", -1) == err(LPOS_COUNT_NEGATIVE_ERR)
-    assert c("LPOS", "l", "a", "COUNT", "x") == err(LPOS_COUNT_NEGATIVE_ERR)
-    assert c("LPOS", "l", "a", "MAXLEN", -1) == err(LPOS_MAXLEN_NEGATIVE_ERR)
-    assert c("LPOS", "l", "a", "MAXLEN", "x") == err(LPOS_MAXLEN_NEGATIVE_ERR)
+    assert c("LPOS", "l", "a", "COUNT", -1) == err(errors.LPOS_COUNT_NEGATIVE)
+    assert c("LPOS", "l", "a", "COUNT", "x") == err(errors.LPOS_COUNT_NEGATIVE)
+    assert c("LPOS", "l", "a", "MAXLEN", -1) == err(errors.LPOS_MAXLEN_NEGATIVE)
+    assert c("LPOS", "l", "a", "MAXLEN", "x") == err(errors.LPOS_MAXLEN_NEGATIVE)
     assert c("LPOS", "l", "a", "RANK", "x") == err(errors.NOT_INTEGER)
     assert c("LPOS", "l", "a", "RANK") == err(errors.SYNTAX)
     assert c("LPOS", "l", "a", "FOO", 1) == err(errors.SYNTAX)
@@ -222,12 +217,12 @@ def test_lmove_and_rpoplpush(c: Client) -> None:
 
 
 def test_lmpop(c: Client) -> None:
-    assert c("LMPOP", 0, "l", "left") == err(NUMKEYS_ERR)
-    assert c("LMPOP", "x", "l", "left") == err(NUMKEYS_ERR)
+    assert c("LMPOP", 0, "l", "left") == err(errors.NUMKEYS_POSITIVE)
+    assert c("LMPOP", "x", "l", "left") == err(errors.NUMKEYS_POSITIVE)
     assert c("LMPOP", 2, "l", "left") == err(errors.SYNTAX)
     assert c("LMPOP", 1, "l", "middle") == err(errors.SYNTAX)
-    assert c("LMPOP", 1, "l", "left", "COUNT", 0) == err(COUNT_POSITIVE_ERR)
-    assert c("LMPOP", 1, "l", "left", "COUNT", "x") == err(COUNT_POSITIVE_ERR)
+    assert c("LMPOP", 1, "l", "left", "COUNT", 0) == err(errors.COUNT_POSITIVE)
+    assert c("LMPOP", 1, "l", "left", "COUNT", "x") == err(errors.COUNT_POSITIVE)
     assert c("LMPOP", 1, "l", "left", "COUNT") == err(errors.SYNTAX)
     assert c("LMPOP", 1, "l", "left", "COUNT", 1, "COUNT", 1) == err(errors.SYNTAX)
     assert c("LMPOP", 1, "l", "left", "foo") == err(errors.SYNTAX)

@@ -368,11 +368,12 @@ def test_command_info_core_fields_match_for_every_shared_command(diff: Any) -> N
 
 
 # Modules whose rows this file checks field for field; the collection modules
-# (lists, sort, hashes, sets, zsets) are checked, and reported, by
+# (lists, sort, hashes, sets, zsets, blocking) are checked by
 # test_command_info_of_collection_commands.
 TABLE_MODULES = ("crdt.strings", "crdt.bits", "crdt.keys", "crdt.expiry", "crdt.server",
                  "crdt.introspection")
-COLLECTION_MODULES = ("crdt.lists", "crdt.sort", "crdt.hashes", "crdt.sets", "crdt.zsets")
+COLLECTION_MODULES = ("crdt.lists", "crdt.sort", "crdt.hashes", "crdt.sets", "crdt.zsets",
+                      "crdt.zset_ops", "crdt.blocking")
 
 
 def _module_of(name: str) -> str:
@@ -406,10 +407,8 @@ def test_command_info_full_rows_match_for_every_command_of_the_table_modules(dif
     assert _row_differences(ours, theirs) == []
 
 
-@pytest.mark.xfail(reason="collection modules are other helpers' (being written): SORT/SORT_RO "
-                          "categories, ZSET key specs/tips differ; see the report", strict=False)
 def test_command_info_of_collection_commands(diff: Any) -> None:
-    """The collection modules' rows (registered by other modules; mismatches are reported)."""
+    """The collection modules' rows (lists, sort, hashes, sets, zsets, blocking) match Redis's."""
     names = [c.name for c in TABLE.top_level() if _module_of(c.name) in COLLECTION_MODULES]
     if not names:
         pytest.skip("no collection module registers commands yet")

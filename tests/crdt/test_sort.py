@@ -15,7 +15,7 @@ import pytest
 
 from crdt import errors
 from crdt.engine import Engine
-from crdt.sort import SORT_SCORE_ERR, lookup_by_pattern, sort_weight
+from crdt.sort import lookup_by_pattern, sort_weight
 from protocol.replies import ErrorReply
 
 NOW = 1_000_000
@@ -123,7 +123,7 @@ def test_numeric_and_alpha(c: Client) -> None:
     assert c("SORT", "l", "ALPHA") == b(-1, 1, "1.5", 10, 2, 3)
     assert c("SORT_RO", "l", "ALPHA", "DESC") == b(3, 2, 10, "1.5", 1, -1)
     c("RPUSH", "t", "1", "1.0", "01", "x")
-    assert c("SORT", "t") == ErrorReply(SORT_SCORE_ERR)
+    assert c("SORT", "t") == ErrorReply(errors.SORT_SCORE_NOT_FLOAT)
     c("LPOP", "t", 0)
     c("RPOP", "t")
     assert c("SORT", "t") == b("01", "1", "1.0")  # equal weights: by bytes
@@ -171,7 +171,7 @@ def test_by_and_get(c: Client) -> None:
     assert c("SORT", "l", "BY", "w_*", "GET", "o_*", "STORE", "d") == 3
     assert c("LRANGE", "d", 0, -1) == [b"", b"two", b"one"]
     c("SET", "w_3", "bad")
-    assert c("SORT", "l", "BY", "w_*") == ErrorReply(SORT_SCORE_ERR)
+    assert c("SORT", "l", "BY", "w_*") == ErrorReply(errors.SORT_SCORE_NOT_FLOAT)
     assert c("SORT", "l", "BY", "w_*", "ALPHA", "DESC") == b(3, 1, 2)
 
 
@@ -219,7 +219,7 @@ def test_sets(c: Client) -> None:
     assert c("SORT", "st", "BY", "nosort", "STORE", "d") == 4  # forced ALPHA for STORE
     assert c("LRANGE", "d", 0, -1) == b("10", "9", "a", "b")
     assert sorted(c("SORT", "st", "BY", "nosort")) == b("10", "9", "a", "b")
-    assert c("SORT", "st") == ErrorReply(SORT_SCORE_ERR)
+    assert c("SORT", "st") == ErrorReply(errors.SORT_SCORE_NOT_FLOAT)
 
 
 def test_sorted_sets(c: Client) -> None:

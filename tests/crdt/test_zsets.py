@@ -16,6 +16,7 @@ import pytest
 
 from crdt import zsets
 from crdt.config import Config
+from crdt import errors
 from crdt.engine import Engine
 from crdt.errors import CommandError
 from crdt.zsets import ZSet, format_score, parse_score, parse_score_range, zset_pop
@@ -70,11 +71,11 @@ def test_zadd_basics_and_options(c: Client) -> None:
 
 
 @pytest.mark.parametrize("argv, text", [
-    (("ZADD", "z", "NX", "XX", 1, "a"), zsets.ZADD_NX_XX_ERR),
-    (("ZADD", "z", "GT", "LT", 1, "a"), zsets.ZADD_GT_LT_NX_ERR),
-    (("ZADD", "z", "GT", "NX", 1, "a"), zsets.ZADD_GT_LT_NX_ERR),
-    (("ZADD", "z", "LT", "NX", 1, "a"), zsets.ZADD_GT_LT_NX_ERR),
-    (("ZADD", "z", "INCR", 1, "a", 2, "b"), zsets.ZADD_INCR_PAIR_ERR),
+    (("ZADD", "z", "NX", "XX", 1, "a"), errors.ZADD_NX_XX),
+    (("ZADD", "z", "GT", "LT", 1, "a"), errors.ZADD_GT_LT_NX),
+    (("ZADD", "z", "GT", "NX", 1, "a"), errors.ZADD_GT_LT_NX),
+    (("ZADD", "z", "LT", "NX", 1, "a"), errors.ZADD_GT_LT_NX),
+    (("ZADD", "z", "INCR", 1, "a", 2, "b"), errors.ZADD_INCR_PAIR),
     (("ZADD", "z", 1, "a", 2), b"ERR syntax error"),
     (("ZADD", "z", "NX", 1), b"ERR syntax error"),
     (("ZADD", "z", "x", "a"), b"ERR value is not a valid float"),
@@ -92,8 +93,8 @@ def test_zadd_errors(c: Client, argv: tuple[Any, ...], text: bytes) -> None:
 
 def test_nan_results_are_refused_and_change_nothing(c: Client) -> None:
     c("ZADD", "z", "inf", "a")
-    assert err(c("ZINCRBY", "z", "-inf", "a")) == zsets.SCORE_NAN_ERR
-    assert err(c("ZADD", "z", "INCR", "-inf", "a")) == zsets.SCORE_NAN_ERR
+    assert err(c("ZINCRBY", "z", "-inf", "a")) == errors.SCORE_NAN
+    assert err(c("ZADD", "z", "INCR", "-inf", "a")) == errors.SCORE_NAN
     assert c("ZSCORE", "z", "a") == math.inf
 
 
@@ -142,15 +143,15 @@ def test_ranks_counts_and_ranges(c: Client) -> None:
     assert c("ZRANGEBYSCORE", "z", "-inf", "(2") == [b"a"]
     assert c("ZREVRANGEBYSCORE", "z", "+inf", "2", "LIMIT", 0, 2) == [b"d", b"c"]
     assert c("ZREVRANGE", "z", 0, 0, "WITHSCORES") == [b"d", 3.0]
-    assert err(c("ZRANGE", "z", 0, 1, "LIMIT", 0, 1)) == zsets.RANGE_LIMIT_ERR
-    assert err(c("ZRANGE", "z", "-", "+", "BYLEX", "WITHSCORES")) == zsets.RANGE_BYLEX_WITHSCORES_ERR
-    assert err(c("ZRANGE", "z", "x", "1", "BYSCORE")) == zsets.MIN_MAX_FLOAT_ERR
-    assert err(c("ZRANGE", "z", "x", "1", "BYLEX")) == zsets.MIN_MAX_LEX_ERR
+    assert err(c("ZRANGE", "z", 0, 1, "LIMIT", 0, 1)) == errors.RANGE_LIMIT
+    assert err(c("ZRANGE", "z", "-", "+", "BYLEX", "WITHSCORES")) == errors.RANGE_BYLEX_WITHSCORES
+    assert err(c("ZRANGE", "z", "x", "1", "BYSCORE")) == errors.MIN_MAX_NOT_FLOAT
+    assert err(c("ZRANGE", "z", "x", "1", "BYLEX")) == errors.MIN_MAX_NOT_LEX
     assert err(c("ZRANGE", "z", "x", "1")) == b"ERR value is not an integer or out of range"
     assert err(c("ZRANGEBYSCORE", "z", 0, 1, "REV")) == b"ERR syntax error"
     assert err(c("ZRANGESTORE", "d", "z", 0, 1, "WITHSCORES")) == b"ERR syntax error"
-    assert err(c("ZCOUNT", "nokey", "x", 1)) == zsets.MIN_MAX_FLOAT_ERR
-    assert err(c("ZLEXCOUNT", "nokey", "a", "+")) == zsets.MIN_MAX_LEX_ERR
+    assert err(c("ZCOUNT", "nokey", "x", 1)) == errors.MIN_MAX_NOT_FLOAT
+    assert err(c("ZLEXCOUNT", "nokey", "a", "+")) == errors.MIN_MAX_NOT_LEX
 
 
 def test_lex_ranges(c: Client) -> None:
@@ -203,8 +204,8 @@ def test_remove_ranges(c: Client) -> None:
     assert c("ZREMRANGEBYSCORE", "z", "-inf", "+inf") == 1
     assert c("EXISTS", "z") == 0
     assert err(c("ZREMRANGEBYRANK", "z", "x", 1)) == b"ERR value is not an integer or out of range"
-    assert err(c("ZREMRANGEBYSCORE", "z", "x", 1)) == zsets.MIN_MAX_FLOAT_ERR
-    assert err(c("ZREMRANGEBYLEX", "z", "x", "+")) == zsets.MIN_MAX_LEX_ERR
+    assert err(c("ZREMRANGEBYSCORE", "z", "x", 1)) == errors.MIN_MAX_NOT_FLOAT
+    assert err(c("ZREMRANGEBYLEX", "z", "x", "+")) == errors.MIN_MAX_NOT_LEX
 
 
 def test_pops_and_resp3_shapes(c: Client) -> None:
@@ -230,10 +231,10 @@ def test_zmpop(c: Client) -> None:
     c("ZADD", "b", 1, "x", 2, "y")
     assert c("ZMPOP", 2, "a", "b", "MAX", "COUNT", 5) == [b"b", [[b"y", 2.0], [b"x", 1.0]]]
     assert c("ZMPOP", 2, "a", "b", "MIN") is NULL_ARRAY
-    for argv, text in [((0, "a", "MIN"), zsets.NUMKEYS_POSITIVE_ERR), (("x", "a", "MIN"), zsets.NUMKEYS_POSITIVE_ERR),
+    for argv, text in [((0, "a", "MIN"), errors.NUMKEYS_POSITIVE), (("x", "a", "MIN"), errors.NUMKEYS_POSITIVE),
                        ((2, "a", "MIN"), b"ERR syntax error"), ((1, "a", "MID"), b"ERR syntax error"),
-                       ((1, "a", "MIN", "COUNT", 0), zsets.COUNT_POSITIVE_ERR),
-                       ((1, "a", "MIN", "COUNT", "x"), zsets.COUNT_POSITIVE_ERR),
+                       ((1, "a", "MIN", "COUNT", 0), errors.COUNT_POSITIVE),
+                       ((1, "a", "MIN", "COUNT", "x"), errors.COUNT_POSITIVE),
                        ((1, "a", "MIN", "COUNT", 1, "COUNT", 1), b"ERR syntax error"),
                        ((1, "a", "MIN", "COUNT"), b"ERR syntax error")]:
         assert err(c("ZMPOP", *argv)) == text, argv
@@ -271,12 +272,12 @@ def test_set_algebra(c: Client) -> None:
         (("ZUNIONSTORE", "d", 0, "a"), b"ERR at least 1 input key is needed for 'zunionstore' command"),
         (("ZINTERCARD", -1, "a"), b"ERR at least 1 input key is needed for 'zintercard' command"),
         (("ZUNION", 3, "a", "b"), b"ERR syntax error"),
-        (("ZUNION", 2, "a", "b", "WEIGHTS", 1, "x"), zsets.WEIGHT_FLOAT_ERR),
+        (("ZUNION", 2, "a", "b", "WEIGHTS", 1, "x"), errors.WEIGHT_NOT_FLOAT),
         (("ZUNION", 2, "a", "b", "AGGREGATE", "AVG"), b"ERR syntax error"),
         (("ZUNIONSTORE", "d", 1, "a", "WITHSCORES"), b"ERR syntax error"),
         (("ZDIFF", 1, "a", "WEIGHTS", 1), b"ERR syntax error"),
-        (("ZINTERCARD", 1, "a", "LIMIT", -1), zsets.LIMIT_NEGATIVE_ERR),
-        (("ZINTERCARD", 1, "a", "LIMIT", "x"), zsets.LIMIT_NEGATIVE_ERR),
+        (("ZINTERCARD", 1, "a", "LIMIT", -1), errors.LIMIT_NEGATIVE),
+        (("ZINTERCARD", 1, "a", "LIMIT", "x"), errors.LIMIT_NEGATIVE),
         (("ZINTERCARD", 1, "a", "WITHSCORES"), b"ERR syntax error"),
     ]:
         assert err(c(*argv)) == text, argv
@@ -395,7 +396,7 @@ def test_zrandmember(c: Client) -> None:
     many = c("ZRANDMEMBER", "z", -20, "WITHSCORES")
     assert len(many) == 40 and set(many[::2]) <= {b"a", b"b", b"c"}
     assert c("ZRANDMEMBER", "z", 10) == [b"c", b"b", b"a"]
-    assert err(c("ZRANDMEMBER", "z", 2**62, "WITHSCORES")) == zsets.VALUE_OUT_OF_RANGE_ERR
+    assert err(c("ZRANDMEMBER", "z", 2**62, "WITHSCORES")) == errors.VALUE_RANGE
     assert err(c("ZRANDMEMBER", "z", 1, "FOO")) == b"ERR syntax error"
 
 

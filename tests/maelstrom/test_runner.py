@@ -43,7 +43,7 @@ def test_echo_valid_and_store_layout(tmp_path: Path) -> None:
     assert res["valid"] is True and res["stats"]["ok-count"] >= 10
     assert res["net"]["clients"]["msg-count"] == res["net"]["all"]["msg-count"]
     msgs = [json.loads(line) for line in (run / "messages.jsonl").read_text().splitlines()]
-    # Nodes are initialised concurrently; each gets its own init client, c0 for n0.
+    # Nodes are initialised concurrently, each by its own init client: c0 for n0, c1 for n1...
     inits = {m["dest"]: m["src"] for m in msgs if m["body"].get("type") == "init"}
     assert inits == {f"n{i}": f"c{i}" for i in range(len(inits))} and "n0" in inits
     hist = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]
