@@ -273,7 +273,8 @@ class RespServer:
         if session.blocked is not None:
             return  # a blocked client's next commands wait in its reader, as in Redis
         self._serve_client(conn, self.clock())
-        if self.engine.blocking.pending():
+        blocking = self.engine.blocking
+        if blocking.ready or blocking.unblocked:
             self._serve_unblocked()
 
     def _serve_client(self, conn: Conn, now: int) -> None:
@@ -375,6 +376,10 @@ class RespServer:
         out = conn.out
         try:
             sent = conn.sock.send(out)
+            if sent == len(out) and conn.events == EV_READ and not conn.closing:
+                out.clear()  # the usual case: everything went, nothing else to do
+                self.engine.stats.net_output_bytes += sent
+                return
         except (BlockingIOError, InterruptedError):
             sent = 0
         except OSError:

@@ -677,7 +677,21 @@ class HiredisReader(Reader):
         try:
             while (argv := hr.gets()) is not False:
                 out.append(argv)
-            if out and not hr.has_data() and _LIST_ONLY.issuperset(map(type, out)):
+            if len(out) == 1 and not hr.has_data():
+                # The common read: one small command.  Same checks, fewer passes.
+                argv = out[0]
+                if type(argv) is list and 0 < len(argv) <= self.multibulk_len_max \
+                        and _BYTES_ONLY.issuperset(map(type, argv)):
+                    sizes = list(map(len, argv))
+                    total = 3 + len(str(len(sizes))) + 3 * len(sizes) + sum(sizes) + len(repr(sizes))
+                    data = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
+                    if total == self._pending_len and b"\r\n+" not in data and b"\r\n=" not in data \
+                            and (total <= self.proto_max_bulk_len
+                                 or max(sizes) <= self.proto_max_bulk_len):
+                        self._pending.clear()
+                        self._pending_len = 0
+                        return out
+            elif out and not hr.has_data() and _LIST_ONLY.issuperset(map(type, out)):
                 counts = list(map(len, out))
                 if min(counts) > 0 and max(counts) <= self.multibulk_len_max:
                     items = list(chain.from_iterable(out))
