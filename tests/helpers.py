@@ -8,6 +8,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 REDIS_SERVER = shutil.which("redis-server")
 REDIS_START_TIMEOUT_S = 10.0
@@ -81,3 +82,50 @@ def gyre_server(*extra_args: str) -> Iterator[int]:
     finally:
         proc.terminate()
         proc.wait(timeout=REDIS_START_TIMEOUT_S)
+
+
+T0_MS = 1_700_000_000_000  # a plausible wall-clock time in ms
+
+
+class EngineBox:
+    """An engine, one session and a clock that only moves when a test says so.
+
+    Call it like a client: ``box("SET", "k", "v")`` runs the command at
+    ``box.now`` (ints and strs are encoded) and returns the reply value.
+    """
+
+    def __init__(self, engine: object | None = None, session: object | None = None,
+                 now: int = T0_MS, seed: int = 0) -> None:
+        import random
+
+        from crdt.engine import Engine
+
+        self.now = now
+        self.engine: Any = engine if engine is not None else Engine(now_ms=now, rng=random.Random(seed))
+        # session=False: the subclass opens its own session.
+        self.session: Any = session if session is not None else self.engine.open_session(now)
+
+    @property
+    def db(self) -> Any:
+        return self.session.db
+
+    def dbn(self, index: int) -> Any:
+        return self.engine.dbs[index]
+
+    def __call__(self, *argv: bytes | str | int, session: Any = None) -> Any:
+        args = [a if isinstance(a, bytes) else str(a).encode() for a in argv]
+        return self.engine.execute(args, session if session is not None else self.session, self.now)
+
+    def err(self, *argv: bytes | str | int, session: Any = None) -> bytes:
+        """Run a command that must fail; its error text."""
+        from protocol.replies import ErrorReply
+
+        reply = self(*argv, session=session)
+        assert isinstance(reply, ErrorReply), reply
+        return bytes(reply)
+
+    def put(self, key: bytes, value: Any = b"v", expire_at: int | None = None,
+            db: int | None = None) -> None:
+        """Store a value directly (bypassing commands), optionally with a TTL or in another db."""
+        target = self.db if db is None else self.dbn(db)
+        target.set(key, value, self.now, expire_at_ms=expire_at)

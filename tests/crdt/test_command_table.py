@@ -10,31 +10,18 @@ from typing import Any
 
 import pytest
 
-from crdt.engine import Engine
 from crdt.introspection import CATEGORY_ORDER, FLAG_ORDER, find_command, info_row
 from crdt.table import KNOWN_FLAGS, TABLE
-from protocol.replies import ErrorReply, SimpleString
+from protocol.replies import SimpleString
 from protocol.resp import encode
+from tests.helpers import EngineBox
 
 T0 = 1_700_000_000_000
 SYNTAX = b"ERR syntax error"
 
 
-class Box:
-    """An engine and a session."""
-
-    def __init__(self) -> None:
-        self.engine = Engine(now_ms=T0)
-        self.session = self.engine.open_session(T0)
-
-    def __call__(self, *argv: bytes | str | int) -> Any:
-        args = [a if isinstance(a, bytes) else str(a).encode() for a in argv]
-        return self.engine.execute(args, self.session, T0)
-
-    def err(self, *argv: bytes | str | int) -> bytes:
-        reply = self(*argv)
-        assert isinstance(reply, ErrorReply), reply
-        return bytes(reply)
+class Box(EngineBox):
+    """An engine, a session and a clock that only moves when told (tests/helpers.py)."""
 
 
 @pytest.fixture

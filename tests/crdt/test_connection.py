@@ -7,7 +7,6 @@ requests to the driver (close_after_reply, kill) are read back from them.
 
 from __future__ import annotations
 
-from typing import Any
 
 import pytest
 
@@ -15,8 +14,9 @@ from crdt.config import Config
 from crdt.engine import Engine
 from crdt.server import client_info_line
 from crdt.session import Session
-from protocol.replies import ErrorReply, SimpleString, Verbatim
+from protocol.replies import SimpleString, Verbatim
 from protocol.resp import encode
+from tests.helpers import EngineBox
 
 T0 = 1_700_000_000_000
 SYNTAX = b"ERR syntax error"
@@ -31,26 +31,16 @@ CLIENT_FIELDS = [
 ]
 
 
-class Box:
-    """An engine and sessions on a clock that only moves when told."""
+class Box(EngineBox):
+    """An engine (optionally with a password) and sessions with addresses, on a still clock."""
 
     def __init__(self, password: str = "") -> None:
-        self.now = T0
-        self.engine = Engine(config=Config({"requirepass": password}), now_ms=T0)
+        super().__init__(engine=Engine(config=Config({"requirepass": password}), now_ms=T0), session=False)
         self.session = self.open(5000)
 
     def open(self, port: int) -> Session:
         return self.engine.open_session(self.now, addr=f"127.0.0.1:{port}",
                                         laddr="127.0.0.1:6379", fd=port % 100)
-
-    def __call__(self, *argv: bytes | str | int, session: Session | None = None) -> Any:
-        args = [a if isinstance(a, bytes) else str(a).encode() for a in argv]
-        return self.engine.execute(args, session or self.session, self.now)
-
-    def err(self, *argv: bytes | str | int, session: Session | None = None) -> bytes:
-        reply = self(*argv, session=session)
-        assert isinstance(reply, ErrorReply), reply
-        return bytes(reply)
 
 
 @pytest.fixture

@@ -11,11 +11,10 @@ from typing import Any
 import pytest
 
 from crdt.args import INT64_MAX, INT64_MIN
-from crdt.engine import Engine
 from crdt.errors import CommandError
 from crdt.keyspace import encoding_of
 from crdt.strings import format_incr_float, parse_long_double
-from protocol.replies import ErrorReply
+from tests.helpers import EngineBox
 
 T0 = 1_700_000_000_000
 NOT_INTEGER = b"ERR value is not an integer or out of range"
@@ -35,29 +34,8 @@ class FakeList:
         return self
 
 
-class Box:
-    """An engine, a session and a clock that only moves when told."""
-
-    def __init__(self) -> None:
-        self.now = T0
-        self.engine = Engine(now_ms=T0)
-        self.session = self.engine.open_session(T0)
-
-    @property
-    def db(self) -> Any:
-        return self.session.db
-
-    def __call__(self, *argv: bytes | str | int) -> Any:
-        args = [a if isinstance(a, bytes) else str(a).encode() for a in argv]
-        return self.engine.execute(args, self.session, self.now)
-
-    def err(self, *argv: bytes | str | int) -> bytes:
-        reply = self(*argv)
-        assert isinstance(reply, ErrorReply), reply
-        return bytes(reply)
-
-    def put(self, key: bytes, value: Any) -> None:
-        self.db.set(key, value, self.now)
+class Box(EngineBox):
+    """An engine, a session and a clock that only moves when told (tests/helpers.py)."""
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from crdt.args import INT64_MAX, INT64_MIN
-from crdt.engine import Engine
 from protocol.replies import ErrorReply
+from tests.helpers import EngineBox
 
 T0 = 1_700_000_000_000  # a plausible wall-clock time in ms
 NOT_INTEGER = b"ERR value is not an integer or out of range"
@@ -20,24 +20,8 @@ NX_XX = b"ERR NX and XX, GT or LT options at the same time are not compatible"
 GT_LT = b"ERR GT and LT options at the same time are not compatible"
 
 
-class Box:
-    """An engine, a session and a clock that only moves when told."""
-
-    def __init__(self) -> None:
-        self.now = T0
-        self.engine = Engine(now_ms=T0)
-        self.session = self.engine.open_session(T0)
-
-    @property
-    def db(self) -> Any:
-        return self.session.db
-
-    def put(self, key: bytes, value: bytes = b"v", expire_at: int | None = None) -> None:
-        self.db.set(key, value, self.now, expire_at_ms=expire_at)
-
-    def __call__(self, *argv: bytes | str | int) -> Any:
-        args = [a if isinstance(a, bytes) else str(a).encode() for a in argv]
-        return self.engine.execute(args, self.session, self.now)
+class Box(EngineBox):
+    """An engine, a session and a clock that only moves when told (tests/helpers.py)."""
 
 
 @pytest.fixture

@@ -7,15 +7,12 @@ twin (test_hashes_redis.py) checks the same behaviour against redis-server.
 
 from __future__ import annotations
 
-import random
-from typing import Any
 
 import pytest
 
-from crdt.engine import Engine
 from crdt.errors import CommandError
 from crdt.hashes import HashValue, collection_scan, parse_scan_options
-from protocol.replies import ErrorReply
+from tests.helpers import EngineBox
 
 T0 = 1_700_000_000_000
 SYNTAX = b"ERR syntax error"
@@ -26,26 +23,8 @@ HASH_NOT_INT = b"ERR hash value is not an integer"
 HASH_NOT_FLOAT = b"ERR hash value is not a float"
 
 
-class Box:
-    """An engine, a session and a clock that only moves when told."""
-
-    def __init__(self, seed: int = 0) -> None:
-        self.now = T0
-        self.engine = Engine(now_ms=T0, rng=random.Random(seed))
-        self.session = self.engine.open_session(T0)
-
-    @property
-    def db(self) -> Any:
-        return self.session.db
-
-    def __call__(self, *argv: bytes | str | int) -> Any:
-        args = [a if isinstance(a, bytes) else str(a).encode() for a in argv]
-        return self.engine.execute(args, self.session, self.now)
-
-    def err(self, *argv: bytes | str | int) -> bytes:
-        reply = self(*argv)
-        assert isinstance(reply, ErrorReply), reply
-        return bytes(reply)
+class Box(EngineBox):
+    """An engine, a session and a clock that only moves when told (tests/helpers.py)."""
 
 
 @pytest.fixture

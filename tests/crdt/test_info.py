@@ -4,7 +4,6 @@ the CRLF layout, and every value read from the engine, on virtual time.
 
 from __future__ import annotations
 
-from typing import Any
 
 import pytest
 
@@ -12,6 +11,7 @@ from crdt.engine import Engine, HostInfo
 from crdt.info import bytes_to_human, parse_info, select_sections
 from protocol.replies import Verbatim
 from protocol.resp import encode
+from tests.helpers import EngineBox
 
 T0 = 1_700_000_000_000
 DEFAULT_TITLES = ["Server", "Clients", "Memory", "Persistence", "Stats", "Replication", "CPU",
@@ -26,17 +26,12 @@ def make_host() -> HostInfo:
                     os="Linux 6.1.0 x86_64", arch_bits=64)
 
 
-class Box:
+class Box(EngineBox):
     """An engine with a known host and a session, on a clock that only moves when told."""
 
     def __init__(self) -> None:
-        self.now = T0
-        self.engine = Engine(now_ms=T0, host=make_host())
-        self.session = self.engine.open_session(T0, addr="127.0.0.1:5000")
-
-    def __call__(self, *argv: bytes | str | int) -> Any:
-        args = [a if isinstance(a, bytes) else str(a).encode() for a in argv]
-        return self.engine.execute(args, self.session, self.now)
+        engine = Engine(now_ms=T0, host=make_host())
+        super().__init__(engine=engine, session=engine.open_session(T0, addr="127.0.0.1:5000"))
 
     def info(self, *sections: str) -> dict[str, dict[str, str]]:
         text = self("INFO", *sections)

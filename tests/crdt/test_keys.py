@@ -7,18 +7,17 @@ these tests do not depend on other command families.
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crdt.engine import Engine
 from crdt.keys import DB_CONTENT_SLOTS, DB_INDEX_SLOTS, parse_scan_cursor, to_c_int
 from crdt.keyspace import Db
 from crdt.errors import CommandError
 from protocol.replies import ErrorReply, SimpleString
+from tests.helpers import EngineBox
 
 T0 = 1_700_000_000_000
 SYNTAX = b"ERR syntax error"
@@ -43,28 +42,11 @@ class FakeList:
         return FakeList(self.items)
 
 
-class Box:
-    """An engine, sessions and a clock that only moves when told."""
+class Box(EngineBox):
+    """An engine with a seeded RNG, a session and a clock that only moves when told."""
 
     def __init__(self) -> None:
-        self.now = T0
-        self.engine = Engine(now_ms=T0, rng=random.Random(7))
-        self.session = self.engine.open_session(T0)
-
-    @property
-    def db(self) -> Any:
-        return self.session.db
-
-    def dbn(self, i: int) -> Any:
-        return self.engine.dbs[i]
-
-    def put(self, key: bytes, value: Any = b"v", expire_at: int | None = None, db: int | None = None) -> None:
-        target = self.db if db is None else self.engine.dbs[db]
-        target.set(key, value, self.now, expire_at_ms=expire_at)
-
-    def __call__(self, *argv: bytes | str | int, session: Any = None) -> Any:
-        args = [a if isinstance(a, bytes) else str(a).encode() for a in argv]
-        return self.engine.execute(args, session or self.session, self.now)
+        super().__init__(seed=7)
 
 
 @pytest.fixture

@@ -16,28 +16,18 @@ from crdt.config import PARAMS, Config, parse_memory
 from crdt.engine import Engine, HostInfo
 from crdt.errors import CommandError
 from crdt.server import serialized_length
-from protocol.replies import ErrorReply, SimpleString
+from protocol.replies import SimpleString
+from tests.helpers import EngineBox
 
 T0 = 1_700_000_000_123
 SYNTAX = b"ERR syntax error"
 
 
-class Box:
-    """An engine and a session on a clock that only moves when told."""
+class Box(EngineBox):
+    """An engine (optionally with a given host) and a session on a still clock."""
 
     def __init__(self, host: HostInfo | None = None) -> None:
-        self.now = T0
-        self.engine = Engine(now_ms=T0, host=host)
-        self.session = self.engine.open_session(T0)
-
-    def __call__(self, *argv: bytes | str | int) -> Any:
-        args = [a if isinstance(a, bytes) else str(a).encode() for a in argv]
-        return self.engine.execute(args, self.session, self.now)
-
-    def err(self, *argv: bytes | str | int) -> bytes:
-        reply = self(*argv)
-        assert isinstance(reply, ErrorReply), reply
-        return bytes(reply)
+        super().__init__(engine=Engine(now_ms=T0, host=host), now=T0)
 
 
 @pytest.fixture

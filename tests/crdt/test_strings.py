@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 
 from crdt.args import INT64_MAX
-from crdt.engine import Engine
 from crdt.keyspace import encoding_of
-from protocol.replies import ErrorReply
 from protocol.resp import encode
+from tests.helpers import EngineBox
 
 T0 = 1_700_000_000_000  # a plausible wall-clock time in ms
 SYNTAX = b"ERR syntax error"
@@ -35,29 +34,11 @@ class FakeList:
         return self
 
 
-class Box:
-    """An engine, a session and a clock that only moves when told."""
-
-    def __init__(self) -> None:
-        self.now = T0
-        self.engine = Engine(now_ms=T0)
-        self.session = self.engine.open_session(T0)
-
-    @property
-    def db(self) -> Any:
-        return self.session.db
+class Box(EngineBox):
+    """An engine, a session and a clock that only moves when told (tests/helpers.py)."""
 
     def put_list(self, key: bytes) -> None:
         self.db.set(key, FakeList(), self.now)
-
-    def __call__(self, *argv: bytes | str | int) -> Any:
-        args = [a if isinstance(a, bytes) else str(a).encode() for a in argv]
-        return self.engine.execute(args, self.session, self.now)
-
-    def err(self, *argv: bytes | str | int) -> bytes:
-        reply = self(*argv)
-        assert isinstance(reply, ErrorReply), reply
-        return bytes(reply)
 
     def ttl(self, key: bytes) -> int | None:
         """Remaining ms of a key's TTL, None if it has none."""
