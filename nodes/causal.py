@@ -59,20 +59,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-import orjson
-
 from crdt.clocks import DecodeError, VectorClock
 from crdt.engine import Engine
 from nodes.core import Field, Kind, NodeCore, Rpc
 from nodes.eventual import (
     Entry,
+    KvRequests,
     LwwKeyspace,
-    answer_cas,
-    answer_kv_error,
     entries_from_json,
     entries_to_json,
 )
-from nodes.workloads import ANTI_ENTROPY_MS, CAS, KV_READ, WRITE, EngineError, jitter_ms, json_bytes
+from nodes.workloads import ANTI_ENTROPY_MS, CAS, KV_READ, WRITE, jitter_ms
 from protocol.maelstrom_json import ErrorCode, Message
 
 __all__ = [
@@ -157,7 +154,7 @@ class _Waiting:
     need: VectorClock
 
 
-class CausalKv:
+class CausalKv(KvRequests):
     """lin-kv in causal mode (see module doc).
 
     Args:
@@ -259,48 +256,11 @@ class CausalKv:
 
     # -- client requests --------------------------------------------------------------------------
 
-    def _read(self, msg: Message, now_ms: int) -> None:
-        node = self.node
-        assert node is not None
-        try:
-            stored = self.keyspace.read(json_bytes(msg.body["key"]), now_ms)
-        except EngineError as exc:
-            answer_kv_error(node, msg, exc)
-            return
-        self._note_session(msg.src, self.clock)
-        if stored is None:
-            node.reply_error(msg, ErrorCode.KEY_DOES_NOT_EXIST, "key does not exist")
-        else:
-            node.reply_ok(msg, KV_READ, value=orjson.loads(stored))
+    def _observed(self, client: str) -> None:
+        self._note_session(client, self.clock)
 
-    def _write(self, msg: Message, now_ms: int) -> None:
-        node = self.node
-        assert node is not None
-        body = msg.body
-        try:
-            entries = self.keyspace.write(json_bytes(body["key"]), json_bytes(body["value"]), now_ms)
-        except EngineError as exc:
-            answer_kv_error(node, msg, exc)
-            return
-        self._commit_local(entries, msg.src)
-        node.reply_ok(msg, WRITE)
-
-    def _cas(self, msg: Message, now_ms: int) -> None:
-        node = self.node
-        assert node is not None
-        body = msg.body
-        try:
-            outcome, entries = self.keyspace.cas(json_bytes(body["key"]), json_bytes(body["from"]),
-                                                 json_bytes(body["to"]), now_ms,
-                                                 create_if_missing=body.get("create_if_not_exists") is True)
-        except EngineError as exc:
-            answer_kv_error(node, msg, exc)
-            return
-        if entries:
-            self._commit_local(entries, msg.src)
-        else:
-            self._note_session(msg.src, self.clock)
-        answer_cas(node, msg, outcome)
+    def _replicate(self, entries: list[Entry], client: str) -> None:
+        self._commit_local(entries, client)
 
     def _commit_local(self, entries: list[Entry], client: str) -> None:
         """Turn locally applied registers into a causal write: log it and push it to every peer."""

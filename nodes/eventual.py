@@ -288,7 +288,67 @@ def answer_cas(node: NodeCore, msg: Message, outcome: CasOutcome) -> None:
                          f"{json_bytes(msg.body['from']).decode()}")
 
 
-class EventualKv:
+class KvRequests:
+    """read, write and cas against a replica's `LwwKeyspace`.
+
+    The modes differ only in how a local write is replicated (`_replicate`)
+    and what a client's read tells them (`_observed`).
+    """
+
+    node: NodeCore | None
+    keyspace: LwwKeyspace
+
+    def _replicate(self, entries: list[Entry], client: str) -> None:
+        raise NotImplementedError
+
+    def _observed(self, client: str) -> None:
+        """A client saw this replica's state (the causal mode keeps its session)."""
+
+    def _read(self, msg: Message, now_ms: int) -> None:
+        node = self.node
+        assert node is not None
+        try:
+            stored = self.keyspace.read(json_bytes(msg.body["key"]), now_ms)
+        except EngineError as exc:
+            answer_kv_error(node, msg, exc)
+            return
+        self._observed(msg.src)
+        if stored is None:
+            node.reply_error(msg, ErrorCode.KEY_DOES_NOT_EXIST, "key does not exist")
+        else:
+            node.reply_ok(msg, KV_READ, value=orjson.loads(stored))
+
+    def _write(self, msg: Message, now_ms: int) -> None:
+        node = self.node
+        assert node is not None
+        body = msg.body
+        try:
+            entries = self.keyspace.write(json_bytes(body["key"]), json_bytes(body["value"]), now_ms)
+        except EngineError as exc:
+            answer_kv_error(node, msg, exc)
+            return
+        self._replicate(entries, msg.src)
+        node.reply_ok(msg, WRITE)
+
+    def _cas(self, msg: Message, now_ms: int) -> None:
+        node = self.node
+        assert node is not None
+        body = msg.body
+        try:
+            outcome, entries = self.keyspace.cas(json_bytes(body["key"]), json_bytes(body["from"]),
+                                                 json_bytes(body["to"]), now_ms,
+                                                 create_if_missing=body.get("create_if_not_exists") is True)
+        except EngineError as exc:
+            answer_kv_error(node, msg, exc)
+            return
+        if entries:
+            self._replicate(entries, msg.src)
+        else:
+            self._observed(msg.src)
+        answer_cas(node, msg, outcome)
+
+
+class EventualKv(KvRequests):
     """lin-kv in eventual mode (see module doc).
 
     Args:
@@ -321,44 +381,8 @@ class EventualKv:
 
     # -- client requests -------------------------------------------------------------------------
 
-    def _read(self, msg: Message, now_ms: int) -> None:
-        node = self.node
-        assert node is not None
-        try:
-            stored = self.keyspace.read(json_bytes(msg.body["key"]), now_ms)
-        except EngineError as exc:
-            answer_kv_error(node, msg, exc)
-            return
-        if stored is None:
-            node.reply_error(msg, ErrorCode.KEY_DOES_NOT_EXIST, "key does not exist")
-        else:
-            node.reply_ok(msg, KV_READ, value=orjson.loads(stored))
-
-    def _write(self, msg: Message, now_ms: int) -> None:
-        node = self.node
-        assert node is not None
-        body = msg.body
-        try:
-            entries = self.keyspace.write(json_bytes(body["key"]), json_bytes(body["value"]), now_ms)
-        except EngineError as exc:
-            answer_kv_error(node, msg, exc)
-            return
+    def _replicate(self, entries: list[Entry], client: str) -> None:
         self._push(entries)
-        node.reply_ok(msg, WRITE)
-
-    def _cas(self, msg: Message, now_ms: int) -> None:
-        node = self.node
-        assert node is not None
-        body = msg.body
-        try:
-            outcome, entries = self.keyspace.cas(json_bytes(body["key"]), json_bytes(body["from"]),
-                                                 json_bytes(body["to"]), now_ms,
-                                                 create_if_missing=body.get("create_if_not_exists") is True)
-        except EngineError as exc:
-            answer_kv_error(node, msg, exc)
-            return
-        self._push(entries)
-        answer_cas(node, msg, outcome)
 
     # -- replication --------------------------------------------------------------------------------
 
