@@ -23,8 +23,7 @@ class Session:
         "addr", "laddr", "fd", "created_ms", "last_ms", "now_ms", "last_cmd",
         "close_after_reply", "kill", "sleep_ms", "multi", "multi_error",
         "watched", "watch_dirty", "flags", "query_buffer_bytes", "output_buffer_bytes",
-        "commands", "subscriptions", "patterns", "blocked", "user_data", "in_exec", "outbox",
-        "attention",
+        "subscriptions", "patterns", "blocked", "user_data", "in_exec", "outbox", "attention",
     )
 
     def __init__(self, engine: Engine, client_id: int, now_ms: int, addr: str = "",
@@ -59,7 +58,6 @@ class Session:
         self.flags = "N"
         self.query_buffer_bytes = 0
         self.output_buffer_bytes = 0
-        self.commands = 0
         # Pub/sub and blocking (filled by their modules).
         # Ordered sets (dicts): unsubscribing from everything goes in subscription order.
         self.subscriptions: dict[bytes, None] = {}

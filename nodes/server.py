@@ -29,6 +29,7 @@ import socket
 import sys
 import time
 from collections.abc import Callable, Iterator
+from itertools import chain
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +41,7 @@ from crdt.blocking import BLOCKED
 from crdt.pubsub import NO_REPLY
 from crdt.session import Session
 from protocol.errors import ProtocolError
-from protocol.resp import encode_into, make_reader
+from protocol.resp import NEED_DATA, encode_into, make_reader
 
 log = logging.getLogger("gyre.server")
 
@@ -246,6 +247,7 @@ class RespServer:
             cfg = engine.config
             reader = make_reader(proto_max_bulk_len=cfg["proto-max-bulk-len"],
                                  query_buffer_max_bytes=cfg["client-query-buffer-limit"])
+            reader.unauthenticated = not session.authenticated
             conn = Conn(sock, reader, session)
             session.user_data = conn
             self.conns[conn.fd] = conn
@@ -282,13 +284,18 @@ class RespServer:
         engine = self.engine
         session = conn.session
         reader = conn.reader
-        commands = conn.pending
+        commands: Any = conn.pending
         if commands:
             conn.pending = []
-        try:
-            commands = commands + reader.gets_all() if commands else reader.gets_all()
-        except ProtocolError:
-            pass
+        if reader.unauthenticated:
+            # Before AUTH every command is parsed only once the one before it ran,
+            # so the small limits end exactly where Redis's do.
+            commands = chain(commands, self._one_at_a_time(reader, session))
+        else:
+            try:
+                commands = commands + reader.gets_all() if commands else reader.gets_all()
+            except ProtocolError:
+                pass
         out = conn.out
         session.last_ms = now
         execute = engine.execute
@@ -302,7 +309,7 @@ class RespServer:
                     break
             else:
                 encode_into(out, reply, session.resp3)
-        session.commands += len(commands)
+        reader.unauthenticated = not session.authenticated
         if session.last_cmd == b"client|kill":
             self._reap_killed()
         # Commands before a protocol error run; then the error is answered and the client closed.
@@ -321,6 +328,24 @@ class RespServer:
             conn.closing = True
             if not conn.out:
                 self._drop(conn)
+
+    @staticmethod
+    def _one_at_a_time(reader: Any, session: Session) -> Iterator[list[bytes]]:
+        while True:
+            reader.unauthenticated = not session.authenticated
+            if not reader.unauthenticated:
+                try:
+                    yield from reader.gets_all()
+                except ProtocolError:
+                    pass
+                return
+            try:
+                argv = reader.gets()
+            except ProtocolError:
+                return
+            if argv is NEED_DATA:
+                return
+            yield argv
 
     def _after_special(self, conn: Conn, reply: Any, commands_left: Iterator[list[bytes]]) -> bool:
         """The slow path of one command's reply; False when the batch must stop here."""

@@ -129,6 +129,11 @@ HIREDIS_AVAILABLE: Final = _hiredis is not None
 # Every request error text, exactly as Redis 7.0 sends it (without '-' and CRLF).
 ERR_MULTIBULK_LEN: Final = b"ERR Protocol error: invalid multibulk length"
 ERR_BULK_LEN: Final = b"ERR Protocol error: invalid bulk length"
+ERR_UNAUTH_MULTIBULK_LEN: Final = b"ERR Protocol error: unauthenticated multibulk length"
+ERR_UNAUTH_BULK_LEN: Final = b"ERR Protocol error: unauthenticated bulk length"
+# Before AUTH, when a password is required, Redis accepts only small requests.
+UNAUTHENTICATED_MULTIBULK_LEN_MAX: Final = 10
+UNAUTHENTICATED_BULK_LEN_MAX: Final = 16384
 ERR_BIG_MBULK_COUNT: Final = b"ERR Protocol error: too big mbulk count string"
 ERR_BIG_BULK_COUNT: Final = b"ERR Protocol error: too big bulk count string"
 ERR_BIG_INLINE: Final = b"ERR Protocol error: too big inline request"
@@ -313,6 +318,7 @@ class Reader:
         "inline_max_bytes",
         "multibulk_len_max",
         "proto_max_bulk_len",
+        "unauthenticated",
         "query_buffer_max_bytes",
     )
 
@@ -328,6 +334,8 @@ class Reader:
         assert inline_max_bytes >= 0 and query_buffer_max_bytes >= 0
         self.proto_max_bulk_len = proto_max_bulk_len
         self.multibulk_len_max = multibulk_len_max
+        # Set by the server while the client still has to AUTH: Redis's small limits apply.
+        self.unauthenticated = False
         self.inline_max_bytes = inline_max_bytes
         self.query_buffer_max_bytes = query_buffer_max_bytes
         self._buf = bytearray()
@@ -464,6 +472,8 @@ class Reader:
                 count = _string2ll(buf[pos + 1 : cr])
                 if count is None or count > self.multibulk_len_max:
                     raise self._fail("invalid multibulk count", ERR_MULTIBULK_LEN)
+                if self.unauthenticated and count > UNAUTHENTICATED_MULTIBULK_LEN_MAX:
+                    raise self._fail("unauthenticated multibulk length", ERR_UNAUTH_MULTIBULK_LEN)
                 self._pos = cr + 2
                 if count <= 0:
                     continue
@@ -507,6 +517,8 @@ class Reader:
                     n = _string2ll(buf[pos + 1 : cr])
                     if n is None or n < 0 or n > self.proto_max_bulk_len:
                         raise self._fail("invalid bulk length", ERR_BULK_LEN)
+                    if self.unauthenticated and n > UNAUTHENTICATED_BULK_LEN_MAX:
+                        raise self._fail("unauthenticated bulk length", ERR_UNAUTH_BULK_LEN)
                     pos = cr + 2
                     bulk_len = n
                 end = pos + bulk_len
@@ -599,6 +611,13 @@ class HiredisReader(Reader):
         return len(self._buf) - self._pos
 
     def feed(self, data: bytes | bytearray | memoryview) -> None:  # noqa: D102 - as Reader.feed
+        if self.unauthenticated:  # the small limits are the exact parser's to apply
+            if self._fast:
+                self._leave_fast()
+            self._hiredis = None
+            self._pure_until_feed = True
+            Reader.feed(self, data)
+            return
         if self._fast:
             if type(data) is not bytes:
                 data = bytes(data)
@@ -648,7 +667,8 @@ class HiredisReader(Reader):
             if out:
                 return out
             raise
-        if self._pos == len(self._buf) and not self._remaining and self._error is None:
+        if self._pos == len(self._buf) and not self._remaining and self._error is None \
+                and not self.unauthenticated:
             self._enter_fast()
         return out
 

@@ -197,3 +197,19 @@ def test_garbage_never_takes_the_server_down(garbage: list[bytes]) -> None:
             assert await read_exactly(t, b"+PONG\r\n") == b"+PONG\r\n"
 
     trio.run(main)
+
+
+async def test_unauthenticated_clients_get_redis_small_request_limits() -> None:
+    async with running(ServeConfig(port=0, requirepass="pw")) as server:
+        big = await connect(server)
+        await big.send_all(b"*11\r\n")
+        assert await read_to_eof(big) == b"-ERR Protocol error: unauthenticated multibulk length\r\n"
+        bulk = await connect(server)
+        await bulk.send_all(b"*2\r\n$16385\r\n")
+        assert await read_to_eof(bulk) == b"-ERR Protocol error: unauthenticated bulk length\r\n"
+        # AUTH and a large command in the same write: the limit ends with the AUTH.
+        ok = await connect(server)
+        value = b"v" * 20000
+        await ok.send_all(b"AUTH pw\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$20000\r\n%s\r\nSTRLEN k\r\n" % value)
+        expected = b"+OK\r\n+OK\r\n:20000\r\n"
+        assert await read_exactly(ok, expected) == expected
