@@ -93,6 +93,8 @@ class TestConfig:
     store_root: str = "store"
     checker_time_limit_s: float | None = None
     node_cwd: str | None = None
+    # Maelstrom's reader chokes on a bad stdout line and reads that node no more.
+    faithful_stdout: bool = False
 
     @property
     def node_ids(self) -> tuple[str, ...]:
@@ -329,20 +331,30 @@ class Runner:
                 yield line
 
     async def _stdout_reader(self, p: _NodeProc) -> None:
+        choked = False
         async for line in self._lines(p.proc.stdout):
             text = line.decode("utf-8", "replace")
             p.last_stdout.append(text)
-            if not line.strip():
-                continue
+            if choked or not line.strip():
+                continue  # faithful mode: drained so the node never blocks, but never delivered
             try:
                 msg = decode_line(line)
             except MalformedMessage as exc:
                 self.diagnose(f"{p.id} printed a line on stdout that is not a Maelstrom message "
                               f"({exc.text}); stdout carries protocol messages only, logs go to "
                               f"stderr: {_show(text)}")
+                choked = self._choke(p)
                 continue
-            self.send(msg, f"{p.id} stdout")
+            if not self.send(msg, f"{p.id} stdout"):
+                choked = self._choke(p)
         p.stdout_done.set()
+
+    def _choke(self, p: _NodeProc) -> bool:
+        """With --faithful-stdout, stop taking this node's messages, as Maelstrom's reader does."""
+        if self.cfg.faithful_stdout:
+            self.diagnose(f"{p.id}: its stdout is no longer read (--faithful-stdout: Maelstrom's "
+                          f"reader stops at the first bad line)")
+        return self.cfg.faithful_stdout
 
     async def _stderr_reader(self, p: _NodeProc) -> None:
         async for line in self._lines(p.proc.stderr):

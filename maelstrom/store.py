@@ -14,7 +14,7 @@ run goes, and writes at the end:
 - ``test.json``: the options and the seed;
 - ``report.html`` (see `maelstrom.report`).
 
-The symlinks ``store/latest`` and ``store/<workload>/latest`` point at the
+The symlinks ``store/latest``, ``store/current`` and ``store/<workload>/latest`` point at the
 newest run. This is a driver module: it touches files and the wall clock;
 the clock is read once, by the caller or here when none is given.
 """
@@ -95,7 +95,8 @@ class RunStore:
         self._link_latest()
 
     def _link_latest(self) -> None:
-        for link, target in ((self.root / "latest", self.path.relative_to(self.root)),
+        run = self.path.relative_to(self.root)
+        for link, target in ((self.root / "latest", run), (self.root / "current", run),
                              (self.root / self.workload / "latest", Path(self.path.name))):
             tmp = link.with_name(f".{link.name}.{os.getpid()}")
             try:

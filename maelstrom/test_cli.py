@@ -121,6 +121,9 @@ def _rate(ctx: click.Context, param: click.Parameter, value: float | None) -> fl
               help="Seconds each node has to answer init.")
 @click.option("--checker-time-limit", type=click.FloatRange(0, min_open=True), default=None,
               help="Seconds the linearizability checker may spend per key (unset: no limit).")
+@click.option("--faithful-stdout", is_flag=True,
+              help="After a node's first bad stdout line, read nothing more from it, as "
+                   "Maelstrom does (default: drop the line and go on).")
 @click.option("--store", "store_root", default="store", show_default=True,
               type=click.Path(file_okay=False), help="Where run directories go.")
 @click.argument("bin_args", nargs=-1, type=click.UNPROCESSED)
@@ -130,8 +133,8 @@ def test_command(workload: str, bin_: str, node_count: int | None, concurrency: 
                  availability: Any, log_stderr: bool, log_net_send: bool, log_net_recv: bool,
                  key_count: int | None, test_count: int, seed: int | None,
                  loss_rate: float | None, duplicate_rate: float | None, recovery_wait: float,
-                 init_timeout: float, checker_time_limit: float | None, store_root: str,
-                 bin_args: tuple[str, ...]) -> None:
+                 init_timeout: float, checker_time_limit: float | None, faithful_stdout: bool,
+                 store_root: str, bin_args: tuple[str, ...]) -> None:
     """Run a Maelstrom workload against real node processes and check the history.
 
     Arguments after the options are passed to the node program (put -- before
@@ -153,7 +156,7 @@ def test_command(workload: str, bin_: str, node_count: int | None, concurrency: 
         log_net_send=log_net_send, log_net_recv=log_net_recv, key_count=key_count, seed=seed,
         loss_rate=loss_rate, duplicate_rate=duplicate_rate, recovery_wait_s=recovery_wait,
         init_timeout_s=init_timeout, store_root=store_root,
-        checker_time_limit_s=checker_time_limit)
+        checker_time_limit_s=checker_time_limit, faithful_stdout=faithful_stdout)
     try:
         parse_concurrency(concurrency, len(cfg.node_ids))
         get_workload(workload, cfg.workload_opts())

@@ -162,3 +162,12 @@ def test_missing_or_non_executable_bin_is_254(tmp_path: Path) -> None:
     f.write_text("#!/bin/sh\n")
     r = gyre_test(tmp_path, "--bin", str(f))
     assert r.exit_code == 254 and "not executable" in r.stderr
+
+
+def test_faithful_stdout_stops_reading_a_node_after_its_first_bad_line(tmp_path: Path) -> None:
+    # The garbage node's first bad line comes before its third reply; Maelstrom reads no
+    # further, so every later echo times out and the echo checker fails the run.
+    r = gyre_test(tmp_path, "-w", "echo", "--bin", FAULTY, "--node-count", "1", "--time-limit", "1",
+                  "--rate", "20", "--faithful-stdout", "garbage")
+    assert r.exit_code == 1, r.output
+    assert "its stdout is no longer read (--faithful-stdout" in r.stderr

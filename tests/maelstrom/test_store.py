@@ -35,6 +35,7 @@ def test_layout_symlinks_and_files(tmp_path: Path) -> None:
     again = RunStore(tmp_path, "lin-kv", WHEN)
     assert again.path.name == "20240102T030405.678+0100-1"
     assert (tmp_path / "latest").resolve() == again.path.resolve()
+    assert (tmp_path / "current").resolve() == again.path.resolve()  # as Maelstrom names it too
     assert (tmp_path / "lin-kv" / "latest").resolve() == again.path.resolve()
     s.message({"event": "send", "time": 5, "id": 0, "src": "c0", "dest": "n0", "body": {"type": "x"}})
     s.node_log("n0", b"hello")
