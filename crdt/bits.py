@@ -34,10 +34,7 @@ from crdt.table import command
 from protocol.replies import Reply
 
 if TYPE_CHECKING:
-    from crdt.keyspace import Db
     from crdt.session import Session
-
-# Text not yet in crdt/errors.py (the lead moves it there).
 
 _ANY_SET_BYTE = re.compile(rb"[^\x00]")
 _ANY_CLEAR_BYTE = re.compile(rb"[^\xff]")

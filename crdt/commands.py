@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from crdt import (  # noqa: F401  (importing a module registers its commands)
     bits,
+    blocking,
     expiry,
     hashes,
+    introspection,
     keys,
     lists,
     pubsub,
@@ -16,8 +18,8 @@ from crdt import (  # noqa: F401  (importing a module registers its commands)
     sets,
     sort,
     strings,
-    blocking,
     transactions,
+    zset_ops,
     zsets,
 )
 from crdt.table import TABLE

@@ -28,8 +28,6 @@ from crdt.errors import CommandError
 from crdt.strings import notify
 from crdt.table import command
 
-# Texts the lead moves into crdt/errors.py.
-
 MS_PER_SECOND = 1000
 # The largest |seconds| that converts to milliseconds without int64 overflow
 # (C's LLONG_MAX / 1000 and LLONG_MIN / 1000, which truncates toward zero).

@@ -38,8 +38,6 @@ from crdt.strings import notify
 from crdt.table import command, container
 from protocol.replies import OK, SimpleString
 
-# Texts the lead moves into crdt/errors.py.
-
 INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1
 UINT64_MAX = 2**64 - 1

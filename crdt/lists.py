@@ -693,8 +693,3 @@ def lmpop(s: Session, argv: list[bytes]) -> Reply:
     if popped is None:
         return NULL_ARRAY
     return [popped[0], popped[1]]
-
-
-# SORT and SORT_RO live in crdt/sort.py; importing it here registers them until
-# crdt/commands.py imports it itself.
-from crdt import sort as _sort  # noqa: E402,F401

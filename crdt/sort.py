@@ -51,8 +51,6 @@ if TYPE_CHECKING:
     from crdt.keyspace import Db
     from crdt.session import Session
 
-# Text not yet in crdt/errors.py (the lead moves it there).
-
 _SORTABLE = (b"list", b"set", b"zset")
 _C_SPACE = b" \t\n\v\f\r"
 _DBL_MIN = 2.2250738585072014e-308

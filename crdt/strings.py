@@ -53,8 +53,6 @@ if TYPE_CHECKING:
     from crdt.keyspace import Db
     from crdt.session import Session
 
-# Texts not yet in crdt/errors.py (the lead moves them there).
-
 WRONGTYPE = errors.WRONGTYPE
 NOT_INTEGER = errors.NOT_INTEGER
 

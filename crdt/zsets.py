@@ -925,7 +925,3 @@ def zscan(s: Session, argv: list[bytes]) -> Reply:
         out.append(m)
         out.append(format_score(sc, not zs.big))
     return [b"%d" % next_cursor, out]
-
-
-# The range and set-algebra commands register themselves on import.
-from crdt import zset_ops  # noqa: E402,F401  (the import registers the commands)

@@ -7,8 +7,15 @@ loop: read what is there, execute every complete command in order, encode
 all replies into one buffer and send it with one ``send``. Sockets are plain
 non-blocking sockets; whatever the kernel does not take stays in the
 connection's output buffer and is sent when the socket turns writable.
-Other work (the active expiry cycle, idle-client sweeps, signals) runs in
-sibling tasks of the same nursery, so the server stays one trio program.
+Other work (the active expiry cycle, idle-client sweeps, blocked-client
+timeouts, signals) runs in sibling tasks of the same nursery, so the server
+stays one trio program.
+
+The engine never writes to a socket: pub/sub pushes wait in session outboxes
+and are encoded here before the reply of the command that made them; a
+blocking command answers `BLOCKED`, its client's later commands wait (in
+`Conn.pending` and in its reader), and the clients a write releases are
+answered after that write's batch, in the order they blocked.
 
 Limits follow Redis: ``maxclients`` (refused with its error), the query
 buffer limit (in the reader), ``client-output-buffer-limit`` for normal
@@ -29,15 +36,15 @@ import socket
 import sys
 import time
 from collections.abc import Callable, Iterator
-from itertools import chain
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 import trio
 
+from crdt.blocking import BLOCKED
 from crdt.config import Config
 from crdt.engine import Engine, HostInfo
-from crdt.blocking import BLOCKED
 from crdt.pubsub import NO_REPLY
 from crdt.session import Session
 from protocol.errors import ProtocolError
