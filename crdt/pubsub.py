@@ -83,50 +83,41 @@ class PubSub:
         return receivers
 
     def subscribe(self, session: Session, channel: bytes) -> None:
-        if channel not in session.subscriptions:
-            session.subscriptions[channel] = None
-            self.channels.setdefault(channel, {})[session] = None
-        self.push(session, Push([b"subscribe", channel, _count(session)]))
+        self._join(session, channel, session.subscriptions, self.channels, b"subscribe")
 
     def unsubscribe(self, session: Session, channel: bytes) -> None:
-        if session.subscriptions.pop(channel, 0) is None:
-            sessions = self.channels[channel]
-            del sessions[session]
-            if not sessions:
-                del self.channels[channel]
-        self.push(session, Push([b"unsubscribe", channel, _count(session)]))
+        self._leave(session, channel, session.subscriptions, self.channels, b"unsubscribe")
 
     def psubscribe(self, session: Session, pattern: bytes) -> None:
-        if pattern not in session.patterns:
-            session.patterns[pattern] = None
-            self.patterns.setdefault(pattern, {})[session] = None
-        self.push(session, Push([b"psubscribe", pattern, _count(session)]))
+        self._join(session, pattern, session.patterns, self.patterns, b"psubscribe")
 
     def punsubscribe(self, session: Session, pattern: bytes) -> None:
-        if session.patterns.pop(pattern, 0) is None:
-            sessions = self.patterns[pattern]
-            del sessions[session]
-            if not sessions:
-                del self.patterns[pattern]
-        self.push(session, Push([b"punsubscribe", pattern, _count(session)]))
+        self._leave(session, pattern, session.patterns, self.patterns, b"punsubscribe")
 
     def forget(self, session: Session) -> None:
         """Drop every subscription of a session quietly (disconnect, RESET)."""
-        for channel in list(session.subscriptions):
-            sessions = self.channels.get(channel)
-            if sessions is not None:
-                sessions.pop(session, None)
-                if not sessions:
-                    del self.channels[channel]
-        for pattern in list(session.patterns):
-            sessions = self.patterns.get(pattern)
-            if sessions is not None:
-                sessions.pop(session, None)
-                if not sessions:
-                    del self.patterns[pattern]
-        session.subscriptions.clear()
-        session.patterns.clear()
+        for mine, registry in ((session.subscriptions, self.channels),
+                               (session.patterns, self.patterns)):
+            for name in mine:
+                _discard(registry, name, session)
+            mine.clear()
         session.outbox.clear()
+        if session in self.pending:
+            self.pending.remove(session)
+
+    def _join(self, session: Session, name: bytes, mine: dict[bytes, None],
+              registry: dict[bytes, dict[Session, None]], kind: bytes) -> None:
+        if name not in mine:
+            mine[name] = None
+            registry.setdefault(name, {})[session] = None
+        self.push(session, Push([kind, name, _count(session)]))
+
+    def _leave(self, session: Session, name: bytes, mine: dict[bytes, None],
+               registry: dict[bytes, dict[Session, None]], kind: bytes) -> None:
+        if name in mine:
+            del mine[name]
+            _discard(registry, name, session)
+        self.push(session, Push([kind, name, _count(session)]))
 
     # -- keyspace notifications ---------------------------------------------
 
@@ -146,6 +137,14 @@ class PubSub:
             self.publish(b"__keyspace@%d__:%s" % (db_index, key), event)
         if "E" in flags:
             self.publish(b"__keyevent@%d__:%s" % (db_index, event), key)
+
+
+def _discard(registry: dict[bytes, dict[Session, None]], name: bytes, session: Session) -> None:
+    sessions = registry.get(name)
+    if sessions is not None:
+        sessions.pop(session, None)
+        if not sessions:
+            del registry[name]
 
 
 def _count(session: Session) -> int:

@@ -1,0 +1,62 @@
+"""Pub/sub on the wire: the bytes a subscriber receives from gyre serve and from redis-server."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from tests.differential import encode_command
+
+SOCKET_TIMEOUT_S = 10.0
+SENTINEL = b"end-of-script"
+
+SCRIPT = [
+    ("sub", ["SUBSCRIBE", "news", "sport"]),
+    ("pub", ["PUBLISH", "news", "one"]),
+    ("sub", ["PSUBSCRIBE", "wea*"]),
+    ("pub", ["PUBLISH", "weather", "rain"]),
+    ("sub", ["PING"]),
+    ("sub", ["PING", "hello"]),
+    ("sub", ["GET", "k"]),
+    ("sub", ["UNSUBSCRIBE", "news"]),
+    ("pub", ["PUBLISH", "news", "unheard"]),
+    ("pub", ["PUBLISH", "sport", "two"]),
+    ("sub", ["PUNSUBSCRIBE"]),
+    ("sub", ["UNSUBSCRIBE", "nothing"]),
+    ("sub", ["SUBSCRIBE", "done"]),
+    ("pub", ["PUBLISH", "done", SENTINEL.decode()]),
+]
+
+
+def read_until(sock: socket.socket, got: bytes, marker: bytes) -> bytes:
+    while marker not in got:
+        chunk = sock.recv(65536)
+        assert chunk, got
+        got += chunk
+    return got
+
+
+def run_script(port: int) -> bytes:
+    """Everything the subscriber receives; after each of its commands it PINGs and waits
+    for the answer, so the publisher only publishes once the subscription changed."""
+    sub = socket.create_connection(("127.0.0.1", port), timeout=SOCKET_TIMEOUT_S)
+    pub = socket.create_connection(("127.0.0.1", port), timeout=SOCKET_TIMEOUT_S)
+    got = b""
+    for step, (who, argv) in enumerate(SCRIPT):
+        if who == "sub":
+            marker = b"sync-%d" % step
+            sub.sendall(encode_command([a.encode() for a in argv]) + encode_command([b"PING", marker]))
+            got = read_until(sub, got, marker)
+        else:
+            pub.sendall(encode_command([a.encode() for a in argv]))
+            got += b"published to " + pub.recv(100)  # the receiver count, part of the comparison
+    got = read_until(sub, got, SENTINEL)
+    sub.close()
+    pub.close()
+    return got
+
+
+@pytest.mark.redis
+def test_subscriber_bytes_match_redis(gyre_port: int, real_redis_port: int) -> None:
+    assert run_script(gyre_port) == run_script(real_redis_port)
