@@ -32,8 +32,8 @@ from crdt.session import Session
 from crdt.table import command
 from protocol.replies import NULL_ARRAY, ErrorReply
 
-# A Redis timeout is at most this many seconds (LLONG_MAX ms would overflow).
-TIMEOUT_MAX_S = 9_223_372_036_854_775
+# Timeouts are milliseconds in a signed 64-bit integer; beyond it Redis wraps negative.
+TIMEOUT_MS_LIMIT = 2**63
 
 
 class _Blocked:
@@ -155,12 +155,14 @@ class Blocking:
 
 
 def parse_timeout(raw: bytes, now_ms: int) -> int:
-    """A blocking timeout in seconds (fractions allowed) as an absolute deadline; 0 = forever."""
+    """A blocking timeout in seconds (fractions allowed) as an absolute deadline; 0 = forever.
+
+    Like Redis 7.0, a timeout whose milliseconds do not fit a signed 64-bit
+    integer (inf, 1e300) wraps negative and is refused as negative.
+    """
     value = to_float(raw, errors.TIMEOUT_NOT_FLOAT)
-    if value < 0:
+    if value < 0 or value * 1000 >= TIMEOUT_MS_LIMIT:
         raise CommandError(errors.TIMEOUT_NEGATIVE)
-    if value > TIMEOUT_MAX_S or math.isinf(value):
-        raise CommandError(errors.TIMEOUT_OUT_OF_RANGE)
     ms = math.ceil(value * 1000) if value else 0
     return now_ms + ms if ms else 0
 

@@ -191,6 +191,5 @@ def subscribed_context(name: str) -> bytes:
 # Blocking commands.
 TIMEOUT_NOT_FLOAT = b"ERR timeout is not a float or out of range"
 TIMEOUT_NEGATIVE = b"ERR timeout is negative"
-TIMEOUT_OUT_OF_RANGE = b"ERR timeout is out of range"
 UNBLOCK_MODE = b"ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"
 UNBLOCKED = b"UNBLOCKED client unblocked via CLIENT UNBLOCK"
