@@ -7,12 +7,10 @@ deletion, TTL handling with explicit times, change signalling, and the cores
 
 from __future__ import annotations
 
-from typing import Any
 
 import pytest
 
 from crdt import errors
-from crdt.engine import Engine
 from crdt.errors import CommandError
 from crdt.lists import (
     ListValue,
@@ -22,27 +20,17 @@ from crdt.lists import (
     parse_mpop,
 )
 from protocol.replies import NULL_ARRAY, OK, ErrorReply
+from tests.helpers import EngineBox
 
 NOW = 1_000_000
 INT64_MIN = -(2**63)
 
 
-class Client:
-    """One session on a fresh engine; `call` takes str/int/bytes arguments."""
+class Client(EngineBox):
+    """One session on a fresh engine at NOW (tests/helpers.py)."""
 
     def __init__(self) -> None:
-        self.engine = Engine(now_ms=NOW)
-        self.session = self.engine.open_session(NOW)
-        self.now = NOW
-
-    def __call__(self, *argv: Any) -> Any:
-        args = [a if isinstance(a, bytes) else str(a).encode() for a in argv]
-        return self.engine.execute(args, self.session, self.now)
-
-    @property
-    def db(self) -> Any:
-        return self.session.db
-
+        super().__init__(now=NOW)
 
 @pytest.fixture
 def c() -> Client:

@@ -14,27 +14,18 @@ from typing import Any
 import pytest
 
 from crdt import errors
-from crdt.engine import Engine
 from crdt.sort import lookup_by_pattern, sort_weight
 from protocol.replies import ErrorReply
+from tests.helpers import EngineBox
 
 NOW = 1_000_000
 
 
-class Client:
+class Client(EngineBox):
+    """One session on a fresh engine at NOW (tests/helpers.py)."""
+
     def __init__(self) -> None:
-        self.engine = Engine(now_ms=NOW)
-        self.session = self.engine.open_session(NOW)
-        self.now = NOW
-
-    def __call__(self, *argv: Any) -> Any:
-        args = [a if isinstance(a, bytes) else str(a).encode() for a in argv]
-        return self.engine.execute(args, self.session, self.now)
-
-    @property
-    def db(self) -> Any:
-        return self.session.db
-
+        super().__init__(now=NOW)
 
 @pytest.fixture
 def c() -> Client:
