@@ -52,16 +52,25 @@ Documented divergences from Redis:
   without running the commands of that read.
 
 `HiredisReader` has the same interface and the same results for every input.
-A well-formed multibulk command is parsed by ``hiredis.Reader`` in C and then
-*verified*: the reply must be a flat list of ``bytes`` within our limits, and
-every element must start with ``$`` at the offset a canonical encoding puts it
-(hiredis also turns ``+``, ``=`` or ``~`` items into bytes or lists).  Given
-that, hiredis's ``string2ll`` makes every header canonical, so the command
-occupies exactly its canonical length and our offset advances by it.  Anything
-else (inline commands, a command not complete yet, hiredis errors, a failed
-check) falls back to the pure parser for one command, which produces Redis's
-exact result or error; after a fallback the rest of that feed is parsed in
-pure Python, so hostile input costs at most one wasted hiredis copy per feed.
+Well-formed multibulk commands are parsed by ``hiredis.Reader`` in C and then
+*verified* once per read with a handful of C-level passes.  Every command
+must be a non-empty flat list of ``bytes`` within our limits, and the read
+must hold one ``*`` per command returned (so hiredis has begun no command
+after them: at an item boundary it reports no buffered data).  One
+``translate()`` of each read (shared with the aggregate guard below) notes
+which other type bytes occur: ``%``, ``~``, ``>``, ``|`` and ``=`` can start
+replies hiredis returns as lists or bytes, so reads holding them take the
+exact path; without them, when ``+`` and ``(`` are absent too, every element
+was a ``$`` bulk; when they are present, a ``+simple`` or ``(bignum`` item is
+shorter than its canonical bulk, so the commands' canonical length (``*N``,
+then ``$len`` per element) must equal the bytes read.  hiredis's
+``string2ll`` refuses the numbers Redis refuses, and both skip the two bytes
+after a payload unread, so each command took exactly the bytes Redis takes.
+Anything else (inline commands, a command not complete yet, hiredis errors, a
+failed check) falls back to the exact path, which re-parses the same bytes
+from the last command boundary: per command through hiredis with every
+element's offset checked, or through the pure parser, which gives Redis's
+exact result or error.
 hiredis never sees an aggregate header with a count of 100 or more (it would
 allocate the list up front; see `_AGGREGATE_SCAN`): such bytes go to the pure
 parser too.
@@ -76,7 +85,6 @@ the common replies take a short path; subclasses are resolved after.
 
 from __future__ import annotations
 
-import re
 from itertools import chain
 
 from typing import Final
@@ -152,12 +160,23 @@ _COMPACT_MIN_BYTES: Final = 4096  # drop a consumed prefix at least this long
 # "*2147483647\r\n" cost 16 GB of address space and seconds to free.  So
 # hiredis only sees bytes in which no aggregate type byte is followed by three
 # digits; commands of 100 arguments or more are parsed in pure Python.
-# Mapping digits to "0" and aggregate type bytes to "*" turns that check into
-# one translate() and one find().
-_AGGREGATE_SCAN: Final = bytes(48 if 48 <= b <= 57 else 42 if b in b"*%~>|" else 46 for b in range(256))
+# One translate() pass classifies every byte read for that test and for the
+# fast path's checks: digits become "0", "*" stays, the other aggregate type
+# bytes and "=" (verbatim, longer than a bulk) become "!", and "+" and "("
+# (items hiredis returns as bytes, shorter than a bulk) become "P".
+_AGGREGATE_SCAN: Final = bytes(
+    48 if 48 <= b <= 57 else 42 if b == 42 else 33 if b in b"%~>|=" else 80 if b in b"+(" else 46
+    for b in range(256))
 _BIG_AGGREGATE: Final = b"*000"
-# The same test without a translated copy: an aggregate header with 3+ digits.
-_BIG_AGGREGATE_RE: Final = re.compile(rb"[*%~>|][0-9]{3}")
+_BIG_OTHER: Final = b"!000"
+# hiredis consumes a reply's type byte at once and then reports no buffered
+# data, so "no data left" does not prove it began nothing after the commands it
+# returned.  It does when the read holds one "*" per command (no other "*"
+# reply began) and ends with "\n", which is no type byte (a lone one would
+# have raised): the fast path requires both; other reads take the exact path.
+_LF: Final = 10
+_BANG: Final = 33  # b"!" (ints: `in` on one byte value is the fastest test)
+_P: Final = 80  # b"P"
 _BIG_AGGREGATE_SPAN: Final = 3
 _BYTES_ONLY: Final = frozenset({bytes})
 _LIST_ONLY: Final = frozenset({list})
@@ -433,6 +452,23 @@ class Reader:
             raise
         return out
 
+    def take(self, data: bytes) -> list[Argv]:
+        """`feed` then `gets_all`, in one call: the server's way to read.
+
+        Returns:
+            The complete commands; when a protocol error follows them (or
+            comes first), it is in `error`, not raised.
+
+        Raises:
+            QueryBufferLimitError: as `feed`.
+            ProtocolError: this reader already failed (from `feed`).
+        """
+        self.feed(data)
+        try:
+            return self.gets_all()
+        except ProtocolError:
+            return []
+
     # -- parsing
 
     def _fail(self, message: str, reply: bytes) -> ProtocolError:
@@ -573,7 +609,7 @@ class HiredisReader(Reader):
     """
 
     __slots__ = ("_hiredis", "_pure_until_feed", "_fast", "_fast_hr", "_pending", "_pending_len",
-                 "_tail")
+                 "_tail", "_plain", "_small_read_max")
 
     def __init__(
         self,
@@ -603,6 +639,12 @@ class HiredisReader(Reader):
         self._pending: list[bytes] = []
         self._pending_len = 0
         self._tail = b""  # the last bytes fed, for aggregate headers split across feeds
+        # What `_pending` holds besides bulks and "*" headers: True nothing,
+        # False "+" or "(" bytes, None bytes that only the exact path judges.
+        self._plain: bool | None = True
+        # Reads up to this size are within the limits whatever they hold: aggregates
+        # of 100+ never reach hiredis, and no element is longer than the read.
+        self._small_read_max = proto_max_bulk_len if multibulk_len_max >= 99 else -1
 
     @property
     def buffered_bytes(self) -> int:  # noqa: D102 - as Reader.buffered_bytes
@@ -621,20 +663,30 @@ class HiredisReader(Reader):
         if self._fast:
             if type(data) is not bytes:
                 data = bytes(data)
-            if not self._pending_len and data and data[0] != _STAR:
-                self._leave_fast()  # inline commands: the pure parser's
-            elif _BIG_AGGREGATE_RE.search(self._tail + data if self._pending_len else data):
-                self._leave_fast()  # hiredis must never see a large aggregate count
+            if self._pending_len:
+                scan = (self._tail + data).translate(_AGGREGATE_SCAN)
+            elif data and data[0] != _STAR:
+                scan = None  # inline commands: the pure parser's
             else:
+                scan = data.translate(_AGGREGATE_SCAN)
+            # hiredis must never see a large aggregate count
+            if scan is not None and _BIG_AGGREGATE not in scan \
+                    and (_BANG not in scan or _BIG_OTHER not in scan):
                 size = self._pending_len + len(data)
                 if size > self.query_buffer_max_bytes:
                     self._error = QueryBufferLimitError("client reached the query buffer limit", None)
                     raise self._error
+                if self._plain is not None:
+                    if _BANG in scan:
+                        self._plain = None  # no fast verdict: the exact path decides
+                    elif _P in scan:
+                        self._plain = False
                 self._pending.append(data)
                 self._pending_len = size
                 self._tail = data[-_BIG_AGGREGATE_SPAN:]
                 self._fast_hr.feed(data)
                 return
+            self._leave_fast()
         old_len = len(self._buf)
         super().feed(data)
         self._pure_until_feed = False
@@ -644,9 +696,49 @@ class HiredisReader(Reader):
             else:
                 self._hiredis.feed(data)
 
+    def take(self, data: bytes) -> list[Argv]:  # noqa: D102 - as Reader.take
+        if self._fast and not self._pending_len and data and data[0] == _STAR \
+                and not self.unauthenticated and len(data) <= self.query_buffer_max_bytes:
+            # The usual read: whole commands, nothing before them.  `feed` and
+            # `gets_all` folded together, with the same checks.
+            scan = data.translate(_AGGREGATE_SCAN)
+            if _BIG_AGGREGATE not in scan and _BANG not in scan:
+                hr = self._fast_hr
+                hr.feed(data)
+                out: list[Argv] = []
+                try:
+                    while (argv := hr.gets()) is not False:
+                        out.append(argv)
+                except (_hiredis.HiredisError, TypeError, ValueError):
+                    out = []
+                if out and data[-1] == _LF and data.count(b"*") == len(out) and not hr.has_data():
+                    if len(out) == 1:
+                        argv = out[0]
+                        ok = type(argv) is list and argv and _BYTES_ONLY.issuperset(map(type, argv))
+                    else:
+                        ok = _LIST_ONLY.issuperset(map(type, out)) and all(out) \
+                            and _BYTES_ONLY.issuperset(map(type, chain.from_iterable(out)))
+                    if ok and (len(data) <= self._small_read_max or self._within_limits(out)):
+                        if _P not in scan or self._bulks_only(out, len(data)):
+                            return out
+                # Not for the fast lane: the exact path reads the same bytes.
+                self._pending = [data]
+                self._pending_len = len(data)
+                self._leave_fast()
+                return self._take_exact()
+        self.feed(data)
+        return self._take_exact()
+
+    def _take_exact(self) -> list[Argv]:
+        try:
+            return self.gets_all()
+        except ProtocolError:
+            return []
+
     def _big_aggregate_from(self, start: int) -> bool:
         """Whether buf[start:] holds an aggregate header hiredis must not see."""
-        return self._buf[start:].translate(_AGGREGATE_SCAN).find(_BIG_AGGREGATE) >= 0
+        scan = self._buf[start:].translate(_AGGREGATE_SCAN)
+        return _BIG_AGGREGATE in scan or _BIG_OTHER in scan
 
     def gets_all(self) -> list[Argv]:  # noqa: D102 - as Reader.gets_all
         if self._fast:
@@ -678,63 +770,62 @@ class HiredisReader(Reader):
         return super().gets()
 
     def _gets_all_fast(self) -> list[Argv] | None:
-        """Every command fed since the last boundary, if hiredis parsed them canonically.
+        """Every command fed since the last boundary, if hiredis parsed them as Redis would.
 
-        The check is per read, not per element, so its cost is a handful of
-        C-level passes: every command must be a non-empty flat list of
-        ``bytes`` within the limits, hiredis must have consumed exactly what
-        was fed, and that must equal the commands' canonical length (``*N``,
-        then ``$len`` per element; hiredis's string2ll already refused
-        non-canonical numbers).  The only items hiredis also returns as
-        ``bytes`` are ``+simple`` and ``=verbatim`` strings, whose headers
-        follow a CRLF: if the bytes hold no CRLF followed by ``+`` or ``=``,
-        every element was a ``$`` bulk.  Anything else (or a command still
-        incomplete) returns None after handing the same bytes to the exact
-        path, which re-parses them from the boundary: nothing was returned.
+        The checks (see the module docstring) are per read, not per element.
+        Anything else, or a command still incomplete, returns None after
+        handing the same bytes to the exact path, which re-parses them from
+        the boundary: nothing was returned.
         """
         hr = self._fast_hr
         out: list[Argv] = []
         try:
             while (argv := hr.gets()) is not False:
                 out.append(argv)
-            if len(out) == 1 and not hr.has_data():
-                # The common read: one small command.  Same checks, fewer passes.
-                argv = out[0]
-                if type(argv) is list and 0 < len(argv) <= self.multibulk_len_max \
-                        and _BYTES_ONLY.issuperset(map(type, argv)):
-                    sizes = list(map(len, argv))
-                    total = 3 + len(str(len(sizes))) + 3 * len(sizes) + sum(sizes) + len(repr(sizes))
-                    data = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
-                    if total == self._pending_len and b"\r\n+" not in data and b"\r\n=" not in data \
-                            and (total <= self.proto_max_bulk_len
-                                 or max(sizes) <= self.proto_max_bulk_len):
-                        self._pending.clear()
-                        self._pending_len = 0
-                        return out
-            elif out and not hr.has_data() and _LIST_ONLY.issuperset(map(type, out)):
-                counts = list(map(len, out))
-                if min(counts) > 0 and max(counts) <= self.multibulk_len_max:
-                    items = list(chain.from_iterable(out))
-                    if _BYTES_ONLY.issuperset(map(type, items)):
-                        sizes = list(map(len, items))
-                        # *N\r\n per command, $<digits>\r\n<data>\r\n per element;
-                        # repr(xs) is 2 * len(xs) + the digits of all of xs.
-                        total = len(repr(counts)) + len(counts) + 3 * len(items) + sum(sizes) + len(repr(sizes))
-                        if total == self._pending_len:
-                            pending = self._pending
-                            data = pending[0] if len(pending) == 1 else b"".join(pending)
-                            if b"\r\n+" not in data and b"\r\n=" not in data and (
-                                    total <= self.proto_max_bulk_len
-                                    or max(sizes) <= self.proto_max_bulk_len):
-                                pending.clear()
-                                self._pending_len = 0
-                                return out
         except (_hiredis.HiredisError, TypeError, ValueError):
-            pass
+            out = []  # the exact path finds the error
+        else:
+            if out and not hr.has_data():
+                if len(out) == 1:
+                    argv = out[0]
+                    ok = type(argv) is list and argv and _BYTES_ONLY.issuperset(map(type, argv))
+                else:
+                    ok = _LIST_ONLY.issuperset(map(type, out)) and all(out) \
+                        and _BYTES_ONLY.issuperset(map(type, chain.from_iterable(out)))
+                if ok and self._plain is not None:
+                    pending = self._pending
+                    data = pending[0] if len(pending) == 1 else b"".join(pending)
+                    # hiredis has begun no command after these (see _LF).
+                    if data[-1] == _LF and data.count(b"*") == len(out) and (self._plain or self._bulks_only(out, self._pending_len)) and (
+                            self._pending_len <= self._small_read_max or self._within_limits(out)):
+                        pending.clear()
+                        self._pending_len = 0
+                        self._plain = True
+                        return out
         if not out and not self._pending_len:
             return out
         self._leave_fast()
         return None
+
+    @staticmethod
+    def _bulks_only(out: list[Argv], length: int) -> bool:
+        """Whether every element was a bulk, when "+" or "(" bytes were among ``length`` read.
+
+        A +simple or (bignum item is shorter than the bulk it would be (and
+        no longer item type was fed), so the canonical length of the
+        commands matches the bytes hiredis consumed only if every item was a
+        bulk.
+        """
+        # "*N\r\n" per command, "$<len>\r\n<data>\r\n" per element; repr(xs)
+        # is 2 * len(xs) + the digits of all of xs.
+        counts = list(map(len, out))
+        sizes = list(map(len, chain.from_iterable(out)))
+        canonical = len(repr(counts)) + len(counts) + 3 * len(sizes) + sum(sizes) + len(repr(sizes))
+        return canonical == length
+
+    def _within_limits(self, out: list[Argv]) -> bool:
+        return max(map(len, out)) <= self.multibulk_len_max \
+            and max(map(len, chain.from_iterable(out))) <= self.proto_max_bulk_len
 
     def _leave_fast(self) -> None:
         """Move what fast mode holds into the exact path's buffer, at a command boundary."""
@@ -743,6 +834,7 @@ class HiredisReader(Reader):
         self._pending = []
         self._pending_len = 0
         self._tail = b""
+        self._plain = True
         self._buf = bytearray(data)
         self._pos = 0
         self._hiredis = None
@@ -750,6 +842,7 @@ class HiredisReader(Reader):
 
     def _enter_fast(self) -> None:
         self._fast = True
+        self._plain = True
         self._fast_hr = _hiredis.Reader()
         self._buf = bytearray()
         self._pos = 0

@@ -32,6 +32,7 @@ from protocol.resp import (
     ERR_BIG_INLINE,
     ERR_BIG_MBULK_COUNT,
     ERR_BULK_LEN,
+    ERR_EXPECTED_DOLLAR,
     ERR_MULTIBULK_LEN,
     ERR_UNBALANCED_QUOTES,
     HIREDIS_AVAILABLE,
@@ -69,6 +70,21 @@ def drain(reader: Reader, chunks: Iterable[bytes]) -> tuple[list[Argv], bytes | 
     try:
         for chunk in chunks:
             reader.feed(chunk)
+            while got := reader.gets_all():
+                cmds.extend(got)
+    except ProtocolError as e:
+        return cmds, e.reply
+    return cmds, None
+
+
+def drain_take(reader: Reader, chunks: Iterable[bytes]) -> tuple[list[Argv], bytes | None]:
+    """`drain` through `take`, the server's one-call read."""
+    cmds: list[Argv] = []
+    try:
+        for chunk in chunks:
+            cmds.extend(reader.take(chunk))
+            if reader.error is not None:
+                return cmds, reader.error.reply
             while got := reader.gets_all():
                 cmds.extend(got)
     except ProtocolError as e:
@@ -314,6 +330,49 @@ def test_error_after_good_commands_is_deferred_and_sticky(make: MakeReader) -> N
     assert reader.error is info.value
 
 
+# Inputs on which hiredis returns flat lists of bytes that Redis reads differently.
+# The two bytes after a payload are skipped unread, so an item may follow any bytes.
+_SHORT_AND_LONG = b"*14\r\n" + b"$1\r\naXY+b\r\n" * 4 + b"$1\r\naXY=7\r\ntxt:abc\r\n" * 3
+
+
+@pytest.mark.parametrize(("data", "reply"), [
+    # +simple items (shorter than bulks) balanced by =verbatim ones (longer).
+    (_SHORT_AND_LONG, ERR_EXPECTED_DOLLAR % b"+"),
+    # A (bignum item after the skipped bytes.
+    (b"*2\r\n$1\r\naXY(12\r\n", ERR_EXPECTED_DOLLAR % b"("),
+    # A RESP3 set where a command should start: Redis reads an inline command.
+    (b"*1\r\n$1\r\naXY~1\r\n$1\r\nb\r\n", None),
+])
+def test_items_that_are_not_bulks(make: MakeReader, data: bytes, reply: bytes | None) -> None:
+    cmds, error = drain(make(), [data])
+    if reply is None:
+        assert cmds == [[b"a"], [b"~1"], [b"$1"], [b"b"]] and error is None
+    else:
+        assert error == reply
+
+
+def test_command_cut_at_an_item_boundary(make: MakeReader) -> None:
+    """hiredis reports no buffered bytes there, yet holds half a command."""
+    data = encode_command([b"GET", b"k"]) + encode_command([b"SET", b"k", b"v"])
+    reader = make()
+    out = []
+    for chunk in (data[:23], data[23:]):  # after "*3 $3 SET"
+        reader.feed(chunk)
+        out += reader.gets_all()
+    assert out == [[b"GET", b"k"], [b"SET", b"k", b"v"]]
+    assert reader.buffered_bytes == 0
+
+
+def test_command_cut_after_its_type_byte(make: MakeReader) -> None:
+    """hiredis consumes a type byte at once and then reports no buffered bytes."""
+    reader = make()
+    reader.feed(encode_command([b"GET", b"k"]) + b"$")
+    assert reader.gets_all() == [[b"GET", b"k"]]
+    assert reader.buffered_bytes == 1
+    reader.feed(b"3\r\n")
+    assert reader.gets_all() == [[b"$3"]]  # not a "*" request: an inline one
+
+
 def test_query_buffer_limit(make: MakeReader) -> None:
     reader = make(query_buffer_max_bytes=20)
     for _ in range(10):  # consumed bytes do not count
@@ -370,14 +429,16 @@ def split_at(data: bytes, cuts: list[int]) -> list[bytes]:
 def test_property_multibulk_round_trip(commands: list[Argv], cuts: list[int]) -> None:
     data = b"".join(encode_command(argv) for argv in commands)
     for cls in READERS:
-        assert drain(cls(), split_at(data, cuts)) == (commands, None)
-        assert drain(cls(), [data]) == (commands, None)
+        for how in (drain, drain_take):
+            assert how(cls(), split_at(data, cuts)) == (commands, None)
+            assert how(cls(), [data]) == (commands, None)
 
 
 FRAGMENTS = st.sampled_from(
     [b"*", b"$", b"+", b":", b"\r", b"\n", b"\r\n", b"\0", b"0", b"1", b"2", b"3", b"12", b"-", b"-1",
      b" ", b'"', b"'", b"\\", b"x", b"PING", b"\t", b"\x0b", b"*1\r\n", b"$1\r\n", b"*2\r\n", b"$3\r\nabc\r\n",
-     b"=5\r\n", b"~1\r\n", b">1\r\n", b"|1\r\n", b"%1\r\n", b"_\r\n", b"\\x4", b"99999"]
+     b"=5\r\n", b"~1\r\n", b">1\r\n", b"|1\r\n", b"%1\r\n", b"_\r\n", b"\\x4", b"99999",
+     b"XY", b"+ab\r\n", b"(12\r\n", b"=7\r\ntxt:abc\r\n", b"~2\r\n", b"*"]
 )
 
 
@@ -393,9 +454,10 @@ def test_property_readers_agree_on_any_input(pieces: list[bytes], cuts: list[int
     results = []
     for cls in READERS:
         for chunks in ([data], split_at(data, cuts)):
-            reader = cls(**limits)
-            cmds, error = drain(reader, chunks)
-            results.append((cmds, error, reader.buffered_bytes if error is None else None))
+            for how in (drain, drain_take):
+                reader = cls(**limits)
+                cmds, error = how(reader, chunks)
+                results.append((cmds, error, reader.buffered_bytes if error is None else None))
     assert all(r == results[0] for r in results), results
 
 
