@@ -84,6 +84,7 @@ class Engine:
         self.rejected_calls = [0] * len(TABLE.by_name)
         self.stats = Stats()
         self.clients: dict[int, Session] = {}
+        self.killed: list[Session] = []  # CLIENT KILL's victims, for the driver to close
         self.next_client_id = 1
         self.run_id = "%040x" % self.rng.getrandbits(160)
         self.pubsub = PubSub()

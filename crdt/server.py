@@ -104,6 +104,7 @@ def _authenticate(s: Session, username: bytes, password: bytes) -> bool:
     if required and not hmac.compare_digest(password, required.encode()):
         return False
     s.authenticated = True
+    s.attention = True  # the driver's request limits change with it
     return True
 
 
@@ -212,6 +213,7 @@ def reset(s: Session, argv: list[bytes]) -> Any:
     s.name = b""
     s.flags = "N"
     s.authenticated = not s.engine.config["requirepass"]
+    s.attention = True  # the driver's request limits may change with it
     return SimpleString(b"RESET")
 
 
@@ -500,6 +502,8 @@ def client_kill(s: Session, argv: list[bytes]) -> Any:
             s.close_after_reply = s.attention = True
         else:
             c.kill = c.attention = True
+            s.engine.killed.append(c)
+            s.attention = True  # the driver closes the killed clients after this batch
         killed += 1
     if n == 3:
         if not killed:

@@ -48,6 +48,7 @@ from crdt.engine import Engine, HostInfo
 from crdt.pubsub import NO_REPLY
 from crdt.session import Session
 from protocol.errors import ProtocolError
+from protocol.replies import OK
 from protocol.resp import NEED_DATA, encode_into, make_reader
 
 log = logging.getLogger("gyre.server")
@@ -272,24 +273,64 @@ class RespServer:
             self._drop(conn)
             return
         session = conn.session
+        reader = conn.reader
         self.engine.stats.net_input_bytes += len(data)
         try:
-            conn.reader.feed(data)
+            if session.blocked is None and not conn.pending and not reader.unauthenticated:
+                commands = reader.take(data)
+            else:
+                reader.feed(data)
+                commands = None
         except ProtocolError as e:  # the query buffer limit: Redis closes without a reply
             log.warning("closing client id=%d addr=%s: %s", session.id, session.addr, e)
             self._drop(conn)
             return
         if session.blocked is not None:
             return  # a blocked client's next commands wait in its reader, as in Redis
-        self._serve_client(conn, self.clock())
+        self._serve_client(conn, self.clock(), commands)
         blocking = self.engine.blocking
         if blocking.ready or blocking.unblocked:
             self._serve_unblocked()
 
-    def _serve_client(self, conn: Conn, now: int) -> None:
-        """Run the client's parked commands and every complete one in its reader, then send."""
-        engine = self.engine
+    def _serve_client(self, conn: Conn, now: int, commands: Any = None) -> None:
+        """Run the client's parked commands and every complete one in its reader, then send.
+
+        This is the hot path: one test per command sends every rare case
+        (pushes, no reply, blocking, QUIT/KILL/AUTH/RESET, DEBUG SLEEP) to
+        `_after_special`, and the batch's end takes `_finish_batch` only when
+        one of them happened or the reader holds a protocol error.
+        """
+        reader = conn.reader
+        if commands is None:  # not given by the read: parked ones, then what the reader holds
+            commands = self._parked_and_buffered(conn)
         session = conn.session
+        session.last_ms = now
+        out = conn.out
+        engine = self.engine
+        execute = engine.execute
+        pushes = engine.pubsub.pending
+        plain = True
+        commands_left = iter(commands)
+        for argv in commands_left:
+            reply = execute(argv, session, now)
+            if pushes or session.attention or reply is NO_REPLY or reply is BLOCKED:
+                plain = False
+                if not self._after_special(conn, reply, commands_left):
+                    break
+            elif type(reply) is bytes:  # the usual replies, encoded inline
+                out += b"$%d\r\n%b\r\n" % (len(reply), reply)
+            elif reply is OK:
+                out += b"+OK\r\n"
+            else:
+                encode_into(out, reply, session.resp3)
+        if plain and reader.error is None:
+            if out:
+                self._flush(conn)
+            return
+        self._finish_batch(conn)
+
+    def _parked_and_buffered(self, conn: Conn) -> Any:
+        """The commands a blocked client parked, then those in its reader."""
         reader = conn.reader
         commands: Any = conn.pending
         if commands:
@@ -297,27 +338,19 @@ class RespServer:
         if reader.unauthenticated:
             # Before AUTH every command is parsed only once the one before it ran,
             # so the small limits end exactly where Redis's do.
-            commands = chain(commands, self._one_at_a_time(reader, session))
-        else:
-            try:
-                commands = commands + reader.gets_all() if commands else reader.gets_all()
-            except ProtocolError:
-                pass
+            return chain(commands, self._one_at_a_time(reader, conn.session))
+        try:
+            return commands + reader.gets_all()
+        except ProtocolError:
+            return commands
+
+    def _finish_batch(self, conn: Conn) -> None:
+        """The end of a batch in which something rare happened: auth, kills, errors, closing."""
+        session = conn.session
+        reader = conn.reader
         out = conn.out
-        session.last_ms = now
-        execute = engine.execute
-        pushes = engine.pubsub.pending
-        commands_left = iter(commands)
-        for argv in commands_left:
-            reply = execute(argv, session, now)
-            # One test for every rare case: pushes, no reply, blocking, QUIT/KILL, DEBUG SLEEP.
-            if pushes or session.attention or reply is NO_REPLY or reply is BLOCKED:
-                if not self._after_special(conn, reply, commands_left):
-                    break
-            else:
-                encode_into(out, reply, session.resp3)
         reader.unauthenticated = not session.authenticated
-        if session.last_cmd == b"client|kill":
+        if self.engine.killed:
             self._reap_killed()
         # Commands before a protocol error run; then the error is answered and the client closed.
         error = reader.error
@@ -466,8 +499,13 @@ class RespServer:
         self.engine.close_session(conn.session)
 
     def _reap_killed(self) -> None:
-        for conn in [c for c in self.conns.values() if c.session.kill]:
-            self._drop(conn)
+        """Close the clients CLIENT KILL marked (the engine lists them)."""
+        killed = self.engine.killed
+        self.engine.killed = []
+        for session in killed:
+            conn = session.user_data
+            if conn is not None and self.conns.get(conn.fd) is conn:
+                self._drop(conn)
 
     # -- periodic work -------------------------------------------------------
 
