@@ -79,6 +79,7 @@ class Engine:
         self.host = host if host is not None else HostInfo(start_ms=now_ms)
         self.dbs = [Db(i) for i in range(self.config["databases"])]
         self.table = TABLE
+        self._lookup = TABLE.lookup.get
         self.calls = [0] * len(TABLE.by_name)
         self.failed_calls = [0] * len(TABLE.by_name)
         self.rejected_calls = [0] * len(TABLE.by_name)
@@ -134,14 +135,15 @@ class Engine:
         Returns:
             The reply value (see protocol.replies); errors are `ErrorReply` values.
         """
-        cmd = self.table.lookup.get(argv[0])
+        lookup = self._lookup
+        cmd = lookup(argv[0])
         if cmd is None:
-            cmd = self.table.lookup.get(argv[0].lower())
+            cmd = lookup(argv[0].lower())
             if cmd is None:
                 return self._reject(session, errors.unknown_command(argv))
         n = len(argv)
         arity = cmd.arity
-        if (arity > 0 and n != arity) or n < -arity:
+        if n != arity and (arity > 0 or n < -arity):
             return self._reject(session, errors.wrong_arity(cmd.name), cmd)
         if cmd.subcommands and (n > 1 or cmd.handler is None):  # dispatch on the subcommand
             sub = cmd.subcommands.get(argv[1])
@@ -151,28 +153,37 @@ class Engine:
                     return self._reject(session, errors.unknown_subcommand(argv[0], argv[1]))
             cmd = sub
             arity = cmd.arity
-            if (arity > 0 and n != arity) or n < -arity:
+            if n != arity and (arity > 0 or n < -arity):
                 return self._reject(session, errors.wrong_arity(cmd.name), cmd)
+        session.now_ms = now_ms
+        if not session.authenticated or session.multi is not None or session.subscriptions \
+                or session.patterns:
+            refused = self._gate(cmd, argv, session)
+            if refused is not None:
+                return refused
+        session.last_cmd = cmd.name_bytes
+        try:
+            reply = cmd.handler(session, argv)  # type: ignore[misc]
+        except CommandError as e:
+            self.failed_calls[cmd.index] += 1
+            reply = self._error(e.text)
+        self.calls[cmd.index] += 1
+        return reply
+
+    def _gate(self, cmd: Command, argv: list[bytes], session: Session) -> Any:
+        """The reply for a command the session's state stops (auth, RESP2 pub/sub, MULTI), else None."""
         if not session.authenticated and "no_auth" not in cmd.flags:
             return self._reject(session, errors.NOAUTH, cmd)
         if (session.subscriptions or session.patterns) and not session.resp3 \
                 and cmd.name not in SUBSCRIBED_ALLOWED:
             return self._reject(session, errors.subscribed_context(cmd.name), cmd)
-        session.now_ms = now_ms
-        session.last_cmd = cmd.name_bytes
         if session.multi is not None and cmd.name not in MULTI_IMMEDIATE:
+            session.last_cmd = cmd.name_bytes
             if "no_multi" in cmd.flags:
                 return self._reject(session, errors.NOT_ALLOWED_IN_MULTI, cmd)
             session.multi.append((cmd, argv))
             return QUEUED
-        index = cmd.index
-        try:
-            reply = cmd.handler(session, argv)  # type: ignore[misc]
-        except CommandError as e:
-            self.failed_calls[index] += 1
-            reply = self._error(e.text)
-        self.calls[index] += 1
-        return reply
+        return None
 
     def call(self, cmd: Command, argv: list[bytes], session: Session) -> Any:
         """Run an already validated command (EXEC runs its queue through here)."""

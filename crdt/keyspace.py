@@ -180,6 +180,12 @@ class Db:
             self.expires.pop(key, None)
         self.signal(key)
 
+    def overwrite(self, key: bytes, value: Any, now_ms: int) -> None:
+        """Store a new value for a key that is live now, keeping its TTL (INCR's path)."""
+        self.shards[crc32(key) & SHARD_MASK][key] = value
+        self.atime[key] = now_ms // 1000
+        self.signal(key)
+
     def replace_value(self, key: bytes, value: Any) -> None:
         """Swap the value of an existing key in place, keeping its TTL (INCR, APPEND...)."""
         self.shards[crc32(key) & SHARD_MASK][key] = value
@@ -228,6 +234,11 @@ class Db:
     def signal(self, key: bytes) -> None:
         """Note a write to `key` (WATCH, change counters, replication delta)."""
         self.changes += 1
+        if self.watchers or self.delta is not None or self.blocked_keys:
+            self._tell_observers(key)
+
+    def _tell_observers(self, key: bytes) -> None:
+        """`signal` for a write someone waits on: WATCH, replication, blocked clients."""
         if self.watchers:
             sessions = self.watchers.get(key)
             if sessions:

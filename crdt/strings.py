@@ -628,6 +628,7 @@ def _add(s: Session, key: bytes, delta: int) -> int:
     value = db.lookup(key, now)
     if value is None:
         n = delta
+        db.set(key, b"%d" % n, now, None, True)
     else:
         if type(value) is bytes and len(value) <= 20:
             try:
@@ -641,7 +642,7 @@ def _add(s: Session, key: bytes, delta: int) -> int:
         n += delta
         if n > INT64_MAX or n < INT64_MIN:
             raise CommandError(errors.OVERFLOW)
-    db.set(key, b"%d" % n, now, None, True)
+        db.overwrite(key, b"%d" % n, now)
     if s.engine.pubsub.notify_flags:
         if value is None:
             notify_new(s, key)
