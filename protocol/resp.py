@@ -988,6 +988,8 @@ def make_reader(
 # ---------------------------------------------------------------- encoder
 
 _CRLF_TO_SPACE: Final = bytes.maketrans(b"\r\n", b"  ")
+_BULK_HEADER: Final = b"$%d".__mod__
+_JOINED_BULKS_MIN: Final = 16
 
 
 def format_double(value: float) -> bytes:
@@ -1046,6 +1048,15 @@ def encode_into(out: bytearray, reply: Reply, resp3: bool) -> None:
         out += b"_\r\n" if resp3 else b"$-1\r\n"
     elif t is list:
         out += b"*%d\r\n" % len(reply)
+        if len(reply) >= _JOINED_BULKS_MIN and _BYTES_ONLY.issuperset(map(type, reply)):
+            # Long arrays of bulks (LRANGE, MGET, HGETALL...): headers formatted
+            # by map() and everything joined in C, instead of a loop in Python.
+            parts = [b""] * (2 * len(reply))
+            parts[::2] = map(_BULK_HEADER, map(len, reply))
+            parts[1::2] = reply
+            out += b"\r\n".join(parts)
+            out += b"\r\n"
+            return
         for item in reply:
             if type(item) is bytes:
                 out += b"$%d\r\n%b\r\n" % (len(item), item)

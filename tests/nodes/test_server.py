@@ -149,6 +149,24 @@ async def test_client_kill_closes_the_target() -> None:
         assert await read_to_eof(victim) == b""
 
 
+async def test_client_kill_inside_exec_or_mid_pipeline_closes_the_target() -> None:
+    async with running() as server:
+        victims = []
+        for _ in range(2):
+            victim = await connect(server)
+            await victim.send_all(b"CLIENT ID\r\n")
+            victims.append((victim, int((await victim.receive_some(RECV_BYTES))[1:-2])))
+        killer = await connect(server)
+        (first, first_id), (second, second_id) = victims
+        await killer.send_all(b"MULTI\r\nCLIENT KILL ID %d\r\nEXEC\r\n"
+                              b"CLIENT KILL ID %d\r\nPING\r\n" % (first_id, second_id))
+        expected = b"+OK\r\n+QUEUED\r\n*1\r\n:1\r\n:1\r\n+PONG\r\n"
+        assert await read_exactly(killer, expected) == expected
+        assert await read_to_eof(first) == b""
+        assert await read_to_eof(second) == b""
+        assert len(server.conns) == 1
+
+
 async def test_idle_client_is_closed_after_timeout(autojump_clock: trio.testing.MockClock) -> None:
     def clock() -> int:
         return 1_700_000_000_000 + int(trio.current_time() * 1000)

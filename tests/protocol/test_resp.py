@@ -509,6 +509,19 @@ def test_encode(reply: object, resp2: bytes, resp3: bytes) -> None:
     assert out == b"prefix" + resp3 + resp2
 
 
+@pytest.mark.parametrize("resp3", [False, True])
+def test_long_arrays_of_bulks(resp3: bool) -> None:
+    """Long arrays take a joined path; the bytes are those of one bulk after another."""
+    items = [b"", b"x", b"a\r\nb", b"y" * 10, b"z" * 100] * 8
+
+    def bulks(xs: list[bytes]) -> bytes:
+        return b"".join(b"$%d\r\n%b\r\n" % (len(x), x) for x in xs)
+
+    assert encode(items, resp3) == b"*40\r\n" + bulks(items)
+    mixed = [*items[:20], 7, *items[20:]]  # not all bulks: the item-by-item path
+    assert encode(mixed, resp3) == b"*41\r\n" + bulks(items[:20]) + b":7\r\n" + bulks(items[20:])
+
+
 def test_encode_rejects_unknown_types() -> None:
     for bad in ("text", object(), [1, {1.5j}]):
         with pytest.raises(TypeError):
