@@ -151,6 +151,8 @@ class RespServer:
         self.listener: socket.socket | None = None
         self.port = 0
         self._timer_changed = trio.Event()
+        # While a poll batch is served: the clients whose replies wait to be sent.
+        self._deferred: list[Conn] | None = None
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -208,18 +210,29 @@ class RespServer:
                 events = poll(0)
                 if not events:
                     break
-                for fd, mask in events:
-                    conn = conns.get(fd)
-                    if conn is None:
-                        if fd == listen_fd:
-                            self._accept()
-                        continue  # closed earlier in this batch
-                    if mask & EV_WRITE:
+                # Replies are sent once every ready client has been served, as
+                # Redis does before it sleeps: a client process woken by the
+                # first reply is still awake for the others, which spares a
+                # wake-up (costly on a VM) per reply.
+                deferred = self._deferred = []
+                try:
+                    for fd, mask in events:
+                        conn = conns.get(fd)
+                        if conn is None:
+                            if fd == listen_fd:
+                                self._accept()
+                            continue  # closed earlier in this batch
+                        if mask & EV_WRITE:
+                            self._flush(conn)
+                            if fd not in conns:
+                                continue
+                        if mask & EV_READABLE and not conn.closing:
+                            self._on_readable(conn)
+                finally:
+                    self._deferred = None
+                for conn in deferred:
+                    if conn.out and conns.get(conn.fd) is conn:
                         self._flush(conn)
-                        if fd not in conns:
-                            continue
-                    if mask & EV_READABLE and not conn.closing:
-                        self._on_readable(conn)
             else:
                 await trio.lowlevel.checkpoint()
 
@@ -325,7 +338,10 @@ class RespServer:
                 encode_into(out, reply, session.resp3)
         if plain and reader.error is None:
             if out:
-                self._flush(conn)
+                if self._deferred is not None:
+                    self._deferred.append(conn)  # sent after the poll batch
+                else:
+                    self._flush(conn)
             return
         self._finish_batch(conn)
 
