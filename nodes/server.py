@@ -215,6 +215,7 @@ class RespServer:
                 # first reply is still awake for the others, which spares a
                 # wake-up (costly on a VM) per reply.
                 deferred = self._deferred = []
+                now = self.clock()  # one reading per batch, like Redis's cached time
                 try:
                     for fd, mask in events:
                         conn = conns.get(fd)
@@ -227,7 +228,7 @@ class RespServer:
                             if fd not in conns:
                                 continue
                         if mask & EV_READABLE and not conn.closing:
-                            self._on_readable(conn)
+                            self._on_readable(conn, now)
                 finally:
                     self._deferred = None
                 for conn in deferred:
@@ -274,7 +275,7 @@ class RespServer:
             self.conns[conn.fd] = conn
             self.poller.register(conn.fd, EV_READ)
 
-    def _on_readable(self, conn: Conn) -> None:
+    def _on_readable(self, conn: Conn, now: int) -> None:
         try:
             data = conn.sock.recv(RECV_BYTES)
         except (BlockingIOError, InterruptedError):
@@ -300,7 +301,7 @@ class RespServer:
             return
         if session.blocked is not None:
             return  # a blocked client's next commands wait in its reader, as in Redis
-        self._serve_client(conn, self.clock(), commands)
+        self._serve_client(conn, now, commands)
         blocking = self.engine.blocking
         if blocking.ready or blocking.unblocked:
             self._serve_unblocked()
