@@ -99,7 +99,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--members", type=int, default=MEMBERS_DEFAULT)
     parser.add_argument("--quick", action="store_true", help="100,000 members")
-    opts = parser.parse_args()
+    # `make bench` hands the same ARGS to bench_server, whose other options are not ours.
+    opts, _ = parser.parse_known_args()
     members = 100_000 if opts.quick else opts.members
     if shutil.which("redis-server") is None:
         print("bench: redis-server is not installed (make redis-tools as root)", file=sys.stderr)

@@ -231,20 +231,23 @@ def _hset_pairs(s: Session, argv: list[bytes], name: str) -> int:
     key = argv[1]
     now = s.now_ms
     h, created = _hash_for_write(db, key, now)
+    params = s.engine.config.values
     if h.listpack:
-        config = s.engine.config
-        limit = config["hash-max-listpack-value"]
-        for i in range(2, n):
-            if len(argv[i]) > limit:
-                h.listpack = False
-                break
-    added = 0
-    for i in range(2, n, 2):
-        field = argv[i]
-        if field not in h:
-            added += 1
-        h[field] = argv[i + 1]
-    if added and h.listpack and len(h) > s.engine.config["hash-max-listpack-entries"]:
+        limit = params["hash-max-listpack-value"]
+        if max(map(len, argv[2:])) > limit:
+            h.listpack = False
+    if n == 4:  # one pair: the usual HSET
+        field = argv[2]
+        added = 0 if field in h else 1  # an int reply, not a bool
+        h[field] = argv[3]
+    else:
+        added = 0
+        for i in range(2, n, 2):
+            field = argv[i]
+            if field not in h:
+                added += 1
+            h[field] = argv[i + 1]
+    if added and h.listpack and len(h) > params["hash-max-listpack-entries"]:
         h.listpack = False
     _store(s, key, h, created, b"hset")
     return added

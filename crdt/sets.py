@@ -162,7 +162,7 @@ def _set_or_none(value: Any) -> SetValue | None:
 
 
 def _max_intset(s: Session) -> int:
-    return s.engine.config["set-max-intset-entries"]  # type: ignore[no-any-return]
+    return s.engine.config.values["set-max-intset-entries"]  # type: ignore[no-any-return]
 
 
 def _load_sets(s: Session, keys: list[bytes], write: bool) -> list[SetValue | None]:
@@ -258,7 +258,7 @@ def sadd(s: Session, argv: list[bytes]) -> Reply:
         st = SetValue()
     elif type(st) is not SetValue:
         raise CommandError(WRONGTYPE)
-    max_intset = s.engine.config["set-max-intset-entries"] if st.intset else INTSET_ENTRIES_CAP
+    max_intset = s.engine.config.values["set-max-intset-entries"] if st.intset else INTSET_ENTRIES_CAP
     add = st.add
     added = 0
     for member in argv[2:]:

@@ -630,7 +630,10 @@ def _add(s: Session, key: bytes, delta: int) -> int:
         n = delta
         db.set(key, b"%d" % n, now, None, True)
     else:
-        if type(value) is bytes and len(value) <= 20:
+        if type(value) is bytes and len(value) < 19 and value.isdigit() \
+                and (value[0] != 48 or len(value) == 1):
+            n = int(value)  # canonical and within int64: string2ll's verdict, faster
+        elif type(value) is bytes and len(value) <= 20:
             try:
                 n = int(value)
             except ValueError:

@@ -335,6 +335,10 @@ class RespServer:
                 out += b"$%d\r\n%b\r\n" % (len(reply), reply)
             elif reply is OK:
                 out += b"+OK\r\n"
+            elif type(reply) is int:
+                out += b":%d\r\n" % reply
+            elif reply is None:
+                out += b"_\r\n" if session.resp3 else b"$-1\r\n"
             else:
                 encode_into(out, reply, session.resp3)
         if plain and reader.error is None:
