@@ -4,7 +4,8 @@ Strategy: per-read scheduling is what costs in Python, not parsing, so the
 listener is one trio task that waits (``trio.lowlevel.wait_readable``) on a
 `select.epoll` object's own descriptor and then serves every ready socket in a
 loop: read what is there, execute every complete command in order, encode
-all replies into one buffer and send it with one ``send``. Sockets are plain
+all replies into one buffer, and once every ready socket was served, send
+each buffer with one ``send`` (as Redis writes before it sleeps). Sockets are plain
 non-blocking sockets; whatever the kernel does not take stays in the
 connection's output buffer and is sent when the socket turns writable.
 Other work (the active expiry cycle, idle-client sweeps, blocked-client
