@@ -493,6 +493,10 @@ class Reader:
             if inline is not None:
                 return inline
         self.feed(data)
+        return self._take_exact()
+
+    def _take_exact(self) -> list[Argv]:
+        """`gets_all`, leaving a protocol error in `error` instead of raising it."""
         try:
             return self.gets_all()
         except ProtocolError:
@@ -740,16 +744,8 @@ class HiredisReader(Reader):
                         out.append(argv)
                 except (_hiredis.HiredisError, TypeError, ValueError):
                     out = []
-                if out and data[-1] == _LF and data.count(b"*") == len(out) and not hr.has_data():
-                    if len(out) == 1:
-                        argv = out[0]
-                        ok = type(argv) is list and argv and _BYTES_ONLY.issuperset(map(type, argv))
-                    else:
-                        ok = _LIST_ONLY.issuperset(map(type, out)) and all(out) \
-                            and _BYTES_ONLY.issuperset(map(type, chain.from_iterable(out)))
-                    if ok and (len(data) <= self._small_read_max or self._within_limits(out)):
-                        if _P not in scan or self._bulks_only(out, len(data)):
-                            return out
+                if self._verified(out, data, _P not in scan):
+                    return out
                 # Not for the fast lane: the exact path reads the same bytes.
                 self._pending = [data]
                 self._pending_len = len(data)
@@ -761,12 +757,6 @@ class HiredisReader(Reader):
                 return inline
         self.feed(data)
         return self._take_exact()
-
-    def _take_exact(self) -> list[Argv]:
-        try:
-            return self.gets_all()
-        except ProtocolError:
-            return []
 
     def _big_aggregate_from(self, start: int) -> bool:
         """Whether buf[start:] holds an aggregate header hiredis must not see."""
@@ -818,27 +808,38 @@ class HiredisReader(Reader):
         except (_hiredis.HiredisError, TypeError, ValueError):
             out = []  # the exact path finds the error
         else:
-            if out and not hr.has_data():
-                if len(out) == 1:
-                    argv = out[0]
-                    ok = type(argv) is list and argv and _BYTES_ONLY.issuperset(map(type, argv))
-                else:
-                    ok = _LIST_ONLY.issuperset(map(type, out)) and all(out) \
-                        and _BYTES_ONLY.issuperset(map(type, chain.from_iterable(out)))
-                if ok and self._plain is not None:
-                    pending = self._pending
-                    data = pending[0] if len(pending) == 1 else b"".join(pending)
-                    # hiredis has begun no command after these (see _LF).
-                    if data[-1] == _LF and data.count(b"*") == len(out) and (self._plain or self._bulks_only(out, self._pending_len)) and (
-                            self._pending_len <= self._small_read_max or self._within_limits(out)):
-                        pending.clear()
-                        self._pending_len = 0
-                        self._plain = True
-                        return out
+            if out and self._plain is not None:
+                pending = self._pending
+                data = pending[0] if len(pending) == 1 else b"".join(pending)
+                if self._verified(out, data, self._plain):
+                    pending.clear()
+                    self._pending_len = 0
+                    self._plain = True
+                    return out
         if not out and not self._pending_len:
             return out
         self._leave_fast()
         return None
+
+    def _verified(self, out: list[Argv], data: bytes, plain: bool) -> bool:
+        """Whether `out`, hiredis's commands from exactly `data`, are what Redis reads.
+
+        ``plain``: no "+" or "(" byte was read (reads with other non-bulk
+        type bytes never get here).  See the module docstring for why these
+        checks suffice.
+        """
+        # hiredis has begun no command after these (see _LF).
+        if not out or data[-1] != _LF or data.count(b"*") != len(out) or self._fast_hr.has_data():
+            return False
+        if len(out) == 1:
+            argv = out[0]
+            if type(argv) is not list or not argv or not _BYTES_ONLY.issuperset(map(type, argv)):
+                return False
+        elif not (_LIST_ONLY.issuperset(map(type, out)) and all(out)
+                  and _BYTES_ONLY.issuperset(map(type, chain.from_iterable(out)))):
+            return False
+        return (len(data) <= self._small_read_max or self._within_limits(out)) \
+            and (plain or self._bulks_only(out, len(data)))
 
     @staticmethod
     def _bulks_only(out: list[Argv], length: int) -> bool:
