@@ -66,6 +66,9 @@ EV_READ_WRITE = EV_READ | EV_WRITE
 # Hang-up and error conditions are served as reads: recv then reports them.
 EV_READABLE = EV_READ | select.EPOLLHUP | select.EPOLLERR
 MAX_CLIENTS_REPLY = b"-ERR max number of clients reached\r\n"
+# "$<n>\r\n" for the usual bulk reply sizes, formatted once.
+_BULK_HEADERS_N = 1024
+_BULK_HEADERS = tuple(b"$%d\r\n" % n for n in range(_BULK_HEADERS_N))
 
 
 @dataclass(slots=True)
@@ -325,23 +328,38 @@ class RespServer:
         execute = engine.execute
         pushes = engine.pubsub.pending
         plain = True
+        # The usual replies go into a list of parts, joined once at the end:
+        # appending to a list is cheaper than growing the bytearray per reply.
+        parts: list[bytes] = []
+        put = parts.append
         commands_left = iter(commands)
         for argv in commands_left:
             reply = execute(argv, session, now)
             if pushes or session.attention or reply is NO_REPLY or reply is BLOCKED:
                 plain = False
+                if parts:
+                    out += b"".join(parts)
+                    parts.clear()
                 if not self._after_special(conn, reply, commands_left):
                     break
             elif type(reply) is bytes:  # the usual replies, encoded inline
-                out += b"$%d\r\n%b\r\n" % (len(reply), reply)
+                size = len(reply)
+                put(_BULK_HEADERS[size] if size < _BULK_HEADERS_N else b"$%d\r\n" % size)
+                put(reply)
+                put(b"\r\n")
             elif reply is OK:
-                out += b"+OK\r\n"
+                put(b"+OK\r\n")
             elif type(reply) is int:
-                out += b":%d\r\n" % reply
+                put(b":%d\r\n" % reply)
             elif reply is None:
-                out += b"_\r\n" if session.resp3 else b"$-1\r\n"
+                put(b"_\r\n" if session.resp3 else b"$-1\r\n")
             else:
+                if parts:
+                    out += b"".join(parts)
+                    parts.clear()
                 encode_into(out, reply, session.resp3)
+        if parts:
+            out += b"".join(parts)
         if plain and reader.error is None:
             if out:
                 if self._deferred is not None:
