@@ -126,14 +126,23 @@ class Db:
         return value
 
     def read(self, key: bytes, now_ms: int) -> Any:
-        """`lookup` for a read command: counts a keyspace hit or miss and the access time."""
-        value = self.lookup(key, now_ms)
-        if value is None:
-            self.misses += 1
-        else:
+        """`lookup` for a read command: counts a keyspace hit or miss and the access time.
+
+        `lookup` is written out here: this is every read command's path.
+        """
+        value = self.shards[crc32(key) & SHARD_MASK].get(key)
+        if value is not None:
+            if self.expires:
+                when = self.expires.get(key)
+                if when is not None and now_ms > when:
+                    self._expire(key)
+                    self.misses += 1
+                    return None
             self.hits += 1
             self.atime[key] = now_ms // 1000
-        return value
+            return value
+        self.misses += 1
+        return None
 
     def contains(self, key: bytes) -> bool:
         """Whether the key is stored, expired or not (no lazy expiry)."""
