@@ -15,6 +15,7 @@ which replication turns into the write delta.
 from __future__ import annotations
 
 import random
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,6 +81,13 @@ class Engine:
         self.dbs = [Db(i) for i in range(self.config["databases"])]
         self.table = TABLE
         self._lookup = TABLE.lookup.get
+        # Name -> (handler, least argc, most argc, index, name) for every command
+        # without subcommands: `execute`'s one-lookup path.
+        self._plain = {
+            name: (cmd.handler, abs(cmd.arity), cmd.arity if cmd.arity > 0 else sys.maxsize,
+                   cmd.index, cmd.name_bytes)
+            for name, cmd in TABLE.lookup.items() if not cmd.subcommands and cmd.handler is not None
+        }.get
         self.calls = [0] * len(TABLE.by_name)
         self.failed_calls = [0] * len(TABLE.by_name)
         self.rejected_calls = [0] * len(TABLE.by_name)
@@ -135,6 +143,21 @@ class Engine:
         Returns:
             The reply value (see protocol.replies); errors are `ErrorReply` values.
         """
+        plain = self._plain(argv[0])
+        if plain is not None and session.authenticated and session.multi is None \
+                and not session.subscriptions and not session.patterns:
+            # The usual command: no subcommand, a session in no special state.
+            handler, least, most, index, name = plain
+            if least <= len(argv) <= most:
+                session.now_ms = now_ms
+                session.last_cmd = name
+                try:
+                    reply = handler(session, argv)
+                except CommandError as e:
+                    self.failed_calls[index] += 1
+                    reply = self._error(e.text)
+                self.calls[index] += 1
+                return reply
         lookup = self._lookup
         cmd = lookup(argv[0])
         if cmd is None:
