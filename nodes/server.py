@@ -157,6 +157,16 @@ class RespServer:
         self._timer_changed = trio.Event()
         # While a poll batch is served: the clients whose replies wait to be sent.
         self._deferred: list[Conn] | None = None
+        self.engine.config.listeners.append(self._config_changed)
+
+    def _config_changed(self, name: str, value: Any) -> None:
+        """CONFIG SET of a request limit: connected clients get it at once, as in Redis."""
+        if name == "proto-max-bulk-len":
+            for conn in self.conns.values():
+                conn.reader.set_limits(proto_max_bulk_len=value)
+        elif name == "client-query-buffer-limit":
+            for conn in self.conns.values():
+                conn.reader.set_limits(query_buffer_max_bytes=value)
 
     # -- lifecycle -----------------------------------------------------------
 

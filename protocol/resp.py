@@ -390,6 +390,19 @@ class Reader:
 
     # -- public interface
 
+    def set_limits(self, *, proto_max_bulk_len: int | None = None,
+                   query_buffer_max_bytes: int | None = None) -> None:
+        """Change limits of a reader in use, as CONFIG SET does for connected clients.
+
+        They apply from the next header or `feed()` on; what was accepted stays.
+        """
+        if proto_max_bulk_len is not None:
+            assert proto_max_bulk_len >= 0
+            self.proto_max_bulk_len = proto_max_bulk_len
+        if query_buffer_max_bytes is not None:
+            assert query_buffer_max_bytes >= 0
+            self.query_buffer_max_bytes = query_buffer_max_bytes
+
     @property
     def buffered_bytes(self) -> int:
         """Bytes fed but not consumed yet (a partial command, or unread commands)."""
@@ -677,7 +690,13 @@ class HiredisReader(Reader):
         self._plain: bool | None = True
         # Reads up to this size are within the limits whatever they hold: aggregates
         # of 100+ never reach hiredis, and no element is longer than the read.
-        self._small_read_max = proto_max_bulk_len if multibulk_len_max >= 99 else -1
+        self._small_read_max = proto_max_bulk_len if multibulk_len_max >= 99 else -1  # see set_limits
+
+    def set_limits(self, *, proto_max_bulk_len: int | None = None,  # noqa: D102 - as Reader's
+                   query_buffer_max_bytes: int | None = None) -> None:
+        super().set_limits(proto_max_bulk_len=proto_max_bulk_len,
+                           query_buffer_max_bytes=query_buffer_max_bytes)
+        self._small_read_max = self.proto_max_bulk_len if self.multibulk_len_max >= 99 else -1
 
     @property
     def buffered_bytes(self) -> int:  # noqa: D102 - as Reader.buffered_bytes

@@ -396,6 +396,24 @@ def test_query_buffer_limit_skips_commands_of_that_read(make: MakeReader) -> Non
         reader.feed(PING * 3)  # Redis closes before running any of them
 
 
+def test_limits_changed_in_use_apply_from_the_next_read(make: MakeReader) -> None:
+    # CONFIG SET lowers or raises a connected client's limits.
+    echo6 = b"*2\r\n$4\r\nECHO\r\n$6\r\nabcdef\r\n"
+    reader = make()
+    assert reader.take(echo6) == [[b"ECHO", b"abcdef"]]
+    reader.set_limits(proto_max_bulk_len=5)
+    assert drain_take(reader, [PING + echo6]) == ([[b"PING"]], ERR_BULK_LEN)
+    reader = make(proto_max_bulk_len=5)
+    reader.set_limits(proto_max_bulk_len=6)
+    assert drain(reader, [echo6]) == ([[b"ECHO", b"abcdef"]], None)
+    reader = make()
+    reader.feed(b"*2\r\n$4\r\nECHO\r\n$20\r\n" + b"x" * 10)
+    assert reader.gets_all() == []
+    reader.set_limits(query_buffer_max_bytes=15)
+    with pytest.raises(QueryBufferLimitError):
+        reader.feed(b"x" * 6)
+
+
 def test_large_value_in_small_reads(make: MakeReader) -> None:
     value = bytes(range(256)) * 4000
     data = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%d\r\n%b\r\n" % (len(value), value)
