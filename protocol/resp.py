@@ -355,9 +355,9 @@ class Reader:
         "_argv",
         "_buf",
         "_bulk_len",
-        "_error",
         "_pos",
         "_remaining",
+        "error",
         "inline_max_bytes",
         "multibulk_len_max",
         "proto_max_bulk_len",
@@ -381,12 +381,13 @@ class Reader:
         self.unauthenticated = False
         self.inline_max_bytes = inline_max_bytes
         self.query_buffer_max_bytes = query_buffer_max_bytes
+        # The protocol error this reader stopped at, if any (sticky); read it, never set it.
+        self.error: ProtocolError | None = None
         self._buf = bytearray()
         self._pos = 0  # first byte not consumed yet
         self._argv: Argv = []  # arguments read so far of a partial multibulk command
         self._remaining = 0  # arguments still to read; 0 = at a command boundary
         self._bulk_len = -1  # length of the next argument once its header is read
-        self._error: ProtocolError | None = None
 
     # -- public interface
 
@@ -408,11 +409,6 @@ class Reader:
         """Bytes fed but not consumed yet (a partial command, or unread commands)."""
         return len(self._buf) - self._pos
 
-    @property
-    def error(self) -> ProtocolError | None:
-        """The protocol error this reader stopped at, if any (it is sticky)."""
-        return self._error
-
     def feed(self, data: bytes | bytearray | memoryview) -> None:
         """Append bytes received from the client.
 
@@ -425,8 +421,8 @@ class Reader:
                 without answering).
             ProtocolError: this reader already failed (the same error again).
         """
-        if self._error is not None:
-            raise self._error
+        if self.error is not None:
+            raise self.error
         buf = self._buf
         pos = self._pos
         if pos:
@@ -437,8 +433,8 @@ class Reader:
                 del buf[:pos]
                 self._pos = 0
         if len(buf) - self._pos + len(data) > self.query_buffer_max_bytes:
-            self._error = QueryBufferLimitError("client reached the query buffer limit", None)
-            raise self._error
+            self.error = QueryBufferLimitError("client reached the query buffer limit", None)
+            raise self.error
         buf += data
 
     def gets(self) -> Argv | _NeedData:
@@ -452,8 +448,8 @@ class Reader:
             ProtocolError: the buffered bytes break the protocol; ``reply`` is
                 Redis's error text.  Sticky: later calls raise it again.
         """
-        if self._error is not None:
-            raise self._error
+        if self.error is not None:
+            raise self.error
         argv = self._next()
         return NEED_DATA if argv is None else argv
 
@@ -475,8 +471,8 @@ class Reader:
         Raises:
             ProtocolError: the next buffered bytes break the protocol; sticky.
         """
-        if self._error is not None:
-            raise self._error
+        if self.error is not None:
+            raise self.error
         out: list[Argv] = []
         append = out.append
         next_command = self._next
@@ -500,7 +496,7 @@ class Reader:
             QueryBufferLimitError: as `feed`.
             ProtocolError: this reader already failed (from `feed`).
         """
-        if data and self._pos == len(self._buf) and not self._remaining and self._error is None \
+        if data and self._pos == len(self._buf) and not self._remaining and self.error is None \
                 and not self.unauthenticated:  # at a command boundary with nothing buffered
             inline = _plain_inline_lines(data, self.inline_max_bytes)
             if inline is not None:
@@ -518,8 +514,8 @@ class Reader:
     # -- parsing
 
     def _fail(self, message: str, reply: bytes) -> ProtocolError:
-        self._error = ProtocolError(message, reply)
-        return self._error
+        self.error = ProtocolError(message, reply)
+        return self.error
 
     def _find_line_end(self, pos: int) -> int:
         """Index of the first CR at or after ``pos`` (as C ``strchr``: a NUL before it hides it), or -1."""
@@ -635,7 +631,7 @@ class Reader:
         try:
             argv = split_inline_args(bytes(buf[pos:end]))
         except ProtocolError as e:
-            self._error = e
+            self.error = e
             raise
         self._pos = nl + 1
         return argv
@@ -726,8 +722,8 @@ class HiredisReader(Reader):
                     and (_BANG not in scan or _BIG_OTHER not in scan):
                 size = self._pending_len + len(data)
                 if size > self.query_buffer_max_bytes:
-                    self._error = QueryBufferLimitError("client reached the query buffer limit", None)
-                    raise self._error
+                    self.error = QueryBufferLimitError("client reached the query buffer limit", None)
+                    raise self.error
                 if self._plain is not None:
                     if _BANG in scan:
                         self._plain = None  # no fast verdict: the exact path decides
@@ -787,8 +783,8 @@ class HiredisReader(Reader):
             fast = self._gets_all_fast()
             if fast is not None:
                 return fast
-        if self._error is not None:
-            raise self._error
+        if self.error is not None:
+            raise self.error
         out: list[Argv] = []
         try:
             while True:
@@ -801,7 +797,7 @@ class HiredisReader(Reader):
             if out:
                 return out
             raise
-        if self._pos == len(self._buf) and not self._remaining and self._error is None \
+        if self._pos == len(self._buf) and not self._remaining and self.error is None \
                 and not self.unauthenticated:
             self._enter_fast()
         return out
