@@ -232,15 +232,20 @@ def _hset_pairs(s: Session, argv: list[bytes], name: str) -> int:
     now = s.now_ms
     h, created = _hash_for_write(db, key, now)
     params = s.engine.config.values
-    if h.listpack:
-        limit = params["hash-max-listpack-value"]
-        if max(map(len, argv[2:])) > limit:
-            h.listpack = False
     if n == 4:  # one pair: the usual HSET
         field = argv[2]
+        value = argv[3]
+        if h.listpack:
+            limit = params["hash-max-listpack-value"]
+            if len(field) > limit or len(value) > limit:
+                h.listpack = False
         added = 0 if field in h else 1  # an int reply, not a bool
-        h[field] = argv[3]
+        h[field] = value
     else:
+        if h.listpack:
+            limit = params["hash-max-listpack-value"]
+            if max(map(len, argv[2:])) > limit:
+                h.listpack = False
         added = 0
         for i in range(2, n, 2):
             field = argv[i]
