@@ -50,7 +50,7 @@ from crdt.pubsub import NO_REPLY
 from crdt.session import Session
 from protocol.errors import ProtocolError
 from protocol.replies import OK
-from protocol.resp import NEED_DATA, encode_into, make_reader
+from protocol.resp import BULK_HEADERS_CRLF, BULK_HEADERS_N, NEED_DATA, encode_into, make_reader
 
 log = logging.getLogger("gyre.server")
 
@@ -66,9 +66,6 @@ EV_READ_WRITE = EV_READ | EV_WRITE
 # Hang-up and error conditions are served as reads: recv then reports them.
 EV_READABLE = EV_READ | select.EPOLLHUP | select.EPOLLERR
 MAX_CLIENTS_REPLY = b"-ERR max number of clients reached\r\n"
-# "$<n>\r\n" for the usual bulk reply sizes, formatted once.
-_BULK_HEADERS_N = 1024
-_BULK_HEADERS = tuple(b"$%d\r\n" % n for n in range(_BULK_HEADERS_N))
 
 
 @dataclass(slots=True)
@@ -354,7 +351,7 @@ class RespServer:
                     break
             elif type(reply) is bytes:  # the usual replies, encoded inline
                 size = len(reply)
-                put(_BULK_HEADERS[size] if size < _BULK_HEADERS_N else b"$%d\r\n" % size)
+                put(BULK_HEADERS_CRLF[size] if size < BULK_HEADERS_N else b"$%d\r\n" % size)
                 put(reply)
                 put(b"\r\n")
             elif reply is OK:

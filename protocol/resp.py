@@ -86,7 +86,7 @@ the common replies take a short path; subclasses are resolved after.
 from __future__ import annotations
 
 from itertools import chain
-
+from operator import itemgetter
 from typing import Final
 
 from protocol.errors import ProtocolError
@@ -1005,7 +1005,12 @@ def make_reader(
 
 _CRLF_TO_SPACE: Final = bytes.maketrans(b"\r\n", b"  ")
 _BULK_HEADER: Final = b"$%d".__mod__
-_JOINED_BULKS_MIN: Final = 16
+_JOINED_BULKS_MIN: Final = 8  # shorter arrays are cheaper item by item
+# Bulk headers for the usual sizes, formatted once (%-formatting costs ~140 ns
+# a header): "$<n>" to join with CRLF, and "$<n>\r\n" for one reply at a time.
+BULK_HEADERS_N: Final = 1024
+_BULK_HEADERS: Final = tuple(b"$%d" % n for n in range(BULK_HEADERS_N))
+BULK_HEADERS_CRLF: Final = tuple(b"$%d\r\n" % n for n in range(BULK_HEADERS_N))
 
 
 def format_double(value: float) -> bytes:
@@ -1065,10 +1070,13 @@ def encode_into(out: bytearray, reply: Reply, resp3: bool) -> None:
     elif t is list:
         out += b"*%d\r\n" % len(reply)
         if len(reply) >= _JOINED_BULKS_MIN and _BYTES_ONLY.issuperset(map(type, reply)):
-            # Long arrays of bulks (LRANGE, MGET, HGETALL...): headers formatted
-            # by map() and everything joined in C, instead of a loop in Python.
+            # Arrays of bulks (LRANGE, MGET, HGETALL...): headers looked up and
+            # everything joined in C, instead of a loop in Python.
             parts = [b""] * (2 * len(reply))
-            parts[::2] = map(_BULK_HEADER, map(len, reply))
+            try:  # every header from the table, in one C call
+                parts[::2] = itemgetter(*map(len, reply))(_BULK_HEADERS)
+            except IndexError:  # an element of 1024 bytes or more
+                parts[::2] = map(_BULK_HEADER, map(len, reply))
             parts[1::2] = reply
             out += b"\r\n".join(parts)
             out += b"\r\n"
