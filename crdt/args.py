@@ -145,6 +145,14 @@ def format_long_double(value: Fraction | float) -> bytes:
     return b"0" if out == b"-0" else out
 
 
+def c_word(raw: bytes) -> bytes:
+    """An option word as Redis's strcasecmp sees it: up to the first NUL, upper case."""
+    nul = raw.find(b"\0")
+    if nul >= 0:
+        raw = raw[:nul]
+    return raw.upper()
+
+
 def upper(raw: bytes) -> bytes:
     """An option word in upper case, for case-insensitive option matching."""
     return raw.upper()

@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 from zlib import crc32
 
 from crdt import errors
-from crdt.args import INT64_MAX, INT64_MIN, add_long_double, to_int
+from crdt.args import INT64_MAX, INT64_MIN, add_long_double, c_word, to_int
 from crdt.errors import CommandError
 from crdt.glob import glob_matcher
 from crdt.keys import parse_scan_cursor
@@ -91,14 +91,6 @@ class HashValue(dict):  # type: ignore[type-arg]
 
 
 # -- shared helpers (sets.py uses the scan ones) -----------------------------------------
-
-
-def c_word(raw: bytes) -> bytes:
-    """An option word as Redis's strcasecmp sees it: up to the first NUL, upper case."""
-    nul = raw.find(b"\0")
-    if nul >= 0:
-        raw = raw[:nul]
-    return raw.upper()
 
 
 def parse_scan_options(argv: list[bytes], start: int) -> tuple[Callable[[bytes], bool] | None, int]:

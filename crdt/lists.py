@@ -33,7 +33,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from crdt import errors
-from crdt.args import to_int
+from crdt.args import c_word, to_int
 from crdt.errors import CommandError
 from crdt.strings import notify, notify_new
 from crdt.table import command
@@ -62,14 +62,6 @@ class ListValue(deque):  # type: ignore[type-arg]
     def copy(self) -> ListValue:
         """An independent copy (COPY); the elements are immutable bytes."""
         return ListValue(self)
-
-
-def c_word(raw: bytes) -> bytes:
-    """An option word as Redis's strcasecmp sees it: up to the first NUL, upper case."""
-    nul = raw.find(b"\0")
-    if nul >= 0:
-        raw = raw[:nul]
-    return raw.upper()
 
 
 def _side(raw: bytes) -> bool:

@@ -47,10 +47,10 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from crdt import errors
-from crdt.args import is_int, to_int
+from crdt.args import c_word, is_int, to_int
 from crdt.errors import CommandError
 from crdt.strings import notify, notify_new
-from crdt.hashes import c_word, collection_scan, parse_random_count, parse_scan_options
+from crdt.hashes import collection_scan, parse_random_count, parse_scan_options
 from crdt.keys import parse_scan_cursor
 from crdt.table import command
 from protocol.replies import Reply, SetReply

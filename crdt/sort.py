@@ -39,10 +39,10 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from crdt import errors
-from crdt.args import to_int
+from crdt.args import c_word, to_int
 from crdt.errors import CommandError
 from crdt.keyspace import type_name
-from crdt.lists import ListValue, c_word
+from crdt.lists import ListValue
 from crdt.strings import notify, notify_new
 from crdt.table import TABLE, command
 from protocol.replies import Reply
