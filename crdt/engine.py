@@ -94,6 +94,7 @@ class Engine:
         self.stats = Stats()
         self.clients: dict[int, Session] = {}
         self.killed: list[Session] = []  # CLIENT KILL's victims, for the driver to close
+        self.shutdown_requested = False  # SHUTDOWN ran: the driver closes everything and exits
         self.next_client_id = 1
         self.run_id = "%040x" % self.rng.getrandbits(160)
         self.pubsub = PubSub()

@@ -34,9 +34,10 @@ from zlib import crc32
 
 from crdt import errors, info
 from crdt import introspection  # noqa: F401  (registers COMMAND and its subcommands)
-from crdt.args import to_int
+from crdt.args import c_word, to_int
 from crdt.errors import CommandError
 from crdt.keyspace import encoding_of
+from crdt.pubsub import NO_REPLY
 from crdt.session import Session
 from crdt.table import TABLE, container
 from crdt.table import command as register
@@ -652,6 +653,44 @@ def bgsave(s: Session, argv: list[bytes]) -> Any:
     if len(argv) > 2 or (len(argv) == 2 and argv[1].lower() != b"schedule"):
         raise CommandError(errors.SYNTAX)
     raise CommandError(errors.NO_PERSISTENCE)
+
+
+_SHUTDOWN_FLAGS = {b"NOSAVE", b"SAVE", b"NOW", b"FORCE"}
+
+
+@register("shutdown", -1, "admin noscript loading stale no_multi allow_busy", group="server",
+          since="1.0.0",
+          complexity=("O(N) when saving, where N is the total number of keys in all databases when "
+                      "saving data, otherwise O(1)"),
+          summary="Synchronously save the dataset to disk and then shut down the server",
+          syntax="[nosave_save: NOSAVE | SAVE] [NOW@7.0.0] [FORCE@7.0.0] [ABORT@7.0.0]",
+          history=(("7.0.0", "Added the `NOW`, `FORCE` and `ABORT` modifiers."),))
+def shutdown(s: Session, argv: list[bytes]) -> Any:
+    """SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] | ABORT: ask the driver to close every client and exit.
+
+    No reply on success, as Redis exits. gyrekv has nothing to save and no
+    replicas to wait for, so a shutdown never stays in progress (ABORT finds
+    none) and SAVE fails unless FORCE says to stop anyway.
+    """
+    flags: set[bytes] = set()
+    abort = False
+    for raw in argv[1:]:
+        word = c_word(raw)
+        if word in _SHUTDOWN_FLAGS:
+            flags.add(word)
+        elif word == b"ABORT":
+            abort = True
+        else:
+            raise CommandError(errors.SYNTAX)
+    if (abort and flags) or {b"NOSAVE", b"SAVE"} <= flags:
+        raise CommandError(errors.SYNTAX)
+    if abort:
+        raise CommandError(errors.NO_SHUTDOWN_IN_PROGRESS)
+    if b"SAVE" in flags and b"FORCE" not in flags:
+        raise CommandError(errors.SHUTDOWN_SAVE_FAILED)
+    s.engine.shutdown_requested = True
+    s.attention = True
+    return NO_REPLY
 
 
 @register("bgrewriteaof", 1, "admin noscript no_async_loading", group="server", since="1.0.0",

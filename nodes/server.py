@@ -68,6 +68,10 @@ EV_READABLE = EV_READ | select.EPOLLHUP | select.EPOLLERR
 MAX_CLIENTS_REPLY = b"-ERR max number of clients reached\r\n"
 
 
+class ShutdownRequested(Exception):
+    """A client ran SHUTDOWN: unwinds the serving of the poll batch (see `_serve_loop`)."""
+
+
 @dataclass(slots=True)
 class ServeConfig:
     """What `gyre serve` was asked for on its command line."""
@@ -152,6 +156,7 @@ class RespServer:
         self.listener: socket.socket | None = None
         self.port = 0
         self._timer_changed = trio.Event()
+        self._tasks: trio.CancelScope | None = None  # the serving tasks, while `run` runs
         # While a poll batch is served: the clients whose replies wait to be sent.
         self._deferred: list[Conn] | None = None
         self.engine.config.listeners.append(self._config_changed)
@@ -176,11 +181,13 @@ class RespServer:
         self.poller.register(self.listener.fileno(), EV_READ)
         try:
             async with trio.open_nursery() as nursery:
+                self._tasks = nursery.cancel_scope
                 nursery.start_soon(self._expire_loop)
                 nursery.start_soon(self._timeout_loop)
                 nursery.start_soon(self._blocked_timeout_loop)
                 task_status.started(self.port)
-                await self._serve_loop()
+                await self._serve_loop()  # returns when a client ran SHUTDOWN
+                nursery.cancel_scope.cancel()
         finally:
             self.close()
 
@@ -227,6 +234,7 @@ class RespServer:
                 # wake-up (costly on a VM) per reply.
                 deferred = self._deferred = []
                 now = self.clock()  # one reading per batch, like Redis's cached time
+                stopping = False
                 try:
                     for fd, mask in events:
                         conn = conns.get(fd)
@@ -240,11 +248,15 @@ class RespServer:
                                 continue
                         if mask & EV_READABLE and not conn.closing:
                             self._on_readable(conn, now)
+                except ShutdownRequested:
+                    stopping = True  # no one else is served; replies already made still go
                 finally:
                     self._deferred = None
                 for conn in deferred:
                     if conn.out and conns.get(conn.fd) is conn:
                         self._flush(conn)
+                if stopping:
+                    return
             else:
                 await trio.lowlevel.checkpoint()
 
@@ -445,6 +457,10 @@ class RespServer:
             return False
         if reply is not NO_REPLY:
             encode_into(conn.out, reply, session.resp3)
+        elif self.engine.shutdown_requested:
+            log.warning("SHUTDOWN from client id=%d addr=%s: closing every connection and exiting",
+                        session.id, session.addr)
+            raise ShutdownRequested
         if session.sleep_ms:
             self._debug_sleep(session)
         session.attention = False
@@ -575,9 +591,14 @@ class RespServer:
             with trio.move_on_after(max(0, deadline - self.clock()) / 1000):
                 await self._timer_changed.wait()
             now = self.clock()
-            self._answer_unblocked(blocking.expire(now), now)
-            if blocking.pending():
-                self._serve_unblocked()
+            try:
+                self._answer_unblocked(blocking.expire(now), now)
+                if blocking.pending():
+                    self._serve_unblocked()
+            except ShutdownRequested:  # parked behind a blocking command that timed out
+                assert self._tasks is not None
+                self._tasks.cancel()
+                return
 
     async def _timeout_loop(self) -> None:
         """Close clients idle longer than `timeout` seconds (0 = never)."""
@@ -613,11 +634,16 @@ def _fmt_addr(addr: Any) -> str:
 
 
 async def serve(cfg: ServeConfig) -> None:
-    """Run a server until SIGINT or SIGTERM, then close every connection and return."""
+    """Run a server until SIGINT, SIGTERM or SHUTDOWN, then close every connection and return."""
     server = RespServer(cfg)
+
+    async def run_until_shutdown(task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
+        await server.run(task_status=task_status)
+        nursery.cancel_scope.cancel()  # SHUTDOWN: stop waiting for signals too
+
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
-            port = await nursery.start(server.run)
+            port = await nursery.start(run_until_shutdown)
             log.warning("gyrekv %s ready to accept connections on %s:%d",
                         _version(), cfg.host, port)
             async for signum in signals:

@@ -57,7 +57,14 @@ GYRE_READY_TEXT = "ready to accept connections on "
 
 @contextmanager
 def gyre_server(*extra_args: str) -> Iterator[int]:
-    """Run `gyre serve --port 0` as a real process; yields the port it logged.
+    """Run `gyre serve --port 0` as a real process; yields the port it logged."""
+    with gyre_process(*extra_args) as (port, _):
+        yield port
+
+
+@contextmanager
+def gyre_process(*extra_args: str) -> Iterator[tuple[int, subprocess.Popen[str]]]:
+    """Run `gyre serve --port 0` as a real process; yields the port it logged and the process.
 
     Readiness and the port are read from the server's own log line.
     """
@@ -78,7 +85,7 @@ def gyre_server(*extra_args: str) -> Iterator[int]:
                 break
         else:
             raise RuntimeError(f"gyre serve exited with {proc.wait()}")
-        yield port
+        yield port, proc
     finally:
         proc.terminate()
         proc.wait(timeout=REDIS_START_TIMEOUT_S)

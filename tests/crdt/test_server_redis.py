@@ -31,8 +31,8 @@ pytestmark = pytest.mark.redis
 
 # Commands registered by crdt/server.py and crdt/introspection.py.
 OUR_COMMANDS = ("ping", "echo", "hello", "auth", "select", "quit", "reset", "client", "info",
-                "config", "time", "lastsave", "save", "bgsave", "bgrewriteaof", "function",
-                "debug", "command")
+                "config", "time", "lastsave", "save", "bgsave", "bgrewriteaof", "shutdown",
+                "function", "debug", "command")
 SHARED_PARAMS = (
     "hz", "timeout", "databases", "maxclients", "active-expire-effort", "proto-max-bulk-len",
     "client-query-buffer-limit", "client-output-buffer-limit", "save", "appendonly",
@@ -266,6 +266,9 @@ def test_config_subcommands(diff: Any) -> None:
     ("BGSAVE", "SCHEDULE", "x"), ("FUNCTION",), ("FUNCTION", "FLUSH"), ("FUNCTION", "FLUSH", "async"),
     ("FUNCTION", "FLUSH", "SYNC"), ("FUNCTION", "FLUSH", "foo"), ("FUNCTION", "FLUSH", "sync", "x"),
     ("FUNCTION", "HELP", "x"), ("INFO", "nosuch"), ("NOSUCHCOMMAND", "a", "b"), ("DEBUG",),
+    # SHUTDOWN's refusals only: the shared reference server must keep running.
+    ("SHUTDOWN", "ABORT"), ("SHUTDOWN", "abort\0x"), ("SHUTDOWN", "NOSAVE", "SAVE"),
+    ("SHUTDOWN", "ABORT", "NOW"), ("SHUTDOWN", "FORCE", "ABORT"), ("SHUTDOWN", "NOW", "x"),
 ])
 def test_server_replies(diff: Any, argv: tuple[Any, ...]) -> None:
     same(diff, *argv)

@@ -106,6 +106,7 @@ def test_blocking_pop_served_by_another_client_is_the_same(diff: Differential,
 def test_commands_refused_inside_multi_doom_the_exec(diff: Differential) -> None:
     diff.check(b"MULTI")
     diff.check(b"SAVE")  # no_multi: refused when queued
+    diff.check(b"SHUTDOWN")  # no_multi: refused, never run
     diff.check(b"WATCH", b"a")
     diff.check(b"MULTI")
     diff.check(b"SET", b"a", b"1")

@@ -16,8 +16,10 @@ import termios
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
-from tests.helpers import GYRE_READY_TEXT, REDIS_START_TIMEOUT_S
+from tests.helpers import GYRE_READY_TEXT, REDIS_START_TIMEOUT_S, gyre_process
 
 REDIS_CLI = shutil.which("redis-cli")
 needs_cli = pytest.mark.skipif(REDIS_CLI is None, reason="redis-cli not installed (make test installs it as root)")
@@ -231,3 +233,14 @@ def test_transaction_runtime_error_takes_its_slot(client: redis.Redis) -> None:
     pipe.set("t", "1")
     replies = pipe.execute(raise_on_error=False)
     assert isinstance(replies[0], redis.ResponseError) and replies[1] is True
+
+
+def test_shutdown_from_redis_py_ends_the_process() -> None:
+    no_retry = Retry(NoBackoff(), 0)  # redis-py would retry the closed connection with backoff
+    with gyre_process() as (port, proc):
+        c = redis.Redis(port=port, retry=no_retry)
+        c.set("k", "v")
+        c.shutdown(nosave=True)  # redis-py takes the closed connection for success, as from Redis
+        assert proc.wait(timeout=REDIS_START_TIMEOUT_S) == 0
+        with pytest.raises(redis.ConnectionError):
+            redis.Redis(port=port, retry=no_retry).ping()

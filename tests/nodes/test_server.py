@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+import pytest
 import trio
 import trio.testing
 from hypothesis import HealthCheck, given, settings
@@ -231,3 +232,40 @@ async def test_unauthenticated_clients_get_redis_small_request_limits() -> None:
         await ok.send_all(b"AUTH pw\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$20000\r\n%s\r\nSTRLEN k\r\n" % value)
         expected = b"+OK\r\n+OK\r\n:20000\r\n"
         assert await read_exactly(ok, expected) == expected
+
+
+async def _shutdown_ends_run(request: bytes) -> None:
+    """`request` makes the server shut down: run() returns by itself, every client sees EOF."""
+    server = RespServer(ServeConfig(port=0))
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(server.run)  # the nursery ends only when run() returns
+            other = await connect(server)
+            await other.send_all(b"PING\r\n")
+            assert await read_exactly(other, b"+PONG\r\n") == b"+PONG\r\n"
+            caller = await connect(server)
+            await caller.send_all(request)
+            await read_to_eof(caller)
+            assert await read_to_eof(other) == b""
+    with pytest.raises(OSError):
+        await trio.open_tcp_stream("127.0.0.1", server.port)
+
+
+async def test_shutdown_closes_every_client_and_ends_the_server() -> None:
+    await _shutdown_ends_run(b"SHUTDOWN NOSAVE\r\n")
+
+
+async def test_shutdown_parked_behind_a_blocking_command_runs_when_it_times_out() -> None:
+    await _shutdown_ends_run(b"BLPOP nothing 0.05\r\nSHUTDOWN\r\n")
+
+
+async def test_refused_shutdown_leaves_the_server_serving() -> None:
+    async with running() as server:
+        s = await connect(server)
+        await s.send_all(b"SHUTDOWN SAVE\r\nSHUTDOWN ABORT\r\nMULTI\r\nSHUTDOWN\r\nEXEC\r\nPING\r\n")
+        expected = (b"-ERR Errors trying to SHUTDOWN. gyrekv keeps no persistence, so SAVE cannot be "
+                    b"honoured (use NOSAVE, or FORCE to stop anyway)\r\n"
+                    b"-ERR No shutdown in progress.\r\n+OK\r\n"
+                    b"-ERR Command not allowed inside a transaction\r\n"
+                    b"-EXECABORT Transaction discarded because of previous errors.\r\n+PONG\r\n")
+        assert await read_exactly(s, expected) == expected
