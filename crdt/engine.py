@@ -146,7 +146,7 @@ class Engine:
         """
         plain = self._plain(argv[0])
         if plain is not None and session.authenticated and session.multi is None \
-                and not session.subscriptions and not session.patterns:
+                and not session.pubsub_count:
             # The usual command: no subcommand, a session in no special state.
             handler, least, most, index, name = plain
             if least <= len(argv) <= most:
@@ -180,8 +180,7 @@ class Engine:
             if n != arity and (arity > 0 or n < -arity):
                 return self._reject(session, errors.wrong_arity(cmd.name), cmd)
         session.now_ms = now_ms
-        if not session.authenticated or session.multi is not None or session.subscriptions \
-                or session.patterns:
+        if not session.authenticated or session.multi is not None or session.pubsub_count:
             refused = self._gate(cmd, argv, session)
             if refused is not None:
                 return refused
@@ -198,7 +197,7 @@ class Engine:
         """The reply for a command the session's state stops (auth, RESP2 pub/sub, MULTI), else None."""
         if not session.authenticated and "no_auth" not in cmd.flags:
             return self._reject(session, errors.NOAUTH, cmd)
-        if (session.subscriptions or session.patterns) and not session.resp3 \
+        if session.pubsub_count and not session.resp3 \
                 and cmd.name not in SUBSCRIBED_ALLOWED:
             return self._reject(session, errors.subscribed_context(cmd.name), cmd)
         if session.multi is not None and cmd.name not in MULTI_IMMEDIATE:

@@ -51,6 +51,7 @@ INVALID_DB_INDEX_2 = b"ERR invalid second DB index"
 EXPIRE_OPTIONS = b"ERR NX and XX, GT or LT options at the same time are not compatible"
 EXPIRE_GT_LT = b"ERR GT and LT options at the same time are not compatible"
 PROTOCOL_VERSION = b"NOPROTO unsupported protocol version"
+SSUBSCRIBE_DENY_BLOCKING = b"ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client"
 NO_SHUTDOWN_IN_PROGRESS = b"ERR No shutdown in progress."
 SHUTDOWN_SAVE_FAILED = (b"ERR Errors trying to SHUTDOWN. gyrekv keeps no persistence, so SAVE "
                         b"cannot be honoured (use NOSAVE, or FORCE to stop anyway)")

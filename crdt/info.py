@@ -250,7 +250,7 @@ def _stats(e: Engine, now_ms: int) -> list[str]:
         f"keyspace_misses:{sum(db.misses for db in e.dbs)}",
         f"pubsub_channels:{len(channels)}",
         f"pubsub_patterns:{len(patterns)}",
-        "pubsubshard_channels:0",
+        f"pubsubshard_channels:{len(e.pubsub.shard_channels)}",
         "latest_fork_usec:0",
         "total_forks:0",
         "migrate_cached_sockets:0",

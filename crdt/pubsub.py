@@ -1,7 +1,7 @@
-"""Pub/sub: SUBSCRIBE, PSUBSCRIBE, their UNSUBSCRIBEs, PUBLISH, PUBSUB and keyspace notifications.
+"""Pub/sub: (P|S)SUBSCRIBE, their UNSUBSCRIBEs, PUBLISH, SPUBLISH, PUBSUB and keyspace notifications.
 
-Strategy: the registry (`PubSub`, one per engine) maps each channel and each
-pattern to its subscribed sessions in subscription order (a dict used as an
+Strategy: the registry (`PubSub`, one per engine) maps each channel, each
+pattern and each shard channel to its subscribed sessions in subscription order (a dict used as an
 ordered set, so delivery order never depends on hashing). Messages are not
 written anywhere here: `push(session, message)` appends a `Push` value to the
 session's outbox and lists the session in ``pending``; the driver delivers
@@ -9,9 +9,14 @@ outboxes after each command, before that command's own reply, which is the
 order Redis writes them in. Subscription confirmations are pushes too, and
 the command itself then answers `NO_REPLY`.
 
-In RESP2 a subscribed client may only run the (P)(UN)SUBSCRIBE commands,
+In RESP2 a subscribed client may only run the (P|S)(UN)SUBSCRIBE commands,
 PING, QUIT and RESET (the engine enforces it); in RESP3 anything goes and
 messages arrive as push frames.
+
+Shard channels (Redis 7.0's SSUBSCRIBE/SPUBLISH) are a namespace of their
+own: SPUBLISH reaches only shard subscribers, patterns never match them, and
+their confirmations count shard subscriptions only. Without a cluster every
+channel is in this one shard, so no slot checks apply.
 
 Keyspace notifications follow ``notify-keyspace-events``: `notify` is called
 by write commands with Redis's event class and name, and publishes to
@@ -49,11 +54,12 @@ NO_REPLY = _NoReply()
 class PubSub:
     """Who listens to what, for one engine."""
 
-    __slots__ = ("channels", "patterns", "pending", "notify_flags")
+    __slots__ = ("channels", "patterns", "shard_channels", "pending", "notify_flags")
 
     def __init__(self) -> None:
         self.channels: dict[bytes, dict[Session, None]] = {}
         self.patterns: dict[bytes, dict[Session, None]] = {}
+        self.shard_channels: dict[bytes, dict[Session, None]] = {}
         # Sessions with pushes waiting in their outbox, for the driver.
         self.pending: list[Session] = []
         self.notify_flags = ""
@@ -82,6 +88,14 @@ class PubSub:
                     receivers += 1
         return receivers
 
+    def spublish(self, channel: bytes, message: bytes) -> int:
+        """Deliver to the shard channel's subscribers; returns how many got it."""
+        receivers = 0
+        for session in self.shard_channels.get(channel, ()):
+            self.push(session, Push([b"smessage", channel, message]))
+            receivers += 1
+        return receivers
+
     def subscribe(self, session: Session, channel: bytes) -> None:
         self._join(session, channel, session.subscriptions, self.channels, b"subscribe")
 
@@ -94,13 +108,23 @@ class PubSub:
     def punsubscribe(self, session: Session, pattern: bytes) -> None:
         self._leave(session, pattern, session.patterns, self.patterns, b"punsubscribe")
 
+    def ssubscribe(self, session: Session, channel: bytes) -> None:
+        self._join(session, channel, session.shard_subscriptions, self.shard_channels,
+                   b"ssubscribe")
+
+    def sunsubscribe(self, session: Session, channel: bytes) -> None:
+        self._leave(session, channel, session.shard_subscriptions, self.shard_channels,
+                    b"sunsubscribe")
+
     def forget(self, session: Session) -> None:
         """Drop every subscription of a session quietly (disconnect, RESET)."""
         for mine, registry in ((session.subscriptions, self.channels),
-                               (session.patterns, self.patterns)):
+                               (session.patterns, self.patterns),
+                               (session.shard_subscriptions, self.shard_channels)):
             for name in mine:
                 _discard(registry, name, session)
             mine.clear()
+        session.pubsub_count = 0
         session.outbox.clear()
         if session in self.pending:
             self.pending.remove(session)
@@ -110,14 +134,16 @@ class PubSub:
         if name not in mine:
             mine[name] = None
             registry.setdefault(name, {})[session] = None
-        self.push(session, Push([kind, name, _count(session)]))
+            session.pubsub_count += 1
+        self.push(session, Push([kind, name, _count(session, mine)]))
 
     def _leave(self, session: Session, name: bytes, mine: dict[bytes, None],
                registry: dict[bytes, dict[Session, None]], kind: bytes) -> None:
         if name in mine:
             del mine[name]
             _discard(registry, name, session)
-        self.push(session, Push([kind, name, _count(session)]))
+            session.pubsub_count -= 1
+        self.push(session, Push([kind, name, _count(session, mine)]))
 
     # -- keyspace notifications ---------------------------------------------
 
@@ -147,13 +173,16 @@ def _discard(registry: dict[bytes, dict[Session, None]], name: bytes, session: S
             del registry[name]
 
 
-def _count(session: Session) -> int:
+def _count(session: Session, mine: dict[bytes, None]) -> int:
+    """The count a (un)subscribe confirmation carries: shard subscriptions count apart."""
+    if mine is session.shard_subscriptions:
+        return len(mine)
     return len(session.subscriptions) + len(session.patterns)
 
 
 def in_subscribed_context(session: Session) -> bool:
     """RESP2 clients with a subscription are restricted to the pub/sub commands."""
-    return not session.resp3 and bool(session.subscriptions or session.patterns)
+    return not session.resp3 and session.pubsub_count > 0
 
 
 # -- commands ------------------------------------------------------------------
@@ -187,7 +216,7 @@ def unsubscribe(s: Session, argv: list[bytes]) -> Any:
     ps = s.engine.pubsub
     channels = argv[1:] or list(s.subscriptions)
     if not channels:
-        ps.push(s, Push([b"unsubscribe", None, _count(s)]))
+        ps.push(s, Push([b"unsubscribe", None, _count(s, s.subscriptions)]))
     for channel in channels:
         ps.unsubscribe(s, channel)
     return NO_REPLY
@@ -202,7 +231,7 @@ def punsubscribe(s: Session, argv: list[bytes]) -> Any:
     ps = s.engine.pubsub
     patterns = argv[1:] or list(s.patterns)
     if not patterns:
-        ps.push(s, Push([b"punsubscribe", None, _count(s)]))
+        ps.push(s, Push([b"punsubscribe", None, _count(s, s.patterns)]))
     for pattern in patterns:
         ps.punsubscribe(s, pattern)
     return NO_REPLY
@@ -216,6 +245,43 @@ def publish(s: Session, argv: list[bytes]) -> Any:
     return s.engine.pubsub.publish(argv[1], argv[2])
 
 
+@command("ssubscribe", -2, flags="pubsub noscript loading stale", keys=(1, -1, 1), group="pubsub",
+         since="7.0.0", complexity="O(N) where N is the number of shard channels to subscribe to.",
+         summary="Listen for messages published to the given shard channels",
+         syntax="shardchannel [shardchannel ...]", key_specs=("not_key",))
+def ssubscribe(s: Session, argv: list[bytes]) -> Any:
+    if s.in_exec:  # Redis's DENY_BLOCKING client (unlike SUBSCRIBE, no exception for MULTI)
+        raise CommandError(errors.SSUBSCRIBE_DENY_BLOCKING)
+    ps = s.engine.pubsub
+    for channel in argv[1:]:
+        ps.ssubscribe(s, channel)
+    return NO_REPLY
+
+
+@command("sunsubscribe", -1, flags="pubsub noscript loading stale", keys=(1, -1, 1),
+         group="pubsub", since="7.0.0",
+         complexity="O(N) where N is the number of clients already subscribed to a shard channel.",
+         summary="Stop listening for messages posted to the given shard channels",
+         syntax="[shardchannel [shardchannel ...]]", key_specs=("not_key",))
+def sunsubscribe(s: Session, argv: list[bytes]) -> Any:
+    ps = s.engine.pubsub
+    channels = argv[1:] or list(s.shard_subscriptions)
+    if not channels:
+        ps.push(s, Push([b"sunsubscribe", None, 0]))
+    for channel in channels:
+        ps.sunsubscribe(s, channel)
+    return NO_REPLY
+
+
+@command("spublish", 3, flags="pubsub loading stale fast", keys=(1, 1, 1), group="pubsub",
+         since="7.0.0",
+         complexity="O(N) where N is the number of clients subscribed to the receiving shard channel.",
+         summary="Post a message to a shard channel", syntax="shardchannel message",
+         key_specs=("not_key",))
+def spublish(s: Session, argv: list[bytes]) -> Any:
+    return s.engine.pubsub.spublish(argv[1], argv[2])
+
+
 container("pubsub", group="pubsub", since="2.8.0", summary="A container for Pub/Sub commands")
 
 
@@ -224,21 +290,47 @@ container("pubsub", group="pubsub", since="2.8.0", summary="A container for Pub/
                     "pattern matching (relatively short channels and patterns)",
          summary="List active channels", syntax="[pattern]")
 def pubsub_channels(s: Session, argv: list[bytes]) -> Any:
-    if len(argv) > 3:
-        raise CommandError(errors.wrong_arity("pubsub|channels"))
-    pattern = argv[2] if len(argv) == 3 else None
-    return [c for c in s.engine.pubsub.channels if pattern is None or glob_match(pattern, c)]
+    return _active(s.engine.pubsub.channels, argv, "pubsub|channels")
 
 
 @command("pubsub|numsub", -2, flags="pubsub loading stale", group="pubsub", since="2.8.0",
          complexity="O(N) for the NUMSUB subcommand, where N is the number of requested channels",
          summary="Get the count of subscribers for channels", syntax="[channel [channel ...]]")
 def pubsub_numsub(s: Session, argv: list[bytes]) -> Any:
-    channels = s.engine.pubsub.channels
+    return _subscriber_counts(s.engine.pubsub.channels, argv[2:])
+
+
+def _active(registry: dict[bytes, dict[Session, None]], argv: list[bytes], name: str) -> list[bytes]:
+    """PUBSUB (SHARD)CHANNELS [pattern]: the channels someone listens to, matching the pattern."""
+    if len(argv) > 3:
+        raise CommandError(errors.wrong_arity(name))
+    pattern = argv[2] if len(argv) == 3 else None
+    return [c for c in registry if pattern is None or glob_match(pattern, c)]
+
+
+def _subscriber_counts(registry: dict[bytes, dict[Session, None]], channels: list[bytes]) -> list[Any]:
+    """PUBSUB (SHARD)NUMSUB: channel, count, channel, count..."""
     out: list[Any] = []
-    for channel in argv[2:]:
-        out += [channel, len(channels.get(channel, ()))]
+    for channel in channels:
+        out += [channel, len(registry.get(channel, ()))]
     return out
+
+
+@command("pubsub|shardchannels", -2, flags="pubsub loading stale", group="pubsub", since="7.0.0",
+         complexity="O(N) where N is the number of active shard channels, and assuming constant "
+                    "time pattern matching (relatively short shard channels).",
+         summary="List active shard channels", syntax="[pattern]")
+def pubsub_shardchannels(s: Session, argv: list[bytes]) -> Any:
+    return _active(s.engine.pubsub.shard_channels, argv, "pubsub|shardchannels")
+
+
+@command("pubsub|shardnumsub", -2, flags="pubsub loading stale", group="pubsub", since="7.0.0",
+         complexity="O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard "
+                    "channels",
+         summary="Get the count of subscribers for shard channels",
+         syntax="[shardchannel [shardchannel ...]]")
+def pubsub_shardnumsub(s: Session, argv: list[bytes]) -> Any:
+    return _subscriber_counts(s.engine.pubsub.shard_channels, argv[2:])
 
 
 @command("pubsub|numpat", 2, flags="pubsub loading stale", group="pubsub", since="2.8.0",
@@ -259,7 +351,11 @@ def pubsub_help(s: Session, argv: list[bytes]) -> Any:
         b"NUMSUB [<channel> ...]",
         b"    Return the number of subscribers for the specified channels, excluding",
         b"    pattern subscriptions(default: no channels).",
+        b"SHARDCHANNELS [<pattern>]",
+        b"    Return the currently active shard level channels matching a <pattern> (default: '*').",
+        b"SHARDNUMSUB [<shardchannel> ...]",
+        b"    Return the number of subscribers for the specified shard level channel(s)",
         b"HELP",
-        b"    Print this help.",
+        b"    Prints this help.",
     ]
 

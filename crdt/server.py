@@ -74,7 +74,7 @@ def ping(s: Session, argv: list[bytes]) -> Any:
     n = len(argv)
     if n > 2:
         raise CommandError(errors.wrong_arity("ping"))
-    if (s.subscriptions or s.patterns) and not s.resp3:
+    if s.pubsub_count and not s.resp3:
         return [b"pong", argv[1] if n == 2 else b""]
     return PONG if n == 1 else argv[1]
 
@@ -267,7 +267,7 @@ def _client_type(s: Session) -> str:
     """normal | master | replica | pubsub, as Redis's getClientType classifies."""
     if "S" in s.flags:
         return "replica"
-    if s.subscriptions or s.patterns:
+    if s.pubsub_count:
         return "pubsub"
     if "M" in s.flags:
         return "master"
@@ -292,7 +292,7 @@ def _client_flags(c: Session) -> str:
     for letter in "OSM":
         if letter in base:
             out.append(letter)
-    if c.subscriptions or c.patterns:
+    if c.pubsub_count:
         out.append("P")
     if c.multi is not None:
         out.append("x")
@@ -331,10 +331,11 @@ def client_info_line(c: Session, now_ms: int, caller: Session | None = None,
     obl = c.output_buffer_bytes
     tot_mem = CLIENT_BASE_MEMORY_BYTES + qbuf + argv_mem + multi_mem + obl
     head = f"id={c.id} addr={c.addr} laddr={c.laddr} fd={c.fd} name="
+    multi = len(c.multi) if c.multi is not None else -1
     tail = (
         f" age={max(0, now_ms - c.created_ms) // 1000} idle={idle_ms // 1000}"
         f" flags={_client_flags(c)} db={c.db_index} sub={len(c.subscriptions)}"
-        f" psub={len(c.patterns)} ssub=0 multi={len(c.multi) if c.multi is not None else -1}"
+        f" psub={len(c.patterns)} ssub={len(c.shard_subscriptions)} multi={multi}"
         f" qbuf={qbuf} qbuf-free=0 argv-mem={argv_mem} multi-mem={multi_mem}"
         f" rbs={REPLY_BUFFER_BYTES} rbp={REPLY_BUFFER_BYTES} obl={obl} oll=0 omem=0"
         f" tot-mem={tot_mem} events={'rw' if obl else 'r'}"

@@ -23,7 +23,7 @@ class Session:
         "addr", "laddr", "fd", "created_ms", "last_ms", "now_ms", "last_cmd",
         "close_after_reply", "kill", "sleep_ms", "multi", "multi_error",
         "watched", "watch_dirty", "flags", "query_buffer_bytes", "output_buffer_bytes",
-        "subscriptions", "patterns", "blocked", "user_data", "in_exec", "outbox", "attention",
+        "subscriptions", "patterns", "shard_subscriptions", "pubsub_count", "blocked", "user_data", "in_exec", "outbox", "attention",
     )
 
     def __init__(self, engine: Engine, client_id: int, now_ms: int, addr: str = "",
@@ -63,6 +63,9 @@ class Session:
         # Ordered sets (dicts): unsubscribing from everything goes in subscription order.
         self.subscriptions: dict[bytes, None] = {}
         self.patterns: dict[bytes, None] = {}
+        self.shard_subscriptions: dict[bytes, None] = {}
+        # All three together (kept by PubSub): non-zero = Redis's CLIENT_PUBSUB flag.
+        self.pubsub_count = 0
         self.outbox: list[Any] = []  # pushes (pub/sub) waiting for the driver
         self.blocked: Any = None
         self.user_data: Any = None

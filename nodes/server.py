@@ -609,8 +609,7 @@ class RespServer:
                 continue
             cutoff = self.clock() - limit_s * 1000
             for conn in [c for c in self.conns.values() if c.session.last_ms < cutoff]:
-                if conn.session.blocked is None and not conn.session.subscriptions \
-                        and not conn.session.patterns:
+                if conn.session.blocked is None and not conn.session.pubsub_count:
                     self._drop(conn)
 
 

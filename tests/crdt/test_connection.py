@@ -65,7 +65,7 @@ def test_ping(box: Box) -> None:
 
 
 def test_ping_in_resp2_subscribed_mode_is_an_array(box: Box) -> None:
-    box.session.subscriptions[b"ch"] = None
+    box("SUBSCRIBE", "ch")
     assert box("PING") == [b"pong", b""]
     assert box("PING", "x") == [b"pong", b"x"]
     box.session.resp3 = True
@@ -188,8 +188,8 @@ def test_reset(box: Box) -> None:
     box("SELECT", "3")
     box("HELLO", "3", "SETNAME", "me")
     box("CLIENT", "NO-EVICT", "on")
+    box("SUBSCRIBE", "c")
     s.multi = []
-    s.subscriptions[b"c"] = None
     db = s.db
     db.watchers[b"k"] = {s}
     s.watched = [[db, b"k", False]]
@@ -252,8 +252,8 @@ def test_client_list_fields_and_flags(box: Box) -> None:
     other = box.open(5001)
     box("SELECT", "2", session=other)
     box("CLIENT", "SETNAME", "bob", session=other)
+    box("SUBSCRIBE", "news", session=other)
     other.multi = [(None, [b"SET", b"k", b"v"])]
-    other.subscriptions[b"news"] = None
     other.last_ms = box.now
     box.now += 3_000
     lines = box("CLIENT", "LIST").splitlines()
@@ -262,7 +262,7 @@ def test_client_list_fields_and_flags(box: Box) -> None:
     assert mine["cmd"] == "client|list"
     assert theirs["name"] == "bob" and theirs["db"] == "2" and theirs["multi"] == "1"
     assert theirs["flags"] == "Px" and theirs["sub"] == "1" and theirs["idle"] == "3"
-    assert theirs["multi-mem"] == "5" and theirs["cmd"] == "client|setname"
+    assert theirs["multi-mem"] == "5" and theirs["cmd"] == "subscribe"
     other.kill = True
     other.watch_dirty = True
     assert fields(box("CLIENT", "LIST", "ID", str(other.id)))["flags"] == "PxdA"
@@ -270,7 +270,7 @@ def test_client_list_fields_and_flags(box: Box) -> None:
 
 def test_client_list_filters(box: Box) -> None:
     other = box.open(5001)
-    other.patterns[b"n*"] = None
+    box("PSUBSCRIBE", "n*", session=other)
     ids = [box.session.id, other.id]
     assert len(box("CLIENT", "LIST", "TYPE", "normal").splitlines()) == 1
     assert fields(box("CLIENT", "LIST", "TYPE", "PUBSUB"))["id"] == str(other.id)
@@ -305,7 +305,7 @@ def test_client_kill_old_form(box: Box) -> None:
 
 def test_client_kill_filters(box: Box) -> None:
     a, b = box.open(5001), box.open(5002)
-    b.subscriptions[b"x"] = None
+    box("SUBSCRIBE", "x", session=b)
     assert box("CLIENT", "KILL", "ID", str(a.id)) == 1 and a.kill and not b.kill
     assert box("CLIENT", "KILL", "TYPE", "pubsub") == 1 and b.kill
     assert box("CLIENT", "KILL", "ID", "9999") == 0

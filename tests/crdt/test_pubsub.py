@@ -90,3 +90,63 @@ def test_reset_unsubscribes(box: EngineBox) -> None:
     drain(box.session)
     assert box("RESET") == b"RESET"
     assert box("PUBLISH", "c", "x") == 0 and box("GET", "k") is None
+
+
+def test_shard_channels_are_a_namespace_of_their_own(box: EngineBox) -> None:
+    shard, plain = box.engine.open_session(box.now), box.engine.open_session(box.now)
+    box("SUBSCRIBE", "c", session=plain)
+    box("PSUBSCRIBE", "*", session=plain)
+    assert box("SSUBSCRIBE", "c", "d", session=shard) is NO_REPLY
+    # Confirmations count shard subscriptions only.
+    assert drain(shard) == [[b"ssubscribe", b"c", 1], [b"ssubscribe", b"d", 2]]
+    drain(plain)
+    assert box("SPUBLISH", "c", "hi") == 1  # no pattern ever matches a shard channel
+    assert drain(shard) == [[b"smessage", b"c", b"hi"]] and drain(plain) == []
+    assert box("PUBLISH", "c", "x") == 2  # the channel and the pattern subscriber, not the shard one
+    assert drain(shard) == []
+    box("SUBSCRIBE", "e", session=shard)
+    assert drain(shard) == [[b"subscribe", b"e", 1]]
+
+
+def test_sunsubscribe_leaves_shard_channels_only(box: EngineBox) -> None:
+    box("SSUBSCRIBE", "a", "b")
+    box("SUBSCRIBE", "x")
+    drain(box.session)
+    box("SUNSUBSCRIBE")
+    assert drain(box.session) == [[b"sunsubscribe", b"a", 1], [b"sunsubscribe", b"b", 0]]
+    box("SUNSUBSCRIBE")
+    assert drain(box.session) == [[b"sunsubscribe", None, 0]]
+    assert box.session.pubsub_count == 1  # still subscribed to x: still in subscribed context
+    assert isinstance(box("GET", "k"), ErrorReply)
+    box("UNSUBSCRIBE")
+    assert box.session.pubsub_count == 0 and box("GET", "k") is None
+
+
+def test_shard_subscription_alone_restricts_a_resp2_client(box: EngineBox) -> None:
+    box("SSUBSCRIBE", "s")
+    reply = box("GET", "k")
+    assert isinstance(reply, ErrorReply) and reply.startswith(b"ERR Can't execute 'get': only")
+    assert box("PING", "x") == [b"pong", b"x"]
+
+
+def test_shard_introspection_and_cleanup(box: EngineBox) -> None:
+    other = box.engine.open_session(box.now)
+    box("SSUBSCRIBE", "alpha", "beta")
+    box("SSUBSCRIBE", "alpha", session=other)
+    box.session.resp3 = True
+    assert sorted(box("PUBSUB", "SHARDCHANNELS")) == [b"alpha", b"beta"]
+    assert box("PUBSUB", "SHARDCHANNELS", "b*") == [b"beta"]
+    assert box("PUBSUB", "SHARDNUMSUB", "alpha", "none") == [b"alpha", 2, b"none", 0]
+    assert box("PUBSUB", "CHANNELS") == [] and box("PUBSUB", "NUMSUB", "alpha") == [b"alpha", 0]
+    assert "ssub=2" in box("CLIENT", "INFO").decode()
+    box.engine.close_session(other)
+    assert box("RESET") == b"RESET"
+    assert not box.engine.pubsub.shard_channels and box.session.pubsub_count == 0
+
+
+def test_ssubscribe_inside_exec_is_refused(box: EngineBox) -> None:
+    box("MULTI")
+    box("SSUBSCRIBE", "s")
+    (reply,) = box("EXEC")
+    assert reply == b"ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client"
+    assert box.session.pubsub_count == 0

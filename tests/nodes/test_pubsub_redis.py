@@ -37,13 +37,18 @@ def read_until(sock: socket.socket, got: bytes, marker: bytes) -> bytes:
     return got
 
 
-def run_script(port: int) -> bytes:
+def run_script(port: int, script: list[tuple[str, list[str]]] = SCRIPT, resp3: bool = False) -> bytes:
     """Everything the subscriber receives; after each of its commands it PINGs and waits
-    for the answer, so the publisher only publishes once the subscription changed."""
+    for the answer, so the publisher only publishes once the subscription changed.
+    With `resp3` the subscriber first says HELLO 3 (its reply, which names the server, is
+    left out)."""
     sub = socket.create_connection(("127.0.0.1", port), timeout=SOCKET_TIMEOUT_S)
     pub = socket.create_connection(("127.0.0.1", port), timeout=SOCKET_TIMEOUT_S)
     got = b""
-    for step, (who, argv) in enumerate(SCRIPT):
+    if resp3:
+        sub.sendall(encode_command([b"HELLO", b"3"]) + encode_command([b"PING", b"hello-done"]))
+        read_until(sub, b"", b"hello-done\r\n")
+    for step, (who, argv) in enumerate(script):
         if who == "sub":
             marker = b"sync-%d" % step
             sub.sendall(encode_command([a.encode() for a in argv]) + encode_command([b"PING", marker]))
@@ -60,3 +65,39 @@ def run_script(port: int) -> bytes:
 @pytest.mark.redis
 def test_subscriber_bytes_match_redis(gyre_port: int, real_redis_port: int) -> None:
     assert run_script(gyre_port) == run_script(real_redis_port)
+
+
+SHARD_SCRIPT = [
+    ("sub", ["SSUBSCRIBE", "orders", "stock"]),
+    ("pub", ["SPUBLISH", "orders", "one"]),
+    ("pub", ["PUBLISH", "orders", "not for shard subscribers"]),
+    ("pub", ["PUBSUB", "SHARDNUMSUB", "orders", "nothing"]),
+    ("pub", ["PUBSUB", "SHARDCHANNELS", "ord*"]),
+    ("pub", ["PUBSUB", "NUMSUB", "orders"]),
+    ("sub", ["PSUBSCRIBE", "*"]),
+    ("sub", ["SUBSCRIBE", "orders"]),
+    ("pub", ["SPUBLISH", "stock", "two"]),
+    ("pub", ["PUBLISH", "orders", "three"]),
+    ("sub", ["GET", "k"]),
+    ("sub", ["SUNSUBSCRIBE", "orders"]),
+    ("pub", ["SPUBLISH", "orders", "unheard"]),
+    ("sub", ["SUNSUBSCRIBE"]),
+    ("sub", ["SUNSUBSCRIBE"]),
+    ("sub", ["PUNSUBSCRIBE"]),
+    ("sub", ["UNSUBSCRIBE"]),
+    ("sub", ["GET", "k"]),
+    ("sub", ["SSUBSCRIBE", "done"]),
+    ("pub", ["SPUBLISH", "done", SENTINEL.decode()]),
+]
+
+
+@pytest.mark.redis
+def test_shard_subscriber_bytes_match_redis(gyre_port: int, real_redis_port: int) -> None:
+    assert run_script(gyre_port, SHARD_SCRIPT) == run_script(real_redis_port, SHARD_SCRIPT)
+
+
+@pytest.mark.redis
+def test_resp3_subscriber_bytes_match_redis(gyre_port: int, real_redis_port: int) -> None:
+    for script in (SCRIPT, SHARD_SCRIPT):
+        assert run_script(gyre_port, script, resp3=True) == \
+            run_script(real_redis_port, script, resp3=True)
