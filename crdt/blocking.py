@@ -175,6 +175,7 @@ def _block_or_answer(s: Session, keys: list[bytes], deadline: int, retry: Retry,
     if s.in_exec:
         return timeout_reply
     s.engine.blocking.park(Waiter(s, s.db, keys, deadline, retry, timeout_reply))
+    s.attention = True  # the driver parks the client's next commands
     return BLOCKED
 
 

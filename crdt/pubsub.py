@@ -51,6 +51,12 @@ class _NoReply:
 NO_REPLY = _NoReply()
 
 
+def no_reply(session: Session) -> _NoReply:
+    """A handler's `NO_REPLY`; it flags the session, so the driver looks at it."""
+    session.attention = True
+    return NO_REPLY
+
+
 class PubSub:
     """Who listens to what, for one engine."""
 
@@ -194,7 +200,7 @@ def subscribe(s: Session, argv: list[bytes]) -> Any:
     ps = s.engine.pubsub
     for channel in argv[1:]:
         ps.subscribe(s, channel)
-    return NO_REPLY
+    return no_reply(s)
 
 
 @command("psubscribe", -2, flags="pubsub noscript loading stale", group="pubsub", since="2.0.0",
@@ -205,7 +211,7 @@ def psubscribe(s: Session, argv: list[bytes]) -> Any:
     ps = s.engine.pubsub
     for pattern in argv[1:]:
         ps.psubscribe(s, pattern)
-    return NO_REPLY
+    return no_reply(s)
 
 
 @command("unsubscribe", -1, flags="pubsub noscript loading stale", group="pubsub", since="2.0.0",
@@ -219,7 +225,7 @@ def unsubscribe(s: Session, argv: list[bytes]) -> Any:
         ps.push(s, Push([b"unsubscribe", None, _count(s, s.subscriptions)]))
     for channel in channels:
         ps.unsubscribe(s, channel)
-    return NO_REPLY
+    return no_reply(s)
 
 
 @command("punsubscribe", -1, flags="pubsub noscript loading stale", group="pubsub", since="2.0.0",
@@ -234,7 +240,7 @@ def punsubscribe(s: Session, argv: list[bytes]) -> Any:
         ps.push(s, Push([b"punsubscribe", None, _count(s, s.patterns)]))
     for pattern in patterns:
         ps.punsubscribe(s, pattern)
-    return NO_REPLY
+    return no_reply(s)
 
 
 @command("publish", 3, flags="pubsub loading stale fast", group="pubsub",
@@ -255,7 +261,7 @@ def ssubscribe(s: Session, argv: list[bytes]) -> Any:
     ps = s.engine.pubsub
     for channel in argv[1:]:
         ps.ssubscribe(s, channel)
-    return NO_REPLY
+    return no_reply(s)
 
 
 @command("sunsubscribe", -1, flags="pubsub noscript loading stale", keys=(1, -1, 1),
@@ -270,7 +276,7 @@ def sunsubscribe(s: Session, argv: list[bytes]) -> Any:
         ps.push(s, Push([b"sunsubscribe", None, 0]))
     for channel in channels:
         ps.sunsubscribe(s, channel)
-    return NO_REPLY
+    return no_reply(s)
 
 
 @command("spublish", 3, flags="pubsub loading stale fast", keys=(1, 1, 1), group="pubsub",

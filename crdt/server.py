@@ -37,7 +37,7 @@ from crdt import introspection  # noqa: F401  (registers COMMAND and its subcomm
 from crdt.args import c_word, to_int
 from crdt.errors import CommandError
 from crdt.keyspace import encoding_of
-from crdt.pubsub import NO_REPLY
+from crdt.pubsub import no_reply
 from crdt.session import Session
 from crdt.table import TABLE, container
 from crdt.table import command as register
@@ -690,8 +690,7 @@ def shutdown(s: Session, argv: list[bytes]) -> Any:
     if b"SAVE" in flags and b"FORCE" not in flags:
         raise CommandError(errors.SHUTDOWN_SAVE_FAILED)
     s.engine.shutdown_requested = True
-    s.attention = True
-    return NO_REPLY
+    return no_reply(s)
 
 
 @register("bgrewriteaof", 1, "admin noscript no_async_loading", group="server", since="1.0.0",

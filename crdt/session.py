@@ -46,8 +46,9 @@ class Session:
         self.close_after_reply = False  # QUIT, protocol error: send what is queued, then close
         self.kill = False  # CLIENT KILL: close as soon as possible
         self.sleep_ms = 0  # DEBUG SLEEP: the server pauses, as Redis does
-        # Set with any of the three above, and when AUTH, RESET or CLIENT KILL change
-        # what the driver must do, so the driver tests one flag per command.
+        # Set with any of the three above, when AUTH, RESET or CLIENT KILL change
+        # what the driver must do, and with the replies that are not replies
+        # (NO_REPLY, BLOCKED), so the driver tests one flag per command.
         self.attention = False
         # MULTI/WATCH (filled by the transactions module).
         self.multi: list[tuple[Any, list[bytes]]] | None = None

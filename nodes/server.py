@@ -354,7 +354,7 @@ class RespServer:
         commands_left = iter(commands)
         for argv in commands_left:
             reply = execute(argv, session, now)
-            if pushes or session.attention or reply is NO_REPLY or reply is BLOCKED:
+            if pushes or session.attention:  # set with NO_REPLY and BLOCKED too
                 plain = False
                 if parts:
                     out += b"".join(parts)
@@ -454,6 +454,7 @@ class RespServer:
         if reply is BLOCKED:
             conn.pending = list(commands_left)
             self._timer_changed.set()
+            session.attention = False
             return False
         if reply is not NO_REPLY:
             encode_into(conn.out, reply, session.resp3)
