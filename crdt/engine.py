@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import random
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,21 +144,49 @@ class Engine:
         Returns:
             The reply value (see protocol.replies); errors are `ErrorReply` values.
         """
-        plain = self._plain(argv[0])
-        if plain is not None and session.authenticated and session.multi is None \
-                and not session.pubsub_count:
-            # The usual command: no subcommand, a session in no special state.
-            handler, least, most, index, name = plain
-            if least <= len(argv) <= most:
-                session.now_ms = now_ms
-                session.last_cmd = name
-                try:
-                    reply = handler(session, argv)
-                except CommandError as e:
-                    self.failed_calls[index] += 1
-                    reply = self._error(e.text)
-                self.calls[index] += 1
-                return reply
+        replies: list[Any] = []
+        self.execute_many((argv,), session, now_ms, replies)
+        return replies[0]
+
+    def execute_many(self, commands: Iterable[list[bytes]], session: Session, now_ms: int,
+                     replies: list[Any]) -> bool:
+        """`execute` each command in turn, appending its reply, until one needs the driver.
+
+        A command needs the driver when it leaves ``session.attention`` set or
+        makes pub/sub pushes; its reply is then the last one appended.
+
+        Returns:
+            True if it stopped at such a command (an iterator passed in keeps
+            the commands not run yet), False once every command ran.
+        """
+        plain_command = self._plain
+        calls = self.calls
+        pushes = self.pubsub.pending
+        put = replies.append
+        for argv in commands:
+            plain = plain_command(argv[0])
+            if plain is None or not session.authenticated or session.multi is not None \
+                    or session.pubsub_count:
+                put(self._execute_checked(argv, session, now_ms))
+            else:  # the usual command: no subcommand, a session in no special state
+                handler, least, most, index, name = plain
+                if least <= len(argv) <= most:
+                    session.now_ms = now_ms
+                    session.last_cmd = name
+                    try:
+                        put(handler(session, argv))
+                    except CommandError as e:
+                        self.failed_calls[index] += 1
+                        put(self._error(e.text))
+                    calls[index] += 1
+                else:
+                    put(self._execute_checked(argv, session, now_ms))
+            if pushes or session.attention:
+                return True
+        return False
+
+    def _execute_checked(self, argv: list[bytes], session: Session, now_ms: int) -> Any:
+        """`execute` for whatever is not the usual command: name, arity and session checks."""
         lookup = self._lookup
         cmd = lookup(argv[0])
         if cmd is None:

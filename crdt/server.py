@@ -157,6 +157,7 @@ def hello(s: Session, argv: list[bytes]) -> Any:
         raise CommandError(errors.HELLO_NOAUTH)
     if version:
         s.resp3 = version == 3
+        s.attention = True  # replies before this one were in the old protocol
     return _hello_reply(s)
 
 

@@ -332,10 +332,12 @@ class RespServer:
     def _serve_client(self, conn: Conn, now: int, commands: Any = None) -> None:
         """Run the client's parked commands and every complete one in its reader, then send.
 
-        This is the hot path: one test per command sends every rare case
-        (pushes, no reply, blocking, QUIT/KILL/AUTH/RESET, DEBUG SLEEP) to
-        `_after_special`, and the batch's end takes `_finish_batch` only when
-        one of them happened or the reader holds a protocol error.
+        This is the hot path. The engine runs commands until one needs us
+        (`Engine.execute_many`: pushes, no reply, blocking, QUIT/KILL/AUTH/
+        HELLO/RESET, DEBUG SLEEP); their replies are encoded here, the one
+        that stopped the run goes to `_after_special`, and the batch's end
+        takes `_finish_batch` only when such a command ran or the reader holds
+        a protocol error.
         """
         reader = conn.reader
         if commands is None:  # not given by the read: parked ones, then what the reader holds
@@ -343,40 +345,45 @@ class RespServer:
         session = conn.session
         session.last_ms = now
         out = conn.out
-        engine = self.engine
-        execute = engine.execute
-        pushes = engine.pubsub.pending
+        execute_many = self.engine.execute_many
         plain = True
         # The usual replies go into a list of parts, joined once at the end:
         # appending to a list is cheaper than growing the bytearray per reply.
         parts: list[bytes] = []
         put = parts.append
+        replies: list[Any] = []
         commands_left = iter(commands)
-        for argv in commands_left:
-            reply = execute(argv, session, now)
-            if pushes or session.attention:  # set with NO_REPLY and BLOCKED too
-                plain = False
-                if parts:
-                    out += b"".join(parts)
-                    parts.clear()
-                if not self._after_special(conn, reply, commands_left):
-                    break
-            elif type(reply) is bytes:  # the usual replies, encoded inline
-                size = len(reply)
-                put(BULK_HEADERS_CRLF[size] if size < BULK_HEADERS_N else b"$%d\r\n" % size)
-                put(reply)
-                put(b"\r\n")
-            elif reply is OK:
-                put(b"+OK\r\n")
-            elif type(reply) is int:
-                put(b":%d\r\n" % reply)
-            elif reply is None:
-                put(b"_\r\n" if session.resp3 else b"$-1\r\n")
-            else:
-                if parts:
-                    out += b"".join(parts)
-                    parts.clear()
-                encode_into(out, reply, session.resp3)
+        while True:
+            # HELLO and RESET stop a run, so every reply of one is in the protocol it began with.
+            resp3 = session.resp3
+            special = execute_many(commands_left, session, now, replies)
+            last = replies.pop() if special else None  # the reply that needs a closer look
+            for reply in replies:
+                if type(reply) is bytes:  # the usual replies, encoded inline
+                    size = len(reply)
+                    put(BULK_HEADERS_CRLF[size] if size < BULK_HEADERS_N else b"$%d\r\n" % size)
+                    put(reply)
+                    put(b"\r\n")
+                elif reply is OK:
+                    put(b"+OK\r\n")
+                elif type(reply) is int:
+                    put(b":%d\r\n" % reply)
+                elif reply is None:
+                    put(b"_\r\n" if resp3 else b"$-1\r\n")
+                else:
+                    if parts:
+                        out += b"".join(parts)
+                        parts.clear()
+                    encode_into(out, reply, resp3)
+            if not special:
+                break
+            replies.clear()
+            plain = False
+            if parts:
+                out += b"".join(parts)
+                parts.clear()
+            if not self._after_special(conn, last, commands_left):
+                break
         if parts:
             out += b"".join(parts)
         if plain and reader.error is None:

@@ -117,6 +117,21 @@ async def test_hello_3_switches_encoding_for_the_rest_of_the_batch() -> None:
         assert got.endswith(b"%1\r\n$2\r\nhz\r\n$2\r\n10\r\n")
 
 
+async def test_reset_switches_back_to_resp2_for_the_rest_of_the_batch() -> None:
+    async with running() as server:
+        s = await connect(server)
+        await s.send_all(b"HELLO 3\r\nPING\r\n")
+        got = b""
+        while not got.endswith(b"+PONG\r\n"):
+            got += await s.receive_some(RECV_BYTES)
+        await s.send_all(b"GET nokey\r\nRESET\r\nGET nokey\r\n")
+        expected = b"_\r\n+RESET\r\n$-1\r\n"
+        got = b""
+        with trio.move_on_after(10):  # a wrong answer may be shorter: do not wait forever
+            got = await read_exactly(s, expected)
+        assert got == expected
+
+
 async def test_client_that_does_not_read_is_disconnected_and_others_are_served() -> None:
     cfg = ServeConfig(port=0, extra={"client-output-buffer-limit": "normal 1mb 0 0"})
     async with running(cfg) as server:
