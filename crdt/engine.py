@@ -304,9 +304,8 @@ class Engine:
 
     def reset_stats(self) -> None:
         self.stats = Stats()
-        self.calls = [0] * len(self.calls)
-        self.failed_calls = [0] * len(self.failed_calls)
-        self.rejected_calls = [0] * len(self.rejected_calls)
+        for counts in (self.calls, self.failed_calls, self.rejected_calls):
+            counts[:] = [0] * len(counts)  # in place: `execute_many` holds the list while it runs
         for db in self.dbs:
             db.hits = db.misses = db.expired = 0
 

@@ -205,6 +205,14 @@ def test_config_resetstat(box: Box) -> None:
     assert sum(box.engine.calls) == 1 and box.session.db.hits == 0
 
 
+def test_config_resetstat_inside_a_pipeline_counts_what_follows(box: Box) -> None:
+    replies: list[object] = []
+    commands = [[b"INCR", b"a"], [b"CONFIG", b"RESETSTAT"], [b"INCR", b"a"], [b"GET", b"a"]]
+    box.engine.execute_many(commands, box.session, box.now, replies)
+    assert replies == [1, b"OK", 2, b"2"]
+    assert sum(box.engine.calls) == 3  # CONFIG RESETSTAT, then INCR and GET
+
+
 def test_config_rewrite() -> None:
     assert Box().err("CONFIG", "REWRITE") == b"ERR The server is running without a config file"
     b = Box(HostInfo(config_file="/etc/gyrekv.conf"))
