@@ -37,9 +37,10 @@ class NodeProcess:
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, cwd=REPO)
         self.lines: queue.Queue[bytes | None] = queue.Queue()
-        self.stderr = b""
+        self.stderr = b""  # complete once `close()` returned
         threading.Thread(target=self._pump, daemon=True).start()
-        threading.Thread(target=self._pump_stderr, daemon=True).start()
+        self._stderr_pump = threading.Thread(target=self._pump_stderr, daemon=True)
+        self._stderr_pump.start()
 
     def _pump(self) -> None:
         assert self.proc.stdout is not None
@@ -78,6 +79,7 @@ class NodeProcess:
         assert self.proc.stdin is not None
         self.proc.stdin.close()
         code = self.proc.wait(timeout=EXIT_WAIT_S)
+        self._stderr_pump.join(timeout=EXIT_WAIT_S)  # it may still be storing what it read
         return code
 
 
