@@ -213,13 +213,7 @@ class Engine:
             if refused is not None:
                 return refused
         session.last_cmd = cmd.name_bytes
-        try:
-            reply = cmd.handler(session, argv)  # type: ignore[misc]
-        except CommandError as e:
-            self.failed_calls[cmd.index] += 1
-            reply = self._error(e.text)
-        self.calls[cmd.index] += 1
-        return reply
+        return self.call(cmd, argv, session)
 
     def _gate(self, cmd: Command, argv: list[bytes], session: Session) -> Any:
         """The reply for a command the session's state stops (auth, RESP2 pub/sub, MULTI), else None."""
@@ -237,7 +231,10 @@ class Engine:
         return None
 
     def call(self, cmd: Command, argv: list[bytes], session: Session) -> Any:
-        """Run an already validated command (EXEC runs its queue through here)."""
+        """Run an already validated command (EXEC runs its queue through here).
+
+        `execute_many` writes this out for the usual command, to spare a call.
+        """
         try:
             reply = cmd.handler(session, argv)  # type: ignore[misc]
         except CommandError as e:
