@@ -223,29 +223,14 @@ def _hset_pairs(s: Session, argv: list[bytes], name: str) -> int:
     key = argv[1]
     now = s.now_ms
     h, created = _hash_for_write(db, key, now)
-    params = s.engine.config.values
-    if n == 4:  # one pair: the usual HSET
-        field = argv[2]
-        value = argv[3]
-        if h.listpack:
-            limit = params["hash-max-listpack-value"]
-            if len(field) > limit or len(value) > limit:
-                h.listpack = False
-        added = 0 if field in h else 1  # an int reply, not a bool
-        h[field] = value
+    params = s.engine.config.values  # a plain dict: no Config.__getitem__ call per lookup
+    if n == 4:  # one pair: the usual HSET, without the loop
+        added = 1 if _set_field(h, argv[2], argv[3], params) else 0
     else:
-        if h.listpack:
-            limit = params["hash-max-listpack-value"]
-            if max(map(len, argv[2:])) > limit:
-                h.listpack = False
         added = 0
         for i in range(2, n, 2):
-            field = argv[i]
-            if field not in h:
+            if _set_field(h, argv[i], argv[i + 1], params):
                 added += 1
-            h[field] = argv[i + 1]
-    if added and h.listpack and len(h) > params["hash-max-listpack-entries"]:
-        h.listpack = False
     _store(s, key, h, created, b"hset")
     return added
 

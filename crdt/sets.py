@@ -258,7 +258,7 @@ def sadd(s: Session, argv: list[bytes]) -> Reply:
         st = SetValue()
     elif type(st) is not SetValue:
         raise CommandError(WRONGTYPE)
-    max_intset = s.engine.config.values["set-max-intset-entries"] if st.intset else INTSET_ENTRIES_CAP
+    max_intset = _max_intset(s) if st.intset else INTSET_ENTRIES_CAP
     add = st.add
     added = 0
     for member in argv[2:]:
