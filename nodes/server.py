@@ -49,8 +49,7 @@ from crdt.engine import Engine, HostInfo
 from crdt.pubsub import NO_REPLY
 from crdt.session import Session
 from protocol.errors import ProtocolError
-from protocol.replies import OK
-from protocol.resp import BULK_HEADERS_CRLF, BULK_HEADERS_N, NEED_DATA, encode_into, make_reader
+from protocol.resp import NEED_DATA, encode_into, encode_many, make_reader
 
 log = logging.getLogger("gyre.server")
 
@@ -347,10 +346,6 @@ class RespServer:
         out = conn.out
         execute_many = self.engine.execute_many
         plain = True
-        # The usual replies go into a list of parts, joined once at the end:
-        # appending to a list is cheaper than growing the bytearray per reply.
-        parts: list[bytes] = []
-        put = parts.append
         replies: list[Any] = []
         commands_left = iter(commands)
         while True:
@@ -358,34 +353,13 @@ class RespServer:
             resp3 = session.resp3
             special = execute_many(commands_left, session, now, replies)
             last = replies.pop() if special else None  # the reply that needs a closer look
-            for reply in replies:
-                if type(reply) is bytes:  # the usual replies, encoded inline
-                    size = len(reply)
-                    put(BULK_HEADERS_CRLF[size] if size < BULK_HEADERS_N else b"$%d\r\n" % size)
-                    put(reply)
-                    put(b"\r\n")
-                elif reply is OK:
-                    put(b"+OK\r\n")
-                elif type(reply) is int:
-                    put(b":%d\r\n" % reply)
-                elif reply is None:
-                    put(b"_\r\n" if resp3 else b"$-1\r\n")
-                else:
-                    if parts:
-                        out += b"".join(parts)
-                        parts.clear()
-                    encode_into(out, reply, resp3)
+            encode_many(out, replies, resp3)
             if not special:
                 break
             replies.clear()
             plain = False
-            if parts:
-                out += b"".join(parts)
-                parts.clear()
             if not self._after_special(conn, last, commands_left):
                 break
-        if parts:
-            out += b"".join(parts)
         if plain and reader.error is None:
             if out:
                 if self._deferred is not None:

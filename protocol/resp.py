@@ -92,6 +92,7 @@ from typing import Final
 from protocol.errors import ProtocolError
 from protocol.replies import (
     NULL_ARRAY,
+    OK,
     BigNumber,
     ErrorReply,
     Push,
@@ -684,14 +685,14 @@ class HiredisReader(Reader):
         # What `_pending` holds besides bulks and "*" headers: True nothing,
         # False "+" or "(" bytes, None bytes that only the exact path judges.
         self._plain: bool | None = True
-        # Reads up to this size are within the limits whatever they hold: aggregates
-        # of 100+ never reach hiredis, and no element is longer than the read.
-        self._small_read_max = proto_max_bulk_len if multibulk_len_max >= 99 else -1  # see set_limits
+        self.set_limits()  # derives _small_read_max
 
     def set_limits(self, *, proto_max_bulk_len: int | None = None,  # noqa: D102 - as Reader's
                    query_buffer_max_bytes: int | None = None) -> None:
         super().set_limits(proto_max_bulk_len=proto_max_bulk_len,
                            query_buffer_max_bytes=query_buffer_max_bytes)
+        # Reads up to this size are within the limits whatever they hold: aggregates
+        # of 100+ never reach hiredis, and no element is longer than the read.
         self._small_read_max = self.proto_max_bulk_len if self.multibulk_len_max >= 99 else -1
 
     @property
@@ -1008,9 +1009,9 @@ _BULK_HEADER: Final = b"$%d".__mod__
 _JOINED_BULKS_MIN: Final = 8  # shorter arrays are cheaper item by item
 # Bulk headers for the usual sizes, formatted once (%-formatting costs ~140 ns
 # a header): "$<n>" to join with CRLF, and "$<n>\r\n" for one reply at a time.
-BULK_HEADERS_N: Final = 1024
-_BULK_HEADERS: Final = tuple(b"$%d" % n for n in range(BULK_HEADERS_N))
-BULK_HEADERS_CRLF: Final = tuple(b"$%d\r\n" % n for n in range(BULK_HEADERS_N))
+_BULK_HEADERS_N: Final = 1024
+_BULK_HEADERS: Final = tuple(b"$%d" % n for n in range(_BULK_HEADERS_N))
+_BULK_HEADERS_CRLF: Final = tuple(b"$%d\r\n" % n for n in range(_BULK_HEADERS_N))
 
 
 def format_double(value: float) -> bytes:
@@ -1090,6 +1091,36 @@ def encode_into(out: bytearray, reply: Reply, resp3: bool) -> None:
         out += b"-%b\r\n" % reply.translate(_CRLF_TO_SPACE)
     else:
         _encode_other(out, reply, resp3)
+
+
+def encode_many(out: bytearray, replies: list[Reply], resp3: bool) -> None:
+    """`encode_into` for each reply in turn: the server's way to encode a pipeline.
+
+    The usual replies (bulk, +OK, integer, null) are encoded here with no call
+    each and collected as parts, joined once: appending to a list is cheaper
+    than growing the bytearray per reply.
+    """
+    parts: list[bytes] = []
+    put = parts.append
+    for reply in replies:
+        if type(reply) is bytes:
+            size = len(reply)
+            put(_BULK_HEADERS_CRLF[size] if size < _BULK_HEADERS_N else b"$%d\r\n" % size)
+            put(reply)
+            put(b"\r\n")
+        elif reply is OK:
+            put(b"+OK\r\n")
+        elif type(reply) is int:
+            put(b":%d\r\n" % reply)
+        elif reply is None:
+            put(b"_\r\n" if resp3 else b"$-1\r\n")
+        else:
+            if parts:
+                out += b"".join(parts)
+                parts.clear()
+            encode_into(out, reply, resp3)
+    if parts:
+        out += b"".join(parts)
 
 
 def _encode_other(out: bytearray, reply: Reply, resp3: bool) -> None:
