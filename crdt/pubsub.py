@@ -83,10 +83,7 @@ class PubSub:
 
     def publish(self, channel: bytes, message: bytes) -> int:
         """Deliver to channel and pattern subscribers; returns how many got it."""
-        receivers = 0
-        for session in self.channels.get(channel, ()):
-            self.push(session, Push([b"message", channel, message]))
-            receivers += 1
+        receivers = self._deliver(self.channels, b"message", channel, message)
         for pattern, sessions in self.patterns.items():
             if glob_match(pattern, channel):
                 for session in sessions:
@@ -96,11 +93,14 @@ class PubSub:
 
     def spublish(self, channel: bytes, message: bytes) -> int:
         """Deliver to the shard channel's subscribers; returns how many got it."""
-        receivers = 0
-        for session in self.shard_channels.get(channel, ()):
-            self.push(session, Push([b"smessage", channel, message]))
-            receivers += 1
-        return receivers
+        return self._deliver(self.shard_channels, b"smessage", channel, message)
+
+    def _deliver(self, registry: dict[bytes, dict[Session, None]], kind: bytes, channel: bytes,
+                 message: bytes) -> int:
+        sessions = registry.get(channel, ())
+        for session in sessions:
+            self.push(session, Push([kind, channel, message]))
+        return len(sessions)
 
     def subscribe(self, session: Session, channel: bytes) -> None:
         self._join(session, channel, session.subscriptions, self.channels, b"subscribe")
