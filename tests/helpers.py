@@ -21,6 +21,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def read_until_closed(sock: socket.socket) -> bytes:
+    """Everything a server sends on `sock` until it closes it (``<reset>`` marks a reset)."""
+    out = b""
+    try:
+        while chunk := sock.recv(65536):
+            out += chunk
+    except ConnectionResetError:
+        out += b"<reset>"
+    return out
+
+
 @contextmanager
 def real_redis_server(*extra_args: str) -> Iterator[int]:
     """Run Debian's redis-server on a free loopback port with no persistence.

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.helpers import gyre_server, real_redis_server
+from tests.helpers import gyre_server, read_until_closed, real_redis_server
 
 pytestmark = pytest.mark.redis
 
@@ -34,16 +34,6 @@ def read_reply_line(sock: socket.socket) -> bytes:
         if not chunk:
             break
         out += chunk
-    return out
-
-
-def read_until_closed(sock: socket.socket) -> bytes:
-    out = b""
-    try:
-        while chunk := sock.recv(65536):
-            out += chunk
-    except ConnectionResetError:
-        out += b"<reset>"
     return out
 
 

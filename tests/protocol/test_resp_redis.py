@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from protocol.errors import ProtocolError
 from protocol.resp import QueryBufferLimitError, Reader
-from tests.helpers import real_redis_server
+from tests.helpers import read_until_closed, real_redis_server
 from tests.protocol.test_resp import BAD_NUMBERS, PING, READERS, Argv
 
 pytestmark = pytest.mark.redis
@@ -35,13 +35,7 @@ def redis_answer(port: int, data: bytes) -> bytes:
             sock.sendall(data)
         except (BrokenPipeError, ConnectionResetError):
             pass  # closed before reading everything: what it sent is still readable or lost
-        out = b""
-        try:
-            while chunk := sock.recv(65536):
-                out += chunk
-        except ConnectionResetError:
-            out += b"<reset>"
-        return out
+        return read_until_closed(sock)
 
 
 def model_reply(argv: Argv) -> bytes:
