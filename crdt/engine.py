@@ -82,7 +82,7 @@ class Engine:
         self.table = TABLE
         self._lookup = TABLE.lookup.get
         # Name -> (handler, least argc, most argc, index, name) for every command
-        # without subcommands: `execute`'s one-lookup path.
+        # without subcommands: `execute_many`'s one-lookup path.
         self._plain = {
             name: (cmd.handler, abs(cmd.arity), cmd.arity if cmd.arity > 0 else sys.maxsize,
                    cmd.index, cmd.name_bytes)
@@ -159,19 +159,31 @@ class Engine:
             True if it stopped at such a command (an iterator passed in keeps
             the commands not run yet), False once every command ran.
         """
-        plain_command = self._plain
-        calls = self.calls
         pushes = self.pubsub.pending
         put = replies.append
+        commands = iter(commands)
+        # A session that is not authenticated, is in MULTI or is subscribed has
+        # every command checked; a command that puts it in such a state stops
+        # the run (it sets ``attention``), so the state is tested once a run.
+        if not session.authenticated or session.multi is not None or session.pubsub_count:
+            for argv in commands:
+                put(self._execute_checked(argv, session, now_ms))
+                if pushes or session.attention:
+                    return True
+                if session.authenticated and session.multi is None and not session.pubsub_count:
+                    break  # EXEC or DISCARD: the rest takes the usual path
+            else:
+                return False
+        plain_command = self._plain
+        calls = self.calls
+        session.now_ms = now_ms
         for argv in commands:
             plain = plain_command(argv[0])
-            if plain is None or not session.authenticated or session.multi is not None \
-                    or session.pubsub_count:
+            if plain is None:
                 put(self._execute_checked(argv, session, now_ms))
-            else:  # the usual command: no subcommand, a session in no special state
+            else:  # the usual command: no subcommand
                 handler, least, most, index, name = plain
                 if least <= len(argv) <= most:
-                    session.now_ms = now_ms
                     session.last_cmd = name
                     try:
                         put(handler(session, argv))

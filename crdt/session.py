@@ -47,8 +47,9 @@ class Session:
         self.kill = False  # CLIENT KILL: close as soon as possible
         self.sleep_ms = 0  # DEBUG SLEEP: the server pauses, as Redis does
         # Set with any of the three above, when AUTH, RESET or CLIENT KILL change
-        # what the driver must do, and with the replies that are not replies
-        # (NO_REPLY, BLOCKED), so the driver tests one flag per command.
+        # what the driver must do, when MULTI changes what the engine checks,
+        # and with the replies that are not replies (NO_REPLY, BLOCKED), so the
+        # engine and the driver test one flag per command.
         self.attention = False
         # MULTI/WATCH (filled by the transactions module).
         self.multi: list[tuple[Any, list[bytes]]] | None = None

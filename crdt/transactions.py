@@ -36,6 +36,7 @@ def multi(s: Session, argv: list[bytes]) -> Any:
         raise CommandError(errors.MULTI_NESTED)
     s.multi = []
     s.multi_error = False
+    s.attention = True  # the engine checks the commands after it (see Engine.execute_many)
     return OK
 
 
