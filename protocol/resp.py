@@ -179,6 +179,12 @@ _LF: Final = 10
 _BANG: Final = 33  # b"!" (ints: `in` on one byte value is the fastest test)
 _P: Final = 80  # b"P"
 _BIG_AGGREGATE_SPAN: Final = 3
+# `HiredisReader.take` wraps a read holding N "*" bytes in an array header of
+# N items. Every command begins with "*", so when that array completes with no
+# byte left and every item is a list, its items are the read's commands: a "*"
+# in a payload or a nested array leaves the array short or an item not a list.
+_ARRAY_HEADERS_N: Final = 64
+_ARRAY_HEADERS: Final = tuple(b"*%d\r\n" % n for n in range(_ARRAY_HEADERS_N))
 _BYTES_ONLY: Final = frozenset({bytes})
 _LIST_ONLY: Final = frozenset({list})
 
@@ -752,16 +758,19 @@ class HiredisReader(Reader):
             # `gets_all` folded together, with the same checks.
             scan = data.translate(_AGGREGATE_SCAN)
             if _BIG_AGGREGATE not in scan and _BANG not in scan:
+                # hiredis reads the commands as one array of as many items as
+                # the read has "*" bytes (see _ARRAY_HEADERS): one call for all.
                 hr = self._fast_hr
+                count = scan.count(_STAR)
+                hr.feed(_ARRAY_HEADERS[count] if count < _ARRAY_HEADERS_N else b"*%d\r\n" % count)
                 hr.feed(data)
-                out: list[Argv] = []
                 try:
-                    while (argv := hr.gets()) is not False:
-                        out.append(argv)
+                    out = hr.gets()
                 except (_hiredis.HiredisError, TypeError, ValueError):
-                    out = []
-                if self._verified(out, data, _P not in scan):
-                    return out
+                    out = False
+                if out is not False and not hr.has_data() \
+                        and self._verified_commands(out, len(data), _P not in scan):
+                    return out  # type: ignore[no-any-return]
                 # Not for the fast lane: the exact path reads the same bytes.
                 self._pending = [data]
                 self._pending_len = len(data)
@@ -847,6 +856,10 @@ class HiredisReader(Reader):
         # hiredis has begun no command after these (see _LF).
         if not out or data[-1] != _LF or data.count(b"*") != len(out) or self._fast_hr.has_data():
             return False
+        return self._verified_commands(out, len(data), plain)
+
+    def _verified_commands(self, out: list[Argv], length: int, plain: bool) -> bool:
+        """Whether `out`, hiredis's items from exactly `length` bytes, are commands Redis reads so."""
         if len(out) == 1:
             argv = out[0]
             if type(argv) is not list or not argv or not _BYTES_ONLY.issuperset(map(type, argv)):
@@ -854,8 +867,8 @@ class HiredisReader(Reader):
         elif not (_LIST_ONLY.issuperset(map(type, out)) and all(out)
                   and _BYTES_ONLY.issuperset(map(type, chain.from_iterable(out)))):
             return False
-        return (len(data) <= self._small_read_max or self._within_limits(out)) \
-            and (plain or self._bulks_only(out, len(data)))
+        return (length <= self._small_read_max or self._within_limits(out)) \
+            and (plain or self._bulks_only(out, length))
 
     @staticmethod
     def _bulks_only(out: list[Argv], length: int) -> bool:

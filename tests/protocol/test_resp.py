@@ -438,6 +438,28 @@ def encode_command(argv: Argv) -> bytes:
     return b"*%d\r\n" % len(argv) + b"".join(b"$%d\r\n%b\r\n" % (len(a), a) for a in argv)
 
 
+# `take` reads a whole read as one array of as many items as it has "*" bytes;
+# each of these makes that array wrong in one way.
+@pytest.mark.parametrize(("data", "commands", "error"), [
+    # A "*" in a payload: the array is one item short.
+    (encode_command([b"SET", b"k", b"a*b"]) + PING, [[b"SET", b"k", b"a*b"], [b"PING"]], None),
+    # ... and a bulk item fills it: an item that is no list (Redis reads inline commands).
+    (b"*1\r\n$3\r\na*b\r\n$1\r\nx\r\n", [[b"a*b"], [b"$1"], [b"x"]], None),
+    # A nested array: Redis refuses it.
+    (b"*1\r\n*1\r\n$1\r\na\r\n", [], expected_dollar(b"*")),
+    # An empty and a null command: Redis skips them.
+    (b"*0\r\n" + PING + b"*-1\r\n" + PING, [[b"PING"], [b"PING"]], None),
+    # Bytes after the commands: the array completes with data left.
+    (PING + b"$1\r\nx\r\n", [[b"PING"], [b"$1"], [b"x"]], None),
+    # More commands than the table of array headers holds.
+    (PING * 200 + encode_command([b"GET", b"k"]), [[b"PING"]] * 200 + [[b"GET", b"k"]], None),
+])
+def test_take_reads_a_read_as_one_array(make: MakeReader, data: bytes, commands: list[Argv],
+                                        error: bytes | None) -> None:
+    assert drain_take(make(), [data]) == (commands, error)
+    assert drain(make(), [data]) == (commands, error)
+
+
 def split_at(data: bytes, cuts: list[int]) -> list[bytes]:
     points = sorted({0, len(data), *(c % (len(data) + 1) for c in cuts)})
     return [data[a:b] for a, b in zip(points, points[1:])]
