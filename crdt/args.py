@@ -22,6 +22,8 @@ LONG_DOUBLE_MANTISSA_BITS = 64
 LONG_DOUBLE_MAX_EXP = 16384
 
 _INT_RE = re.compile(rb"(?:0|-?[1-9][0-9]*)\Z")
+_PLAIN_DIGITS_MAX = 19  # digit strings shorter than this are within int64
+_ZERO = 48  # b"0"
 _DEC_FLOAT_RE = re.compile(rb"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
 _HEX_FLOAT_RE = re.compile(rb"[+-]?0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?[0-9]+)?\Z")
 _INF_RE = re.compile(rb"[+-]?(?:inf|infinity)\Z", re.IGNORECASE)
@@ -33,6 +35,8 @@ def to_int(raw: bytes, error: bytes = errors.NOT_INTEGER) -> int:
     Raises:
         CommandError: with `error` (default: value is not an integer or out of range).
     """
+    if raw.isdigit() and len(raw) < _PLAIN_DIGITS_MAX and (raw[0] != _ZERO or len(raw) == 1):
+        return int(raw)  # the common case: canonical, and within int64 by its length
     if len(raw) > 20 or not _INT_RE.match(raw):
         raise CommandError(error)
     value = int(raw)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from crdt.args import INT64_MAX, INT64_MIN
+from crdt.args import INT64_MAX, INT64_MIN, to_int
 from crdt.errors import CommandError
 from crdt.keyspace import encoding_of
 from crdt.strings import format_incr_float, parse_long_double
@@ -255,3 +255,22 @@ def test_format_incr_float_large() -> None:
     assert format_incr_float(Fraction(10**4100)) == b"1" + b"0" * 4100
     assert format_incr_float(Fraction(-(10**4100) - 7)) == b"-1" + b"0" * 4099 + b"7"
     assert format_incr_float(Fraction(3, 2)) == b"1.5"
+
+
+@pytest.mark.parametrize(("raw", "value"), [
+    (b"0", 0), (b"7", 7), (b"-1", -1), (b"1234567890123456789", 1234567890123456789),
+    (b"9223372036854775807", INT64_MAX), (b"-9223372036854775808", INT64_MIN),
+    (bytearray(b"42"), 42),
+])
+def test_to_int_reads_what_string2ll_reads(raw: bytes, value: int) -> None:
+    assert to_int(raw) == value
+
+
+@pytest.mark.parametrize("raw", [
+    b"", b"00", b"01", b"007", b"-0", b"+1", b" 1", b"1 ", b"1.0", b"1e3", b"\xd9\xa1",
+    b"9223372036854775808", b"-9223372036854775809", b"1" * 21, b"0" * 18 + b"1",
+])
+def test_to_int_refuses_what_string2ll_refuses(raw: bytes) -> None:
+    with pytest.raises(CommandError) as info:
+        to_int(raw)
+    assert info.value.text == NOT_INTEGER
