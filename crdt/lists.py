@@ -37,7 +37,7 @@ from crdt.args import c_word, to_int
 from crdt.errors import CommandError
 from crdt.strings import notify, notify_new
 from crdt.table import command
-from protocol.replies import NULL_ARRAY, OK, Reply
+from protocol.replies import NULL_ARRAY, OK, Bulks, Reply
 
 if TYPE_CHECKING:
     from crdt.keyspace import Db
@@ -394,12 +394,12 @@ def lrange(s: Session, argv: list[bytes]) -> Reply:
         return []
     start, end = bounds
     if start == 0 and end == length - 1:
-        return list(value)
+        return Bulks(value)
     if start > length - 1 - end:  # nearer the tail: walk from there
-        out = list(islice(reversed(value), length - 1 - end, length - start))
+        out = Bulks(islice(reversed(value), length - 1 - end, length - start))
         out.reverse()
         return out
-    return list(islice(value, start, end + 1))
+    return Bulks(islice(value, start, end + 1))
 
 
 @command("lindex", 3, "readonly", keys=(1, 1, 1), group="list", since="1.0.0",

@@ -12,6 +12,7 @@ the wire, so handlers build replies without knowing the protocol version.
     None                RESP3 _, RESP2 $-1 (null bulk)
     NULL_ARRAY          RESP3 _, RESP2 *-1 (null multi-bulk)
     list / tuple        array
+    Bulks               array of strings only (bytes, bytearray): no per-item type test
     dict                RESP3 %map, RESP2 flat array of key, value, ...
     SetReply            RESP3 ~set, RESP2 array
     BigNumber           RESP3 (big number, RESP2 bulk string
@@ -44,6 +45,15 @@ class ErrorReply(bytes):
 
 class SetReply(list):  # type: ignore[type-arg]
     """An unordered collection: a RESP3 set, a plain array in RESP2."""
+
+    __slots__ = ()
+
+
+class Bulks(list):  # type: ignore[type-arg]
+    """An array the handler knows holds only strings (LRANGE's elements).
+
+    Encoded as an array of bulks without testing each item's type first.
+    """
 
     __slots__ = ()
 

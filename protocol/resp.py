@@ -94,6 +94,7 @@ from protocol.replies import (
     NULL_ARRAY,
     OK,
     BigNumber,
+    Bulks,
     ErrorReply,
     Push,
     Reply,
@@ -1081,9 +1082,10 @@ def encode_into(out: bytearray, reply: Reply, resp3: bool) -> None:
         out += b":%d\r\n" % reply
     elif reply is None:
         out += b"_\r\n" if resp3 else b"$-1\r\n"
-    elif t is list:
+    elif t is list or t is Bulks:
         out += b"*%d\r\n" % len(reply)
-        if len(reply) >= _JOINED_BULKS_MIN and _BYTES_ONLY.issuperset(map(type, reply)):
+        if len(reply) >= _JOINED_BULKS_MIN \
+                and (t is Bulks or _BYTES_ONLY.issuperset(map(type, reply))):
             # Arrays of bulks (LRANGE, MGET, HGETALL...): headers looked up and
             # everything joined in C, instead of a loop in Python.
             parts = [b""] * (2 * len(reply))

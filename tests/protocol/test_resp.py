@@ -21,6 +21,7 @@ from protocol.replies import (
     NULL_ARRAY,
     OK,
     BigNumber,
+    Bulks,
     ErrorReply,
     Push,
     SetReply,
@@ -560,6 +561,11 @@ def test_long_arrays_of_bulks(resp3: bool) -> None:
     assert encode(items, resp3) == b"*40\r\n" + bulks(items)
     mixed = [*items[:20], 7, *items[20:]]  # not all bulks: the item-by-item path
     assert encode(mixed, resp3) == b"*41\r\n" + bulks(items[:20]) + b":7\r\n" + bulks(items[20:])
+    # Bulks (strings only, known by the handler): the same bytes, long or short,
+    # bytearray items and elements too long for the header table included.
+    strings = [*items, bytearray(b"edited"), b"w" * 2000]
+    for xs in (strings, strings[:3], []):
+        assert encode(Bulks(xs), resp3) == b"*%d\r\n" % len(xs) + bulks(xs)
 
 
 def test_encode_rejects_unknown_types() -> None:
