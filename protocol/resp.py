@@ -1019,12 +1019,13 @@ def make_reader(
 # ---------------------------------------------------------------- encoder
 
 _CRLF_TO_SPACE: Final = bytes.maketrans(b"\r\n", b"  ")
-_BULK_HEADER: Final = b"$%d".__mod__
+_BULK_HEADER: Final = b"\r\n$%d\r\n".__mod__
 _JOINED_BULKS_MIN: Final = 8  # shorter arrays are cheaper item by item
 # Bulk headers for the usual sizes, formatted once (%-formatting costs ~140 ns
-# a header): "$<n>" to join with CRLF, and "$<n>\r\n" for one reply at a time.
+# a header): "\r\n$<n>\r\n" to join with no separator (each ends the line
+# before it), and "$<n>\r\n" for one reply at a time.
 _BULK_HEADERS_N: Final = 1024
-_BULK_HEADERS: Final = tuple(b"$%d" % n for n in range(_BULK_HEADERS_N))
+_BULK_HEADERS: Final = tuple(b"\r\n$%d\r\n" % n for n in range(_BULK_HEADERS_N))
 _BULK_HEADERS_CRLF: Final = tuple(b"$%d\r\n" % n for n in range(_BULK_HEADERS_N))
 
 
@@ -1083,20 +1084,20 @@ def encode_into(out: bytearray, reply: Reply, resp3: bool) -> None:
     elif reply is None:
         out += b"_\r\n" if resp3 else b"$-1\r\n"
     elif t is list or t is Bulks:
-        out += b"*%d\r\n" % len(reply)
-        if len(reply) >= _JOINED_BULKS_MIN \
-                and (t is Bulks or _BYTES_ONLY.issuperset(map(type, reply))):
+        n = len(reply)
+        if n >= _JOINED_BULKS_MIN and (t is Bulks or _BYTES_ONLY.issuperset(map(type, reply))):
             # Arrays of bulks (LRANGE, MGET, HGETALL...): headers looked up and
             # everything joined in C, instead of a loop in Python.
-            parts = [b""] * (2 * len(reply))
+            out += b"*%d" % n  # its CRLF starts the first header
+            parts = [b"\r\n"] * (2 * n + 1)
             try:  # every header from the table, in one C call
-                parts[::2] = itemgetter(*map(len, reply))(_BULK_HEADERS)
+                parts[0:2 * n:2] = itemgetter(*map(len, reply))(_BULK_HEADERS)
             except IndexError:  # an element of 1024 bytes or more
-                parts[::2] = map(_BULK_HEADER, map(len, reply))
+                parts[0:2 * n:2] = map(_BULK_HEADER, map(len, reply))
             parts[1::2] = reply
-            out += b"\r\n".join(parts)
-            out += b"\r\n"
+            out += b"".join(parts)
             return
+        out += b"*%d\r\n" % n
         for item in reply:
             if type(item) is bytes:
                 out += b"$%d\r\n%b\r\n" % (len(item), item)
