@@ -618,11 +618,17 @@ def substr(s: Session, argv: list[bytes]) -> Reply:
 # -- counters -----------------------------------------------------------------------
 
 
-def _add(s: Session, key: bytes, delta: int) -> int:
-    """Add `delta` to the integer at `key` (0 if absent), keeping the TTL.
+@command("incr", 2, "write denyoom fast", keys=(1, 1, 1), group="string", since="1.0.0",
+         summary="Increment the integer value of a key by one", syntax="key",
+         key_specs=("RW access update",))
+def incr(s: Session, argv: list[bytes], delta: int = 1) -> Reply:
+    """INCR key; DECR, INCRBY and DECRBY call it with their `delta`.
 
-    The common case (a short `bytes` value) is parsed inline: this is INCR's hot path.
+    Adds `delta` to the integer at the key (0 if absent), keeping the TTL. The
+    common case (a short `bytes` value) is parsed inline: this is INCR's hot
+    path, one call deep.
     """
+    key = argv[1]
     db = s.db
     now = s.now_ms
     value = db.lookup(key, now)
@@ -653,20 +659,12 @@ def _add(s: Session, key: bytes, delta: int) -> int:
     return n
 
 
-@command("incr", 2, "write denyoom fast", keys=(1, 1, 1), group="string", since="1.0.0",
-         summary="Increment the integer value of a key by one", syntax="key",
-         key_specs=("RW access update",))
-def incr(s: Session, argv: list[bytes]) -> Reply:
-    """INCR key."""
-    return _add(s, argv[1], 1)
-
-
 @command("decr", 2, "write denyoom fast", keys=(1, 1, 1), group="string", since="1.0.0",
          summary="Decrement the integer value of a key by one", syntax="key",
          key_specs=("RW access update",))
 def decr(s: Session, argv: list[bytes]) -> Reply:
     """DECR key."""
-    return _add(s, argv[1], -1)
+    return incr(s, argv, -1)
 
 
 @command("incrby", 3, "write denyoom fast", keys=(1, 1, 1), group="string", since="1.0.0",
@@ -674,7 +672,7 @@ def decr(s: Session, argv: list[bytes]) -> Reply:
          key_specs=("RW access update",))
 def incrby(s: Session, argv: list[bytes]) -> Reply:
     """INCRBY key increment (the increment is checked before the key's type)."""
-    return _add(s, argv[1], to_int(argv[2]))
+    return incr(s, argv, to_int(argv[2]))
 
 
 @command("decrby", 3, "write denyoom fast", keys=(1, 1, 1), group="string", since="1.0.0",
@@ -685,7 +683,7 @@ def decrby(s: Session, argv: list[bytes]) -> Reply:
     amount = to_int(argv[2])
     if amount == INT64_MIN:
         raise CommandError(errors.DECR_OVERFLOW)
-    return _add(s, argv[1], -amount)
+    return incr(s, argv, -amount)
 
 
 def _exponent(raw: bytes | None) -> int:
