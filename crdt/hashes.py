@@ -214,15 +214,26 @@ def _set_field(h: HashValue, field: bytes, value: bytes, config: Any) -> bool:
 # -- setting ------------------------------------------------------------------------------
 
 
-def _hset_pairs(s: Session, argv: list[bytes], name: str) -> int:
-    """HSET/HMSET's work: how many fields were new."""
+@command("hset", -4, "write denyoom fast", keys=(1, 1, 1), group="hash", since="2.0.0",
+         complexity=("O(1) for each field/value pair added, so O(N) to add N field/value pairs "
+                     "when the command is called with multiple field/value pairs."),
+         summary="Set the string value of a hash field",
+         syntax="key field value [field value ...]", key_specs=("RW update",),
+         history=(("4.0.0", "Accepts multiple `field` and `value` arguments."),))
+def hset(s: Session, argv: list[bytes]) -> Reply:
+    """HSET key field value [field value ...]: how many fields were added (HMSET's work too)."""
     n = len(argv)
     if n % 2:
-        raise CommandError(errors.wrong_arity(name))
+        raise CommandError(errors.wrong_arity("hset"))
     db = s.db
     key = argv[1]
     now = s.now_ms
-    h, created = _hash_for_write(db, key, now)
+    h = db.lookup(key, now)
+    created = h is None
+    if created:
+        h = HashValue()
+    elif type(h) is not HashValue:
+        raise CommandError(WRONGTYPE)
     params = s.engine.config.values  # a plain dict: no Config.__getitem__ call per lookup
     if n == 4:  # one pair: the usual HSET, without the loop
         added = 1 if _set_field(h, argv[2], argv[3], params) else 0
@@ -231,19 +242,15 @@ def _hset_pairs(s: Session, argv: list[bytes], name: str) -> int:
         for i in range(2, n, 2):
             if _set_field(h, argv[i], argv[i + 1], params):
                 added += 1
-    _store(s, key, h, created, b"hset")
+    if created:  # `_store`, written out: this is HSET's hot path
+        db.set(key, h, now)
+    else:
+        db.signal(key)
+    if s.engine.pubsub.notify_flags:
+        if created:
+            notify_new(s, key)
+        notify(s, "h", b"hset", key)
     return added
-
-
-@command("hset", -4, "write denyoom fast", keys=(1, 1, 1), group="hash", since="2.0.0",
-         complexity=("O(1) for each field/value pair added, so O(N) to add N field/value pairs "
-                     "when the command is called with multiple field/value pairs."),
-         summary="Set the string value of a hash field",
-         syntax="key field value [field value ...]", key_specs=("RW update",),
-         history=(("4.0.0", "Accepts multiple `field` and `value` arguments."),))
-def hset(s: Session, argv: list[bytes]) -> Reply:
-    """HSET key field value [field value ...]: how many fields were added."""
-    return _hset_pairs(s, argv, "hset")
 
 
 @command("hmset", -4, "write denyoom fast", keys=(1, 1, 1), group="hash", since="2.0.0",
@@ -254,7 +261,9 @@ def hset(s: Session, argv: list[bytes]) -> Reply:
          replaced_by="`HSET` with multiple field-value pairs")
 def hmset(s: Session, argv: list[bytes]) -> Reply:
     """HMSET key field value [field value ...]: OK."""
-    _hset_pairs(s, argv, "hmset")
+    if len(argv) % 2:
+        raise CommandError(errors.wrong_arity("hmset"))
+    hset(s, argv)
     return OK
 
 
