@@ -259,11 +259,14 @@ def sadd(s: Session, argv: list[bytes]) -> Reply:
     elif type(st) is not SetValue:
         raise CommandError(WRONGTYPE)
     max_intset = _max_intset(s) if st.intset else INTSET_ENTRIES_CAP
-    add = st.add
-    added = 0
-    for member in argv[2:]:
-        if add(member, max_intset):
-            added += 1
+    if len(argv) == 3:  # one member: the usual SADD, without the loop
+        added = 1 if st.add(argv[2], max_intset) else 0
+    else:
+        add = st.add
+        added = 0
+        for member in argv[2:]:
+            if add(member, max_intset):
+                added += 1
     if created:
         db.set(key, st, now)
         if s.engine.pubsub.notify_flags:
