@@ -98,7 +98,7 @@ def _set_expiry(s: Any, argv: list[bytes], name: str, unit_ms: int, relative: bo
         notify(s, "g", b"del", key)
         return 1
     db.set_expire(key, when)
-    db.atime[key] = now // MS_PER_SECOND
+    db.atime[key] = now
     db.signal(key)
     notify(s, "g", b"expire", key)
     return 1
@@ -200,7 +200,7 @@ def persist(s: Any, argv: list[bytes]) -> int:
     now = s.now_ms
     if db.lookup(key, now) is None:
         return 0
-    db.atime[key] = now // MS_PER_SECOND
+    db.atime[key] = now
     if not db.persist(key):
         return 0
     db.signal(key)

@@ -335,7 +335,7 @@ def _rename(s: Any, argv: list[bytes], nx: bool) -> Any:
     if value is None:
         raise CommandError(errors.NO_SUCH_KEY)
     if src == dst:
-        db.atime[src] = now // MS_PER_SECOND
+        db.atime[src] = now
         return 0 if nx else OK
     if db.lookup(dst, now) is not None and nx:
         return 0
@@ -461,7 +461,7 @@ def object_idletime(s: Any, argv: list[bytes]) -> int | None:
     now_s = s.now_ms // MS_PER_SECOND
     if lookup_notouch(db, key, s.now_ms) is None:
         return None
-    return max(0, now_s - db.atime.get(key, now_s))  # type: ignore[no-any-return]
+    return max(0, now_s - db.atime.get(key, s.now_ms) // MS_PER_SECOND)  # type: ignore[no-any-return]
 
 
 @command("object|help", 2, flags="loading stale", group="generic", since="6.2.0",

@@ -91,7 +91,7 @@ class Db:
         self.shards: list[dict[bytes, Any]] = [{} for _ in range(SHARD_COUNT)]
         self.expires: dict[bytes, int] = {}
         self._heap: list[tuple[int, bytes]] = []
-        # Last access, whole seconds, for OBJECT IDLETIME.
+        # Last access (ms; read in whole seconds, Redis's LRU clock), for OBJECT IDLETIME.
         self.atime: dict[bytes, int] = {}
         self.key_count = 0
         self.hits = 0
@@ -139,7 +139,7 @@ class Db:
                     self.misses += 1
                     return None
             self.hits += 1
-            self.atime[key] = now_ms // 1000
+            self.atime[key] = now_ms
             return value
         self.misses += 1
         return None
@@ -182,7 +182,7 @@ class Db:
             self.key_count += 1
             self._scan_stale = True
         shard[key] = value
-        self.atime[key] = now_ms // 1000
+        self.atime[key] = now_ms
         if expire_at_ms is not None:
             self.set_expire(key, expire_at_ms)
         elif not keep_ttl and self.expires:
@@ -194,7 +194,7 @@ class Db:
     def overwrite(self, key: bytes, value: Any, now_ms: int) -> None:
         """Store a new value for a key that is live now, keeping its TTL (INCR's path)."""
         self.shards[crc32(key) & SHARD_MASK][key] = value
-        self.atime[key] = now_ms // 1000
+        self.atime[key] = now_ms
         self.changes += 1  # `signal`
         if self.watchers or self.delta is not None or self.blocked_keys:
             self._tell_observers(key)

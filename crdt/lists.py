@@ -89,7 +89,7 @@ def _write_list(db: Db, key: bytes, now_ms: int) -> ListValue | None:
         return None
     if type(value) is not ListValue:
         raise CommandError(WRONGTYPE)
-    db.atime[key] = now_ms // 1000
+    db.atime[key] = now_ms
     return value
 
 
@@ -244,7 +244,7 @@ def lpush(s: Session, argv: list[bytes]) -> Reply:
     if type(value) is not ListValue:
         raise CommandError(WRONGTYPE)
     value.extendleft(argv[2:])
-    db.atime[key] = now // 1000
+    db.atime[key] = now
     db.signal(key)
     if s.engine.pubsub.notify_flags:
         notify(s, "l", b"lpush", key)
@@ -270,7 +270,7 @@ def rpush(s: Session, argv: list[bytes]) -> Reply:
     if type(value) is not ListValue:
         raise CommandError(WRONGTYPE)
     value.extend(argv[2:])
-    db.atime[key] = now // 1000
+    db.atime[key] = now
     db.signal(key)
     if s.engine.pubsub.notify_flags:
         notify(s, "l", b"rpush", key)
@@ -323,7 +323,7 @@ def _pop(s: Session, argv: list[bytes], left: bool, name: str) -> Reply:
             raise CommandError(WRONGTYPE)
         element = value.popleft() if left else value.pop()
         if value:
-            db.atime[key] = now // 1000
+            db.atime[key] = now
             db.signal(key)
             if s.engine.pubsub.notify_flags:
                 notify(s, "l", b"lpop" if left else b"rpop", key)

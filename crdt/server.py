@@ -810,8 +810,8 @@ def debug_object_line(s: Session, key: bytes, value: Any) -> bytes:
     if encoding == b"int" and 0 <= int(value) < SHARED_INTEGERS:
         refcount = SHARED_REFCOUNT
     now_s = s.now_ms // 1000
-    atime = s.db.atime.get(key, now_s)
-    lru = atime & LRU_CLOCK_MAX
+    atime_s = s.db.atime.get(key, s.now_ms) // 1000
+    lru = atime_s & LRU_CLOCK_MAX
     clock = now_s & LRU_CLOCK_MAX
     idle = clock - lru if clock >= lru else LRU_CLOCK_MAX - lru + clock
     address = ADDRESS_BASE + (crc32(key) << 4)

@@ -488,7 +488,7 @@ def lookup_write(db: Db, key: bytes, now_ms: int) -> Any:
     """Redis's lookupKeyWrite: the live value (None if absent), refreshing its access time."""
     value = db.lookup(key, now_ms)
     if value is not None:
-        db.atime[key] = now_ms // 1000
+        db.atime[key] = now_ms
     return value
 
 
