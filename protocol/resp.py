@@ -1027,6 +1027,9 @@ _JOINED_BULKS_MIN: Final = 8  # shorter arrays are cheaper item by item
 _BULK_HEADERS_N: Final = 1024
 _BULK_HEADERS: Final = tuple(b"\r\n$%d\r\n" % n for n in range(_BULK_HEADERS_N))
 _BULK_HEADERS_CRLF: Final = tuple(b"$%d\r\n" % n for n in range(_BULK_HEADERS_N))
+# Integer replies 0..N-1 (SADD, HSET, ZADD, EXISTS, DEL... mostly answer 0 or 1).
+_INTEGERS_N: Final = 1024
+_INTEGERS: Final = tuple(b":%d\r\n" % n for n in range(_INTEGERS_N))
 
 
 def format_double(value: float) -> bytes:
@@ -1127,7 +1130,7 @@ def encode_many(out: bytearray, replies: list[Reply], resp3: bool) -> None:
         elif reply is OK:
             put(b"+OK\r\n")
         elif type(reply) is int:
-            put(b":%d\r\n" % reply)
+            put(_INTEGERS[reply] if 0 <= reply < _INTEGERS_N else b":%d\r\n" % reply)
         elif reply is None:
             put(b"_\r\n" if resp3 else b"$-1\r\n")
         else:

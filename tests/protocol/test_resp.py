@@ -45,6 +45,7 @@ from protocol.resp import (
     _split_inline_args_slow,
     encode,
     encode_into,
+    encode_many,
     format_double,
     make_reader,
     split_inline_args,
@@ -602,6 +603,7 @@ REPLIES = st.recursive(
         st.lists(inner, max_size=5).map(SetReply),
         st.lists(inner, max_size=5).map(Push),
         st.dictionaries(TEXT, inner, max_size=4),
+        st.lists(TEXT, max_size=12).map(Bulks),
     ),
     max_leaves=20,
 )
@@ -648,3 +650,19 @@ def test_property_encode_round_trips_through_hiredis(reply: object, resp3: bool)
     parser.feed(encode(reply, resp3))
     assert from_hiredis(parser.gets()) == as_hiredis(reply, resp3)
     assert parser.gets() is False  # nothing left over
+
+
+@settings(max_examples=300)
+@given(st.lists(REPLIES, max_size=20), st.booleans())
+def test_property_encode_many_is_encode_of_each(replies: list[object], resp3: bool) -> None:
+    out = bytearray(b"prefix")
+    encode_many(out, replies, resp3)
+    assert out == b"prefix" + b"".join(encode(reply, resp3) for reply in replies)
+
+
+def test_encode_many_integers_at_the_table_edges() -> None:
+    numbers = [-1, 0, 1, 1023, 1024, -(2**63), 2**63 - 1]
+    out = bytearray()
+    encode_many(out, numbers, False)
+    assert out == b"".join(b":%d\r\n" % n for n in numbers)
+
