@@ -243,7 +243,10 @@ def lpush(s: Session, argv: list[bytes]) -> Reply:
         return len(value)
     if type(value) is not ListValue:
         raise CommandError(WRONGTYPE)
-    value.extendleft(argv[2:])
+    if len(argv) == 3:  # one element: the usual LPUSH, without the slice
+        value.appendleft(argv[2])
+    else:
+        value.extendleft(argv[2:])
     db.atime[key] = now
     db.signal(key)
     if s.engine.pubsub.notify_flags:
@@ -269,7 +272,10 @@ def rpush(s: Session, argv: list[bytes]) -> Reply:
         return len(value)
     if type(value) is not ListValue:
         raise CommandError(WRONGTYPE)
-    value.extend(argv[2:])
+    if len(argv) == 3:
+        value.append(argv[2])
+    else:
+        value.extend(argv[2:])
     db.atime[key] = now
     db.signal(key)
     if s.engine.pubsub.notify_flags:
