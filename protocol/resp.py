@@ -1115,7 +1115,7 @@ def encode_into(out: bytearray, reply: Reply, resp3: bool) -> None:
 def encode_many(out: bytearray, replies: list[Reply], resp3: bool) -> None:
     """`encode_into` for each reply in turn: the server's way to encode a pipeline.
 
-    The usual replies (bulk, +OK, integer, null) are encoded here with no call
+    The usual replies (bulk, +OK, integer, null, empty array) are encoded here with no call
     each and collected as parts, joined once: appending to a list is cheaper
     than growing the bytearray per reply.
     """
@@ -1133,6 +1133,8 @@ def encode_many(out: bytearray, replies: list[Reply], resp3: bool) -> None:
             put(_INTEGERS[reply] if 0 <= reply < _INTEGERS_N else b":%d\r\n" % reply)
         elif reply is None:
             put(b"_\r\n" if resp3 else b"$-1\r\n")
+        elif type(reply) is list and not reply:  # a missing key's range or pop
+            put(b"*0\r\n")
         else:
             if parts:
                 out += b"".join(parts)
