@@ -730,7 +730,16 @@ def _pop_from(db: Db, key: bytes, zs: ZSet, max_side: bool, count: int,
     return out
 
 
-def _zpop(s: Session, argv: list[bytes], max_side: bool) -> Reply:
+@command("zpopmin", -2, "write fast", keys=(1, 1, 1), group="sorted-set", since="5.0.0",
+         complexity=("O(log(N)*M) with N being the number of elements in the sorted set, "
+                     "and M being the number of elements popped."),
+         summary="Remove and return members with the lowest scores in a sorted set",
+         syntax="key [count]", key_specs=("RW access delete",))
+def zpopmin(s: Session, argv: list[bytes], max_side: bool = False) -> Reply:
+    """ZPOPMIN key [count]: [member, score, ...] (RESP3 with count: [[member, score], ...]).
+
+    ZPOPMAX calls it with `max_side`.
+    """
     if len(argv) > 3:
         raise CommandError(errors.SYNTAX)
     count = 1
@@ -759,16 +768,6 @@ def _zpop(s: Session, argv: list[bytes], max_side: bool) -> Reply:
     return out
 
 
-@command("zpopmin", -2, "write fast", keys=(1, 1, 1), group="sorted-set", since="5.0.0",
-         complexity=("O(log(N)*M) with N being the number of elements in the sorted set, "
-                     "and M being the number of elements popped."),
-         summary="Remove and return members with the lowest scores in a sorted set",
-         syntax="key [count]", key_specs=("RW access delete",))
-def zpopmin(s: Session, argv: list[bytes]) -> Reply:
-    """ZPOPMIN key [count]: [member, score, ...] (RESP3 with count: [[member, score], ...])."""
-    return _zpop(s, argv, False)
-
-
 @command("zpopmax", -2, "write fast", keys=(1, 1, 1), group="sorted-set", since="5.0.0",
          complexity=("O(log(N)*M) with N being the number of elements in the sorted set, "
                      "and M being the number of elements popped."),
@@ -776,7 +775,7 @@ def zpopmin(s: Session, argv: list[bytes]) -> Reply:
          syntax="key [count]", key_specs=("RW access delete",))
 def zpopmax(s: Session, argv: list[bytes]) -> Reply:
     """ZPOPMAX key [count]: as ZPOPMIN from the high end."""
-    return _zpop(s, argv, True)
+    return zpopmin(s, argv, True)
 
 
 def parse_mpop(argv: list[bytes], numkeys_index: int) -> tuple[list[bytes], bool, int]:
