@@ -56,7 +56,10 @@ Well-formed multibulk commands are parsed by ``hiredis.Reader`` in C and then
 *verified* once per read with a handful of C-level passes.  Every command
 must be a non-empty flat list of ``bytes`` within our limits, and the read
 must hold one ``*`` per command returned (so hiredis has begun no command
-after them: at an item boundary it reports no buffered data).  One
+after them: at an item boundary it reports no buffered data).  A read that
+`take` gets whole is handed to hiredis behind an array header of as many
+items as it holds ``*`` bytes, so one ``gets()`` returns every command; the
+array must then complete with no byte left (see `_ARRAY_HEADERS`).  One
 ``translate()`` of each read (shared with the aggregate guard below) notes
 which other type bytes occur: ``%``, ``~``, ``>``, ``|`` and ``=`` can start
 replies hiredis returns as lists or bytes, so reads holding them take the
