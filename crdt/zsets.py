@@ -545,18 +545,22 @@ def zadd(s: Session, argv: list[bytes]) -> Reply:
     """
     if len(argv) != 4 or argv[2][:1].isalpha():
         return _zadd(s, argv, 0)
-    score = parse_score(argv[2])
+    raw = argv[2]
+    # parse_score's common case, written out: this is ZADD's hot path.
+    score = float(raw) if raw.isdigit() and len(raw) < _PLAIN_DIGITS_MAX else parse_score(raw)
     key, member = argv[1], argv[3]
     db = s.db
-    zs = lookup_write(db, key, s.now_ms)
+    now = s.now_ms
+    zs = db.lookup(key, now)
     if zs is None:
         zs = ZSet()
         zs.add(member, score, s.engine.config)
-        db.set(key, zs, s.now_ms)
+        db.set(key, zs, now)
         if s.engine.pubsub.notify_flags:
             notify_new(s, key)
             notify(s, "z", b"zadd", key)
         return 1
+    db.atime[key] = now  # as lookup_write does, before the type check
     if type(zs) is not ZSet:
         raise CommandError(WRONGTYPE)
     old = zs.scores.get(member)
