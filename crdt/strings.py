@@ -639,13 +639,6 @@ def incr(s: Session, argv: list[bytes], delta: int = 1) -> Reply:
         if type(value) is bytes and len(value) < 19 and value.isdigit() \
                 and (value[0] != 48 or len(value) == 1):
             n = int(value)  # canonical and within int64: string2ll's verdict, faster
-        elif type(value) is bytes and len(value) <= 20:
-            try:
-                n = int(value)
-            except ValueError:
-                raise CommandError(NOT_INTEGER) from None
-            if b"%d" % n != value or n > INT64_MAX or n < INT64_MIN:
-                raise CommandError(NOT_INTEGER)
         else:
             n = _stored_int(value)
         n += delta
