@@ -53,9 +53,12 @@ def _bit_offset(s: Session, raw: bytes) -> int:
 
 
 def _string(value: Any) -> bytes | bytearray:
-    """The value itself if it is a string; WRONGTYPE otherwise."""
-    if isinstance(value, (bytes, bytearray)):
-        return value
+    """A string value's bytes (the value itself unless a counter); WRONGTYPE otherwise."""
+    t = type(value)
+    if t is bytes or t is bytearray:
+        return value  # type: ignore[no-any-return]
+    if t is int:
+        return b"%d" % value
     raise CommandError(errors.WRONGTYPE)
 
 
@@ -91,21 +94,22 @@ def setbit(s: Session, argv: list[bytes]) -> Reply:
         notify_new(s, key)
         notify(s, "$", b"setbit", key)
         return 0
-    value = _string(value)
-    old = (value[index] >> shift) & 1 if index < len(value) else 0
-    if index < len(value) and old == on:
+    buf = _string(value)
+    if type(buf) is not bytearray:
+        # Redis makes the string editable (raw) before it reads the bit, so it
+        # stays raw even if the bit is unchanged; that alone is not a write.
+        buf = bytearray(buf)
+        db.unshare(key, buf)
+    old = (buf[index] >> shift) & 1 if index < len(buf) else 0
+    if index < len(buf) and old == on:
         return old  # nothing changes: Redis does not signal the key either
-    buf = value if type(value) is bytearray else bytearray(value)
     if len(buf) <= index:
         buf.extend(bytes(index + 1 - len(buf)))
     if on:
         buf[index] |= 1 << shift
     else:
         buf[index] &= ~(1 << shift) & 0xFF
-    if buf is value:
-        db.signal(key)
-    else:
-        db.replace_value(key, buf)
+    db.signal(key)
     notify(s, "$", b"setbit", key)
     return old
 

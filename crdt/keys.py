@@ -120,9 +120,9 @@ def parse_scan_cursor(raw: bytes) -> int:
 
 
 def duplicate(value: Any) -> Any:
-    """An independent copy of a stored value (COPY): bytes are shared, the rest copied."""
+    """An independent copy of a stored value (COPY): bytes and ints are shared, the rest copied."""
     t = type(value)
-    if t is bytes:
+    if t is bytes or t is int:
         return value
     if t is bytearray:
         return bytearray(value)
@@ -479,7 +479,7 @@ def object_refcount(s: Any, argv: list[bytes]) -> int | None:
     value = lookup_notouch(s.db, argv[2], s.now_ms)
     if value is None:
         return None
-    if type(value) is bytes and encoding_of(value, s.engine.config) == b"int" \
+    if type(value) in (bytes, int) and encoding_of(value, s.engine.config) == b"int" \
             and 0 <= int(value) < SHARED_INTEGERS:
         return SHARED_REFCOUNT
     return 1

@@ -4,9 +4,12 @@ Strategy:
 - A key lives in shard ``crc32(key) & 15``. crc32 is stable across processes
   (Python's ``hash()`` is not), so replicas agree on shards: the shard is the
   unit of gossip digests and anti-entropy.
-- A value's Python type is its Redis type: ``bytes`` is a string (``bytearray``
-  is a string that was edited in place, which Redis reports as ``raw``); the
-  collection types carry a ``type_name`` class attribute.
+- A value's Python type is its Redis type. A string has three forms:
+  ``bytes``; ``bytearray``, a string edited in place (Redis's ``raw``); and
+  ``int``, a counter INCR/DECR/INCRBY/DECRBY stored (Redis's ``int``
+  encoding), which stands for its canonical decimal text: every reader of a
+  string takes it through `string_bytes` or tests for it. The collection types
+  carry a ``type_name`` class attribute.
 - Expiry times (ms) sit in one ``expires`` dict, as in Redis, plus a heap of
   ``(when, key)`` for the active cycle. Heap entries go stale when a TTL is
   changed or removed; they are skipped on pop and compacted when they
@@ -52,10 +55,29 @@ def scan_position(key: bytes) -> int:
     return ((h & SHARD_MASK) << 28) | (h >> 4)
 
 
+def string_bytes(value: Any) -> bytes | None:
+    """A stored string's text as `bytes` (a copy of a bytearray, the digits of
+    an int); None for any other type."""
+    t = type(value)
+    if t is bytes:
+        return value  # type: ignore[no-any-return]
+    if t is bytearray:
+        return bytes(value)
+    if t is int:
+        return b"%d" % value
+    return None
+
+
+def is_string(value: Any) -> bool:
+    """Whether a stored value is a string, in any of its three forms."""
+    t = type(value)
+    return t is bytes or t is bytearray or t is int
+
+
 def type_name(value: Any) -> bytes:
     """The Redis type name (b"string", b"list", ...) of a stored value."""
     t = type(value)
-    if t is bytes or t is bytearray:
+    if t is bytes or t is bytearray or t is int:
         return b"string"
     return value.type_name  # type: ignore[no-any-return]
 
@@ -64,7 +86,8 @@ def encoding_of(value: Any, config: Any) -> bytes:
     """OBJECT ENCODING: what Redis 7.0 would report for this value at its size.
 
     Strings: ``int`` for a 64-bit integer of up to 20 characters, ``embstr`` up to
-    44 bytes, else ``raw``; a string edited in place (bytearray) is ``raw``.
+    44 bytes, else ``raw``; a string edited in place (bytearray) is ``raw``, a
+    counter (int) is ``int``.
     Collections answer through their own ``encoding(config)`` method.
     """
     t = type(value)
@@ -74,6 +97,8 @@ def encoding_of(value: Any, config: Any) -> bytes:
         return b"embstr" if len(value) <= EMBSTR_MAX_BYTES else b"raw"
     if t is bytearray:
         return b"raw"
+    if t is int:
+        return b"int"
     return value.encoding(config)  # type: ignore[no-any-return]
 
 
@@ -203,6 +228,11 @@ class Db:
         """Swap the value of an existing key in place, keeping its TTL (INCR, APPEND...)."""
         self.shards[crc32(key) & SHARD_MASK][key] = value
         self.signal(key)
+
+    def unshare(self, key: bytes, value: Any) -> None:
+        """Swap in an equal value of another form (a string made editable, as
+        Redis's dbUnshareStringValue): not a write, so nothing is signalled."""
+        self.shards[crc32(key) & SHARD_MASK][key] = value
 
     def set_expire(self, key: bytes, when_ms: int) -> None:
         """Give an existing key an absolute expiry time in ms."""

@@ -36,7 +36,7 @@ from crdt import errors, info
 from crdt import introspection  # noqa: F401  (registers COMMAND and its subcommands)
 from crdt.args import c_word, to_int
 from crdt.errors import CommandError
-from crdt.keyspace import encoding_of
+from crdt.keyspace import encoding_of, string_bytes
 from crdt.pubsub import no_reply
 from crdt.session import Session
 from crdt.table import TABLE, container
@@ -783,8 +783,8 @@ def serialized_length(value: Any, encoding: bytes) -> int:
     which gyrekv does not model); collections report the sum of their
     elements' sizes if they can list them, else 0.
     """
-    if type(value) is bytes or type(value) is bytearray:
-        data = bytes(value)
+    data = string_bytes(value)
+    if data is not None:
         if encoding == b"int" or (len(data) <= 11 and _looks_int(data)):
             size = _int_encoded_bytes(int(data))
             if size is not None:

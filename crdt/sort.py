@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 from crdt import errors
 from crdt.args import c_word, to_int
 from crdt.errors import CommandError
-from crdt.keyspace import type_name
+from crdt.keyspace import is_string, string_bytes, type_name
 from crdt.lists import ListValue
 from crdt.strings import notify, notify_new
 from crdt.table import TABLE, command
@@ -132,16 +132,11 @@ def lookup_by_pattern(db: Db, pattern: bytes, element: bytes, now_ms: int) -> by
     value = db.read(key, now_ms)
     if value is None:
         return None
-    t = type(value)
     if field is not None:
-        if t is bytes or t is bytearray or value.type_name != b"hash":
+        if is_string(value) or value.type_name != b"hash":
             return None
         return _hash_field(value, field)
-    if t is bytes:
-        return value  # type: ignore[no-any-return]
-    if t is bytearray:
-        return bytes(value)
-    return None
+    return string_bytes(value)
 
 
 def _set_members(value: Any) -> list[bytes]:

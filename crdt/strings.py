@@ -5,7 +5,10 @@ Strategy:
   SETBIT) becomes a `bytearray`, which OBJECT ENCODING reports as ``raw``
   like Redis's unshared sds. Replies never hand out a stored `bytearray`
   (a later command could mutate it before the reply is encoded, e.g. in
-  MULTI): they copy it to `bytes`.
+  MULTI): they copy it to `bytes`. INCR, DECR, INCRBY and DECRBY store their
+  result as an `int` (Redis's ``int`` encoding), so a counter is neither
+  parsed nor formatted to be stored; every reader here turns it back into
+  its decimal text.
 - The hot paths (GET, plain SET, INCR/DECR) do one keyspace lookup and at
   most one store, with no option parsing and no helper objects. Everything
   with options goes through `_parse_set_options`, which follows Redis 7.0's
@@ -46,6 +49,7 @@ from crdt.args import (
     to_long_double,
 )
 from crdt.errors import CommandError
+from crdt.keyspace import string_bytes
 from crdt.table import command
 from protocol.replies import OK, Reply
 
@@ -117,6 +121,8 @@ def _stored_int(value: Any) -> int:
         CommandError: WRONGTYPE for a non-string, else "not an integer".
     """
     t = type(value)
+    if t is int:
+        return value  # type: ignore[no-any-return]
     if t is not bytes and t is not bytearray:
         raise CommandError(WRONGTYPE)
     if len(value) <= 20:
@@ -209,6 +215,8 @@ def _string_or_none(value: Any) -> bytes | None:
         return value  # type: ignore[no-any-return]
     if t is bytearray:
         return bytes(value)
+    if t is int:
+        return b"%d" % value
     raise CommandError(WRONGTYPE)
 
 
@@ -222,9 +230,7 @@ def get(s: Session, argv: list[bytes]) -> Reply:
     value = s.db.read(argv[1], s.now_ms)
     if value is None or type(value) is bytes:
         return value
-    if type(value) is bytearray:
-        return bytes(value)
-    raise CommandError(WRONGTYPE)
+    return _string_or_none(value)
 
 
 @command("set", -3, "write denyoom", keys=(1, 1, 1), group="string", since="1.0.0",
@@ -341,6 +347,8 @@ def mget(s: Session, argv: list[bytes]) -> Reply:
             out.append(value)
         elif t is bytearray:
             out.append(bytes(value))
+        elif t is int:
+            out.append(b"%d" % value)
         else:
             out.append(None)
     return out
@@ -460,6 +468,8 @@ def strlen(s: Session, argv: list[bytes]) -> Reply:
     t = type(value)
     if t is bytes or t is bytearray:
         return len(value)
+    if t is int:
+        return len(b"%d" % value)
     raise CommandError(WRONGTYPE)
 
 
@@ -509,7 +519,9 @@ def append(s: Session, argv: list[bytes]) -> Reply:
         notify(s, "$", b"append", key)
         return len(tail)
     t = type(value)
-    if t is not bytes and t is not bytearray:
+    if t is int:
+        value, t = b"%d" % value, bytes
+    elif t is not bytes and t is not bytearray:
         raise CommandError(WRONGTYPE)
     check_string_length(s, len(value), len(tail))
     if t is bytearray:
@@ -551,7 +563,9 @@ def setrange(s: Session, argv: list[bytes]) -> Reply:
         notify(s, "$", b"setrange", key)
         return len(new)
     t = type(value)
-    if t is not bytes and t is not bytearray:
+    if t is int:
+        value, t = b"%d" % value, bytes
+    elif t is not bytes and t is not bytearray:
         raise CommandError(WRONGTYPE)
     if not patch:
         return len(value)
@@ -575,9 +589,7 @@ def _getrange(s: Session, argv: list[bytes]) -> Reply:
     value = s.db.read(argv[1], s.now_ms)
     if value is None:
         return b""
-    t = type(value)
-    if t is not bytes and t is not bytearray:
-        raise CommandError(WRONGTYPE)
+    value = _string_or_none(value)
     n = len(value)
     if start < 0 and end < 0 and start > end:
         return b""
@@ -624,9 +636,9 @@ def substr(s: Session, argv: list[bytes]) -> Reply:
 def incr(s: Session, argv: list[bytes], delta: int = 1) -> Reply:
     """INCR key; DECR, INCRBY and DECRBY call it with their `delta`.
 
-    Adds `delta` to the integer at the key (0 if absent), keeping the TTL. The
-    common case (a short `bytes` value) is parsed inline: this is INCR's hot
-    path, one call deep.
+    Adds `delta` to the integer at the key (0 if absent), keeping the TTL, and
+    stores the result as an `int`: a counter stays one, so the usual INCR
+    reads no text and writes none.
     """
     key = argv[1]
     db = s.db
@@ -634,17 +646,12 @@ def incr(s: Session, argv: list[bytes], delta: int = 1) -> Reply:
     value = db.lookup(key, now)
     if value is None:
         n = delta
-        db.set(key, b"%d" % n, now, None, True)
+        db.set(key, n, now, None, True)
     else:
-        if type(value) is bytes and len(value) < 19 and value.isdigit() \
-                and (value[0] != 48 or len(value) == 1):
-            n = int(value)  # canonical and within int64: string2ll's verdict, faster
-        else:
-            n = _stored_int(value)
-        n += delta
+        n = (value if type(value) is int else _stored_int(value)) + delta
         if n > INT64_MAX or n < INT64_MIN:
             raise CommandError(errors.OVERFLOW)
-        db.overwrite(key, b"%d" % n, now)
+        db.overwrite(key, n, now)
     if s.engine.pubsub.notify_flags:
         if value is None:
             notify_new(s, key)
@@ -790,10 +797,7 @@ def incrbyfloat(s: Session, argv: list[bytes]) -> Reply:
     if value is None:
         current: Fraction | float = Fraction(0)
     else:
-        t = type(value)
-        if t is not bytes and t is not bytearray:
-            raise CommandError(WRONGTYPE)
-        current = parse_long_double(value)
+        current = parse_long_double(_string_or_none(value))
     total = add_long_double(current, parse_long_double(argv[2]))
     if isinstance(total, float):  # inf or nan
         raise CommandError(errors.INCR_NAN_OR_INF)
@@ -852,11 +856,10 @@ def lcs(s: Session, argv: list[bytes]) -> Reply:
     now = s.now_ms
     va = db.read(argv[1], now)
     vb = db.read(argv[2], now)
-    for v in (va, vb):
-        if v is not None and type(v) is not bytes and type(v) is not bytearray:
-            raise CommandError(errors.LCS_WRONGTYPE)
-    a = bytes(va) if va is not None else b""
-    b = bytes(vb) if vb is not None else b""
+    a = string_bytes(va) if va is not None else b""
+    b = string_bytes(vb) if vb is not None else b""
+    if a is None or b is None:
+        raise CommandError(errors.LCS_WRONGTYPE)
     want_len = want_idx = with_len = False
     min_len = 0
     i = 3

@@ -42,6 +42,7 @@ import orjson
 
 from crdt.clocks import DecodeError, HybridClock, Timestamp
 from crdt.engine import Engine
+from crdt.keyspace import string_bytes
 from crdt.lattices import (
     SHARD_COUNT,
     LWWMap,
@@ -176,10 +177,11 @@ class LwwKeyspace:
             db = self.engine.dbs[0]
             for key in dict.fromkeys(keys):
                 value = db.lookup(key, now_ms)
-                if value is not None and not isinstance(value, bytes | bytearray):
+                text = None if value is None else string_bytes(value)
+                if value is not None and text is None:
                     log.warning("only string values are replicated; %r is a %s", key, type(value).__name__)
                     continue
-                reg = LWWRegister(None if value is None else bytes(value), clock.now(now_ms))
+                reg = LWWRegister(text, clock.now(now_ms))
                 self._store(key, reg)
                 entries.append((key, reg))
         return reply, entries

@@ -302,6 +302,10 @@ def test_debug_object(box: Box) -> None:
     assert b" refcount:1 encoding:int serializedlength:5 " in box("DEBUG", "OBJECT", "big")
     assert b" encoding:embstr serializedlength:6 " in box("DEBUG", "OBJECT", "s")
     assert b" encoding:raw serializedlength:102 " in box("DEBUG", "OBJECT", "long")
+    box("INCRBY", "counter", 123456)  # kept as a number: reported as the same text would be
+    assert b" refcount:1 encoding:int serializedlength:5 " in box("DEBUG", "OBJECT", "counter")
+    box("INCRBY", "shared", 7)
+    assert b" refcount:2147483647 encoding:int serializedlength:2 " in box("DEBUG", "OBJECT", "shared")
     box.now += 7_000
     assert box("DEBUG", "OBJECT", "s").endswith(b"lru_seconds_idle:7")
     assert box.err("DEBUG", "OBJECT", "nokey") == b"ERR no such key"

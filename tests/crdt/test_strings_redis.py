@@ -195,6 +195,53 @@ def test_integer_counters(diff: Any, stored: bytes | None) -> None:
         check_ttl(diff, "n")
 
 
+# A counter INCRBY wrote is kept as a number (Redis's int encoding, a Python
+# int here); every command that reads or edits a string must see its digits.
+COUNTER_READERS: list[tuple[Any, ...]] = [
+    ("GET", "n"), ("MGET", "n", "missing", "n"), ("STRLEN", "n"), ("TYPE", "n"),
+    ("OBJECT", "ENCODING", "n"), ("OBJECT", "REFCOUNT", "n"), ("GETRANGE", "n", 1, -2),
+    ("SUBSTR", "n", 0, 0), ("GETRANGE", "n", -100, 100), ("LCS", "n", "other"), ("LCS", "n", "n", "IDX"),
+    ("GETBIT", "n", 3), ("BITCOUNT", "n"), ("BITPOS", "n", 0), ("EXISTS", "n"), ("KEYS", "n"),
+    ("SORT", "ids", "BY", "w*"), ("SORT", "ids", "BY", "nosort", "GET", "w*", "GET", "#"),
+]
+COUNTER_WRITERS: list[tuple[Any, ...]] = [
+    ("APPEND", "n", "7"), ("SETRANGE", "n", 1, "xy"), ("SETRANGE", "n", 30, "z"), ("SETBIT", "n", 1, 0),
+    ("SETBIT", "n", 7, 1), ("SETBIT", "n", 100, 1), ("INCRBYFLOAT", "n", "0.5"),
+    ("GETSET", "n", "v"), ("GETDEL", "n"), ("GETEX", "n", "PERSIST"), ("SET", "n", "v", "GET"),
+    ("COPY", "n", "n2"), ("RENAME", "n", "n2"), ("MOVE", "n", 1),
+    ("INCR", "n"), ("DECRBY", "n", -5),
+]
+
+
+@pytest.mark.parametrize("value", [0, 7, -7, 9999, 10000, 123456789, INT64_MAX, INT64_MIN])
+def test_counters_read_as_text(diff: Any, value: int) -> None:
+    diff.check("RPUSH", "ids", "a", "b", "c")
+    diff.check("INCRBY", "wa", 5)
+    diff.check("SET", "wb", "3")
+    diff.check("INCRBY", "wc", -1)
+    diff.check("SET", "other", "1234567890-")
+    diff.check("INCRBY", "n", value)
+    for argv in COUNTER_READERS:
+        diff.check(*argv)
+    diff.check("SCAN", 0, "TYPE", "string", normalise=lambda r: (r[0], sorted(r[1])))
+
+
+@pytest.mark.parametrize("argv", COUNTER_WRITERS, ids=repr)
+@pytest.mark.parametrize("value", [0, 42, -42, INT64_MIN])
+@pytest.mark.parametrize("made_by", ["INCRBY", "SET"])
+def test_counters_edited_as_text(diff: Any, argv: tuple[Any, ...], value: int, made_by: str) -> None:
+    diff.check(made_by, "n", value)
+    diff.check("EXPIRE", "n", 1000)
+    diff.check(*argv)
+    for key in ("n", "n2"):
+        diff.check("GET", key)
+        diff.check("OBJECT", "ENCODING", key)
+        check_ttl(diff, key)
+    diff.check("SELECT", 1)
+    diff.check("GET", "n")
+    diff.check("SELECT", 0)
+
+
 @pytest.mark.parametrize("stored,incr", [
     (b"10.50", b"0.1"), (None, b"1"), (None, b"-0"), (b"-0", b"-0"), (b"5.0e3", b"2.0e2"), (b"3", b"1.5"),
     (None, b"0.1"), (None, b"-1e-30"), (None, b"1e-17"), (b"1", b"0x1p3"), (None, b"0x.8p1"),

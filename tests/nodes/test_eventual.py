@@ -52,6 +52,16 @@ def test_local_writes_get_increasing_timestamps_and_stay_in_the_engine() -> None
     assert ks.read(b"k", T0 + 1) is None
 
 
+def test_a_counter_replicates_as_its_text() -> None:
+    ks = keyspace()
+    ks.execute([b"INCRBY", b"n", b"-42"], T0)
+    reply, [(key, reg)] = ks.execute([b"INCR", b"n"], T0 + 1)
+    assert reply == -41 and key == b"n" and reg.value == b"-41"
+    peer = keyspace("b")
+    peer.merge([(key, reg)], T0 + 2)
+    assert peer.read(b"n", T0 + 2) == b"-41"
+
+
 def test_merge_keeps_the_latest_whatever_the_order_and_repeats() -> None:
     old = (b"k", LWWRegister(b"old", Timestamp(T0, 0, "n1")))
     new = (b"k", LWWRegister(b"new", Timestamp(T0 + 5, 0, "n2")))
