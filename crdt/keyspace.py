@@ -212,15 +212,7 @@ class Db:
             self.set_expire(key, expire_at_ms)
         elif not keep_ttl and self.expires:
             self.expires.pop(key, None)
-        self.changes += 1  # `signal`, written out on the two hottest write paths
-        if self.watchers or self.delta is not None or self.blocked_keys:
-            self._tell_observers(key)
-
-    def overwrite(self, key: bytes, value: Any, now_ms: int) -> None:
-        """Store a new value for a key that is live now, keeping its TTL (INCR's path)."""
-        self.shards[crc32(key) & SHARD_MASK][key] = value
-        self.atime[key] = now_ms
-        self.changes += 1  # `signal`
+        self.changes += 1  # `signal`, written out: every SET's path
         if self.watchers or self.delta is not None or self.blocked_keys:
             self._tell_observers(key)
 

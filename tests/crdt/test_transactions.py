@@ -40,6 +40,21 @@ def test_watch_then_a_write_by_another_client_fails_the_exec(box: EngineBox) -> 
     assert box("GET", "k") == b"theirs"
 
 
+@pytest.mark.parametrize("first", ["absent", "text", "counter"])
+def test_an_incr_by_another_client_fails_the_exec(box: EngineBox, first: str) -> None:
+    if first == "text":
+        box("SET", "n", "5")
+    elif first == "counter":
+        box("INCRBY", "n", 5)
+    other = box.engine.open_session(box.now)
+    box("WATCH", "n")
+    box("INCR", "n", session=other)
+    box("MULTI")
+    box("SET", "n", "mine")
+    assert box("EXEC") is NULL_ARRAY
+    assert box("GET", "n") == (b"1" if first == "absent" else b"6")
+
+
 def test_a_watched_key_that_expires_before_exec_fails_it(box: EngineBox) -> None:
     box("SET", "k", "v", "PX", "100")
     box("WATCH", "k")
