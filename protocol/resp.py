@@ -190,6 +190,7 @@ _BIG_AGGREGATE_SPAN: Final = 3
 _ARRAY_HEADERS_N: Final = 64
 _ARRAY_HEADERS: Final = tuple(b"*%d\r\n" % n for n in range(_ARRAY_HEADERS_N))
 _BYTES_ONLY: Final = frozenset({bytes})
+_JOIN: Final = b"".join
 _LIST_ONLY: Final = frozenset({list})
 
 
@@ -864,12 +865,14 @@ class HiredisReader(Reader):
 
     def _verified_commands(self, out: list[Argv], length: int, plain: bool) -> bool:
         """Whether `out`, hiredis's items from exactly `length` bytes, are commands Redis reads so."""
-        if len(out) == 1:
-            argv = out[0]
-            if type(argv) is not list or not argv or not _BYTES_ONLY.issuperset(map(type, argv)):
-                return False
-        elif not (_LIST_ONLY.issuperset(map(type, out)) and all(out)
-                  and _BYTES_ONLY.issuperset(map(type, chain.from_iterable(out)))):
+        # Every item a non-empty list, and every element bytes: joining each
+        # item's elements refuses anything else hiredis returns (int, None,
+        # float, bool, an error, a nested list) with TypeError, in C.
+        if not (_LIST_ONLY.issuperset(map(type, out)) and all(out)):
+            return False
+        try:
+            sum(map(len, map(_JOIN, out)))
+        except TypeError:
             return False
         return (length <= self._small_read_max or self._within_limits(out)) \
             and (plain or self._bulks_only(out, length))

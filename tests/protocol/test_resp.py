@@ -449,6 +449,10 @@ def encode_command(argv: Argv) -> bytes:
     (b"*1\r\n$3\r\na*b\r\n$1\r\nx\r\n", [[b"a*b"], [b"$1"], [b"x"]], None),
     # A nested array: Redis refuses it.
     (b"*1\r\n*1\r\n$1\r\na\r\n", [], expected_dollar(b"*")),
+    # An element hiredis reads as no bytes (int, null, double, bool, error): Redis refuses it.
+    *[(PING + b"*2\r\n$3\r\nGET\r\n" + item + PING, [[b"PING"]], expected_dollar(item[:1]))
+      for item in (b":5\r\n", b"_\r\n", b",1.5\r\n", b"#t\r\n", b"-ERR x\r\n", b"!3\r\nerr\r\n")],
+    (PING + b"*2\r\n$3\r\nGET\r\n$-1\r\n" + PING, [[b"PING"]], ERR_BULK_LEN),
     # An empty and a null command: Redis skips them.
     (b"*0\r\n" + PING + b"*-1\r\n" + PING, [[b"PING"], [b"PING"]], None),
     # Bytes after the commands: the array completes with data left.
