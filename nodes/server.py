@@ -299,7 +299,10 @@ class RespServer:
 
     def _on_readable(self, conn: Conn, now: int) -> None:
         try:
-            data = conn.sock.recv(RECV_BYTES)
+            # os.read/os.write, not sock.recv/send: the same syscalls on a
+            # socket, without the socket methods' argument parsing and timeout
+            # handling (4% of the instructions of a one-command read).
+            data = os.read(conn.fd, RECV_BYTES)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
@@ -485,7 +488,7 @@ class RespServer:
     def _flush(self, conn: Conn) -> None:
         out = conn.out
         try:
-            sent = conn.sock.send(out)
+            sent = os.write(conn.fd, out)  # see _on_readable
             if sent == len(out) and conn.events == EV_READ and not conn.closing:
                 out.clear()  # the usual case: everything went, nothing else to do
                 self.engine.stats.net_output_bytes += sent

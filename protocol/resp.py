@@ -181,6 +181,8 @@ _BIG_OTHER: Final = b"!000"
 # have raised): the fast path requires both; other reads take the exact path.
 _LF: Final = 10
 _BANG: Final = 33  # b"!" (ints: `in` on one byte value is the fastest test)
+# A bytes needle is looked for with find(), not `in`: in 3.11 `in` first tries
+# the needle as an int and builds (then drops) a TypeError every time.
 _P: Final = 80  # b"P"
 _BIG_AGGREGATE_SPAN: Final = 3
 # `HiredisReader.take` wraps a read holding N "*" bytes in an array header of
@@ -281,7 +283,7 @@ def _plain_inline_lines(data: bytes, inline_max_bytes: int) -> list[Argv] | None
     is one of those blanks.
     """
     if data[-1] != _LF or len(data) > inline_max_bytes or data[0] == _STAR \
-            or b"\n*" in data or _BANG in data.translate(_INLINE_SPECIAL):
+            or data.find(b"\n*") >= 0 or _BANG in data.translate(_INLINE_SPECIAL):
         return None
     lines = data.split(b"\n")
     lines.pop()
@@ -730,8 +732,8 @@ class HiredisReader(Reader):
             else:
                 scan = data.translate(_AGGREGATE_SCAN)
             # hiredis must never see a large aggregate count
-            if scan is not None and _BIG_AGGREGATE not in scan \
-                    and (_BANG not in scan or _BIG_OTHER not in scan):
+            if scan is not None and scan.find(_BIG_AGGREGATE) < 0 \
+                    and (_BANG not in scan or scan.find(_BIG_OTHER) < 0):
                 size = self._pending_len + len(data)
                 if size > self.query_buffer_max_bytes:
                     self.error = QueryBufferLimitError("client reached the query buffer limit", None)
@@ -762,7 +764,7 @@ class HiredisReader(Reader):
             # The usual read: whole commands, nothing before them.  `feed` and
             # `gets_all` folded together, with the same checks.
             scan = data.translate(_AGGREGATE_SCAN)
-            if _BIG_AGGREGATE not in scan and _BANG not in scan:
+            if _BANG not in scan and scan.find(_BIG_AGGREGATE) < 0:
                 # hiredis reads the commands as one array of as many items as
                 # the read has "*" bytes (see _ARRAY_HEADERS): one call for all.
                 hr = self._fast_hr
@@ -791,7 +793,7 @@ class HiredisReader(Reader):
     def _big_aggregate_from(self, start: int) -> bool:
         """Whether buf[start:] holds an aggregate header hiredis must not see."""
         scan = self._buf[start:].translate(_AGGREGATE_SCAN)
-        return _BIG_AGGREGATE in scan or _BIG_OTHER in scan
+        return scan.find(_BIG_AGGREGATE) >= 0 or scan.find(_BIG_OTHER) >= 0
 
     def gets_all(self) -> list[Argv]:  # noqa: D102 - as Reader.gets_all
         if self._fast:
