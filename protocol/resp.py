@@ -769,8 +769,7 @@ class HiredisReader(Reader):
                 # the read has "*" bytes (see _ARRAY_HEADERS): one call for all.
                 hr = self._fast_hr
                 count = scan.count(_STAR)
-                hr.feed(_ARRAY_HEADERS[count] if count < _ARRAY_HEADERS_N else b"*%d\r\n" % count)
-                hr.feed(data)
+                hr.feed((_ARRAY_HEADERS[count] if count < _ARRAY_HEADERS_N else b"*%d\r\n" % count) + data)
                 try:
                     out = hr.gets()
                 except (_hiredis.HiredisError, TypeError, ValueError):
@@ -870,10 +869,16 @@ class HiredisReader(Reader):
         # Every item a non-empty list, and every element bytes: joining each
         # item's elements refuses anything else hiredis returns (int, None,
         # float, bool, an error, a nested list) with TypeError, in C.
-        if not (_LIST_ONLY.issuperset(map(type, out)) and all(out)):
-            return False
         try:
-            sum(map(len, map(_JOIN, out)))
+            if len(out) == 1:  # the usual read without pipelining
+                argv = out[0]
+                if type(argv) is not list or not argv:
+                    return False
+                _JOIN(argv)
+            elif _LIST_ONLY.issuperset(map(type, out)) and all(out):
+                sum(map(len, map(_JOIN, out)))
+            else:
+                return False
         except TypeError:
             return False
         return (length <= self._small_read_max or self._within_limits(out)) \

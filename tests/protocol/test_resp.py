@@ -453,6 +453,7 @@ def encode_command(argv: Argv) -> bytes:
     *[(PING + b"*2\r\n$3\r\nGET\r\n" + item + PING, [[b"PING"]], expected_dollar(item[:1]))
       for item in (b":5\r\n", b"_\r\n", b",1.5\r\n", b"#t\r\n", b"-ERR x\r\n", b"!3\r\nerr\r\n")],
     (PING + b"*2\r\n$3\r\nGET\r\n$-1\r\n" + PING, [[b"PING"]], ERR_BULK_LEN),
+    (b"*2\r\n$3\r\nGET\r\n:5\r\n", [], expected_dollar(b":")),  # ... alone in its read
     # An empty and a null command: Redis skips them.
     (b"*0\r\n" + PING + b"*-1\r\n" + PING, [[b"PING"], [b"PING"]], None),
     # Bytes after the commands: the array completes with data left.
