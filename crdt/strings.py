@@ -211,14 +211,10 @@ def _string_or_none(value: Any) -> bytes | None:
     """
     if value is None:
         return None
-    t = type(value)
-    if t is bytes:
-        return value  # type: ignore[no-any-return]
-    if t is bytearray:
-        return bytes(value)
-    if t is int:
-        return b"%d" % value
-    raise CommandError(WRONGTYPE)
+    text = string_bytes(value)
+    if text is None:
+        raise CommandError(WRONGTYPE)
+    return text
 
 
 # -- GET / SET family ------------------------------------------------------------
@@ -340,19 +336,7 @@ def mget(s: Session, argv: list[bytes]) -> Reply:
     """MGET key [key ...]: a value per key; null for a missing key or a non-string."""
     db = s.db
     now = s.now_ms
-    out: list[bytes | None] = []
-    for key in argv[1:]:
-        value = db.read(key, now)
-        t = type(value)
-        if t is bytes:
-            out.append(value)
-        elif t is bytearray:
-            out.append(bytes(value))
-        elif t is int:
-            out.append(b"%d" % value)
-        else:
-            out.append(None)
-    return out
+    return [string_bytes(db.read(key, now)) for key in argv[1:]]
 
 
 @command("mset", -3, "write denyoom", keys=(1, -1, 2), group="string", since="1.0.1",
