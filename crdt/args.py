@@ -29,7 +29,7 @@ _HEX_FLOAT_RE = re.compile(rb"[+-]?0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-f
 _INF_RE = re.compile(rb"[+-]?(?:inf|infinity)\Z", re.IGNORECASE)
 
 
-def to_int(raw: bytes, error: bytes = errors.NOT_INTEGER) -> int:
+def to_int(raw: bytes | bytearray, error: bytes = errors.NOT_INTEGER) -> int:
     """Parse a signed 64-bit integer as Redis's string2ll does.
 
     Raises:

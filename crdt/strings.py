@@ -59,7 +59,6 @@ if TYPE_CHECKING:
     from crdt.session import Session
 
 WRONGTYPE = errors.WRONGTYPE
-NOT_INTEGER = errors.NOT_INTEGER
 
 # strtold inputs of this many characters or more are refused (Redis's
 # MAX_LONG_DOUBLE_CHARS buffer is 5 KiB, NUL included).
@@ -126,14 +125,7 @@ def _stored_int(value: Any) -> int:
         return value  # type: ignore[no-any-return]
     if t is not bytes and t is not bytearray:
         raise CommandError(WRONGTYPE)
-    if len(value) <= 20:
-        try:
-            n = int(value)
-        except ValueError:
-            raise CommandError(NOT_INTEGER) from None
-        if b"%d" % n == value and INT64_MIN <= n <= INT64_MAX:
-            return n
-    raise CommandError(NOT_INTEGER)
+    return to_int(value)
 
 
 def _expire_at(raw: bytes, flags: int, now_ms: int, name: str) -> int:
