@@ -88,6 +88,8 @@ def main() -> int:
     loads = QUICK_LOADS if opts.quick else LOADS
     rounds = max(1, opts.rounds)
     with both_servers() as ((gyre_port, gyre_pid), (redis_port, redis_pid)):
+        # The interpreter matters (a build without PGO/LTO is ~20% slower): say which ran.
+        print(f"gyre serve on Python {sys.version.split()[0]} ({os.path.realpath(sys.executable)})")
         print(f"{'load':<14}{'test':<34}{'redis rps':>12}{'gyre rps':>12}{'ratio':>8}"
               f"{'(range)':>13}  target      {'cpu µs/req redis gyre':>21}"
               f"   [{rounds} round(s), medians]")
