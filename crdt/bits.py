@@ -1,4 +1,4 @@
-"""Bitmap commands on string values: SETBIT, GETBIT, BITCOUNT, BITPOS.
+"""Bitmap commands on string values: SETBIT, GETBIT, BITCOUNT, BITPOS, BITOP.
 
 Strategy:
 - Bits are numbered from the most significant bit of byte 0, as in Redis.
@@ -15,6 +15,11 @@ Strategy:
   ``int.from_bytes(...).bit_count()`` and the first interesting byte
   through a compiled regex search over the buffer (no copy), with only the
   two partial edge bytes looked at in Python.
+- BITOP works on whole strings as Python ints (``int.from_bytes``), each
+  source zero-padded on the right to the longest one; a missing source is
+  an empty string. The result is stored raw (Redis builds it as a raw
+  string), replacing the destination and its TTL; an empty result deletes
+  the destination instead.
 - Check order matches Redis per command: BITCOUNT looks the key up before
   parsing its range (a missing key is 0 whatever the arguments); BITPOS
   parses the bit first, then looks the key up, then parses the range;
@@ -29,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from crdt import errors
 from crdt.args import to_int
 from crdt.errors import CommandError
+from crdt.keyspace import string_bytes
 from crdt.strings import lookup_write, notify, notify_new
 from crdt.table import command
 from protocol.replies import Reply
@@ -251,3 +257,58 @@ def bitpos(s: Session, argv: list[bytes]) -> Reply:
     if bit or end_given:
         return -1
     return ((last_bit >> 3) + 1) * 8
+
+
+_BITOPS = (b"AND", b"OR", b"XOR", b"NOT")
+
+
+@command("bitop", -4, "write denyoom", keys=(2, -1, 1), group="bitmap", since="2.6.0",
+         complexity="O(N)", summary="Perform bitwise operations between strings",
+         syntax="operation destkey key [key ...]",
+         key_specs=("OW update index:2 range:0:1:0", "RO access index:3 range:-1:1:0"))
+def bitop(s: Session, argv: list[bytes]) -> Reply:
+    """BITOP AND|OR|XOR|NOT destkey key [key ...]: the length of the stored result.
+
+    Checks in Redis's order: the operation, NOT's single source, then each
+    source's type (nothing is written if one is not a string).
+    """
+    nul = argv[1].find(b"\0")  # strcasecmp stops at a NUL
+    op = (argv[1][:nul] if nul >= 0 else argv[1]).upper()
+    if op not in _BITOPS:
+        raise CommandError(errors.SYNTAX)
+    if op == b"NOT" and len(argv) != 4:
+        raise CommandError(errors.BITOP_NOT_ONE_KEY)
+    db = s.db
+    sources: list[bytes] = []
+    for key in argv[3:]:
+        value = db.read(key, s.now_ms)
+        data = b"" if value is None else string_bytes(value)
+        if data is None:
+            raise CommandError(errors.WRONGTYPE)
+        sources.append(data)
+    size = max(map(len, sources))
+    dest = argv[2]
+    if not size:
+        if db.delete(dest):
+            notify(s, "g", b"del", dest)
+        return 0
+    # Each source as an int of `size` bytes: shorter ones padded with zero bytes on the right.
+    words = [int.from_bytes(data, "big") << (8 * (size - len(data))) for data in sources]
+    result = words[0]
+    if op == b"AND":
+        for word in words[1:]:
+            result &= word
+    elif op == b"OR":
+        for word in words[1:]:
+            result |= word
+    elif op == b"XOR":
+        for word in words[1:]:
+            result ^= word
+    else:
+        result = ~result & ((1 << (8 * size)) - 1)
+    created = db.lookup(dest, s.now_ms) is None
+    db.set(dest, bytearray(result.to_bytes(size, "big")), s.now_ms)
+    if created:
+        notify_new(s, dest)
+    notify(s, "$", b"set", dest)
+    return size

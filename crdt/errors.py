@@ -62,6 +62,11 @@ DECR_OVERFLOW = b"ERR decrement would overflow"
 LCS_WRONGTYPE = b"ERR The specified keys must contain string values"
 LCS_LEN_AND_IDX = b"ERR If you want both the length and indexes, please just use IDX."
 BITPOS_BIT = b"ERR The bit argument must be 1 or 0."
+BITOP_NOT_ONE_KEY = b"ERR BITOP NOT must be called with a single source key."
+BITFIELD_TYPE = (b"ERR Invalid bitfield type. Use something like i16 u8. "
+                 b"Note that u64 is not supported but i64 is.")
+BITFIELD_OVERFLOW = b"ERR Invalid OVERFLOW type specified"
+BITFIELD_RO_GET_ONLY = b"ERR BITFIELD_RO only supports the GET subcommand"
 
 # Keys and expiry.
 UNSUPPORTED_OPTION = b"ERR Unsupported option %s"  # bytes %: the option as sent
