@@ -6,6 +6,7 @@ Adding a command family means adding its module here; nothing else changes.
 from __future__ import annotations
 
 from crdt import (  # noqa: F401  (importing a module registers its commands)
+    bitfield,
     bits,
     blocking,
     expiry,

@@ -1,4 +1,5 @@
-"""Unit tests of crdt/bits.py: SETBIT GETBIT BITCOUNT BITPOS, on virtual time.
+"""Unit tests of crdt/bits.py and crdt/bitfield.py: SETBIT GETBIT BITCOUNT BITPOS BITOP
+BITFIELD BITFIELD_RO, on virtual time.
 
 Wrong-type cases store a stand-in collection straight into the Db. Random
 ranges are checked against a naive bit-by-bit model of Redis's rules.
@@ -299,3 +300,134 @@ def test_in_place_strings(box: Box) -> None:
     assert box("BITPOS", "k", 0, 0, -1, "BIT") == 0
     assert box("GETBIT", "k", 31) == 1
     assert box("GET", "k") == b"\x00\x40\x00\x01"
+
+
+# --- BITOP -----------------------------------------------------------------------------------------
+
+def test_bitop_documented_example(box: Box) -> None:
+    box("SET", "key1", "foobar")
+    box("SET", "key2", "abcdef")
+    assert box("BITOP", "AND", "dest", "key1", "key2") == 6
+    assert box("GET", "dest") == b"`bc`ab"
+    assert encoding_of(box.db.lookup(b"dest", box.now), box.engine.config) == b"raw"
+
+
+def test_bitop_pads_shorter_sources_with_zeros(box: Box) -> None:
+    box("SET", "a", b"\xff\xff\xff")
+    box("SET", "b", b"\x0f")
+    assert box("BITOP", "AND", "d", "a", "b", "missing") == 3
+    assert box("GET", "d") == b"\x00\x00\x00"
+    assert box("BITOP", "AND", "d", "a", "b") == 3
+    assert box("GET", "d") == b"\x0f\x00\x00"
+    assert box("BITOP", "OR", "d", "b", "missing") == 1
+    assert box("GET", "d") == b"\x0f"
+    assert box("BITOP", "XOR", "d", "a", "b", "a") == 3
+    assert box("GET", "d") == b"\x0f\x00\x00"
+    assert box("BITOP", "NOT", "d", "b") == 1
+    assert box("GET", "d") == b"\xf0"
+
+
+def test_bitop_replaces_ttl_and_deletes_on_empty_result(box: Box) -> None:
+    box("SET", "d", "x", "PX", 500)
+    box("SET", "a", "ab")
+    assert box("BITOP", "OR", "d", "a") == 2
+    assert box.db.ttl_ms(b"d") is None
+    assert box("BITOP", "OR", "d", "missing", "nope") == 0
+    assert box("EXISTS", "d") == 0
+
+
+def test_bitop_errors_leave_the_destination(box: Box) -> None:
+    box.put(b"l", FakeList())
+    box("SET", "d", "keep")
+    assert box.err("BITOP", "NAND", "d", "l") == SYNTAX
+    assert box.err("BITOP", "NOT", "d", "a", "b") == b"ERR BITOP NOT must be called with a single source key."
+    assert box.err("BITOP", "AND", "d", "d", "l") == WRONGTYPE
+    assert box("GET", "d") == b"keep"
+
+
+# --- BITFIELD --------------------------------------------------------------------------------------
+
+def test_bitfield_documented_examples(box: Box) -> None:
+    assert box("BITFIELD", "k", "INCRBY", "i5", 100, 1, "GET", "u4", 0) == [1, 0]
+    replies = [box("BITFIELD", "s", "INCRBY", "u2", 100, 1, "OVERFLOW", "SAT", "INCRBY", "u2", 102, 1)
+               for _ in range(4)]
+    assert replies == [[1, 1], [2, 2], [3, 3], [0, 3]]
+    assert [box("BITFIELD", "f", "OVERFLOW", "FAIL", "INCRBY", "u2", 102, 1)[0] for _ in range(4)] \
+        == [1, 2, 3, None]
+
+
+def test_bitfield_set_returns_old_value_and_wraps(box: Box) -> None:
+    assert box("BITFIELD", "k", "SET", "i8", 0, 200) == [0]  # 200 wraps to -56
+    assert box("BITFIELD", "k", "GET", "i8", 0, "GET", "u8", 0) == [-56, 200]
+    assert box("BITFIELD", "k", "OVERFLOW", "SAT", "SET", "i8", 0, 200, "GET", "i8", 0) == [-56, 127]
+    assert box("BITFIELD", "k", "SET", "u8", "#1", 7, "GET", "u16", 0) == [0, 127 * 256 + 7]
+
+
+def test_bitfield_saturation_follows_redis_int64_arithmetic(box: Box) -> None:
+    # Redis computes max - value in 64 bits: for the lowest int64 values it wraps
+    # negative, and the SET is taken as an overflow upwards (saturating to max).
+    low = -(2**63)
+    assert box("BITFIELD", "k", "OVERFLOW", "SAT", "SET", "i8", 0, low, "GET", "i8", 0) == [0, 127]
+    assert box("BITFIELD", "k", "OVERFLOW", "SAT", "SET", "i8", 0, low + 200, "GET", "i8", 0) == [127, -128]
+    assert box("BITFIELD", "k", "OVERFLOW", "SAT", "SET", "u8", 0, -1, "GET", "u8", 0) == [128, 255]
+
+
+def test_bitfield_ro_and_reads_never_write(box: Box) -> None:
+    assert box("BITFIELD", "k", "GET", "u8", 0) == [0]
+    assert box("BITFIELD", "k") == []
+    assert box("EXISTS", "k") == 0
+    box("SET", "k", "abc")
+    changes = box.db.changes
+    assert box("BITFIELD_RO", "k", "GET", "u8", 0, "GET", "i4", 4) == [97, 1]
+    assert box.db.changes == changes
+    assert box.err("BITFIELD_RO", "k", "SET", "u8", 0, 1) == b"ERR BITFIELD_RO only supports the GET subcommand"
+    assert box("GET", "k") == b"abc"
+    assert type(box.db.lookup(b"k", box.now)) is bytes  # still shared, not made raw
+
+
+def test_bitfield_checks_every_argument_before_the_key(box: Box) -> None:
+    box.put(b"l", FakeList())
+    bad_type = b"ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is."
+    assert box.err("BITFIELD", "l", "GET", "u64", 0) == bad_type
+    assert box.err("BITFIELD", "l", "GET", "u8", -1) == BIT_OFFSET
+    assert box.err("BITFIELD", "l", "SET", "u8", 0, "x") == NOT_INTEGER
+    assert box.err("BITFIELD", "l", "OVERFLOW", "X") == b"ERR Invalid OVERFLOW type specified"
+    assert box.err("BITFIELD", "l", "GET", "u8") == SYNTAX
+    assert box.err("BITFIELD", "l", "GET", "u8", 0) == WRONGTYPE
+    assert box.err("BITFIELD", "l", "SET", "u8", 0, 1) == WRONGTYPE
+    box("SET", "k", "abc")
+    assert box.err("BITFIELD", "k", "SET", "u8", 0, 1, "GET", "i0", 0) == bad_type
+    assert box("GET", "k") == b"abc"
+
+
+def _model_get(data: bytes, signed: bool, bits: int, offset: int) -> int:
+    """A field read bit by bit, as the documentation describes it."""
+    value = 0
+    for i in range(offset, offset + bits):
+        byte = data[i >> 3] if (i >> 3) < len(data) else 0
+        value = value * 2 + ((byte >> (7 - (i & 7))) & 1)
+    return value - (1 << bits) if signed and value >> (bits - 1) else value
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_bitfield_fields_match_a_bit_by_bit_model(box: Box, seed: int) -> None:
+    rng = random.Random(seed)
+    model = bytearray()
+    for _ in range(200):
+        signed = rng.random() < 0.5
+        bits = rng.randint(1, 64 if signed else 63)
+        offset = rng.randint(0, 120)
+        kind = b"i" if signed else b"u"
+        if rng.random() < 0.5:
+            value = rng.randint(-(2**70), 2**70) % (1 << bits)
+            as_arg = value - (1 << bits) if signed and value >> (bits - 1) else value
+            box("BITFIELD", "k", "SET", kind + b"%d" % bits, offset, as_arg)
+            end = (offset + bits + 7) >> 3
+            model.extend(bytes(max(0, end - len(model))))
+            for i in range(bits):
+                bit = (value >> (bits - 1 - i)) & 1
+                pos = offset + i
+                model[pos >> 3] = (model[pos >> 3] & ~(0x80 >> (pos & 7))) | (bit << (7 - (pos & 7)))
+        got = box("BITFIELD", "k", "GET", kind + b"%d" % bits, offset)
+        assert got == [_model_get(bytes(model), signed, bits, offset)]
+    assert (box("GET", "k") or b"") == bytes(model)

@@ -23,7 +23,7 @@ from crdt.table import TABLE
 from protocol.resp import encode
 from tests.differential import Differential, encode_command
 
-TABLE_MODULES = ("crdt.strings", "crdt.bits", "crdt.keys", "crdt.expiry", "crdt.server",
+TABLE_MODULES = ("crdt.strings", "crdt.bits", "crdt.bitfield", "crdt.keys", "crdt.expiry", "crdt.server",
                  "crdt.introspection")
 COLLECTION_MODULES = ("crdt.lists", "crdt.sort", "crdt.hashes", "crdt.sets", "crdt.zsets",
                       "crdt.zset_ops", "crdt.blocking")

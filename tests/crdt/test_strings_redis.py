@@ -307,6 +307,136 @@ def test_bitcount_and_bitpos(diff: Any, data: bytes) -> None:
         diff.check("BITPOS", "k", bad)
 
 
+BITOP_SOURCES = [b"", b"\x00", b"\xff", b"foobar", b"abcdef", b"\xff\xf0", b"\x01\x02\x03\x04\x05\x06\x07"]
+
+
+@pytest.mark.parametrize("op", ["AND", "OR", "XOR", "NOT", "and", "Xor"])
+def test_bitop_on_strings_of_every_length(diff: Any, op: str) -> None:
+    for i, data in enumerate(BITOP_SOURCES):
+        diff.check("SET", f"s{i}", data)
+    pairs = [(a, b) for a in range(len(BITOP_SOURCES)) for b in range(len(BITOP_SOURCES))]
+    for a, b in pairs:
+        sources = [f"s{a}"] if op.upper() == "NOT" else [f"s{a}", f"s{b}", "missing"][: 2 + (a == b)]
+        diff.check("BITOP", op, "dest", *sources)
+        diff.check("GET", "dest")
+        diff.check("OBJECT", "ENCODING", "dest")
+
+
+def test_bitop_edges(diff: Any) -> None:
+    run_all(diff, [
+        # Counters and short strings are read as their text; three and more sources.
+        ("INCRBY", "n", 12345), ("SET", "e", "ab"), ("BITOP", "OR", "d", "n", "e", "missing", "e"),
+        ("GET", "d"), ("OBJECT", "ENCODING", "d"),
+        ("BITOP", "XOR", "d", "n", "n"), ("GET", "d"), ("STRLEN", "d"),
+        # The destination loses its TTL, and may be one of the sources.
+        ("SET", "t", "xyz", "EX", 100), ("BITOP", "NOT", "t", "t"), ("GET", "t"), ("TTL", "t"),
+        # Only missing or empty sources: the destination is deleted, 0 either way.
+        ("SET", "d", "old"), ("BITOP", "AND", "d", "missing", "nothing"), ("EXISTS", "d"),
+        ("BITOP", "AND", "d", "missing"), ("SET", "empty", ""), ("SET", "d", "old"),
+        ("BITOP", "OR", "d", "empty"), ("EXISTS", "d"),
+        # Errors, in Redis's order: operation, NOT's source count, then the sources' types.
+        ("BITOP", "NAND", "d", "e"), ("BITOP", "NOT", "d", "e", "e"), ("BITOP", "NOT", "d", "e", "missing"),
+        ("BITOP", b"and\x00x", "d", "e"), ("BITOP", "AND", "d"), ("BITOP", "AND"),
+        ("RPUSH", "list", "x"), ("SET", "d", "keep"), ("BITOP", "AND", "d", "e", "list"), ("GET", "d"),
+        ("BITOP", "NOT", "d", "list"), ("BITOP", "OR", "list", "e"), ("TYPE", "list"), ("GET", "list"),
+        ("BITOP", "NAND", "d", "list"),
+    ])
+
+
+def test_bitfield_reads_and_writes(diff: Any) -> None:
+    run_all(diff, [
+        ("BITFIELD", "k"), ("BITFIELD", "k", "GET", "u8", 0), ("EXISTS", "k"),
+        ("BITFIELD", "k", "SET", "i8", 0, 100, "GET", "u4", 0, "GET", "i4", 4, "GET", "u16", 0),
+        ("GET", "k"), ("OBJECT", "ENCODING", "k"),
+        ("BITFIELD", "k", "INCRBY", "i5", 100, 1, "GET", "u4", 0, "INCRBY", "u2", 102, 1), ("GET", "k"),
+        ("BITFIELD", "k", "SET", "u8", "#2", 255, "GET", "u8", "#2", "GET", "u8", 16), ("STRLEN", "k"),
+        ("BITFIELD", "k", "SET", "i64", 3, -1, "GET", "i64", 3, "GET", "u63", 4, "GET", "i1", 3),
+        ("BITFIELD", "k", "GET", "i64", 100000, "GET", "u1", 7), ("STRLEN", "k"),
+        ("BITFIELD", "k", "SET", "u1", 0, 1, "SET", "u1", 0, 0, "SET", "u1", 0, 1),
+        ("BITFIELD_RO", "k", "GET", "u8", 0, "GET", "i16", 3),
+        ("BITFIELD_RO", "missing", "GET", "u8", 0), ("BITFIELD_RO", "k"),
+        # Reads of a shared string leave it as it was; any write makes it raw.
+        ("SET", "s", "hello"), ("BITFIELD", "s", "GET", "u8", 8), ("OBJECT", "ENCODING", "s"),
+        ("INCRBY", "c", 300), ("BITFIELD", "c", "GET", "u16", 0), ("OBJECT", "ENCODING", "c"),
+        ("BITFIELD", "c", "INCRBY", "u8", 0, 0), ("OBJECT", "ENCODING", "c"), ("GET", "c"),
+        # A write that fails still creates the key, zero-filled to the field's end.
+        ("BITFIELD", "z", "OVERFLOW", "FAIL", "SET", "u4", 10, 99), ("GET", "z"),
+        ("SET", "t", "abc", "EX", 100), ("BITFIELD", "t", "SET", "u8", 40, 1), ("TTL", "t"), ("GET", "t"),
+    ])
+
+
+OVERFLOW_CASES: list[tuple[Any, ...]] = [
+    (t, off, v) for t in ("u8", "i8", "u1", "i1", "u63", "i64", "i2", "u31", "i33")
+    for off in (0, 5)
+    for v in (0, 1, -1, 127, 128, -128, -129, 255, 256, 2**31, -(2**31), INT64_MAX, INT64_MIN,
+              INT64_MIN + 1, INT64_MIN + 127, INT64_MIN + 128, INT64_MAX - 127)
+]
+
+
+@pytest.mark.parametrize("overflow", ["WRAP", "SAT", "FAIL", "sat"])
+def test_bitfield_overflow_matches_redis(diff: Any, overflow: str) -> None:
+    """SET and INCRBY at and past every width's limits, each overflow policy (Redis's quirks too)."""
+    for t, off, v in OVERFLOW_CASES:
+        diff.check("BITFIELD", "k", "OVERFLOW", overflow, "SET", t, off, v, "GET", t, off)
+        diff.check("BITFIELD", "k", "OVERFLOW", overflow, "INCRBY", t, off, v, "GET", t, off)
+        diff.check("BITFIELD", "k", "OVERFLOW", overflow, "INCRBY", t, off, v)
+    diff.check("GET", "k")
+
+
+def test_bitfield_errors(diff: Any) -> None:
+    run_all(diff, [
+        ("SET", "k", "abc"),
+        ("BITFIELD", "k", "GET", "u64", 0), ("BITFIELD", "k", "GET", "i65", 0), ("BITFIELD", "k", "GET", "i0", 0),
+        ("BITFIELD", "k", "GET", "U8", 0), ("BITFIELD", "k", "GET", "i08", 0), ("BITFIELD", "k", "GET", "i", 0),
+        ("BITFIELD", "k", "GET", "", 0), ("BITFIELD", "k", "GET", "u+8", 0), ("BITFIELD", "k", "GET", b"u8\x00x", 0),
+        ("BITFIELD", "k", "GET", "u8", -1), ("BITFIELD", "k", "GET", "u8", "x"), ("BITFIELD", "k", "GET", "u8", "#"),
+        ("BITFIELD", "k", "GET", "u8", "#-1"), ("BITFIELD", "k", "GET", "u8", 4294967296),
+        ("BITFIELD", "k", "GET", "u8", 4294967295), ("BITFIELD", "k", "GET", "u8", "#536870911"),
+        ("BITFIELD", "k", "GET", "u8", "#536870912"), ("BITFIELD", "k", "GET", "i64", "#2305843009213693952"),
+        ("BITFIELD", "k", "GET", "u8", "+1"), ("BITFIELD", "k", "GET", "u8", "##1"),
+        ("BITFIELD", "k", "SET", "u8", 0), ("BITFIELD", "k", "SET", "u8", 0, "x"),
+        ("BITFIELD", "k", "SET", "u8", 0, "9223372036854775808"), ("BITFIELD", "k", "INCRBY", "u8", 0),
+        ("BITFIELD", "k", "GET", "u8"), ("BITFIELD", "k", "OVERFLOW"), ("BITFIELD", "k", "OVERFLOW", "FOO"),
+        ("BITFIELD", "k", "OVERFLOW", "SAT", "OVERFLOW", "WRAP"), ("BITFIELD", "k", "FOO", "u8", 0),
+        ("BITFIELD", "k", "get", "u8", 0, "FOO"), ("BITFIELD", "k", "SET", "u8", 0, 1, "GET", "u64", 0),
+        ("GET", "k"),  # a bad subcommand after a good SET: nothing ran
+        ("BITFIELD_RO", "k", "SET", "u8", 0, 1), ("BITFIELD_RO", "k", "INCRBY", "u8", 0, 1, "GET", "u8", 0),
+        ("BITFIELD_RO", "k", "OVERFLOW", "SAT"), ("BITFIELD_RO", "k", "GET", "u64", 0), ("GET", "k"),
+        ("RPUSH", "list", "x"), ("BITFIELD", "list", "GET", "u8", 0), ("BITFIELD", "list"),
+        ("BITFIELD", "list", "SET", "u8", 0, 1), ("BITFIELD_RO", "list", "GET", "u8", 0),
+        ("BITFIELD", "list", "GET", "u64", 0), ("BITFIELD", "list", "SET", "u8", 0, 1, "OVERFLOW", "X"),
+        ("BITFIELD", "list", "OVERFLOW", "SAT"), ("BITFIELD",), ("BITFIELD_RO",),
+    ])
+
+
+field_type_st = st.builds(lambda sign, bits: b"%s%d" % (sign, bits),
+                          st.sampled_from([b"i", b"u"]), st.integers(1, 64))
+field_offset_st = st.one_of(st.integers(0, 80).map(lambda i: b"%d" % i),
+                            st.integers(0, 10).map(lambda i: b"#%d" % i))
+field_value_st = st.one_of(
+    st.integers(-300, 300), st.integers(INT64_MIN, INT64_MAX),
+    st.sampled_from([INT64_MIN, INT64_MAX, 2**32, -(2**32), 2**62, -(2**62)]),
+).map(lambda i: b"%d" % i)
+bitfield_op_st = st.one_of(
+    st.tuples(st.just(b"GET"), field_type_st, field_offset_st),
+    st.tuples(st.sampled_from([b"SET", b"INCRBY"]), field_type_st, field_offset_st, field_value_st),
+    st.tuples(st.just(b"OVERFLOW"), st.sampled_from([b"WRAP", b"SAT", b"FAIL"])),
+)
+
+
+@settings(max_examples=300, deadline=None, database=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(script=st.lists(st.tuples(st.sampled_from([b"BITFIELD", b"BITFIELD_RO"]),
+                                 st.lists(bitfield_op_st, max_size=6)), min_size=1, max_size=8))
+def test_random_bitfield_scripts(diff: Any, script: list[tuple[bytes, list[tuple[bytes, ...]]]]) -> None:
+    """Random BITFIELD calls on one string (widths 1-64, u64 refused), compared reply by reply."""
+    key = PREFIXES.next()(b"bf")
+    diff.check(b"DEL", key)
+    for name, ops in script:
+        diff.check(name, key, *_flat(ops))
+        diff.check(b"GET", key)
+
+
 # --- LCS -------------------------------------------------------------------------------------------
 
 LCS_OPTIONS: list[tuple[Any, ...]] = [
@@ -454,6 +584,9 @@ command_st = st.one_of(
     st.tuples(st.just(b"SETBIT"), keys_st, offsets_st, st.sampled_from([b"0", b"1", b"2", b"x"])),
     st.tuples(st.just(b"GETBIT"), keys_st, range_offsets_st),
     st.builds(lambda k, r: (b"BITCOUNT", k, *r), keys_st, range_st),
+    st.builds(lambda op, d, ks: (b"BITOP", op, d, *ks), st.sampled_from([b"AND", b"OR", b"XOR", b"NOT"]),
+              keys_st, st.lists(keys_st, min_size=1, max_size=3)),
+    st.builds(lambda k, ops: (b"BITFIELD", k, *_flat(ops)), keys_st, st.lists(bitfield_op_st, max_size=3)),
     st.builds(lambda k, b, r: (b"BITPOS", k, b, *r), keys_st, st.sampled_from([b"0", b"1", b"2"]),
               st.one_of(st.tuples(), st.tuples(ints_st), st.tuples(ints_st, ints_st),
                         st.tuples(ints_st, ints_st, st.sampled_from([b"BIT", b"BYTE", b"x"])))),
@@ -482,6 +615,8 @@ def _resolve(argv: tuple[Any, ...], name: Callable[[bytes], bytes]) -> list[byte
         key_positions = set(range(1, len(argv), 2))
     elif cmd == b"LCS":
         key_positions = {1, 2}
+    elif cmd == b"BITOP":
+        key_positions = set(range(2, len(argv)))
     else:
         key_positions = {1}
     out: list[bytes] = []
