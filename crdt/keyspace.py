@@ -214,7 +214,7 @@ class Db:
             self.expires.pop(key, None)
         self.changes += 1  # `signal`, written out: every SET's path
         if self.watchers or self.delta is not None or self.blocked_keys:
-            self._tell_observers(key)
+            self.tell_observers(key)
 
     def replace_value(self, key: bytes, value: Any) -> None:
         """Swap the value of an existing key in place, keeping its TTL (INCR, APPEND...)."""
@@ -270,9 +270,9 @@ class Db:
         """Note a write to `key` (WATCH, change counters, replication delta)."""
         self.changes += 1
         if self.watchers or self.delta is not None or self.blocked_keys:
-            self._tell_observers(key)
+            self.tell_observers(key)
 
-    def _tell_observers(self, key: bytes) -> None:
+    def tell_observers(self, key: bytes) -> None:
         """`signal` for a write someone waits on: WATCH, replication, blocked clients."""
         if self.watchers:
             sessions = self.watchers.get(key)
