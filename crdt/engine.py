@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from crdt import errors
+from crdt import errors, monitor
 from crdt.blocking import Blocking
 from crdt.commands import TABLE
 from crdt.config import Config
@@ -37,6 +37,11 @@ EXPIRE_KEYS_PER_CYCLE = 20_000
 
 # Commands that run at once even inside MULTI (everything else is queued).
 MULTI_IMMEDIATE = frozenset({"exec", "discard", "multi", "watch", "quit", "reset"})
+# Commands a replica-flagged client (a MONITOR) may not run: they read, write or
+# may replicate. Redis hides its may_replicate flag from COMMAND INFO (so our
+# table has none); of our commands PUBLISH and SPUBLISH carry it.
+_KEYSPACE_FLAGS = frozenset({"readonly", "write"})
+_MAY_REPLICATE = frozenset({"publish", "spublish"})
 
 
 @dataclass(slots=True)
@@ -98,6 +103,7 @@ class Engine:
         self.next_client_id = 1
         self.run_id = "%040x" % self.rng.getrandbits(160)
         self.pubsub = PubSub()
+        self.monitors: dict[Session, None] = {}  # MONITOR's clients, in the order they asked
         self.blocking = Blocking()
         for db in self.dbs:
             db.ready_sink = self.blocking.ready
@@ -123,6 +129,7 @@ class Engine:
         session.unwatch()
         self.pubsub.forget(session)
         self.blocking.forget(session)
+        monitor.stop(session)
 
     def _key_expired(self, db: Db, key: bytes) -> None:
         self.pubsub.notify("x", b"expired", key, db.index)
@@ -165,12 +172,15 @@ class Engine:
         # A session that is not authenticated, is in MULTI or is subscribed has
         # every command checked; a command that puts it in such a state stops
         # the run (it sets ``attention``), so the state is tested once a run.
-        if not session.authenticated or session.multi is not None or session.pubsub_count:
+        # While anyone MONITORs, every command goes through `call`, which feeds them.
+        if not session.authenticated or session.multi is not None or session.pubsub_count \
+                or self.monitors:
             for argv in commands:
                 put(self._execute_checked(argv, session, now_ms))
                 if pushes or session.attention:
                     return True
-                if session.authenticated and session.multi is None and not session.pubsub_count:
+                if session.authenticated and session.multi is None and not session.pubsub_count \
+                        and not self.monitors:
                     break  # EXEC or DISCARD: the rest takes the usual path
             else:
                 return False
@@ -220,7 +230,8 @@ class Engine:
             if n != arity and (arity > 0 or n < -arity):
                 return self._reject(session, errors.wrong_arity(cmd.name), cmd)
         session.now_ms = now_ms
-        if not session.authenticated or session.multi is not None or session.pubsub_count:
+        if not session.authenticated or session.multi is not None or session.pubsub_count \
+                or session.monitor:
             refused = self._gate(cmd, argv, session)
             if refused is not None:
                 return refused
@@ -228,12 +239,16 @@ class Engine:
         return self.call(cmd, argv, session)
 
     def _gate(self, cmd: Command, argv: list[bytes], session: Session) -> Any:
-        """The reply for a command the session's state stops (auth, RESP2 pub/sub, MULTI), else None."""
+        """The reply for a command the session's state stops (auth, RESP2 pub/sub, MONITOR,
+        MULTI), else None."""
         if not session.authenticated and "no_auth" not in cmd.flags:
             return self._reject(session, errors.NOAUTH, cmd)
         if session.pubsub_count and not session.resp3 \
                 and cmd.name not in SUBSCRIBED_ALLOWED:
             return self._reject(session, errors.subscribed_context(cmd.name), cmd)
+        if session.monitor and (not _KEYSPACE_FLAGS.isdisjoint(cmd.flags)
+                                or cmd.name in _MAY_REPLICATE):  # a replica-flagged client
+            return self._reject(session, errors.REPLICA_KEYSPACE, cmd)
         if session.multi is not None and cmd.name not in MULTI_IMMEDIATE:
             session.last_cmd = cmd.name_bytes
             if "no_multi" in cmd.flags:
@@ -253,6 +268,8 @@ class Engine:
             self.failed_calls[cmd.index] += 1
             reply = self._error(e.text)
         self.calls[cmd.index] += 1
+        if self.monitors:
+            monitor.feed(session, cmd, argv)
         return reply
 
     def execute_with_delta(self, argv: list[bytes], session: Session,

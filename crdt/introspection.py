@@ -173,8 +173,9 @@ def docs_entry(cmd: Command) -> dict[bytes, Any]:
         b"summary": cmd.summary.encode(),
         b"since": cmd.since.encode(),
         b"group": cmd.group.encode(),
-        b"complexity": cmd.complexity.encode(),
     }
+    if cmd.complexity:  # MONITOR has none
+        out[b"complexity"] = cmd.complexity.encode()
     if cmd.doc_flags:
         out[b"doc_flags"] = _status_set(cmd.doc_flags)
     if cmd.deprecated_since:

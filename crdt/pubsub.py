@@ -66,7 +66,7 @@ class PubSub:
         self.channels: dict[bytes, dict[Session, None]] = {}
         self.patterns: dict[bytes, dict[Session, None]] = {}
         self.shard_channels: dict[bytes, dict[Session, None]] = {}
-        # Sessions with pushes waiting in their outbox, for the driver.
+        # Sessions with pushes (or MONITOR lines, crdt.monitor) waiting in their outbox, for the driver.
         self.pending: list[Session] = []
         self.notify_flags = ""
 

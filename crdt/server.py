@@ -32,7 +32,7 @@ import re
 from typing import Any
 from zlib import crc32
 
-from crdt import errors, info
+from crdt import errors, info, monitor
 from crdt import introspection  # noqa: F401  (registers COMMAND and its subcommands)
 from crdt.args import c_word, to_int
 from crdt.errors import CommandError
@@ -144,6 +144,8 @@ def hello(s: Session, argv: list[bytes]) -> Any:
         more = n - 1 - j
         opt = argv[j].lower()
         if opt == b"auth" and more >= 2:
+            if s.engine.monitors:  # hidden from MONITOR, whatever follows
+                s.redacted += (j + 1, j + 2)
             if not _authenticate(s, argv[j + 1], argv[j + 2]):
                 raise CommandError(errors.WRONGPASS)
             j += 3
@@ -170,6 +172,8 @@ def auth(s: Session, argv: list[bytes]) -> Any:
     n = len(argv)
     if n > 3:
         raise CommandError(errors.SYNTAX)
+    if s.engine.monitors:  # hidden from MONITOR, whatever follows
+        s.redacted = (1, 2)
     if n == 2:
         if not s.engine.config["requirepass"]:
             raise CommandError(errors.AUTH_NOT_CONFIGURED)
@@ -210,6 +214,7 @@ def reset(s: Session, argv: list[bytes]) -> Any:
     s.multi_error = False
     s.unwatch()
     s.engine.pubsub.forget(s)
+    monitor.stop(s)
     s.select(0)
     s.resp3 = False
     s.name = b""

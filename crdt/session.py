@@ -24,6 +24,7 @@ class Session:
         "close_after_reply", "kill", "sleep_ms", "multi", "multi_error",
         "watched", "watch_dirty", "flags", "query_buffer_bytes", "output_buffer_bytes",
         "subscriptions", "patterns", "shard_subscriptions", "pubsub_count", "blocked", "user_data", "in_exec", "outbox", "attention",
+        "monitor", "redacted",
     )
 
     def __init__(self, engine: Engine, client_id: int, now_ms: int, addr: str = "",
@@ -58,6 +59,9 @@ class Session:
         self.watched: list[list[Any]] = []
         self.watch_dirty = False
         self.in_exec = False  # blocking commands do not block inside EXEC
+        # MONITOR (crdt.monitor): streaming every command; the arguments AUTH/HELLO hide.
+        self.monitor = False
+        self.redacted: tuple[int, ...] = ()
         self.flags = "N"
         self.query_buffer_bytes = 0
         self.output_buffer_bytes = 0

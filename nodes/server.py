@@ -49,6 +49,7 @@ from crdt.engine import Engine, HostInfo
 from crdt.pubsub import NO_REPLY
 from crdt.session import Session
 from protocol.errors import ProtocolError
+from protocol.replies import SimpleString
 from protocol.resp import NEED_DATA, encode_into, encode_many, make_reader
 
 log = logging.getLogger("gyre.server")
@@ -433,8 +434,9 @@ class RespServer:
     def _after_special(self, conn: Conn, reply: Any, commands_left: Iterator[list[bytes]]) -> bool:
         """The slow path of one command's reply; False when the batch must stop here."""
         session = conn.session
+        own_lines: list[Any] = []
         if self.engine.pubsub.pending:  # pushes go out before the reply of the command that made them
-            self._deliver_pushes(conn)
+            own_lines = self._deliver_pushes(conn)
         if reply is BLOCKED:
             conn.pending = list(commands_left)
             self._timer_changed.set()
@@ -442,7 +444,9 @@ class RespServer:
             return False
         if reply is not NO_REPLY:
             encode_into(conn.out, reply, session.resp3)
-        elif self.engine.shutdown_requested:
+        for monitor_line in own_lines:  # a monitor's line about its own command follows the reply
+            encode_into(conn.out, monitor_line, session.resp3)
+        if reply is NO_REPLY and self.engine.shutdown_requested:
             log.warning("SHUTDOWN from client id=%d addr=%s: closing every connection and exiting",
                         session.id, session.addr)
             raise ShutdownRequested
@@ -466,18 +470,31 @@ class RespServer:
             encode_into(conn.out, reply, session.resp3)
             self._serve_client(conn, now)
 
-    def _deliver_pushes(self, current: Conn) -> None:
-        """Encode every pending pub/sub push into its client's buffer; send the others' now."""
+    def _deliver_pushes(self, current: Conn) -> list[Any]:
+        """Encode every pending push (pub/sub, MONITOR lines) into its client's buffer.
+
+        The other clients' buffers are sent after the poll batch (now, outside
+        one). Returns the current client's MONITOR lines, held back: they
+        follow the reply of the command they show (`crdt.monitor`).
+        """
+        held: list[Any] = []
         for session in self.engine.pubsub.take_pending():
             conn = session.user_data
             if conn is None or conn.fd not in self.conns:
                 session.outbox.clear()
                 continue
             for message in session.outbox:
-                encode_into(conn.out, message, session.resp3)
+                if conn is current and type(message) is SimpleString:
+                    held.append(message)
+                else:
+                    encode_into(conn.out, message, session.resp3)
             session.outbox.clear()
-            if conn is not current:
-                self._flush(conn)
+            if conn is not current and conn.out:
+                if self._deferred is not None:
+                    self._deferred.append(conn)
+                else:
+                    self._flush(conn)
+        return held
 
     def _debug_sleep(self, session: Session) -> None:
         """DEBUG SLEEP: the whole server pauses, as Redis does; blocking here is the point."""
@@ -594,7 +611,8 @@ class RespServer:
                 continue
             cutoff = self.clock() - limit_s * 1000
             for conn in [c for c in self.conns.values() if c.session.last_ms < cutoff]:
-                if conn.session.blocked is None and not conn.session.pubsub_count:
+                session = conn.session
+                if session.blocked is None and not session.pubsub_count and not session.monitor:
                     self._drop(conn)
 
 

@@ -373,8 +373,8 @@ def test_command_info_core_fields_match_for_every_shared_command(diff: Any) -> N
 # Modules whose rows this file checks field for field; the collection modules
 # (lists, sort, hashes, sets, zsets, blocking) are checked by
 # test_command_info_of_collection_commands.
-TABLE_MODULES = ("crdt.strings", "crdt.bits", "crdt.keys", "crdt.expiry", "crdt.server",
-                 "crdt.introspection")
+TABLE_MODULES = ("crdt.strings", "crdt.bits", "crdt.bitfield", "crdt.monitor", "crdt.keys",
+                 "crdt.expiry", "crdt.server", "crdt.introspection")
 COLLECTION_MODULES = ("crdt.lists", "crdt.sort", "crdt.hashes", "crdt.sets", "crdt.zsets",
                       "crdt.zset_ops", "crdt.blocking")
 
