@@ -14,6 +14,7 @@ from crdt import (  # noqa: F401  (importing a module registers its commands)
     introspection,
     keys,
     lists,
+    memory,
     monitor,
     pubsub,
     server,

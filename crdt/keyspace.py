@@ -169,6 +169,10 @@ class Db:
         self.misses += 1
         return None
 
+    def peek(self, key: bytes) -> Any:
+        """The stored value, expired or not (Redis's dictFind: no lazy expiry, no statistics)."""
+        return self.shards[crc32(key) & SHARD_MASK].get(key)
+
     def contains(self, key: bytes) -> bool:
         """Whether the key is stored, expired or not (no lazy expiry)."""
         return key in self.shards[crc32(key) & SHARD_MASK]

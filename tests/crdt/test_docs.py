@@ -23,8 +23,8 @@ from crdt.table import TABLE
 from protocol.resp import encode
 from tests.differential import Differential, encode_command
 
-TABLE_MODULES = ("crdt.strings", "crdt.bits", "crdt.bitfield", "crdt.monitor", "crdt.keys",
-                 "crdt.expiry", "crdt.server", "crdt.introspection")
+TABLE_MODULES = ("crdt.strings", "crdt.bits", "crdt.bitfield", "crdt.memory", "crdt.monitor",
+                 "crdt.keys", "crdt.expiry", "crdt.server", "crdt.introspection")
 COLLECTION_MODULES = ("crdt.lists", "crdt.sort", "crdt.hashes", "crdt.sets", "crdt.zsets",
                       "crdt.zset_ops", "crdt.blocking")
 ARG_FLAG_ORDER = ("optional", "multiple", "multiple_token")

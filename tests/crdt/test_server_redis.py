@@ -373,8 +373,8 @@ def test_command_info_core_fields_match_for_every_shared_command(diff: Any) -> N
 # Modules whose rows this file checks field for field; the collection modules
 # (lists, sort, hashes, sets, zsets, blocking) are checked by
 # test_command_info_of_collection_commands.
-TABLE_MODULES = ("crdt.strings", "crdt.bits", "crdt.bitfield", "crdt.monitor", "crdt.keys",
-                 "crdt.expiry", "crdt.server", "crdt.introspection")
+TABLE_MODULES = ("crdt.strings", "crdt.bits", "crdt.bitfield", "crdt.memory", "crdt.monitor",
+                 "crdt.keys", "crdt.expiry", "crdt.server", "crdt.introspection")
 COLLECTION_MODULES = ("crdt.lists", "crdt.sort", "crdt.hashes", "crdt.sets", "crdt.zsets",
                       "crdt.zset_ops", "crdt.blocking")
 
@@ -534,3 +534,17 @@ def test_random_connection_and_server_sequences(diff: Any, seq: list[tuple[bytes
         restore_defaults(diff)
         for side in (diff.real, diff.ours):
             side.call(b"CLIENT", b"SETNAME", b"")
+
+
+# --- MEMORY ----------------------------------------------------------------------------------------
+
+def test_memory_subcommands_parse_like_redis(diff: Any) -> None:
+    """Options before the key, null for a missing key; the byte counts are each server's own."""
+    diff.check("SET", "k", "v")
+    for argv in (("USAGE", "nosuch"), ("USAGE", "nosuch", "FOO"), ("USAGE", "k", "SAMPLES"),
+                 ("USAGE", "k", "SAMPLES", "-1"), ("USAGE", "k", "samples", "x"),
+                 ("USAGE", "k", "FOO", "1"), ("USAGE",), ("PURGE",), ("PURGE", "x"),
+                 ("MALLOC-STATS", "x"), ("HELP", "x"), ("FOO",)):
+        diff.check("MEMORY", *argv)
+    ours, theirs = diff.run("MEMORY", "USAGE", "k", "SAMPLES", "0")
+    assert isinstance(ours, int) and isinstance(theirs, int)

@@ -143,6 +143,37 @@ def test_redis_cli_pipe_mass_insert(gyre_port: int) -> None:
     c.delete(*[f"mass:{i}" for i in range(count)])
 
 
+@needs_cli
+def test_redis_cli_bigkeys_and_memkeys(gyre_port: int) -> None:
+    """redis-cli's key surveys: --bigkeys (TYPE, SCAN and the length commands), --memkeys
+    (MEMORY USAGE), on a database of their own."""
+    c = redis.Redis(port=gyre_port, db=7)
+    c.flushdb()
+    c.set("s", "hello")
+    c.rpush("l", *range(30))
+    c.hset("h", mapping={"a": 1, "b": 2})
+    c.sadd("set", "x")
+    c.zadd("z", {"m": 1})
+    try:
+        def cli(*args: str) -> str:
+            return subprocess.run([REDIS_CLI, "-p", str(gyre_port), "-n", "7", *args],
+                                  capture_output=True, text=True, check=True,
+                                  timeout=PTY_READ_TIMEOUT_S).stdout
+
+        big = cli("--bigkeys")
+        assert "Biggest   list found '\"l\"' has 30 items" in big
+        assert "Biggest string found '\"s\"' has 5 bytes" in big
+        assert "1 hashs with 2 fields" in big and "Sampled 5 keys in the keyspace!" in big
+        mem = cli("--memkeys")
+        sizes = {m.group(1): int(m.group(2))
+                 for m in re.finditer(r"Biggest\s+(\w+) found '\"\w+\"' has (\d+) bytes", mem)}
+        assert set(sizes) == {"list", "hash", "string", "set", "zset"}
+        assert sizes["list"] > sizes["string"] > 0
+    finally:
+        c.flushdb()
+        c.close()
+
+
 def _read_until(fd: int, needle: bytes | re.Pattern[bytes]) -> bytes:
     got = b""
     found = (lambda: needle.search(got)) if isinstance(needle, re.Pattern) else (lambda: needle in got)
