@@ -41,6 +41,7 @@ POINTER_BYTES = 8
 FLOAT_BYTES = sys.getsizeof(0.0)
 PAIR_BYTES = sys.getsizeof((0.0, b""))
 NO_ALLOCATOR_STATS = b"Stats not supported for the current allocator"
+_ALLOCATOR_COMPLEXITY = "Depends on how much memory is allocated, could be slow"
 
 container("memory", group="server", since="4.0.0",
           summary="A container for memory diagnostics commands")
@@ -100,7 +101,7 @@ def memory_usage(s: Session, argv: list[bytes]) -> Any:
 
 
 @register("memory|purge", 2, "", group="server", since="4.0.0",
-          complexity="Depends on how much memory is allocated, could be slow",
+          complexity=_ALLOCATOR_COMPLEXITY,
           summary="Ask the allocator to release memory",
           tips="request_policy:all_shards response_policy:all_succeeded")
 def memory_purge(s: Session, argv: list[bytes]) -> Any:
@@ -109,7 +110,7 @@ def memory_purge(s: Session, argv: list[bytes]) -> Any:
 
 
 @register("memory|malloc-stats", 2, "", group="server", since="4.0.0",
-          complexity="Depends on how much memory is allocated, could be slow",
+          complexity=_ALLOCATOR_COMPLEXITY,
           summary="Show allocator internal stats",
           tips="nondeterministic_output request_policy:all_shards response_policy:special")
 def memory_malloc_stats(s: Session, argv: list[bytes]) -> Any:
