@@ -470,12 +470,13 @@ class RespServer:
             encode_into(conn.out, reply, session.resp3)
             self._serve_client(conn, now)
 
-    def _deliver_pushes(self, current: Conn) -> list[Any]:
+    def _deliver_pushes(self, current: Conn | None) -> list[Any]:
         """Encode every pending push (pub/sub, MONITOR lines) into its client's buffer.
 
         The other clients' buffers are sent after the poll batch (now, outside
         one). Returns the current client's MONITOR lines, held back: they
-        follow the reply of the command they show (`crdt.monitor`).
+        follow the reply of the command they show (`crdt.monitor`). `current`
+        is None for pushes no client's command made (active expiry's events).
         """
         held: list[Any] = []
         for session in self.engine.pubsub.take_pending():
@@ -575,11 +576,13 @@ class RespServer:
     # -- periodic work -------------------------------------------------------
 
     async def _expire_loop(self) -> None:
-        """Redis's active expiry cycle, every 1000/hz ms."""
+        """Redis's active expiry cycle, every 1000/hz ms; its ``expired`` events go out at once."""
         engine = self.engine
         while True:
             await trio.sleep(engine.expire_interval_ms() / 1000)
             engine.active_expire(self.clock())
+            if engine.pubsub.pending:
+                self._deliver_pushes(None)
 
     async def _blocked_timeout_loop(self) -> None:
         """Answer blocked clients when their timeout passes (re-armed when one blocks)."""

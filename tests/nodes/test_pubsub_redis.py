@@ -101,3 +101,28 @@ def test_resp3_subscriber_bytes_match_redis(gyre_port: int, real_redis_port: int
     for script in (SCRIPT, SHARD_SCRIPT):
         assert run_script(gyre_port, script, resp3=True) == \
             run_script(real_redis_port, script, resp3=True)
+
+
+def _expired_event_bytes(port: int) -> bytes:
+    """What a subscriber to expired events receives when the active expiry cycle, not a
+    command, removes a key; no other command is sent while it waits."""
+    sub = socket.create_connection(("127.0.0.1", port), timeout=SOCKET_TIMEOUT_S)
+    cli = socket.create_connection(("127.0.0.1", port), timeout=SOCKET_TIMEOUT_S)
+    try:
+        cli.sendall(encode_command([b"CONFIG", b"SET", b"notify-keyspace-events", b"Ex"]))
+        assert cli.recv(100) == b"+OK\r\n"
+        sub.sendall(encode_command([b"SUBSCRIBE", b"__keyevent@0__:expired"]))
+        got = read_until(sub, b"", b":1\r\n")
+        cli.sendall(encode_command([b"SET", b"expires-soon", b"v", b"PX", b"30"]))
+        assert cli.recv(100) == b"+OK\r\n"
+        return read_until(sub, got, b"expires-soon\r\n")
+    finally:
+        cli.sendall(encode_command([b"CONFIG", b"SET", b"notify-keyspace-events", b""]))
+        cli.recv(100)
+        sub.close()
+        cli.close()
+
+
+@pytest.mark.redis
+def test_active_expiry_events_reach_subscribers_at_once(gyre_port: int, real_redis_port: int) -> None:
+    assert _expired_event_bytes(gyre_port) == _expired_event_bytes(real_redis_port)
