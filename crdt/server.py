@@ -636,6 +636,13 @@ def time_(s: Session, argv: list[bytes]) -> Any:
     return [str(now // 1000).encode(), str((now % 1000) * 1000).encode()]
 
 
+@register("role", 1, "noscript loading stale fast", group="server", since="2.8.12",
+          summary="Return the role of the instance in the context of replication", acl="admin dangerous")
+def role(s: Session, argv: list[bytes]) -> Any:
+    """ROLE: a master with no replicas and replication offset 0, as INFO replication says."""
+    return [b"master", 0, []]
+
+
 @register("lastsave", 1, "loading stale fast", group="server", since="1.0.0",
           summary="Get the UNIX time stamp of the last successful save to disk",
           tips="nondeterministic_output", acl="admin dangerous")

@@ -548,3 +548,8 @@ def test_memory_subcommands_parse_like_redis(diff: Any) -> None:
         diff.check("MEMORY", *argv)
     ours, theirs = diff.run("MEMORY", "USAGE", "k", "SAMPLES", "0")
     assert isinstance(ours, int) and isinstance(theirs, int)
+
+
+def test_role_is_a_master_without_replicas(diff: Any) -> None:
+    diff.check("ROLE")
+    diff.check("ROLE", "x")
