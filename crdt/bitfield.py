@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from crdt import errors
-from crdt.args import INT64_MAX, INT64_MIN, to_int
+from crdt.args import INT64_MAX, c_word, to_int
+from crdt.bits import string_for_write, string_value
 from crdt.errors import CommandError
-from crdt.keyspace import string_bytes
-from crdt.strings import lookup_write, notify, notify_new
+from crdt.strings import notify
 from crdt.table import command
 from protocol.replies import Reply
 
@@ -54,12 +54,6 @@ class FieldOp:
 def _i64(x: int) -> int:
     """`x` as C's int64_t holds it after wrapping modulo 2**64."""
     return (x + (1 << 63)) % _U64 - (1 << 63)
-
-
-def _word(raw: bytes) -> bytes:
-    """A keyword as strcasecmp reads it: upper case, up to the first NUL."""
-    nul = raw.find(b"\0")
-    return (raw[:nul] if nul >= 0 else raw).upper()
 
 
 def parse_type(raw: bytes) -> tuple[bool, int]:
@@ -111,9 +105,9 @@ def parse_ops(s: Session, argv: list[bytes]) -> list[FieldOp]:
     n = len(argv)
     while j < n:
         left = n - j - 1
-        word = _word(argv[j])
+        word = c_word(argv[j])
         if word == b"OVERFLOW" and left >= 1:
-            kind = _OVERFLOW_TYPES.get(_word(argv[j + 1]))
+            kind = _OVERFLOW_TYPES.get(c_word(argv[j + 1]))
             if kind is None:
                 raise CommandError(errors.BITFIELD_OVERFLOW)
             overflow = kind
@@ -208,14 +202,12 @@ def _bitfield(s: Session, argv: list[bytes], read_only: bool) -> Reply:
     writes = [op for op in ops if op.opcode != GET]
     if not writes:
         value = db.read(key, s.now_ms)
-        data = b"" if value is None else string_bytes(value)
-        if data is None:
-            raise CommandError(errors.WRONGTYPE)
+        data = b"" if value is None else string_value(value)
         return [read_field(data, op) for op in ops]
     if read_only:
         raise CommandError(errors.BITFIELD_RO_GET_ONLY)
     size = max((op.offset + op.bits - 1) >> 3 for op in writes) + 1
-    buf = _string_for_write(s, key, size)
+    buf = string_for_write(s, key, size)[0]
     replies: list[Any] = []
     for op in ops:
         if op.opcode == GET:
@@ -225,26 +217,6 @@ def _bitfield(s: Session, argv: list[bytes], read_only: bool) -> Reply:
     db.signal(key)
     notify(s, "$", b"setbit", key)
     return replies
-
-
-def _string_for_write(s: Session, key: bytes, size: int) -> bytearray:
-    """Redis's lookupStringForBitCommand: the key's raw string, at least `size` bytes long."""
-    db = s.db
-    value = lookup_write(db, key, s.now_ms)
-    if value is None:
-        buf = bytearray(size)
-        db.set(key, buf, s.now_ms)
-        notify_new(s, key)
-        return buf
-    data = string_bytes(value)
-    if data is None:
-        raise CommandError(errors.WRONGTYPE)
-    if type(value) is not bytearray:
-        value = bytearray(data)
-        db.unshare(key, value)
-    if len(value) < size:
-        value.extend(bytes(size - len(value)))
-    return value  # type: ignore[no-any-return]
 
 
 @command("bitfield", -2, "write denyoom", keys=(1, 1, 1), group="bitmap", since="3.2.0",

@@ -32,9 +32,8 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from crdt import errors
-from crdt.args import to_int
+from crdt.args import c_word, to_int
 from crdt.errors import CommandError
-from crdt.keyspace import string_bytes
 from crdt.strings import lookup_write, notify, notify_new
 from crdt.table import command
 from protocol.replies import Reply
@@ -58,7 +57,7 @@ def _bit_offset(s: Session, raw: bytes) -> int:
     return offset
 
 
-def _string(value: Any) -> bytes | bytearray:
+def string_value(value: Any) -> bytes | bytearray:
     """A string value's bytes (the value itself unless a counter); WRONGTYPE otherwise."""
     t = type(value)
     if t is bytes or t is bytearray:
@@ -70,8 +69,7 @@ def _string(value: Any) -> bytes | bytearray:
 
 def _unit(raw: bytes) -> bool:
     """BYTE or BIT (case-insensitive, up to a NUL as Redis's strcasecmp reads it): True for BIT."""
-    nul = raw.find(b"\0")
-    word = (raw[:nul] if nul >= 0 else raw).upper()
+    word = c_word(raw)
     if word == b"BIT":
         return True
     if word == b"BYTE":
@@ -88,36 +86,51 @@ def setbit(s: Session, argv: list[bytes]) -> Reply:
     on = to_int(argv[3], errors.BIT_VALUE)
     if on & ~1:
         raise CommandError(errors.BIT_VALUE)
-    db = s.db
     key = argv[1]
     index = offset >> 3
     shift = 7 - (offset & 7)
-    value = lookup_write(db, key, s.now_ms)
-    if value is None:
-        buf = bytearray(index + 1)
-        buf[index] = on << shift
-        db.set(key, buf, s.now_ms)
-        notify_new(s, key)
-        notify(s, "$", b"setbit", key)
-        return 0
-    buf = _string(value)
-    if type(buf) is not bytearray:
-        # Redis makes the string editable (raw) before it reads the bit, so it
-        # stays raw even if the bit is unchanged; that alone is not a write.
-        buf = bytearray(buf)
-        db.unshare(key, buf)
-    old = (buf[index] >> shift) & 1 if index < len(buf) else 0
-    if index < len(buf) and old == on:
+    buf, created, grew = string_for_write(s, key, index + 1)
+    old = (buf[index] >> shift) & 1
+    if old == on and not (created or grew):
         return old  # nothing changes: Redis does not signal the key either
-    if len(buf) <= index:
-        buf.extend(bytes(index + 1 - len(buf)))
     if on:
         buf[index] |= 1 << shift
     else:
         buf[index] &= ~(1 << shift) & 0xFF
-    db.signal(key)
+    if not created:  # a new key was signalled when it was stored
+        s.db.signal(key)
     notify(s, "$", b"setbit", key)
     return old
+
+
+def string_for_write(s: Session, key: bytes, size: int) -> tuple[bytearray, bool, bool]:
+    """Redis's lookupStringForBitCommand: the key's string, raw, at least `size` bytes.
+
+    A missing key is stored as `size` zero bytes (``new`` is notified); an
+    existing string is made editable first (Redis makes it raw even when the
+    command then changes nothing; that alone is not a write) and grown with
+    zero bytes. Returns (the buffer, whether it was created, whether it grew).
+
+    Raises:
+        CommandError: WRONGTYPE for a key holding another type.
+    """
+    db = s.db
+    value = lookup_write(db, key, s.now_ms)
+    if value is None:
+        buf = bytearray(size)
+        db.set(key, buf, s.now_ms)
+        notify_new(s, key)
+        return buf, True, False
+    data = string_value(value)
+    if type(data) is bytearray:
+        buf = data
+    else:
+        buf = bytearray(data)
+        db.unshare(key, buf)
+    if len(buf) >= size:
+        return buf, False, False
+    buf.extend(bytes(size - len(buf)))
+    return buf, False, True
 
 
 @command("getbit", 3, "readonly fast", keys=(1, 1, 1), group="bitmap", since="2.2.0",
@@ -129,7 +142,7 @@ def getbit(s: Session, argv: list[bytes]) -> Reply:
     value = s.db.read(argv[1], s.now_ms)
     if value is None:
         return 0
-    value = _string(value)
+    value = string_value(value)
     index = offset >> 3
     if index >= len(value):
         return 0
@@ -157,7 +170,7 @@ def bitcount(s: Session, argv: list[bytes]) -> Reply:
     value = s.db.read(argv[1], s.now_ms)
     if value is None:
         return 0
-    data = _string(value)
+    data = string_value(value)
     n = len(data)
     argc = len(argv)
     if argc == 2:
@@ -223,7 +236,7 @@ def bitpos(s: Session, argv: list[bytes]) -> Reply:
     value = s.db.read(argv[1], s.now_ms)
     if value is None:
         return -1 if bit else 0
-    data = _string(value)
+    data = string_value(value)
     n = len(data)
     argc = len(argv)
     end_given = False
@@ -272,20 +285,16 @@ def bitop(s: Session, argv: list[bytes]) -> Reply:
     Checks in Redis's order: the operation, NOT's single source, then each
     source's type (nothing is written if one is not a string).
     """
-    nul = argv[1].find(b"\0")  # strcasecmp stops at a NUL
-    op = (argv[1][:nul] if nul >= 0 else argv[1]).upper()
+    op = c_word(argv[1])
     if op not in _BITOPS:
         raise CommandError(errors.SYNTAX)
     if op == b"NOT" and len(argv) != 4:
         raise CommandError(errors.BITOP_NOT_ONE_KEY)
     db = s.db
-    sources: list[bytes] = []
+    sources: list[bytes | bytearray] = []
     for key in argv[3:]:
         value = db.read(key, s.now_ms)
-        data = b"" if value is None else string_bytes(value)
-        if data is None:
-            raise CommandError(errors.WRONGTYPE)
-        sources.append(data)
+        sources.append(b"" if value is None else string_value(value))
     size = max(map(len, sources))
     dest = argv[2]
     if not size:
