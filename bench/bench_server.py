@@ -2,15 +2,22 @@
 
 Both servers run at once on free loopback ports, pinned to core 0 where
 `taskset` exists, with redis-benchmark pinned to core 1. Each load is run on
-one server and then the other, back to back, so the two figures of a row
+one server and then the other, back to back, so the two figures of a round
 share the machine's conditions; the ratio gyre/redis is what to read, since
 absolute numbers on a shared machine are noise. With ``--rounds N`` every
-row is measured N times, the order of the two servers alternating, and the
-table shows each server's median and the ratio of the medians (with the
-lowest and highest round ratio), so one disturbed run does not decide a row.
-The last two columns are each server's CPU time (user + system, from /proc)
-per request, median over the rounds: steadier than requests/s on a noisy
-machine, and what to read to see where a row's time goes.
+row is measured N times, the order of the two servers alternating.
+
+A row is judged by the median of its per-round ratios. Each round pairs the
+two servers a few seconds apart, so a slow spell of the VM that spans the
+round moves both figures and their ratio much less, and a spell that hits
+only one of them makes an outlier that the median drops. The ratio of the two
+servers' medians (also printed, "of medians") takes each median from whichever
+rounds it lands in, so drift across the row's minute moves it (in one 9-round
+LPOP row, 0.82 against a median round ratio of 0.96). The table also shows each
+server's median requests/s, the lowest and highest round ratio, and each
+server's CPU time (user + system, from /proc) per request, median over the
+rounds: steadier than requests/s on a noisy machine, and what to read to see
+where a row's time goes.
 """
 
 from __future__ import annotations
@@ -46,6 +53,36 @@ QUICK_LOADS = (
 TESTS = "ping,set,get,incr,lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,lrange_100"
 # LRANGE_100 moves 100 elements a request: its target is lower.
 TARGET_OVERRIDES = {"LRANGE_100 (first 100 elements)": 0.4}
+
+
+@dataclass(frozen=True)
+class RowFigures:
+    """What the table says of one row, from its rounds' (requests/s, CPU µs a request)."""
+
+    redis_rps: float  # medians over the rounds
+    gyre_rps: float
+    ratio: float  # the median of the per-round ratios gyre/redis: what the target judges
+    lowest: float  # the lowest and highest per-round ratio
+    highest: float
+    of_medians: float  # gyre_rps / redis_rps, for comparison
+    redis_cpu: float
+    gyre_cpu: float
+
+
+def row_figures(redis_runs: list[tuple[float, float]],
+                gyre_runs: list[tuple[float, float]]) -> RowFigures:
+    """Pair the i-th run of each server (one round) and summarise the row."""
+    redis_rps = [rps for rps, _ in redis_runs]
+    gyre_rps = [rps for rps, _ in gyre_runs]
+    each = [g / t if t else 0.0 for g, t in zip(gyre_rps, redis_rps, strict=True)]
+    redis_median = statistics.median(redis_rps)
+    gyre_median = statistics.median(gyre_rps)
+    return RowFigures(
+        redis_rps=redis_median, gyre_rps=gyre_median, ratio=statistics.median(each),
+        lowest=min(each), highest=max(each),
+        of_medians=gyre_median / redis_median if redis_median else 0.0,
+        redis_cpu=statistics.median(cpu for _, cpu in redis_runs),
+        gyre_cpu=statistics.median(cpu for _, cpu in gyre_runs))
 
 
 def cpu_seconds(pid: int) -> float:
@@ -91,8 +128,8 @@ def main() -> int:
         # The interpreter matters (a build without PGO/LTO is ~20% slower): say which ran.
         print(f"gyre serve on Python {sys.version.split()[0]} ({os.path.realpath(sys.executable)})")
         print(f"{'load':<14}{'test':<34}{'redis rps':>12}{'gyre rps':>12}{'ratio':>8}"
-              f"{'(range)':>13}  target      {'cpu µs/req redis gyre':>21}"
-              f"   [{rounds} round(s), medians]")
+              f"{'(range)':>13}{'of med.':>8}  target      {'cpu µs/req redis gyre':>21}"
+              f"   [{rounds} round(s); ratio = median of the round ratios]")
         failed = 0
         for load in loads:
             for test in opts.tests.split(","):
@@ -104,21 +141,14 @@ def main() -> int:
                         for name, measured in run_benchmark(port, pid, load, test).items():
                             into.setdefault(name, []).append(measured)
                 for name, redis_runs in theirs.items():
-                    gyre_runs = ours.get(name, [(0.0, 0.0)] * len(redis_runs))
-                    redis_rps = [rps for rps, _ in redis_runs]
-                    gyre_rps = [rps for rps, _ in gyre_runs]
+                    row = row_figures(redis_runs, ours.get(name, [(0.0, 0.0)] * len(redis_runs)))
                     target = TARGET_OVERRIDES.get(name, load.target_ratio)
-                    ratio = statistics.median(gyre_rps) / statistics.median(redis_rps)
-                    each = [g / t for g, t in zip(gyre_rps, redis_rps)]
-                    ok = ratio >= target
+                    ok = row.ratio >= target
                     failed += not ok
-                    redis_cpu = statistics.median(cpu for _, cpu in redis_runs)
-                    gyre_cpu = statistics.median(cpu for _, cpu in gyre_runs)
-                    print(f"{load.label:<14}{name:<34}{statistics.median(redis_rps):>12,.0f}"
-                          f"{statistics.median(gyre_rps):>12,.0f}{ratio:>8.2f}"
-                          f"{f'({min(each):.2f}-{max(each):.2f})':>13}"
-                          f"  >= {target} {'ok    ' if ok else 'MISSED'}"
-                          f"{redis_cpu:>11.2f}{gyre_cpu:>8.2f}", flush=True)
+                    print(f"{load.label:<14}{name:<34}{row.redis_rps:>12,.0f}{row.gyre_rps:>12,.0f}"
+                          f"{row.ratio:>8.2f}{f'({row.lowest:.2f}-{row.highest:.2f})':>13}"
+                          f"{row.of_medians:>8.2f}  >= {target} {'ok    ' if ok else 'MISSED'}"
+                          f"{row.redis_cpu:>11.2f}{row.gyre_cpu:>8.2f}", flush=True)
     print(f"\n{failed} row(s) below target" if failed else "\nevery row meets its target")
     return 0
 
