@@ -72,6 +72,8 @@ class TestConfig:
     bin: str
     bin_args: tuple[str, ...] = ()
     node_count: int | None = None
+    # The node ids when given by name (`maelstrom.node_names`); they win over node_count.
+    node_names: tuple[str, ...] | None = None
     concurrency: str = "1n"
     time_limit_s: float = 60.0
     rate: float = 5.0
@@ -98,7 +100,9 @@ class TestConfig:
 
     @property
     def node_ids(self) -> tuple[str, ...]:
-        """``n0…n{N-1}`` with ``--node-count``, else Maelstrom's default ``n1…n5``."""
+        """The names given, else ``n0…n{N-1}`` with ``--node-count``, else Maelstrom's ``n1…n5``."""
+        if self.node_names is not None:
+            return self.node_names
         if self.node_count is not None:
             return tuple(f"n{i}" for i in range(self.node_count))
         return tuple(f"n{i}" for i in range(1, 6))

@@ -6,6 +6,10 @@ Maelstrom: 0 valid, 1 invalid, 2 unknown, 254 bad arguments (click's usage
 errors are remapped from 2), 255 crash. A one-paragraph summary goes to
 stdout; progress and diagnoses to stderr.
 
+The node options combine as Maelstrom combines them (`maelstrom.node_names`);
+names that would make a run wrong (empty, twice, a client's or a service's
+id, not a file name) are refused with exit 254, where Maelstrom checks none.
+
 Beyond Maelstrom: ``--seed`` (printed first; every random choice derives
 from it), the ``loss`` and ``duplicate`` nemeses with ``--loss-rate`` and
 ``--duplicate-rate``, ``--recovery-wait`` (Maelstrom sleeps 10 s), and
@@ -25,6 +29,7 @@ import click
 from maelstrom.generator import parse_concurrency
 from maelstrom.nemesis import parse_faults
 from maelstrom.net import LATENCY_DISTS
+from maelstrom.node_names import node_names
 from maelstrom.runner import (EXIT_BAD_ARGS, EXIT_CRASH, INIT_TIMEOUT_S_DEFAULT,
                               RECOVERY_WAIT_S_DEFAULT, TestConfig, run_tests)
 from maelstrom.workloads import WorkloadError, get_workload, workload_names
@@ -82,7 +87,14 @@ def _rate(ctx: click.Context, param: click.Parameter, value: float | None) -> fl
 @click.option("--bin", "bin_", required=True, metavar="PATH",
               help="The node program (any executable); extra arguments follow it.")
 @click.option("--node-count", type=click.IntRange(1), default=None,
-              help="Number of nodes, named n0…; unset gives Maelstrom's n1…n5.")
+              help="Number of nodes, named n0…; overrides --nodes. With none of the node "
+                   "options: n1…n5.")
+@click.option("-n", "--node", "node", multiple=True, metavar="NAME",
+              help="A node's id; repeat for each node (replaces the default n1…n5).")
+@click.option("--nodes", default=None, metavar="NAME,NAME…",
+              help="Comma-separated node ids.")
+@click.option("--nodes-file", default=None, type=click.File("r", encoding="utf-8"),
+              metavar="FILE", help="A file of node ids, one per line.")
 @click.option("--concurrency", default="1n", show_default=True,
               help="Client threads: an integer, or Kn for K × node count.")
 @click.option("--time-limit", type=click.FloatRange(0, min_open=True), default=60.0,
@@ -127,7 +139,8 @@ def _rate(ctx: click.Context, param: click.Parameter, value: float | None) -> fl
 @click.option("--store", "store_root", default="store", show_default=True,
               type=click.Path(file_okay=False), help="Where run directories go.")
 @click.argument("bin_args", nargs=-1, type=click.UNPROCESSED)
-def test_command(workload: str, bin_: str, node_count: int | None, concurrency: str,
+def test_command(workload: str, bin_: str, node_count: int | None, node: tuple[str, ...],
+                 nodes: str | None, nodes_file: Any, concurrency: str,
                  time_limit: float, rate: float, latency: float, latency_dist: str,
                  nemesis: tuple[str, ...], nemesis_interval: float, topology: str,
                  availability: Any, log_stderr: bool, log_net_send: bool, log_net_recv: bool,
@@ -146,10 +159,15 @@ def test_command(workload: str, bin_: str, node_count: int | None, concurrency: 
         raise _usage_error(f"{bin_!r} does not exist", "--bin")
     if not os.access(path, os.X_OK):
         raise _usage_error(f"{bin_!r} is not executable (chmod +x it)", "--bin")
+    try:
+        names = node_names(node_count, node, nodes,
+                           nodes_file.read() if nodes_file is not None else None)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _usage_error(str(exc)) from None
     if seed is None:
         seed = random.SystemRandom().randrange(2**31)
     cfg = TestConfig(
-        workload=workload, bin=os.path.abspath(path), bin_args=bin_args, node_count=node_count,
+        workload=workload, bin=os.path.abspath(path), bin_args=bin_args, node_names=names,
         concurrency=concurrency, time_limit_s=time_limit, rate=rate, latency_ms=latency,
         latency_dist=latency_dist, nemesis=nemesis, nemesis_interval_s=nemesis_interval,
         topology=topology, availability=availability, log_stderr=log_stderr,

@@ -171,3 +171,31 @@ def test_faithful_stdout_stops_reading_a_node_after_its_first_bad_line(tmp_path:
                   "--rate", "20", "--faithful-stdout", "garbage")
     assert r.exit_code == 1, r.output
     assert "its stdout is no longer read (--faithful-stdout" in r.stderr
+
+
+def test_named_nodes_run_under_their_names(tmp_path: Path) -> None:
+    nodes_file = tmp_path / "nodes.txt"
+    nodes_file.write_text("alpha\nbeta\n")
+    r = gyre_test(tmp_path, "-w", "echo", "--bin", CORRECT, "--nodes-file", str(nodes_file),
+                  "--nodes", "gamma", "-n", "delta", "--concurrency", "1n", "--time-limit", "1",
+                  "--rate", "20", "echo")
+    assert r.exit_code == 0, r.output + r.stderr
+    run = (tmp_path / "echo" / "latest").resolve()
+    msgs = [json.loads(line) for line in (run / "messages.jsonl").read_text().splitlines()]
+    inits = {m["dest"]: m["body"] for m in msgs if m["body"].get("type") == "init"}
+    assert set(inits) == {"alpha", "beta", "gamma", "delta"}
+    assert all(body["node_ids"] == ["alpha", "beta", "gamma", "delta"] for body in inits.values())
+    # --concurrency 1n counts the named nodes: four client threads, one per node.
+    hist = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]
+    assert {op["process"] for op in hist if op["type"] == "invoke"} == {0, 1, 2, 3}
+
+
+@pytest.mark.parametrize("args,text", [
+    (["--nodes", "n1,n1"], "named twice"),
+    (["-n", "c7"], "clients"),
+    (["--nodes-file", "/nonexistent/nodes.txt"], "nodes-file"),
+])
+def test_bad_node_names_exit_254(tmp_path: Path, args: list[str], text: str) -> None:
+    r = gyre_test(tmp_path, "-w", "echo", "--bin", CORRECT, *args)
+    assert r.exit_code == 254, r.output
+    assert text in r.output + r.stderr
