@@ -40,6 +40,7 @@ from maelstrom.generator import Invocation, Scheduler, parse_concurrency
 from maelstrom.history import History
 from maelstrom.nemesis import FLAKY_RATE_DEFAULT, NemesisOp, NemesisSchedule, apply_op
 from maelstrom.net import Envelope, NetConfig, NetModel, is_client
+from maelstrom.node_names import DEFAULT_NODES
 from maelstrom.services import Service, make_services
 from maelstrom.store import RunStore
 from maelstrom.workloads import (INIT_TIMEOUT_MS, SETUP_TIMEOUT_MS, ClientSession, Completion,
@@ -71,9 +72,8 @@ class TestConfig:
     workload: str
     bin: str
     bin_args: tuple[str, ...] = ()
-    node_count: int | None = None
-    # The node ids when given by name (`maelstrom.node_names`); they win over node_count.
-    node_names: tuple[str, ...] | None = None
+    # The node ids, from the node options (`maelstrom.node_names`).
+    nodes: tuple[str, ...] = DEFAULT_NODES
     concurrency: str = "1n"
     time_limit_s: float = 60.0
     rate: float = 5.0
@@ -98,15 +98,6 @@ class TestConfig:
     # Maelstrom's reader chokes on a bad stdout line and reads that node no more.
     faithful_stdout: bool = False
 
-    @property
-    def node_ids(self) -> tuple[str, ...]:
-        """The names given, else ``n0…n{N-1}`` with ``--node-count``, else Maelstrom's ``n1…n5``."""
-        if self.node_names is not None:
-            return self.node_names
-        if self.node_count is not None:
-            return tuple(f"n{i}" for i in range(self.node_count))
-        return tuple(f"n{i}" for i in range(1, 6))
-
     def net_config(self) -> NetConfig:
         """The network knobs; a rate given for a nemesis fault applies only while it is active."""
         loss = 0.0 if "loss" in self.nemesis else (self.loss_rate or 0.0)
@@ -115,7 +106,7 @@ class TestConfig:
 
     def workload_opts(self) -> WorkloadOpts:
         """What the workload sees."""
-        nodes = self.node_ids
+        nodes = self.nodes
         return WorkloadOpts(nodes=nodes, concurrency=parse_concurrency(self.concurrency, len(nodes)),
                             latency_ms=self.latency_ms, topology=self.topology,
                             key_count=self.key_count,
@@ -170,7 +161,7 @@ class Runner:
     def __init__(self, cfg: TestConfig, console: IO[str] | None = None) -> None:
         self.cfg = cfg
         self.console = console if console is not None else sys.stderr
-        self.nodes = list(cfg.node_ids)
+        self.nodes = list(cfg.nodes)
         self.workload: Workload = get_workload(cfg.workload, cfg.workload_opts())
         self.concurrency = self.workload.opts.concurrency
         self.store = RunStore(cfg.store_root, cfg.workload)
@@ -702,4 +693,4 @@ def run_tests(cfg: TestConfig, count: int, console: IO[str] | None = None) -> li
 def validate(cfg: TestConfig) -> Sequence[str]:
     """Build the workload once to surface option errors before any process starts."""
     get_workload(cfg.workload, cfg.workload_opts())
-    return cfg.node_ids
+    return cfg.nodes

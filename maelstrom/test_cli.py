@@ -167,7 +167,7 @@ def test_command(workload: str, bin_: str, node_count: int | None, node: tuple[s
     if seed is None:
         seed = random.SystemRandom().randrange(2**31)
     cfg = TestConfig(
-        workload=workload, bin=os.path.abspath(path), bin_args=bin_args, node_names=names,
+        workload=workload, bin=os.path.abspath(path), bin_args=bin_args, nodes=names,
         concurrency=concurrency, time_limit_s=time_limit, rate=rate, latency_ms=latency,
         latency_dist=latency_dist, nemesis=nemesis, nemesis_interval_s=nemesis_interval,
         topology=topology, availability=availability, log_stderr=log_stderr,
@@ -176,7 +176,7 @@ def test_command(workload: str, bin_: str, node_count: int | None, node: tuple[s
         init_timeout_s=init_timeout, store_root=store_root,
         checker_time_limit_s=checker_time_limit, faithful_stdout=faithful_stdout)
     try:
-        parse_concurrency(concurrency, len(cfg.node_ids))
+        parse_concurrency(concurrency, len(names))
         get_workload(workload, cfg.workload_opts())
     except (ValueError, WorkloadError) as exc:
         raise _usage_error(str(exc)) from None
