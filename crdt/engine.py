@@ -100,6 +100,10 @@ class Engine:
         self.clients: dict[int, Session] = {}
         self.killed: list[Session] = []  # CLIENT KILL's victims, for the driver to close
         self.shutdown_requested = False  # SHUTDOWN ran: the driver closes everything and exits
+        # A handler raised something other than CommandError (a bug): counted, and
+        # reported to the driver, which logs it (the engine does no I/O).
+        self.internal_errors = 0
+        self.on_internal_error: Callable[[list[bytes], Exception], None] = lambda argv, exc: None
         self.next_client_id = 1
         self.run_id = "%040x" % self.rng.getrandbits(160)
         self.pubsub = PubSub()
@@ -200,6 +204,9 @@ class Engine:
                     except CommandError as e:
                         self.failed_calls[index] += 1
                         put(self._error(e.text))
+                    except Exception as e:  # our bug: answer it, keep serving (see `_internal`)
+                        self.failed_calls[index] += 1
+                        put(self._internal(name, argv, e))
                     calls[index] += 1
                 else:
                     put(self._execute_checked(argv, session, now_ms))
@@ -267,6 +274,9 @@ class Engine:
         except CommandError as e:
             self.failed_calls[cmd.index] += 1
             reply = self._error(e.text)
+        except Exception as e:  # our bug: answer it, keep serving (see `_internal`)
+            self.failed_calls[cmd.index] += 1
+            reply = self._internal(cmd.name_bytes, argv, e)
         self.calls[cmd.index] += 1
         if self.monitors:
             monitor.feed(session, cmd, argv)
@@ -292,6 +302,20 @@ class Engine:
         if cmd is not None:
             self.rejected_calls[cmd.index] += 1
         return self._error(text)
+
+    def _internal(self, name: bytes, argv: list[bytes], exc: Exception) -> ErrorReply:
+        """The reply to a command whose handler raised something other than `CommandError`.
+
+        That is a bug of ours, never the client's: the client gets an error
+        reply naming the command, the driver hears of it through
+        `on_internal_error` (the server logs it with the traceback), and every
+        other client goes on being served. What the command changed before it
+        failed stays changed (as with a Redis command that crashed half-way,
+        except that the server lives).
+        """
+        self.internal_errors += 1
+        self.on_internal_error(argv, exc)
+        return self._error(errors.internal_error(name, exc))
 
     def _error(self, text: bytes) -> ErrorReply:
         stats = self.stats

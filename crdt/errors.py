@@ -204,3 +204,12 @@ TIMEOUT_NOT_FLOAT = b"ERR timeout is not a float or out of range"
 TIMEOUT_NEGATIVE = b"ERR timeout is negative"
 UNBLOCK_MODE = b"ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"
 UNBLOCKED = b"UNBLOCKED client unblocked via CLIENT UNBLOCK"
+
+
+def internal_error(name: bytes, exc: Exception) -> bytes:
+    """gyrekv's own: a command's handler failed with a bug of ours (Redis has no such reply).
+
+    One line, so it stays a valid RESP error whatever the exception says.
+    """
+    detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+    return b"ERR internal error in '%s': %s" % (name, detail.encode("utf-8", "replace"))

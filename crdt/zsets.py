@@ -41,6 +41,7 @@ from crdt import errors
 from crdt.args import to_float, to_int
 from crdt.errors import CommandError
 from crdt.glob import glob_matcher
+from crdt.hashes import parse_random_count
 from crdt.keys import parse_scan_cursor
 from crdt.strings import lookup_write, notify, notify_new
 from crdt.table import command
@@ -857,7 +858,7 @@ def zrandmember(s: Session, argv: list[bytes]) -> Reply:
         if zs is None:
             return None
         return zs.order[rng.randrange(len(zs.order))][1]
-    count = to_int(argv[2])
+    count = parse_random_count(argv[2])
     withscores = False
     if len(argv) > 4 or (len(argv) == 4 and option_word(argv[3]) != b"WITHSCORES"):
         raise CommandError(errors.SYNTAX)

@@ -151,6 +151,7 @@ class RespServer:
         # at the edge; the engine only ever sees the Random object.
         self.engine = engine if engine is not None else Engine(
             config=config, rng=random.Random(), now_ms=clock())
+        self.engine.on_internal_error = _log_internal_error
         self.conns: dict[int, Conn] = {}
         self.poller = select.epoll()
         self.listener: socket.socket | None = None
@@ -617,6 +618,13 @@ class RespServer:
                 session = conn.session
                 if session.blocked is None and not session.pubsub_count and not session.monitor:
                     self._drop(conn)
+
+
+def _log_internal_error(argv: list[bytes], exc: Exception) -> None:
+    """A command failed with a bug of ours: the client got an error reply; we log the trace."""
+    shown = b" ".join(a[:64] for a in argv[:8])
+    log.error("internal error running %r (the client got an error reply)", shown,
+              exc_info=(type(exc), exc, exc.__traceback__))
 
 
 def _normal_output_limits(spec: str) -> tuple[int, int, int]:
