@@ -29,6 +29,7 @@ from crdt.keyspace import Db
 from crdt.pubsub import SUBSCRIBED_ALLOWED, PubSub
 from crdt.session import Session
 from crdt.table import Command
+from crdt.transactions import discard_transaction, exec_
 from protocol.replies import QUEUED, ErrorReply
 
 # Work bounds of one active expiry cycle (Redis bounds it by time; we by keys,
@@ -225,6 +226,11 @@ class Engine:
         n = len(argv)
         arity = cmd.arity
         if n != arity and (arity > 0 or n < -arity):
+            if cmd.handler is exec_ and session.multi is not None:
+                # Redis's execCommandAbort: the transaction goes, the error says why.
+                discard_transaction(session)
+                self.rejected_calls[cmd.index] += 1
+                return self._error(errors.exec_abort(errors.wrong_arity(cmd.name)))
             return self._reject(session, errors.wrong_arity(cmd.name), cmd)
         if cmd.subcommands and (n > 1 or cmd.handler is None):  # dispatch on the subcommand
             sub = cmd.subcommands.get(argv[1])

@@ -191,6 +191,11 @@ MULTI_NESTED = b"ERR MULTI calls can not be nested"
 EXEC_WITHOUT_MULTI = b"ERR EXEC without MULTI"
 DISCARD_WITHOUT_MULTI = b"ERR DISCARD without MULTI"
 EXECABORT = b"EXECABORT Transaction discarded because of previous errors."
+
+
+def exec_abort(reason: bytes) -> bytes:
+    """EXEC refused before it ran (its arity): the transaction is discarded, the error says why."""
+    return b"EXECABORT Transaction discarded because of: " + reason.removeprefix(b"ERR ")
 WATCH_INSIDE_MULTI = b"ERR WATCH inside MULTI is not allowed"
 
 

@@ -17,9 +17,10 @@ from typing import Any
 
 from crdt import errors
 from crdt.errors import CommandError
+from crdt.pubsub import NO_REPLY
 from crdt.session import Session
 from crdt.table import command
-from protocol.replies import NULL_ARRAY, OK
+from protocol.replies import NULL_ARRAY, OK, Spliced
 
 
 def discard_transaction(s: Session) -> None:
@@ -64,7 +65,12 @@ def exec_(s: Session, argv: list[bytes]) -> Any:
     try:
         for cmd, cmd_argv in queued:
             s.now_ms = now
-            replies.append(engine.call(cmd, cmd_argv, s))
+            pushed = len(s.outbox)
+            reply = engine.call(cmd, cmd_argv, s)
+            if reply is NO_REPLY:  # SUBSCRIBE & co.: their confirmations fill the slot, as in Redis
+                reply = Spliced(s.outbox[pushed:])
+                del s.outbox[pushed:]
+            replies.append(reply)
     finally:
         s.in_exec = False
     return replies

@@ -64,6 +64,17 @@ class Push(list):  # type: ignore[type-arg]
     __slots__ = ()
 
 
+class Spliced(list):  # type: ignore[type-arg]
+    """Replies written one after another, with no header of their own.
+
+    Redis's stream when a command queued in MULTI answers with several
+    replies (SUBSCRIBE a b): EXEC's array counts the command once, and its
+    replies follow each other in that slot.
+    """
+
+    __slots__ = ()
+
+
 class BigNumber(int):
     """An integer outside the signed 64-bit range."""
 

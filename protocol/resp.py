@@ -103,6 +103,7 @@ from protocol.replies import (
     Reply,
     SetReply,
     SimpleString,
+    Spliced,
     Verbatim,
 )
 
@@ -1197,6 +1198,9 @@ def _encode_other(out: bytearray, reply: Reply, resp3: bool) -> None:
         for key, value in reply.items():
             encode_into(out, key, resp3)
             encode_into(out, value, resp3)
+    elif isinstance(reply, Spliced):
+        for item in reply:
+            encode_into(out, item, resp3)
     elif isinstance(reply, (SetReply, Push, list, tuple)):
         if resp3 and isinstance(reply, SetReply):
             out += b"~%d\r\n" % len(reply)

@@ -126,3 +126,28 @@ def _expired_event_bytes(port: int) -> bytes:
 @pytest.mark.redis
 def test_active_expiry_events_reach_subscribers_at_once(gyre_port: int, real_redis_port: int) -> None:
     assert _expired_event_bytes(gyre_port) == _expired_event_bytes(real_redis_port)
+
+
+def _subscribe_in_multi_bytes(port: int, resp3: bool) -> bytes:
+    """MULTI; SUBSCRIBE a b; GET x; EXEC, then a PING whose answer ends the stream."""
+    conn = socket.create_connection(("127.0.0.1", port), timeout=SOCKET_TIMEOUT_S)
+    try:
+        if resp3:
+            conn.sendall(encode_command([b"HELLO", b"3"]) + encode_command([b"PING", b"hello-done"]))
+            read_until(conn, b"", b"hello-done\r\n")
+        conn.sendall(b"".join(encode_command(argv) for argv in (
+            [b"MULTI"], [b"SUBSCRIBE", b"a", b"b"], [b"GET", b"x"], [b"EXEC"],
+            [b"PING", b"after-exec"])))
+        return read_until(conn, b"", b"after-exec\r\n")
+    finally:
+        conn.close()
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("resp3", [False, True])
+def test_subscribe_inside_exec_writes_redis_bytes(gyre_port: int, real_redis_port: int,
+                                                  resp3: bool) -> None:
+    """Found by the command fuzz: SUBSCRIBE queued in MULTI made EXEC's reply unencodable and
+    ended the server. Redis writes each confirmation into the command's EXEC slot."""
+    assert _subscribe_in_multi_bytes(gyre_port, resp3) == \
+        _subscribe_in_multi_bytes(real_redis_port, resp3)
