@@ -92,13 +92,12 @@ class _Command(click.Command):
 def _walk(top: Path, pattern: str) -> list[Path]:
     """Files under ``top`` whose name matches ``pattern``; symlinks are not followed."""
     found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
-        dirnames.sort()
-        for name in sorted(filenames):
+    for dirpath, _, filenames in os.walk(top, followlinks=False):
+        for name in filenames:
             p = Path(dirpath) / name
             if fnmatch.fnmatchcase(name, pattern) and not p.is_symlink():
                 found.append(p)
-    return found
+    return sorted(found)
 
 
 def collect_files(paths: tuple[str, ...], pattern: str = HISTORY_FILE) -> list[Path]:
