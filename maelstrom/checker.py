@@ -631,7 +631,7 @@ def check_operations(ops: Sequence[Operation], model: RegisterModel, *,
         shortcuts: False disables the pre-search shortcuts (for testing the search).
 
     Returns:
-        ``{"valid": True|False|"unknown", "model", "seconds", "op_count",
+        ``{"valid": True|False|"unknown", "model", "semantics", "seconds", "op_count",
         "keys": {key: {"valid", "ops", "dropped", "steps"}}, "failure": {...} | None}``.
         A failure has ``key``, ``reason``, ``op`` (the operation that could
         not be linearized), ``ops`` (those involved: concurrent with the
@@ -694,5 +694,5 @@ def check_operations(ops: Sequence[Operation], model: RegisterModel, *,
         valid = True
     else:
         valid = "unknown"
-    return {"valid": valid, "model": model.name, "seconds": clock() - start, "op_count": op_count,
-            "keys": keys, "failure": failure}
+    return {"valid": valid, "model": model.name, "semantics": model.semantics,
+            "seconds": clock() - start, "op_count": op_count, "keys": keys, "failure": failure}

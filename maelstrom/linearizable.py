@@ -54,7 +54,8 @@ def to_operations(ops_or_events: HistoryLike) -> list[Operation]:
 
 def check_history(ops_or_events: HistoryLike, model: str = "cas-register", initial: Any = None,
                   time_limit_s: float | None = None,
-                  clock: Callable[[], float] = time.monotonic) -> dict[str, Any]:
+                  clock: Callable[[], float] = time.monotonic,
+                  semantics: str = "strict") -> dict[str, Any]:
     """Check a history for linearizability.
 
     Args:
@@ -63,6 +64,9 @@ def check_history(ops_or_events: HistoryLike, model: str = "cas-register", initi
         initial: Every key's initial value; ``None`` means absent.
         time_limit_s: Give up with ``"unknown"`` after this many seconds.
         clock: Monotonic clock in seconds.
+        semantics: ``"strict"`` (ours: a failed cas with code 20/22 is an
+            observation, a null read means absent) or ``"knossos"``
+            (Maelstrom's: fails dropped, a null read matches anything).
 
     Returns:
         ``{"valid": True|False|"unknown", "seconds": float, "keys": {key: {...}},
@@ -70,10 +74,10 @@ def check_history(ops_or_events: HistoryLike, model: str = "cas-register", initi
 
     Raises:
         HistoryError: Malformed events.
-        ValueError: Unknown model name.
+        ValueError: Unknown model name or semantics.
         maelstrom.models.ModelError: An operation the model cannot interpret.
     """
-    m = get_model(model, initial)
+    m = get_model(model, initial, semantics)
     return check_operations(to_operations(ops_or_events), m, time_limit_s=time_limit_s,
                             clock=clock)
 

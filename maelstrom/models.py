@@ -33,6 +33,13 @@ Outcome rules (Maelstrom lin-kv, knossos ``cas-register``, but stricter):
 - A key starts at the model's initial value (``None``, i.e. absent, unless
   ``--initial`` says otherwise).
 
+That is the ``strict`` reading, the default. The ``knossos`` reading
+(:data:`SEMANTICS`) reproduces Maelstrom's verdicts: every ``fail`` is
+dropped (a failed cas observes nothing), and an ``ok`` read of ``null``
+constrains nothing (knossos ``cas-register`` accepts a ``nil`` read in any
+state; such a read changes nothing, so dropping it is exact). Every history
+valid under ``strict`` is valid under ``knossos``; the converse does not hold.
+
 Values compare with Python ``==`` on the decoded JSON (so ``1 == 1.0``; Maelstrom
 workloads only use integers and strings).
 """
@@ -63,6 +70,8 @@ ERROR_CODES: Final[Mapping[str, int]] = MappingProxyType({
     "txn-conflict": 30,
 })
 PRECONDITION_FAILED: Final[int] = 22
+#: How outcomes are read: ours (the default) or Maelstrom's (knossos).
+SEMANTICS: Final[tuple[str, ...]] = ("strict", "knossos")
 KEY_DOES_NOT_EXIST: Final[int] = 20
 
 # Input tags (the first element of every input tuple).
@@ -243,11 +252,18 @@ class RegisterModel:
         name: ``"cas-register"`` or ``"kv"``.
         initial: Every key's initial value (``None`` = absent).
         allow_append: Whether ``append`` is part of the model.
+        semantics: ``"strict"`` or ``"knossos"`` (see the module docstring).
     """
 
     name: str
     initial: Any = None
     allow_append: bool = False
+    semantics: str = "strict"
+
+    def __post_init__(self) -> None:
+        if self.semantics not in SEMANTICS:
+            raise ValueError(f"unknown semantics {self.semantics!r}; choose one of "
+                             f"{', '.join(SEMANTICS)}")
 
     # -- porcupine's interface ----------------------------------------------
 
@@ -369,10 +385,12 @@ class RegisterModel:
             return ModelOp(self._input(op), UNKNOWN, op.call_index, RET_NEVER, False, op)
         if outcome == "ok":
             if f == "read":
+                if op.output is None and self.semantics == "knossos":
+                    return None  # knossos: a nil read is legal in every state
                 return ModelOp((READ,), freeze(op.output), op.call_index, ret, True, op)
             return ModelOp(self._input(op), None, op.call_index, ret, True, op)
         # fail
-        if f == "cas":
+        if f == "cas" and self.semantics == "strict":
             code = error_code(op.error)
             if code == PRECONDITION_FAILED:
                 frm = self._input(op)[1]
@@ -626,49 +644,52 @@ def find_stale_read(ops: Sequence[ModelOp], initial: State) -> Violation | None:
     return None
 
 
-def cas_register(initial: Any = None) -> RegisterModel:
+def cas_register(initial: Any = None, semantics: str = "strict") -> RegisterModel:
     """Maelstrom lin-kv's model: read, write and cas on registers, per key.
 
     Args:
         initial: Every key's initial value (``None`` = absent).
+        semantics: ``"strict"`` or ``"knossos"``.
 
     Returns:
         The model.
     """
-    return RegisterModel("cas-register", initial, allow_append=False)
+    return RegisterModel("cas-register", initial, allow_append=False, semantics=semantics)
 
 
-def kv(initial: Any = None) -> RegisterModel:
+def kv(initial: Any = None, semantics: str = "strict") -> RegisterModel:
     """A map of string registers with read, write, cas and append, per key.
 
     Args:
         initial: Every key's initial value (``None`` = absent; ``""`` for
             porcupine-style key-value histories).
+        semantics: ``"strict"`` or ``"knossos"``.
 
     Returns:
         The model.
     """
-    return RegisterModel("kv", initial, allow_append=True)
+    return RegisterModel("kv", initial, allow_append=True, semantics=semantics)
 
 
 MODEL_NAMES: Final[tuple[str, ...]] = ("cas-register", "kv")
 
 
-def get_model(name: str, initial: Any = None) -> RegisterModel:
+def get_model(name: str, initial: Any = None, semantics: str = "strict") -> RegisterModel:
     """Build a model by name.
 
     Args:
         name: One of :data:`MODEL_NAMES`.
         initial: Every key's initial value.
+        semantics: One of :data:`SEMANTICS`.
 
     Returns:
         The model.
 
     Raises:
-        ValueError: Unknown name.
+        ValueError: Unknown name or semantics.
     """
     if name == "cas-register":
-        return cas_register(initial)
+        return cas_register(initial, semantics)
     if name == "kv":
-        return kv(initial)
+        return kv(initial, semantics)
     raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")

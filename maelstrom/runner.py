@@ -17,6 +17,9 @@ moves bytes and waits:
   recovery wait, one final op per thread;
 - a node that exits during the run ends it at once: exit 255 with its last
   stdout and stderr lines (the history so far is still saved);
+- each node runs in its own session; teardown ends its whole process group
+  with SIGKILL, so children a node forked die with it, even after the node
+  itself has exited or when it ignores stdin;
 - a live progress line on stderr.
 
 Time is ``trio.current_time()`` relative to the start; the pure objects get
@@ -26,7 +29,9 @@ it as ``now_ms``. All randomness comes from RNGs derived from the seed.
 from __future__ import annotations
 
 import math
+import os
 import random
+import signal
 import sys
 from collections import deque
 from collections.abc import Sequence
@@ -43,6 +48,7 @@ from maelstrom.net import Envelope, NetConfig, NetModel, is_client
 from maelstrom.node_names import DEFAULT_NODES
 from maelstrom.services import Service, make_services
 from maelstrom.store import RunStore
+from maelstrom.verdict import explain, not_valid
 from maelstrom.workloads import (INIT_TIMEOUT_MS, SETUP_TIMEOUT_MS, ClientSession, Completion,
                                  Workload, WorkloadOpts, get_workload)
 from maelstrom.workloads.common import (availability_checker, exceptions_checker, merge_valid,
@@ -97,6 +103,8 @@ class TestConfig:
     node_cwd: str | None = None
     # Maelstrom's reader chokes on a bad stdout line and reads that node no more.
     faithful_stdout: bool = False
+    # How the linearizability checker reads outcomes (maelstrom.models.SEMANTICS).
+    semantics: str = "strict"
 
     def net_config(self) -> NetConfig:
         """The network knobs; a rate given for a nemesis fault applies only while it is active."""
@@ -110,7 +118,8 @@ class TestConfig:
         return WorkloadOpts(nodes=nodes, concurrency=parse_concurrency(self.concurrency, len(nodes)),
                             latency_ms=self.latency_ms, topology=self.topology,
                             key_count=self.key_count,
-                            checker_time_limit_s=self.checker_time_limit_s)
+                            checker_time_limit_s=self.checker_time_limit_s,
+                            semantics=self.semantics)
 
 
 @dataclass
@@ -298,9 +307,11 @@ class Runner:
         argv = [self.cfg.bin, *self.cfg.bin_args]
         for node_id in self.nodes:
             try:
+                # Its own session, so its process group (children it forks included) can be
+                # ended as one at teardown, even after the node itself has exited.
                 proc = await trio.lowlevel.open_process(
                     argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                    cwd=self.cfg.node_cwd)
+                    cwd=self.cfg.node_cwd, start_new_session=True)
             except OSError as exc:
                 self._crash(f"cannot start {' '.join(argv)!r} for {node_id}: {exc}")
                 return
@@ -578,6 +589,15 @@ class Runner:
     async def _kill_all(self) -> None:
         with trio.CancelScope(shield=True):
             for p in self.procs.values():
+                # The whole group: a node that exited (or crashed) may have left children
+                # behind, which would otherwise outlive the run. The group id is the node's
+                # pid, which Linux does not hand out again while any member is alive.
+                try:
+                    os.killpg(p.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass  # the node and everything it started are gone already
+                except PermissionError as exc:
+                    self.store.log(f"cannot end the process group of {p.id}: {exc}")
                 if p.proc.returncode is None:
                     p.proc.kill()
             with trio.move_on_after(KILL_WAIT_S):
@@ -649,11 +669,14 @@ class Runner:
         verdict = {True: "Everything looks good! ヽ(‘ー`)ノ",
                    False: "Analysis invalid! (ﾉಥ益ಥ）ﾉ ┻━┻"}.get(v, "Errors occurred during analysis, "
                                                                 "but no anomalies found. ಠ~ಠ")
-        bad = [k for k, r in results.items() if isinstance(r, dict) and r.get("valid") is not True]
+        bad = not_valid(results)
         why = f" Not valid: {', '.join(bad)}." if bad else ""
         diag = f" {len(self.diagnoses)} harness warning(s), see harness.log." if self.diagnoses else ""
-        return (f"{head}. {verdict}{why}{diag} Results in {self.store.path} "
-                f"(results.json, report.html); repro: --seed {c.seed}.")
+        lines = [f"{head}. {verdict}{why}{diag}"]
+        lines.extend(f"  {line}" for line in explain(c.workload, results))
+        lines.append(f"Report: {self.store.path / 'report.html'} (results.json beside it); "
+                     f"repro: --seed {c.seed}.")
+        return "\n".join(lines)
 
 
 def _show(text: str) -> str:

@@ -13,7 +13,8 @@ id, not a file name) are refused with exit 254, where Maelstrom checks none.
 Beyond Maelstrom: ``--seed`` (printed first; every random choice derives
 from it), the ``loss`` and ``duplicate`` nemeses with ``--loss-rate`` and
 ``--duplicate-rate``, ``--recovery-wait`` (Maelstrom sleeps 10 s), and
-``--init-timeout``, ``--store`` and ``--checker-time-limit``.
+``--init-timeout``, ``--store``, ``--checker-time-limit`` and ``--semantics``
+(``knossos`` reads lin-kv outcomes as Maelstrom does).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 import click
 
 from maelstrom.generator import parse_concurrency
+from maelstrom.models import SEMANTICS
 from maelstrom.nemesis import parse_faults
 from maelstrom.net import LATENCY_DISTS
 from maelstrom.node_names import node_names
@@ -133,6 +135,10 @@ def _rate(ctx: click.Context, param: click.Parameter, value: float | None) -> fl
               help="Seconds each node has to answer init.")
 @click.option("--checker-time-limit", type=click.FloatRange(0, min_open=True), default=None,
               help="Seconds the linearizability checker may spend per key (unset: no limit).")
+@click.option("--semantics", type=click.Choice(SEMANTICS), default="strict", show_default=True,
+              help="How lin-kv's checker reads outcomes: strict (a failed cas with code 20/22 "
+                   "observed the key; a null read means absent) or knossos (Maelstrom's: fails "
+                   "dropped, a null read matches any value).")
 @click.option("--faithful-stdout", is_flag=True,
               help="After a node's first bad stdout line, read nothing more from it, as "
                    "Maelstrom does (default: drop the line and go on).")
@@ -146,8 +152,8 @@ def test_command(workload: str, bin_: str, node_count: int | None, node: tuple[s
                  availability: Any, log_stderr: bool, log_net_send: bool, log_net_recv: bool,
                  key_count: int | None, test_count: int, seed: int | None,
                  loss_rate: float | None, duplicate_rate: float | None, recovery_wait: float,
-                 init_timeout: float, checker_time_limit: float | None, faithful_stdout: bool,
-                 store_root: str, bin_args: tuple[str, ...]) -> None:
+                 init_timeout: float, checker_time_limit: float | None, semantics: str,
+                 faithful_stdout: bool, store_root: str, bin_args: tuple[str, ...]) -> None:
     """Run a Maelstrom workload against real node processes and check the history.
 
     Arguments after the options are passed to the node program (put -- before
@@ -174,7 +180,8 @@ def test_command(workload: str, bin_: str, node_count: int | None, node: tuple[s
         log_net_send=log_net_send, log_net_recv=log_net_recv, key_count=key_count, seed=seed,
         loss_rate=loss_rate, duplicate_rate=duplicate_rate, recovery_wait_s=recovery_wait,
         init_timeout_s=init_timeout, store_root=store_root,
-        checker_time_limit_s=checker_time_limit, faithful_stdout=faithful_stdout)
+        checker_time_limit_s=checker_time_limit, faithful_stdout=faithful_stdout,
+        semantics=semantics)
     try:
         parse_concurrency(concurrency, len(names))
         get_workload(workload, cfg.workload_opts())

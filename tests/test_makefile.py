@@ -24,10 +24,12 @@ def make(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
 
 @pytest.fixture
 def stand_in(tmp_path: Path) -> tuple[Path, Path]:
-    """A fake `maelstrom` that records its arguments and GYRE_MODE, one call per line."""
+    """A fake `maelstrom` that records GYRE_MODE, GYRE_WORKLOAD and its arguments, one call
+    per line, and exits with $STAND_IN_EXIT (0 when unset), as a real one exits with its verdict."""
     log = tmp_path / "calls.txt"
     script = tmp_path / "maelstrom"
-    script.write_text(f'#!/bin/sh\necho "GYRE_MODE=$GYRE_MODE $*" >> {log}\n')
+    script.write_text(f'#!/bin/sh\necho "GYRE_MODE=$GYRE_MODE GYRE_WORKLOAD=$GYRE_WORKLOAD $*" >> {log}\n'
+                      f'exit ${{STAND_IN_EXIT:-0}}\n')
     script.chmod(0o755)
     return script, log
 
@@ -41,7 +43,8 @@ def test_lin_kv_targets_drive_a_real_maelstrom_with_the_same_options(
     assert r.returncode == 0, r.stderr
     replicated = REPO / ".venv" / "bin" / "gyre-node-replicated"
     assert log.read_text().split() == [
-        f"GYRE_MODE={mode}", "test", "-w", "lin-kv", "--bin", str(replicated), "--node-count", "5",
+        f"GYRE_MODE={mode}", "GYRE_WORKLOAD=lin-kv", "test", "-w", "lin-kv", "--bin", str(replicated),
+        "--node-count", "5",
         "--concurrency", "2n", "--time-limit", "30", "--rate", "100", "--latency", "10",
         "--nemesis", "partition"]
 
@@ -54,9 +57,13 @@ def test_maelstrom_and_crdt_targets_with_a_real_maelstrom(stand_in: tuple[Path, 
     calls = log.read_text().splitlines()
     single = REPO / ".venv" / "bin" / "gyre-node"
     assert calls[0].split() == [
-        "GYRE_MODE=", "test", "-w", "lin-kv", "--bin", str(single), "--node-count", "1",
-        "--concurrency", "2n", "--time-limit", "20", "--rate", "100"]
-    assert [c.split()[3] for c in calls[1:]] == ["g-set", "g-counter", "pn-counter", "broadcast"]
+        "GYRE_MODE=", "GYRE_WORKLOAD=lin-kv", "test", "-w", "lin-kv", "--bin", str(single),
+        "--node-count", "1", "--concurrency", "2n", "--time-limit", "20", "--rate", "100"]
+    # Each CRDT run tells the replicated node its workload (GYRE_WORKLOAD is its --workload).
+    crdt_calls = [c.split() for c in calls[1:]]
+    assert [(c[1], c[4]) for c in crdt_calls] == [
+        (f"GYRE_WORKLOAD={w}", w) for w in ("g-set", "g-counter", "pn-counter", "broadcast")]
+    assert all(c[0] == "GYRE_MODE=eventual" for c in crdt_calls)
 
 
 @needs_make
@@ -64,7 +71,31 @@ def test_maelstrom_workload_target_takes_any_binary(stand_in: tuple[Path, Path])
     script, log = stand_in
     assert make("maelstrom-echo", f"MAELSTROM={script}", "BIN=/opt/node", "NODES=2").returncode == 0
     assert log.read_text().split()[1:] == [
-        "test", "-w", "echo", "--bin", "/opt/node", "--node-count", "2", "--time-limit", "20"]
+        "GYRE_WORKLOAD=echo", "test", "-w", "echo", "--bin", "/opt/node", "--node-count", "2",
+        "--time-limit", "20"]
+
+
+@needs_make
+@pytest.mark.parametrize("mode", ["eventual", "causal"])
+@pytest.mark.parametrize(("verdict_exit", "make_ok", "says"), [
+    ("1", True, "invalid, as expected for this mode"),
+    ("0", True, "valid; this run did not catch the stale reads"),
+    ("2", False, "exit 2: neither valid nor invalid"),
+    ("255", False, "exit 255: neither valid nor invalid"),
+])
+def test_weak_lin_kv_targets_expect_invalid(stand_in: tuple[Path, Path], mode: str,
+                                            verdict_exit: str, make_ok: bool, says: str) -> None:
+    script, _ = stand_in
+    r = make(f"lin-kv-{mode}", f"MAELSTROM={script}", env={"STAND_IN_EXIT": verdict_exit})
+    assert (r.returncode == 0) is make_ok, r.stdout + r.stderr
+    assert says in r.stdout + r.stderr
+
+
+@needs_make
+def test_strong_lin_kv_target_passes_the_verdict_through(stand_in: tuple[Path, Path]) -> None:
+    script, _ = stand_in
+    r = make("lin-kv-strong", f"MAELSTROM={script}", env={"STAND_IN_EXIT": "1"})
+    assert r.returncode != 0 and "as expected" not in r.stdout
 
 
 @needs_make
@@ -73,3 +104,10 @@ def test_make_maelstrom_runs_our_harness_and_prints_the_verdict(tmp_path: Path) 
     assert r.returncode == 0, r.stdout + r.stderr
     assert "Everything looks good" in r.stdout
     assert "results.json" in r.stdout
+
+
+@needs_make
+def test_workload_target_names_only_workloads_our_nodes_know(stand_in: tuple[Path, Path]) -> None:
+    script, log = stand_in
+    assert make("maelstrom-kafka", f"MAELSTROM={script}").returncode == 0
+    assert log.read_text().split()[:4] == ["GYRE_MODE=", "GYRE_WORKLOAD=", "test", "-w"]

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Final
 
 from maelstrom.generator import Op, OpSource
-from maelstrom.history import History
+from maelstrom.history import History, Operation
 from protocol.maelstrom_json import Message, code_is_definite, error_name
 
 #: Default client RPC timeout (Maelstrom ``client.clj``).
@@ -52,6 +52,10 @@ class WorkloadOpts:
         topology: Broadcast topology name.
         key_count: ``--key-count`` (unused by the Maelstrom workloads here).
         checker_time_limit_s: Time budget of expensive checkers, or None.
+        semantics: How the linearizability checker reads outcomes: ``strict``
+            or ``knossos`` (`maelstrom.models.SEMANTICS`).
+        lin_model: The linearizability model of lin-kv (``gyre check --model``).
+        lin_initial: Every lin-kv key's initial value (``gyre check --initial``).
     """
 
     nodes: tuple[str, ...]
@@ -60,6 +64,9 @@ class WorkloadOpts:
     topology: str = "grid"
     key_count: int | None = None
     checker_time_limit_s: float | None = None
+    semantics: str = "strict"
+    lin_model: str = "cas-register"
+    lin_initial: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +245,38 @@ class Workload:
         """The workload checker's result (``valid`` plus Maelstrom's fields)."""
         raise NotImplementedError
 
+    def op_problem(self, op: Operation) -> str | None:
+        """Why one client operation (of a known ``f``) cannot be judged by this workload's
+        checker (a whole clause, e.g. "a read that returned 5, not a list"), or None."""
+        return None
+
+    def checked_fs(self) -> frozenset[str]:
+        """The ``f`` values its checker understands (its RPCs by default)."""
+        return frozenset(self.rpcs)
+
+    def history_problem(self, history: History) -> str | None:
+        """Why this workload's checker cannot judge ``history``, or None when it can.
+
+        A checker handed a history it does not understand would pass it (zero
+        ops of its kind, nothing wrong), so `gyre check` asks first: there
+        must be client operations, every ``f`` must be one of the workload's,
+        and the values must have the workload's shapes.
+        """
+        ops = [op for op in history.operations() if isinstance(op.process, int)]
+        if not ops:
+            return ("no client operations to check (the history is empty or holds only "
+                    "nemesis events)")
+        known = self.checked_fs()
+        fs = ", ".join(sorted(known))
+        for op in ops:
+            if op.f not in known:
+                return (f"index {op.index}: f={op.f!r} is not an operation of the {self.name} "
+                        f"workload ({fs}); is this another workload's history?")
+            problem = self.op_problem(op)
+            if problem is not None:
+                return f"index {op.index}: {problem}"
+        return None
+
 
 class ClientSession:
     """One Maelstrom client (``c<k>``): one request in flight, replies matched by id.
@@ -307,8 +346,14 @@ def workload_names() -> list[str]:
     return sorted(_registry())
 
 
-def get_workload(name: str, opts: WorkloadOpts) -> Workload:
+def get_workload(name: str, opts: WorkloadOpts, validate: bool = True) -> Workload:
     """Build a workload by name.
+
+    Args:
+        name: A registered name.
+        opts: Its options.
+        validate: False to skip the run-time option checks (to check a
+            recorded history, whose run is over).
 
     Raises:
         WorkloadError: Unknown name, or options it cannot run with.
@@ -317,5 +362,6 @@ def get_workload(name: str, opts: WorkloadOpts) -> Workload:
     if cls is None:
         raise WorkloadError(f"unknown workload {name!r}; choose from {', '.join(workload_names())}")
     w = cls(opts)
-    w.validate()
+    if validate:
+        w.validate()
     return w

@@ -20,9 +20,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Final
 
 from maelstrom.generator import Counter, Mix, Op, OpSource, PerThreadOnce, Repeat
-from maelstrom.history import History
+from maelstrom.history import History, Operation
 from maelstrom.workloads import Rpc, Workload, WorkloadError, is_list
-from maelstrom.workloads.common import set_full_checker
+from maelstrom.workloads.common import read_list_problem, set_full_checker
 
 TOPOLOGIES: Final[tuple[str, ...]] = ("grid", "line", "total", "tree", "tree2", "tree3", "tree4")
 TOPOLOGY_RPC: Final = Rpc("topology", "topology_ok")
@@ -120,3 +120,6 @@ class Broadcast(Workload):
 
     def check(self, history: History) -> dict[str, Any]:
         return set_full_checker(history, "broadcast")
+
+    def op_problem(self, op: Operation) -> str | None:
+        return read_list_problem(op)

@@ -37,6 +37,20 @@ def client_ops(history: History) -> list[Operation]:
     return [op for op in history.operations() if isinstance(op.process, int)]
 
 
+def short_repr(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def read_list_problem(op: Operation) -> str | None:
+    """A set workload's read returns a list: anything else is another workload's read."""
+    if op.f == "read" and op.outcome == "ok" and not isinstance(op.output, list):
+        return (f"a read that returned {short_repr(op.output)}, not a list of elements: "
+                f"another workload's read?")
+    return None
+
+
 def event_extra(history: History, index: int) -> dict[str, Any]:
     """Extra fields of the event at ``index`` (``final``, ``exception``...)."""
     extra = history[index].extra

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from maelstrom.generator import Counter, Mix, Op, OpSource, PerThreadOnce, Repeat
-from maelstrom.history import History
+from maelstrom.history import History, Operation
 from maelstrom.workloads import Rpc, Workload, is_list
-from maelstrom.workloads.common import set_full_checker
+from maelstrom.workloads.common import read_list_problem, set_full_checker
 
 
 class GSet(Workload):
@@ -45,3 +45,6 @@ class GSet(Workload):
 
     def check(self, history: History) -> dict[str, Any]:
         return set_full_checker(history, "add")
+
+    def op_problem(self, op: Operation) -> str | None:
+        return read_list_problem(op)

@@ -15,7 +15,9 @@ to the next unused key. Concurrency must be a positive multiple of 2n.
 
 Checker: the history is split per key and each key checked with
 `maelstrom.linearizable.check_history` (model ``cas-register``, initial
-absent). Validity merges false > "unknown" > true.
+absent, outcomes read as ``WorkloadOpts.semantics`` says: ``strict`` by
+default, ``knossos`` for Maelstrom's reading). Validity merges false >
+"unknown" > true.
 """
 
 from __future__ import annotations
@@ -87,8 +89,22 @@ class IndependentGenerator:
         return Op("cas", [r.randrange(VALUE_COUNT), r.randrange(VALUE_COUNT)], group.key)
 
 
-def check_per_key(ops: list[Operation], time_limit_s: float | None = None) -> dict[str, Any]:
-    """Split keyed operations per key and check each for linearizability."""
+def check_per_key(ops: list[Operation], time_limit_s: float | None = None,
+                  semantics: str = "strict", model: str = "cas-register",
+                  initial: Any = None) -> dict[str, Any]:
+    """Split keyed operations per key and check each for linearizability.
+
+    Args:
+        ops: The client operations.
+        time_limit_s: Each key's time budget (None: no limit).
+        semantics: ``strict`` or ``knossos`` (see `maelstrom.models`).
+        model: The model's name.
+        initial: Every key's initial value.
+
+    Returns:
+        ``{"valid", "results": {str(key): {"valid", "linearizable"}}, "failures": [key…],
+        "semantics"}``.
+    """
     by_key: dict[Any, list[Operation]] = {}
     for op in ops:
         if op.key is not None:
@@ -96,13 +112,13 @@ def check_per_key(ops: list[Operation], time_limit_s: float | None = None) -> di
     results: dict[str, Any] = {}
     failures = []
     for k in sorted(by_key, key=lambda k: (type(k).__name__, k)):
-        res = check_history(by_key[k], model="cas-register", initial=None,
-                            time_limit_s=time_limit_s)
+        res = check_history(by_key[k], model=model, initial=initial,
+                            time_limit_s=time_limit_s, semantics=semantics)
         results[str(k)] = {"valid": res["valid"], "linearizable": res}
         if res["valid"] is False:
             failures.append(k)
     return {"valid": merge_valid(r["valid"] for r in results.values()), "results": results,
-            "failures": failures}
+            "failures": failures, "semantics": semantics}
 
 
 class LinKv(Workload):
@@ -149,4 +165,19 @@ class LinKv(Workload):
         return body["value"] if op.f == "read" else op.value
 
     def check(self, history: History) -> dict[str, Any]:
-        return check_per_key(client_ops(history), self.opts.checker_time_limit_s)
+        o = self.opts
+        return check_per_key(client_ops(history), o.checker_time_limit_s, o.semantics,
+                             o.lin_model, o.lin_initial)
+
+    def checked_fs(self) -> frozenset[str]:
+        return frozenset({*self.rpcs, "append"})
+
+    def op_problem(self, op: Operation) -> str | None:
+        if op.f == "append" and self.opts.lin_model != "kv":
+            return (f"an append, which model {self.opts.lin_model} does not have "
+                    f"(--model kv checks appends)")
+        if op.key is None:
+            return f"a {op.f} without a key, which no lin-kv client records"
+        if op.f == "cas" and not (isinstance(op.value, list) and len(op.value) == 2):
+            return f"a cas whose value {op.value!r} is not [from, to]"
+        return None

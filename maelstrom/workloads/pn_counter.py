@@ -17,9 +17,9 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from maelstrom.generator import Mix, Op, OpSource, PerThreadOnce, Repeat
-from maelstrom.history import History
+from maelstrom.history import History, Operation
 from maelstrom.workloads import Rpc, Workload, is_int
-from maelstrom.workloads.common import client_ops, event_extra
+from maelstrom.workloads.common import client_ops, event_extra, short_repr
 
 DELTA_SPAN = 10
 DELTA_OFFSET = 5
@@ -81,3 +81,11 @@ class PnCounter(Workload):
 
     def check(self, history: History) -> dict[str, Any]:
         return counter_checker(history)
+
+    def op_problem(self, op: Operation) -> str | None:
+        if op.f == "add" and not is_int(op.value):
+            return f"an add whose delta {short_repr(op.value)} is not an integer: another workload's add?"
+        if op.f == "read" and op.outcome == "ok" and not is_int(op.output):
+            return (f"a read that returned {short_repr(op.output)}, not an integer: "
+                    f"another workload's read?")
+        return None

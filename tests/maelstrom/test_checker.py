@@ -218,3 +218,55 @@ def test_inputs_of_every_shape() -> None:
     ("what", None), (None, None), (True, None)])
 def test_error_codes(error: Any, code: int | None) -> None:
     assert error_code(error) == code
+
+
+# -- strict (ours) and knossos (Maelstrom's) readings of outcomes ------------------------------
+
+
+def semantics_verdicts(h: History) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {}
+    for semantics in ("strict", "knossos"):
+        m = get_model("cas-register", None, semantics)
+        out[semantics] = [check_operations(h.operations(), m, shortcuts=s)["valid"]
+                          for s in (True, False)]
+    return out
+
+
+@pytest.mark.parametrize("steps", [
+    # A null read after a write was acknowledged: strict reads it as "absent", which
+    # nothing made true; knossos lets a nil read match any value.
+    (*w(0, 1), *r(1, None)),
+    # A cas that failed with precondition-failed (22) saw a value other than 1 while the
+    # key held 1: strict keeps it as an observation, knossos drops every fail.
+    (*w(0, 1), ("inv", 1, "cas", [1, 2]), ("fail", 1, "precondition-failed"), *r(0, 1)),
+    # A cas that failed with key-does-not-exist (20) after the key was written.
+    (*w(0, 3), ("inv", 1, "cas", [4, 2]), ("fail", 1, 20), *r(0, 3)),
+    # precondition-failed on a key that was never written: 22 means present and different.
+    (("inv", 1, "cas", [1, 2]), ("fail", 1, "precondition-failed"), *r(0, None)),
+])
+def test_strict_and_knossos_disagree(steps: tuple[tuple[Any, ...], ...]) -> None:
+    assert semantics_verdicts(build(*steps)) == {"strict": [False, False],
+                                                 "knossos": [True, True]}
+
+
+@pytest.mark.parametrize("steps", [
+    (*w(0, 1), *r(1, 2)),                 # a value nobody wrote
+    (*w(0, 1), *w(0, 2), *r(1, 1)),       # a stale read
+    (*w(0, 1), *r(1, None), *r(1, 3)),    # the nil read is forgiven, the 3 is not
+])
+def test_knossos_still_finds_what_it_can_see(steps: tuple[tuple[Any, ...], ...]) -> None:
+    assert semantics_verdicts(build(*steps)) == {"strict": [False, False],
+                                                 "knossos": [False, False]}
+
+
+def test_both_readings_accept_what_is_consistent_with_absence() -> None:
+    # A null read before any write, and a failed cas on an absent key (20).
+    h = build(*r(1, None), ("inv", 1, "cas", [1, 2]), ("fail", 1, "key-does-not-exist"), *w(0, 1),
+              *r(1, 1))
+    assert semantics_verdicts(h) == {"strict": [True, True], "knossos": [True, True]}
+
+
+def test_unknown_semantics_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown semantics"):
+        get_model("cas-register", None, "lenient")
+    assert check_history(build(*w(0, 1), *r(1, None)), semantics="knossos")["semantics"] == "knossos"

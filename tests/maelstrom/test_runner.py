@@ -7,6 +7,8 @@ diagnoses are checked, plus the files in the run directory.
 from __future__ import annotations
 
 import json
+import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from maelstrom import test_cli as cli_module
+from maelstrom.check_cli import check as check_command
 
 NODES = Path(__file__).parent / "nodes"
 CORRECT = str(NODES / "correct.py")
@@ -68,6 +71,29 @@ def test_lin_kv_stale_reads_invalid(tmp_path: Path) -> None:
     assert res["valid"] is False and res["workload"]["failures"] == [0]
     report = (tmp_path / "lin-kv" / "latest" / "report.html").read_text()
     assert "Key 0 is not linearizable" in report
+    # The terminal verdict names the key, the reason and the operation, then the report.
+    lines = r.output.splitlines()
+    at = next(i for i, line in enumerate(lines) if "Analysis invalid" in line)
+    assert lines[at + 1].startswith("  workload (lin-kv): key 0 is not linearizable: ")
+    failure = res["workload"]["results"]["0"]["linearizable"]["failure"]
+    assert failure["reason"] in lines[at + 1]
+    assert lines[at + 2].startswith(f"    at index {failure['op']['index']} (process ")
+    run = (tmp_path / "lin-kv" / "latest").resolve()
+    assert f"Report: {run / 'report.html'}" in r.output
+    # gyre check on the run directory gives the verdict gyre test gave, for the same reason.
+    check = CliRunner().invoke(check_command, [str(tmp_path / "lin-kv" / "latest")])
+    assert check.exit_code == 1 and lines[at + 1].strip() in check.stdout
+
+
+def test_semantics_knossos_reaches_the_lin_kv_checker(tmp_path: Path) -> None:
+    r = gyre_test(tmp_path, "--bin", CORRECT, "--node-count", "1", "--concurrency", "2n",
+                  "--time-limit", "1", "--rate", "40", "--semantics", "knossos", "lin-kv-local")
+    assert r.exit_code in (0, 1), r.output  # a short run may see no cas succeed (stats)
+    res = results(tmp_path, "lin-kv")
+    assert res["workload"]["semantics"] == "knossos" and res["workload"]["valid"] is True
+    assert res["workload"]["results"]["0"]["linearizable"]["semantics"] == "knossos"
+    test_json = json.loads((tmp_path / "lin-kv" / "latest" / "test.json").read_text())
+    assert test_json["semantics"] == "knossos"
 
 
 def test_lin_kv_through_service_with_partitions(tmp_path: Path) -> None:
@@ -199,3 +225,50 @@ def test_bad_node_names_exit_254(tmp_path: Path, args: list[str], text: str) -> 
     r = gyre_test(tmp_path, "-w", "echo", "--bin", CORRECT, *args)
     assert r.exit_code == 254, r.output
     assert text in r.output + r.stderr
+
+
+# -- teardown ends every process a node started --------------------------------------------------
+
+FORKING = str(NODES / "forking.py")
+GONE_WAIT_S = 10.0
+
+
+def _gone(pid: int) -> bool:
+    """Dead, or a zombie nobody has reaped yet (it runs nothing any more)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
+
+
+def _wait_gone(pid: int) -> bool:
+    import time
+
+    deadline = time.monotonic() + GONE_WAIT_S
+    while not _gone(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+@pytest.mark.parametrize(("mode", "args", "exit_code"), [
+    # The node exits at its first request, its child still running: a crash run.
+    ("exit", ["-w", "echo", "--time-limit", "1", "--rate", "20"], 255),
+    # The node stops reading stdin after init: every request times out (lin-kv: 1 s).
+    ("deaf", ["--concurrency", "2n", "--time-limit", "0.5", "--rate", "10"], None),
+])
+def test_teardown_kills_the_nodes_whole_process_group(tmp_path: Path, mode: str, args: list[str],
+                                                      exit_code: int | None) -> None:
+    pidfile = tmp_path / "child.pid"
+    try:
+        r = gyre_test(tmp_path / "store", "--bin", FORKING, "--node-count", "1", *args,
+                      str(pidfile), mode)
+        if exit_code is not None:
+            assert r.exit_code == exit_code, r.output + r.stderr
+        child = int(pidfile.read_text())
+        assert _wait_gone(child), f"the node's child {child} outlived the run"
+    finally:
+        if pidfile.exists() and not _gone(int(pidfile.read_text())):
+            os.kill(int(pidfile.read_text()), signal.SIGKILL)
