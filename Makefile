@@ -17,7 +17,7 @@ PORT ?= 6379
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help serve test test-all bench bench-checker redis-tools python-venv clean \
+.PHONY: help serve test test-all bench bench-checker redis-tools chromium python-venv clean \
         maelstrom lin-kv-strong lin-kv-eventual lin-kv-causal crdt
 
 # Maelstrom runs: our harness (`gyre test`) unless MAELSTROM=/path/to/maelstrom
@@ -76,13 +76,26 @@ redis-tools:
 	  fi; \
 	fi
 
+# Debian's chromium renders report.html in the browser tests (headless, no
+# display needed), with fonts-liberation for its text (chromium's other
+# recommends would pull in a desktop). Installed when missing and we are root;
+# elsewhere the browser tests are skipped with a note saying so.
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-liberation; \
+	  else \
+	    echo "chromium is missing and we are not root: install it (apt-get install chromium); the browser tests of report.html will be skipped"; \
+	  fi; \
+	fi
+
 serve: $(STAMP)
 	$(GYRE) serve --port $(PORT) $(ARGS)
 
-test: $(STAMP) redis-tools
+test: $(STAMP) redis-tools chromium
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
-test-all: $(STAMP) redis-tools
+test-all: $(STAMP) redis-tools chromium
 	$(PY) -m pytest -q -m '' $(PYTEST_ARGS)
 
 bench: $(STAMP) redis-tools
