@@ -125,7 +125,8 @@ def open_svg(frame: Frame, cls: str, label: str) -> str:
 def x_axis(frame: Frame, x_of: Callable[[float], float], ticks: Sequence[float], step: float,
            label: str) -> str:
     """Bottom axis line, tick marks, grid lines and round labels."""
-    out = [f'<line x1="{frame.x0}" y1="{frame.y1}" x2="{frame.x1}" y2="{frame.y1}" stroke="#333"/>']
+    out = [f'<g class="x-axis"><line x1="{frame.x0}" y1="{frame.y1}" x2="{frame.x1}" '
+           f'y2="{frame.y1}" stroke="#333"/>']
     for t in ticks:
         x = x_of(t)
         out.append(f'<line x1="{x:.1f}" y1="{frame.y0}" x2="{x:.1f}" y2="{frame.y1}" stroke="#eee"/>'
@@ -133,14 +134,15 @@ def x_axis(frame: Frame, x_of: Callable[[float], float], ticks: Sequence[float],
                    f'<text class="tick" x="{x:.1f}" y="{frame.y1 + 16}" text-anchor="middle" '
                    f'font-size="11">{fmt_tick(t, step)}</text>')
     out.append(f'<text x="{(frame.x0 + frame.x1) / 2:.0f}" y="{frame.height - 6}" '
-               f'text-anchor="middle" font-size="11">{esc(label)}</text>')
+               f'text-anchor="middle" font-size="11">{esc(label)}</text></g>')
     return "".join(out)
 
 
 def y_axis(frame: Frame, y_of: Callable[[float], float], ticks: Sequence[float],
            step: float | None, label: str) -> str:
     """Left axis line, grid lines and round labels."""
-    out = [f'<line x1="{frame.x0}" y1="{frame.y0}" x2="{frame.x0}" y2="{frame.y1}" stroke="#333"/>']
+    out = [f'<g class="y-axis"><line x1="{frame.x0}" y1="{frame.y0}" x2="{frame.x0}" '
+           f'y2="{frame.y1}" stroke="#333"/>']
     for t in ticks:
         y = y_of(t)
         out.append(f'<line x1="{frame.x0}" y1="{y:.1f}" x2="{frame.x1}" y2="{y:.1f}" stroke="#eee"/>'
@@ -148,7 +150,7 @@ def y_axis(frame: Frame, y_of: Callable[[float], float], ticks: Sequence[float],
                    f'font-size="11">{fmt_tick(t, step if step is not None else t)}</text>')
     mid = (frame.y0 + frame.y1) / 2
     out.append(f'<text x="14" y="{mid:.0f}" transform="rotate(-90 14 {mid:.0f})" '
-               f'text-anchor="middle" font-size="11">{esc(label)}</text>')
+               f'text-anchor="middle" font-size="11">{esc(label)}</text></g>')
     return "".join(out)
 
 
