@@ -28,7 +28,8 @@ from maelstrom.history import History
 from maelstrom.report.charts import latency_svg, rate_svg
 from maelstrom.report.failing_key import linearizability_svg, named_indexes
 from maelstrom.report.lamport import AFTER_EVENTS, BEFORE_EVENTS, lamport_svg, pick_windows
-from maelstrom.report.partitions import PartitionSpan, partition_spans
+from maelstrom.report.partitions import (PartitionSpan, partition_spans,
+                                         partitions_that_cut_nothing)
 from maelstrom.report.summary import VERDICT_COLOURS, summary_html, verdict_word
 from maelstrom.report.svg import esc
 
@@ -56,6 +57,7 @@ svg{max-width:100%;height:auto;display:block}
 .charts figure{margin:0}
 table.partitions{border-collapse:collapse;font-size:12px}
 table.partitions td,table.partitions th{border:1px solid #dde;padding:2px 6px;text-align:left}
+table.partitions td{white-space:nowrap} .idle-partitions{font-size:13px;color:#444}
 .lamport-scroll{overflow-x:auto;border:1px solid #ddd;max-width:100%}
 .lamport-scroll svg{max-width:none}
 details.lamport-window{margin:8px 0} details.lamport-window summary{cursor:pointer;font-size:14px}
@@ -178,8 +180,15 @@ def render_report(workload: str, history: History, journal: Iterable[Mapping[str
     sections.append("<h2>Operations over time</h2><div class='charts'>"
                     f"<figure>{latency_svg(history, spans, end_ms)}</figure>"
                     f"<figure>{rate_svg(history, spans, end_ms)}</figure></div>")
-    if spans:
-        sections.append(f"<h2>Partitions ({len(spans)})</h2>{_partitions_table(spans)}")
+    idle = partitions_that_cut_nothing(history)
+    if spans or idle:
+        note = ""
+        if idle:
+            which = ", ".join(f"{k or 'partition'} at {t / 1000:.2f} s" for t, k in idle)
+            note = (f"<p class='idle-partitions'>{len(idle)} more start-partition "
+                    f"{'op' if len(idle) == 1 else 'ops'} cut no link ({esc(which)}) and "
+                    f"{'is' if len(idle) == 1 else 'are'} not shaded.</p>")
+        sections.append(f"<h2>Partitions ({len(spans)})</h2>{_partitions_table(spans)}{note}")
     sections.append(lamport)
     body = "\n".join(sections)
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"

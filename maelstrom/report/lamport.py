@@ -7,7 +7,7 @@ a window of events around each anchor: the failing operation's invocation,
 the start of each effective partition, or, with no anchor, the first events.
 Windows that overlap are merged. Each window is drawn by `lamport_svg` like
 Maelstrom's ``messages.svg``: one vertical line per participant seen in the
-window, one row per event (send, receive, drop), an arrow per message from
+window (nodes first, then services, then clients), one row per event (send, receive, drop), an arrow per message from
 its send row to its receive row (dashed to the window's edge when the other
 end lies outside it; a red cross where a partition dropped it), errors pink,
 client traffic blue, the rest black. A message's label sits on one row only
@@ -29,7 +29,7 @@ import orjson
 from maelstrom.report.svg import MONO, esc, fit
 
 ROW_PX: Final[int] = 16
-COL_PX: Final[int] = 165
+COL_PX: Final[int] = 150
 LEFT_PX: Final[int] = 64
 TOP_PX: Final[int] = 40
 LABEL_FONT_PX: Final[float] = 9.5
@@ -127,7 +127,9 @@ def pick_windows(journal: Iterable[Mapping[str, Any]], anchors: Sequence[tuple[f
 
 
 def _participant_key(name: str) -> tuple[int, int, str]:
-    rank = 0 if name.startswith("c") else 1 if name.startswith("n") else 2
+    # Nodes first: their traffic (and what a partition cut) is what a window is about;
+    # then services (lin-kv ...), then the clients, who are many.
+    rank = 0 if name.startswith("n") else 2 if name.startswith("c") else 1
     digits = "".join(ch for ch in name if ch.isdigit())
     return rank, int(digits) if digits else 0, name
 

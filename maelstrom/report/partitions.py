@@ -107,3 +107,17 @@ def partition_spans(history: History, end_ms: float) -> list[PartitionSpan]:
             open_at = None
     close(max(end_ms, open_at or 0.0))
     return spans
+
+
+def partitions_that_cut_nothing(history: History) -> list[tuple[float, str]]:
+    """``(start ms, nemesis name)`` of every start-partition whose grudge dropped no link."""
+    out = []
+    kind = ""
+    for e in history:
+        if e.process != "nemesis" or e.f != "start-partition":
+            continue
+        if e.type == "invoke":
+            kind = str(e.value) if isinstance(e.value, str) else ""
+        elif parse_grudge(e.value) == {}:
+            out.append((e.time / 1e6, kind))
+    return out

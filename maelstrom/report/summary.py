@@ -58,7 +58,8 @@ def summary_html(workload: str, history: History, results: Mapping[str, Any],
     head = "".join(f"<th>{k}</th>" for k, _ in cells)
     row = "".join(f'<td class="{k.split()[0].replace("/", "-")}">{v}</td>' for k, v in cells)
     badges = []
-    for name, r in results.items():
+    # The workload's own checker first: it is the verdict that matters most.
+    for name, r in sorted(results.items(), key=lambda kv: kv[0] != "workload"):
         if isinstance(r, Mapping) and "valid" in r:
             word = verdict_word(r.get("valid"))
             badges.append(f'<span class="verdict {word}" data-checker="{esc(str(name))}" '

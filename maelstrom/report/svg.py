@@ -38,13 +38,10 @@ def fit(text: str, width_px: float, font_px: float) -> str:
 
 
 def nice_step(span: float, target: int) -> float:
-    """The 1-2-5 step that cuts ``span`` into about ``target`` intervals."""
+    """The 1-2-5 step nearest (by ratio) to cutting ``span`` into ``target`` intervals."""
     raw = max(span, 1e-12) / max(1, target)
     mag = 10 ** math.floor(math.log10(raw))
-    for m in (1, 2, 5, 10):
-        if raw <= m * mag * 1.0000001:
-            return m * mag
-    return 10 * mag
+    return min((m * mag for m in (1, 2, 5, 10)), key=lambda s: abs(math.log(s / raw)))
 
 
 def linear_ticks(lo: float, hi: float, target: int = 6) -> tuple[list[float], float]:
