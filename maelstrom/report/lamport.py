@@ -9,7 +9,7 @@ Windows that overlap are merged. Each window is drawn by `lamport_svg` like
 Maelstrom's ``messages.svg``: one vertical line per participant seen in the
 window (nodes first, then services, then clients), one row per event (send, receive, drop), an arrow per message from
 its send row to its receive row (dashed to the window's edge when the other
-end lies outside it; a red cross where a partition dropped it), errors pink,
+end lies outside it; a red cross where a partition or loss dropped it), errors pink,
 client traffic blue, the rest black. A message's label sits on one row only
 (its receive, else its drop, else its send) and is cut to the gap between
 its two lines, so no two labels share a row or run past their arrow. Marks
@@ -170,6 +170,7 @@ def lamport_svg(events: Iterable[Mapping[str, Any]],
     y_send: dict[Any, float] = {}
     y_end: dict[Any, tuple[float, str]] = {}
     first: dict[Any, Mapping[str, Any]] = {}
+    drop_reason: dict[Any, str] = {}
     parts = []
     for i, (kind, item) in enumerate(rows):
         y = TOP_PX + (i + 1) * ROW_PX
@@ -189,6 +190,8 @@ def lamport_svg(events: Iterable[Mapping[str, Any]],
             y_send.setdefault(mid, y)
         elif mid not in y_end:
             y_end[mid] = (y, e["event"])
+            if e["event"] == "drop":
+                drop_reason[mid] = str(e.get("reason", "by the network"))
     heads = "".join(f'<text x="{x}" y="22" text-anchor="middle" font-weight="bold">{esc(n)}</text>'
                     f'<line x1="{x}" y1="30" x2="{x}" y2="{height}" stroke="#ccc"/>'
                     for n, x in col.items())
@@ -221,7 +224,7 @@ def lamport_svg(events: Iterable[Mapping[str, Any]],
             lx, anchor = (x0 + 6, "start") if x0 < x1 else (x0 - 6, "end")
         cross = (f'<text x="{x1}" y="{y1 + 4}" text-anchor="middle" fill="#c0392b" '
                  f'font-weight="bold">✕</text>') if dropped else ""
-        what = {"drop": "dropped by the partition"}.get(end[1] if end else "", "")
+        what = f"dropped ({drop_reason.get(mid, 'by the network')})" if dropped else ""
         tip = (f"#{mid} {src}→{dest} {what} "
                f"{esc(orjson.dumps(body, default=repr).decode()[:500])}")
         arrows.append(

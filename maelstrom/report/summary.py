@@ -41,8 +41,8 @@ def summary_html(workload: str, history: History, results: Mapping[str, Any],
     ops = [op for op in history.operations() if isinstance(op.process, int)]
     counts = {k: sum(1 for op in ops if op.outcome == k) for k in ("ok", "fail", "info")}
     lats = sorted((op.return_time - op.call_time) / 1e6 for op in ops if op.outcome == "ok")
-    p50 = f"{quantile(lats, 0.5):.2f}" if lats else "–"
-    p99 = f"{quantile(lats, 0.99):.2f}" if lats else "–"
+    p50 = f"{quantile(lats, 0.5):.2f} ms" if lats else "–"
+    p99 = f"{quantile(lats, 0.99):.2f} ms" if lats else "–"
     net = results.get("net") if isinstance(results.get("net"), Mapping) else {}
     all_mpo = (net.get("all") or {}).get("msgs-per-op") if isinstance(net, Mapping) else None
     srv_mpo = (net.get("servers") or {}).get("msgs-per-op") if isinstance(net, Mapping) else None
@@ -53,7 +53,7 @@ def summary_html(workload: str, history: History, results: Mapping[str, Any],
                        f"<b>{counts['info']}</b> info"),
         ("msgs/op", f"{_num(all_mpo, '.2f')} <small>({_num(srv_mpo, '.2f')} between "
                     f"servers)</small>"),
-        ("latency of ok ops", f"p50 {p50} ms · p99 {p99} ms"),
+        ("latency of ok ops", f"p50 {p50} · p99 {p99}"),
     ]
     head = "".join(f"<th>{k}</th>" for k, _ in cells)
     row = "".join(f'<td class="{k.split()[0].replace("/", "-")}">{v}</td>' for k, v in cells)

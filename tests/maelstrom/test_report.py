@@ -154,3 +154,9 @@ def test_failing_key_labels_stay_in_the_picture_and_apart(spec: list[tuple[int, 
         for i, a in enumerate(boxes):
             for b in boxes[i + 1:]:
                 assert a[2] != b[2] or a[1] <= b[0] or b[1] <= a[0], (a, b)
+
+
+def test_an_empty_run_still_renders() -> None:
+    page = render_report("echo", History(), iter(()), {"valid": "unknown"}, 0.0)
+    assert "echo: <span class='headline unknown'" in page and "No messages." in page
+    assert "0: <b>0</b> ok" in page and "p50 – · p99 –" in page
