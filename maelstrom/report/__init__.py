@@ -130,6 +130,8 @@ def _lamport_html(journal: Iterable[Mapping[str, Any]], spans: Sequence[Partitio
         if i <= PARTITION_WINDOWS_MAX:
             anchors.append((s.start_ms * 1e6, f"partition P{i} ({s.label})"))
     found = pick_windows(journal, anchors)
+    if not found.windows:
+        return "<h2>Messages</h2><p>No messages.</p>", found.nodes
     around = " and ".join(filter(None, [
         "the failing operation" if failures else "",
         (f"the first {min(len(spans), PARTITION_WINDOWS_MAX)} of {len(spans)} partitions"
