@@ -36,7 +36,7 @@ WORKLOAD_ARGS_lin-kv = --concurrency 2n
 
 help:
 	@echo "make serve          run the RESP server on 127.0.0.1:$(PORT) (ARGS='--requirepass x ...')"
-	@echo "make test           the default test suite (installs redis-server/redis-tools as root)"
+	@echo "make test           the default test suite (installs redis-server/redis-tools and chromium as root)"
 	@echo "make test-all       the default suite plus the slow tests"
 	@echo "make bench          gyre serve vs Debian's redis-server, side by side (redis-benchmark)"
 	@echo "make bench-checker  speed of the linearizability checker"

@@ -3,18 +3,19 @@
 Strategy: a run's journal holds tens of thousands of events; one diagram of
 all of them is a page nobody reads. `pick_windows` reads the journal once, as
 a stream (the caller hands it an iterator over ``messages.jsonl``), and keeps
-a window of events around each anchor: the failing operation's invocation,
-the start of each effective partition, or, with no anchor, the first events.
+a window of events around each anchor: the failing operation's invocation, the
+start of each effective partition, or, with no anchor, the first events.
 Windows that overlap are merged. Each window is drawn by `lamport_svg` like
 Maelstrom's ``messages.svg``: one vertical line per participant seen in the
-window (nodes first, then services, then clients), one row per event (send, receive, drop), an arrow per message from
-its send row to its receive row (dashed to the window's edge when the other
-end lies outside it; a red cross where a partition or loss dropped it), errors pink,
-client traffic blue, the rest black. A message's label sits on one row only
-(its receive, else its drop, else its send) and is cut to the gap between
-its two lines, so no two labels share a row or run past their arrow. Marks
-(a partition starting, the failing operation's invocation and completion)
-get rows of their own. ``init`` traffic is left out.
+window (nodes first, then services, then clients), one row per event (send,
+receive, drop), an arrow per message from its send row to its receive row
+(dashed to the window's edge when the other end lies outside it; a red cross
+where a partition or loss dropped it), errors pink, client traffic blue, the
+rest black. A message's label sits on one row only (its receive, else its
+drop, else its send) and is cut to the gap between its two lines, so no two
+labels share a row or run past their arrow. Marks (a partition starting, the
+failing operation's invocation and completion) get rows of their own. ``init``
+traffic is left out.
 """
 
 from __future__ import annotations

@@ -31,6 +31,9 @@ import orjson
 CHROMIUM: Final[str | None] = shutil.which("chromium")
 REPLY_TIMEOUT_S: Final[float] = 20.0
 READ_CHUNK_BYTES: Final[int] = 1 << 20
+#: Root in a container: no sandbox; a small /dev/shm: use /tmp; no display: headless.
+FLAGS: Final[tuple[str, ...]] = ("--headless", "--no-sandbox", "--disable-gpu",
+                                 "--disable-dev-shm-usage", "--hide-scrollbars")
 
 
 class BrowserError(RuntimeError):
@@ -69,9 +72,8 @@ class Browser:
         self._profile = tempfile.mkdtemp(prefix="gyre-chromium-")
         to_r, self._to_w = os.pipe()
         self._from_r, from_w = os.pipe()
-        args = [executable, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                "--no-first-run", "--no-default-browser-check", "--remote-debugging-pipe",
-                f"--user-data-dir={self._profile}", "about:blank"]
+        args = [executable, *FLAGS, "--no-first-run", "--no-default-browser-check",
+                "--remote-debugging-pipe", f"--user-data-dir={self._profile}", "about:blank"]
         self.proc = subprocess.Popen(
             ["bash", "-c", f'exec "$0" "$@" 3<&{to_r} 4>&{from_w}', *args], pass_fds=(to_r, from_w),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -176,8 +178,7 @@ def _error_text(e: dict[str, Any]) -> str:
 def screenshot_cli(executable: str, url: str, width: int, height: int, out: str) -> None:
     """``chromium --headless --screenshot``: the plain command line, as a person would run it."""
     with tempfile.TemporaryDirectory(prefix="gyre-chromium-") as profile:
-        subprocess.run([executable, "--headless", "--no-sandbox", "--disable-gpu",
-                        "--hide-scrollbars", f"--user-data-dir={profile}", f"--screenshot={out}",
+        subprocess.run([executable, *FLAGS, f"--user-data-dir={profile}", f"--screenshot={out}",
                         f"--window-size={width},{height}", url],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True,
                        timeout=REPLY_TIMEOUT_S * 2)

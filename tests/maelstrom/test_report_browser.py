@@ -1,18 +1,18 @@
 """report.html in a real browser: Debian's chromium, headless, driven over the DevTools pipe.
 
 Four report kinds, each from a short ``gyre test`` run against the test node
-programs: a valid lin-kv run, an invalid one (a node that serves stale
-reads), a lin-kv run with partitions, and a broadcast run with partitions. (Whether
+programs: a valid lin-kv run, an invalid one (a node that serves stale reads),
+a lin-kv run with partitions, and a broadcast run with partitions. (Whether
 the nemesis draws ``minority-third``, which cuts nothing on three nodes,
-depends on timing; tests/maelstrom/test_report.py pins that case down.) For each page: a screenshot of the expected size with ink
-on it, no console errors, a legend on every chart, round tick labels, the
-partition spans equal to the grudges recorded in the run's history (read
-here from history.jsonl, independently of the report's own code), the
-summary's counts equal to the history's, Lamport labels that do not
-overlap, and for the failing run the failing operation inside the first
-800 px viewport (and inside the first 1,600 px one), with every index the
-reason names on a bar. Skipped, saying why, when chromium is not installed
-(``make test`` installs it as root).
+depends on timing; tests/maelstrom/test_report.py pins that case down.) For
+each page: a screenshot of the expected size with ink on it, no console
+errors, a legend on every chart, round tick labels, the partition spans equal
+to the grudges recorded in the run's history (read here from history.jsonl,
+independently of the report's own code), the summary's counts equal to the
+history's, Lamport labels that do not overlap, and for the failing run the
+failing operation inside the first viewport (800 or 1,600 px wide, 1,200
+high), with every index the reason names on a bar. Skipped, saying why, when
+chromium is not installed (``make test`` installs it as root).
 """
 
 from __future__ import annotations
