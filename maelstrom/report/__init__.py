@@ -57,7 +57,7 @@ svg{max-width:100%;height:auto;display:block}
 .charts figure{margin:0}
 table.partitions{border-collapse:collapse;font-size:12px}
 table.partitions td,table.partitions th{border:1px solid #dde;padding:2px 6px;text-align:left}
-table.partitions td{white-space:nowrap} .idle-partitions{font-size:13px;color:#444}
+table.partitions td{white-space:nowrap} .idle-partitions,.note{font-size:13px;color:#444}
 .lamport-scroll{overflow-x:auto;border:1px solid #ddd;max-width:100%}
 .lamport-scroll svg{max-width:none}
 details.lamport-window{margin:8px 0} details.lamport-window summary{cursor:pointer;font-size:14px}
@@ -140,7 +140,7 @@ def _lamport_html(journal: Iterable[Mapping[str, Any]], spans: Sequence[Partitio
     shown = sum(len(w.events) for w in found.windows)
     n = len(found.windows)
     head = (f"<h2>Messages: {n} window{'s' if n != 1 else ''}, {shown} of the journal's "
-            f"{found.total} events</h2><p>Lamport diagrams around {esc(around)}, "
+            f"{found.total} events</h2><p class='note'>Lamport diagrams around {esc(around)}, "
             f"{BEFORE_EVENTS} events before each and {AFTER_EVENTS} from it on (the time of "
             f"every sixth row on the left); every message is in <code>messages.jsonl</code>.</p>")
     parts = [head]

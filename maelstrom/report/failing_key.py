@@ -133,7 +133,8 @@ def linearizability_svg(failure: Mapping[str, Any], width: int = WIDTH, suffix: 
                                 ("other", FILL_OTHER, "box"),
                                 ("named in the reason", "#fff", "outline")], y=legend_y))
     ticks, step = linear_ticks(lo_ms, hi_ms, 7)
-    parts.append(f'<g class="time-axis"><line x1="{frame.x0}" y1="{axis_y}" x2="{frame.x1}" y2="{axis_y}" stroke="#333"/>')
+    parts.append(f'<g class="time-axis"><line x1="{frame.x0}" y1="{axis_y}" x2="{frame.x1}" '
+                 f'y2="{axis_y}" stroke="#333"/>')
     for t in ticks:
         x = frame.x0 + (frame.x1 - frame.x0) * (t - lo_ms) / (hi_ms - lo_ms)
         parts.append(f'<line x1="{x:.1f}" y1="{axis_y - 4}" x2="{x:.1f}" y2="{height}" '
@@ -154,7 +155,7 @@ def linearizability_svg(failure: Mapping[str, Any], width: int = WIDTH, suffix: 
         is_named = idx in named
         fill = FILL_FAILING if is_bad else FILL_PREFIX if idx in order else FILL_OTHER
         stroke = "#b00" if is_bad else "#111" if is_named else "#778"
-        width = 2.5 if is_named or is_bad else 1
+        stroke_px = 2.5 if is_named or is_bad else 1
         classes = "op" + (" failing" if is_bad else "") + (" named" if is_named else "")
         ident = f' id="failing-op{suffix}"' if is_bad else ""
         dash = ' stroke-dasharray="5 3"' if unknown else ""
@@ -162,10 +163,11 @@ def linearizability_svg(failure: Mapping[str, Any], width: int = WIDTH, suffix: 
         tip = (f"index {idx}, process {p}, {o.get('type')}: {o.get('description')}; "
                f"{o['call_time'] / 1e6:.3f}–"
                + ("?" if unknown else f"{o['return_time'] / 1e6:.3f}") + " ms")
-        parts.append(f'<g class="op-group" id="op-{esc(str(idx))}{suffix}"><rect class="{classes}"{ident} '
-                     f'data-index="{esc(str(idx))}" x="{x0:.1f}" y="{top}" '
+        parts.append(f'<g class="op-group" id="op-{esc(str(idx))}{suffix}">'
+                     f'<rect class="{classes}"{ident} data-index="{esc(str(idx))}" '
+                     f'x="{x0:.1f}" y="{top}" '
                      f'width="{x1 - x0:.1f}" height="{BAR_PX}" rx="3" fill="{fill}" '
-                     f'stroke="{stroke}" stroke-width="{width}"{dash}/>'
+                     f'stroke="{stroke}" stroke-width="{stroke_px}"{dash}/>'
                      f'<text class="op-label" data-index="{esc(str(idx))}" x="{lx:.1f}" '
                      f'y="{top + 13}" text-anchor="{anchor}" font-family="{MONO}" '
                      f'font-size="{FONT_PX}"{weight}>{esc(label)}</text>'
