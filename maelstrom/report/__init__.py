@@ -42,6 +42,13 @@ WIDE_MIN_PX: Final[int] = 1300
 #: Lamport windows drawn around partitions (the failure always gets one).
 PARTITION_WINDOWS_MAX: Final[int] = 3
 
+LAMPORT_LEGEND: Final[str] = (
+    "<p class='note lamport-legend'>Arrows: <span style='color:#2b6cd4'>client traffic</span>, "
+    "<span style='color:#222'>between nodes and services</span>, "
+    "<span style='color:#e5549a'>error replies</span>, "
+    "<span style='color:#c0392b'>dropped (dashed, ending in ✕)</span>; dashed without ✕: the "
+    "other end lies outside the window. Hover an arrow for the whole message.</p>")
+
 CSS: Final[str] = """
 body{font-family:sans-serif;margin:16px 20px;color:#111;max-width:1560px}
 h1{font-size:22px;margin:4px 0 8px} h2{font-size:17px;margin:18px 0 6px}
@@ -142,7 +149,8 @@ def _lamport_html(journal: Iterable[Mapping[str, Any]], spans: Sequence[Partitio
     head = (f"<h2>Messages: {n} window{'s' if n != 1 else ''}, {shown} of the journal's "
             f"{found.total} events</h2><p class='note'>Lamport diagrams around {esc(around)}, "
             f"{BEFORE_EVENTS} events before each and {AFTER_EVENTS} from it on (the time of "
-            f"every sixth row on the left); every message is in <code>messages.jsonl</code>.</p>")
+            f"every sixth row on the left); every message is in <code>messages.jsonl</code>.</p>"
+            + LAMPORT_LEGEND)
     parts = [head]
     for i, w in enumerate(found.windows):
         evs = [e for _, e in w.events]
