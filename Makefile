@@ -17,7 +17,7 @@ PORT ?= 6379
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help serve test test-all bench bench-checker redis-tools python-venv clean \
+.PHONY: help serve test test-all bench bench-checker redis-tools chromium python-venv clean \
         maelstrom lin-kv-strong lin-kv-eventual lin-kv-causal crdt
 
 # Maelstrom runs: our harness (`gyre test`) unless MAELSTROM=/path/to/maelstrom
@@ -36,7 +36,7 @@ WORKLOAD_ARGS_lin-kv = --concurrency 2n
 
 help:
 	@echo "make serve          run the RESP server on 127.0.0.1:$(PORT) (ARGS='--requirepass x ...')"
-	@echo "make test           the default test suite (installs redis-server/redis-tools as root)"
+	@echo "make test           the default test suite (installs redis-server/redis-tools and chromium as root)"
 	@echo "make test-all       the default suite plus the slow tests"
 	@echo "make bench          gyre serve vs Debian's redis-server, side by side (redis-benchmark)"
 	@echo "make bench-checker  speed of the linearizability checker"
@@ -77,13 +77,31 @@ redis-tools:
 	  fi; \
 	fi
 
+# Debian's chromium renders report.html in the browser tests (headless, no
+# display needed), with fonts-liberation for its text (chromium's other
+# recommends would pull in a desktop). Installed when missing and we are root;
+# elsewhere the browser tests are skipped with a note saying so.
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update; \
+	    if apt-cache policy chromium | grep -q 'Candidate: [0-9]'; then \
+	      DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-liberation; \
+	    else \
+	      echo "apt has no chromium package here (apt-cache policy chromium); the browser tests of report.html will be skipped"; \
+	    fi; \
+	  else \
+	    echo "chromium is missing and we are not root: install it (apt-get install chromium); the browser tests of report.html will be skipped"; \
+	  fi; \
+	fi
+
 serve: $(STAMP)
 	$(GYRE) serve --port $(PORT) $(ARGS)
 
-test: $(STAMP) redis-tools
+test: $(STAMP) redis-tools chromium
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
-test-all: $(STAMP) redis-tools
+test-all: $(STAMP) redis-tools chromium
 	$(PY) -m pytest -q -m '' $(PYTEST_ARGS)
 
 bench: $(STAMP) redis-tools

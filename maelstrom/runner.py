@@ -47,7 +47,7 @@ from maelstrom.nemesis import FLAKY_RATE_DEFAULT, NemesisOp, NemesisSchedule, ap
 from maelstrom.net import Envelope, NetConfig, NetModel, is_client
 from maelstrom.node_names import DEFAULT_NODES
 from maelstrom.services import Service, make_services
-from maelstrom.store import RunStore
+from maelstrom.store import MESSAGES_FILE, RunStore, iter_messages
 from maelstrom.verdict import explain, not_valid
 from maelstrom.workloads import (INIT_TIMEOUT_MS, SETUP_TIMEOUT_MS, ClientSession, Completion,
                                  Workload, WorkloadOpts, get_workload)
@@ -66,8 +66,6 @@ KILL_WAIT_S: Final[float] = 5.0
 DRAIN_WAIT_S: Final[float] = 1.0
 #: Lines are read in chunks of this many bytes.
 READ_CHUNK_BYTES: Final[int] = 65536
-#: The report draws at most this many journal events.
-REPORT_EVENTS_MAX: Final[int] = 10_000
 EXIT_VALID, EXIT_INVALID, EXIT_UNKNOWN, EXIT_BAD_ARGS, EXIT_CRASH = 0, 1, 2, 254, 255
 
 
@@ -174,7 +172,6 @@ class Runner:
         self.workload: Workload = get_workload(cfg.workload, cfg.workload_opts())
         self.concurrency = self.workload.opts.concurrency
         self.store = RunStore(cfg.store_root, cfg.workload)
-        self.journal_head: list[dict[str, Any]] = []
         self.net = NetModel(cfg.net_config(), derive_rng(cfg.seed, "net"), self.nodes, self._journal)
         self.gen_rng = derive_rng(cfg.seed, "generator")
         self.nemesis_rng = derive_rng(cfg.seed, "nemesis")
@@ -189,7 +186,6 @@ class Runner:
         self.diagnoses: list[str] = []
         self.crash_reason: str | None = None
         self.phase = "starting"
-        self.partitions: list[list[float]] = []  # [start_ms, end_ms or nan]
         self.t0 = 0.0
         self._net_wake = trio.Event()
         self._sched_wake = trio.Event()
@@ -220,8 +216,6 @@ class Runner:
         ns = int(event.pop("time_ms") * 1e6)
         event = {"time": ns, **event}
         self.store.message(event)
-        if len(self.journal_head) < REPORT_EVENTS_MAX:
-            self.journal_head.append(event)
         kind = event["event"]
         if (kind == "send" and self.cfg.log_net_send) or (kind == "recv" and self.cfg.log_net_recv):
             body = orjson.dumps(event["body"]).decode()
@@ -495,10 +489,6 @@ class Runner:
         self.history.invoke(time=t, process="nemesis", f=op.f, value=op.value)
         value = apply_op(self.net, op, self.nodes, self.nemesis_rng)
         self.history.complete(time=self._now_ns(), process="nemesis", type="info", value=value)
-        if op.f == "start-partition":
-            self.partitions.append([self.now_ms(), math.nan])
-        elif op.f == "stop-partition" and self.partitions and math.isnan(self.partitions[-1][1]):
-            self.partitions[-1][1] = self.now_ms()
         self.store.log(f"{self.now_ms() / 1000:9.3f} nemesis {op.f} {op.value!r} -> {value!r}")
 
     async def _nemesis_loop(self, sched: NemesisSchedule) -> None:
@@ -643,8 +633,10 @@ class Runner:
         results["diagnoses"] = self.diagnoses
         self.store.write_json("results.json", results)
         try:
-            html = render_report(self.cfg.workload, self.history, self.journal_head, results,
-                                 self.partitions, self.now_ms())
+            self.store.flush()
+            html = render_report(self.cfg.workload, self.history,
+                                 iter_messages(self.store.path / MESSAGES_FILE), results,
+                                 self.now_ms(), self.nodes)
             self.store.write_text("report.html", html)
         except Exception as exc:  # noqa: BLE001 - a broken report must not hide the verdict
             self.diagnose(f"could not render report.html: {type(exc).__name__}: {exc}")

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 from pathlib import Path
+from collections.abc import Iterator
 from typing import IO, Any, Final
 
 import orjson
@@ -146,6 +147,11 @@ class RunStore:
         history.save(self.path / HISTORY_FILE)
         self.write_text(HISTORY_TEXT_FILE, history_text(history))
 
+    def flush(self) -> None:
+        """Flush ``messages.jsonl`` so it can be read back while the store is open."""
+        if self._messages is not None:
+            self._messages.flush()
+
     def close(self) -> None:
         """Flush and close the streamed files."""
         if self._messages is not None:
@@ -157,11 +163,14 @@ class RunStore:
         self._harness_log.close()
 
 
-def load_messages(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Read a ``messages.jsonl`` back (for reports and tests)."""
-    out = []
+def iter_messages(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
+    """Stream a ``messages.jsonl`` back, one event at a time (the report reads it once)."""
     with open(path, "rb") as f:
         for line in f:
             if line.strip():
-                out.append(orjson.loads(line))
-    return out
+                yield orjson.loads(line)
+
+
+def load_messages(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Read a ``messages.jsonl`` back (for tests)."""
+    return list(iter_messages(path))

@@ -60,7 +60,7 @@ def test_history_text_is_tab_separated() -> None:
 
 def test_report_is_self_contained_with_charts() -> None:
     journal = [{"event": "send", "time": 0, "id": 0, "src": "c0", "dest": "n0",
-                "body": {"type": "init", "msg_id": 1}},
+                "body": {"type": "init", "node_id": "n0", "node_ids": ["n0"], "msg_id": 1}},
                {"event": "send", "time": 1, "id": 1, "src": "c1", "dest": "n0",
                 "body": {"type": "read", "key": 0, "msg_id": 1}},
                {"event": "recv", "time": 2, "id": 1, "src": "c1", "dest": "n0",
@@ -69,21 +69,33 @@ def test_report_is_self_contained_with_charts() -> None:
                 "body": {"type": "error", "code": 20, "in_reply_to": 1}},
                {"event": "recv", "time": 4, "id": 2, "src": "n0", "dest": "c1",
                 "body": {"type": "error", "code": 20, "in_reply_to": 1}}]
-    page = render_report("lin-kv", small_history(), journal, {"valid": True, "stats": {"valid": True}},
-                         [[2.0, math.nan]], 6.0)
+    page = render_report("lin-kv", small_history(), iter(journal),
+                         {"valid": True, "stats": {"valid": True}}, 6.0)
+    # Summary table, two charts, one Lamport window; nothing fetched from anywhere.
     assert page.startswith("<!DOCTYPE html>") and page.count("<svg") == 3
-    assert "partition" in page and "<script" not in page and "http://" not in page.replace(
-        "http://www.w3.org/2000/svg", "")
+    assert "<table class=\"summary\">" in page and "1: n0" in page
+    assert "http://" not in page.replace("http://www.w3.org/2000/svg", "")
+    assert "https://" not in page and " src=" not in page and "<link" not in page
+    # The grudge {"n0": ["n1"]} cut n1 off from n0 from 3 ms to the end (6 ms).
+    assert page.count('class="partition"') == 2  # shaded in both charts
+    assert 'data-start-ms="3.0" data-end-ms="6.0" data-shape="n1↛n0"' in page
+    assert "1 window, 4 of the journal's 4 events" in page
     svg = lamport_svg(journal)
-    assert "init" not in svg and "#e5549a" in svg and 'read {&quot;key&quot;:0}' in svg
+    assert "init" not in svg and "#e5549a" in svg and "read {&quot;key&quot;:0}" in svg
 
 
 def test_linearizability_timeline_marks_prefix_and_culprit() -> None:
-    failure = {"reason": "stale", "state": "1",
+    failure = {"reason": "stale: observed 0 (last stored by index 0), but index 2 certainly set "
+                         "the key after that and before this operation began", "state": "1",
                "op": {"index": 4, "process": 1, "call_time": 30, "return_time": 40,
                       "description": "read → 0", "type": "ok"},
                "ops": [{"index": 0, "process": 0, "call_time": 0, "return_time": 10,
+                        "description": "write 0", "type": "ok"},
+                       {"index": 2, "process": 0, "call_time": 12, "return_time": 20,
                         "description": "write 1", "type": "ok"}],
-               "prefix": [{"index": 0}]}
+               "prefix": [{"index": 0}, {"index": 2}]}
     svg = linearizability_svg(failure)
-    assert "1. write 1" in svg and "read → 0" in svg and "#f4a3a3" in svg
+    assert "1. #0 write 0" in svg and "2. #2 write 1" in svg and "#4 read → 0" in svg
+    assert 'id="failing-op"' in svg and svg.count('class="op named"') == 2
+    # The failing operation's lane comes first.
+    assert svg.index("process 1") < svg.index("process 0")
