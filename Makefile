@@ -17,7 +17,7 @@ PORT ?= 6379
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help serve test test-all bench bench-checker redis-tools chromium python-venv clean \
+.PHONY: help serve test test-all bench bench-checker fuzz redis-tools chromium python-venv clean \
         maelstrom lin-kv-strong lin-kv-eventual lin-kv-causal crdt
 
 # Maelstrom runs: our harness (`gyre test`) unless MAELSTROM=/path/to/maelstrom
@@ -39,6 +39,7 @@ help:
 	@echo "make test           the default test suite (installs redis-server/redis-tools and chromium as root)"
 	@echo "make test-all       the default suite plus the slow tests"
 	@echo "make bench          gyre serve vs Debian's redis-server, side by side (redis-benchmark)"
+	@echo "make fuzz           the command fuzz vs redis-server for MINUTES minutes (60); finds become tests"
 	@echo "make bench-checker  speed of the linearizability checker"
 	@echo "make maelstrom      single-node lin-kv under our Maelstrom (MAELSTROM=path for a real one)"
 	@echo "make lin-kv-strong  3-node lin-kv with partitions, strong mode (also -eventual, -causal,"
@@ -107,6 +108,12 @@ test-all: $(STAMP) redis-tools chromium
 bench: $(STAMP) redis-tools
 	$(PY) -m bench.bench_server $(ARGS)
 	$(PY) -m bench.bench_zset_memory $(ARGS)
+
+# The command fuzz against Debian's redis-server for MINUTES minutes (tests/fuzz/campaign.py);
+# what it finds goes to tests/fuzz/regressions.jsonl, which `make test` replays.
+MINUTES ?= 60
+fuzz: $(STAMP) redis-tools
+	$(PY) -m tests.fuzz.campaign --minutes $(MINUTES) $(ARGS)
 
 bench-checker: $(STAMP)
 	$(PY) -m bench.bench_checker $(ARGS)

@@ -258,8 +258,8 @@ def brpoplpush(s: Session, argv: list[bytes]) -> Any:
          syntax="timeout numkeys key [key ...] (where: LEFT | RIGHT) [COUNT count]",
          key_specs=("RW access delete index:2 keynum:0:1:1",))
 def blmpop(s: Session, argv: list[bytes]) -> Any:
-    deadline = parse_timeout(argv[1], s.now_ms)
     keys, left, count = parse_mpop(argv, 2)
+    deadline = parse_timeout(argv[1], s.now_ms)  # after the rest, as in Redis
 
     def retry(session: Session) -> Any:
         for key in keys:
@@ -319,8 +319,8 @@ def bzpopmax(s: Session, argv: list[bytes]) -> Any:
                  "available", syntax="timeout numkeys key [key ...] (where: MIN | MAX) [COUNT count]",
          key_specs=("RW access delete index:2 keynum:0:1:1",))
 def bzmpop(s: Session, argv: list[bytes]) -> Any:
-    deadline = parse_timeout(argv[1], s.now_ms)
     keys, max_side, count = _parse_zmpop(argv, 2)
+    deadline = parse_timeout(argv[1], s.now_ms)  # after the rest, as in Redis
 
     def retry(session: Session) -> Any:
         for key in keys:
@@ -346,7 +346,7 @@ def _parse_zmpop(argv: list[bytes], numkeys_index: int) -> tuple[list[bytes], bo
          syntax="client-id [TIMEOUT | ERROR]")
 def client_unblock(s: Session, argv: list[bytes]) -> Any:
     if len(argv) > 4:
-        raise CommandError(errors.SYNTAX)
+        raise CommandError(errors.subcommand_syntax(argv))
     client_id = to_int(argv[2])
     mode = argv[3].upper() if len(argv) == 4 else b"TIMEOUT"
     if mode not in (b"TIMEOUT", b"ERROR"):

@@ -226,8 +226,9 @@ class Engine:
         n = len(argv)
         arity = cmd.arity
         if n != arity and (arity > 0 or n < -arity):
-            if cmd.handler is exec_ and session.multi is not None:
-                # Redis's execCommandAbort: the transaction goes, the error says why.
+            if cmd.handler is exec_:
+                # Redis's execCommandAbort, in MULTI or not: the transaction and the
+                # watches go, the error says why.
                 discard_transaction(session)
                 self.rejected_calls[cmd.index] += 1
                 return self._error(errors.exec_abort(errors.wrong_arity(cmd.name)))

@@ -126,7 +126,6 @@ NO_SUCH_USER = "ERR No such user '%s'"
 CONFIG_NO_FILE = b"ERR The server is running without a config file"
 CONFIG_REWRITE = b"ERR gyrekv cannot rewrite its configuration file"
 FUNCTION_FLUSH_MODE = b"ERR FUNCTION FLUSH only supports SYNC|ASYNC option"
-DEBUG_SUBCOMMAND = "ERR unknown subcommand or wrong number of arguments for '%s'. Try %s HELP."
 
 # CONFIG SET: the frame (with the argument's name) and the reasons that fill it.
 CONFIG_SET_UNKNOWN = "ERR Unknown option or number of arguments for CONFIG SET - '%s'"
@@ -180,6 +179,12 @@ def unknown_command(argv: list[bytes]) -> bytes:
 def config_set_failed(name: str, reason: str) -> bytes:
     """CONFIG SET's refusal of one argument, with Redis's reason text."""
     return (CONFIG_SET_FAILED % (name, reason)).encode()
+
+
+def subcommand_syntax(argv: list[bytes]) -> bytes:
+    """Redis's addReplySubcommandSyntaxError: the subcommand as typed, the container upper case."""
+    return (b"ERR unknown subcommand or wrong number of arguments for '" + argv[1][:128]
+            + b"'. Try " + argv[0].upper() + b" HELP.")
 
 
 def unknown_subcommand(container: bytes, sub: bytes) -> bytes:

@@ -38,8 +38,12 @@ _CONDITION_HISTORY = (("7.0.0", "Added options: `NX`, `XX`, `GT` and `LT`."),)
 
 
 def c_text(raw: bytes) -> bytes:
-    """An argument as Redis prints it inside an error: cut at NUL, CR and LF made spaces."""
-    return raw.split(b"\0", 1)[0].replace(b"\r", b" ").replace(b"\n", b" ")
+    """An argument as Redis prints it inside an error (%s): cut at NUL.
+
+    CR and LF are the encoder's: it trims them off the end of an error, as
+    Redis's addReplyErrorFormat does, and makes the others spaces.
+    """
+    return raw.split(b"\0", 1)[0]
 
 
 def lookup_notouch(db: Any, key: bytes, now_ms: int) -> Any:

@@ -296,7 +296,7 @@ container("pubsub", group="pubsub", since="2.8.0", summary="A container for Pub/
                     "pattern matching (relatively short channels and patterns)",
          summary="List active channels", syntax="[pattern]")
 def pubsub_channels(s: Session, argv: list[bytes]) -> Any:
-    return _active(s.engine.pubsub.channels, argv, "pubsub|channels")
+    return _active(s.engine.pubsub.channels, argv)
 
 
 @command("pubsub|numsub", -2, flags="pubsub loading stale", group="pubsub", since="2.8.0",
@@ -306,10 +306,10 @@ def pubsub_numsub(s: Session, argv: list[bytes]) -> Any:
     return _subscriber_counts(s.engine.pubsub.channels, argv[2:])
 
 
-def _active(registry: dict[bytes, dict[Session, None]], argv: list[bytes], name: str) -> list[bytes]:
+def _active(registry: dict[bytes, dict[Session, None]], argv: list[bytes]) -> list[bytes]:
     """PUBSUB (SHARD)CHANNELS [pattern]: the channels someone listens to, matching the pattern."""
     if len(argv) > 3:
-        raise CommandError(errors.wrong_arity(name))
+        raise CommandError(errors.subcommand_syntax(argv))
     pattern = argv[2] if len(argv) == 3 else None
     return [c for c in registry if pattern is None or glob_match(pattern, c)]
 
@@ -327,7 +327,7 @@ def _subscriber_counts(registry: dict[bytes, dict[Session, None]], channels: lis
                     "time pattern matching (relatively short shard channels).",
          summary="List active shard channels", syntax="[pattern]")
 def pubsub_shardchannels(s: Session, argv: list[bytes]) -> Any:
-    return _active(s.engine.pubsub.shard_channels, argv, "pubsub|shardchannels")
+    return _active(s.engine.pubsub.shard_channels, argv)
 
 
 @command("pubsub|shardnumsub", -2, flags="pubsub loading stale", group="pubsub", since="7.0.0",

@@ -724,8 +724,7 @@ container("function", group="scripting", since="7.0.0",
 def function_flush(s: Session, argv: list[bytes]) -> Any:
     """FUNCTION FLUSH [ASYNC|SYNC]: there are no functions, so OK."""
     if len(argv) > 3:
-        raise CommandError((errors.DEBUG_SUBCOMMAND % (argv[1].decode(errors="replace"),
-                                                    "FUNCTION")).encode())
+        raise CommandError(errors.subcommand_syntax(argv))
     if len(argv) == 3 and argv[2].lower() not in (b"async", b"sync"):
         raise CommandError(errors.FUNCTION_FLUSH_MODE)
     return OK
@@ -853,5 +852,4 @@ def debug(s: Session, argv: list[bytes]) -> Any:
         if value is None:
             raise CommandError(errors.NO_SUCH_KEY)
         return SimpleString(debug_object_line(s, argv[2], value))
-    raise CommandError((errors.DEBUG_SUBCOMMAND % (argv[1].decode(errors="replace"),
-                                                "DEBUG")).encode())
+    raise CommandError(errors.subcommand_syntax(argv))

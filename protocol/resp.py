@@ -1121,7 +1121,8 @@ def encode_into(out: bytearray, reply: Reply, resp3: bool) -> None:
             else:
                 encode_into(out, item, resp3)
     elif t is ErrorReply:
-        out += b"-%b\r\n" % reply.translate(_CRLF_TO_SPACE)
+        # Redis trims CR/LF off the end of a formatted error, then turns the rest into spaces.
+        out += b"-%b\r\n" % reply.rstrip(b"\r\n").translate(_CRLF_TO_SPACE)
     else:
         _encode_other(out, reply, resp3)
 
@@ -1187,7 +1188,8 @@ def _encode_other(out: bytearray, reply: Reply, resp3: bool) -> None:
     elif isinstance(reply, SimpleString):
         out += b"+%b\r\n" % reply.translate(_CRLF_TO_SPACE)
     elif isinstance(reply, ErrorReply):
-        out += b"-%b\r\n" % reply.translate(_CRLF_TO_SPACE)
+        # Redis trims CR/LF off the end of a formatted error, then turns the rest into spaces.
+        out += b"-%b\r\n" % reply.rstrip(b"\r\n").translate(_CRLF_TO_SPACE)
     elif isinstance(reply, (bytes, bytearray, memoryview)):
         data = bytes(reply)
         out += b"$%d\r\n%b\r\n" % (len(data), data)
