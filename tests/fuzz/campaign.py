@@ -75,12 +75,16 @@ def main(argv: list[str] | None = None) -> int:
                             break
                         try:
                             check_command(pair, TABLE.by_name[name], args.examples, mixed)
-                        except Mismatch as e:
+                        except Exception as e:  # noqa: BLE001  (a flaky replay is an ExceptionGroup)
+                            mismatch = _mismatch_in(e)
+                            if mismatch is None:
+                                raise
                             found.append(name)
-                            record(e, name)
-                            print(f"FOUND {name}: {e.why.splitlines()[0][:400]}", flush=True)
-                            if "gyre" in e.why and ("no reply" in e.why or "closed" in e.why):
-                                raise _Restart from e
+                            record(mismatch, name)
+                            why = mismatch.why
+                            print(f"FOUND {name}: {why.splitlines()[0][:400]}", flush=True)
+                            if "gyre" in why and ("no reply" in why or "closed" in why):
+                                raise _Restart from mismatch
                     rounds += 1
                     print(f"round {rounds} done: {pair.cases} cases so far in this server pair, "
                           f"{len(found)} found", flush=True)
@@ -95,6 +99,17 @@ def main(argv: list[str] | None = None) -> int:
           f"{rounds} rounds; {len(found)} difference(s) found"
           + (f", written to {REGRESSIONS}: {', '.join(found)}" if found else ""))
     return 1 if found else 0
+
+
+def _mismatch_in(error: BaseException) -> Mismatch | None:
+    """The `Mismatch` behind an error, also inside hypothesis's flaky-replay group."""
+    if isinstance(error, Mismatch):
+        return error
+    for inner in getattr(error, "exceptions", ()):
+        found = _mismatch_in(inner)
+        if found is not None:
+            return found
+    return None
 
 
 class _Restart(Exception):

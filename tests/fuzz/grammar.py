@@ -44,6 +44,29 @@ SETUP: dict[str, list[list[bytes]]] = {
         [b"SELECT", b"0"],
     ],
 }
+
+
+def big_setup(n: int) -> list[list[bytes]]:
+    """The same key names, each holding a big value: `n` elements, a string of `n` * 10 bytes.
+
+    For the read-only fuzz over big values (tests/fuzz/test_fuzz_big.py), where a
+    command that materialises a range before clipping it, or takes a quadratic
+    step, shows as a missed deadline. Sent in chunks, as a client would.
+    """
+    chunk = 10_000
+    out: list[list[bytes]] = [[b"SET", b"str", b"x" * (n * 10)], [b"SET", b"num", b"42"],
+                              [b"SET", b"flt", b"3.5"]]
+    for lo in range(0, n, chunk):
+        ids = [b"%d" % i for i in range(lo, min(n, lo + chunk))]
+        out.append([b"RPUSH", b"list", *ids])
+        out.append([b"SADD", b"set", *(b"m" + i for i in ids)])
+        out.append([b"SADD", b"iset", *ids])
+        out.append([b"HSET", b"hash", *(x for i in ids for x in (b"f" + i, i))])
+        out.append([b"ZADD", b"zset", *(x for i in ids for x in (i, b"m" + i))])
+        out.append([b"ZADD", b"zlex", *(x for i in ids for x in (b"0", b"m" + i))])
+    return out
+
+
 KEYS = (b"str", b"num", b"flt", b"ttl", b"list", b"hash", b"set", b"iset", b"zset", b"zlex",
         b"missing", b"new")
 

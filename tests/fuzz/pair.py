@@ -308,33 +308,93 @@ class Pair:
                 raise Mismatch(case, "keyspace after the case:\n"
                                + "\n".join(_diff_lines(ours_keys, theirs_keys)))
 
+    def run_reads(self, case: Case, shape_only: frozenset[str] = frozenset()) -> None:
+        """Run a case of read-only commands on whatever both servers hold, comparing replies.
+
+        No set-up and no keyspace read afterwards: the big values stay in place
+        from one case to the next (tests/fuzz/test_fuzz_big.py). ``shape_only``
+        names commands compared by shape there (orders a big hash table decides).
+
+        Raises:
+            Mismatch: a reply or liveness differs.
+        """
+        self.cases += 1
+        for side in (self.ours, self.theirs):
+            side.call_many([[b"DISCARD"], [b"UNWATCH"]])  # whatever a case before left open
+        queued: list[tuple[Command | None, list[bytes]]] | None = None
+        for argv in case.commands:
+            cmd = command_of(argv)
+            self.commands += 1
+            name = cmd.name if cmd is not None else ""
+            ours, theirs = self._both(case, argv, REPLY_TIMEOUT_S)
+            if queued is not None and name not in ("exec", "discard", "multi"):
+                queued.append((cmd, argv))
+            hows = [self._how(c, a, shape_only) for c, a in (queued or [(cmd, argv)])]
+            if name == "exec" and isinstance(ours, list) and isinstance(theirs, list) \
+                    and len(ours) == len(theirs) == len(hows):
+                ours = [normalise(o, h) for o, h in zip(ours, hows)]
+                theirs = [normalise(t, h) for t, h in zip(theirs, hows)]
+            elif queued is None:
+                ours, theirs = normalise(ours, hows[0]), normalise(theirs, hows[0])
+            if ours != theirs:
+                raise Mismatch(case, f"{_show(argv)}: gyre {_short(ours)} != redis {_short(theirs)}")
+            if name == "multi" and not isinstance(ours, Err):
+                queued = []
+            elif name in ("exec", "discard"):
+                queued = None
+
+    @staticmethod
+    def _how(cmd: Command | None, argv: list[bytes], shape_only: frozenset[str]) -> str:
+        if cmd is not None and cmd.name in shape_only:
+            return "shape"
+        return comparison(cmd, argv)
+
     def _both(self, case: Case, argv: list[bytes], timeout_s: float,
               many: bool = False) -> tuple[Any, Any]:
-        replies: list[Any] = []
-        for side, who in ((self.ours, "gyre"), (self.theirs, "redis")):
+        """Send `argv` to both servers, then read both replies.
+
+        A blocking command's own timeout may run out close to our deadline:
+        when one server answered and the other did not, the other gets
+        `LATE_GRACE_S` more before it counts as not answering.
+        """
+        sides = ((self.ours, "gyre"), (self.theirs, "redis"))
+        for side, who in sides:
             try:
-                if many:
-                    replies.append(_until_sentinel(side, argv, timeout_s))
-                    continue
-                side.send([argv])
-                replies.append(side.read(timeout_s))
-            except Timeout:
-                replies.append(_BLOCKED)
+                side.send([argv, [b"ECHO", SENTINEL]] if many else [argv])
             except Closed as e:
                 if who == "gyre":
                     raise Mismatch(case, f"{_show(argv)}: gyre closed the connection ({e})") from e
-                replies.append(_CLOSED)
+        replies = [self._read(case, argv, side, who, timeout_s, many) for side, who in sides]
+        if (replies[0] is _BLOCKED) != (replies[1] is _BLOCKED):
+            late = 0 if replies[0] is _BLOCKED else 1
+            side, who = sides[late]
+            replies[late] = self._read(case, argv, side, who, LATE_GRACE_S, many)
         ours, theirs = replies
         if ours is _BLOCKED and theirs is not _BLOCKED:
-            raise Mismatch(case, f"{_show(argv)}: gyre gave no reply within {timeout_s} s; "
-                                 f"redis answered {theirs!r}")
+            raise Mismatch(case, f"{_show(argv)}: gyre gave no reply within "
+                                 f"{timeout_s + LATE_GRACE_S} s; redis answered {theirs!r}")
         if theirs is _BLOCKED and ours is not _BLOCKED:
-            raise Mismatch(case, f"{_show(argv)}: redis gave no reply within {timeout_s} s; "
-                                 f"gyre answered {ours!r}")
+            raise Mismatch(case, f"{_show(argv)}: redis gave no reply within "
+                                 f"{timeout_s + LATE_GRACE_S} s; gyre answered {ours!r}")
         if theirs is _CLOSED:
             raise Mismatch(case, f"{_show(argv)}: redis closed the connection; gyre answered "
                                  f"{ours!r}")
         return ours, theirs
+
+    @staticmethod
+    def _read(case: Case, argv: list[bytes], side: Client, who: str, timeout_s: float,
+              many: bool) -> Any:
+        try:
+            return _until_sentinel(side, timeout_s) if many else side.read(timeout_s)
+        except Timeout:
+            return _BLOCKED
+        except Closed as e:
+            if who == "gyre":
+                raise Mismatch(case, f"{_show(argv)}: gyre closed the connection ({e})") from e
+            return _CLOSED
+
+
+LATE_GRACE_S = 2.0
 
 
 # These answer one reply per channel (or none, or one, by state): a sentinel ECHO
@@ -344,12 +404,11 @@ SUBSCRIPTION_COMMANDS = frozenset({"subscribe", "unsubscribe", "psubscribe", "pu
 SENTINEL = b"fuzz-sentinel-9f1c"
 
 
-def _until_sentinel(side: Client, argv: list[bytes], timeout_s: float) -> list[Any]:
-    """Every reply to `argv`, read up to the answer to an ECHO sent after it.
+def _until_sentinel(side: Client, timeout_s: float) -> list[Any]:
+    """Every reply up to the answer to the ECHO `SENTINEL` sent after the command.
 
     In a subscribed RESP2 context ECHO is refused, with an error that names it.
     """
-    side.send([argv, [b"ECHO", SENTINEL]])
     out: list[Any] = []
     while True:
         reply = side.read(timeout_s)
