@@ -347,10 +347,10 @@ def _parse_zmpop(argv: list[bytes], numkeys_index: int) -> tuple[list[bytes], bo
 def client_unblock(s: Session, argv: list[bytes]) -> Any:
     if len(argv) > 4:
         raise CommandError(errors.subcommand_syntax(argv))
-    client_id = to_int(argv[2])
     mode = argv[3].upper() if len(argv) == 4 else b"TIMEOUT"
-    if mode not in (b"TIMEOUT", b"ERROR"):
+    if mode not in (b"TIMEOUT", b"ERROR"):  # checked before the id, as in Redis
         raise CommandError(errors.UNBLOCK_MODE)
+    client_id = to_int(argv[2])
     target = s.engine.clients.get(client_id)
     if target is None or not isinstance(target.blocked, Waiter):
         return 0

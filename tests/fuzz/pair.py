@@ -441,6 +441,8 @@ def keyspace(side: Client) -> dict[tuple[int, bytes], Any]:
             reads.append(_READ_BY_TYPE.get(kind, lambda k: [b"TYPE", k])(k))
         values = side.call_many(reads)
         for k, kind, pttl, value in zip(keys, meta[0::2], meta[1::2], values):
+            if kind == b"none":
+                continue  # expired between KEYS and TYPE
             if kind in (b"hash", b"set"):
                 value = sorted(value) if kind == b"set" else sorted(zip(value[::2], value[1::2]))
             found[(db, k)] = (kind, pttl, value)
