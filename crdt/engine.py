@@ -226,12 +226,6 @@ class Engine:
         n = len(argv)
         arity = cmd.arity
         if n != arity and (arity > 0 or n < -arity):
-            if cmd.handler is exec_:
-                # Redis's execCommandAbort, in MULTI or not: the transaction and the
-                # watches go, the error says why.
-                discard_transaction(session)
-                self.rejected_calls[cmd.index] += 1
-                return self._error(errors.exec_abort(errors.wrong_arity(cmd.name)))
             return self._reject(session, errors.wrong_arity(cmd.name), cmd)
         if cmd.subcommands and (n > 1 or cmd.handler is None):  # dispatch on the subcommand
             sub = cmd.subcommands.get(argv[1])
@@ -303,11 +297,19 @@ class Engine:
         return reply, delta  # type: ignore[return-value]
 
     def _reject(self, session: Session, text: bytes, cmd: Command | None = None) -> ErrorReply:
-        """An error found before the command ran; inside MULTI it also dooms the EXEC."""
+        """An error found before the command ran; inside MULTI it also dooms the EXEC.
+
+        A refused EXEC (its arity, a subscribed context, NOAUTH) discards the
+        transaction and the watches, in MULTI or not, and its error says why:
+        Redis's execCommandAbort.
+        """
         if session.multi is not None:
             session.multi_error = True
         if cmd is not None:
             self.rejected_calls[cmd.index] += 1
+            if cmd.handler is exec_:
+                discard_transaction(session)
+                text = errors.exec_abort(text)
         return self._error(text)
 
     def _internal(self, name: bytes, argv: list[bytes], exc: Exception) -> ErrorReply:

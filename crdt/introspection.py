@@ -32,7 +32,7 @@ from crdt.errors import CommandError
 from crdt.glob import glob_match
 from crdt.table import CATEGORY_ORDER, TABLE, Command, KeySpec
 from crdt.table import command as register
-from protocol.replies import SetReply, SimpleString
+from protocol.replies import Pairs, SetReply, SimpleString
 
 # Redis 7.0's command flag bits, in order (COMMAND INFO lists flags in this order).
 FLAG_ORDER = (
@@ -368,12 +368,13 @@ def command_docs(s: Any, argv: list[bytes]) -> Any:
     """COMMAND DOCS [name ...]: a map name -> docs; unknown names are left out."""
     if len(argv) == 2:
         return {c.name.encode(): docs_entry(c) for c in TABLE.top_level()}
-    out: dict[bytes, Any] = {}
+    pairs = Pairs()
     for name in argv[2:]:
         cmd = find_command(name)
         if cmd is not None:
-            out[cmd.name.encode()] = docs_entry(cmd)
-    return out
+            pairs.append((cmd.name.encode(), docs_entry(cmd)))
+    out = dict(pairs)
+    return out if len(out) == len(pairs) else pairs  # a name asked twice: twice, as Redis
 
 
 @register("command|list", -2, "loading stale", group="server", since="7.0.0",

@@ -64,6 +64,16 @@ class Push(list):  # type: ignore[type-arg]
     __slots__ = ()
 
 
+class Pairs(list):  # type: ignore[type-arg]
+    """A map given as (key, value) pairs, in which a key may repeat.
+
+    Redis writes COMMAND DOCS get get as a map with the same key twice; a
+    dict cannot say that.
+    """
+
+    __slots__ = ()
+
+
 class Spliced(list):  # type: ignore[type-arg]
     """Replies written one after another, with no header of their own.
 

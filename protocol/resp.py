@@ -99,6 +99,7 @@ from protocol.replies import (
     BigNumber,
     Bulks,
     ErrorReply,
+    Pairs,
     Push,
     Reply,
     SetReply,
@@ -1198,6 +1199,11 @@ def _encode_other(out: bytearray, reply: Reply, resp3: bool) -> None:
     elif isinstance(reply, dict):
         out += (b"%%%d\r\n" % len(reply)) if resp3 else (b"*%d\r\n" % (2 * len(reply)))
         for key, value in reply.items():
+            encode_into(out, key, resp3)
+            encode_into(out, value, resp3)
+    elif isinstance(reply, Pairs):
+        out += (b"%%%d\r\n" % len(reply)) if resp3 else (b"*%d\r\n" % (2 * len(reply)))
+        for key, value in reply:
             encode_into(out, key, resp3)
             encode_into(out, value, resp3)
     elif isinstance(reply, Spliced):
