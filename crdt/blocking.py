@@ -86,6 +86,10 @@ class Blocking:
     deadlines: list[tuple[int, int, Waiter]] = field(default_factory=list)
     unblocked: list[tuple[Session, Any]] = field(default_factory=list)
     seq: int = 0
+    # The session whose commands run now (set by Engine.execute_many): a key its
+    # command makes ready sets its ``attention``, so the driver serves the key
+    # after that command; the usual command pays nothing for it.
+    running: Session | None = None
 
     def signal(self, db: Db, key: bytes) -> None:
         """`Db.on_ready`: a key someone blocks on was created (or swapped in)."""
@@ -93,6 +97,8 @@ class Blocking:
         if ident not in self.ready_set:
             self.ready_set.add(ident)
             self.ready.append((db, key))
+        if self.running is not None:
+            self.running.attention = True
 
     def park(self, waiter: Waiter) -> None:
         session = waiter.session
@@ -128,6 +134,7 @@ class Blocking:
         Keys made ready meanwhile (BLMOVE's destination) are served after.
         """
         out, self.unblocked = self.unblocked, []
+        self.running = None  # keys made ready from here on are served by this loop
         ready = self.ready
         while ready:
             db, key = ready.popleft()

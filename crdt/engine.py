@@ -159,17 +159,17 @@ class Engine:
                      replies: list[Any]) -> bool:
         """`execute` each command in turn, appending its reply, until one needs the driver.
 
-        A command needs the driver when it leaves ``session.attention`` set,
-        makes pub/sub pushes or makes keys ready for blocked clients (served
-        after each command, as Redis serves them); its reply is then the last
-        one appended.
+        A command needs the driver when it leaves ``session.attention`` set
+        (making a key ready for blocked clients sets it: they are served after
+        each command, as Redis serves them) or makes pub/sub pushes; its reply
+        is then the last one appended.
 
         Returns:
             True if it stopped at such a command (an iterator passed in keeps
             the commands not run yet), False once every command ran.
         """
         pushes = self.pubsub.pending
-        ready = self.blocking.ready
+        self.blocking.running = session  # a key it makes ready sets its attention
         put = replies.append
         commands = iter(commands)
         # A session that is not authenticated, is in MULTI or is subscribed has
@@ -180,7 +180,7 @@ class Engine:
                 or self.monitors:
             for argv in commands:
                 put(self._execute_checked(argv, session, now_ms))
-                if pushes or ready or session.attention:
+                if pushes or session.attention:
                     return True
                 if session.authenticated and session.multi is None and not session.pubsub_count \
                         and not self.monitors:
@@ -206,7 +206,7 @@ class Engine:
                     calls[index] += 1
                 else:
                     put(self._execute_checked(argv, session, now_ms))
-            if pushes or ready or session.attention:
+            if pushes or session.attention:
                 return True
         return False
 
