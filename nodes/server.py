@@ -450,9 +450,8 @@ class RespServer:
             encode_into(conn.out, reply, session.resp3)
         for monitor_line in own_lines:  # a monitor's line about its own command follows the reply
             encode_into(conn.out, monitor_line, session.resp3)
-        blocking = self.engine.blocking
-        if blocking.pending():  # the command released blocked clients: answered now, as in Redis
-            self._answer_unblocked(blocking.serve(self.clock()))
+        if self.engine.blocking.pending():  # the command released blocked clients: served now
+            self._serve_ready()
         if reply is NO_REPLY and self.engine.shutdown_requested:
             log.warning("SHUTDOWN from client id=%d addr=%s: closing every connection and exiting",
                         session.id, session.addr)
@@ -471,12 +470,20 @@ class RespServer:
         released = self._released
         while True:
             if blocking.pending():
-                self._answer_unblocked(blocking.serve(self.clock()))
+                self._serve_ready()
             if not released:
                 return
             conn = released.popleft()
             if self.conns.get(conn.fd) is conn and conn.session.blocked is None:
                 self._serve_client(conn, self.clock())  # also sends the reply answered before
+
+    def _serve_ready(self) -> None:
+        """Serve the keys made ready (and CLIENT UNBLOCK's targets); the pops' keyspace
+        events go out at once, after the reply of the command that made the keys ready."""
+        engine = self.engine
+        self._answer_unblocked(engine.blocking.serve(self.clock()))
+        if engine.pubsub.pending:
+            self._deliver_pushes(None)
 
     def _answer_unblocked(self, answered: list[tuple[Session, Any]]) -> None:
         """Put each released client's reply in its buffer; its queued commands wait their turn."""

@@ -256,3 +256,44 @@ def test_a_disconnected_waiter_is_skipped(ports: tuple[int, int]) -> None:
             c.close()
     assert out[0] == out[2] and out[1] == out[3]
     assert out[1].endswith(b"*2\r\n$1\r\nq\r\n$1\r\na\r\n")
+
+
+def keyspace_events(port: int, count: int | None) -> list[object]:
+    """The keyspace events a subscriber gets when a push serves a BLMOVE and a BLPOP.
+
+    With `count` None the writer then publishes a sentinel, and every event before
+    it is returned; else exactly `count` events are read and nothing else is sent
+    (the events of serving must go out with no later command to carry them).
+    """
+    control, sub, mover, taker, writer = (Conn(port) for _ in range(5))
+    try:
+        control.call("FLUSHALL")
+        control.call("CONFIG", "SET", "notify-keyspace-events", "KEA")
+        sub.call("PSUBSCRIBE", "__key*__:*", "sentinel")
+        mover_id, taker_id = mover.call("CLIENT", "ID"), taker.call("CLIENT", "ID")
+        mover.send([["BLMOVE", "q", "d", "LEFT", "RIGHT", 0]])
+        taker.send([["BLPOP", "d", 0]])
+        for _ in range(STATE_POLLS_MAX):
+            if {mover_id, taker_id} <= blocked_ids(control):
+                break
+        writer.call("RPUSH", "q", "a")
+        if count is None:
+            writer.call("PUBLISH", "sentinel", "end")
+            sub.read_replies(len(sub.replies) + 1)
+            while sub.replies[-1] != [b"pmessage", b"sentinel", b"sentinel", b"end"]:
+                sub.read_replies(len(sub.replies) + 1)
+            return sub.replies[1:-1]
+        sub.read_replies(1 + count)
+        return sub.replies[1:]
+    finally:
+        control.call("CONFIG", "SET", "notify-keyspace-events", "")
+        for c in (control, sub, mover, taker, writer):
+            c.close()
+
+
+@pytest.mark.redis
+def test_keyspace_events_of_serving_match_redis(ports: tuple[int, int]) -> None:
+    redis_port, gyre_port = ports
+    expected = keyspace_events(redis_port, None)
+    assert len(expected) > 2
+    assert keyspace_events(gyre_port, len(expected)) == expected
