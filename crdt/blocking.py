@@ -33,7 +33,7 @@ from typing import Any
 
 from crdt import errors
 from crdt import server as _server  # noqa: F401  (registers CLIENT, which UNBLOCK joins)
-from crdt.args import to_float, to_int
+from crdt.args import to_float, to_int, to_long_double
 from crdt.errors import CommandError
 from crdt.keyspace import Db, type_name
 from crdt.lists import list_move, list_pop, parse_mpop
@@ -43,6 +43,7 @@ from protocol.replies import NULL_ARRAY, ErrorReply
 
 # Timeouts are milliseconds in a signed 64-bit integer; beyond it Redis wraps negative.
 TIMEOUT_MS_LIMIT = 2**63
+TIMEOUT_MS_EXACT_FROM = 2**62  # from here on the limit is checked in long double precision
 LIST = b"list"
 ZSET = b"zset"
 
@@ -201,12 +202,21 @@ def parse_timeout(raw: bytes, now_ms: int) -> int:
     """A blocking timeout in seconds (fractions allowed) as an absolute deadline; 0 = forever.
 
     Like Redis 7.0, a timeout whose milliseconds do not fit a signed 64-bit
-    integer (inf, 1e300) wraps negative and is refused as negative.
+    integer (inf, 1e300) wraps negative and is refused as negative. Near that
+    end a double is too coarse, so the text is read again as Redis reads it,
+    as a long double: 9223372036854775 seconds is accepted (and never ends).
     """
     value = to_float(raw, errors.TIMEOUT_NOT_FLOAT)
-    if value < 0 or value * 1000 >= TIMEOUT_MS_LIMIT:
+    if value < 0:
         raise CommandError(errors.TIMEOUT_NEGATIVE)
-    ms = math.ceil(value * 1000) if value else 0
+    ms_float = value * 1000
+    if ms_float < TIMEOUT_MS_EXACT_FROM:
+        ms = math.ceil(ms_float)
+    else:
+        exact_ms = to_long_double(raw, errors.TIMEOUT_NOT_FLOAT) * 1000
+        if exact_ms >= TIMEOUT_MS_LIMIT:
+            raise CommandError(errors.TIMEOUT_NEGATIVE)
+        ms = math.ceil(exact_ms)
     return now_ms + ms if ms else 0
 
 

@@ -85,6 +85,12 @@ def test_timeout_errors(box: EngineBox) -> None:
     # Milliseconds past int64 wrap negative in Redis 7.0, so it calls them negative.
     assert box.err("BLPOP", "q", "inf") == b"ERR timeout is negative"
     assert box.err("BLPOP", "q", "1e300") == b"ERR timeout is negative"
+    # Near 2**63 ms Redis's long double decides: these still fit (and never end)...
+    waiter = box.engine.open_session(box.now)
+    assert box("BLPOP", "q", "9223372036854775.807", session=waiter) is BLOCKED
+    assert box.engine.blocking.next_deadline_ms() == box.now + 2**63 - 1
+    # ...and ten times more does not.
+    assert box.err("BLPOP", "q", "92233720368547758") == b"ERR timeout is negative"
 
 
 # -- the key is looked at when it is served (Redis 7.0's handleClientsBlockedOnKeys) ----

@@ -208,11 +208,13 @@ SCENARIOS = [
              [[["MULTI"], ["BLPOP", "q", 0], ["BLMOVE", "q", "d", "LEFT", "LEFT", 0],
                ["BRPOPLPUSH", "q", "d", 0], ["BZPOPMIN", "q", 0], ["BLMPOP", 0, 1, "q", "LEFT"],
                ["BZMPOP", 0, 1, "q", "MIN"], ["EXEC"]]]),
-    Scenario("timeouts", [],  # the writer blocks until each times out
+    Scenario("timeouts",  # the writer blocks until each of its own times out
+             [[["BLPOP", "q", "9223372036854775"]], [["BZPOPMIN", "q", "9223372036854775.807"]],
+              [["BLPOP", "q", "-0"]], [["BLPOP", "q", "0x10"]]],
              [[["BLPOP", "q", "0.01"], ["BLMOVE", "q", "d", "LEFT", "LEFT", "0.01"],
                ["BZPOPMIN", "q", "0.001"], ["BLMPOP", "0.0001", 1, "q", "LEFT"]],
               [["BLPOP", "q", "-1"], ["BLPOP", "q", "x"], ["BLPOP", "q", "inf"], ["BLPOP", "q", "nan"],
-               ["BLPOP", "q", "1e300"], ["BLPOP", "q", " 1"]]]),
+               ["BLPOP", "q", "1e300"], ["BLPOP", "q", " 1"], ["BLPOP", "q", "92233720368547758"]]]),
 ]
 
 
