@@ -72,6 +72,7 @@ class Waiter:
     deadline_ms: int  # 0 = forever
     kind: bytes  # the type it waits for: LIST or ZSET
     serve_key: ServeKey
+    command: bytes  # its name, for the statistics of an error it gets when served
     timeout_reply: Any
     done: bool = False
 
@@ -155,7 +156,7 @@ class Blocking:
                 try:
                     reply = waiter.serve_key(session, key)
                 except CommandError as e:  # BLMOVE to a destination of another type
-                    reply = ErrorReply(e.text)
+                    reply = _failed(session, waiter.command, e.text)
                 if reply is None:
                     break
                 self._unpark(waiter)
@@ -198,6 +199,14 @@ class Blocking:
         return bool(self.ready or self.unblocked)
 
 
+def _failed(session: Session, command: bytes, text: bytes) -> ErrorReply:
+    """An error a served client gets, counted as Redis counts it: a failed call of its
+    command, an error reply (INFO commandstats, errorstats, total_error_replies)."""
+    engine = session.engine
+    engine.failed_calls[engine.table.lookup[command].index] += 1
+    return engine._error(text)  # the engine's one error counter
+
+
 def parse_timeout(raw: bytes, now_ms: int) -> int:
     """A blocking timeout in seconds (fractions allowed) as an absolute deadline; 0 = forever.
 
@@ -234,7 +243,8 @@ def _block_or_answer(s: Session, keys: list[bytes], deadline: int, kind: bytes,
             return reply
     if s.in_exec:
         return exec_reply
-    s.engine.blocking.park(Waiter(s, s.db, keys, deadline, kind, serve_key, NULL_ARRAY))
+    s.engine.blocking.park(Waiter(s, s.db, keys, deadline, kind, serve_key, s.last_cmd,
+                                  NULL_ARRAY))
     s.attention = True  # the driver parks the client's next commands
     return BLOCKED
 

@@ -229,9 +229,13 @@ def test_blmove_to_a_destination_of_another_type_answers_wrongtype_when_served(b
     box("BLPOP", "q", "0", session=taker)
     box("SET", "d", "s")
     box("RPUSH", "q", "a")
+    errors_before = box.engine.stats.error_replies
     [(who, reply), (next_one, popped)] = box.engine.blocking.serve(box.now)
     assert who is mover and bytes(reply).startswith(b"WRONGTYPE")
     assert (next_one, popped) == (taker, [b"q", b"a"])
+    # Counted as Redis counts it: an error reply, and a failed BLMOVE.
+    assert box.engine.stats.error_replies == errors_before + 1
+    assert box.engine.failed_calls[box.engine.table.by_name["blmove"].index] == 1
 
 
 def test_client_unblock_with_too_many_arguments(box: EngineBox) -> None:

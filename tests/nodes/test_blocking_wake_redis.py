@@ -155,7 +155,8 @@ SCENARIOS = [
     Scenario("list-waiter-skipped-by-a-zset", [[BLOCKED_Q], [["BZPOPMAX", "q", 0]]],
              [[["ZADD", "q", 1, "a", 2, "b"]], [["ZRANGE", "q", 0, -1]]]),
     Scenario("blmove-destination-of-another-type", [[["BLMOVE", "q", "d", "LEFT", "RIGHT", 0]]],
-             [[["SET", "d", "s"]], [["RPUSH", "q", "a"]], [["LRANGE", "q", 0, -1]]]),
+             [[["CONFIG", "RESETSTAT"]], [["SET", "d", "s"]], [["RPUSH", "q", "a"]],
+              [["LRANGE", "q", 0, -1]], [["INFO", "errorstats"]]]),
     # -- what wakes: creating the key (dbAdd), not overwriting it nor pushing to it
     Scenario("overwrite-wakes-nobody", [[BLOCKED_Q], [["BZPOPMIN", "z", 0]]],
              [[["SET", "q", "s"], ["SET", "z", "s"]], [["RPUSH", "src", 3, 1, 2]],
