@@ -8,7 +8,8 @@ arrival order, with its deadline (0 = forever) and the type it waits for
 (list or zset). Inside EXEC nothing blocks: the command answers at once.
 
 Only the creation of a key someone blocks on (`Db.set` of a new key, Redis's
-dbAdd) or SWAPDB marks it ready, once until it is served. After the whole
+dbAdd) or SWAPDB marks it ready, once until it is served, and only if it is
+of a type some client blocks on. After the whole
 command or the whole EXEC the driver calls `Blocking.serve`, which takes the
 ready keys in the order they became ready and looks at each key *then*: a key
 gone or holding another type serves nobody, so MULTI; LPUSH k; DEL k; SET k x;
@@ -92,9 +93,17 @@ class Blocking:
     # command makes ready sets its ``attention``, so the driver serves the key
     # after that command; the usual command pays nothing for it.
     running: Session | None = None
+    kinds_blocked: dict[bytes, int] = field(default_factory=dict)  # LIST/ZSET -> parked clients
 
-    def signal(self, db: Db, key: bytes) -> None:
-        """`Db.on_ready`: a key someone blocks on was created (or swapped in)."""
+    def signal(self, db: Db, key: bytes, value: Any) -> None:
+        """`Db.on_ready`: a key someone blocks on was created (or swapped in).
+
+        As Redis's signalKeyAsReady: only a type some client (anywhere) blocks
+        on makes the key ready; a string, or a zset while only lists are
+        waited for, is not queued (a later creation in the same EXEC may be).
+        """
+        if not self.kinds_blocked.get(type_name(value)):
+            return
         ident = (db.index, key)
         if ident not in self.ready_set:
             self.ready_set.add(ident)
@@ -105,6 +114,7 @@ class Blocking:
     def park(self, waiter: Waiter) -> None:
         session = waiter.session
         session.blocked = waiter
+        self.kinds_blocked[waiter.kind] = self.kinds_blocked.get(waiter.kind, 0) + 1
         for key in dict.fromkeys(waiter.keys):
             self.waiters.setdefault((waiter.db.index, key), []).append(waiter)
             waiter.db.blocked_keys[key] = waiter.db.blocked_keys.get(key, 0) + 1
@@ -115,6 +125,7 @@ class Blocking:
     def _unpark(self, waiter: Waiter) -> None:
         waiter.done = True
         waiter.session.blocked = None
+        self.kinds_blocked[waiter.kind] -= 1
         for key in dict.fromkeys(waiter.keys):
             queue = self.waiters.get((waiter.db.index, key))
             if queue is not None and waiter in queue:

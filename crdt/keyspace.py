@@ -23,9 +23,10 @@ Strategy:
   records the key in the open write delta (replication reads the keys' values
   after the command).
 - Blocked clients are told only when a key they block on is *created* (`set`
-  of a key not stored), as Redis's dbAdd signals it ready; an overwrite or an
-  in-place change tells them nothing (Redis 7.0 wakes nobody then either).
-  SWAPDB calls `wake_blocked`, which marks every such key stored now.
+  of a key not stored), as Redis's dbAdd signals it ready, with the new value
+  (the engine ignores types nobody blocks on); an overwrite or an in-place
+  change tells them nothing (Redis 7.0 wakes nobody then either). SWAPDB
+  calls `wake_blocked`, which tells them of every such key stored now.
 
 No I/O, clock or randomness here: `now_ms` and the RNG are passed in.
 """
@@ -48,7 +49,7 @@ SHARD_MASK = SHARD_COUNT - 1
 HEAP_SLACK_ENTRIES = 64
 
 
-def _ignore_ready(db: Db, key: bytes) -> None:
+def _ignore_ready(db: Db, key: bytes, value: Any) -> None:
     """`Db.on_ready` of a database no engine serves (nobody can block on it)."""
 
 
@@ -139,7 +140,7 @@ class Db:
         self.on_expire: Callable[[Db, bytes], None] | None = None
         # key -> how many clients block on it; creating such a key calls on_ready.
         self.blocked_keys: dict[bytes, int] = {}
-        self.on_ready: Callable[[Db, bytes], None] = _ignore_ready
+        self.on_ready: Callable[[Db, bytes, Any], None] = _ignore_ready
         self._scan_keys: list[bytes] = []
         self._scan_pos: list[int] = []
         self._scan_stale = True
@@ -219,7 +220,7 @@ class Db:
             self.key_count += 1
             self._scan_stale = True
             if self.blocked_keys and key in self.blocked_keys:
-                self.on_ready(self, key)
+                self.on_ready(self, key, value)
         shard[key] = value
         self.atime[key] = now_ms
         if expire_at_ms is not None:
@@ -304,8 +305,9 @@ class Db:
         """
         if self.blocked_keys:
             for key in list(self.blocked_keys):
-                if key in self.shards[crc32(key) & SHARD_MASK]:
-                    self.on_ready(self, key)
+                value = self.shards[crc32(key) & SHARD_MASK].get(key)
+                if value is not None:
+                    self.on_ready(self, key, value)
 
     def _expire(self, key: bytes) -> None:
         self.delete(key)

@@ -144,6 +144,21 @@ def test_only_creating_the_key_makes_it_ready(box: EngineBox) -> None:
     assert waiter.blocked is not None
 
 
+def test_only_a_type_someone_blocks_on_makes_a_key_ready(box: EngineBox) -> None:
+    waiter = box.engine.open_session(box.now)
+    box("BLPOP", "k", "j", "0", session=waiter)
+    box("MULTI")
+    box("SET", "k", "s")  # a string: never ready
+    box("DEL", "k")
+    box("ZADD", "k", "1", "m")  # a zset while only lists are waited for: not ready either
+    box("RPUSH", "j", "x")
+    box("DEL", "k")
+    box("RPUSH", "k", "y")
+    box("EXEC")
+    assert [key for _, key in box.engine.blocking.ready] == [b"j", b"k"]
+    assert box.engine.blocking.serve(box.now) == [(waiter, [b"j", b"x"])]
+
+
 def test_a_key_is_ready_once_until_served(box: EngineBox) -> None:
     box.engine.open_session(box.now)
     waiter = box.engine.open_session(box.now)
