@@ -86,6 +86,7 @@ class Scenario:
     blockers: list[list[Command]]  # each sent as one pipeline; one of them blocks (or errs)
     steps: list[list[Command]]  # the writer's; a step of several commands is one pipeline
     setup: list[Command] = field(default_factory=list)
+    resp3: bool = False  # the blockers say HELLO 3 first (its reply is left out)
 
 
 def run(port: int, sc: Scenario) -> list[object]:
@@ -100,6 +101,8 @@ def run(port: int, sc: Scenario) -> list[object]:
             b = Conn(port)
             conns.append(b)
             client_id = b.call("CLIENT", "ID")
+            if sc.resp3:
+                b.call("HELLO", "3")
             b.replies.clear()
             b.raw = b""
             b.send(commands)
@@ -204,6 +207,9 @@ SCENARIOS = [
     Scenario("counted-pops", [[["BLMPOP", 0, 2, "a", "b", "RIGHT", "COUNT", 2]], [BLOCKED_Q],
                               [["BZMPOP", 0, 1, "z", "MAX", "COUNT", 5]], [["BZPOPMIN", "z", 0]]],
              [[["RPUSH", "a", 1, 2, 3]], [["RPUSH", "q", 1]], [["ZADD", "z", 1, "x", 2, "y"]]]),
+    Scenario("resp3-replies", [[["BZPOPMIN", "z", 0]], [["BZMPOP", 0, 1, "z", "MAX", "COUNT", 2]],
+                               [BLOCKED_Q], [["BLMOVE", "q", "d", "LEFT", "LEFT", 0]], [["BZPOPMAX", "y", 0]]],
+             [[["ZADD", "z", "1.5", "a", 2, "b", 3, "c"]], [["RPUSH", "q", "x"]]], resp3=True),
     # -- unblocking and timeouts
     Scenario("unblocked-replies", [[["BLMOVE", "a", "b", "LEFT", "LEFT", 0]], [["BRPOPLPUSH", "a", "b", 0]],
                                    [["BLMPOP", 0, 1, "a", "LEFT"]], [["BZMPOP", 0, 1, "z", "MIN"]]], []),
