@@ -9,16 +9,18 @@ arrival order, with its deadline (0 = forever) and the type it waits for
 
 Only the creation of a key someone blocks on (`Db.set` of a new key, Redis's
 dbAdd) or SWAPDB marks it ready, once until it is served, and only if it is
-of a type some client blocks on. After the whole
-command or the whole EXEC the driver calls `Blocking.serve`, which takes the
-ready keys in the order they became ready and looks at each key *then*: a key
-gone or holding another type serves nobody, so MULTI; LPUSH k; DEL k; SET k x;
-EXEC wakes no one. Otherwise the key's waiters of that type are served from
-that key, first blocked first served, until it is emptied; waiters of the
-other type stay parked. Serving can create more ready keys (BLMOVE pushes to
-its destination): they are served in the same call, after the others.
-`Blocking.expire` answers the waiters whose time is up; a disconnected
-client is forgotten with `Blocking.forget`.
+of a type some client blocks on; overwriting a key (SORT STORE, ZUNIONSTORE
+onto an existing key) or pushing to an existing one marks nothing, as in
+Redis 7.0. After the whole command or the whole EXEC the driver calls
+`Blocking.serve`, which takes the ready keys in the order they became ready
+and looks at each key *then*: a key gone or holding another type serves
+nobody, so MULTI; LPUSH k; DEL k; SET k x; EXEC wakes no one. Otherwise the
+key's waiters of that type are served from that key, first blocked first
+served, until it is emptied; waiters of the other type stay parked. Serving
+can create more ready keys (BLMOVE pushes to its destination): they are
+served in the same call, after the others. `Blocking.expire` answers the
+waiters whose time is up; a disconnected client is forgotten with
+`Blocking.forget`.
 
 No clock or I/O here: deadlines are absolute ms from the session's `now_ms`.
 """
