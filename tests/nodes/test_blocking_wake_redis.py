@@ -13,7 +13,7 @@ In the writer's commands ``@N`` stands for the id of blocker N.
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import hiredis
@@ -71,6 +71,14 @@ class Conn:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def wait_until(what: str, condition: Callable[[], bool]) -> None:
+    """Ask the server again until `condition` holds (no sleeping); fail after many asks."""
+    for _ in range(STATE_POLLS_MAX):
+        if condition():
+            return
+    raise AssertionError(f"never saw {what}")
 
 
 def blocked_ids(control: Conn) -> set[int]:
@@ -257,13 +265,9 @@ def test_a_disconnected_waiter_is_skipped(ports: tuple[int, int]) -> None:
         second.raw = b""
         first.send([BLOCKED_Q])
         second.send([BLOCKED_Q])
-        for _ in range(STATE_POLLS_MAX):
-            if {first_id, second_id} <= blocked_ids(control):
-                break
+        wait_until("both blocked", lambda: {first_id, second_id} <= blocked_ids(control))
         first.close()
-        for _ in range(STATE_POLLS_MAX):
-            if first_id not in blocked_ids(control):
-                break
+        wait_until("the first gone", lambda: first_id not in blocked_ids(control))
         out.append((writer.call("RPUSH", "q", "a"), writer.call("LLEN", "q")))
         second.read_replies(1)
         out.append(second.raw)
@@ -288,9 +292,7 @@ def keyspace_events(port: int, count: int | None) -> list[object]:
         mover_id, taker_id = mover.call("CLIENT", "ID"), taker.call("CLIENT", "ID")
         mover.send([["BLMOVE", "q", "d", "LEFT", "RIGHT", 0]])
         taker.send([["BLPOP", "d", 0]])
-        for _ in range(STATE_POLLS_MAX):
-            if {mover_id, taker_id} <= blocked_ids(control):
-                break
+        wait_until("both blocked", lambda: {mover_id, taker_id} <= blocked_ids(control))
         writer.call("RPUSH", "q", "a")
         if count is None:
             writer.call("PUBLISH", "sentinel", "end")
