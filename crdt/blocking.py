@@ -1,15 +1,26 @@
 """Blocking commands: BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP BZPOPMIN BZPOPMAX BZMPOP, CLIENT UNBLOCK.
 
-Strategy: a blocking command first tries its non-blocking core (list_pop,
-list_move, zset_pop...). If there is nothing to take it answers `BLOCKED`,
-and the session is parked as a waiter on each of its keys, in arrival order,
-with its deadline (0 = forever). Inside EXEC nothing blocks: the command
-answers as on a timeout. Writes call `Db.signal`, which lists a key with
-waiters as ready; after the command (or the whole EXEC) the driver calls
-`Blocking.serve`, which retries each ready key's waiters first come, first
-served, and hands back the replies of those it unblocked. `Blocking.expire`
-answers the waiters whose time is up. A disconnected client is forgotten
-with `Blocking.forget`, so it leaves no waiter behind.
+Strategy, Redis 7.0's: a blocking command first tries its non-blocking core
+on each key in order (list_pop, list_move, zset_pop...); a key of the wrong
+type answers WRONGTYPE then. If there is nothing to take it answers
+`BLOCKED`, and the session is parked as a waiter on each of its keys, in
+arrival order, with its deadline (0 = forever) and the type it waits for
+(list or zset). Inside EXEC nothing blocks: the command answers at once.
+
+Only the creation of a key someone blocks on (`Db.set` of a new key, Redis's
+dbAdd) or SWAPDB marks it ready, once until it is served, and only if it is
+of a type some client blocks on; overwriting a key (SORT STORE, ZUNIONSTORE
+onto an existing key) or pushing to an existing one marks nothing, as in
+Redis 7.0. After the whole command or the whole EXEC the driver calls
+`Blocking.serve`, which takes the ready keys in the order they became ready
+and looks at each key *then*: a key gone or holding another type serves
+nobody, so MULTI; LPUSH k; DEL k; SET k x; EXEC wakes no one. Otherwise the
+key's waiters of that type are served from that key, first blocked first
+served, until it is emptied; waiters of the other type stay parked. Serving
+can create more ready keys (BLMOVE pushes to its destination): they are
+served in the same call, after the others. `Blocking.expire` answers the
+waiters whose time is up; a disconnected client is forgotten with
+`Blocking.forget`.
 
 No clock or I/O here: deadlines are absolute ms from the session's `now_ms`.
 """
@@ -18,15 +29,16 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from crdt import errors
 from crdt import server as _server  # noqa: F401  (registers CLIENT, which UNBLOCK joins)
-from crdt.args import to_float, to_int
+from crdt.args import to_float, to_int, to_long_double
 from crdt.errors import CommandError
-from crdt.keyspace import Db
+from crdt.keyspace import Db, type_name
 from crdt.lists import list_move, list_pop, parse_mpop
 from crdt.session import Session
 from crdt.table import command
@@ -34,6 +46,9 @@ from protocol.replies import NULL_ARRAY, ErrorReply
 
 # Timeouts are milliseconds in a signed 64-bit integer; beyond it Redis wraps negative.
 TIMEOUT_MS_LIMIT = 2**63
+TIMEOUT_MS_EXACT_FROM = 2**62  # from here on the limit is checked in long double precision
+LIST = b"list"
+ZSET = b"zset"
 
 
 class _Blocked:
@@ -45,7 +60,9 @@ class _Blocked:
 
 BLOCKED = _Blocked()
 
-Retry = Callable[[Session], Any]  # returns the reply, or None while there is still nothing
+# Takes from one key: the reply, or None when the key holds nothing. Raises
+# CommandError (WRONGTYPE) as the command would.
+ServeKey = Callable[[Session, bytes], Any]
 
 
 @dataclass(eq=False)
@@ -56,7 +73,9 @@ class Waiter:
     db: Db
     keys: list[bytes]
     deadline_ms: int  # 0 = forever
-    retry: Retry
+    kind: bytes  # the type it waits for: LIST or ZSET
+    serve_key: ServeKey
+    command: bytes  # its name, for the statistics of an error it gets when served
     timeout_reply: Any
     done: bool = False
 
@@ -66,14 +85,38 @@ class Blocking:
     """Every parked client of one engine."""
 
     waiters: dict[tuple[int, bytes], list[Waiter]] = field(default_factory=dict)
-    ready: list[tuple[Db, bytes]] = field(default_factory=list)
+    # Keys made ready and not served yet, in order, each once (Redis's ready_keys).
+    ready: deque[tuple[Db, bytes]] = field(default_factory=deque)
+    ready_set: set[tuple[int, bytes]] = field(default_factory=set)
     deadlines: list[tuple[int, int, Waiter]] = field(default_factory=list)
     unblocked: list[tuple[Session, Any]] = field(default_factory=list)
     seq: int = 0
+    # The session whose commands run now (set by Engine.execute_many): a key its
+    # command makes ready sets its ``attention``, so the driver serves the key
+    # after that command; the usual command pays nothing for it.
+    running: Session | None = None
+    kinds_blocked: dict[bytes, int] = field(default_factory=dict)  # LIST/ZSET -> parked clients
+
+    def signal(self, db: Db, key: bytes, value: Any) -> None:
+        """`Db.on_ready`: a key someone blocks on was created (or swapped in).
+
+        As Redis's signalKeyAsReady: only a type some client (anywhere) blocks
+        on makes the key ready; a string, or a zset while only lists are
+        waited for, is not queued (a later creation in the same EXEC may be).
+        """
+        if not self.kinds_blocked.get(type_name(value)):
+            return
+        ident = (db.index, key)
+        if ident not in self.ready_set:
+            self.ready_set.add(ident)
+            self.ready.append((db, key))
+        if self.running is not None:
+            self.running.attention = True
 
     def park(self, waiter: Waiter) -> None:
         session = waiter.session
         session.blocked = waiter
+        self.kinds_blocked[waiter.kind] = self.kinds_blocked.get(waiter.kind, 0) + 1
         for key in dict.fromkeys(waiter.keys):
             self.waiters.setdefault((waiter.db.index, key), []).append(waiter)
             waiter.db.blocked_keys[key] = waiter.db.blocked_keys.get(key, 0) + 1
@@ -84,6 +127,7 @@ class Blocking:
     def _unpark(self, waiter: Waiter) -> None:
         waiter.done = True
         waiter.session.blocked = None
+        self.kinds_blocked[waiter.kind] -= 1
         for key in dict.fromkeys(waiter.keys):
             queue = self.waiters.get((waiter.db.index, key))
             if queue is not None and waiter in queue:
@@ -97,27 +141,41 @@ class Blocking:
                 waiter.db.blocked_keys.pop(key, None)
 
     def serve(self, now_ms: int) -> list[tuple[Session, Any]]:
-        """Retry the waiters of every key made ready; the replies of those unblocked.
+        """Serve the waiters of every key made ready; the replies of those unblocked, in order.
 
-        Serving can make more keys ready (BLMOVE pushes to its destination):
-        the loop goes on until no ready key is left.
+        Each key is looked at now, not when it was signalled: gone or of
+        another type, it serves nobody. Its waiters of the key's type are
+        served from this key in the order they blocked, until it is emptied.
+        Keys made ready meanwhile (BLMOVE's destination) are served after.
         """
         out, self.unblocked = self.unblocked, []
-        while self.ready:
-            db, key = self.ready.pop(0)
+        self.running = None  # keys made ready from here on are served by this loop
+        ready = self.ready
+        while ready:
+            db, key = ready.popleft()
+            self.ready_set.discard((db.index, key))
             queue = self.waiters.get((db.index, key))
-            while queue:
-                waiter = queue[0]
-                waiter.session.now_ms = now_ms
+            if not queue:
+                continue
+            value = db.lookup(key, now_ms)
+            if value is None:
+                continue
+            kind = type_name(value)
+            for waiter in list(queue):
+                if waiter.done or waiter.kind != kind:
+                    continue  # another type's waiter stays parked
+                session = waiter.session
+                session.now_ms = now_ms
                 try:
-                    reply = waiter.retry(waiter.session)
-                except CommandError as e:
-                    reply = ErrorReply(e.text)
+                    reply = waiter.serve_key(session, key)
+                except CommandError as e:  # BLMOVE to a destination of another type
+                    reply = _failed(session, waiter.command, e.text)
                 if reply is None:
                     break
                 self._unpark(waiter)
-                out.append((waiter.session, reply))
-                queue = self.waiters.get((db.index, key))
+                out.append((session, reply))
+                if db.peek(key) is not value:
+                    break  # emptied and deleted
         return out
 
     def expire(self, now_ms: int) -> list[tuple[Session, Any]]:
@@ -154,27 +212,52 @@ class Blocking:
         return bool(self.ready or self.unblocked)
 
 
+def _failed(session: Session, command: bytes, text: bytes) -> ErrorReply:
+    """An error a served client gets, counted as Redis counts it: a failed call of its
+    command, an error reply (INFO commandstats, errorstats, total_error_replies)."""
+    engine = session.engine
+    engine.failed_calls[engine.table.lookup[command].index] += 1
+    return engine._error(text)  # the engine's one error counter
+
+
 def parse_timeout(raw: bytes, now_ms: int) -> int:
     """A blocking timeout in seconds (fractions allowed) as an absolute deadline; 0 = forever.
 
     Like Redis 7.0, a timeout whose milliseconds do not fit a signed 64-bit
-    integer (inf, 1e300) wraps negative and is refused as negative.
+    integer (inf, 1e300) wraps negative and is refused as negative. Near that
+    end a double is too coarse, so the text is read again as Redis reads it,
+    as a long double: 9223372036854775 seconds is accepted (and never ends).
     """
     value = to_float(raw, errors.TIMEOUT_NOT_FLOAT)
-    if value < 0 or value * 1000 >= TIMEOUT_MS_LIMIT:
+    if value < 0:
         raise CommandError(errors.TIMEOUT_NEGATIVE)
-    ms = math.ceil(value * 1000) if value else 0
+    ms_float = value * 1000
+    if ms_float < TIMEOUT_MS_EXACT_FROM:
+        ms = math.ceil(ms_float)
+    else:
+        exact_ms = to_long_double(raw, errors.TIMEOUT_NOT_FLOAT) * 1000
+        if exact_ms >= TIMEOUT_MS_LIMIT:
+            raise CommandError(errors.TIMEOUT_NEGATIVE)
+        ms = math.ceil(exact_ms)
     return now_ms + ms if ms else 0
 
 
-def _block_or_answer(s: Session, keys: list[bytes], deadline: int, retry: Retry,
-                     timeout_reply: Any) -> Any:
-    reply = retry(s)
-    if reply is not None:
-        return reply
+def _block_or_answer(s: Session, keys: list[bytes], deadline: int, kind: bytes,
+                     serve_key: ServeKey, exec_reply: Any = NULL_ARRAY) -> Any:
+    """Take from the first key that holds something, else park the client.
+
+    Inside EXEC the command answers `exec_reply` at once (BLMOVE's is a null
+    bulk string); a parked client that times out or is unblocked gets a null
+    array, whatever its command, as from Redis 7.0.
+    """
+    for key in keys:
+        reply = serve_key(s, key)
+        if reply is not None:
+            return reply
     if s.in_exec:
-        return timeout_reply
-    s.engine.blocking.park(Waiter(s, s.db, keys, deadline, retry, timeout_reply))
+        return exec_reply
+    s.engine.blocking.park(Waiter(s, s.db, keys, deadline, kind, serve_key, s.last_cmd,
+                                  NULL_ARRAY))
     s.attention = True  # the driver parks the client's next commands
     return BLOCKED
 
@@ -185,16 +268,12 @@ _TIMEOUT_HISTORY = (("6.0.0", "`timeout` is interpreted as a double instead of a
 
 def _bpop(s: Session, argv: list[bytes], left: bool) -> Any:
     deadline = parse_timeout(argv[-1], s.now_ms)
-    keys = argv[1:-1]
 
-    def retry(session: Session) -> Any:
-        for key in keys:
-            popped = list_pop(session.db, key, left, None, session.now_ms, session)
-            if popped is not None:
-                return [key, popped[0]]
-        return None
+    def serve_key(session: Session, key: bytes) -> Any:
+        popped = list_pop(session.db, key, left, None, session.now_ms, session)
+        return None if popped is None else [key, popped[0]]
 
-    return _block_or_answer(s, keys, deadline, retry, NULL_ARRAY)
+    return _block_or_answer(s, argv[1:-1], deadline, LIST, serve_key)
 
 
 @command("blpop", -3, flags="write noscript blocking", keys=(1, -2, 1), group="list",
@@ -217,10 +296,10 @@ def _bmove(s: Session, src: bytes, dst: bytes, wherefrom: bool, whereto: bool,
            raw_timeout: bytes) -> Any:
     deadline = parse_timeout(raw_timeout, s.now_ms)
 
-    def retry(session: Session) -> Any:
-        return list_move(session.db, src, dst, wherefrom, whereto, session.now_ms, session)
+    def serve_key(session: Session, key: bytes) -> Any:
+        return list_move(session.db, key, dst, wherefrom, whereto, session.now_ms, session)
 
-    return _block_or_answer(s, [src], deadline, retry, None)
+    return _block_or_answer(s, [src], deadline, LIST, serve_key, exec_reply=None)
 
 
 def _where(raw: bytes) -> bool:
@@ -261,14 +340,11 @@ def blmpop(s: Session, argv: list[bytes]) -> Any:
     keys, left, count = parse_mpop(argv, 2)
     deadline = parse_timeout(argv[1], s.now_ms)  # after the rest, as in Redis
 
-    def retry(session: Session) -> Any:
-        for key in keys:
-            popped = list_pop(session.db, key, left, count, session.now_ms, session)
-            if popped is not None:
-                return [key, popped]
-        return None
+    def serve_key(session: Session, key: bytes) -> Any:
+        popped = list_pop(session.db, key, left, count, session.now_ms, session)
+        return None if popped is None else [key, popped]
 
-    return _block_or_answer(s, keys, deadline, retry, NULL_ARRAY)
+    return _block_or_answer(s, keys, deadline, LIST, serve_key)
 
 
 # -- sorted sets ---------------------------------------------------------------
@@ -281,17 +357,15 @@ def _zset_pop(s: Session, key: bytes, max_side: bool, count: int) -> Any:
 
 def _bzpop(s: Session, argv: list[bytes], max_side: bool) -> Any:
     deadline = parse_timeout(argv[-1], s.now_ms)
-    keys = argv[1:-1]
 
-    def retry(session: Session) -> Any:
-        for key in keys:
-            popped = _zset_pop(session, key, max_side, 1)
-            if popped:
-                member, score = popped[0]
-                return [key, member, score]
-        return None
+    def serve_key(session: Session, key: bytes) -> Any:
+        popped = _zset_pop(session, key, max_side, 1)
+        if not popped:
+            return None
+        member, score = popped[0]
+        return [key, member, score]
 
-    return _block_or_answer(s, keys, deadline, retry, NULL_ARRAY)
+    return _block_or_answer(s, argv[1:-1], deadline, ZSET, serve_key)
 
 
 @command("bzpopmin", -3, flags="write noscript blocking fast", keys=(1, -2, 1), group="sorted-set",
@@ -322,14 +396,13 @@ def bzmpop(s: Session, argv: list[bytes]) -> Any:
     keys, max_side, count = _parse_zmpop(argv, 2)
     deadline = parse_timeout(argv[1], s.now_ms)  # after the rest, as in Redis
 
-    def retry(session: Session) -> Any:
-        for key in keys:
-            popped = _zset_pop(session, key, max_side, count)
-            if popped:
-                return [key, [[member, score] for member, score in popped]]
-        return None
+    def serve_key(session: Session, key: bytes) -> Any:
+        popped = _zset_pop(session, key, max_side, count)
+        if not popped:
+            return None
+        return [key, [[member, score] for member, score in popped]]
 
-    return _block_or_answer(s, keys, deadline, retry, NULL_ARRAY)
+    return _block_or_answer(s, keys, deadline, ZSET, serve_key)
 
 
 def _parse_zmpop(argv: list[bytes], numkeys_index: int) -> tuple[list[bytes], bool, int]:
@@ -345,7 +418,7 @@ def _parse_zmpop(argv: list[bytes], numkeys_index: int) -> tuple[list[bytes], bo
          summary="Unblock a client blocked in a blocking command from a different connection",
          syntax="client-id [TIMEOUT | ERROR]")
 def client_unblock(s: Session, argv: list[bytes]) -> Any:
-    if len(argv) > 4:
+    if len(argv) > 4:  # Redis's CLIENT takes UNBLOCK with 3 or 4 arguments only
         raise CommandError(errors.subcommand_syntax(argv))
     mode = argv[3].upper() if len(argv) == 4 else b"TIMEOUT"
     if mode not in (b"TIMEOUT", b"ERROR"):  # checked before the id, as in Redis
@@ -356,4 +429,5 @@ def client_unblock(s: Session, argv: list[bytes]) -> Any:
         return 0
     waiter = target.blocked
     reply = ErrorReply(errors.UNBLOCKED) if mode == b"ERROR" else waiter.timeout_reply
+    s.attention = True  # the driver answers the target after this command
     return int(s.engine.blocking.unblock(target, reply))

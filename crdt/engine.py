@@ -111,7 +111,7 @@ class Engine:
         self.monitors: dict[Session, None] = {}  # MONITOR's clients, in the order they asked
         self.blocking = Blocking()
         for db in self.dbs:
-            db.ready_sink = self.blocking.ready
+            db.on_ready = self.blocking.signal
             db.on_expire = self._key_expired
         self.pubsub.notify_flags = self.config.event_flags
         self.config.listeners.append(self._config_changed)
@@ -164,14 +164,17 @@ class Engine:
                      replies: list[Any]) -> bool:
         """`execute` each command in turn, appending its reply, until one needs the driver.
 
-        A command needs the driver when it leaves ``session.attention`` set or
-        makes pub/sub pushes; its reply is then the last one appended.
+        A command needs the driver when it leaves ``session.attention`` set
+        (making a key ready for blocked clients sets it: they are served after
+        each command, as Redis serves them) or makes pub/sub pushes; its reply
+        is then the last one appended.
 
         Returns:
             True if it stopped at such a command (an iterator passed in keeps
             the commands not run yet), False once every command ran.
         """
         pushes = self.pubsub.pending
+        self.blocking.running = session  # a key it makes ready sets its attention
         put = replies.append
         commands = iter(commands)
         # A session that is not authenticated, is in MULTI or is subscribed has

@@ -53,7 +53,7 @@ _C_SPACE = b" \t\n\v\f\r"
 DB_CONTENT_SLOTS = ("shards", "expires", "_heap", "atime", "key_count",
                     "_scan_keys", "_scan_pos", "_scan_stale")
 DB_INDEX_SLOTS = ("index", "hits", "misses", "expired", "changes", "watchers", "delta",
-                  "on_expire", "blocked_keys", "ready_sink")
+                  "on_expire", "blocked_keys", "on_ready")
 
 _NONE = SimpleString(b"none")
 _TYPE_REPLIES = {name: SimpleString(name)
@@ -139,7 +139,8 @@ def _db_at(s: Any, raw: bytes) -> Db:
 
 
 def swap_contents(a: Db, b: Db) -> None:
-    """Exchange the keys of two databases; tell the WATCHers of keys present in either."""
+    """Exchange the keys of two databases; tell the WATCHers of keys present in either,
+    and the blocked clients of keys present now (Redis's scan for ready keys)."""
     if a is b:
         return
     for slot in DB_CONTENT_SLOTS:
@@ -147,6 +148,7 @@ def swap_contents(a: Db, b: Db) -> None:
         setattr(a, slot, vb)
         setattr(b, slot, va)
     for db, other in ((a, b), (b, a)):
+        db.wake_blocked()
         if db.watchers:
             for key in list(db.watchers):
                 shard = shard_of(key)
@@ -341,6 +343,7 @@ def _rename(s: Any, argv: list[bytes], nx: bool) -> Any:
         return 0
     expire = db.expires.get(src)
     db.delete(src)
+    db.delete(dst)  # Redis deletes dst, then adds it: its blocked clients are woken
     db.set(dst, value, now, expire_at_ms=expire)
     # Redis adds dst (``new``) before it deletes src, then sends the rename pair.
     notify(s, "n", b"new", dst)

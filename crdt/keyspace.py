@@ -22,6 +22,11 @@ Strategy:
 - Every write calls `signal(key)`: it counts changes, marks WATCHers dirty and
   records the key in the open write delta (replication reads the keys' values
   after the command).
+- Blocked clients are told only when a key they block on is *created* (`set`
+  of a key not stored), as Redis's dbAdd signals it ready, with the new value
+  (the engine ignores types nobody blocks on); an overwrite or an in-place
+  change tells them nothing (Redis 7.0 wakes nobody then either). SWAPDB
+  calls `wake_blocked`, which tells them of every such key stored now.
 
 No I/O, clock or randomness here: `now_ms` and the RNG are passed in.
 """
@@ -42,6 +47,10 @@ EMBSTR_MAX_BYTES = 44
 SHARD_COUNT = 16
 SHARD_MASK = SHARD_COUNT - 1
 HEAP_SLACK_ENTRIES = 64
+
+
+def _ignore_ready(db: Db, key: bytes, value: Any) -> None:
+    """`Db.on_ready` of a database no engine serves (nobody can block on it)."""
 
 
 def shard_of(key: bytes) -> int:
@@ -108,7 +117,7 @@ class Db:
     __slots__ = (
         "index", "shards", "expires", "_heap", "atime", "key_count",
         "hits", "misses", "expired", "changes", "watchers", "delta",
-        "on_expire", "_scan_keys", "_scan_pos", "_scan_stale", "blocked_keys", "ready_sink",
+        "on_expire", "_scan_keys", "_scan_pos", "_scan_stale", "blocked_keys", "on_ready",
     )
 
     def __init__(self, index: int) -> None:
@@ -129,9 +138,9 @@ class Db:
         self.delta: list[bytes] | None = None
         # Called with (db, key) when a key expires (keyspace events, replication).
         self.on_expire: Callable[[Db, bytes], None] | None = None
-        # key -> how many clients block on it; writes to such keys go to ready_sink.
+        # key -> how many clients block on it; creating such a key calls on_ready.
         self.blocked_keys: dict[bytes, int] = {}
-        self.ready_sink: list[tuple[Db, bytes]] = []
+        self.on_ready: Callable[[Db, bytes, Any], None] = _ignore_ready
         self._scan_keys: list[bytes] = []
         self._scan_pos: list[int] = []
         self._scan_stale = True
@@ -207,9 +216,11 @@ class Db:
             keep_ttl: bool = False) -> None:
         """Store `value` under `key`, replacing any value; the TTL is cleared unless kept."""
         shard = self.shards[crc32(key) & SHARD_MASK]
-        if key not in shard:
+        if key not in shard:  # Redis's dbAdd: the key is created
             self.key_count += 1
             self._scan_stale = True
+            if self.blocked_keys and key in self.blocked_keys:
+                self.on_ready(self, key, value)
         shard[key] = value
         self.atime[key] = now_ms
         if expire_at_ms is not None:
@@ -217,7 +228,7 @@ class Db:
         elif not keep_ttl and self.expires:
             self.expires.pop(key, None)
         self.changes += 1  # `signal`, written out: every SET's path
-        if self.watchers or self.delta is not None or self.blocked_keys:
+        if self.watchers or self.delta is not None:
             self.tell_observers(key)
 
     def replace_value(self, key: bytes, value: Any) -> None:
@@ -273,11 +284,11 @@ class Db:
     def signal(self, key: bytes) -> None:
         """Note a write to `key` (WATCH, change counters, replication delta)."""
         self.changes += 1
-        if self.watchers or self.delta is not None or self.blocked_keys:
+        if self.watchers or self.delta is not None:
             self.tell_observers(key)
 
     def tell_observers(self, key: bytes) -> None:
-        """`signal` for a write someone waits on: WATCH, replication, blocked clients."""
+        """`signal` for a write someone waits on: WATCH, replication."""
         if self.watchers:
             sessions = self.watchers.get(key)
             if sessions:
@@ -285,8 +296,18 @@ class Db:
                     session.touch_watched(self, key)
         if self.delta is not None:
             self.delta.append(key)
-        if self.blocked_keys and key in self.blocked_keys:
-            self.ready_sink.append((self, key))
+
+    def wake_blocked(self) -> None:
+        """Mark ready every key a client blocks on that is stored now (after SWAPDB).
+
+        Redis scans its blocking_keys dict (hash order); we go in the order the
+        keys were first blocked on. Serving checks each key's type again.
+        """
+        if self.blocked_keys:
+            for key in list(self.blocked_keys):
+                value = self.shards[crc32(key) & SHARD_MASK].get(key)
+                if value is not None:
+                    self.on_ready(self, key, value)
 
     def _expire(self, key: bytes) -> None:
         self.delete(key)

@@ -304,7 +304,7 @@ def sort_generic(s: Session, argv: list[bytes], readonly: bool) -> Reply:
                 got = lookup_by_pattern(db, pattern, element, now)
                 result.append(b"" if got is None else got)
     if result:
-        created = s.engine.pubsub.notify_flags and db.lookup(store, now) is None
+        created = db.lookup(store, now) is None  # an expired store key goes first (setKey)
         db.set(store, result, now)
         if created:
             notify_new(s, store)

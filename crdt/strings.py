@@ -636,7 +636,7 @@ def incr(s: Session, argv: list[bytes], delta: int = 1) -> Reply:
         shard[key] = n
         db.atime[key] = now
         db.changes += 1  # `Db.signal`, written out like `Db.set` writes it
-        if db.watchers or db.delta is not None or db.blocked_keys:
+        if db.watchers or db.delta is not None:
             db.tell_observers(key)
     if s.engine.pubsub.notify_flags:
         if value is None:

@@ -191,7 +191,7 @@ def store_result(s: Session, dst: bytes, pairs: list[tuple[bytes, float]], event
             notify(s, "g", b"del", dst)
         return 0
     zs = build_zset(s.engine.config, pairs)
-    created = s.engine.pubsub.notify_flags and db.lookup(dst, s.now_ms) is None
+    created = db.lookup(dst, s.now_ms) is None  # an expired dst goes first, as in Redis's setKey
     db.set(dst, zs, s.now_ms)
     if created:
         notify_new(s, dst)

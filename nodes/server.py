@@ -15,8 +15,10 @@ stays one trio program.
 The engine never writes to a socket: pub/sub pushes wait in session outboxes
 and are encoded here before the reply of the command that made them; a
 blocking command answers `BLOCKED`, its client's later commands wait (in
-`Conn.pending` and in its reader), and the clients a write releases are
-answered after that write's batch, in the order they blocked.
+`Conn.pending` and in its reader); the clients a command releases are
+answered right after that command, in the order Redis serves them, and the
+commands they queued meanwhile run once the releasing client's batch is done
+(Redis runs them before it sleeps).
 
 Limits follow Redis: ``maxclients`` (refused with its error), the query
 buffer limit (in the reader), ``client-output-buffer-limit`` for normal
@@ -36,6 +38,7 @@ import signal
 import socket
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
@@ -160,6 +163,8 @@ class RespServer:
         self._tasks: trio.CancelScope | None = None  # the serving tasks, while `run` runs
         # While a poll batch is served: the clients whose replies wait to be sent.
         self._deferred: list[Conn] | None = None
+        # Clients a blocking command released, answered: their queued commands run next.
+        self._released: deque[Conn] = deque()
         self.engine.config.listeners.append(self._config_changed)
 
     def _config_changed(self, name: str, value: Any) -> None:
@@ -329,8 +334,7 @@ class RespServer:
         if session.blocked is not None:
             return  # a blocked client's next commands wait in its reader, as in Redis
         self._serve_client(conn, now, commands)
-        blocking = self.engine.blocking
-        if blocking.ready or blocking.unblocked:
+        if self._released:
             self._serve_unblocked()
 
     def _serve_client(self, conn: Conn, now: int, commands: Any = None) -> None:
@@ -447,6 +451,8 @@ class RespServer:
             encode_into(conn.out, reply, session.resp3)
         for monitor_line in own_lines:  # a monitor's line about its own command follows the reply
             encode_into(conn.out, monitor_line, session.resp3)
+        if self.engine.blocking.pending():  # the command released blocked clients: served now
+            self._serve_ready()
         if reply is NO_REPLY and self.engine.shutdown_requested:
             log.warning("SHUTDOWN from client id=%d addr=%s: closing every connection and exiting",
                         session.id, session.addr)
@@ -457,19 +463,37 @@ class RespServer:
         return not (session.close_after_reply or session.kill)
 
     def _serve_unblocked(self) -> None:
-        """Answer the clients that blocking commands released, then run what they queued."""
-        blocking = self.engine.blocking
-        now = self.clock()
-        while blocking.pending():
-            self._answer_unblocked(blocking.serve(now), now)
+        """Run what each released client queued while blocked, in the order they were released.
 
-    def _answer_unblocked(self, released: list[tuple[Session, Any]], now: int) -> None:
-        for session, reply in released:
+        Their commands may release (and answer) more clients, who take their turn after.
+        """
+        blocking = self.engine.blocking
+        released = self._released
+        while True:
+            if blocking.pending():
+                self._serve_ready()
+            if not released:
+                return
+            conn = released.popleft()
+            if self.conns.get(conn.fd) is conn and conn.session.blocked is None:
+                self._serve_client(conn, self.clock())  # also sends the reply answered before
+
+    def _serve_ready(self) -> None:
+        """Serve the keys made ready (and CLIENT UNBLOCK's targets); the pops' keyspace
+        events go out at once, after the reply of the command that made the keys ready."""
+        engine = self.engine
+        self._answer_unblocked(engine.blocking.serve(self.clock()))
+        if engine.pubsub.pending:
+            self._deliver_pushes(None)
+
+    def _answer_unblocked(self, answered: list[tuple[Session, Any]]) -> None:
+        """Put each released client's reply in its buffer; its queued commands wait their turn."""
+        for session, reply in answered:
             conn = session.user_data
-            if conn is None or conn.fd not in self.conns:
+            if conn is None or self.conns.get(conn.fd) is not conn:
                 continue
             encode_into(conn.out, reply, session.resp3)
-            self._serve_client(conn, now)
+            self._released.append(conn)
 
     def _deliver_pushes(self, current: Conn | None) -> list[Any]:
         """Encode every pending push (pub/sub, MONITOR lines) into its client's buffer.
@@ -598,9 +622,8 @@ class RespServer:
                 await self._timer_changed.wait()
             now = self.clock()
             try:
-                self._answer_unblocked(blocking.expire(now), now)
-                if blocking.pending():
-                    self._serve_unblocked()
+                self._answer_unblocked(blocking.expire(now))
+                self._serve_unblocked()
             except ShutdownRequested:  # parked behind a blocking command that timed out
                 assert self._tasks is not None
                 self._tasks.cancel()

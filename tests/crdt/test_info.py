@@ -96,11 +96,13 @@ def test_server_section(box: Box) -> None:
 
 
 def test_clients_section(box: Box) -> None:
-    other = box.engine.open_session(box.now)
-    other.blocked = object()
+    other, timed = box.engine.open_session(box.now), box.engine.open_session(box.now)
+    box.engine.execute([b"BLPOP", b"q", b"0"], other, box.now)
+    box.engine.execute([b"BLPOP", b"q", b"5"], timed, box.now)
     other.query_buffer_bytes = 77
     c = box.info("clients")["Clients"]
-    assert c["connected_clients"] == "2" and c["blocked_clients"] == "1"
+    assert c["connected_clients"] == "3" and c["blocked_clients"] == "2"
+    assert c["clients_in_timeout_table"] == "1"  # as Redis: only those blocked with a timeout
     assert c["maxclients"] == "10000" and c["client_recent_max_input_buffer"] == "77"
 
 
