@@ -20,6 +20,8 @@ INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 LONG_DOUBLE_MANTISSA_BITS = 64
 LONG_DOUBLE_MAX_EXP = 16384
+# Half the least subnormal long double (2**-16445): anything smaller rounds to zero.
+LONG_DOUBLE_TINY = Fraction(1, 2**16446)
 
 _INT_RE = re.compile(rb"(?:0|-?[1-9][0-9]*)\Z")
 _PLAIN_DIGITS_MAX = 19  # digit strings shorter than this are within int64
@@ -88,7 +90,7 @@ def format_float(value: float) -> bytes:
     return (b"%.17g" % value)
 
 
-def _round_long_double(x: Fraction) -> Fraction | float:
+def round_long_double(x: Fraction) -> Fraction | float:
     """Round an exact value to an x87 80-bit long double (64-bit mantissa, half-even)."""
     if x == 0:
         return x
@@ -120,7 +122,10 @@ def to_long_double(raw: bytes, error: bytes = errors.NOT_FLOAT) -> Fraction | fl
     if not raw or raw[0] in b" \t\n\r\v\f":
         raise CommandError(error)
     if _DEC_FLOAT_RE.match(raw):
-        return _round_long_double(Fraction(raw.decode()))
+        exact = Fraction(raw.decode())
+        if exact and abs(exact) < LONG_DOUBLE_TINY:
+            raise CommandError(error)  # underflows to zero: strtold's ERANGE, which string2ld refuses
+        return round_long_double(exact)
     if _INF_RE.match(raw):
         return -math.inf if raw[0] == 0x2D else math.inf
     if _HEX_FLOAT_RE.match(raw):
@@ -132,7 +137,7 @@ def add_long_double(a: Fraction | float, b: Fraction | float) -> Fraction | floa
     """a + b in long double arithmetic (inf propagates; inf + -inf is nan)."""
     if isinstance(a, float) or isinstance(b, float):
         return float(a) + float(b)
-    return _round_long_double(a + b)
+    return round_long_double(a + b)
 
 
 def format_long_double(value: Fraction | float) -> bytes:

@@ -36,7 +36,7 @@ from typing import Any
 
 from crdt import errors
 from crdt import server as _server  # noqa: F401  (registers CLIENT, which UNBLOCK joins)
-from crdt.args import to_float, to_int, to_long_double
+from crdt.args import round_long_double, to_int, to_long_double
 from crdt.errors import CommandError
 from crdt.keyspace import Db, type_name
 from crdt.lists import list_move, list_pop, parse_mpop
@@ -46,7 +46,6 @@ from protocol.replies import NULL_ARRAY, ErrorReply
 
 # Timeouts are milliseconds in a signed 64-bit integer; beyond it Redis wraps negative.
 TIMEOUT_MS_LIMIT = 2**63
-TIMEOUT_MS_EXACT_FROM = 2**62  # from here on the limit is checked in long double precision
 LIST = b"list"
 ZSET = b"zset"
 
@@ -223,22 +222,23 @@ def _failed(session: Session, command: bytes, text: bytes) -> ErrorReply:
 def parse_timeout(raw: bytes, now_ms: int) -> int:
     """A blocking timeout in seconds (fractions allowed) as an absolute deadline; 0 = forever.
 
-    Like Redis 7.0, a timeout whose milliseconds do not fit a signed 64-bit
-    integer (inf, 1e300) wraps negative and is refused as negative. Near that
-    end a double is too coarse, so the text is read again as Redis reads it,
-    as a long double: 9223372036854775 seconds is accepted (and never ends).
+    Read as Redis 7.0 reads it: a long double (string2ld: text a double
+    would take differently, such as 1e-400, counts), times 1000 in long
+    double arithmetic, rounded up (ceill) to whole milliseconds. So -0.0001
+    and -0.001 (just above -1 ms as a long double) are 0, forever; 1e-400
+    is 1 ms. Milliseconds that do not fit a signed 64-bit integer (inf,
+    1e300) wrap negative in Redis and are refused as negative;
+    9223372036854775 seconds fits and never ends.
     """
-    value = to_float(raw, errors.TIMEOUT_NOT_FLOAT)
-    if value < 0:
+    if raw.isdigit() and len(raw) <= 12:  # the usual whole seconds, exactly
+        ms = int(raw) * 1000
+        return now_ms + ms if ms else 0
+    value = to_long_double(raw, errors.TIMEOUT_NOT_FLOAT)
+    if isinstance(value, float):  # ±inf
         raise CommandError(errors.TIMEOUT_NEGATIVE)
-    ms_float = value * 1000
-    if ms_float < TIMEOUT_MS_EXACT_FROM:
-        ms = math.ceil(ms_float)
-    else:
-        exact_ms = to_long_double(raw, errors.TIMEOUT_NOT_FLOAT) * 1000
-        if exact_ms >= TIMEOUT_MS_LIMIT:
-            raise CommandError(errors.TIMEOUT_NEGATIVE)
-        ms = math.ceil(exact_ms)
+    ms = math.ceil(round_long_double(value * 1000))
+    if ms < 0 or ms >= TIMEOUT_MS_LIMIT:
+        raise CommandError(errors.TIMEOUT_NEGATIVE)
     return now_ms + ms if ms else 0
 
 

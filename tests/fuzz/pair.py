@@ -255,8 +255,16 @@ class Pair:
         """Run `case` on both servers.
 
         Raises:
-            Mismatch: a reply, the keyspace afterwards, or liveness differs.
+            Mismatch: a reply, the keyspace afterwards, or liveness differs (both
+            connections are opened anew first: one may be left blocked).
         """
+        try:
+            self._run(case)
+        except Mismatch:
+            self.reconnect()
+            raise
+
+    def _run(self, case: Case) -> None:
         self.cases += 1
         start = [[b"RESET"], [b"FLUSHALL"], *SETUP[case.setup]]
         try:

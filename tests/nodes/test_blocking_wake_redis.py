@@ -314,3 +314,53 @@ def test_keyspace_events_of_serving_match_redis(ports: tuple[int, int]) -> None:
     expected = keyspace_events(redis_port, None)
     assert len(expected) > 2
     assert keyspace_events(gyre_port, len(expected)) == expected
+
+
+TIMEOUT_TEXTS = [
+    "1e-400", "-1e-400", "-0.001", "-0.002", "-0.0015", "0x10", "9223372036854776",
+    "9223372036854775", "1e-5000", "0.0005", "-0.0009999999999999999999",
+    "1.0000000000000000000001e-3", "+0.001", ".001", "1e", "0x", "-0x0.001p0", "inf", "-inf",
+]
+
+
+def timeout_outcome(port: int, timeout: str) -> object:
+    """BRPOPLPUSH on a missing key with `timeout`: its error, "times out" (a null reply, or
+    blocked with a deadline) or "blocks forever" (blocked with none), told apart by one
+    INFO clients snapshot (blocked_clients, clients_in_timeout_table), asked again and
+    again until the client answered or blocked; nothing is slept on."""
+    client, control = Conn(port), Conn(port)
+    try:
+        client.call("PING")
+        client.send([["BRPOPLPUSH", "timeout-nokey", "timeout-dst", timeout]])
+        outcome: list[object] = []
+
+        def settled() -> bool:
+            if client.poll_replies() > 1:
+                reply = client.replies[-1]
+                outcome.append(("error", str(reply)) if isinstance(reply, hiredis.ReplyError)
+                               else "times out" if reply is None else reply)
+                return True
+            info = control.call("INFO", "clients")
+            assert isinstance(info, bytes)
+            fields = dict(line.split(b":", 1) for line in info.splitlines() if b":" in line)
+            if int(fields[b"blocked_clients"]):
+                in_table = int(fields[b"clients_in_timeout_table"])
+                outcome.append("times out" if in_table else "blocks forever")
+                return True
+            return False
+
+        wait_until(f"BRPOPLPUSH ... {timeout} to answer or block", settled)
+        return outcome[0]
+    finally:
+        client.close()
+        control.close()
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("timeout", TIMEOUT_TEXTS)
+def test_timeouts_read_as_redis_reads_them(ports: tuple[int, int], timeout: str) -> None:
+    """A long double, times 1000, rounded up: 1e-400 is 1 ms, -0.001 forever (found by the
+    command fuzz: 1e-400 blocked gyre forever, a double sees 0 there)."""
+    redis_port, gyre_port = ports
+    expected = timeout_outcome(redis_port, timeout)
+    assert timeout_outcome(gyre_port, timeout) == expected
