@@ -77,9 +77,10 @@ def main(argv: list[str] | None = None) -> int:
                             check_command(pair, TABLE.by_name[name], args.examples, mixed)
                         except Exception as e:  # noqa: BLE001  (a flaky replay is an ExceptionGroup)
                             mismatch = _mismatch_in(e)
-                            if mismatch is None:
-                                raise
                             found.append(name)
+                            if mismatch is None:  # the harness lost a connection: say so, go on
+                                print(f"ERROR {name}: {type(e).__name__}: {e}"[:400], flush=True)
+                                raise _Restart from e
                             record(mismatch, name)
                             why = mismatch.why
                             print(f"FOUND {name}: {why.splitlines()[0][:400]}", flush=True)
