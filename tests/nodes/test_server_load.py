@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tests.helpers import gyre_process, real_redis_server
+from tests.helpers import REDIS_SERVER, gyre_process, real_redis_server
 
 SOCKET_TIMEOUT_S = 20.0
 LATENCY_BOUND_S = 0.5  # the prober's worst round trip while the server is loaded
@@ -265,6 +265,19 @@ def test_open_files_limit_is_raised_like_redis(soft: int, hard: int | None) -> N
     assert seen["gyre"] == seen["redis"]
     expected_soft = 10000 + RESERVED_FDS if soft != hard else soft
     assert seen["gyre"][0] == expected_soft
+
+
+@pytest.mark.redis
+def test_too_few_open_files_to_start_exits_like_redis() -> None:
+    exits = {}
+    for name, argv in (("gyre", [sys.executable, "-m", "nodes.cli", "serve", "--port", "0"]),
+                       ("redis", [str(REDIS_SERVER), "--port", "0", "--save", ""])):
+        done = subprocess.run(argv, preexec_fn=_nofile(20, 20), capture_output=True, text=True,
+                              timeout=SOCKET_TIMEOUT_S)
+        message = re.search(r"Your current 'ulimit -n'.*", done.stdout + done.stderr)
+        exits[name] = (done.returncode, message.group(0) if message else None)
+    assert exits["gyre"] == exits["redis"]
+    assert exits["gyre"][0] == 1 and exits["gyre"][1] is not None
 
 
 def _info(port: int) -> bytes:

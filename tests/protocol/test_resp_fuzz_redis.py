@@ -37,6 +37,7 @@ import os
 import re
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -332,6 +333,8 @@ def _side(port: int) -> socket.socket:
 @pytest.fixture(scope="module")
 def servers() -> Iterator[tuple[Server, Server]]:
     with gyre_process() as (gyre_port, proc), real_redis_server() as redis_port:
+        # Its log is read (and dropped) so a full pipe can never stall the server.
+        threading.Thread(target=proc.stdout.read, daemon=True).start()  # type: ignore[union-attr]
         gyre = Server("gyre", gyre_port, _side(gyre_port), proc)
         redis = Server("redis", redis_port, _side(redis_port))
         try:
