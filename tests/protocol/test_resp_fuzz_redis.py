@@ -40,6 +40,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Final
 
@@ -55,6 +56,7 @@ pytestmark = pytest.mark.redis
 
 SOCKET_TIMEOUT_S = 10.0  # a server that sends nothing for this long is hung
 SHORT_RUN_EXAMPLES = 300
+AUTH_RUN_EXAMPLES = 150
 LONG_RUN_BATCH_EXAMPLES = 500
 LONG_RUN_DEFAULT_S = 60.0
 REDIS_MULTIBULK_LEN_MAX = 2**31 - 1  # Redis 7.0's limit (INT_MAX)
@@ -70,12 +72,10 @@ def _multibulk_count_over_our_limit(data: bytes) -> bool:
     return _pure_outcome(data, MULTIBULK_LEN_MAX) != _pure_outcome(data, REDIS_MULTIBULK_LEN_MAX)
 
 
-_LONG_TERMINATED_LINE = re.compile(rb"[^\n]{%d,}\n|[^\r]{%d,}\r" % ((INLINE_MAX_BYTES + 1,) * 2))
-
-
 def _long_line_that_ends(data: bytes) -> bool:
     """Whether a line longer than 64 KB is terminated (Redis's verdict depends on its read sizes)."""
-    return len(data) > INLINE_MAX_BYTES and _LONG_TERMINATED_LINE.search(data) is not None
+    return len(data) > INLINE_MAX_BYTES and any(
+        max(map(len, data.split(end)[:-1]), default=0) > INLINE_MAX_BYTES for end in (b"\n", b"\r"))
 
 
 @dataclass(frozen=True)
@@ -244,17 +244,35 @@ def cut(data: bytes, points: list[int]) -> Case:
 
 # Commands that must never run here: they would block, stop, reconfigure or
 # flush a server, or answer with values that differ by nature (time, ids).
-_FORBIDDEN = re.compile(
-    rb"shutdown|debug|monitor|subscribe|sync|replicaof|slaveof|flush|config|client|failover|wait|"
-    rb"bl(pop|move|mpop)|br(pop)|bz(pop|mpop)|xread|eval|fcall|script|function|info|time|hello|"
-    rb"auth|select|multi|exec|swapdb|migrate|cluster|acl|module|save|bgrewriteaof|lastsave|"
-    rb"randomkey|memory|object|latency|slowlog|command|role|keys|scan|reset|expire|sort|restore",
-    re.IGNORECASE)
+_FORBIDDEN: Final = frozenset(
+    b"shutdown debug monitor subscribe psubscribe ssubscribe sync psync replicaof slaveof flushall "
+    b"flushdb config client failover wait waitaof blpop brpop blmove brpoplpush blmpop bzpopmin "
+    b"bzpopmax bzmpop xread xreadgroup eval evalsha eval_ro evalsha_ro fcall fcall_ro script function "
+    b"info time hello select multi exec swapdb migrate cluster acl module save bgsave bgrewriteaof "
+    b"lastsave randomkey memory object latency slowlog command role keys scan reset expire pexpire "
+    b"expireat pexpireat sort sort_ro restore".split())
+_WORD = re.compile(rb"[a-z_]+")
+
+
+def _forbidden(data: bytes) -> bool:
+    """Whether any word of ``data`` (letters and '_', any case) names a forbidden command."""
+    return not _FORBIDDEN.isdisjoint(_WORD.findall(data.lower()))
+
+
+PASSWORD: Final = b"fuzzpass"
+# Before AUTH, Redis allows 10 arguments of 16 KB each: frames on both sides of those limits.
+AUTH_FRAME = st.sampled_from([
+    multibulk([b"AUTH", PASSWORD]), b"AUTH " + PASSWORD + b"\r\n", multibulk([b"AUTH", b"wrong"]),
+    multibulk([b"AUTH", b"default", PASSWORD]), multibulk([b"ECHO", b"z" * 16384]),
+    multibulk([b"ECHO", b"z" * 16385]), multibulk([b"EXISTS", *KEYS * 3]), multibulk([b"EXISTS", *KEYS * 4]),
+    b"*11\r\n", b"*1\r\n$16385\r\n", b"ECHO " + b"z" * 20000 + b"\r\n"])
 
 
 @st.composite
-def cases(draw: st.DrawFn) -> Case:
-    frames = draw(st.lists(FRAME, min_size=1, max_size=6))
+def cases(draw: st.DrawFn, auth: bool = False) -> Case:
+    """One case; ``auth``: for a server with a password, with AUTH and the pre-AUTH limits in play."""
+    frame = st.one_of(FRAME, AUTH_FRAME) if auth else FRAME
+    frames = draw(st.lists(frame, min_size=1, max_size=6))
     if draw(st.integers(0, 9)) == 0:
         frames.insert(draw(st.integers(0, len(frames))), draw(LONG_LINE))
     data = b"".join(frames)
@@ -264,7 +282,7 @@ def cases(draw: st.DrawFn) -> Case:
         data = data[:draw(st.integers(0, len(data)))]
     if draw(st.integers(0, 4)) == 0:
         data += draw(TRUNCATED_END)
-    if _FORBIDDEN.search(data) or not data:
+    if _forbidden(data) or not data:
         data = multibulk([b"PING"])  # cannot happen with the frames above, short of mutations
     points = draw(st.lists(st.integers(0, len(data)), max_size=3))
     return cut(data, points)
@@ -324,24 +342,41 @@ class Outcome:
     known: int = 0
 
 
-def _side(port: int) -> socket.socket:
+def _side(port: int, password: bytes) -> socket.socket:
     sock = socket.create_connection(("127.0.0.1", port), timeout=SOCKET_TIMEOUT_S)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if password:
+        sock.sendall(b"AUTH %b\r\n" % password)
+        assert sock.recv(64) == b"+OK\r\n"
     return sock
 
 
-@pytest.fixture(scope="module")
-def servers() -> Iterator[tuple[Server, Server]]:
-    with gyre_process() as (gyre_port, proc), real_redis_server() as redis_port:
+@contextmanager
+def server_pair(*args: str, password: bytes = b"") -> Iterator[tuple[Server, Server]]:
+    """`gyre serve` and redis-server, both started with ``args``, each with a side connection."""
+    with gyre_process(*args) as (gyre_port, proc), real_redis_server(*args) as redis_port:
         # Its log is read (and dropped) so a full pipe can never stall the server.
         threading.Thread(target=proc.stdout.read, daemon=True).start()  # type: ignore[union-attr]
-        gyre = Server("gyre", gyre_port, _side(gyre_port), proc)
-        redis = Server("redis", redis_port, _side(redis_port))
+        gyre = Server("gyre", gyre_port, _side(gyre_port, password), proc)
+        redis = Server("redis", redis_port, _side(redis_port, password))
         try:
             yield gyre, redis
         finally:
             gyre.side.close()
             redis.side.close()
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[tuple[Server, Server]]:
+    with server_pair() as pair:
+        yield pair
+
+
+@pytest.fixture(scope="module")
+def auth_servers() -> Iterator[tuple[Server, Server]]:
+    """A pair started with ``--requirepass``: every case's connection begins unauthenticated."""
+    with server_pair("--requirepass", PASSWORD.decode(), password=PASSWORD) as pair:
+        yield pair
 
 
 def check_case(servers: tuple[Server, Server], case: Case, outcome: Outcome | None = None) -> None:
@@ -374,6 +409,12 @@ def test_fuzz_against_redis(servers: tuple[Server, Server], case: Case) -> None:
     check_case(servers, case)
 
 
+@settings(FUZZ_SETTINGS, max_examples=AUTH_RUN_EXAMPLES)
+@given(case=cases(auth=True))
+def test_fuzz_unauthenticated_against_redis(auth_servers: tuple[Server, Server], case: Case) -> None:
+    check_case(auth_servers, case)
+
+
 PIPELINE: Final = (multibulk([b"SET", b"fz:a", b"v\r\n1"]) + b"GET fz:a\r\n" + multibulk([b"ECHO", b""])
                    + b"\r\n" + b'ECHO "a\\x41" \'b\'\n' + multibulk([b"EXISTS", b"fz:a", b"fz:b"])
                    + b"%1\r\n" + multibulk([b"PING"]) + b"*1\r\n$x\r\n" + PING_INLINE)
@@ -404,7 +445,7 @@ def test_known_differences_still_differ(servers: tuple[Server, Server]) -> None:
 
 
 @pytest.mark.slow
-def test_fuzz_against_redis_long(servers: tuple[Server, Server]) -> None:
+def test_fuzz_against_redis_long(servers: tuple[Server, Server], auth_servers: tuple[Server, Server]) -> None:
     """`GYRE_FUZZ_SECONDS` (default 60) of fresh examples, in batches."""
     seconds = float(os.environ.get("GYRE_FUZZ_SECONDS", LONG_RUN_DEFAULT_S))
     deadline = time.monotonic() + seconds
@@ -416,9 +457,15 @@ def test_fuzz_against_redis_long(servers: tuple[Server, Server]) -> None:
         if time.monotonic() < deadline:
             check_case(servers, case, outcome)
 
+    @settings(FUZZ_SETTINGS, max_examples=LONG_RUN_BATCH_EXAMPLES, derandomize=False, database=None)
+    @given(case=cases(auth=True))
+    def auth_batch(case: Case) -> None:
+        if time.monotonic() < deadline:
+            check_case(auth_servers, case, outcome)
+
     batches = 0
     while time.monotonic() < deadline:
-        batch()
+        (auth_batch if batches % 4 == 3 else batch)()  # one batch in four before AUTH
         batches += 1
     print(f"\nprotocol fuzz: {outcome.compared} cases compared, {outcome.known} known differences "
           f"skipped, {batches} batches in {seconds:.0f} s")
