@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tests.helpers import REDIS_SERVER, gyre_process, real_redis_server
+from tests.helpers import REDIS_SERVER, gyre_process, read_until_closed, real_redis_server
 
 SOCKET_TIMEOUT_S = 20.0
 LATENCY_BOUND_S = 0.5  # the prober's worst round trip while the server is loaded
@@ -365,6 +365,26 @@ def test_client_that_never_reads_is_cut_off_by_the_output_limit_and_others_are_s
               f"{after / 1e6:.1f} MB after")
         assert peak_growth < OUTPUT_PEAK_GROWTH_MAX
         assert after <= baseline + RSS_TOLERANCE_BYTES
+
+
+@pytest.mark.redis
+def test_a_reply_past_the_hard_limit_closes_the_client_unanswered_like_redis() -> None:
+    """Redis drops a client whose output passes the hard limit with everything queued for it."""
+    value = b"v" * (2 * 1024 * 1024)
+    answers = {}
+    with live_gyre() as gyre, real_redis_server() as redis_port:
+        for name, port in (("gyre", gyre.port), ("redis", redis_port)):
+            with connect(port) as admin:
+                assert round_trip(admin, b'CONFIG SET client-output-buffer-limit "normal 1mb 0 0"\r\n') \
+                    == b"+OK\r\n"
+                assert round_trip(admin, b"*3\r\n$3\r\nSET\r\n$6\r\nfz:big\r\n$%d\r\n%b\r\n"
+                                  % (len(value), value)) == b"+OK\r\n"
+                with connect(port) as client:
+                    client.sendall(b"PING\r\nGET fz:big\r\nPING\r\n")
+                    client.shutdown(socket.SHUT_WR)
+                    answers[name] = read_until_closed(client)
+                wait_for_clients(admin, 1)
+    assert answers["gyre"] == answers["redis"] == b""
 
 
 # ----------------------------------------------------------- huge slow bulk
