@@ -44,6 +44,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Final
 
+import hiredis
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -228,18 +229,23 @@ def mutated(draw: st.DrawFn, data: bytes) -> bytes:
 
 @dataclass(frozen=True)
 class Case:
-    """What one connection sends: the chunks, each written after the server served the last."""
+    """What one connection sends: the chunks, each written after the server served the last.
+
+    With ``resp3`` the connection first switches to RESP3 (``HELLO 3``, whose
+    reply names the server and is not compared).
+    """
 
     chunks: tuple[bytes, ...]
+    resp3: bool = False
 
     @property
     def data(self) -> bytes:
         return b"".join(self.chunks)
 
 
-def cut(data: bytes, points: list[int]) -> Case:
+def cut(data: bytes, points: list[int], resp3: bool = False) -> Case:
     bounds = sorted({p for p in points if 0 < p < len(data)})
-    return Case(tuple(data[a:b] for a, b in zip([0, *bounds], [*bounds, len(data)])))
+    return Case(tuple(data[a:b] for a, b in zip([0, *bounds], [*bounds, len(data)])), resp3)
 
 
 # Commands that must never run here: they would block, stop, reconfigure or
@@ -285,7 +291,7 @@ def cases(draw: st.DrawFn, auth: bool = False) -> Case:
     if _forbidden(data) or not data:
         data = multibulk([b"PING"])  # cannot happen with the frames above, short of mutations
     points = draw(st.lists(st.integers(0, len(data)), max_size=3))
-    return cut(data, points)
+    return cut(data, points, resp3=not auth and draw(st.integers(0, 3)) == 0)
 
 
 # ---------------------------------------------------------------- runner
@@ -314,6 +320,8 @@ class Server:
         """Everything the server sends for ``case`` until it closes (``<hang>`` if it never does)."""
         with socket.create_connection(("127.0.0.1", self.port), timeout=SOCKET_TIMEOUT_S) as sock:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if case.resp3:
+                hello_3(sock)
             try:
                 for i, chunk in enumerate(case.chunks):
                     if i:
@@ -334,6 +342,20 @@ class Server:
             except TimeoutError:
                 out += b"<hang>"
             return out
+
+
+def hello_3(sock: socket.socket) -> None:
+    """Switch ``sock`` to RESP3 and read HELLO's reply exactly (a map, parsed by hiredis)."""
+    sock.sendall(b"HELLO 3\r\n")
+    reader = hiredis.Reader()
+    reply: object = False
+    while reply is False:
+        chunk = sock.recv(4096)
+        assert chunk, "closed during HELLO 3"
+        reader.feed(chunk)
+        reply = reader.gets()
+    assert isinstance(reply, dict) and reply.get(b"proto") == 3, reply
+    assert not reader.has_data()
 
 
 @dataclass
