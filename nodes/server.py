@@ -18,11 +18,16 @@ blocking command answers `BLOCKED`, its client's later commands wait (in
 `Conn.pending` and in its reader), and the clients a write releases are
 answered after that write's batch, in the order they blocked.
 
-Limits follow Redis: ``maxclients`` (refused with its error), the query
-buffer limit (in the reader), ``client-output-buffer-limit`` for normal
-clients (hard limit, and soft limit held for N seconds: the client is
-disconnected, nobody else waits), ``timeout`` for idle clients, and TCP
-keepalive so half-open connections are found and closed.
+Limits follow Redis: ``maxclients`` (refused with its error; at start-up the
+soft NOFILE limit is raised to maxclients + 32, or maxclients shrinks, with
+Redis's log lines), the query buffer limit (in the reader),
+``client-output-buffer-limit`` for normal clients (hard limit, checked after
+each reply of a batch, and soft limit held for N seconds: the client is
+disconnected with whatever was queued for it, nobody else waits), ``timeout``
+for idle clients, and TCP keepalive so half-open connections are found and
+closed. A departed client's memory is freed at once and the heap it leaves
+is handed back to the OS every second (`_trim_loop`), so the RSS comes back
+near its baseline after a load.
 """
 
 from __future__ import annotations
