@@ -29,7 +29,6 @@ it takes; its 64 MB version is in the default suite.
 
 from __future__ import annotations
 
-import os
 import re
 import resource
 import socket
@@ -264,9 +263,8 @@ def test_open_files_limit_is_raised_like_redis(soft: int, hard: int | None) -> N
                 for name, log in (("gyre", gyre_log), ("redis", redis_log))}
     assert messages["gyre"] == messages["redis"] != []
     assert seen["gyre"] == seen["redis"]
-    raisable = soft != hard or os.geteuid() == 0  # root may raise the hard limit too
-    expected_soft = 10000 + RESERVED_FDS if raisable else soft
-    assert seen["gyre"][0] == expected_soft
+    if soft != hard:  # capped: what a privileged process may do is Redis's to show, compared above
+        assert seen["gyre"][0] == 10000 + RESERVED_FDS
 
 
 @pytest.mark.redis
