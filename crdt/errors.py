@@ -164,14 +164,23 @@ def invalid_expire(name: str) -> bytes:
     return (INVALID_EXPIRE % name).encode()
 
 
+def _c_string(data: bytes) -> bytes:
+    """What C's ``%s`` prints of ``data``: the bytes before the first NUL."""
+    nul = data.find(b"\0")
+    return data if nul < 0 else data[:nul]
+
+
 def unknown_command(argv: list[bytes]) -> bytes:
-    """Redis's unknown-command text: the name cut to 128 bytes, then up to 128 bytes of arguments."""
+    """Redis's unknown-command text: the name cut to 128 bytes, then up to 128 bytes of arguments.
+
+    Redis formats them with ``%.128s`` and ``%.*s``, so each stops at a NUL byte too.
+    """
     args = b""
     for arg in argv[1:]:
         if len(args) >= 128:
             break
-        args += b"'" + arg[: 128 - len(args)] + b"' "
-    name = argv[0][:128] if argv else b""
+        args += b"'" + _c_string(arg[: 128 - len(args)]) + b"' "
+    name = _c_string(argv[0][:128]) if argv else b""
     text = b"ERR unknown command '" + name + b"', with args beginning with: " + args
     return text
 
@@ -188,7 +197,7 @@ def subcommand_syntax(argv: list[bytes]) -> bytes:
 
 
 def unknown_subcommand(container: bytes, sub: bytes) -> bytes:
-    return b"ERR unknown subcommand '" + sub[:128] + b"'. Try " + container.upper() + b" HELP."
+    return b"ERR unknown subcommand '" + _c_string(sub[:128]) + b"'. Try " + container.upper() + b" HELP."
 NOT_ALLOWED_IN_MULTI = b"ERR Command not allowed inside a transaction"
 
 # Transactions.

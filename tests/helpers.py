@@ -6,7 +6,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -33,10 +33,13 @@ def read_until_closed(sock: socket.socket) -> bytes:
 
 
 @contextmanager
-def real_redis_server(*extra_args: str) -> Iterator[int]:
+def real_redis_server(*extra_args: str, preexec_fn: Callable[[], None] | None = None,
+                      startup_log: list[str] | None = None) -> Iterator[int]:
     """Run Debian's redis-server on a free loopback port with no persistence.
 
     Readiness is read from the server's own log line, not guessed with a sleep.
+    ``preexec_fn`` runs in the child before exec (e.g. to set rlimits); the
+    log lines before readiness are appended to ``startup_log`` if given.
 
     Yields:
         The port it listens on.
@@ -48,11 +51,13 @@ def real_redis_server(*extra_args: str) -> Iterator[int]:
             [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", workdir, "--daemonize", "no",
              "--loglevel", "notice", "--logfile", "", *extra_args],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=preexec_fn,
         )
         try:
             assert proc.stdout is not None
             for line in proc.stdout:
+                if startup_log is not None:
+                    startup_log.append(line.rstrip("\n"))
                 if "Ready to accept connections" in line:
                     break
             else:
@@ -74,21 +79,26 @@ def gyre_server(*extra_args: str) -> Iterator[int]:
 
 
 @contextmanager
-def gyre_process(*extra_args: str) -> Iterator[tuple[int, subprocess.Popen[str]]]:
+def gyre_process(*extra_args: str, preexec_fn: Callable[[], None] | None = None,
+                 startup_log: list[str] | None = None) -> Iterator[tuple[int, subprocess.Popen[str]]]:
     """Run `gyre serve --port 0` as a real process; yields the port it logged and the process.
 
-    Readiness and the port are read from the server's own log line.
+    Readiness and the port are read from the server's own log line; the lines
+    before it are appended to ``startup_log`` if given.  ``preexec_fn`` runs
+    in the child before exec.
     """
     import re
     import sys
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "nodes.cli", "serve", "--port", "0", *extra_args],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=preexec_fn,
     )
     try:
         assert proc.stdout is not None
         for line in proc.stdout:
+            if startup_log is not None:
+                startup_log.append(line.rstrip("\n"))
             if GYRE_READY_TEXT in line:
                 m = re.search(r":(\d+)\s*$", line)
                 assert m, line

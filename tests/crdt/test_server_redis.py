@@ -119,6 +119,8 @@ def field_names(line: bytes) -> list[str]:
     ("HELLO", "2", "SETNAME"), ("HELLO", "2", "FOO"), ("HELLO", "2", "setname", "a b"),
     ("HELLO", "2", "AUTH", "u", "p"),
     ("QUIT", "x"), ("RESET", "x"),
+    # unknown names and subcommands are printed with C's %s: a NUL byte ends them
+    (b"f\x00o", b"a\x00b", "c"), (b"\x00", b"\x00"), ("CONFIG", b"g\x00et", "x"),
 ])
 def test_connection_replies(diff: Any, argv: tuple[Any, ...]) -> None:
     same(diff, *argv)
