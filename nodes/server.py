@@ -9,8 +9,21 @@ each buffer with one ``send`` (as Redis writes before it sleeps). Sockets are pl
 non-blocking sockets; whatever the kernel does not take stays in the
 connection's output buffer and is sent when the socket turns writable.
 Other work (the active expiry cycle, idle-client sweeps, blocked-client
-timeouts, signals) runs in sibling tasks of the same nursery, so the server
-stays one trio program.
+timeouts) runs in sibling tasks of the same nursery, so the server stays one
+trio program. Signals and the watchdog are `nodes.watchdog`'s: a thread that
+watches ``held_since_ms``, which the loop writes once per poll batch.
+
+SLOWLOG and the latency monitor get their durations from here (the engine
+reads no clock): the end of each client's run of commands is read from
+``time.perf_counter_ns`` (one reading per run, the start being the end of the
+run before or the batch's start). A run of one command, which is every
+request of a client that does not pipeline, is that command's time. A
+pipelined run is timed command by command (one reading per command, through
+`_marked`) when ``slowlog-log-slower-than`` is below
+`EACH_COMMAND_BELOW_US`, and otherwise only after one of the client's
+pipelined runs took longer than the threshold (for its next
+`TIMED_RUNS_AFTER_SLOW_PIPELINE` runs): that first run is not logged, as
+its slow command cannot be told from the others.
 
 The engine never writes to a socket: pub/sub pushes wait in session outboxes
 and are encoded here before the reply of the command that made them; a
@@ -32,13 +45,13 @@ import os
 import random
 import resource
 import select
-import signal
 import socket
 import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
+from time import perf_counter_ns
 from typing import Any
 
 import trio
@@ -48,6 +61,8 @@ from crdt.config import Config
 from crdt.engine import Engine, HostInfo
 from crdt.pubsub import NO_REPLY
 from crdt.session import Session
+from crdt.slowlog import EVENT_EXPIRE_CYCLE, record_command, record_event, timing_threshold_us
+from nodes.watchdog import Liveness
 from protocol.errors import ProtocolError
 from protocol.replies import SimpleString
 from protocol.resp import NEED_DATA, encode_into, encode_many, make_reader
@@ -66,6 +81,11 @@ EV_READ_WRITE = EV_READ | EV_WRITE
 # Hang-up and error conditions are served as reads: recv then reports them.
 EV_READABLE = EV_READ | select.EPOLLHUP | select.EPOLLERR
 MAX_CLIENTS_REPLY = b"-ERR max number of clients reached\r\n"
+# Below this slowlog-log-slower-than, every command of a pipeline is timed on its own
+# (about 0.2 µs a command); above it, runs are timed (see the module's docstring).
+EACH_COMMAND_BELOW_US = 1000
+TIMED_RUNS_AFTER_SLOW_PIPELINE = 10_000
+TIME_EVERY_RUN = sys.maxsize
 
 
 class ShutdownRequested(Exception):
@@ -125,7 +145,7 @@ class Conn:
     """One client socket: its reader, its session and the bytes not yet sent."""
 
     __slots__ = ("sock", "fd", "reader", "session", "out", "events", "soft_since_ms", "closing",
-                 "pending")
+                 "pending", "time_each")
 
     def __init__(self, sock: socket.socket, reader: Any, session: Session) -> None:
         self.sock = sock
@@ -137,6 +157,7 @@ class Conn:
         self.soft_since_ms = 0
         self.closing = False  # sending what is queued, reading no more
         self.pending: list[list[bytes]] = []  # commands parsed after a blocking one
+        self.time_each = 0  # runs left whose commands are timed one by one (see `_marked`)
 
 
 class RespServer:
@@ -159,6 +180,15 @@ class RespServer:
         self._tasks: trio.CancelScope | None = None  # the serving tasks, while `run` runs
         # While a poll batch is served: the clients whose replies wait to be sent.
         self._deferred: list[Conn] | None = None
+        # The wall-clock ms at which the loop began what it is doing, 0 while it waits
+        # in trio: written once per poll batch, read by the watchdog thread.
+        self.held_since_ms = 0
+        # Command timing for SLOWLOG/LATENCY (see the module docstring).
+        self._timed = False
+        self._slow_ns = 0
+        self._time_each = 0  # Conn.time_each of every client when each command is timed
+        self._run_end_ns = 0  # the end of the last timed run, or the start of the batch
+        self._update_timing()
         self.engine.config.listeners.append(self._config_changed)
 
     def _config_changed(self, name: str, value: Any) -> None:
@@ -169,6 +199,17 @@ class RespServer:
         elif name == "client-query-buffer-limit":
             for conn in self.conns.values():
                 conn.reader.set_limits(query_buffer_max_bytes=value)
+        elif name in ("slowlog-log-slower-than", "latency-monitor-threshold"):
+            self._update_timing()
+
+    def _update_timing(self) -> None:
+        threshold_us = timing_threshold_us(self.engine.config)
+        self._timed = threshold_us is not None
+        self._slow_ns = (threshold_us or 0) * 1000
+        each = threshold_us is not None and threshold_us < EACH_COMMAND_BELOW_US
+        self._time_each = TIME_EVERY_RUN if each else 0
+        for conn in self.conns.values():
+            conn.time_each = self._time_each
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -220,6 +261,7 @@ class RespServer:
         listen_fd = self.listener.fileno() if self.listener is not None else -1
         conns = self.conns
         while True:
+            self.held_since_ms = 0
             await trio.lowlevel.wait_readable(poll_fd)
             # Under load, keep polling our own epoll instead of going back
             # through trio's for every batch; yield to the other tasks (expiry,
@@ -234,6 +276,9 @@ class RespServer:
                 # wake-up (costly on a VM) per reply.
                 deferred = self._deferred = []
                 now = self.clock()  # one reading per batch, like Redis's cached time
+                self.held_since_ms = now
+                if self._timed:
+                    self._run_end_ns = perf_counter_ns()
                 stopping = False
                 try:
                     for fd, mask in events:
@@ -258,6 +303,7 @@ class RespServer:
                 if stopping:
                     return
             else:
+                self.held_since_ms = 0
                 await trio.lowlevel.checkpoint()
 
     def _accept(self) -> None:
@@ -294,6 +340,7 @@ class RespServer:
                                  query_buffer_max_bytes=cfg["client-query-buffer-limit"])
             reader.unauthenticated = not session.authenticated
             conn = Conn(sock, reader, session)
+            conn.time_each = self._time_each
             session.user_data = conn
             self.conns[conn.fd] = conn
             self.poller.register(conn.fd, EV_READ)
@@ -351,11 +398,16 @@ class RespServer:
         execute_many = self.engine.execute_many
         plain = True
         replies: list[Any] = []
-        commands_left = iter(commands)
+        commands_left = feed = iter(commands)
+        marks: list[Any] | None = None
+        if conn.time_each:
+            conn.time_each -= 1
+            marks = []
+            feed = _marked(commands_left, marks)
         while True:
             # HELLO and RESET stop a run, so every reply of one is in the protocol it began with.
             resp3 = session.resp3
-            special = execute_many(commands_left, session, now, replies)
+            special = execute_many(feed, session, now, replies)
             last = replies.pop() if special else None  # the reply that needs a closer look
             encode_many(out, replies, resp3)
             if not special:
@@ -370,8 +422,30 @@ class RespServer:
                     self._deferred.append(conn)  # sent after the poll batch
                 else:
                     self._flush(conn)
-            return
-        self._finish_batch(conn)
+        else:
+            self._finish_batch(conn)
+        if self._timed:
+            end = perf_counter_ns()
+            if end - self._run_end_ns >= self._slow_ns:
+                self._slow_run(conn, commands, marks, end)
+            self._run_end_ns = end
+
+    def _slow_run(self, conn: Conn, commands: Any, marks: list[Any] | None, end: int) -> None:
+        """A run that took at least the timing threshold: report its commands to the engine."""
+        session = conn.session
+        engine = self.engine
+        now = self.clock()
+        if marks is not None:  # [start, argv, start, argv, ...]: each command's own time
+            last = len(marks) - 2
+            for i in range(0, len(marks), 2):
+                stop = marks[i + 2] if i < last else end
+                if stop - marks[i] >= self._slow_ns and not (i == last and session.blocked):
+                    record_command(engine, session, marks[i + 1], (stop - marks[i]) // 1000, now)
+        elif type(commands) is list and len(commands) == 1:
+            if session.blocked is None:  # a command that blocked is not logged, as in Redis
+                record_command(engine, session, commands[0], (end - self._run_end_ns) // 1000, now)
+        elif conn.time_each < TIMED_RUNS_AFTER_SLOW_PIPELINE:
+            conn.time_each = TIMED_RUNS_AFTER_SLOW_PIPELINE
 
     def _parked_and_buffered(self, conn: Conn) -> Any:
         """The commands a blocked client parked, then those in its reader."""
@@ -580,9 +654,13 @@ class RespServer:
         engine = self.engine
         while True:
             await trio.sleep(engine.expire_interval_ms() / 1000)
-            engine.active_expire(self.clock())
+            now = self.held_since_ms = self.clock()
+            start = perf_counter_ns()
+            engine.active_expire(now)
             if engine.pubsub.pending:
                 self._deliver_pushes(None)
+            record_event(engine, EVENT_EXPIRE_CYCLE, (perf_counter_ns() - start) // 1000, now)
+            self.held_since_ms = 0
 
     async def _blocked_timeout_loop(self) -> None:
         """Answer blocked clients when their timeout passes (re-armed when one blocks)."""
@@ -595,7 +673,8 @@ class RespServer:
                 continue
             with trio.move_on_after(max(0, deadline - self.clock()) / 1000):
                 await self._timer_changed.wait()
-            now = self.clock()
+            now = self.held_since_ms = self.clock()
+            self._run_end_ns = perf_counter_ns()
             try:
                 self._answer_unblocked(blocking.expire(now), now)
                 if blocking.pending():
@@ -604,6 +683,7 @@ class RespServer:
                 assert self._tasks is not None
                 self._tasks.cancel()
                 return
+            self.held_since_ms = 0
 
     async def _timeout_loop(self) -> None:
         """Close clients idle longer than `timeout` seconds (0 = never)."""
@@ -617,6 +697,18 @@ class RespServer:
                 session = conn.session
                 if session.blocked is None and not session.pubsub_count and not session.monitor:
                     self._drop(conn)
+
+
+def _marked(commands: Iterator[list[bytes]], marks: list[Any]) -> Iterator[list[bytes]]:
+    """`commands`, noting when the engine takes each one: a command ends when the next is taken.
+
+    It takes one command at a time from `commands`, so what the engine did
+    not run stays there (`_after_special` parks it).
+    """
+    for argv in commands:
+        marks.append(perf_counter_ns())
+        marks.append(argv)
+        yield argv
 
 
 def _normal_output_limits(spec: str) -> tuple[int, int, int]:
@@ -639,22 +731,25 @@ def _fmt_addr(addr: Any) -> str:
 
 
 async def serve(cfg: ServeConfig) -> None:
-    """Run a server until SIGINT, SIGTERM or SHUTDOWN, then close every connection and return."""
+    """Run a server until SIGINT, SIGTERM or SHUTDOWN, then close every connection and return.
+
+    A signal the event loop cannot act on within `nodes.watchdog.GRACE_S`
+    (a command holds it) ends the process from the watchdog thread; a second
+    signal ends it at once. See `nodes.watchdog` for what is lost then.
+    """
     server = RespServer(cfg)
-
-    async def run_until_shutdown(task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
-        await server.run(task_status=task_status)
-        nursery.cancel_scope.cancel()  # SHUTDOWN: stop waiting for signals too
-
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+    liveness: Liveness | None = None
+    try:
         async with trio.open_nursery() as nursery:
-            port = await nursery.start(run_until_shutdown)
+            liveness = Liveness(server, trio.lowlevel.current_trio_token(),
+                                nursery.cancel_scope.cancel)
+            liveness.install()
+            port = await nursery.start(server.run)  # returns after SHUTDOWN or the cancel
             log.warning("gyrekv %s ready to accept connections on %s:%d",
                         _version(), cfg.host, port)
-            async for signum in signals:
-                log.warning("received %s, shutting down", signal.Signals(signum).name)
-                nursery.cancel_scope.cancel()
-                break
+    finally:
+        if liveness is not None:
+            liveness.uninstall()
 
 
 def _version() -> str:
