@@ -56,7 +56,8 @@ def fresh(diff: Differential) -> Iterator[Differential]:
     ("CONFIG", "SET", "watchdog-period", "x"), ("CONFIG", "SET", "watchdog-period", "2147483648"),
 ])
 def test_replies_and_errors(fresh: Differential, argv: tuple[str, ...]) -> None:
-    fresh.check(*argv)
+    # CONFIG GET of a glob lists in Redis's hash order: compared as a map.
+    fresh.check(*argv, normalise=lambda r: dict(zip(r[::2], r[1::2])) if argv[1] == "GET" else r)
 
 
 def test_watchdog_period_is_kept_above_two_ticks(fresh: Differential) -> None:
