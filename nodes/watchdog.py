@@ -154,15 +154,27 @@ class Liveness:
     # -- the thread ------------------------------------------------------------------
 
     def _watch(self) -> None:
+        announced = False
         while not self.finished:
             self.wake.wait(self._tick())
             self.wake.clear()
             if self.finished:
                 return
+            if self.signum and not announced:
+                announced = True
+                self._announce()
             if self.signum and time.monotonic() - self.signal_at >= GRACE_S:
                 self._force()
                 return
             self._check_held()
+
+    def _announce(self) -> None:
+        """A signal came while a command holds the loop: say what happens next."""
+        if self.server.held_since_ms:
+            what, where = held_by(self.main_thread)
+            log.warning("received %s while %s holds the event loop (at %s): the process ends in "
+                        "%.1f s unless the loop stops first; a second signal ends it now",
+                        signal.Signals(self.signum).name, what, where, GRACE_S)
 
     def _tick(self) -> float:
         period_ms = self.server.engine.config["watchdog-period"]
