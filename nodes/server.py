@@ -84,7 +84,7 @@ MAX_CLIENTS_REPLY = b"-ERR max number of clients reached\r\n"
 # Below this slowlog-log-slower-than, every command of a pipeline is timed on its own
 # (about 0.2 µs a command); above it, runs are timed (see the module's docstring).
 EACH_COMMAND_BELOW_US = 1000
-TIMED_RUNS_AFTER_SLOW_PIPELINE = 10_000
+TIMED_RUNS_AFTER_SLOW_PIPELINE = 1000
 TIME_EVERY_RUN = sys.maxsize
 
 
