@@ -213,5 +213,7 @@ class Liveness:
         for handler in logging.getLogger().handlers:
             handler.flush()
         sys.stderr.flush()
+        if self.finished:  # the graceful stop won the race after all
+            return
         os.kill(os.getpid(), self.signum)  # the default action since `_on_signal`
         os._exit(128 + self.signum)  # in case the signal was caught after all
