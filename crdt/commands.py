@@ -19,6 +19,7 @@ from crdt import (  # noqa: F401  (importing a module registers its commands)
     pubsub,
     server,
     sets,
+    slowlog,
     sort,
     strings,
     transactions,

@@ -64,6 +64,7 @@ class Param:
     # For "special": returns the value to store (canonical form) or raises ValueError(reason).
     check: Callable[[str], str] | None = None
     clamp: tuple[int, int] | None = None  # stored value is clamped (Redis's hz)
+    hidden: bool = False  # listed by CONFIG GET only when named exactly (Redis's HIDDEN_CONFIG)
 
 
 def _save(value: str) -> str:
@@ -160,6 +161,11 @@ PARAMS: tuple[Param, ...] = (
     Param("hash-max-listpack-value", "64", "memory", high=LONG_MAX),
     Param("zset-max-listpack-entries", "128", "int", high=LONG_MAX),
     Param("zset-max-listpack-value", "64", "memory", high=LONG_MAX),
+    Param("slowlog-log-slower-than", "10000", "int", low=-1, high=LONG_MAX),
+    Param("slowlog-max-len", "128", "int", high=LONG_MAX),
+    Param("latency-monitor-threshold", "0", "int", high=LONG_MAX),
+    # Redis's default is 0 (off); gyrekv's watchdog is on by default (nodes/watchdog.py).
+    Param("watchdog-period", "1000", "int", high=INT_MAX, hidden=True),
 )
 
 # Redis 7 keeps the old ziplist names as aliases of the listpack ones.
@@ -173,7 +179,7 @@ ALIASES = {
 
 BY_NAME = {p.name: p for p in PARAMS}
 # Aliases first: a glob then lists both spellings, as Redis 7.0 does for `CONFIG GET *`.
-_ALL_NAMES = tuple(ALIASES) + tuple(BY_NAME)
+_ALL_NAMES = tuple(ALIASES) + tuple(p.name for p in PARAMS if not p.hidden)
 
 
 def parse_memory(text: str) -> int | None:
@@ -192,6 +198,11 @@ def parse_memory(text: str) -> int | None:
 
 def _as_signed(value: int) -> int:
     return value - 2**64 if value > LONG_MAX else value
+
+
+def watchdog_floor(period_ms: int, hz: int) -> int:
+    """watchdog-period as Redis stores it: when on, at least two server ticks (2 * 1000/hz ms)."""
+    return max(period_ms, (1000 // hz) * 2) if period_ms else 0
 
 
 def _parse(p: Param, text: str, current: Any = None) -> Any:
@@ -239,6 +250,8 @@ class Config:
             self.values[p.name] = _parse(p, text, self.values[p.name])
             if p.name == "notify-keyspace-events":
                 self.event_flags = expand_event_flags(text)
+        self.values["watchdog-period"] = watchdog_floor(self.values["watchdog-period"],
+                                                        self.values["hz"])
         self.listeners: list[Callable[[str, Any], None]] = []
 
     def __getitem__(self, name: str) -> Any:
@@ -309,6 +322,8 @@ class Config:
                 name = raw_name.decode(errors="replace").lower()
                 raise CommandError(errors.config_set_failed(name, str(e))) from None
         self.event_flags = event_flags
+        if "watchdog-period" in staged:  # against the hz before this CONFIG SET, as Redis applies it
+            staged["watchdog-period"] = watchdog_floor(staged["watchdog-period"], self.values["hz"])
         for name, value in staged.items():
             self.values[name] = value
             for listener in self.listeners:

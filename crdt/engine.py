@@ -28,6 +28,7 @@ from crdt.errors import CommandError
 from crdt.keyspace import Db
 from crdt.pubsub import SUBSCRIBED_ALLOWED, PubSub
 from crdt.session import Session
+from crdt.slowlog import LatencyMonitor, SlowLog
 from crdt.table import Command
 from crdt.transactions import discard_transaction, exec_
 from protocol.replies import QUEUED, ErrorReply
@@ -110,6 +111,8 @@ class Engine:
         self.pubsub = PubSub()
         self.monitors: dict[Session, None] = {}  # MONITOR's clients, in the order they asked
         self.blocking = Blocking()
+        self.slowlog = SlowLog()  # filled by the driver's timing (crdt.slowlog.record_command)
+        self.latency = LatencyMonitor()
         for db in self.dbs:
             db.on_ready = self.blocking.signal
             db.on_expire = self._key_expired

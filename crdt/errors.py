@@ -126,6 +126,7 @@ NO_SUCH_USER = "ERR No such user '%s'"
 CONFIG_NO_FILE = b"ERR The server is running without a config file"
 CONFIG_REWRITE = b"ERR gyrekv cannot rewrite its configuration file"
 FUNCTION_FLUSH_MODE = b"ERR FUNCTION FLUSH only supports SYNC|ASYNC option"
+SLOWLOG_COUNT = b"ERR count should be greater than or equal to -1"
 
 # CONFIG SET: the frame (with the argument's name) and the reasons that fill it.
 CONFIG_SET_UNKNOWN = "ERR Unknown option or number of arguments for CONFIG SET - '%s'"

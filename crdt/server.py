@@ -18,7 +18,10 @@ Strategy:
 - Persistence: gyrekv keeps no persistence. SAVE, BGSAVE and BGREWRITEAOF
   answer `errors.NO_PERSISTENCE` rather than pretend; LASTSAVE reports the
   start of the server; FUNCTION FLUSH succeeds (there are no functions).
-- DEBUG is enabled (Redis 7.0 disables it by default): SLEEP, OBJECT, HELP.
+- DEBUG is enabled (Redis 7.0 disables it by default): SLEEP, OBJECT, HELP,
+  and gyrekv's own SPIN <steps> (not in Redis, not in DEBUG HELP): a loop of
+  that many steps in pure Python that never yields, standing for a runaway
+  command in the liveness tests (signals, watchdog, SLOWLOG).
 
 The COMMAND family lives in `crdt.introspection` and INFO's text in
 `crdt.info`; both are imported here so that they register.
@@ -831,6 +834,14 @@ def debug_object_line(s: Session, key: bytes, value: Any) -> bytes:
             f"lru_seconds_idle:{idle}").encode()
 
 
+def _spin(steps: int) -> int:
+    """DEBUG SPIN: `steps` turns of a Python loop (the interpreter still takes signals between them)."""
+    acc = 0
+    for i in range(steps):
+        acc ^= i
+    return acc
+
+
 @register("debug", -2, "admin noscript loading stale", group="server", since="1.0.0",
           complexity="Depends on subcommand.", summary="A container for debugging commands",
           doc_flags="syscmd")
@@ -846,6 +857,9 @@ def debug(s: Session, argv: list[bytes]) -> Any:
             seconds = 0.0
         s.sleep_ms = int(seconds * 1000)
         s.attention = True
+        return OK
+    if sub == b"spin" and n == 3:
+        _spin(to_int(argv[2]))
         return OK
     if sub == b"object" and n == 3:
         value = s.db.lookup(argv[2], s.now_ms)

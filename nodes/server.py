@@ -9,8 +9,21 @@ each buffer with one ``send`` (as Redis writes before it sleeps). Sockets are pl
 non-blocking sockets; whatever the kernel does not take stays in the
 connection's output buffer and is sent when the socket turns writable.
 Other work (the active expiry cycle, idle-client sweeps, blocked-client
-timeouts, signals) runs in sibling tasks of the same nursery, so the server
-stays one trio program.
+timeouts) runs in sibling tasks of the same nursery, so the server stays one
+trio program. Signals and the watchdog are `nodes.watchdog`'s: a thread that
+watches ``held_since_ms``, which the loop writes once per poll batch.
+
+SLOWLOG and the latency monitor get their durations from here (the engine
+reads no clock): the end of each client's run of commands is read from
+``time.perf_counter_ns`` (one reading per run, the start being the end of the
+run before or the batch's start). A run of one command, which is every
+request of a client that does not pipeline, is that command's time. A
+pipelined run is timed command by command (one reading per command, through
+`_marked`) when ``slowlog-log-slower-than`` is below
+`EACH_COMMAND_BELOW_US`, and otherwise only after one of the client's
+pipelined runs took longer than the threshold (for its next
+`TIMED_RUNS_AFTER_SLOW_PIPELINE` runs): that first run is not logged, as
+its slow command cannot be told from the others.
 
 The engine never writes to a socket: pub/sub pushes wait in session outboxes
 and are encoded here before the reply of the command that made them; a
@@ -40,7 +53,6 @@ import os
 import random
 import resource
 import select
-import signal
 import socket
 import sys
 import time
@@ -48,6 +60,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
+from time import perf_counter_ns
 from typing import Any
 
 import trio
@@ -57,6 +70,8 @@ from crdt.config import Config
 from crdt.engine import Engine, HostInfo
 from crdt.pubsub import NO_REPLY
 from crdt.session import Session
+from crdt.slowlog import EVENT_EXPIRE_CYCLE, record_command, record_event, timing_threshold_us
+from nodes.watchdog import Liveness
 from protocol.errors import ProtocolError
 from protocol.replies import SimpleString
 from protocol.resp import NEED_DATA, encode_into, encode_many, make_reader
@@ -87,6 +102,11 @@ TRIM_AFTER_CLOSES = 256
 TRIM_BIG_BUFFER_BYTES = 1024 * 1024
 # Descriptors kept for the listener, epoll, trio's own and logs (Redis's CONFIG_MIN_RESERVED_FDS).
 RESERVED_FDS = 32
+# Below this slowlog-log-slower-than, every command of a pipeline is timed on its own
+# (about 0.2 µs a command); above it, runs are timed (see the module's docstring).
+EACH_COMMAND_BELOW_US = 1000
+TIMED_RUNS_AFTER_SLOW_PIPELINE = 1000
+TIME_EVERY_RUN = sys.maxsize
 
 
 class ShutdownRequested(Exception):
@@ -146,7 +166,7 @@ class Conn:
     """One client socket: its reader, its session and the bytes not yet sent."""
 
     __slots__ = ("sock", "fd", "reader", "session", "out", "events", "soft_since_ms", "closing",
-                 "pending")
+                 "pending", "time_each")
 
     def __init__(self, sock: socket.socket, reader: Any, session: Session) -> None:
         self.sock = sock
@@ -158,6 +178,7 @@ class Conn:
         self.soft_since_ms = 0
         self.closing = False  # sending what is queued, reading no more
         self.pending: list[list[bytes]] = []  # commands parsed after a blocking one
+        self.time_each = 0  # runs left whose commands are timed one by one (see `_marked`)
 
 
 class RespServer:
@@ -185,6 +206,15 @@ class RespServer:
         self._released: deque[Conn] = deque()
         # client-output-buffer-limit's normal class, parsed once: (hard, soft bytes, soft seconds).
         self._output_limits = _normal_output_limits(self.engine.config["client-output-buffer-limit"])
+        # The wall-clock ms at which the loop began what it is doing, 0 while it waits
+        # in trio: written once per poll batch, read by the watchdog thread.
+        self.held_since_ms = 0
+        # Command timing for SLOWLOG/LATENCY (see the module docstring).
+        self._timed = False
+        self._slow_ns = 0
+        self._time_each = 0  # Conn.time_each of every client when each command is timed
+        self._run_end_ns = 0  # the end of the last timed run, or the start of the batch
+        self._update_timing()
         self.engine.config.listeners.append(self._config_changed)
         self._closed_since_trim = 0
         self._trim_wanted = False
@@ -199,6 +229,17 @@ class RespServer:
                 conn.reader.set_limits(query_buffer_max_bytes=value)
         elif name == "client-output-buffer-limit":
             self._output_limits = _normal_output_limits(self.engine.config[name])
+        elif name in ("slowlog-log-slower-than", "latency-monitor-threshold"):
+            self._update_timing()
+
+    def _update_timing(self) -> None:
+        threshold_us = timing_threshold_us(self.engine.config)
+        self._timed = threshold_us is not None
+        self._slow_ns = (threshold_us or 0) * 1000
+        each = threshold_us is not None and threshold_us < EACH_COMMAND_BELOW_US
+        self._time_each = TIME_EVERY_RUN if each else 0
+        for conn in self.conns.values():
+            conn.time_each = self._time_each
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -253,6 +294,7 @@ class RespServer:
         listen_fd = self.listener.fileno() if self.listener is not None else -1
         conns = self.conns
         while True:
+            self.held_since_ms = 0
             await trio.lowlevel.wait_readable(poll_fd)
             # Under load, keep polling our own epoll instead of going back
             # through trio's for every batch; yield to the other tasks (expiry,
@@ -267,6 +309,9 @@ class RespServer:
                 # wake-up (costly on a VM) per reply.
                 deferred = self._deferred = []
                 now = self.clock()  # one reading per batch, like Redis's cached time
+                self.held_since_ms = now
+                if self._timed:
+                    self._run_end_ns = perf_counter_ns()
                 stopping = False
                 try:
                     for fd, mask in events:
@@ -291,6 +336,7 @@ class RespServer:
                 if stopping:
                     return
             else:
+                self.held_since_ms = 0
                 await trio.lowlevel.checkpoint()
 
     def _accept(self) -> None:
@@ -327,6 +373,7 @@ class RespServer:
                                  query_buffer_max_bytes=cfg["client-query-buffer-limit"])
             reader.unauthenticated = not session.authenticated
             conn = Conn(sock, reader, session)
+            conn.time_each = self._time_each
             session.user_data = conn
             self.conns[conn.fd] = conn
             self.poller.register(conn.fd, EV_READ)
@@ -387,10 +434,16 @@ class RespServer:
         hard_limit = self._output_limits[0]
         if hard_limit:
             commands_left = self._within_output_limit(conn, commands_left, replies, hard_limit)
+        feed = commands_left
+        marks: list[Any] | None = None
+        if conn.time_each:
+            conn.time_each -= 1
+            marks = []
+            feed = _marked(commands_left, marks)
         while True:
             # HELLO and RESET stop a run, so every reply of one is in the protocol it began with.
             resp3 = session.resp3
-            special = execute_many(commands_left, session, now, replies)
+            special = execute_many(feed, session, now, replies)
             last = replies.pop() if special else None  # the reply that needs a closer look
             encode_many(out, replies, resp3)
             if not special:
@@ -408,8 +461,30 @@ class RespServer:
                     self._deferred.append(conn)  # sent after the poll batch
                 else:
                     self._flush(conn)
-            return
-        self._finish_batch(conn)
+        else:
+            self._finish_batch(conn)
+        if self._timed:
+            end = perf_counter_ns()
+            if end - self._run_end_ns >= self._slow_ns:
+                self._slow_run(conn, commands, marks, end)
+            self._run_end_ns = end
+
+    def _slow_run(self, conn: Conn, commands: Any, marks: list[Any] | None, end: int) -> None:
+        """A run that took at least the timing threshold: report its commands to the engine."""
+        session = conn.session
+        engine = self.engine
+        now = self.clock()
+        if marks is not None:  # [start, argv, start, argv, ...]: each command's own time
+            last = len(marks) - 2
+            for i in range(0, len(marks), 2):
+                stop = marks[i + 2] if i < last else end
+                if stop - marks[i] >= self._slow_ns and not (i == last and session.blocked):
+                    record_command(engine, session, marks[i + 1], (stop - marks[i]) // 1000, now)
+        elif type(commands) is list and len(commands) == 1:
+            if session.blocked is None:  # a command that blocked is not logged, as in Redis
+                record_command(engine, session, commands[0], (end - self._run_end_ns) // 1000, now)
+        elif conn.time_each < TIMED_RUNS_AFTER_SLOW_PIPELINE:
+            conn.time_each = TIMED_RUNS_AFTER_SLOW_PIPELINE
 
     @staticmethod
     def _within_output_limit(conn: Conn, commands: Iterator[list[bytes]], replies: list[Any],
@@ -670,9 +745,13 @@ class RespServer:
         engine = self.engine
         while True:
             await trio.sleep(engine.expire_interval_ms() / 1000)
-            engine.active_expire(self.clock())
+            now = self.held_since_ms = self.clock()
+            start = perf_counter_ns()
+            engine.active_expire(now)
             if engine.pubsub.pending:
                 self._deliver_pushes(None)
+            record_event(engine, EVENT_EXPIRE_CYCLE, (perf_counter_ns() - start) // 1000, now)
+            self.held_since_ms = 0
 
     async def _blocked_timeout_loop(self) -> None:
         """Answer blocked clients when their timeout passes (re-armed when one blocks)."""
@@ -685,7 +764,8 @@ class RespServer:
                 continue
             with trio.move_on_after(max(0, deadline - self.clock()) / 1000):
                 await self._timer_changed.wait()
-            now = self.clock()
+            now = self.held_since_ms = self.clock()
+            self._run_end_ns = perf_counter_ns()
             try:
                 self._answer_unblocked(blocking.expire(now))
                 self._serve_unblocked()
@@ -693,6 +773,7 @@ class RespServer:
                 assert self._tasks is not None
                 self._tasks.cancel()
                 return
+            self.held_since_ms = 0
 
     async def _trim_loop(self) -> None:
         """Return the memory of departed clients to the OS, as jemalloc's purging does for Redis.
@@ -799,6 +880,18 @@ def adjust_open_files_limit(maxclients: int) -> int:
     return reduced
 
 
+def _marked(commands: Iterator[list[bytes]], marks: list[Any]) -> Iterator[list[bytes]]:
+    """`commands`, noting when the engine takes each one: a command ends when the next is taken.
+
+    It takes one command at a time from `commands`, so what the engine did
+    not run stays there (`_after_special` parks it).
+    """
+    for argv in commands:
+        marks.append(perf_counter_ns())
+        marks.append(argv)
+        yield argv
+
+
 def _normal_output_limits(spec: str) -> tuple[int, int, int]:
     """(hard, soft, soft seconds) of the ``normal`` class in client-output-buffer-limit."""
     from crdt.config import parse_memory
@@ -819,22 +912,25 @@ def _fmt_addr(addr: Any) -> str:
 
 
 async def serve(cfg: ServeConfig) -> None:
-    """Run a server until SIGINT, SIGTERM or SHUTDOWN, then close every connection and return."""
+    """Run a server until SIGINT, SIGTERM or SHUTDOWN, then close every connection and return.
+
+    A signal the event loop cannot act on within `nodes.watchdog.GRACE_S`
+    (a command holds it) ends the process from the watchdog thread; a second
+    signal ends it at once. See `nodes.watchdog` for what is lost then.
+    """
     server = RespServer(cfg)
-
-    async def run_until_shutdown(task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
-        await server.run(task_status=task_status)
-        nursery.cancel_scope.cancel()  # SHUTDOWN: stop waiting for signals too
-
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+    liveness: Liveness | None = None
+    try:
         async with trio.open_nursery() as nursery:
-            port = await nursery.start(run_until_shutdown)
+            liveness = Liveness(server, trio.lowlevel.current_trio_token(),
+                                nursery.cancel_scope.cancel)
+            liveness.install()
+            port = await nursery.start(server.run)  # returns after SHUTDOWN or the cancel
             log.warning("gyrekv %s ready to accept connections on %s:%d",
                         _version(), cfg.host, port)
-            async for signum in signals:
-                log.warning("received %s, shutting down", signal.Signals(signum).name)
-                nursery.cancel_scope.cancel()
-                break
+    finally:
+        if liveness is not None:
+            liveness.uninstall()
 
 
 def _version() -> str:

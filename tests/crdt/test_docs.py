@@ -24,7 +24,7 @@ from protocol.resp import encode
 from tests.differential import Differential, encode_command
 
 TABLE_MODULES = ("crdt.strings", "crdt.bits", "crdt.bitfield", "crdt.memory", "crdt.monitor",
-                 "crdt.keys", "crdt.expiry", "crdt.server", "crdt.introspection")
+                 "crdt.keys", "crdt.expiry", "crdt.server", "crdt.introspection", "crdt.slowlog")
 COLLECTION_MODULES = ("crdt.lists", "crdt.sort", "crdt.hashes", "crdt.sets", "crdt.zsets",
                       "crdt.zset_ops", "crdt.blocking")
 ARG_FLAG_ORDER = ("optional", "multiple", "multiple_token")

@@ -376,7 +376,7 @@ def test_command_info_core_fields_match_for_every_shared_command(diff: Any) -> N
 # (lists, sort, hashes, sets, zsets, blocking) are checked by
 # test_command_info_of_collection_commands.
 TABLE_MODULES = ("crdt.strings", "crdt.bits", "crdt.bitfield", "crdt.memory", "crdt.monitor",
-                 "crdt.keys", "crdt.expiry", "crdt.server", "crdt.introspection")
+                 "crdt.keys", "crdt.expiry", "crdt.server", "crdt.introspection", "crdt.slowlog")
 COLLECTION_MODULES = ("crdt.lists", "crdt.sort", "crdt.hashes", "crdt.sets", "crdt.zsets",
                       "crdt.zset_ops", "crdt.blocking")
 
