@@ -47,14 +47,12 @@ import threading
 import time
 from collections.abc import Callable
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import trio
 
+from crdt.engine import Engine
 from crdt.session import Session
-
-if TYPE_CHECKING:
-    from nodes.server import RespServer
 
 log = logging.getLogger("gyre.server")
 
@@ -98,10 +96,18 @@ def _location(frame: FrameType) -> str:
     return f"{short}:{frame.f_lineno} in {frame.f_code.co_name}"
 
 
+class Watched(Protocol):
+    """What the watchdog reads of the server it watches (`nodes.server.RespServer`)."""
+
+    held_since_ms: int  # when the loop began what it is doing; 0 while it waits
+    engine: Engine
+    clock: Callable[[], int]  # wall-clock ms
+
+
 class Liveness:
     """The signal handlers and the watchdog thread of one `serve()` run."""
 
-    def __init__(self, server: RespServer, token: trio.lowlevel.TrioToken,
+    def __init__(self, server: Watched, token: trio.lowlevel.TrioToken,
                  stop: Callable[[], None]) -> None:
         self.server = server
         self.token = token
