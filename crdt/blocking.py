@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crdt import errors
-from crdt import server as _server  # noqa: F401  (registers CLIENT, which UNBLOCK joins)
 from crdt.args import round_long_double, to_int, to_long_double
 from crdt.errors import CommandError
 from crdt.keyspace import Db, type_name

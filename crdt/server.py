@@ -23,8 +23,7 @@ Strategy:
   that many steps in pure Python that never yields, standing for a runaway
   command in the liveness tests (signals, watchdog, SLOWLOG).
 
-The COMMAND family lives in `crdt.introspection` and INFO's text in
-`crdt.info`; both are imported here so that they register.
+The COMMAND family lives in `crdt.introspection`, INFO's text in `crdt.info`.
 """
 
 from __future__ import annotations
@@ -36,7 +35,6 @@ from typing import Any
 from zlib import crc32
 
 from crdt import errors, info, monitor
-from crdt import introspection  # noqa: F401  (registers COMMAND and its subcommands)
 from crdt.args import c_word, to_int
 from crdt.errors import CommandError
 from crdt.keyspace import encoding_of, string_bytes

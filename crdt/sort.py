@@ -44,7 +44,7 @@ from crdt.errors import CommandError
 from crdt.keyspace import is_string, string_bytes, type_name
 from crdt.lists import ListValue
 from crdt.strings import notify, notify_new
-from crdt.table import TABLE, command
+from crdt.table import command
 from protocol.replies import Reply
 
 if TYPE_CHECKING:
@@ -330,7 +330,7 @@ _STORE_SPEC = ("OW update unknown # For the optional STORE keyword. It is marked
          syntax="key [BY pattern{spec=1}] [LIMIT offset count] [GET pattern{spec=1} [GET pattern ...]] "
                 "[order: ASC | DESC] [ALPHA{name=sorting}] [STORE destination{spec=2}]",
          key_specs=("RO access index:1 range:0:1:0", _BY_GET_SPEC, _STORE_SPEC),
-         acl="set sortedset list dangerous")
+         acl="-keyspace set sortedset list dangerous")
 def sort(s: Session, argv: list[bytes]) -> Reply:
     """SORT key [BY pattern] [LIMIT offset count] [GET pattern ...] [ASC|DESC] [ALPHA] [STORE dst]."""
     return sort_generic(s, argv, False)
@@ -342,15 +342,7 @@ def sort(s: Session, argv: list[bytes]) -> Reply:
          syntax="key [BY pattern{spec=1}] [LIMIT offset count] [GET pattern{spec=1} [GET pattern ...]] "
                 "[order: ASC | DESC] [ALPHA{name=sorting}]",
          key_specs=("RO access index:1 range:0:1:0", _BY_GET_SPEC),
-         acl="set sortedset list dangerous")
+         acl="-keyspace set sortedset list dangerous")
 def sort_ro(s: Session, argv: list[bytes]) -> Reply:
     """SORT_RO: SORT without STORE."""
     return sort_generic(s, argv, True)
-
-
-# Redis 7.0 files SORT and SORT_RO under "generic" but, unlike the other generic
-# commands, leaves them out of @keyspace; the table derives @keyspace from the
-# group, so the two rows drop it here (the table has no way to say "minus").
-for _name in ("sort", "sort_ro"):
-    _row = TABLE.by_name[_name]
-    _row.categories = tuple(c for c in _row.categories if c != "keyspace")

@@ -208,10 +208,15 @@ class Command:
 
 def _categories(group: str, flags: frozenset[str], extra: tuple[str, ...] = (),
                 container: bool = False) -> tuple[str, ...]:
-    """ACL categories as Redis derives them, plus ``extra``, in Redis's bit order."""
+    """ACL categories as Redis derives them, plus ``extra``, in Redis's bit order.
+
+    An ``extra`` word ``-name`` takes a derived category away (Redis files SORT
+    under "generic" but leaves it out of @keyspace).
+    """
     if container:
         return ("slow",)
-    cats: list[str] = list(extra)
+    removed = {c[1:] for c in extra if c.startswith("-")}
+    cats: list[str] = [c for c in extra if not c.startswith("-")]
     if "write" in flags:
         cats.append("write")
     if "readonly" in flags:
@@ -224,6 +229,7 @@ def _categories(group: str, flags: frozenset[str], extra: tuple[str, ...] = (),
     if "blocking" in flags:
         cats.append("blocking")
     cats += GROUP_CATEGORIES.get(group, ())
+    cats = [c for c in cats if c not in removed]
     unknown = set(cats) - set(CATEGORY_ORDER)
     assert not unknown, f"unknown ACL categories {sorted(unknown)}"
     return tuple(sorted(set(cats), key=_CATEGORY_RANK.__getitem__))
@@ -247,16 +253,9 @@ class CommandTable:
         if any(not spec.simple for spec in cmd.key_specs):
             cmd.flags = cmd.flags | {"movablekeys"}
         cmd.name_bytes = cmd.name.encode()
-        if "|" in cmd.name:
-            parent_name, sub = cmd.name.split("|", 1)
-            parent = self.by_name[parent_name]
-            cmd.container = parent
-            for spelling in {sub, sub.upper()}:
-                parent.subcommands[spelling.encode()] = cmd
-        else:
+        if "|" not in cmd.name:
             for spelling in {cmd.name, cmd.name.upper()}:
                 self.lookup[spelling.encode()] = cmd
-        cmd.index = len(self.by_name)
         self.by_name[cmd.name] = cmd
         return cmd
 
@@ -271,6 +270,22 @@ class CommandTable:
         return [c for c in self.by_name.values() if c.container is None]
 
     def freeze(self) -> None:
+        """Link every subcommand to its container and number the rows; no more registrations.
+
+        Done here, not at registration, so the order in which modules register
+        decides nothing: rows are kept and numbered by name, and a container
+        may be registered after its subcommands.
+        """
+        self.by_name = dict(sorted(self.by_name.items()))
+        for index, cmd in enumerate(self.by_name.values()):
+            cmd.index = index
+            if "|" in cmd.name:
+                parent_name, sub = cmd.name.split("|", 1)
+                parent = self.by_name.get(parent_name)
+                assert parent is not None, f"{cmd.name}: no container {parent_name} registered"
+                cmd.container = parent
+                for spelling in {sub, sub.upper()}:
+                    parent.subcommands[spelling.encode()] = cmd
         self.frozen = True
 
 
@@ -310,7 +325,8 @@ def command(
         tips: space-separated command tips.
         key_specs: one compact spec per Redis key spec (`parse_key_spec`);
             None: one spec derived from ``keys`` and the flags.
-        acl: space-separated ACL categories beyond the derived ones.
+        acl: space-separated ACL categories beyond the derived ones (``-name``
+            takes a derived one away).
         doc_flags: ``deprecated`` and/or ``syscmd``.
         deprecated_since, replaced_by, history: COMMAND DOCS fields.
     """

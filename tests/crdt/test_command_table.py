@@ -261,3 +261,29 @@ def test_no_error_text_outside_errors_py() -> None:
             if _ERROR_LITERAL.search(line):
                 found.append(f"{path.name}:{lineno}: {line.strip()}")
     assert found == []
+
+
+def test_registration_order_decides_nothing() -> None:
+    """Every row registered again, in shuffled orders (subcommands before their container
+    too), makes the same table: same numbering, same links, same lookups."""
+    import dataclasses
+    import random
+
+    from crdt.commands import TABLE
+    from crdt.table import CommandTable
+
+    def shape(table: CommandTable) -> dict[str, object]:
+        return {name: (cmd.index, cmd.container.name if cmd.container else None,
+                       sorted(cmd.subcommands), cmd.categories, sorted(cmd.flags))
+                for name, cmd in table.by_name.items()} | {"lookup": sorted(table.lookup)}
+
+    rows = list(TABLE.by_name.values())
+    for seed in range(5):
+        order = rows[:]
+        random.Random(seed).shuffle(order)
+        table = CommandTable()
+        for cmd in order:
+            table.register(dataclasses.replace(cmd, subcommands={}, container=None, index=-1))
+        table.freeze()
+        assert shape(table) == shape(TABLE)
+        assert list(table.by_name) == sorted(table.by_name)
