@@ -378,10 +378,17 @@ def lex_last(zs: ZSet, rng: LexRange) -> int | None:
 
 
 def lex_span(zs: ZSet, rng: LexRange) -> tuple[int, int]:
-    """Ranks ``[start, stop)`` a forward walk covers: from `lex_first` while <= max."""
+    """Ranks ``[start, stop)`` a forward walk covers: from `lex_first` while <= max.
+
+    When every score is equal (the case Redis defines lex ranges for) the end
+    is bisected too, so ZLEXCOUNT is O(log N) as in Redis, not a walk.
+    """
     first = lex_first(zs, rng)
     if first is None:
         return 0, 0
+    if zs.big and _equal_scores(zs):
+        last = lex_last(zs, rng)
+        return first, (last + 1 if last is not None and last >= first else first)
     stop = first
     for _, member in zs.order.islice(first):
         if not rng.lte_max(member):
