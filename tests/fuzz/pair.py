@@ -93,6 +93,11 @@ TYPE_ONLY: dict[str, str] = {
     "client|help": "lists the subcommands gyrekv has; Redis has more (PAUSE, TRACKING...)",
     "memory|help": "documented: MEMORY STATS and DOCTOR are not offered",
     "function|help": "FUNCTION offers FLUSH and HELP only (scripting is its own issue)",
+    "latency|help": "LATENCY DOCTOR, GRAPH and HISTOGRAM are not offered",
+    "slowlog|get": "which commands ran slowly depends on each server's own timing",
+    "slowlog|len": "as SLOWLOG GET",
+    "latency|latest": "as SLOWLOG GET",
+    "latency|history": "as SLOWLOG GET",
 }
 # Without arguments these list every command, and Redis 7.0 has families gyrekv does not.
 ALL_COMMANDS_WITHOUT_ARGUMENTS = frozenset({"command|docs", "command|info"})
