@@ -35,7 +35,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crdt import errors
-from crdt.args import round_long_double, to_int, to_long_double
+from crdt.args import to_int
+from crdt.long_double import parse_long_double, round_long_double
 from crdt.errors import CommandError
 from crdt.keyspace import Db, type_name
 from crdt.lists import list_move, list_pop, parse_mpop
@@ -232,7 +233,7 @@ def parse_timeout(raw: bytes, now_ms: int) -> int:
     if raw.isdigit() and len(raw) <= 12:  # the usual whole seconds, exactly
         ms = int(raw) * 1000
         return now_ms + ms if ms else 0
-    value = to_long_double(raw, errors.TIMEOUT_NOT_FLOAT)
+    value = parse_long_double(raw, errors.TIMEOUT_NOT_FLOAT)
     if isinstance(value, float):  # ±inf
         raise CommandError(errors.TIMEOUT_NEGATIVE)
     ms = math.ceil(round_long_double(value * 1000))

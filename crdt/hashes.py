@@ -22,7 +22,7 @@ Strategy:
   the cursor, then looks up the key, then reads its options (so a bad
   option on a missing key answers an empty scan).
 - HINCRBYFLOAT is INCRBYFLOAT's exact 80-bit long double arithmetic
-  (`crdt.strings.parse_long_double` / `format_incr_float`).
+  (`crdt.long_double.parse_long_double` / `format_incr_float`).
 - HSCAN of a listpack hash answers everything at once with cursor 0 (any
   cursor), like Redis. A hashtable hash is walked by `collection_scan`: the
   fields ordered by crc32 (stable across processes), the cursor being a
@@ -48,11 +48,12 @@ from typing import TYPE_CHECKING, Any
 from zlib import crc32
 
 from crdt import errors
-from crdt.args import INT64_MAX, INT64_MIN, add_long_double, c_word, to_int
+from crdt.args import INT64_MAX, INT64_MIN, c_word, to_int
 from crdt.errors import CommandError
 from crdt.glob import glob_matcher
 from crdt.keys import parse_scan_cursor
-from crdt.strings import format_incr_float, notify, notify_new, parse_long_double
+from crdt.long_double import add_long_double, format_incr_float, parse_long_double
+from crdt.strings import notify, notify_new
 from crdt.table import command
 from protocol.replies import OK, Reply
 

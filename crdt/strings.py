@@ -35,22 +35,15 @@ Strategy:
 
 from __future__ import annotations
 
-import re
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 from zlib import crc32
 
 from crdt import errors
-from crdt.args import (
-    INT64_MAX,
-    INT64_MIN,
-    add_long_double,
-    format_long_double,
-    to_int,
-    to_long_double,
-)
+from crdt.args import INT64_MAX, INT64_MIN, to_int
 from crdt.errors import CommandError
 from crdt.keyspace import SHARD_MASK, string_bytes
+from crdt.long_double import add_long_double, format_incr_float, parse_long_double
 from crdt.table import command
 from protocol.replies import OK, Reply
 
@@ -60,25 +53,6 @@ if TYPE_CHECKING:
 
 WRONGTYPE = errors.WRONGTYPE
 
-# strtold inputs of this many characters or more are refused (Redis's
-# MAX_LONG_DOUBLE_CHARS buffer is 5 KiB, NUL included).
-LONG_DOUBLE_TEXT_MAX_BYTES = 5 * 1024
-# A long double's smallest subnormal is 2**-16445; anything up to half of it
-# rounds to zero, which strtold reports as ERANGE and Redis refuses.
-_LONG_DOUBLE_UNDERFLOW = Fraction(1, 2**16446)
-# Exponents beyond these bounds overflow or underflow whatever the mantissa
-# (the mantissa has at most LONG_DOUBLE_TEXT_MAX_BYTES digits); checked before
-# building an exact Fraction so ``1e999999999`` costs nothing.
-_DEC_EXPONENT_BOUND = 12_000
-_HEX_EXPONENT_BOUND = 40_000
-# Python converts at most 4300 digits between int and text at once.
-_INT_TEXT_CHUNK = 4000
-_INT_TEXT_LIMIT = 10**_INT_TEXT_CHUNK
-
-_DEC_RE = re.compile(rb"[+-]?([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?\Z")
-_HEX_RE = re.compile(rb"([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?(?:[pP]([+-]?[0-9]+))?\Z")
-
-# SET / GETEX option flags (Redis's OBJ_SET_* bits, our names).
 _NX = 1
 _XX = 2
 _GET = 4
@@ -670,102 +644,6 @@ def decrby(s: Session, argv: list[bytes]) -> Reply:
     if amount == INT64_MIN:
         raise CommandError(errors.DECR_OVERFLOW)
     return incr(s, argv, -amount)
-
-
-def _exponent(raw: bytes | None) -> int:
-    """A decimal exponent's value, clamped far beyond any long double's range."""
-    if raw is None:
-        return 0
-    digits = raw.lstrip(b"+-").lstrip(b"0")
-    value = int(digits) if digits and len(digits) <= 9 else (10**9 if digits else 0)
-    return -value if raw[:1] == b"-" else value
-
-
-def _digits_value(digits: bytes) -> int:
-    """A run of decimal digits as an int, in chunks (Python caps one int() at 4300 digits)."""
-    n = 0
-    for i in range(0, len(digits), _INT_TEXT_CHUNK):
-        chunk = digits[i:i + _INT_TEXT_CHUNK]
-        n = n * 10 ** len(chunk) + int(chunk)
-    return n
-
-
-def _int_text(n: int) -> bytes:
-    """A non-negative int in decimal, in chunks (Python caps one conversion at 4300 digits)."""
-    if n < _INT_TEXT_LIMIT:
-        return b"%d" % n
-    high, low = divmod(n, _INT_TEXT_LIMIT)
-    return _int_text(high) + (b"%d" % low).rjust(_INT_TEXT_CHUNK, b"0")
-
-
-def parse_long_double(raw: bytes | bytearray) -> Fraction | float:
-    """Read text as Redis's string2ld does (strtold into an 80-bit long double).
-
-    Decimal and hexadecimal (``0x1p3``) forms, ``inf``/``infinity`` with a
-    sign; no spaces, no nan. Text of 5 KiB or more is refused, and so is a
-    finite value that overflows to infinity or underflows to zero (ERANGE).
-
-    Returns:
-        An exact `Fraction` (already rounded to a long double) or ``±inf``.
-
-    Raises:
-        CommandError: ``value is not a valid float``.
-    """
-    raw = bytes(raw)
-    if len(raw) >= LONG_DOUBLE_TEXT_MAX_BYTES:
-        raise CommandError(errors.NOT_FLOAT)
-    m = _DEC_RE.match(raw)
-    if m is not None:
-        whole, frac = m.group(1), m.group(2) or b""
-        if not whole and not frac:
-            raise CommandError(errors.NOT_FLOAT)
-        mantissa = _digits_value(whole + frac)
-        power = _exponent(m.group(3)) - len(frac)
-        if mantissa == 0:
-            return Fraction(0)
-        if abs(power) > _DEC_EXPONENT_BOUND:
-            raise CommandError(errors.NOT_FLOAT)  # overflows or underflows
-        exact = Fraction(mantissa * 10**power) if power >= 0 else Fraction(mantissa, 10**-power)
-        if raw[:1] == b"-":
-            exact = -exact
-        return _check_range(add_long_double(Fraction(0), exact))
-    m = _HEX_RE.match(raw)
-    if m is not None:
-        whole, frac = m.group(2), m.group(3) or b""
-        if not whole and not frac:
-            raise CommandError(errors.NOT_FLOAT)
-        mantissa = int((whole + frac).decode(), 16)
-        power = _exponent(m.group(4)) - 4 * len(frac)
-        if mantissa == 0:
-            return Fraction(0)
-        if abs(power) > _HEX_EXPONENT_BOUND:
-            raise CommandError(errors.NOT_FLOAT)
-        exact = Fraction(mantissa) * Fraction(2) ** power
-        if m.group(1) == b"-":
-            exact = -exact
-        return _check_range(add_long_double(Fraction(0), exact))
-    # inf / infinity, or text strtold refuses.
-    return to_long_double(raw)
-
-
-def _check_range(value: Fraction | float) -> Fraction | float:
-    """Refuse what strtold flags as ERANGE: overflow to infinity, underflow to zero."""
-    if isinstance(value, float) or (value and abs(value) <= _LONG_DOUBLE_UNDERFLOW):
-        raise CommandError(errors.NOT_FLOAT)
-    return value
-
-
-def format_incr_float(value: Fraction) -> bytes:
-    """INCRBYFLOAT's output (``%.17Lf``, trailing zeros cut) for any finite long double.
-
-    `crdt.args.format_long_double` does the work; values of 10**4000 and more
-    (whole numbers in a long double) are printed here in chunks, because
-    Python refuses to print an int of more than 4300 digits in one go.
-    """
-    if abs(value) < _INT_TEXT_LIMIT:
-        return format_long_double(value)
-    whole = int(abs(value))
-    return (b"-" if value < 0 else b"") + _int_text(whole)
 
 
 @command("incrbyfloat", 3, "write denyoom fast", keys=(1, 1, 1), group="string", since="2.6.0",

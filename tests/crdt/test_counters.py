@@ -13,7 +13,7 @@ import pytest
 from crdt.args import INT64_MAX, INT64_MIN, to_int
 from crdt.errors import CommandError
 from crdt.keyspace import encoding_of
-from crdt.strings import format_incr_float, parse_long_double
+from crdt.long_double import format_incr_float, parse_long_double
 from tests.helpers import EngineBox
 
 T0 = 1_700_000_000_000
