@@ -111,9 +111,10 @@ def parse_scan_cursor(raw: bytes) -> int:
         raise CommandError(errors.BAD_CURSOR)
     negative = text[0] == 0x2D
     digits = text[1:] if text[0] in b"+-" else text
-    if not digits or not digits.isdigit():
+    significant = digits.lstrip(b"0")
+    if not digits or not digits.isdigit() or len(significant) > 20:  # past 2**64 anyway
         raise CommandError(errors.BAD_CURSOR)
-    value = int(digits)
+    value = int(significant or b"0")
     if value > UINT64_MAX:
         raise CommandError(errors.BAD_CURSOR)
     return (-value) & UINT64_MAX if negative else value
