@@ -38,6 +38,11 @@ _MEMORY_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024*
 _MEMORY_RE = re.compile(r"^([0-9]*)([a-zA-Z]*)$")
 _INT_RE = re.compile(r"^(?:0|-?[1-9][0-9]*)$")
 _SAVE_NUMBER_RE = re.compile(r"^[ \t]*[+-]?[0-9]+$")
+# memtoull copies its text into a 128-byte buffer first; longer text is refused.
+MEMORY_TEXT_MAX_CHARS = 128
+# A buffer limit's seconds past this many characters are refused (and Python's int()
+# stops at 4,300 digits).
+_SECONDS_TEXT_MAX_CHARS = 64
 INT_MIN = -(2**31)
 INT_MAX = 2**31 - 1
 UINT_MAX = 2**32 - 1
@@ -110,7 +115,7 @@ def _parse_output_limits(value: str, current: str) -> str:
         soft = parse_memory(words[i + 2])
         secs_text = words[i + 3]
         if (hard is None or soft is None or not _SAVE_NUMBER_RE.match(secs_text)
-                or int(secs_text) < 0):
+                or len(secs_text) > _SECONDS_TEXT_MAX_CHARS or int(secs_text) < 0):
             raise ValueError(errors.CONFIG_BUFFER_LIMIT_VALUES)
         limits[cls] = (hard, soft, int(secs_text))
     return " ".join(f"{c} {limits[c][0]} {limits[c][1]} {limits[c][2]}" for c in _BUFFER_ORDER)
@@ -186,8 +191,11 @@ def parse_memory(text: str) -> int | None:
     """A Redis memory value ("512mb", "1gb", "100") in bytes, or None.
 
     Digits, then an optional unit in any case; the number wraps at 2**64 as
-    Redis's memtoull does (range checks then see it as a signed value).
+    Redis's memtoull does (range checks then see it as a signed value), which
+    refuses text of `MEMORY_TEXT_MAX_CHARS` or more (its buffer).
     """
+    if len(text) >= MEMORY_TEXT_MAX_CHARS:
+        return None
     m = _MEMORY_RE.match(text)
     if not m or m.group(2).lower() not in _MEMORY_UNITS:
         return None
