@@ -96,3 +96,15 @@ def c_word(raw: bytes) -> bytes:
 def upper(raw: bytes) -> bytes:
     """An option word in upper case, for case-insensitive option matching."""
     return raw.upper()
+
+
+def parse_random_count(raw: bytes) -> int:
+    """HRANDFIELD/SRANDMEMBER/ZRANDMEMBER's count: an integer in [-LONG_MAX, LONG_MAX].
+
+    Raises:
+        CommandError: not an integer; out of range (LONG_MIN).
+    """
+    count = to_int(raw)
+    if count < -INT64_MAX:
+        raise CommandError(errors.RANDOM_COUNT_RANGE)
+    return count

@@ -40,19 +40,16 @@ through the functions here, which keep the encoding flag right.
 
 from __future__ import annotations
 
-from bisect import bisect_left
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from fractions import Fraction
 from itertools import islice
 from typing import TYPE_CHECKING, Any
-from zlib import crc32
 
 from crdt import errors
-from crdt.args import INT64_MAX, INT64_MIN, c_word, to_int
+from crdt.args import INT64_MAX, INT64_MIN, c_word, parse_random_count, to_int
 from crdt.errors import CommandError
-from crdt.glob import glob_matcher
-from crdt.keys import parse_scan_cursor
 from crdt.long_double import add_long_double, format_incr_float, parse_long_double
+from crdt.scan import collection_scan, parse_scan_cursor, parse_scan_options
 from crdt.strings import notify, notify_new
 from crdt.table import command
 from protocol.replies import OK, Reply
@@ -65,7 +62,6 @@ if TYPE_CHECKING:
 WRONGTYPE = errors.WRONGTYPE
 # HRANDFIELD ... WITHVALUES refuses counts beyond +-LONG_MAX/2 (its reply would overflow).
 WITHVALUES_COUNT_MAX = INT64_MAX // 2
-SCAN_DEFAULT_COUNT = 10
 
 
 class HashValue(dict):  # type: ignore[type-arg]
@@ -89,81 +85,6 @@ class HashValue(dict):  # type: ignore[type-arg]
         dup = HashValue(self)
         dup.listpack = self.listpack
         return dup
-
-
-# -- shared helpers (sets.py uses the scan ones) -----------------------------------------
-
-
-def parse_scan_options(argv: list[bytes], start: int) -> tuple[Callable[[bytes], bool] | None, int]:
-    """HSCAN/SSCAN/ZSCAN's ``[MATCH pattern] [COUNT count]`` from ``argv[start:]``.
-
-    Returns:
-        (a matcher, or None when every element matches; the count).
-
-    Raises:
-        CommandError: syntax error (unknown option, missing value, COUNT < 1),
-        not an integer (COUNT's text).
-    """
-    matcher: Callable[[bytes], bool] | None = None
-    count = SCAN_DEFAULT_COUNT
-    i, n = start, len(argv)
-    while i < n:
-        word = c_word(argv[i])
-        if word == b"COUNT" and i + 1 < n:
-            count = to_int(argv[i + 1])
-            if count < 1:
-                raise CommandError(errors.SYNTAX)
-        elif word == b"MATCH" and i + 1 < n:
-            pattern = argv[i + 1]
-            matcher = None if pattern == b"*" else glob_matcher(pattern)
-        else:
-            raise CommandError(errors.SYNTAX)
-        i += 2
-    return matcher, count
-
-
-def collection_scan(holder: Any, members: Iterable[bytes], present: Callable[[bytes], bool],
-                    cursor: int, count: int) -> tuple[int, list[bytes]]:
-    """One cursor step over a large collection: about `count` members and the next cursor.
-
-    Members are ordered by crc32 (identical in every process); a cursor is a
-    position plus one (0 = start and end). The ordered index is kept in
-    ``holder.scan_index`` and rebuilt when a scan starts (cursor 0) or when
-    there is none: an index built at or after the start of a scan holds every
-    member present for the whole scan. Members removed since are skipped
-    with `present`; members sharing a position are returned together.
-    """
-    index = holder.scan_index
-    if cursor == 0 or index is None:
-        pairs = sorted((crc32(m), m) for m in members)
-        index = ([p for p, _ in pairs], [m for _, m in pairs])
-        holder.scan_index = index
-    positions, ordered = index
-    n = len(positions)
-    i = bisect_left(positions, cursor - 1) if cursor else 0
-    out: list[bytes] = []
-    visited = 0
-    while i < n and visited < count:
-        pos = positions[i]
-        while i < n and positions[i] == pos:
-            member = ordered[i]
-            if present(member):
-                out.append(member)
-            visited += 1
-            i += 1
-    return (0 if i >= n else positions[i] + 1), out
-
-
-def parse_random_count(raw: bytes) -> int:
-    """HRANDFIELD/SRANDMEMBER/ZRANDMEMBER's count: an integer in [-LONG_MAX, LONG_MAX].
-
-    Raises:
-        CommandError: not an integer; out of range (LONG_MIN).
-    """
-    count = to_int(raw)
-    if count < -INT64_MAX:
-        raise CommandError(errors.RANDOM_COUNT_RANGE)
-    return count
 
 
 def _hash_or_none(value: Any) -> HashValue | None:

@@ -34,18 +34,17 @@ from crdt.errors import CommandError
 from crdt.expiry import lookup_notouch
 from crdt.glob import glob_matcher
 from crdt.keyspace import Db, encoding_of, shard_of, type_name
+from crdt.scan import parse_scan_cursor
 from crdt.strings import notify
 from crdt.table import command, container
 from protocol.replies import OK, SimpleString
 
 INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1
-UINT64_MAX = 2**64 - 1
 MS_PER_SECOND = 1000
 # Redis shares the string objects of the integers 0..9999; their refcount reads as INT_MAX.
 SHARED_INTEGERS = 10_000
 SHARED_REFCOUNT = INT32_MAX
-_C_SPACE = b" \t\n\v\f\r"
 
 # The attributes of a Db that are its *contents* (SWAPDB exchanges them). Every
 # other slot stays with the database index: index, watchers, delta, on_expire
@@ -95,29 +94,6 @@ def to_c_int(raw: bytes, error: bytes | None = None) -> int:
     if value < INT32_MIN or value > INT32_MAX:
         raise CommandError(error if error is not None else errors.INT_RANGE)
     return value
-
-
-def parse_scan_cursor(raw: bytes) -> int:
-    """A SCAN cursor as Redis reads it with strtoul: C string, optional sign, base 10, no
-    leading space, nothing after the digits; "-n" wraps modulo 2**64; "" is 0.
-
-    Raises:
-        CommandError: "invalid cursor".
-    """
-    text = raw.split(b"\0", 1)[0]
-    if not text:
-        return 0
-    if text[0] in _C_SPACE:
-        raise CommandError(errors.BAD_CURSOR)
-    negative = text[0] == 0x2D
-    digits = text[1:] if text[0] in b"+-" else text
-    significant = digits.lstrip(b"0")
-    if not digits or not digits.isdigit() or len(significant) > 20:  # past 2**64 anyway
-        raise CommandError(errors.BAD_CURSOR)
-    value = int(significant or b"0")
-    if value > UINT64_MAX:
-        raise CommandError(errors.BAD_CURSOR)
-    return (-value) & UINT64_MAX if negative else value
 
 
 def duplicate(value: Any) -> Any:

@@ -47,11 +47,10 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from crdt import errors
-from crdt.args import c_word, is_int, to_int
+from crdt.args import c_word, is_int, parse_random_count, to_int
 from crdt.errors import CommandError
+from crdt.scan import collection_scan, parse_scan_cursor, parse_scan_options
 from crdt.strings import notify, notify_new
-from crdt.hashes import collection_scan, parse_random_count, parse_scan_options
-from crdt.keys import parse_scan_cursor
 from crdt.table import command
 from protocol.replies import Reply, SetReply
 

@@ -38,11 +38,10 @@ from zlib import crc32
 from sortedcontainers import SortedList
 
 from crdt import errors
-from crdt.args import to_float, to_int
+from crdt.args import parse_random_count, to_float, to_int
 from crdt.errors import CommandError
 from crdt.glob import glob_matcher
-from crdt.hashes import parse_random_count
-from crdt.keys import parse_scan_cursor
+from crdt.scan import SCAN_DEFAULT_COUNT, parse_scan_cursor
 from crdt.strings import lookup_write, notify, notify_new
 from crdt.table import command
 from protocol.replies import NULL_ARRAY, Reply
@@ -57,7 +56,6 @@ INF = math.inf
 LONG_MAX = 2**63 - 1
 # ZRANDMEMBER ... WITHSCORES refuses counts whose doubled reply length would overflow.
 RANDMEMBER_WITHSCORES_MAX = LONG_MAX // 2
-SCAN_DEFAULT_COUNT = 10
 _C_SPACE = b" \t\n\v\f\r"
 # Scores made of fewer ASCII digits than this are read with float() directly.
 _PLAIN_DIGITS_MAX = 300

@@ -11,7 +11,8 @@ from __future__ import annotations
 import pytest
 
 from crdt.errors import CommandError
-from crdt.hashes import HashValue, collection_scan, parse_scan_options
+from crdt.hashes import HashValue
+from crdt.scan import collection_scan, parse_scan_options
 from tests.helpers import EngineBox
 
 T0 = 1_700_000_000_000

@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crdt.keys import DB_CONTENT_SLOTS, DB_INDEX_SLOTS, parse_scan_cursor, to_c_int
+from crdt.keys import DB_CONTENT_SLOTS, DB_INDEX_SLOTS, to_c_int
+from crdt.scan import parse_scan_cursor
 from crdt.keyspace import Db
 from crdt.errors import CommandError
 from protocol.replies import ErrorReply, SimpleString
