@@ -25,8 +25,8 @@ from crdt import errors
 from crdt.args import INT64_MAX, c_word, to_int
 from crdt.bits import string_for_write, string_value
 from crdt.errors import CommandError
-from crdt.strings import notify
 from crdt.table import command
+from crdt.writes import notify
 from protocol.replies import Reply
 
 if TYPE_CHECKING:

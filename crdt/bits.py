@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING, Any
 from crdt import errors
 from crdt.args import c_word, to_int
 from crdt.errors import CommandError
-from crdt.strings import lookup_write, notify, notify_new
 from crdt.table import command
+from crdt.writes import lookup_write, notify, notify_new
 from protocol.replies import Reply
 
 if TYPE_CHECKING:

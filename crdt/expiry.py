@@ -25,8 +25,8 @@ from typing import Any
 from crdt import errors
 from crdt.args import INT64_MAX, to_int
 from crdt.errors import CommandError
-from crdt.strings import notify
 from crdt.table import command
+from crdt.writes import notify
 
 MS_PER_SECOND = 1000
 # The largest |seconds| that converts to milliseconds without int64 overflow

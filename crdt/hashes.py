@@ -50,8 +50,8 @@ from crdt.args import INT64_MAX, INT64_MIN, c_word, parse_random_count, to_int
 from crdt.errors import CommandError
 from crdt.long_double import add_long_double, format_incr_float, parse_long_double
 from crdt.scan import collection_scan, parse_scan_cursor, parse_scan_options
-from crdt.strings import notify, notify_new
 from crdt.table import command
+from crdt.writes import notify, notify_new, signal_or_delete
 from protocol.replies import OK, Reply
 
 if TYPE_CHECKING:
@@ -313,11 +313,7 @@ def hdel(s: Session, argv: list[bytes]) -> Reply:
                 break
     if removed:
         notify(s, "h", b"hdel", key)
-        if h:
-            db.signal(key)
-        else:
-            db.delete(key)
-            notify(s, "g", b"del", key)
+        signal_or_delete(s, db, key, bool(h))
     return removed
 
 

@@ -35,8 +35,8 @@ from crdt.expiry import lookup_notouch
 from crdt.glob import glob_matcher
 from crdt.keyspace import Db, encoding_of, shard_of, type_name
 from crdt.scan import parse_scan_cursor
-from crdt.strings import notify
 from crdt.table import command, container
+from crdt.writes import notify
 from protocol.replies import OK, SimpleString
 
 INT32_MIN = -(2**31)

@@ -35,8 +35,8 @@ from typing import TYPE_CHECKING, Any
 from crdt import errors
 from crdt.args import c_word, to_int
 from crdt.errors import CommandError
-from crdt.strings import notify, notify_new
 from crdt.table import command
+from crdt.writes import notify, notify_new, signal_or_delete
 from protocol.replies import NULL_ARRAY, OK, Bulks, Reply
 
 if TYPE_CHECKING:
@@ -149,12 +149,7 @@ def list_pop(db: Db, key: bytes, left: bool, count: int | None, now_ms: int = 0,
     out = [pop() for _ in range(n)]
     if s is not None:
         notify(s, "l", b"lpop" if left else b"rpop", key)
-    if value:
-        db.signal(key)
-    else:
-        db.delete(key)
-        if s is not None:
-            notify(s, "g", b"del", key)
+    signal_or_delete(s, db, key, bool(value))
     return out
 
 
@@ -576,11 +571,7 @@ def lrem(s: Session, argv: list[bytes]) -> Reply:
     value.clear()
     value.extend(kept)
     notify(s, "l", b"lrem", key)
-    if value:
-        db.signal(key)
-    else:
-        db.delete(key)
-        notify(s, "g", b"del", key)
+    signal_or_delete(s, db, key, bool(value))
     return removed
 
 

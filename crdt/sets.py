@@ -50,8 +50,8 @@ from crdt import errors
 from crdt.args import c_word, is_int, parse_random_count, to_int
 from crdt.errors import CommandError
 from crdt.scan import collection_scan, parse_scan_cursor, parse_scan_options
-from crdt.strings import notify, notify_new
 from crdt.table import command
+from crdt.writes import notify, notify_new, signal_or_delete
 from protocol.replies import Reply, SetReply
 
 if TYPE_CHECKING:
@@ -296,11 +296,7 @@ def srem(s: Session, argv: list[bytes]) -> Reply:
                 break
     if removed:
         notify(s, "s", b"srem", key)
-        if st.items:
-            db.signal(key)
-        else:
-            db.delete(key)
-            notify(s, "g", b"del", key)
+        signal_or_delete(s, db, key, bool(st.items))
     return removed
 
 

@@ -43,8 +43,8 @@ from crdt.args import c_word, to_int
 from crdt.errors import CommandError
 from crdt.keyspace import is_string, string_bytes, type_name
 from crdt.lists import ListValue
-from crdt.strings import notify, notify_new
 from crdt.table import command
+from crdt.writes import notify, notify_new
 from protocol.replies import Reply
 
 if TYPE_CHECKING:

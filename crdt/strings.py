@@ -45,10 +45,10 @@ from crdt.errors import CommandError
 from crdt.keyspace import SHARD_MASK, string_bytes
 from crdt.long_double import add_long_double, format_incr_float, parse_long_double
 from crdt.table import command
+from crdt.writes import lookup_write, notify, notify_new
 from protocol.replies import OK, Reply
 
 if TYPE_CHECKING:
-    from crdt.keyspace import Db
     from crdt.session import Session
 
 WRONGTYPE = errors.WRONGTYPE
@@ -425,32 +425,6 @@ def strlen(s: Session, argv: list[bytes]) -> Reply:
 
 
 # -- in-place edits -----------------------------------------------------------------
-
-
-def notify(s: Session, event_class: str, event: bytes, key: bytes) -> None:
-    """Publish a keyspace event for `key` in the session's database, if configured.
-
-    Write commands call it where Redis 7.0 calls notifyKeyspaceEvent, with the
-    same class letter (g $ l s h z n ...) and event name, in the same order.
-    """
-    ps = s.engine.pubsub
-    if ps.notify_flags:
-        ps.notify(event_class, event, key, s.db_index)
-
-
-def notify_new(s: Session, key: bytes) -> None:
-    """The ``new`` event (class n) Redis sends when a command adds a key (dbAdd)."""
-    ps = s.engine.pubsub
-    if "n" in ps.notify_flags:
-        ps.notify("n", b"new", key, s.db_index)
-
-
-def lookup_write(db: Db, key: bytes, now_ms: int) -> Any:
-    """Redis's lookupKeyWrite: the live value (None if absent), refreshing its access time."""
-    value = db.lookup(key, now_ms)
-    if value is not None:
-        db.atime[key] = now_ms
-    return value
 
 
 @command("append", 3, "write denyoom fast", keys=(1, 1, 1), group="string", since="2.0.0",

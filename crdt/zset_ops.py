@@ -28,8 +28,8 @@ from crdt import errors
 from crdt.args import to_int
 from crdt.errors import CommandError
 from crdt.keyspace import type_name
-from crdt.strings import lookup_write, notify, notify_new
 from crdt.table import command
+from crdt.writes import lookup_write, notify, notify_new, signal_or_delete
 from crdt.zsets import (
     WRONGTYPE,
     ZSet,
@@ -313,11 +313,7 @@ def _remove_span(s: Session, key: bytes, zs: ZSet, start: int, stop: int, event:
     removed = zs.remove_span(start, stop)
     if removed:
         notify(s, "z", event, key)
-        if zs.scores:
-            s.db.signal(key)
-        else:
-            s.db.delete(key)
-            notify(s, "g", b"del", key)
+        signal_or_delete(s, s.db, key, bool(zs.scores))
     return removed
 
 

@@ -42,8 +42,8 @@ from crdt.args import parse_random_count, to_float, to_int
 from crdt.errors import CommandError
 from crdt.glob import glob_matcher
 from crdt.scan import SCAN_DEFAULT_COUNT, parse_scan_cursor
-from crdt.strings import lookup_write, notify, notify_new
 from crdt.table import command
+from crdt.writes import lookup_write, notify, notify_new, signal_or_delete
 from protocol.replies import NULL_ARRAY, Reply
 
 if TYPE_CHECKING:
@@ -610,11 +610,7 @@ def zrem(s: Session, argv: list[bytes]) -> Reply:
                 break
     if removed:
         notify(s, "z", b"zrem", key)
-        if zs.scores:
-            s.db.signal(key)
-        else:
-            s.db.delete(key)
-            notify(s, "g", b"del", key)
+        signal_or_delete(s, s.db, key, bool(zs.scores))
     return removed
 
 
@@ -731,12 +727,7 @@ def _pop_from(db: Db, key: bytes, zs: ZSet, max_side: bool, count: int,
             out.append((member, score))
     if s is not None:
         notify(s, "z", b"zpopmax" if max_side else b"zpopmin", key)
-    if scores:
-        db.signal(key)
-    else:
-        db.delete(key)
-        if s is not None:
-            notify(s, "g", b"del", key)
+    signal_or_delete(s, db, key, bool(scores))
     return out
 
 
