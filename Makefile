@@ -109,17 +109,23 @@ bench: $(STAMP) redis-tools
 	$(PY) -m bench.bench_server $(ARGS)
 	$(PY) -m bench.bench_zset_memory $(ARGS)
 
-# The command fuzz against Debian's redis-server for MINUTES minutes (tests/fuzz/campaign.py);
-# what it finds goes to tests/fuzz/regressions.jsonl, which `make test` replays.
+# The fuzz campaigns against Debian's redis-server for MINUTES minutes, side by side (one a
+# core): the command fuzz (tests/fuzz/campaign.py; what it finds goes to
+# tests/fuzz/regressions.jsonl, which `make test` replays) and the protocol fuzz
+# (tests/protocol/test_resp_fuzz_redis.py's long run). Fails if either found a difference.
 MINUTES ?= 60
 fuzz: $(STAMP) redis-tools
-	$(PY) -m tests.fuzz.campaign --minutes $(MINUTES) $(ARGS)
+	@GYRE_FUZZ_SECONDS=$$(( $(MINUTES) * 60 )) $(PY) -m pytest -q -s -p no:cacheprovider -m slow \
+	    tests/protocol/test_resp_fuzz_redis.py -k long > .fuzz-protocol.log 2>&1 & proto=$$!; \
+	$(PY) -m tests.fuzz.campaign --minutes $(MINUTES) $(ARGS); commands=$$?; \
+	wait $$proto; protocol=$$?; echo "protocol fuzz:"; tail -5 .fuzz-protocol.log; \
+	test $$commands = 0 && test $$protocol = 0
 
 bench-checker: $(STAMP)
 	$(PY) -m bench.bench_checker $(ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info
+	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info .fuzz-protocol.log
 
 # Every target names its workload to the node too, in GYRE_WORKLOAD (our nodes'
 # --workload; an environment variable reaches the node through a real Maelstrom
