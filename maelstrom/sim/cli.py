@@ -43,10 +43,11 @@ from maelstrom.sim.driver import MODES, NODE_KINDS, SimConfig, Simulation
 from maelstrom.sim.trace import first_difference, trace_hash
 from maelstrom.test_cli import _Command, _usage_error, build_config, common_options
 
-#: The options that pick seeds; the replay line replaces them with ``--seed N``.
+#: The options that pick seeds (the replay line replaces them with ``--seed N``) and the
+#: node options (spelled out again in the replay line).
 _SEED_OPTIONS: Final[dict[str, bool]] = {  # option -> takes a value
     "--seed": True, "--seeds": True, "--test-count": True,
-    "--check-determinism": False, "--store-all": False,
+    "--check-determinism": False, "--store-all": False, "--node": True, "--mode": True,
 }
 _SEEDS_RE: Final = re.compile(r"^\s*(-?\d+)\s*\.\.\s*(-?\d+)\s*$")
 _VERDICT: Final[dict[int, str]] = {EXIT_VALID: "valid", EXIT_INVALID: "INVALID",
@@ -76,8 +77,11 @@ def parse_seeds(text: str) -> range:
     return range(a, b + 1)
 
 
-def replay_line(args: list[str], seed: int) -> str:
-    """The command line that re-runs exactly ``seed``: ``args`` without the seed options."""
+def replay_line(args: list[str], seed: int, node: str = "single", mode: str = "eventual") -> str:
+    """The command line that re-runs exactly ``seed``: ``args`` without the seed options.
+
+    The node and the mode are spelled out, so ``GYRE_MODE`` does not change the replay.
+    """
     out: list[str] = []
     skip = False
     for a in args:
@@ -89,7 +93,8 @@ def replay_line(args: list[str], seed: int) -> str:
             skip = _SEED_OPTIONS[name] and "=" not in a
             continue
         out.append(a)
-    return shlex.join(["gyre", "sim", *out, "--seed", str(seed)])
+    kind = ["--node", node] + (["--mode", mode] if node != "single" else [])
+    return shlex.join(["gyre", "sim", *kind, *out, "--seed", str(seed)])
 
 
 def combined_exit(codes: list[int]) -> int:
@@ -215,7 +220,7 @@ def _run_count(base: SimConfig, count: int, check: bool, args: list[str]) -> lis
         if check and not _determinism(sim, res, digest):
             code = max(code, EXIT_UNKNOWN) if code != EXIT_INVALID else code
         if res.exit_code != EXIT_VALID:
-            click.echo(f"replay: {replay_line(args, sim.test.seed)}")
+            click.echo(f"replay: {replay_line(args, sim.test.seed, sim.node, sim.mode)}")
         codes.append(code)
         if code != EXIT_VALID:
             break
@@ -246,7 +251,7 @@ def _run_range(base: SimConfig, seeds: range, check: bool, store_all: bool,
         if res.exit_code != EXIT_VALID:
             for line in res.summary.splitlines()[1:]:
                 click.echo(f"  {line.strip()}")
-            click.echo(f"  replay: {replay_line(args, seed)}")
+            click.echo(f"  replay: {replay_line(args, seed, sim.node, sim.mode)}")
         codes.append(code)
     wall_total = time.perf_counter() - t0
     parts = ", ".join(f"{n} {v}" for v, n in counts.items() if n)
