@@ -152,7 +152,8 @@ class Simulation:
         for node_id, rng in zip(self.h.nodes, node_rngs):
             self.cores[node_id] = build(node_id, rng, 0)
             self.net.register(node_id)
-        self._core_list = list(self.cores.items())
+        # each node's next timer (see `_run_node`), in node order
+        self._deadlines: dict[str, int | None] = {n: c.next_deadline_ms() for n, c in self.cores.items()}
         # client id -> (call number, what to do with the reply or the timeout)
         self._waiters: dict[str, tuple[int, Callable[[int], None]]] = {}
         self._calls = 0
@@ -169,27 +170,26 @@ class Simulation:
         if net is not None:
             t = int(math.ceil(net))
             best = t if best is None or t < best else best
-        for _, core in self._core_list:
-            d = core.next_deadline_ms()
+        for d in self._deadlines.values():
             if d is not None and (best is None or d < best):
                 best = d
         return best
 
     def _step(self, now: int) -> None:
         self.now = now
+        cores = self.cores
         for env in self.net.deliver_due(now):
-            core = self.cores.get(env.msg.dest)
+            dest = env.msg.dest
+            core = cores.get(dest)
             if core is None:
                 slot = self.h.route(env, now)
                 if slot is not None:
                     self._wake(slot, now)
                 continue
-            msg = decode_line(orjson.dumps(env.wire()))
-            self._run_node(env.msg.dest, lambda c=core, m=msg: c.handle(m, now))
-        for node_id, core in self._core_list:
-            d = core.next_deadline_ms()
+            self._run_node(dest, core, decode_line(orjson.dumps(env.wire())))
+        for node_id, d in list(self._deadlines.items()):
             if d is not None and d <= now:
-                self._run_node(node_id, lambda c=core: c.tick(now))
+                self._run_node(node_id, cores[node_id], None)
         self.events.run_due(now)
 
     def run_until(self, stop: Callable[[], bool], until_ms: int | None = None) -> None:
@@ -206,10 +206,15 @@ class Simulation:
         if self.h.crash_reason is not None:
             raise _Stop
 
-    def _run_node(self, node_id: str, call: Callable[[], list[Message]]) -> None:
+    def _run_node(self, node_id: str, core: NodeCore, msg: Message | None) -> None:
+        """Hand ``msg`` to the node (None: fire its due timers) and send what it produced.
+
+        A core's next deadline only changes when it is called, so it is read
+        back here once and kept in ``_deadlines``.
+        """
         self.current = node_id
         try:
-            out = call()
+            out = core.tick(self.now) if msg is None else core.handle(msg, self.now)
         except Exception as exc:  # noqa: BLE001 - a node bug ends the run as a crash, with its trace
             self.h.crash(f"node-crashed: node {node_id} raised {type(exc).__name__}: {exc} at "
                          f"{self.now} ms during the {self.h.phase} phase\n"
@@ -217,6 +222,7 @@ class Simulation:
             return
         finally:
             self.current = None
+        self._deadlines[node_id] = core.next_deadline_ms()
         for m in out:
             self._emit(node_id, m)
 
