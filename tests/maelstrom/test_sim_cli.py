@@ -136,7 +136,6 @@ def test_check_determinism_catches_a_nondeterministic_node(tmp_path: Path,
 
     def install(self: UniqueIds, node: object) -> None:
         real(self, node)
-        node.add_route  # noqa: B018 - the node is real
         self.count = next(calls) * 1000  # state that leaks from one run into the next
 
     monkeypatch.setattr(UniqueIds, "install", install)
@@ -163,3 +162,23 @@ def test_seeds_sweep_keeps_only_failing_stores(tmp_path: Path) -> None:
     kept = _sim(tmp_path / "all", *args, "--store-all")
     runs = [p for p in (tmp_path / "all" / "store" / "lin-kv").iterdir() if not p.is_symlink()]
     assert len(runs) == 4
+
+
+def test_replay_in_another_process_with_another_hash_seed_gives_the_same_trace(tmp_path: Path) -> None:
+    """Set iteration order of strings and hash() change with PYTHONHASHSEED; the run must not."""
+    import os
+    import subprocess
+
+    argv = [sys.executable, "-m", "nodes.cli", "sim", "-w", "lin-kv", "--node", "replicated",
+            "--mode", "causal", *SHORT, "--time-limit", "3", "--seed", "4",
+            "--store", str(tmp_path)]
+    digests = []
+    for hash_seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120,
+                             cwd=Path(__file__).resolve().parents[2])
+        assert out.returncode in (EXIT_VALID, EXIT_INVALID), out.stderr
+        found = re.findall(r"^trace sha256 ([0-9a-f]{64});", out.stdout, re.M)
+        assert len(found) == 1, out.stdout
+        digests.append(found[0])
+    assert digests[0] == digests[1]
