@@ -188,6 +188,8 @@ class Harness:
         self.phase = "starting"
         self.counts = {"ok": 0, "fail": 0, "info": 0}
         self.now_ms = 0.0  # the time of the latest call, for logs
+        # verdicts a driver adds beside the checkers' (the simulator's liveness phase)
+        self.extra_results: dict[str, Any] = {}
 
     # -- logging ------------------------------------------------------------------------
 
@@ -410,6 +412,7 @@ class Harness:
                 results[name] = fn()
             except Exception as exc:  # noqa: BLE001 - Jepsen check-safe: report, do not crash
                 results[name] = {"valid": "unknown", "error": f"{type(exc).__name__}: {exc}"}
+        results.update(self.extra_results)
         results["valid"] = merge_valid(r["valid"] for r in results.values())
         return results
 

@@ -16,6 +16,8 @@ a simulation by changing the verb and replacing ``--bin PROGRAM`` with
 - ``--check-determinism`` runs each seed twice and compares the SHA-256 of
   the message trace and history (`maelstrom.sim.trace`), printing where
   they first differ;
+- ``--liveness-bound S``: the healed liveness phase's bound (see
+  `maelstrom.sim.driver`; 0 skips the phase);
 - a seed that does not pass prints one ``replay:`` line: the same command
   line with ``--seed N`` in place of the seed options.
 
@@ -39,7 +41,7 @@ from typing import Any, Final
 import click
 
 from maelstrom.harness import EXIT_CRASH, EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID, RunResult
-from maelstrom.sim.driver import MODES, NODE_KINDS, SimConfig, Simulation
+from maelstrom.sim.driver import LIVENESS_BOUND_MS_DEFAULT, MODES, NODE_KINDS, SimConfig, Simulation
 from maelstrom.sim.trace import first_difference, trace_hash
 from maelstrom.test_cli import _Command, _usage_error, build_config, common_options
 
@@ -151,6 +153,10 @@ def run_seed(sim: SimConfig, keep: bool | None = None) -> tuple[RunResult, str, 
               help="A node's id; repeat for each node (gyre test's -n/--node; --node is the "
                    "node kind here).")
 @common_options
+@click.option("--liveness-bound", type=click.FloatRange(0), default=LIVENESS_BOUND_MS_DEFAULT / 1000,
+              show_default=True,
+              help="Workloads without a final phase: after the main phase every fault is lifted "
+                   "and each node must answer a request ok within this many seconds (0: skip).")
 @click.option("--seeds", default=None, metavar="A..B",
               help="Run every seed from A to B; a line each and a total.")
 @click.option("--check-determinism", is_flag=True,
@@ -159,7 +165,8 @@ def run_seed(sim: SimConfig, keep: bool | None = None) -> tuple[RunResult, str, 
               help="With --seeds: keep the store of passing seeds too (default: failing only).")
 @click.pass_context
 def sim_command(ctx: click.Context, node_kind: str, mode: str, test_count: int, seeds: str | None,
-                check_determinism: bool, store_all: bool, **params: Any) -> None:
+                check_determinism: bool, store_all: bool, liveness_bound: float,
+                **params: Any) -> None:
     """Run a Maelstrom workload against simulated nodes in virtual time.
 
     Every random choice derives from the seed, so a seed replays exactly.
@@ -178,7 +185,7 @@ def sim_command(ctx: click.Context, node_kind: str, mode: str, test_count: int, 
         params["seed"] = seed_range.start
     test = build_config(f"gyre-sim:{node_kind}", (), **params)
     args: list[str] = ctx.meta.get("gyre_sim_args", [])
-    base = SimConfig(test, node_kind, mode)
+    base = SimConfig(test, node_kind, mode, liveness_bound_ms=int(round(liveness_bound * 1000)))
     if seed_range is None:
         codes = _run_count(base, test_count, check_determinism, args)
     else:

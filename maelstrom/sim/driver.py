@@ -21,6 +21,14 @@ the trio tasks replaced by one loop over integer virtual milliseconds:
 - phases as in ``gyre test``: init (``--init-timeout``), setup, main
   (scheduler + nemesis), and for workloads with a final phase: heal,
   recovery wait, one final op per thread;
+- then, for the workloads without a final phase (whose checker has no
+  convergence test of its own), a healed liveness phase (vopr's liveness
+  mode): every fault is lifted, and within ``liveness_bound_ms`` of the heal
+  every node must answer at least one client request ``ok``. Each round
+  gives every client thread one op of the main generator (recorded and
+  checked like any other); rounds repeat, `LIVENESS_PAUSE_MS` apart, until
+  every node has served or the bound passes. The verdict is the
+  ``liveness`` entry of ``results.json``, with its own message;
 - an exception escaping a node's ``handle`` or ``tick`` ends the run as a
   crash (exit 255) with the traceback, so a seed sweep reports it;
 - the node's log (the ``gyre.node`` logger, stderr in a real run) goes to
@@ -59,6 +67,11 @@ MODES: Final[tuple[str, ...]] = ("eventual", "causal", "strong")
 #: Workloads the node programs know by name (`nodes.workloads.WORKLOADS`); others run as "auto".
 _NODE_LOGGER: Final[str] = "gyre.node"
 
+#: Default time the healed cluster has to serve a request on every node.
+LIVENESS_BOUND_MS_DEFAULT: Final[int] = 10_000
+#: Pause between two liveness rounds.
+LIVENESS_PAUSE_MS: Final[int] = 100
+
 #: Builds one node: ``(node_id, rng, now_ms) -> NodeCore``.
 NodeFactory = Callable[[str, random.Random, int], NodeCore]
 
@@ -72,12 +85,14 @@ class SimConfig:
         node: ``single`` or ``replicated``.
         mode: The replicated node's consistency mode.
         report: Write ``report.html`` (a seed sweep skips it for runs it deletes).
+        liveness_bound_ms: The healed liveness phase's bound (0: no such phase).
     """
 
     test: TestConfig
     node: str = "single"
     mode: str = "eventual"
     report: bool = True
+    liveness_bound_ms: int = LIVENESS_BOUND_MS_DEFAULT
 
     def label(self) -> str:
         return self.node if self.node == "single" else f"{self.node} --mode {self.mode}"
@@ -305,6 +320,10 @@ class Simulation:
             self.h.end_op(sched, inv, c, now)
             self._pump()
 
+        self._await_op(c, sent, complete)
+
+    def _await_op(self, c: ClientSlot, sent: bool, complete: Callable[[int], None]) -> None:
+        """``complete(now)`` on the reply to ``c``'s request or at the workload's RPC timeout."""
         if not sent:
             self.events.at(self.now, complete)
             return
@@ -364,6 +383,55 @@ class Simulation:
         self.run_until(lambda: sched.done(self.now))
         if h.workload.has_final:
             self._final(sched)
+        elif self.cfg.liveness_bound_ms > 0:
+            self._liveness(sched)
+
+    def _liveness(self, sched: Scheduler) -> None:
+        """Heal everything; every node must serve a request ok within the bound."""
+        h = self.h
+        h.phase = "healing"
+        if self._nemesis is not None:
+            for op in self._nemesis.heal_ops():
+                h.nemesis_op(op, self.now)
+        h.phase = "liveness"
+        healed = self.now
+        bound = self.cfg.liveness_bound_ms
+        deadline = healed + bound
+        served: dict[str, int] = {}  # node -> when it first answered ok
+        rounds = 0
+        while len(served) < len(h.nodes) and self.now < deadline:
+            rounds += 1
+            invs = sched.final_invocations(sched.source, self.now)
+            if not invs:
+                break
+            pending = {inv.thread for inv in invs}
+            for inv in invs:
+                self._start_liveness_op(sched, inv, served, pending)
+            self.run_until(lambda: not pending)
+            if len(served) < len(h.nodes):
+                self.run_until(lambda: False, self.now + LIVENESS_PAUSE_MS)
+        late = [n for n in h.nodes if n not in served]
+        result: dict[str, Any] = {"valid": not late, "bound-ms": bound, "healed-at-ms": healed,
+                                  "rounds": rounds,
+                                  "first-ok-ms": {n: t - healed for n, t in served.items()}}
+        if late:
+            result["not-served"] = late
+            result["why"] = (f"after every fault was lifted at {healed / 1000:.1f} s, "
+                             f"{', '.join(late)} answered no request ok within {bound / 1000:g} s "
+                             f"({rounds} rounds of one request per client thread)")
+        h.extra_results["liveness"] = result
+
+    def _start_liveness_op(self, sched: Scheduler, inv: Invocation, served: dict[str, int],
+                           pending: set[int]) -> None:
+        c, sent = self.h.start_op(inv, self.now)
+
+        def complete(now: int) -> None:
+            comp = self.h.end_op(sched, inv, c, now)
+            if comp.type == "ok":
+                served.setdefault(inv.node, now)
+            pending.discard(inv.thread)
+
+        self._await_op(c, sent, complete)
 
     def _final(self, sched: Scheduler) -> None:
         h = self.h

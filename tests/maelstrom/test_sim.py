@@ -128,3 +128,43 @@ def test_an_exception_in_a_node_is_a_crash_with_its_traceback(tmp_path: Path,
     res, _ = simulate(sim_config(tmp_path, "g-counter", nemesis=()))
     assert res.exit_code == 255
     assert res.crash is not None and "RuntimeError: planted" in res.crash and "Traceback" in res.crash
+
+
+def test_healed_liveness_phase_passes_the_real_nodes(tmp_path: Path) -> None:
+    res, _ = simulate(sim_config(tmp_path, "lin-kv", "replicated", "strong", seed=3, time_limit=4.0))
+    assert res.results is not None
+    live = res.results["liveness"]
+    assert live["valid"] is True and sorted(live["first-ok-ms"]) == ["n0", "n1", "n2"]
+    assert all(0 <= t <= live["bound-ms"] for t in live["first-ok-ms"].values())
+    # the phase's ops come after the heal, in the checked history
+    lines = (Path(res.store_path) / HISTORY_FILE).read_text().splitlines()
+    heal = max(i for i, ln in enumerate(lines) if '"stop-partition"' in ln)
+    assert any('"process":' in ln and '"nemesis"' not in ln for ln in lines[heal + 1:])
+
+
+def test_a_node_that_stops_serving_fails_liveness_with_its_own_message(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from nodes.core import NodeCore
+
+    real = NodeCore.handle
+
+    def handle(self: NodeCore, msg: object, now_ms: int) -> list:  # type: ignore[type-arg]
+        if self.node_id == "n1" and msg.src.startswith("c") and now_ms > 1000:  # type: ignore[attr-defined]
+            return []  # n1 silently stops answering clients for good
+        return real(self, msg, now_ms)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(NodeCore, "handle", handle)
+    cfg = sim_config(tmp_path, "lin-kv", "replicated", "strong", seed=1, time_limit=2.0,
+                     liveness_bound_ms=3000)
+    res, _ = simulate(cfg)
+    assert res.results is not None and res.exit_code == EXIT_INVALID
+    assert res.results["workload"]["valid"] is True  # safe, but not live
+    live = res.results["liveness"]
+    assert live["valid"] is False and live["not-served"] == ["n1"]
+    assert "liveness: after every fault was lifted" in res.summary
+    assert "n1 answered no request ok within 3 s" in res.summary
+
+
+def test_liveness_bound_zero_skips_the_phase(tmp_path: Path) -> None:
+    res, _ = simulate(sim_config(tmp_path, "echo", liveness_bound_ms=0))
+    assert res.results is not None and "liveness" not in res.results
