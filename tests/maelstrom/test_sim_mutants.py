@@ -20,8 +20,8 @@ from click.testing import CliRunner
 
 from maelstrom.harness import EXIT_INVALID, EXIT_VALID
 from maelstrom.sim.cli import sim_command
-from nodes.caspaxos import Round
-from nodes.workloads import Broadcast, CounterWorkload
+from nodes.caspaxos import Acceptor, RegState, Round
+from nodes.workloads import Broadcast, CounterWorkload, GSetWorkload
 from tests.maelstrom.sim_helpers import sim_config, simulate
 
 SEEDS_MAX = 200
@@ -45,6 +45,23 @@ def _adopt_lowest(mp: pytest.MonkeyPatch) -> None:
                lambda self: min(self.promises.items(), key=lambda kv: (kv[1][0], kv[0]))[1][1])
 
 
+def _accept_below_promise(mp: pytest.MonkeyPatch) -> None:
+    """An acceptor that accepts any ballot, even one below what it promised."""
+
+    def accept(self: Acceptor, key: str, ballot: Any, state: RegState) -> tuple[bool, Any]:
+        s = self.slot(key)
+        s.promised = max(s.promised, ballot)
+        s.accepted, s.state = ballot, state
+        return True, ballot
+
+    mp.setattr(Acceptor, "accept", accept)
+
+
+def _gset_without_anti_entropy(mp: pytest.MonkeyPatch) -> None:
+    """g-set pushes each change once and never repairs what a partition lost."""
+    mp.setattr(GSetWorkload, "_anti_entropy", lambda self, now_ms: None)
+
+
 def _merge_drops_remote(mp: pytest.MonkeyPatch) -> None:
     """A counter merge that ignores the remote state."""
     mp.setattr(CounterWorkload, "merge_json", lambda self, data: None)
@@ -58,6 +75,8 @@ def _broadcast_without_retry(mp: pytest.MonkeyPatch) -> None:
 MUTANTS: list[tuple[str, Callable[[pytest.MonkeyPatch], None], tuple[str, str, str]]] = [
     ("no-majority", _no_majority, ("lin-kv", "replicated", "strong")),
     ("adopt-lowest", _adopt_lowest, ("lin-kv", "replicated", "strong")),
+    ("accept-below-promise", _accept_below_promise, ("lin-kv", "replicated", "strong")),
+    ("g-set-without-anti-entropy", _gset_without_anti_entropy, ("g-set", "replicated", "causal")),
     ("counter-merge-drops-remote", _merge_drops_remote, ("g-counter", "replicated", "eventual")),
     ("pn-counter-merge-drops-remote", _merge_drops_remote, ("pn-counter", "replicated", "causal")),
     ("broadcast-without-retry", _broadcast_without_retry, ("broadcast", "replicated", "eventual")),
