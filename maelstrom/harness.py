@@ -217,6 +217,8 @@ class Harness:
         ns = int(event.pop("time_ms") * 1e6)
         event = {"time": ns, **event}
         self.store.message(event)
+        if not (self.cfg.log_net_send or self.cfg.log_net_recv):
+            return
         kind = event["event"]
         if (kind == "send" and self.cfg.log_net_send) or (kind == "recv" and self.cfg.log_net_recv):
             body = orjson.dumps(event["body"]).decode()

@@ -215,9 +215,10 @@ class NetModel:
         return src in self.nodes and dest in self.nodes
 
     def _count(self, kind: str, env: Envelope) -> None:
-        groups = ["all", "clients" if is_client(env.msg.src) or is_client(env.msg.dest) else "servers"]
-        for g in groups:
-            st = self.stats[g]
+        msg = env.msg
+        stats = self.stats
+        other = stats["clients" if is_client(msg.src) or is_client(msg.dest) else "servers"]
+        for st in (stats["all"], other):
             if kind == "send":
                 st.send_count += 1
                 st.msg_ids.add(env.id)

@@ -267,7 +267,13 @@ class Simulation:
     def _call(self, c: ClientSlot, msg: Message, timeout_ms: float,
               then: Callable[[int], None]) -> None:
         """Send a client's request; ``then(now)`` runs on its reply or at its timeout."""
-        if not self.h.call(c, msg, self.now):
+        self._await(c, self.h.call(c, msg, self.now), timeout_ms, then)
+
+    def _await(self, c: ClientSlot, sent: bool, timeout_ms: float,
+               then: Callable[[int], None]) -> None:
+        """``then(now)`` once, on the reply to ``c``'s request or after ``timeout_ms``
+        (at once when the request could not be sent)."""
+        if not sent:
             self.events.at(self.now, then)
             return
         self._calls += 1
@@ -320,24 +326,7 @@ class Simulation:
             self.h.end_op(sched, inv, c, now)
             self._pump()
 
-        self._await_op(c, sent, complete)
-
-    def _await_op(self, c: ClientSlot, sent: bool, complete: Callable[[int], None]) -> None:
-        """``complete(now)`` on the reply to ``c``'s request or at the workload's RPC timeout."""
-        if not sent:
-            self.events.at(self.now, complete)
-            return
-        self._calls += 1
-        call = self._calls
-        self._waiters[c.id] = (call, complete)
-
-        def timeout(now: int) -> None:
-            w = self._waiters.get(c.id)
-            if w is not None and w[0] == call:
-                del self._waiters[c.id]
-                complete(now)
-
-        self.events.at(self.now + int(math.ceil(self.h.workload.rpc_timeout_ms())), timeout)
+        self._await(c, sent, self.h.workload.rpc_timeout_ms(), complete)
 
     def _pump(self) -> None:
         """Start every op the scheduler allows now and arrange to be woken for the next."""
@@ -431,7 +420,7 @@ class Simulation:
                 served.setdefault(inv.node, now)
             pending.discard(inv.thread)
 
-        self._await_op(c, sent, complete)
+        self._await(c, sent, self.h.workload.rpc_timeout_ms(), complete)
 
     def _final(self, sched: Scheduler) -> None:
         h = self.h
