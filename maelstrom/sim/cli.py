@@ -224,8 +224,8 @@ def _run_count(base: SimConfig, count: int, check: bool, args: list[str]) -> lis
         click.echo(res.summary)
         click.echo(f"trace sha256 {digest}; {virtual:.1f} virtual s in {wall:.2f} wall s")
         code = res.exit_code
-        if check and not _determinism(sim, res, digest):
-            code = max(code, EXIT_UNKNOWN) if code != EXIT_INVALID else code
+        if check and not _determinism(sim, res, digest) and code == EXIT_VALID:
+            code = EXIT_UNKNOWN
         if res.exit_code != EXIT_VALID:
             click.echo(f"replay: {replay_line(args, sim.test.seed, sim.node, sim.mode)}")
         codes.append(code)
@@ -252,7 +252,8 @@ def _run_range(base: SimConfig, seeds: range, check: bool, store_all: bool,
         code = res.exit_code
         if check:
             if not _determinism(sim, res, digest):
-                code = EXIT_UNKNOWN if code == EXIT_VALID else code
+                if code == EXIT_VALID:
+                    code = EXIT_UNKNOWN
             elif res.exit_code == EXIT_VALID and not store_all:
                 _drop_store(res.store_path, base.test.store_root)
         if res.exit_code != EXIT_VALID:

@@ -168,3 +168,19 @@ def test_a_node_that_stops_serving_fails_liveness_with_its_own_message(
 def test_liveness_bound_zero_skips_the_phase(tmp_path: Path) -> None:
     res, _ = simulate(sim_config(tmp_path, "echo", liveness_bound_ms=0))
     assert res.results is not None and "liveness" not in res.results
+
+
+def test_a_node_that_never_answers_init_crashes_the_run(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from nodes.core import NodeCore
+
+    real = NodeCore.handle
+
+    def handle(self: NodeCore, msg: object, now_ms: int) -> list:  # type: ignore[type-arg]
+        out = real(self, msg, now_ms)  # type: ignore[arg-type]
+        return [m for m in out if m.body.get("type") != "init_ok" or m.src != "n2"]
+
+    monkeypatch.setattr(NodeCore, "handle", handle)
+    res, _ = simulate(sim_config(tmp_path, "echo", nemesis=(), init_timeout_s=2.0))
+    assert res.exit_code == 255 and res.crash is not None
+    assert res.crash.startswith("init-failed: n2 did not answer init within 2 s")
