@@ -13,7 +13,9 @@ decides how to wait (`maelstrom.runner`: trio tasks and the real clock;
 `maelstrom.sim`: a discrete-event loop over virtual milliseconds).
 
 No clock is read and no randomness is drawn here except from the RNGs in
-`RunRngs`, which the driver derives from the seed.
+`RunRngs`, which the driver derives from the seed. Its only I/O is the run's
+store directory (`RunStore`) and the console lines, which both drivers write
+the same way; processes, pipes and waiting stay in the drivers.
 """
 
 from __future__ import annotations
