@@ -92,6 +92,10 @@ def draw_latency_ms(config: NetConfig, rng: random.Random) -> int:
     return int(rng.expovariate(1.0 / mean))
 
 
+def _deadline_seq(item: tuple[float, int, Any]) -> tuple[float, int]:
+    return item[0], item[1]
+
+
 @dataclass(frozen=True, slots=True)
 class Envelope:
     """A message in flight.
@@ -302,7 +306,8 @@ class NetModel:
                 continue
             while q and q[0][0] <= now_ms:
                 due.append(heapq.heappop(q))
-        due.sort(key=lambda item: (item[0], item[1]))
+        if len(due) > 1:
+            due.sort(key=_deadline_seq)
         out: list[Envelope] = []
         for _, _, env in due:
             if env.msg.src in self._grudge.get(env.msg.dest, ()):
