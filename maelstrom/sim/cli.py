@@ -186,10 +186,13 @@ def sim_command(ctx: click.Context, node_kind: str, mode: str, test_count: int, 
     test = build_config(f"gyre-sim:{node_kind}", (), **params)
     args: list[str] = ctx.meta.get("gyre_sim_args", [])
     base = SimConfig(test, node_kind, mode, liveness_bound_ms=int(round(liveness_bound * 1000)))
-    if seed_range is None:
-        codes = _run_count(base, test_count, check_determinism, args)
-    else:
-        codes = _run_range(base, seed_range, check_determinism, store_all, args)
+    try:
+        if seed_range is None:
+            codes = _run_count(base, test_count, check_determinism, args)
+        else:
+            codes = _run_range(base, seed_range, check_determinism, store_all, args)
+    except KeyboardInterrupt:
+        sys.exit(EXIT_CRASH)
     sys.exit(combined_exit(codes))
 
 

@@ -182,3 +182,11 @@ def test_replay_in_another_process_with_another_hash_seed_gives_the_same_trace(t
         assert len(found) == 1, out.stdout
         digests.append(found[0])
     assert digests[0] == digests[1]
+
+
+def test_node_logs_go_to_node_logs_and_with_log_stderr_to_the_console(tmp_path: Path) -> None:
+    res = _sim(tmp_path, "-w", "echo", "--seed", "1", *SHORT, "--nemesis", "", "--log-stderr")
+    assert res.exit_code == EXIT_VALID, res.output
+    assert re.search(r"^n0 \|\s+\d+ I initialised as n0", res.output, re.M), res.output
+    run = tmp_path / "store" / "echo" / "latest"
+    assert "initialised as n1" in (run / "node-logs" / "n1.log").read_text()
