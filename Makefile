@@ -18,7 +18,7 @@ ARGS ?=
 PYTEST_ARGS ?=
 
 .PHONY: help serve test test-all bench bench-checker fuzz redis-tools chromium python-venv clean \
-        maelstrom lin-kv-strong lin-kv-eventual lin-kv-causal crdt
+        maelstrom lin-kv-strong lin-kv-eventual lin-kv-causal crdt sim bench-sim
 
 # Maelstrom runs: our harness (`gyre test`) unless MAELSTROM=/path/to/maelstrom
 # names a real Maelstrom, which then gets the very same options. The mode of
@@ -41,6 +41,8 @@ help:
 	@echo "make bench          gyre serve vs Debian's redis-server, side by side (redis-benchmark)"
 	@echo "make fuzz           the command fuzz vs redis-server for MINUTES minutes (60); finds become tests"
 	@echo "make bench-checker  speed of the linearizability checker"
+	@echo "make sim            gyre sim over SEEDS ($(SEEDS)) for every workload and mode that must pass"
+	@echo "make bench-sim      gyre sim speed: CPU/wall seconds per seed, virtual/CPU ratio (PROFILE=1)"
 	@echo "make maelstrom      single-node lin-kv under our Maelstrom (MAELSTROM=path for a real one)"
 	@echo "make lin-kv-strong  3-node lin-kv with partitions, strong mode (also -eventual, -causal,"
 	@echo "                    which are expected to be invalid and then exit 0 saying so)"
@@ -123,6 +125,30 @@ fuzz: $(STAMP) redis-tools
 
 bench-checker: $(STAMP)
 	$(PY) -m bench.bench_checker $(ARGS)
+
+# The deterministic simulator over a seed range: every workload on the single node,
+# and the replicated node in each mode for the workloads every mode must pass
+# (lin-kv only in strong mode: eventual and causal are expected to be invalid).
+# Each combination prints a line per seed and a total; failing seeds print
+# their replay line and keep their store. Exit: the first failure's code.
+SEEDS ?= 1..10
+SIM_ARGS ?=
+SIM = $(GYRE) sim --node-count 3 --concurrency 2n --time-limit 10 --rate 50 --latency 10 \
+	    --nemesis partition --nemesis-interval 2 --recovery-wait 5 --seeds $(SEEDS) $(SIM_ARGS)
+
+sim: $(STAMP)
+	@for w in echo unique-ids broadcast g-set g-counter pn-counter lin-kv; do \
+	    echo "== $$w, single node"; $(SIM) -w $$w --node single || exit $$?; \
+	done
+	@for m in eventual causal strong; do \
+	    for w in g-set g-counter pn-counter broadcast; do \
+	        echo "== $$w, replicated $$m"; $(SIM) -w $$w --node replicated --mode $$m || exit $$?; \
+	    done; \
+	done
+	@echo "== lin-kv, replicated strong"; $(SIM) -w lin-kv --node replicated --mode strong
+
+bench-sim: $(STAMP)
+	$(PY) -m bench.bench_sim $(if $(PROFILE),--profile) $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info .fuzz-protocol.log

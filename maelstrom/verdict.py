@@ -162,6 +162,8 @@ def checker_lines(workload: str, name: str, res: Mapping[str, Any]) -> list[str]
         return _stats(res)
     if name == "availability":
         return _availability(res)
+    if isinstance(res.get("why"), str):
+        return [res["why"]]
     return []
 
 

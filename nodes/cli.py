@@ -57,12 +57,14 @@ def serve(host: str, port: int, requirepass: str, maxclients: int, databases: in
 
 def _register_subcommands() -> None:
     from maelstrom.check_cli import check
+    from maelstrom.sim.cli import sim_command
     from maelstrom.test_cli import test_command
     from nodes.node_cli import node_group
 
     main.add_command(node_group, "node")
     main.add_command(test_command, "test")
     main.add_command(check, "check")
+    main.add_command(sim_command, "sim")
 
 
 _register_subcommands()

@@ -1,0 +1,475 @@
+"""One simulated run: the real node cores, the harness, virtual time.
+
+Strategy: `Simulation` is the simulator's counterpart of
+`maelstrom.runner.Runner`, over the same `maelstrom.harness.Harness`, with
+the trio tasks replaced by one loop over integer virtual milliseconds:
+
+- each step jumps to the earliest due time among the network's queues
+  (`NetModel.next_deadline_ms`), the nodes' timers
+  (`NodeCore.next_deadline_ms`) and the event queue (client timeouts, the
+  scheduler's and the nemesis's wake-ups), then runs, in this fixed order,
+  every delivery due (nodes in the network's ``(deadline, seq)`` order),
+  every node timer due (nodes in name order) and every event due; a step
+  that produced zero-latency messages is followed by another at the same
+  millisecond;
+- everything between the harness and a node crosses the real JSON encoding
+  and decoding (`protocol.maelstrom_json`): the envelope a node reads is
+  ``orjson.dumps(env.wire())`` decoded with ``decode_line``, and each message
+  a node emits is ``encode``d and decoded again before it reaches the
+  network, so a body that cannot be serialised fails here as it would on a
+  pipe (the run crashes with the node's name);
+- phases as in ``gyre test``: init (``--init-timeout``), setup, main
+  (scheduler + nemesis), and for workloads with a final phase: heal,
+  recovery wait, one final op per thread;
+- then, for the workloads without a final phase (whose checker has no
+  convergence test of its own), a healed liveness phase (vopr's liveness
+  mode): every fault is lifted, and within ``liveness_bound_ms`` of the heal
+  every node must answer at least one client request ``ok``. Each round
+  gives every client thread one op of the main generator (recorded and
+  checked like any other); rounds repeat, `LIVENESS_PAUSE_MS` apart, until
+  every node has served or the bound passes. The verdict is the
+  ``liveness`` entry of ``results.json``, with its own message;
+- an exception escaping a node's ``handle`` or ``tick`` ends the run as a
+  crash (exit 255) with the traceback, so a seed sweep reports it;
+- the node's log (the ``gyre.node`` logger, stderr in a real run) goes to
+  ``node-logs/<id>.log`` and, with ``--log-stderr``, to the console.
+
+Randomness: one ``random.Random(seed)`` draws, in this order, the seeds of
+the network's, the generator's, the nemesis's and the services' RNGs, then
+one per node in node order. Nothing reads the wall clock; node outputs are
+kept in the order produced; every collection iterated is a list or a dict
+in insertion order.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import IO, Any, Final
+
+import orjson
+
+from maelstrom.generator import Invocation, Scheduler
+from maelstrom.harness import ClientSlot, Harness, RunResult, RunRngs, TestConfig
+from maelstrom.nemesis import NemesisSchedule
+from maelstrom.sim.loop import EventQueue
+from maelstrom.workloads import SETUP_TIMEOUT_MS
+from nodes.core import NodeCore
+from protocol.maelstrom_json import MalformedMessage, Message, decode_line, encode
+
+NODE_KINDS: Final[tuple[str, ...]] = ("single", "replicated")
+MODES: Final[tuple[str, ...]] = ("eventual", "causal", "strong")
+#: Workloads the node programs know by name (`nodes.workloads.WORKLOADS`); others run as "auto".
+_NODE_LOGGER: Final[str] = "gyre.node"
+
+#: Default time the healed cluster has to serve a request on every node.
+LIVENESS_BOUND_MS_DEFAULT: Final[int] = 10_000
+#: Pause between two liveness rounds.
+LIVENESS_PAUSE_MS: Final[int] = 100
+
+#: Builds one node: ``(node_id, rng, now_ms) -> NodeCore``.
+NodeFactory = Callable[[str, random.Random, int], NodeCore]
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """A simulated run: the ``gyre test`` options plus which node runs.
+
+    Attributes:
+        test: Every ``gyre test`` option (``bin`` is only a label here).
+        node: ``single`` or ``replicated``.
+        mode: The replicated node's consistency mode.
+        report: Write ``report.html`` (a seed sweep skips it for runs it deletes).
+        liveness_bound_ms: The healed liveness phase's bound (0: no such phase).
+    """
+
+    test: TestConfig
+    node: str = "single"
+    mode: str = "eventual"
+    report: bool = True
+    liveness_bound_ms: int = LIVENESS_BOUND_MS_DEFAULT
+
+    def label(self) -> str:
+        return self.node if self.node == "single" else f"{self.node} --mode {self.mode}"
+
+
+def node_factory(cfg: SimConfig) -> NodeFactory:
+    """The real node class for ``cfg.node`` and ``cfg.mode``, told the workload as GYRE_WORKLOAD would."""
+    from nodes.workloads import WORKLOADS
+
+    workload = cfg.test.workload if cfg.test.workload in WORKLOADS else "auto"
+    if cfg.node == "single":
+        from nodes.single import SingleConfig, SingleNode
+
+        scfg = SingleConfig(workload=workload)
+        return lambda node_id, rng, now_ms: SingleNode(rng=rng, config=scfg, now_ms=now_ms)
+    if cfg.node == "replicated":
+        from nodes.replicated import ReplicatedConfig, ReplicatedNode
+
+        rcfg = ReplicatedConfig(mode=cfg.mode, workload=workload)
+        return lambda node_id, rng, now_ms: ReplicatedNode(rng=rng, config=rcfg, now_ms=now_ms)
+    raise ValueError(f"node must be one of {', '.join(NODE_KINDS)}, not {cfg.node!r}")
+
+
+def sim_rngs(seed: int, node_count: int) -> tuple[RunRngs, list[random.Random]]:
+    """Every RNG of a run, drawn from one ``random.Random(seed)`` in a fixed order."""
+    master = random.Random(seed)
+    harness = RunRngs(*(random.Random(master.getrandbits(64)) for _ in range(4)))
+    nodes = [random.Random(master.getrandbits(64)) for _ in range(node_count)]
+    return harness, nodes
+
+
+class _NodeLog(logging.Handler):
+    """Routes the node logger to the log of the node the simulator is running."""
+
+    def __init__(self, sim: Simulation) -> None:
+        super().__init__(logging.INFO)
+        self.sim = sim
+
+    def emit(self, record: logging.LogRecord) -> None:
+        node = self.sim.current
+        text = f"{self.sim.now:>9} {record.levelname[0]} {record.getMessage()}"
+        self.sim.h.store.node_log(node or "harness", text.encode())
+        if self.sim.cfg.test.log_stderr:
+            self.sim.h.say(f"{node} | {text}")
+
+
+class _Stop(Exception):
+    """The run cannot go on (a crash was recorded)."""
+
+
+class Simulation:
+    """One simulated run (see module doc).
+
+    Args:
+        cfg: The options.
+        console: Where the banner and diagnoses go.
+        factory: Builds the nodes (default: the real node of ``cfg.node``/``cfg.mode``).
+    """
+
+    def __init__(self, cfg: SimConfig, console: IO[str] | None = None,
+                 factory: NodeFactory | None = None) -> None:
+        self.cfg = cfg
+        t = cfg.test
+        rngs, node_rngs = sim_rngs(t.seed, len(t.nodes))
+        self.h = Harness(t, rngs, console if console is not None else sys.stderr, verb="gyre sim")
+        self.net = self.h.net
+        self.now = 0
+        self.current: str | None = None
+        self.events = EventQueue()
+        build = factory if factory is not None else node_factory(cfg)
+        self.cores: dict[str, NodeCore] = {}
+        for node_id, rng in zip(self.h.nodes, node_rngs):
+            self.cores[node_id] = build(node_id, rng, 0)
+            self.net.register(node_id)
+        # each node's next timer (see `_run_node`), in node order
+        self._deadlines: dict[str, int | None] = {n: c.next_deadline_ms() for n, c in self.cores.items()}
+        # client id -> (call number, what to do with the reply or the timeout)
+        self._waiters: dict[str, tuple[int, Callable[[int], None]]] = {}
+        self._calls = 0
+        self._sched: Scheduler | None = None
+        self._sched_wake: int | None = None
+        self._pumping = False
+        self._nemesis: NemesisSchedule | None = None
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def _next_time(self) -> int | None:
+        best = self.events.next_time_ms()
+        net = self.net.next_deadline_ms()
+        if net is not None:
+            t = int(math.ceil(net))
+            best = t if best is None or t < best else best
+        for d in self._deadlines.values():
+            if d is not None and (best is None or d < best):
+                best = d
+        return best
+
+    def _step(self, now: int) -> None:
+        self.now = now
+        cores = self.cores
+        for env in self.net.deliver_due(now):
+            dest = env.msg.dest
+            core = cores.get(dest)
+            if core is None:
+                slot = self.h.route(env, now)
+                if slot is not None:
+                    self._wake(slot, now)
+                continue
+            self._run_node(dest, core, decode_line(orjson.dumps(env.wire())))
+        for node_id, d in list(self._deadlines.items()):
+            if d is not None and d <= now:
+                self._run_node(node_id, cores[node_id], None)
+        self.events.run_due(now)
+
+    def run_until(self, stop: Callable[[], bool], until_ms: int | None = None) -> None:
+        """Step until ``stop()`` holds, or virtual time would pass ``until_ms``."""
+        while not stop():
+            if self.h.crash_reason is not None:
+                raise _Stop
+            t = self._next_time()
+            if t is None or (until_ms is not None and t > until_ms):
+                if until_ms is not None:
+                    self.now = max(self.now, until_ms)
+                return
+            self._step(max(self.now, t))
+        if self.h.crash_reason is not None:
+            raise _Stop
+
+    def _run_node(self, node_id: str, core: NodeCore, msg: Message | None) -> None:
+        """Hand ``msg`` to the node (None: fire its due timers) and send what it produced.
+
+        A core's next deadline only changes when it is called, so it is read
+        back here once and kept in ``_deadlines``.
+        """
+        self.current = node_id
+        try:
+            out = core.tick(self.now) if msg is None else core.handle(msg, self.now)
+        except Exception as exc:  # noqa: BLE001 - a node bug ends the run as a crash, with its trace
+            self.h.crash(f"node-crashed: node {node_id} raised {type(exc).__name__}: {exc} at "
+                         f"{self.now} ms during the {self.h.phase} phase\n"
+                         + traceback.format_exc().rstrip())
+            return
+        finally:
+            self.current = None
+        self._deadlines[node_id] = core.next_deadline_ms()
+        for m in out:
+            self._emit(node_id, m)
+
+    def _emit(self, node_id: str, m: Message) -> None:
+        """A message a node produced: through the wire encoding, onto the network."""
+        try:
+            line = encode(m)
+        except TypeError as exc:
+            self.h.crash(f"node-crashed: node {node_id} produced a message that cannot be "
+                         f"serialised ({exc}): {m!r}")
+            return
+        try:
+            msg = decode_line(line)
+        except MalformedMessage as exc:
+            self.h.diagnose(f"{node_id} printed a line on stdout that is not a Maelstrom message "
+                            f"({exc.text}): {line.decode(errors='replace')[:300]}")
+            return
+        self.h.send(msg, f"{node_id} stdout", self.now)
+
+    # -- clients --------------------------------------------------------------------------------
+
+    def _wake(self, slot: ClientSlot, now: int) -> None:
+        waiter = self._waiters.pop(slot.id, None)
+        if waiter is not None:
+            waiter[1](now)
+
+    def _call(self, c: ClientSlot, msg: Message, timeout_ms: float,
+              then: Callable[[int], None]) -> None:
+        """Send a client's request; ``then(now)`` runs on its reply or at its timeout."""
+        self._await(c, self.h.call(c, msg, self.now), timeout_ms, then)
+
+    def _await(self, c: ClientSlot, sent: bool, timeout_ms: float,
+               then: Callable[[int], None]) -> None:
+        """``then(now)`` once, on the reply to ``c``'s request or after ``timeout_ms``
+        (at once when the request could not be sent)."""
+        if not sent:
+            self.events.at(self.now, then)
+            return
+        self._calls += 1
+        call = self._calls
+        self._waiters[c.id] = (call, then)
+
+        def timeout(now: int) -> None:
+            w = self._waiters.get(c.id)
+            if w is not None and w[0] == call:
+                del self._waiters[c.id]
+                c.expect = None
+                then(now)
+
+        self.events.at(self.now + int(math.ceil(timeout_ms)), timeout)
+
+    # -- phases ------------------------------------------------------------------------------------
+
+    def _init(self) -> None:
+        h = self.h
+        h.phase = "init"
+        pending: list[tuple[str, ClientSlot]] = [(n, h.open_client()) for n in h.nodes]
+        answered: list[str] = []
+        for node_id, c in pending:
+            self._call(c, h.init_request(node_id, c), self.cfg.test.init_timeout_s * 1000,
+                       lambda now, n=node_id: answered.append(n))
+        self.run_until(lambda: len(answered) == len(pending))
+        for node_id, c in pending:
+            h.init_done(node_id, c)
+        if h.crash_reason is not None:
+            raise _Stop
+        setups = h.workload.setup_requests()
+        if not setups:
+            return
+        h.phase = "setup"
+        calls = [(n, h.open_client(), *setups[n]) for n in h.nodes if n in setups]
+        done: list[str] = []
+        for node_id, c, body, _ in calls:
+            _, msg = c.session.raw_request(node_id, body)
+            self._call(c, msg, SETUP_TIMEOUT_MS, lambda now, n=node_id: done.append(n))
+        self.run_until(lambda: len(done) == len(calls))
+        for node_id, c, body, schema in calls:
+            h.setup_done(node_id, c, body, schema)
+        if h.crash_reason is not None:
+            raise _Stop
+
+    def _start_op(self, sched: Scheduler, inv: Invocation) -> None:
+        c, sent = self.h.start_op(inv, self.now)
+
+        def complete(now: int) -> None:
+            self.h.end_op(sched, inv, c, now)
+            self._pump()
+
+        self._await(c, sent, self.h.workload.rpc_timeout_ms(), complete)
+
+    def _pump(self) -> None:
+        """Start every op the scheduler allows now and arrange to be woken for the next."""
+        sched = self._sched
+        if sched is None or self._pumping or self.h.phase != "main":
+            return
+        self._pumping = True
+        try:
+            now = self.now
+            while (inv := sched.poll(now)) is not None:
+                self._start_op(sched, inv)
+            wake = sched.wake_ms(now)
+            if wake is not None:
+                at = max(int(math.ceil(wake)), now + 1)
+                if at != self._sched_wake:
+                    self._sched_wake = at
+                    self.events.at(at, self._on_sched_wake)
+        finally:
+            self._pumping = False
+
+    def _on_sched_wake(self, now: int) -> None:
+        self._sched_wake = None
+        self._pump()
+
+    def _on_nemesis(self, now: int) -> None:
+        nem = self._nemesis
+        if nem is None or self.h.phase != "main":
+            return
+        for op in nem.due(now):
+            self.h.nemesis_op(op, now)
+        nxt = nem.next_time_ms()
+        if nxt is not None:
+            self.events.at(max(int(math.ceil(nxt)), now + 1), self._on_nemesis)
+
+    def _main(self) -> None:
+        h = self.h
+        h.phase = "main"
+        sched = self._sched = h.scheduler(self.now)
+        self._nemesis = h.nemesis_schedule()
+        if self._nemesis is not None:
+            self._on_nemesis(self.now)
+        self._pump()
+        self.run_until(lambda: sched.done(self.now))
+        if h.workload.has_final:
+            self._final(sched)
+        elif self.cfg.liveness_bound_ms > 0:
+            self._liveness(sched)
+
+    def _liveness(self, sched: Scheduler) -> None:
+        """Heal everything; every node must serve a request ok within the bound."""
+        h = self.h
+        h.phase = "healing"
+        if self._nemesis is not None:
+            for op in self._nemesis.heal_ops():
+                h.nemesis_op(op, self.now)
+        h.phase = "liveness"
+        healed = self.now
+        bound = self.cfg.liveness_bound_ms
+        deadline = healed + bound
+        served: dict[str, int] = {}  # node -> when it first answered ok
+        rounds = 0
+        while len(served) < len(h.nodes) and self.now < deadline:
+            rounds += 1
+            invs = sched.final_invocations(sched.source, self.now)
+            if not invs:
+                break
+            pending = {inv.thread for inv in invs}
+            for inv in invs:
+                self._start_liveness_op(sched, inv, served, pending)
+            self.run_until(lambda: not pending)
+            if len(served) < len(h.nodes):
+                self.run_until(lambda: False, self.now + LIVENESS_PAUSE_MS)
+        late = [n for n in h.nodes if n not in served]
+        result: dict[str, Any] = {"valid": not late, "bound-ms": bound, "healed-at-ms": healed,
+                                  "rounds": rounds,
+                                  "first-ok-ms": {n: t - healed for n, t in served.items()}}
+        if late:
+            result["not-served"] = late
+            result["why"] = (f"after every fault was lifted at {healed / 1000:.1f} s, "
+                             f"{', '.join(late)} answered no request ok within {bound / 1000:g} s "
+                             f"({rounds} rounds of one request per client thread)")
+        h.extra_results["liveness"] = result
+
+    def _start_liveness_op(self, sched: Scheduler, inv: Invocation, served: dict[str, int],
+                           pending: set[int]) -> None:
+        c, sent = self.h.start_op(inv, self.now)
+
+        def complete(now: int) -> None:
+            comp = self.h.end_op(sched, inv, c, now)
+            if comp.type == "ok":
+                served.setdefault(inv.node, now)
+            pending.discard(inv.thread)
+
+        self._await(c, sent, self.h.workload.rpc_timeout_ms(), complete)
+
+    def _final(self, sched: Scheduler) -> None:
+        h = self.h
+        h.phase = "healing"
+        if self._nemesis is not None:
+            for op in self._nemesis.heal_ops():
+                h.nemesis_op(op, self.now)
+        h.phase = "recovery"
+        h.log(f"Waiting for recovery... ({self.cfg.test.recovery_wait_s:g} s)")
+        until = self.now + int(math.ceil(self.cfg.test.recovery_wait_s * 1000))
+        self.run_until(lambda: False, until)
+        final = h.workload.final_generator()
+        assert final is not None
+        h.phase = "final"
+        for inv in sched.final_invocations(final, self.now):
+            self._start_op(sched, inv)
+        self.run_until(lambda: not sched.busy)
+
+    # -- the run -----------------------------------------------------------------------------------
+
+    def run(self) -> RunResult:
+        """Run, check and write the store; never raises for node misbehaviour."""
+        h = self.h
+        h.say(f"{h.banner()}; node {self.cfg.label()}")
+        logger = logging.getLogger(_NODE_LOGGER)
+        handler = _NodeLog(self)
+        saved = (logger.level, logger.propagate)
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+        try:
+            self._init()
+            self._main()
+            h.phase = "done"
+        except _Stop:
+            pass
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(saved[0])
+            logger.propagate = saved[1]
+        extra: dict[str, Any] = {"sim-node": self.cfg.node, "sim-mode": self.cfg.mode}
+        return h.finish(self.now, extra, report=self.cfg.report)
+
+
+def run_sim(cfg: SimConfig, console: IO[str] | None = None,
+            factory: NodeFactory | None = None) -> RunResult:
+    """Run one simulation to completion.
+
+    Raises:
+        maelstrom.workloads.WorkloadError: Options the workload cannot run with.
+    """
+    return Simulation(cfg, console, factory).run()
