@@ -283,18 +283,8 @@ def test_set_algebra(c: Client) -> None:
         assert err(c(*argv)) == text, argv
 
 
-class FakeSet:
-    """A stand-in for crdt.sets' type: iterable members, type_name b"set"."""
-
-    type_name = b"set"
-
-    def __init__(self, *members: bytes) -> None:
-        self.members = set(members)
-
-
 def test_plain_sets_count_with_score_one(c: Client) -> None:
-    db = c.session.db
-    db.set(b"st", FakeSet(b"x", b"q"), c.now)
+    assert c("SADD", "st", "x", "q") == 2
     c("ZADD", "a", 5, "x", 2, "y")
     assert c("ZUNION", 2, "a", "st", "WITHSCORES") == [b"q", 1.0, b"y", 2.0, b"x", 6.0]
     assert c("ZINTER", 2, "st", "a", "WEIGHTS", 3, 1, "WITHSCORES") == [b"x", 8.0]
