@@ -12,12 +12,9 @@ import random
 import pytest
 
 from crdt.keyspace import encoding_of
-from tests.helpers import EngineBox
+from tests.helpers import EngineBox, NOT_INTEGER, SYNTAX, WRONGTYPE
 
 T0 = 1_700_000_000_000
-SYNTAX = b"ERR syntax error"
-NOT_INTEGER = b"ERR value is not an integer or out of range"
-WRONGTYPE = b"WRONGTYPE Operation against a key holding the wrong kind of value"
 BIT_OFFSET = b"ERR bit offset is not an integer or out of range"
 BIT_VALUE = b"ERR bit is not an integer or out of range"
 BITPOS_BIT = b"ERR The bit argument must be 1 or 0."

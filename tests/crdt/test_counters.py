@@ -13,14 +13,11 @@ from crdt.args import INT64_MAX, INT64_MIN, to_int
 from crdt.errors import CommandError
 from crdt.keyspace import encoding_of
 from crdt.strings import format_incr_float, parse_long_double
-from tests.helpers import EngineBox
+from tests.helpers import EngineBox, NOT_FLOAT, NOT_INTEGER, WRONGTYPE
 
 T0 = 1_700_000_000_000
-NOT_INTEGER = b"ERR value is not an integer or out of range"
-NOT_FLOAT = b"ERR value is not a valid float"
 OVERFLOW = b"ERR increment or decrement would overflow"
 NAN_INF = b"ERR increment would produce NaN or Infinity"
-WRONGTYPE = b"WRONGTYPE Operation against a key holding the wrong kind of value"
 
 
 class Box(EngineBox):

@@ -16,11 +16,9 @@ from crdt.keys import DB_CONTENT_SLOTS, DB_INDEX_SLOTS, parse_scan_cursor, to_c_
 from crdt.keyspace import Db
 from crdt.errors import CommandError
 from protocol.replies import ErrorReply, SimpleString
-from tests.helpers import EngineBox
+from tests.helpers import EngineBox, NOT_INTEGER, SYNTAX
 
 T0 = 1_700_000_000_000
-SYNTAX = b"ERR syntax error"
-NOT_INTEGER = b"ERR value is not an integer or out of range"
 INT_RANGE = b"ERR value is out of range, value must between -2147483648 and 2147483647"
 SAME = b"ERR source and destination objects are the same"
 DB_RANGE = b"ERR DB index is out of range"

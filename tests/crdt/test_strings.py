@@ -14,12 +14,9 @@ from crdt.args import INT64_MAX
 from crdt.keyspace import encoding_of
 from crdt.lists import ListValue
 from protocol.resp import encode
-from tests.helpers import EngineBox
+from tests.helpers import EngineBox, NOT_INTEGER, SYNTAX, WRONGTYPE
 
 T0 = 1_700_000_000_000  # a plausible wall-clock time in ms
-SYNTAX = b"ERR syntax error"
-NOT_INTEGER = b"ERR value is not an integer or out of range"
-WRONGTYPE = b"WRONGTYPE Operation against a key holding the wrong kind of value"
 TOO_LONG = b"ERR string exceeds maximum allowed size (proto-max-bulk-len)"
 
 

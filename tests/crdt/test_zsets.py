@@ -21,9 +21,9 @@ from crdt.engine import Engine
 from crdt.errors import CommandError
 from crdt.zsets import ZSet, format_score, parse_score, parse_score_range, zset_pop
 from protocol.replies import NULL_ARRAY, ErrorReply
+from tests.helpers import WRONGTYPE
 
 NOW = 1_000_000
-WRONGTYPE = b"WRONGTYPE Operation against a key holding the wrong kind of value"
 
 
 class Client:
