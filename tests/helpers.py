@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from hypothesis import strategies as st
+
 REDIS_SERVER = shutil.which("redis-server")
 REDIS_START_TIMEOUT_S = 10.0
 
@@ -121,6 +123,11 @@ WRONGTYPE = b"WRONGTYPE Operation against a key holding the wrong kind of value"
 SYNTAX = b"ERR syntax error"
 NOT_INTEGER = b"ERR value is not an integer or out of range"
 NOT_FLOAT = b"ERR value is not a valid float"
+
+
+def weighted(choices: list[tuple[int, st.SearchStrategy[Any]]]) -> st.SearchStrategy[Any]:
+    """Draw from one of the strategies, picked with the given integer weights."""
+    return st.sampled_from([s for w, s in choices for _ in range(w)]).flatmap(lambda s: s)
 
 
 class EngineBox:

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crdt.commands import TABLE
+from tests.helpers import weighted
 
 pytestmark = pytest.mark.redis
 
@@ -512,7 +513,7 @@ WEIGHTED = [
     (1, st.tuples(st.just("ZSCAN"), keys, st.just("0"))),
     (1, st.tuples(st.just("ZRANDMEMBER"), keys, st.just("0"))),
 ]
-commands = st.sampled_from([s for w, s in WEIGHTED for _ in range(w)]).flatmap(lambda s: s)
+commands = weighted(WEIGHTED)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
