@@ -18,12 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crdt.commands import TABLE
 from tests.helpers import weighted
 
 pytestmark = pytest.mark.redis
-
-HAVE_SETS = TABLE.get(b"sadd") is not None
 
 
 def run_all(diff: Any, commands: list[tuple[Any, ...]]) -> None:
@@ -323,7 +320,6 @@ def test_algebra_store(loaded: Any, argv: tuple[Any, ...], dest: str) -> None:
         loaded.check("OBJECT", "ENCODING", key)
 
 
-@pytest.mark.skipif(not HAVE_SETS, reason="plain sets (crdt/sets.py) are not implemented yet")
 def test_algebra_with_plain_sets(loaded: Any) -> None:
     run_all(loaded, [
         ("SADD", "set", "a", "b", "x", "1", "2"), ("ZUNION", 2, "z", "set", "WITHSCORES"),
