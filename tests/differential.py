@@ -56,7 +56,15 @@ class RealRedis:
             self.call(b"HELLO", b"3")
 
     def call(self, *argv: bytes) -> Any:
+        self.send(*argv)
+        return self.receive()
+
+    def send(self, *argv: bytes) -> None:
+        """Send a command without waiting for its reply (a blocking pop, say)."""
         self.sock.sendall(encode_command(list(argv)))
+
+    def receive(self) -> Any:
+        """The next reply on this connection (waits at most SOCKET_TIMEOUT_S)."""
         while True:
             reply = self.reader.gets()
             if reply is not False:
@@ -83,6 +91,10 @@ class OurEngine:
 
     def call(self, *argv: bytes) -> Any:
         reply = self.engine.execute(list(argv), self.session, self.clock())
+        return self.on_the_wire(reply, argv)
+
+    def on_the_wire(self, reply: Any, argv: tuple[bytes, ...] = ()) -> Any:
+        """A reply as a client reads it: encoded, parsed by hiredis and normalised."""
         reader = hiredis.Reader()
         reader.feed(encode(reply, self.session.resp3))
         parsed = reader.gets()

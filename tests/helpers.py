@@ -1,4 +1,5 @@
-"""Shared test helpers: free ports and a real Debian redis-server to compare against."""
+"""Shared test helpers: free ports, a real Debian redis-server to compare against,
+an engine box on virtual time, and the error texts many tests compare with."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+
+from hypothesis import strategies as st
 
 REDIS_SERVER = shutil.which("redis-server")
 REDIS_START_TIMEOUT_S = 10.0
@@ -113,6 +116,18 @@ def gyre_process(*extra_args: str, preexec_fn: Callable[[], None] | None = None,
 
 
 T0_MS = 1_700_000_000_000  # a plausible wall-clock time in ms
+
+# Error texts many test files compare with, spelled out here as Redis 7.0 words
+# them (not imported from crdt/errors.py, so a typo there fails the tests).
+WRONGTYPE = b"WRONGTYPE Operation against a key holding the wrong kind of value"
+SYNTAX = b"ERR syntax error"
+NOT_INTEGER = b"ERR value is not an integer or out of range"
+NOT_FLOAT = b"ERR value is not a valid float"
+
+
+def weighted(choices: list[tuple[int, st.SearchStrategy[Any]]]) -> st.SearchStrategy[Any]:
+    """Draw from one of the strategies, picked with the given integer weights."""
+    return st.sampled_from([s for w, s in choices for _ in range(w)]).flatmap(lambda s: s)
 
 
 class EngineBox:

@@ -1,4 +1,5 @@
-"""The Makefile's Maelstrom targets: the command lines they build, and a real short run."""
+"""The Makefile's Maelstrom targets: the command lines they hand to a stand-in `maelstrom`
+(a shell script that records its calls), and one short run of our own harness (`gyre test`)."""
 
 from __future__ import annotations
 
@@ -36,8 +37,7 @@ def stand_in(tmp_path: Path) -> tuple[Path, Path]:
 
 @needs_make
 @pytest.mark.parametrize("mode", ["strong", "eventual", "causal"])
-def test_lin_kv_targets_drive_a_real_maelstrom_with_the_same_options(
-        stand_in: tuple[Path, Path], mode: str) -> None:
+def test_lin_kv_targets_give_maelstrom_the_same_options(stand_in: tuple[Path, Path], mode: str) -> None:
     script, log = stand_in
     r = make(f"lin-kv-{mode}", f"MAELSTROM={script}", "TIME_LIMIT=30", "NODES=5")
     assert r.returncode == 0, r.stderr
@@ -50,7 +50,7 @@ def test_lin_kv_targets_drive_a_real_maelstrom_with_the_same_options(
 
 
 @needs_make
-def test_maelstrom_and_crdt_targets_with_a_real_maelstrom(stand_in: tuple[Path, Path]) -> None:
+def test_maelstrom_and_crdt_targets_build_their_maelstrom_command_lines(stand_in: tuple[Path, Path]) -> None:
     script, log = stand_in
     assert make("maelstrom", f"MAELSTROM={script}").returncode == 0
     assert make("crdt", f"MAELSTROM={script}").returncode == 0

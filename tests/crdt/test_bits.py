@@ -1,38 +1,24 @@
 """Unit tests of crdt/bits.py and crdt/bitfield.py: SETBIT GETBIT BITCOUNT BITPOS BITOP
 BITFIELD BITFIELD_RO, on virtual time.
 
-Wrong-type cases store a stand-in collection straight into the Db. Random
+Wrong-type cases make a real list with RPUSH. Random
 ranges are checked against a naive bit-by-bit model of Redis's rules.
 """
 
 from __future__ import annotations
 
 import random
-from typing import Any
 
 import pytest
 
 from crdt.keyspace import encoding_of
-from tests.helpers import EngineBox
+from tests.helpers import EngineBox, NOT_INTEGER, SYNTAX, WRONGTYPE
 
 T0 = 1_700_000_000_000
-SYNTAX = b"ERR syntax error"
-NOT_INTEGER = b"ERR value is not an integer or out of range"
-WRONGTYPE = b"WRONGTYPE Operation against a key holding the wrong kind of value"
 BIT_OFFSET = b"ERR bit offset is not an integer or out of range"
 BIT_VALUE = b"ERR bit is not an integer or out of range"
 BITPOS_BIT = b"ERR The bit argument must be 1 or 0."
 MAX_BULK = 512 * 1024 * 1024
-
-
-class FakeList:
-    type_name = b"list"
-
-    def encoding(self, config: Any) -> bytes:
-        return b"listpack"
-
-    def copy(self) -> FakeList:
-        return self
 
 
 class Box(EngineBox):
@@ -110,7 +96,7 @@ def test_setbit_value_errors(box: Box, value: str) -> None:
 
 
 def test_bit_wrongtype_and_order(box: Box) -> None:
-    box.put(b"l", FakeList())
+    assert box("RPUSH", "l", "x") == 1
     assert box.err("SETBIT", "l", 0, 1) == WRONGTYPE
     assert box.err("GETBIT", "l", 0) == WRONGTYPE
     assert box.err("GETBIT", "l", "x") == BIT_OFFSET  # the offset is parsed first
@@ -148,7 +134,7 @@ def test_bitcount_errors(box: Box) -> None:
     assert box.err("BITCOUNT", "k", 1, "b") == NOT_INTEGER
     assert box.err("BITCOUNT", "k", 0, -1, "bits") == SYNTAX
     assert box.err("BITCOUNT", "k", "a", 1, "bits") == NOT_INTEGER  # numbers before the unit
-    box.put(b"l", FakeList())
+    assert box("RPUSH", "l", "x") == 1
     assert box.err("BITCOUNT", "l", "a") == WRONGTYPE
     assert box.err("BITCOUNT") == b"ERR wrong number of arguments for 'bitcount' command"
 
@@ -214,7 +200,7 @@ def test_bitpos_errors(box: Box) -> None:
     assert box.err("BITPOS", "k", 1, 0, -1, "bits") == SYNTAX
     assert box.err("BITPOS", "k", 1, 0, -1, "bit", "x") == SYNTAX
     assert box.err("BITPOS", "k", 1, 0, "x", "bits") == SYNTAX  # the unit before the end
-    box.put(b"l", FakeList())
+    assert box("RPUSH", "l", "x") == 1
     assert box.err("BITPOS", "l", 1, "a") == WRONGTYPE
     assert box.err("BITPOS", "l", 3) == BITPOS_BIT
     assert box.err("BITPOS", "k") == b"ERR wrong number of arguments for 'bitpos' command"
@@ -337,7 +323,7 @@ def test_bitop_replaces_ttl_and_deletes_on_empty_result(box: Box) -> None:
 
 
 def test_bitop_errors_leave_the_destination(box: Box) -> None:
-    box.put(b"l", FakeList())
+    assert box("RPUSH", "l", "x") == 1
     box("SET", "d", "keep")
     assert box.err("BITOP", "NAND", "d", "l") == SYNTAX
     assert box.err("BITOP", "NOT", "d", "a", "b") == b"ERR BITOP NOT must be called with a single source key."
@@ -386,7 +372,7 @@ def test_bitfield_ro_and_reads_never_write(box: Box) -> None:
 
 
 def test_bitfield_checks_every_argument_before_the_key(box: Box) -> None:
-    box.put(b"l", FakeList())
+    assert box("RPUSH", "l", "x") == 1
     bad_type = b"ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is."
     assert box.err("BITFIELD", "l", "GET", "u64", 0) == bad_type
     assert box.err("BITFIELD", "l", "GET", "u8", -1) == BIT_OFFSET

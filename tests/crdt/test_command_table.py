@@ -14,10 +14,9 @@ from crdt.introspection import CATEGORY_ORDER, FLAG_ORDER, find_command, info_ro
 from crdt.table import KNOWN_FLAGS, TABLE
 from protocol.replies import SimpleString
 from protocol.resp import encode
-from tests.helpers import EngineBox
+from tests.helpers import EngineBox, SYNTAX
 
 T0 = 1_700_000_000_000
-SYNTAX = b"ERR syntax error"
 
 
 class Box(EngineBox):

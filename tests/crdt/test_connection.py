@@ -16,11 +16,9 @@ from crdt.server import client_info_line
 from crdt.session import Session
 from protocol.replies import SimpleString, Verbatim
 from protocol.resp import encode
-from tests.helpers import EngineBox
+from tests.helpers import EngineBox, NOT_INTEGER, SYNTAX
 
 T0 = 1_700_000_000_000
-SYNTAX = b"ERR syntax error"
-NOT_INTEGER = b"ERR value is not an integer or out of range"
 WRONGPASS = b"WRONGPASS invalid username-password pair or user is disabled."
 NOAUTH = b"NOAUTH Authentication required."
 NAME_ERR = b"ERR Client names cannot contain spaces, newlines or special characters."

@@ -1,12 +1,11 @@
 """Unit tests of the counter commands in crdt/strings.py: INCR DECR INCRBY DECRBY INCRBYFLOAT.
 
-Virtual time only; wrong-type cases store a stand-in collection straight into the Db.
+Virtual time only; wrong-type cases make a real list with RPUSH.
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Any
 
 import pytest
 
@@ -14,24 +13,11 @@ from crdt.args import INT64_MAX, INT64_MIN, to_int
 from crdt.errors import CommandError
 from crdt.keyspace import encoding_of
 from crdt.long_double import format_incr_float, parse_long_double
-from tests.helpers import EngineBox
+from tests.helpers import NOT_FLOAT, NOT_INTEGER, WRONGTYPE, EngineBox
 
 T0 = 1_700_000_000_000
-NOT_INTEGER = b"ERR value is not an integer or out of range"
-NOT_FLOAT = b"ERR value is not a valid float"
 OVERFLOW = b"ERR increment or decrement would overflow"
 NAN_INF = b"ERR increment would produce NaN or Infinity"
-WRONGTYPE = b"WRONGTYPE Operation against a key holding the wrong kind of value"
-
-
-class FakeList:
-    type_name = b"list"
-
-    def encoding(self, config: Any) -> bytes:
-        return b"listpack"
-
-    def copy(self) -> FakeList:
-        return self
 
 
 class Box(EngineBox):
@@ -111,7 +97,7 @@ def test_decrby_min_int(box: Box) -> None:
     assert box.err("DECRBY", "n", INT64_MIN) == decr
     box.put(b"s", b"text")
     assert box.err("DECRBY", "s", INT64_MIN) == decr  # before the value is read
-    box.put(b"l", FakeList())
+    assert box("RPUSH", "l", "x") == 1
     assert box.err("DECRBY", "l", INT64_MIN) == decr
     assert box("DECRBY", "n", INT64_MAX) == -INT64_MAX
 
@@ -124,7 +110,7 @@ def test_incrby_bad_amount(box: Box, amount: str) -> None:
 
 
 def test_wrongtype_and_order(box: Box) -> None:
-    box.put(b"l", FakeList())
+    assert box("RPUSH", "l", "x") == 1
     for cmd in (("INCR", "l"), ("DECR", "l"), ("INCRBY", "l", 1), ("DECRBY", "l", 1)):
         assert box.err(*cmd) == WRONGTYPE
     # INCRBY parses its increment before it looks at the key.
@@ -231,7 +217,7 @@ def test_incrbyfloat_bad_stored_value(box: Box, stored: bytes) -> None:
 
 
 def test_incrbyfloat_wrongtype_before_increment(box: Box) -> None:
-    box.put(b"l", FakeList())
+    assert box("RPUSH", "l", "x") == 1
     assert box.err("INCRBYFLOAT", "l", "abc") == WRONGTYPE
     box.put(b"s", b"x")
     assert box.err("INCRBYFLOAT", "s", "abc") == NOT_FLOAT

@@ -13,10 +13,9 @@ import pytest
 from crdt.args import INT64_MAX, INT64_MIN
 from protocol.replies import ErrorReply
 from protocol.resp import encode
-from tests.helpers import EngineBox
+from tests.helpers import EngineBox, NOT_INTEGER
 
 T0 = 1_700_000_000_000  # a plausible wall-clock time in ms
-NOT_INTEGER = b"ERR value is not an integer or out of range"
 NX_XX = b"ERR NX and XX, GT or LT options at the same time are not compatible"
 GT_LT = b"ERR GT and LT options at the same time are not compatible"
 

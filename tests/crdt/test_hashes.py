@@ -13,13 +13,9 @@ import pytest
 from crdt.errors import CommandError
 from crdt.hashes import HashValue
 from crdt.scan import collection_scan, parse_scan_options
-from tests.helpers import EngineBox
+from tests.helpers import NOT_FLOAT, NOT_INTEGER, SYNTAX, WRONGTYPE, EngineBox
 
 T0 = 1_700_000_000_000
-SYNTAX = b"ERR syntax error"
-NOT_INTEGER = b"ERR value is not an integer or out of range"
-NOT_FLOAT = b"ERR value is not a valid float"
-WRONGTYPE = b"WRONGTYPE Operation against a key holding the wrong kind of value"
 HASH_NOT_INT = b"ERR hash value is not an integer"
 HASH_NOT_FLOAT = b"ERR hash value is not a float"
 

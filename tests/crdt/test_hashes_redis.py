@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.differential import Differential, Err
+from tests.helpers import weighted
 
 pytestmark = pytest.mark.redis
 
@@ -293,7 +294,7 @@ WEIGHTED: list[tuple[int, Any]] = [
     (1, st.tuples(st.sampled_from(["RENAME", "COPY"]), keys, keys)),
     (2, st.tuples(st.just("OBJECT"), keys)),
 ]
-commands = st.sampled_from([s for w, s in WEIGHTED for _ in range(w)]).flatmap(lambda s: s)
+commands = weighted(WEIGHTED)
 
 
 def _listpack(diff: Any, key: str) -> bool:

@@ -1,8 +1,7 @@
 """Unit tests of crdt/keys.py: every keyspace command and its error paths, on virtual time.
 
-Values are stored with `Db.set` (strings) or as `FakeList` (a stand-in for the
-collection classes: ``type_name``, ``encoding(config)``, ``copy()``), so
-these tests do not depend on other command families.
+Strings are stored with `Db.set`; collections are made by the real commands
+(RPUSH), so TYPE, SCAN TYPE, COPY and OBJECT see the real value classes.
 """
 
 from __future__ import annotations
@@ -18,29 +17,12 @@ from crdt.scan import parse_scan_cursor
 from crdt.keyspace import Db
 from crdt.errors import CommandError
 from protocol.replies import ErrorReply, SimpleString
-from tests.helpers import EngineBox
+from tests.helpers import EngineBox, NOT_INTEGER, SYNTAX
 
 T0 = 1_700_000_000_000
-SYNTAX = b"ERR syntax error"
-NOT_INTEGER = b"ERR value is not an integer or out of range"
 INT_RANGE = b"ERR value is out of range, value must between -2147483648 and 2147483647"
 SAME = b"ERR source and destination objects are the same"
 DB_RANGE = b"ERR DB index is out of range"
-
-
-class FakeList:
-    """The interface crdt/keyspace.py expects of a collection value."""
-
-    type_name = b"list"
-
-    def __init__(self, items: list[bytes]) -> None:
-        self.items = list(items)
-
-    def encoding(self, config: Any) -> bytes:
-        return b"listpack"
-
-    def copy(self) -> FakeList:
-        return FakeList(self.items)
 
 
 class Box(EngineBox):
@@ -137,7 +119,7 @@ def test_dbsize_counts_unexpired_lazily(box: Box) -> None:
 def test_type(box: Box) -> None:
     box.put(b"s")
     box.put(b"ba", bytearray(b"x"))
-    box.put(b"l", FakeList([b"x"]))
+    assert box("RPUSH", "l", "x") == 1
     box.put(b"gone", expire_at=T0)
     box.now += 1
     for key, name in [(b"s", b"string"), (b"ba", b"string"), (b"l", b"list"), (b"gone", b"none"),
@@ -192,7 +174,7 @@ def test_scan_match_and_type(box: Box) -> None:
     box.put(b"", b"empty")
     box.put(b"s1")
     box.put(b"s2")
-    box.put(b"l1", FakeList([]))
+    assert box("RPUSH", "l1", "x") == 1
     assert sorted(full_scan(box, "MATCH", "*")) == [b"", b"l1", b"s1", b"s2"]
     assert sorted(full_scan(box, "MATCH", "**")) == [b"l1", b"s1", b"s2"]
     assert sorted(full_scan(box, "MATCH", "s*")) == [b"s1", b"s2"]
@@ -393,15 +375,17 @@ def test_copy_string_and_ttl(box: Box) -> None:
 
 def test_copy_duplicates_mutable_values(box: Box) -> None:
     ba = bytearray(b"xy")
-    lst = FakeList([b"1"])
     box.put(b"ba", ba)
-    box.put(b"l", lst)
+    assert box("RPUSH", "l", "1") == 1
+    lst = box.db.lookup(b"l", box.now)
     assert box("COPY", "ba", "ba2") == 1
     assert box("COPY", "l", "l2") == 1
     ba2 = box.db.lookup(b"ba2", box.now)
     l2 = box.db.lookup(b"l2", box.now)
     assert ba2 == ba and ba2 is not ba
-    assert l2.items == lst.items and l2 is not lst
+    assert l2 == lst and l2 is not lst and type(l2) is type(lst)
+    assert box("RPUSH", "l", "2") == 2  # the copy does not follow the source
+    assert box("LRANGE", "l2", 0, -1) == [b"1"]
     assert box("TYPE", "l2") == b"list"
     assert box("OBJECT", "ENCODING", "ba2") == b"raw"
 
@@ -501,8 +485,8 @@ def test_object_encoding_refcount(box: Box, value: Any, encoding: bytes, refcoun
 
 
 def test_object_of_collection(box: Box) -> None:
-    box.put(b"l", FakeList([]))
-    assert box("OBJECT", "ENCODING", "l") == b"listpack"
+    assert box("RPUSH", "l", "x") == 1
+    assert box("OBJECT", "ENCODING", "l") == b"quicklist"  # Redis 7.0: every list
     assert box("OBJECT", "REFCOUNT", "l") == 1
 
 

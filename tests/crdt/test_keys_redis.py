@@ -23,6 +23,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.helpers import weighted
+
 pytestmark = pytest.mark.redis
 
 TTL_TOLERANCE_S = 1
@@ -301,7 +303,7 @@ WEIGHTED = [
     (1, st.tuples(st.sampled_from(["DBSIZE", "RANDOMKEY", "FLUSHDB"]))),
     (1, st.tuples(st.just("OBJECT"), st.sampled_from(["ENCODING", "REFCOUNT", "FREQ"]), keys)),
 ]
-commands = st.sampled_from([s for w, s in WEIGHTED for _ in range(w)]).flatmap(lambda s: s)
+commands = weighted(WEIGHTED)
 
 
 def run_random(diff: Any, op: tuple[Any, ...], clock: Clock) -> None:

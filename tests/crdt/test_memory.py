@@ -6,9 +6,7 @@ import sys
 
 import pytest
 
-from tests.helpers import EngineBox
-
-SYNTAX = b"ERR syntax error"
+from tests.helpers import EngineBox, SYNTAX
 
 
 @pytest.fixture

@@ -1,8 +1,7 @@
 """Unit tests: keyspace notifications from the write commands, read from a subscriber's outbox.
 
 The engine runs in virtual time. ``expired`` events come through
-``Db.on_expire``; the fixture wires it to ``pubsub.notify`` the way the
-engine is meant to (one line in Engine.__init__, see the report), so lazy
+``Db.on_expire``, which Engine.__init__ wires to ``pubsub.notify``, so lazy
 and active expiry are both covered without sleeping.
 """
 
@@ -13,7 +12,6 @@ from typing import Any
 import pytest
 
 from crdt.engine import Engine
-from crdt.keyspace import Db
 from crdt.session import Session
 from protocol.replies import Push
 
@@ -28,13 +26,6 @@ class Box:
         self.now = T0
         self.client = self.engine.open_session(T0)
         self.listener = self.engine.open_session(T0)
-        pubsub = self.engine.pubsub
-
-        def on_expire(db: Db, key: bytes) -> None:
-            pubsub.notify("x", b"expired", key, db.index)
-
-        for db in self.engine.dbs:
-            db.on_expire = on_expire
         self.c("CONFIG", "SET", "notify-keyspace-events", flags)
         self.engine.execute([b"PSUBSCRIBE", b"__key*__:*"], self.listener, T0)
         self.listener.outbox.clear()

@@ -17,10 +17,9 @@ from crdt.engine import Engine, HostInfo
 from crdt.errors import CommandError
 from crdt.server import serialized_length
 from protocol.replies import SimpleString
-from tests.helpers import EngineBox
+from tests.helpers import EngineBox, SYNTAX
 
 T0 = 1_700_000_000_123
-SYNTAX = b"ERR syntax error"
 
 
 class Box(EngineBox):

@@ -14,12 +14,9 @@ import pytest
 
 from crdt.sets import SetValue
 from protocol.replies import SetReply
-from tests.helpers import EngineBox
+from tests.helpers import EngineBox, NOT_INTEGER, SYNTAX, WRONGTYPE
 
 T0 = 1_700_000_000_000
-SYNTAX = b"ERR syntax error"
-NOT_INTEGER = b"ERR value is not an integer or out of range"
-WRONGTYPE = b"WRONGTYPE Operation against a key holding the wrong kind of value"
 POSITIVE = b"ERR value is out of range, must be positive"
 
 

@@ -1,9 +1,8 @@
 """Unit tests for SORT and SORT_RO, run on the engine directly with virtual time.
 
-Sets, sorted sets and hashes are stood in for by small fake value classes
-stored with `db.set`, so the SORT paths for them are covered before
-crdt/sets.py, crdt/zsets.py and crdt/hashes.py exist; the differential tests
-use the real classes once they do.
+Sets, sorted sets and hashes are made with their real commands (SADD, ZADD,
+HSET), so SORT runs over the real value classes; the differential tests compare
+the same paths with redis-server.
 """
 
 from __future__ import annotations
@@ -30,46 +29,6 @@ class Client(EngineBox):
 @pytest.fixture
 def c() -> Client:
     return Client()
-
-
-class FakeSet(set):  # type: ignore[type-arg]
-    type_name = b"set"
-
-    def encoding(self, config: Any) -> bytes:
-        return b"hashtable"
-
-    def copy(self) -> FakeSet:
-        return FakeSet(self)
-
-
-class FakeZset:
-    type_name = b"zset"
-
-    def __init__(self, scores: dict[bytes, float]) -> None:
-        self.scores = scores
-        self.converted = False
-
-    def __len__(self) -> int:
-        return len(self.scores)
-
-    def __iter__(self) -> Any:
-        return iter(sorted((s, m) for m, s in self.scores.items()))
-
-    def force_skiplist(self, config: Any) -> None:
-        self.converted = True
-
-    def encoding(self, config: Any) -> bytes:
-        return b"skiplist" if self.converted else b"listpack"
-
-    def copy(self) -> FakeZset:
-        return FakeZset(dict(self.scores))
-
-
-class FakeHash(dict):  # type: ignore[type-arg]
-    type_name = b"hash"
-
-    def encoding(self, config: Any) -> bytes:
-        return b"listpack"
 
 
 def b(*items: Any) -> list[bytes]:
@@ -103,7 +62,7 @@ def test_option_errors_come_before_the_type_check(c: Client) -> None:
     assert c("SORT", "s", "STORE") == ErrorReply(errors.SYNTAX)
     assert c("SORT_RO", "s", "STORE", "d") == ErrorReply(errors.SYNTAX)
     assert c("SORT", "s") == ErrorReply(errors.WRONGTYPE)
-    c.db.set(b"h", FakeHash(), NOW)
+    assert c("HSET", "h", "f", "v") == 1
     assert c("SORT", "h") == ErrorReply(errors.WRONGTYPE)
 
 
@@ -192,8 +151,8 @@ def test_expired_weight_keys_are_missing(c: Client) -> None:
 
 def test_hash_field_patterns(c: Client) -> None:
     c("RPUSH", "l", "a", "b", "c")
-    c.db.set(b"h_a", FakeHash({b"w": b"3", b"n": b"Anna", b"x->y": b"deep"}), NOW)
-    c.db.set(b"h_b", FakeHash({b"w": b"1"}), NOW)
+    assert c("HSET", "h_a", "w", "3", "n", "Anna", "x->y", "deep") == 3
+    assert c("HSET", "h_b", "w", "1") == 1
     c("SET", "h_c", "string")
     c("SET", "h_c->", "plain")
     assert c("SORT", "l", "BY", "h_*->w", "GET", "#", "GET", "h_*->n") == [b"c", None, b"b", None, b"a", b"Anna"]
@@ -205,7 +164,7 @@ def test_hash_field_patterns(c: Client) -> None:
 
 
 def test_sets(c: Client) -> None:
-    c.db.set(b"st", FakeSet({b"b", b"a", b"10", b"9"}), NOW)
+    assert c("SADD", "st", "b", "a", "10", "9") == 4
     assert c("SORT", "st", "ALPHA") == b("10", "9", "a", "b")
     assert c("SORT", "st", "BY", "nosort", "STORE", "d") == 4  # forced ALPHA for STORE
     assert c("LRANGE", "d", 0, -1) == b("10", "9", "a", "b")
@@ -214,10 +173,10 @@ def test_sets(c: Client) -> None:
 
 
 def test_sorted_sets(c: Client) -> None:
-    z = FakeZset({b"a": 3.0, b"b": 1.0, b"c": 2.0, b"bb": 2.0})
-    c.db.set(b"z", z, NOW)
+    assert c("ZADD", "z", 3, "a", 1, "b", 2, "c", 2, "bb") == 4
+    assert c("OBJECT", "ENCODING", "z") == b"listpack"
     assert c("SORT", "z", "BY", "nosort") == b("b", "bb", "c", "a")
-    assert z.converted
+    assert c("OBJECT", "ENCODING", "z") == b"skiplist"  # BY nosort converts it, as Redis does
     assert c("SORT", "z", "BY", "nosort", "DESC", "LIMIT", 1, 2) == b("c", "bb")
     assert c("SORT", "z", "ALPHA") == b("a", "b", "bb", "c")
     assert c("SORT", "z", "BY", "nosort", "STORE", "d") == 4

@@ -21,16 +21,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crdt.commands import TABLE
-
 pytestmark = pytest.mark.redis
 
 INT64_MAX = 2**63 - 1
 INT64_MIN = -(2**63)
-
-needs_sets = pytest.mark.skipif(TABLE.get(b"sadd") is None, reason="crdt/sets.py not written yet")
-needs_zsets = pytest.mark.skipif(TABLE.get(b"zadd") is None, reason="crdt/zsets.py not written yet")
-needs_hashes = pytest.mark.skipif(TABLE.get(b"hset") is None, reason="crdt/hashes.py not written yet")
 
 
 def run_all(diff: Any, commands: list[tuple[Any, ...]]) -> None:
@@ -139,7 +133,6 @@ def test_store_replaces_any_type_and_clears_ttl(diff: Any) -> None:
     ])
 
 
-@needs_hashes
 def test_hash_field_patterns(diff: Any) -> None:
     run_all(diff, [
         ("RPUSH", "l", "a", "b", "c", "d"), ("HSET", "h_a", "w", 3, "name", "Anna"),
@@ -153,7 +146,6 @@ def test_hash_field_patterns(diff: Any) -> None:
     ])
 
 
-@needs_sets
 def test_sets(diff: Any) -> None:
     run_all(diff, [
         ("SADD", "st", 3, 1, 2), ("SORT", "st"), ("SORT", "st", "DESC", "LIMIT", 1, 5),
@@ -165,7 +157,6 @@ def test_sets(diff: Any) -> None:
     ])
 
 
-@needs_zsets
 def test_sorted_sets(diff: Any) -> None:
     run_all(diff, [
         ("ZADD", "z", 3, "a", 1, "b", 2, "c", 2, "bb"), ("SORT", "z", "BY", "nosort"), ("OBJECT", "ENCODING", "z"),

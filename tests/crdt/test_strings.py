@@ -1,7 +1,7 @@
 """Unit tests of crdt/strings.py (GET/SET family, ranges, LCS) on virtual time.
 
 Every test passes explicit `now_ms` values; no clock and no sleeps. Wrong-type
-cases store a stand-in collection (``type_name = b"list"``) straight into the Db.
+cases store a real list (crdt/lists.py's ListValue) straight into the Db.
 """
 
 from __future__ import annotations
@@ -12,33 +12,20 @@ import pytest
 
 from crdt.args import INT64_MAX
 from crdt.keyspace import encoding_of
+from crdt.lists import ListValue
 from protocol.resp import encode
-from tests.helpers import EngineBox
+from tests.helpers import EngineBox, NOT_INTEGER, SYNTAX, WRONGTYPE
 
 T0 = 1_700_000_000_000  # a plausible wall-clock time in ms
-SYNTAX = b"ERR syntax error"
-NOT_INTEGER = b"ERR value is not an integer or out of range"
-WRONGTYPE = b"WRONGTYPE Operation against a key holding the wrong kind of value"
 TOO_LONG = b"ERR string exceeds maximum allowed size (proto-max-bulk-len)"
-
-
-class FakeList:
-    """A stand-in for a list value: only its type matters here."""
-
-    type_name = b"list"
-
-    def encoding(self, config: Any) -> bytes:
-        return b"listpack"
-
-    def copy(self) -> FakeList:
-        return self
 
 
 class Box(EngineBox):
     """An engine, a session and a clock that only moves when told (tests/helpers.py)."""
 
     def put_list(self, key: bytes) -> None:
-        self.db.set(key, FakeList(), self.now)
+        """Replace whatever is at key with a one-element list (the real ListValue)."""
+        self.db.set(key, ListValue([b"x"]), self.now)
 
     def ttl(self, key: bytes) -> int | None:
         """Remaining ms of a key's TTL, None if it has none."""

@@ -7,15 +7,18 @@ pop) are scripted, with the second client on each side.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from crdt.blocking import BLOCKED
 from tests.differential import Differential, RealRedis
 
 KEYS = [b"a", b"b", b"list"]
+BLOCK_WAIT_S = 10.0
 key = st.sampled_from(KEYS)
 
 
@@ -84,22 +87,49 @@ def test_watch_is_dirtied_by_another_client(diff: Differential, real_redis_port:
     two.real_second.close()
 
 
+def wait_until_blocked(client: RealRedis, count: int) -> None:
+    """Poll INFO clients until redis-server reports `count` blocked clients (10 s at most)."""
+    deadline = time.monotonic() + BLOCK_WAIT_S
+    while True:
+        info = client.call(b"INFO", b"clients")
+        if f"blocked_clients:{count}\r\n".encode() in info:
+            return
+        assert time.monotonic() < deadline, f"redis-server never reported {count} blocked client(s): {info!r}"
+
+
 @pytest.mark.redis
-def test_blocking_pop_served_by_another_client_is_the_same(diff: Differential,
-                                                           real_redis_port: int) -> None:
+def test_blocking_pop_is_served_by_a_push_from_another_client(diff: Differential,
+                                                               real_redis_port: int) -> None:
     two = TwoClients(diff, real_redis_port)
-    # Data already there: no blocking at all.
-    two.first(b"RPUSH", b"list", b"x")
-    two.first(b"BLPOP", b"list", b"0")
-    # Inside MULTI a blocking pop answers at once, as on a timeout.
-    two.first(b"MULTI")
-    two.first(b"BLPOP", b"list", b"0")
-    two.first(b"EXEC")
-    # Errors come before blocking.
-    two.first(b"SET", b"a", b"1")
-    two.first(b"BLPOP", b"a", b"0")
-    two.first(b"BLPOP", b"list", b"-1")
+    engine = diff.ours.engine
+    # The first client blocks on an empty list, on both sides.
+    assert engine.execute([b"BLPOP", b"list", b"0"], diff.ours.session, diff.ours.clock()) is BLOCKED
+    diff.real.send(b"BLPOP", b"list", b"0")
+    wait_until_blocked(two.real_second, 1)
+    # The second client pushes two elements; the blocked pop takes the first of them.
+    ours_push, real_push = two.second(b"RPUSH", b"list", b"x", b"y")
+    assert ours_push == real_push == 2  # the length before the waiter is served
+    [(served, reply)] = engine.blocking.serve(diff.ours.clock())
+    assert served is diff.ours.session
+    assert diff.ours.on_the_wire(reply) == diff.real.receive() == [b"list", b"x"]
+    wait_until_blocked(two.real_second, 0)
+    assert two.second(b"LRANGE", b"list", b"0", b"-1") == ([b"y"], [b"y"])
     two.real_second.close()
+
+
+@pytest.mark.redis
+def test_blocking_pop_that_need_not_block_answers_the_same(diff: Differential) -> None:
+    # Data already there: no blocking at all.
+    diff.check(b"RPUSH", b"list", b"x")
+    diff.check(b"BLPOP", b"list", b"0")
+    # Inside MULTI a blocking pop answers at once, as on a timeout.
+    diff.check(b"MULTI")
+    diff.check(b"BLPOP", b"list", b"0")
+    diff.check(b"EXEC")
+    # Errors come before blocking.
+    diff.check(b"SET", b"a", b"1")
+    diff.check(b"BLPOP", b"a", b"0")
+    diff.check(b"BLPOP", b"list", b"-1")
 
 
 @pytest.mark.redis

@@ -18,11 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crdt.commands import TABLE
+from tests.helpers import weighted
 
 pytestmark = pytest.mark.redis
-
-HAVE_SETS = TABLE.get(b"sadd") is not None
 
 
 def run_all(diff: Any, commands: list[tuple[Any, ...]]) -> None:
@@ -322,7 +320,6 @@ def test_algebra_store(loaded: Any, argv: tuple[Any, ...], dest: str) -> None:
         loaded.check("OBJECT", "ENCODING", key)
 
 
-@pytest.mark.skipif(not HAVE_SETS, reason="plain sets (crdt/sets.py) are not implemented yet")
 def test_algebra_with_plain_sets(loaded: Any) -> None:
     run_all(loaded, [
         ("SADD", "set", "a", "b", "x", "1", "2"), ("ZUNION", 2, "z", "set", "WITHSCORES"),
@@ -512,7 +509,7 @@ WEIGHTED = [
     (1, st.tuples(st.just("ZSCAN"), keys, st.just("0"))),
     (1, st.tuples(st.just("ZRANDMEMBER"), keys, st.just("0"))),
 ]
-commands = st.sampled_from([s for w, s in WEIGHTED for _ in range(w)]).flatmap(lambda s: s)
+commands = weighted(WEIGHTED)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

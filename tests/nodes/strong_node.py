@@ -1,5 +1,8 @@
 #!/usr/bin/env python3
-"""A test-only Maelstrom node serving lin-kv with `StrongKv` (until nodes/replicated.py wires it).
+"""A test-only Maelstrom node serving lin-kv with `StrongKv` alone, no other handler.
+
+nodes/replicated.py's strong mode wires the same `StrongKv` into the full node;
+this one keeps the end-to-end tests of the CASPaxos store free of everything else.
 
 Usage: ``python tests/nodes/strong_node.py [SEED]``; run it under ``gyre test``
 with ``--bin <venv python> -- tests/nodes/strong_node.py``. Imports only
