@@ -160,6 +160,7 @@ def test_seeds_sweep_keeps_only_failing_stores(tmp_path: Path) -> None:
     assert res.output.count("replay: gyre sim") == len(failing)
 
     kept = _sim(tmp_path / "all", *args, "--store-all")
+    assert kept.exit_code == EXIT_INVALID
     runs = [p for p in (tmp_path / "all" / "store" / "lin-kv").iterdir() if not p.is_symlink()]
     assert len(runs) == 4
 
