@@ -62,12 +62,21 @@ def to_float(raw: bytes, error: bytes = errors.NOT_FLOAT, allow_nan: bool = Fals
     elif _INF_RE.match(raw):
         value = -math.inf if raw[0] == 0x2D else math.inf
     elif _HEX_FLOAT_RE.match(raw):
-        value = float.fromhex(raw.decode())
+        value = hex_to_float(raw)
     else:
         raise CommandError(error)
     if math.isnan(value) and not allow_nan:
         raise CommandError(error)
     return value
+
+
+def hex_to_float(raw: bytes) -> float:
+    """A hexadecimal float as strtod reads it: too large for a double is ±inf (HUGE_VAL),
+    as a decimal one is, where Python's fromhex raises."""
+    try:
+        return float.fromhex(raw.decode())
+    except OverflowError:
+        return -math.inf if raw[:1] == b"-" else math.inf
 
 
 def to_nonneg_int(raw: bytes, error: bytes) -> int:

@@ -37,6 +37,8 @@ from tests.fuzz.grammar import SETUP
 # Every request is answered within this bound (a blocking command's within the shorter
 # one, after which it counts as blocked).
 REPLY_TIMEOUT_S = 5.0
+# Unread replies a case may leave behind (pushes, a subscription's confirmations).
+SYNC_REPLIES_MAX = 10_000
 BLOCKING_TIMEOUT_S = 0.5
 DATABASES = 16
 
@@ -175,6 +177,7 @@ class Client:
         self.port = port
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=REPLY_TIMEOUT_S)
         self.reader = hiredis.Reader(errors="surrogateescape")
+        self.syncs = 0
 
     def send(self, argvs: list[list[bytes]]) -> None:
         try:
@@ -201,6 +204,25 @@ class Client:
             if not data:
                 raise Closed("connection closed")
             self.reader.feed(data)
+
+    def sync(self) -> list[Any]:
+        """RESET, then read up to the echo of a fresh token.
+
+        Returns:
+            The replies a case left unread before RESET's own (a push, a
+            command's second reply): the caller compares them between the
+            servers, and none is left to shift the next case's replies.
+        """
+        self.syncs += 1
+        token = b"fuzz-sync-%d" % self.syncs
+        self.send([[b"RESET"], [b"ECHO", token]])
+        left: list[Any] = []
+        for _ in range(SYNC_REPLIES_MAX):
+            reply = self.read(REPLY_TIMEOUT_S)
+            if reply == token:
+                return left[:-1]  # the last one is RESET's
+            left.append(reply)
+        raise Closed(f"no echo of {token!r} after {SYNC_REPLIES_MAX} replies")
 
     def call_many(self, argvs: list[list[bytes]], timeout_s: float = REPLY_TIMEOUT_S) -> list[Any]:
         self.send(argvs)
@@ -271,11 +293,12 @@ class Pair:
 
     def _run(self, case: Case) -> None:
         self.cases += 1
-        start = [[b"RESET"], [b"FLUSHALL"], *SETUP[case.setup]]
+        start = [[b"FLUSHALL"], *SETUP[case.setup]]
         try:
             for side in (self.ours, self.theirs):
+                side.sync()
                 side.call_many(start)
-        except Closed:  # the case before this one closed a connection (as it may: RESET...)
+        except (Closed, Timeout):  # the case before left a connection closed or blocked
             self.reconnect()
             for side in (self.ours, self.theirs):
                 side.call_many(start)
@@ -318,6 +341,12 @@ class Pair:
                 queued = []
             elif name in ("exec", "discard", "reset") and queued is not None:
                 queued = None
+        ours_left, theirs_left = self.ours.sync(), self.theirs.sync()
+        if diverged:
+            ours_left, theirs_left = shape(ours_left), shape(theirs_left)
+        if ours_left != theirs_left:
+            raise Mismatch(case, f"replies left after the last command: gyre {_short(ours_left)} "
+                                 f"!= redis {_short(theirs_left)}")
         if not diverged:
             ours_keys, theirs_keys = comparable(keyspace(self.ours), keyspace(self.theirs))
             if ours_keys != theirs_keys:
@@ -336,7 +365,7 @@ class Pair:
         """
         self.cases += 1
         for side in (self.ours, self.theirs):
-            side.call_many([[b"DISCARD"], [b"UNWATCH"]])  # whatever a case before left open
+            side.sync()  # whatever a case before left open or unread
         queued: list[tuple[Command | None, list[bytes]]] | None = None
         for argv in case.commands:
             cmd = command_of(argv)
@@ -455,9 +484,10 @@ def _show(argv: list[bytes]) -> str:
 
 def keyspace(side: Client) -> dict[tuple[int, bytes], Any]:
     """Every key of every database: (db, key) -> (type, has a TTL, value)."""
-    replies = side.call_many([[b"RESET"]] + [c for db in range(DATABASES)
-                                             for c in ([b"SELECT", b"%d" % db], [b"DBSIZE"])])
-    sizes = replies[2::2]
+    side.sync()
+    replies = side.call_many([c for db in range(DATABASES)
+                              for c in ([b"SELECT", b"%d" % db], [b"DBSIZE"])])
+    sizes = replies[1::2]
     found: dict[tuple[int, bytes], Any] = {}
     for db, size in enumerate(sizes):
         if not size:
