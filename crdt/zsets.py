@@ -40,8 +40,7 @@ from sortedcontainers import SortedList
 from crdt import errors
 from crdt.args import parse_random_count, to_float, to_int
 from crdt.errors import CommandError
-from crdt.glob import glob_matcher
-from crdt.scan import SCAN_DEFAULT_COUNT, parse_scan_cursor
+from crdt.scan import parse_scan_cursor, parse_scan_options
 from crdt.table import command
 from crdt.writes import lookup_write, notify, notify_new, signal_or_delete
 from protocol.replies import NULL_ARRAY, Reply
@@ -896,20 +895,7 @@ def zscan(s: Session, argv: list[bytes]) -> Reply:
     zs = read_zset(s, argv[1])
     if zs is None:
         return [b"0", []]
-    count = SCAN_DEFAULT_COUNT
-    pattern: bytes | None = None
-    i, n = 3, len(argv)
-    while i < n:
-        opt = option_word(argv[i])
-        if opt == b"COUNT" and i + 1 < n:
-            count = to_int(argv[i + 1])
-            if count < 1:
-                raise CommandError(errors.SYNTAX)
-        elif opt == b"MATCH" and i + 1 < n:
-            pattern = argv[i + 1]
-        else:
-            raise CommandError(errors.SYNTAX)
-        i += 2
+    matches, count = parse_scan_options(argv, 3)
     if zs.big:
         next_cursor, members = zs.scan_step(cursor, count)
         scores = zs.scores
@@ -917,7 +903,6 @@ def zscan(s: Session, argv: list[bytes]) -> Reply:
     else:
         next_cursor = 0
         found = [(m, sc) for sc, m in zs.order]
-    matches = None if pattern is None or pattern == b"*" else glob_matcher(pattern)
     out: list[bytes] = []
     for m, sc in found:
         if matches is not None and not matches(m):
