@@ -201,12 +201,7 @@ def list_move(db: Db, src: bytes, dst: bytes, wherefrom: bool, whereto: bool,
     if s is not None:
         notify(s, "l", b"lpush" if whereto else b"rpush", dst)
         notify(s, "l", b"lpop" if wherefrom else b"rpop", src)
-    if source:
-        db.signal(src)
-    else:
-        db.delete(src)
-        if s is not None:
-            notify(s, "g", b"del", src)
+    signal_or_delete(s, db, src, bool(source))
     return element
 
 
