@@ -1,16 +1,16 @@
 """Run one fuzz case on `gyre serve` and on Debian's redis-server, and compare.
 
 Strategy: a case is a keyspace set-up (`grammar.SETUP`) and a few command
-lines. Both servers get the same bytes over raw sockets: RESET and FLUSHALL,
-the set-up, then each command, one at a time, every reply read with a
-deadline, so a request that is never answered is caught as such (and a
-crashed server as a closed connection). Replies are compared exactly, except
-where a command's own table row says its output is not deterministic (the
-``nondeterministic_output`` tip: compared by shape) or its order is not
-(``nondeterministic_output_order``: compared sorted), and for the differences
-gyrekv documents in `DIFFERENCES`. After the commands, each server's whole
-keyspace (every database, every key's type, value and whether it has a TTL)
-is read back and compared too, so a wrong write that answers right is caught.
+lines. Both servers get the same bytes over raw sockets (`tests.fuzz.client`):
+FLUSHALL and the set-up, then each command, one at a time, every reply read
+with a deadline, so a request that is never answered is caught as such (and
+a crashed server as a closed connection). Replies are compared as
+`tests.fuzz.rules` says. After the commands, each connection is synced
+(RESET, then an ECHO token) and the replies a case left unread compared, so
+a stray second reply shows in the case that made it; then each server's
+whole keyspace (every database, every key's type, value and whether it has
+a TTL) is read back and compared too, so a wrong write that answers right
+is caught.
 
 A command answered by neither server within its deadline (a blocking command
 with nothing to take, on both sides alike) ends the case as agreement; both
@@ -20,36 +20,20 @@ connections are opened anew.
 from __future__ import annotations
 
 import json
-import socket
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import hiredis
-
-from crdt.commands import TABLE
 from crdt.table import Command
-from tests.differential import Err, encode_command
+from tests.differential import Err
+from tests.fuzz.client import REPLY_TIMEOUT_S, Client, Closed, Timeout
 from tests.fuzz.grammar import SETUP
+from tests.fuzz.rules import command_of, comparison, normalise, normalise_exec, shape
 
-# Every request is answered within this bound (a blocking command's within the shorter
-# one, after which it counts as blocked).
-REPLY_TIMEOUT_S = 5.0
-# Unread replies a case may leave behind (pushes, a subscription's confirmations).
-SYNC_REPLIES_MAX = 10_000
+# A blocking command that has not answered within this counts as blocked.
 BLOCKING_TIMEOUT_S = 0.5
 DATABASES = 16
-
-
-class Timeout(Exception):
-    """No reply within the deadline."""
-
-
-class Closed(Exception):
-    """The server closed the connection (or reset it)."""
-
 
 class Mismatch(AssertionError):
     """The servers disagree; carries the case so it can be written down and replayed."""
@@ -58,186 +42,6 @@ class Mismatch(AssertionError):
         super().__init__(f"{why}\n  case: {case.to_json()}")
         self.case = case
         self.why = why
-
-
-# Commands the fuzz does not send, and why. Everything else in the table is fuzzed.
-NOT_FUZZED: dict[str, str] = {
-    "shutdown": "ends the server under test",
-    "debug": "DEBUG SLEEP pauses the server on purpose; Redis's other DEBUG subcommands "
-             "crash or reconfigure it on purpose",
-    "monitor": "turns the connection into a stream of other clients' commands "
-               "(compared byte for byte in tests/nodes/test_monitor_redis.py)",
-    "quit": "closes the connection (tests/crdt/test_connection.py)",
-    "client|kill": "picks connections by id and address, which differ between the two servers",
-    "config|set": "would reconfigure the servers under test (ports, directories, passwords); "
-                  "CONFIG SET is compared parameter by parameter in tests/crdt/test_server_redis.py",
-    "config|rewrite": "writes the servers' configuration files",
-    "save": "documented: gyrekv keeps no persistence",
-    "bgsave": "documented: gyrekv keeps no persistence",
-    "bgrewriteaof": "documented: gyrekv keeps no persistence",
-    "command": "Redis 7.0 has command families gyrekv does not (README): the whole table differs",
-    "command|count": "as COMMAND",
-    "command|list": "as COMMAND",
-}
-
-# Commands whose replies differ from Redis's on purpose (README, "Where gyrekv differs"),
-# compared by shape only: error or not, type, length.
-SHAPE_ONLY: dict[str, str] = {
-    "client|id": "connection ids differ between the servers",
-    "client|unblock": "takes connection ids, which differ",
-    "hello": "reports the server's id, version and mode",
-    "memory|usage": "documented: gyrekv reports its own memory",
-    "memory|malloc-stats": "documented: no jemalloc",
-    "object|encoding": "documented: an integral INCRBYFLOAT result says int",
-}
-# Compared by type alone: error or not, and which type.
-TYPE_ONLY: dict[str, str] = {
-    "client|help": "lists the subcommands gyrekv has; Redis has more (PAUSE, TRACKING...)",
-    "memory|help": "documented: MEMORY STATS and DOCTOR are not offered",
-    "function|help": "FUNCTION offers FLUSH and HELP only (scripting is its own issue)",
-    "latency|help": "LATENCY DOCTOR, GRAPH and HISTOGRAM are not offered",
-    "slowlog|get": "which commands ran slowly depends on each server's own timing",
-    "slowlog|len": "as SLOWLOG GET",
-    "latency|latest": "as SLOWLOG GET",
-    "latency|history": "as SLOWLOG GET",
-}
-# Without arguments these confirm every channel the client left, in Redis in its hash
-# table's order (which changes from one start to the next): compared as sets.
-UNSUBSCRIBE_ALL = frozenset({"unsubscribe", "punsubscribe", "sunsubscribe"})
-# Without arguments these list every command, and Redis 7.0 has families gyrekv does not.
-ALL_COMMANDS_WITHOUT_ARGUMENTS = frozenset({"command|docs", "command|info"})
-
-
-def command_of(argv: list[bytes]) -> Command | None:
-    """The table row a command line runs (its subcommand's, for a container)."""
-    if not argv:
-        return None
-    cmd = TABLE.get(argv[0])
-    if cmd is not None and cmd.subcommands and len(argv) > 1:
-        sub = cmd.subcommands.get(argv[1]) or cmd.subcommands.get(argv[1].lower())
-        if sub is not None:
-            return sub
-    return cmd
-
-
-def comparison(cmd: Command | None, argv: list[bytes]) -> str:
-    """How replies of `cmd` are compared: ``exact``, ``sorted``, ``shape`` or ``type``."""
-    if cmd is None:
-        return "exact"
-    if cmd.name in TYPE_ONLY or (cmd.name in ALL_COMMANDS_WITHOUT_ARGUMENTS and len(argv) == 2):
-        return "type"
-    if cmd.name == "config|get" and any(c in a for a in argv[2:] for c in b"*?["):
-        return "type"  # a pattern: Redis 7.0 has parameters gyrekv does not
-    if cmd.name in ("sort", "sort_ro") and any(a.upper() == b"BY" for a in argv[2:]):
-        return "shape"  # BY may leave the order to a hash table's (README)
-    if cmd.name in UNSUBSCRIBE_ALL and len(argv) == 1:
-        return "unsubscribe-all"  # every channel, in a hash table's order in Redis (README)
-    if cmd.name in SHAPE_ONLY or "nondeterministic_output" in cmd.tips:
-        return "shape"
-    if "nondeterministic_output_order" in cmd.tips:
-        return "sorted"
-    return "exact"
-
-
-def shape(value: Any) -> Any:
-    if isinstance(value, Err):
-        return value
-    if isinstance(value, list):
-        return ("list", len(value))
-    if isinstance(value, dict):
-        return ("map", len(value))
-    return type(value).__name__
-
-
-def sort_deep(value: Any) -> Any:
-    if isinstance(value, list):
-        return sorted((sort_deep(v) for v in value), key=repr)
-    return value
-
-
-def normalise(value: Any, how: str) -> Any:
-    if how == "unsubscribe-all" and isinstance(value, list) \
-            and all(isinstance(p, list) and len(p) == 3 for p in value):
-        return ("channels", sorted(p[1] or b"" for p in value), sorted(p[2] for p in value))
-    if how == "type":
-        return value if isinstance(value, Err) else type(value).__name__
-    if how == "shape":
-        return shape(value)
-    if how == "sorted":
-        return sort_deep(value)
-    return value
-
-
-def _parsed(value: Any) -> Any:
-    if isinstance(value, hiredis.ReplyError):
-        return Err(str(value).encode("utf-8", "surrogateescape"))
-    if isinstance(value, list):
-        return [_parsed(v) for v in value]
-    if isinstance(value, dict):
-        return {_parsed(k): _parsed(v) for k, v in value.items()}
-    return value
-
-
-class Client:
-    """A raw RESP connection whose every read has a deadline."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=REPLY_TIMEOUT_S)
-        self.reader = hiredis.Reader(errors="surrogateescape")
-        self.syncs = 0
-
-    def send(self, argvs: list[list[bytes]]) -> None:
-        try:
-            self.sock.sendall(b"".join(encode_command(a) for a in argvs))
-        except OSError as e:
-            raise Closed(str(e)) from e
-
-    def read(self, timeout_s: float) -> Any:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            reply = self.reader.gets()
-            if reply is not False:
-                return _parsed(reply)
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise Timeout
-            self.sock.settimeout(left)
-            try:
-                data = self.sock.recv(1 << 20)
-            except socket.timeout as e:
-                raise Timeout from e
-            except OSError as e:
-                raise Closed(str(e)) from e
-            if not data:
-                raise Closed("connection closed")
-            self.reader.feed(data)
-
-    def sync(self) -> list[Any]:
-        """RESET, then read up to the echo of a fresh token.
-
-        Returns:
-            The replies a case left unread before RESET's own (a push, a
-            command's second reply): the caller compares them between the
-            servers, and none is left to shift the next case's replies.
-        """
-        self.syncs += 1
-        token = b"fuzz-sync-%d" % self.syncs
-        self.send([[b"RESET"], [b"ECHO", token]])
-        left: list[Any] = []
-        for _ in range(SYNC_REPLIES_MAX):
-            reply = self.read(REPLY_TIMEOUT_S)
-            if reply == token:
-                return left[:-1]  # the last one is RESET's
-            left.append(reply)
-        raise Closed(f"no echo of {token!r} after {SYNC_REPLIES_MAX} replies")
-
-    def call_many(self, argvs: list[list[bytes]], timeout_s: float = REPLY_TIMEOUT_S) -> list[Any]:
-        self.send(argvs)
-        return [self.read(timeout_s) for _ in argvs]
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 @dataclass
@@ -334,7 +138,7 @@ class Pair:
             if name == "exec" and queued is not None:
                 hows = [comparison(c, a) for c, a in queued]
                 # With subscriptions queued the replies read are [EXEC's array, strays...].
-                ours, theirs = (_normalise_exec(r, hows, many) for r in (ours, theirs))
+                ours, theirs = (normalise_exec(r, hows, many) for r in (ours, theirs))
                 diverged = any(how != "exact" and c is not None and "write" in c.flags
                                for how, (c, _) in zip(hows, queued))
             else:
@@ -472,22 +276,6 @@ def _until_sentinel(side: Client, timeout_s: float) -> list[Any]:
 
 _BLOCKED = object()
 _CLOSED = object()
-
-
-def _normalise_exec(reply: Any, hows: list[str], many: bool) -> Any:
-    """EXEC's replies compared slot by slot, each as its queued command's are."""
-    def slots(array: Any) -> Any:
-        if isinstance(array, list) and len(array) == len(hows):
-            return [normalise(r, how) for r, how in zip(array, hows)]
-        return array
-
-    if many and isinstance(reply, list) and reply:
-        if any(how != "exact" for how in hows):
-            # A slot of several confirmations pushes the later slots out of EXEC's array
-            # (Redis's stream): they cannot be lined up with their commands any more.
-            return shape(reply)
-        return [slots(reply[0]), *reply[1:]]
-    return slots(reply)
 
 
 def _show(argv: list[bytes]) -> str:

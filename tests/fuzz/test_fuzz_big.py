@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from crdt.commands import TABLE
 from crdt.table import Command
 from tests.fuzz.grammar import argvs, big_setup
-from tests.fuzz.pair import NOT_FUZZED, Case, Pair, servers
+from tests.fuzz.pair import Case, Pair, servers
+from tests.fuzz.rules import NOT_FUZZED
 
 pytestmark = pytest.mark.redis
 
