@@ -11,13 +11,11 @@ import hiredis
 from tests.differential import Err, encode_command
 
 
-# Every request is answered within this bound (a blocking command's within the shorter
-# one, after which it counts as blocked).
+# Every request is answered within this bound (a blocking command's within a shorter
+# one: tests.fuzz.pair).
 REPLY_TIMEOUT_S = 5.0
 # Unread replies a case may leave behind (pushes, a subscription's confirmations).
 SYNC_REPLIES_MAX = 10_000
-BLOCKING_TIMEOUT_S = 0.5
-DATABASES = 16
 
 
 class Timeout(Exception):
