@@ -39,6 +39,7 @@ from __future__ import annotations
 import fnmatch
 import math
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -196,6 +197,7 @@ def _workload(path: Path, opts: Options, cfg: dict[str, Any]) -> tuple[Workload,
         topology=str(cfg.get("topology") or "grid"),
         checker_time_limit_s=(opts.time_limit_s if opts.time_limit_s is not None
                               else cfg.get("checker-time-limit-s")),
+        checker_clock=time.monotonic,
         semantics=semantics, lin_model=opts.model or "cas-register", lin_initial=opts.initial)
     return get_workload(name, wopts, validate=False), semantics
 

@@ -88,14 +88,14 @@ class TestConfig:
         dup = 0.0 if "duplicate" in self.nemesis else (self.duplicate_rate or 0.0)
         return NetConfig(self.latency_ms, self.latency_dist, loss, dup)  # type: ignore[arg-type]
 
-    def workload_opts(self) -> WorkloadOpts:
-        """What the workload sees."""
+    def workload_opts(self, checker_clock: Callable[[], float] | None = None) -> WorkloadOpts:
+        """What the workload sees; `checker_clock` is the driver's (for the checker's time limit)."""
         nodes = self.nodes
         return WorkloadOpts(nodes=nodes, concurrency=parse_concurrency(self.concurrency, len(nodes)),
                             latency_ms=self.latency_ms, topology=self.topology,
                             key_count=self.key_count,
                             checker_time_limit_s=self.checker_time_limit_s,
-                            semantics=self.semantics)
+                            checker_clock=checker_clock, semantics=self.semantics)
 
 
 @dataclass
@@ -166,13 +166,15 @@ class Harness:
     """
 
     def __init__(self, cfg: TestConfig, rngs: RunRngs, console: IO[str], verb: str = "gyre test",
-                 before_say: Callable[[], None] | None = None) -> None:
+                 before_say: Callable[[], None] | None = None,
+                 checker_clock: Callable[[], float] | None = None) -> None:
         self.cfg = cfg
         self.console = console
         self.verb = verb
         self.before_say = before_say
         self.nodes = list(cfg.nodes)
-        self.workload: Workload = get_workload(cfg.workload, cfg.workload_opts())
+        # The checkers' clock is the driver's: a pure module reads none.
+        self.workload: Workload = get_workload(cfg.workload, cfg.workload_opts(checker_clock))
         self.concurrency = self.workload.opts.concurrency
         self.store = RunStore(cfg.store_root, cfg.workload)
         self.rngs = rngs

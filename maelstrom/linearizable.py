@@ -9,7 +9,6 @@ here and nowhere deeper.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -54,7 +53,7 @@ def to_operations(ops_or_events: HistoryLike) -> list[Operation]:
 
 def check_history(ops_or_events: HistoryLike, model: str = "cas-register", initial: Any = None,
                   time_limit_s: float | None = None,
-                  clock: Callable[[], float] = time.monotonic,
+                  clock: Callable[[], float] | None = None,
                   semantics: str = "strict") -> dict[str, Any]:
     """Check a history for linearizability.
 
@@ -63,7 +62,8 @@ def check_history(ops_or_events: HistoryLike, model: str = "cas-register", initi
         model: ``"cas-register"`` (Maelstrom lin-kv) or ``"kv"`` (adds append).
         initial: Every key's initial value; ``None`` means absent.
         time_limit_s: Give up with ``"unknown"`` after this many seconds.
-        clock: Monotonic clock in seconds.
+        clock: The driver's monotonic clock in seconds; required with a time
+            limit (see `maelstrom.checker.check_operations`).
         semantics: ``"strict"`` (ours: a failed cas with code 20/22 is an
             observation, a null read means absent) or ``"knossos"``
             (Maelstrom's: fails dropped, a null read matches anything).
@@ -84,7 +84,7 @@ def check_history(ops_or_events: HistoryLike, model: str = "cas-register", initi
 
 def check_file(path: str | os.PathLike[str], model: str = "cas-register", initial: Any = None,
                time_limit_s: float | None = None,
-               clock: Callable[[], float] = time.monotonic) -> dict[str, Any]:
+               clock: Callable[[], float] | None = None) -> dict[str, Any]:
     """Load a JSON Lines history and check it (see :func:`check_history`).
 
     The reported ``seconds`` covers the check, not the loading.

@@ -33,6 +33,7 @@ import math
 import os
 import signal
 import sys
+import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import replace
@@ -89,7 +90,8 @@ class Runner:
         self.console = console if console is not None else sys.stderr
         self._is_tty = bool(getattr(self.console, "isatty", lambda: False)())
         self._progress_shown = False
-        self.h = Harness(cfg, test_rngs(cfg.seed), self.console, before_say=self._clear_progress)
+        self.h = Harness(cfg, test_rngs(cfg.seed), self.console, before_say=self._clear_progress,
+                         checker_clock=time.monotonic)
         self.nodes = self.h.nodes
         self.net = self.h.net
         self.store = self.h.store

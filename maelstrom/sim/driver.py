@@ -47,6 +47,7 @@ import logging
 import math
 import random
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -157,7 +158,10 @@ class Simulation:
         self.cfg = cfg
         t = cfg.test
         rngs, node_rngs = sim_rngs(t.seed, len(t.nodes))
-        self.h = Harness(t, rngs, console if console is not None else sys.stderr, verb="gyre sim")
+        # The checkers' time limit is wall time, as in gyre test (a check that runs out
+        # of it is "unknown"; virtual time would let a slow search run forever).
+        self.h = Harness(t, rngs, console if console is not None else sys.stderr, verb="gyre sim",
+                         checker_clock=time.monotonic)
         self.net = self.h.net
         self.now = 0
         self.current: str | None = None

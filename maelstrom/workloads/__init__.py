@@ -52,6 +52,8 @@ class WorkloadOpts:
         topology: Broadcast topology name.
         key_count: ``--key-count`` (unused by the Maelstrom workloads here).
         checker_time_limit_s: Time budget of expensive checkers, or None.
+        checker_clock: The driver's monotonic clock that budget is measured on
+            (a workload reads no clock of its own); None without a budget.
         semantics: How the linearizability checker reads outcomes: ``strict``
             or ``knossos`` (`maelstrom.models.SEMANTICS`).
         lin_model: The linearizability model of lin-kv (``gyre check --model``).
@@ -64,6 +66,7 @@ class WorkloadOpts:
     topology: str = "grid"
     key_count: int | None = None
     checker_time_limit_s: float | None = None
+    checker_clock: Callable[[], float] | None = None
     semantics: str = "strict"
     lin_model: str = "cas-register"
     lin_initial: Any = None

@@ -23,7 +23,7 @@ default, ``knossos`` for Maelstrom's reading). Validity merges false >
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Final
 
@@ -91,7 +91,7 @@ class IndependentGenerator:
 
 def check_per_key(ops: list[Operation], time_limit_s: float | None = None,
                   semantics: str = "strict", model: str = "cas-register",
-                  initial: Any = None) -> dict[str, Any]:
+                  initial: Any = None, clock: Callable[[], float] | None = None) -> dict[str, Any]:
     """Split keyed operations per key and check each for linearizability.
 
     Args:
@@ -100,6 +100,7 @@ def check_per_key(ops: list[Operation], time_limit_s: float | None = None,
         semantics: ``strict`` or ``knossos`` (see `maelstrom.models`).
         model: The model's name.
         initial: Every key's initial value.
+        clock: The driver's monotonic clock (required with a time limit).
 
     Returns:
         ``{"valid", "results": {str(key): {"valid", "linearizable"}}, "failures": [key…],
@@ -113,7 +114,7 @@ def check_per_key(ops: list[Operation], time_limit_s: float | None = None,
     failures = []
     for k in sorted(by_key, key=lambda k: (type(k).__name__, k)):
         res = check_history(by_key[k], model=model, initial=initial,
-                            time_limit_s=time_limit_s, semantics=semantics)
+                            time_limit_s=time_limit_s, clock=clock, semantics=semantics)
         results[str(k)] = {"valid": res["valid"], "linearizable": res}
         if res["valid"] is False:
             failures.append(k)
@@ -167,7 +168,7 @@ class LinKv(Workload):
     def check(self, history: History) -> dict[str, Any]:
         o = self.opts
         return check_per_key(client_ops(history), o.checker_time_limit_s, o.semantics,
-                             o.lin_model, o.lin_initial)
+                             o.lin_model, o.lin_initial, o.checker_clock)
 
     def checked_fs(self) -> frozenset[str]:
         return frozenset({*self.rpcs, "append"})

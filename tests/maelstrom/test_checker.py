@@ -270,3 +270,13 @@ def test_unknown_semantics_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown semantics"):
         get_model("cas-register", None, "lenient")
     assert check_history(build(*w(0, 1), *r(1, None)), semantics="knossos")["semantics"] == "knossos"
+
+
+def test_a_time_limit_needs_the_drivers_clock() -> None:
+    """The checker reads no clock of its own: a time limit without one is refused, and
+    without a limit nothing is timed."""
+    h = build(*w(0, 1), *r(1, 1))
+    with pytest.raises(ValueError, match="clock"):
+        check_history(h, time_limit_s=1.0)
+    result = check_history(h)
+    assert result["valid"] is True and result["seconds"] == 0.0
