@@ -47,9 +47,9 @@ from typing import Any, Final
 import click
 import orjson
 
-from maelstrom.history import History, HistoryError
+from maelstrom.history import HistoryError
 from maelstrom.models import MODEL_NAMES, SEMANTICS, ModelError
-from maelstrom.store import HISTORY_FILE, TEST_FILE
+from maelstrom.store import HISTORY_FILE, TEST_FILE, read_history
 from maelstrom.verdict import explain, key_name
 from maelstrom.workloads import Workload, WorkloadOpts, get_workload, workload_names
 from maelstrom.workloads.common import availability_checker, merge_valid, stats_checker
@@ -211,7 +211,7 @@ def check_one(path: Path, opts: Options) -> Checked:
     run, cfg = _run_config(path)
     workload, semantics = _workload(path, opts, cfg)
     try:
-        history = History.load(path)
+        history = read_history(path)
     except HistoryError as exc:
         raise Uncheckable(str(exc)) from None
     problem = workload.history_problem(history)

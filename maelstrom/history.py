@@ -23,16 +23,16 @@ Pairing invocations with completions gives :class:`Operation` values: the
 call, the return (``+inf`` for info, and for an invocation that never
 completed, which counts as info), the input value, the output value and the
 outcome. One line in the file is one ``orjson`` object; unknown fields are
-kept in :attr:`Event.extra` and written back unchanged.
+kept in :attr:`Event.extra` and written back unchanged. This module parses and
+writes the text (`History.loads`, `History.dumps`); reading and writing files
+is the store's (`maelstrom.store.read_history`, `write_history`).
 """
 
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Final, Literal, overload
 
 import orjson
@@ -367,14 +367,6 @@ class History:
         return b"".join(orjson.dumps(e.to_dict(), option=orjson.OPT_NON_STR_KEYS) + b"\n"
                         for e in self._events)
 
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the history to ``path`` as JSON Lines.
-
-        Raises:
-            OSError: The file cannot be written.
-        """
-        Path(path).write_bytes(self.dumps())
-
     @classmethod
     def loads(cls, data: bytes | str, source: str = "<string>") -> History:
         """Parse JSON Lines; blank lines are skipped.
@@ -402,22 +394,3 @@ class History:
                 raise HistoryError(f"{where}: not valid JSON ({exc})") from None
             history.append(Event.from_dict(obj, where), where)
         return history
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> History:
-        """Read a JSON Lines history file.
-
-        Args:
-            path: The file.
-
-        Returns:
-            The history.
-
-        Raises:
-            HistoryError: The file cannot be read or holds a bad line.
-        """
-        try:
-            data = Path(path).read_bytes()
-        except OSError as exc:
-            raise HistoryError(f"{path}: cannot read ({exc.strerror or exc})") from None
-        return cls.loads(data, source=str(path))

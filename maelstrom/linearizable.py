@@ -8,7 +8,6 @@ here and nowhere deeper.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -80,18 +79,3 @@ def check_history(ops_or_events: HistoryLike, model: str = "cas-register", initi
     m = get_model(model, initial, semantics)
     return check_operations(to_operations(ops_or_events), m, time_limit_s=time_limit_s,
                             clock=clock)
-
-
-def check_file(path: str | os.PathLike[str], model: str = "cas-register", initial: Any = None,
-               time_limit_s: float | None = None,
-               clock: Callable[[], float] | None = None) -> dict[str, Any]:
-    """Load a JSON Lines history and check it (see :func:`check_history`).
-
-    The reported ``seconds`` covers the check, not the loading.
-
-    Raises:
-        HistoryError: The file cannot be read or is malformed.
-        ValueError: Unknown model name.
-        maelstrom.models.ModelError: An operation the model cannot interpret.
-    """
-    return check_history(History.load(path), model, initial, time_limit_s, clock)

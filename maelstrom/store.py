@@ -29,7 +29,7 @@ from typing import IO, Any, Final
 
 import orjson
 
-from maelstrom.history import History
+from maelstrom.history import History, HistoryError
 
 MESSAGES_FILE: Final[str] = "messages.jsonl"
 HISTORY_FILE: Final[str] = "history.jsonl"
@@ -144,7 +144,7 @@ class RunStore:
 
     def write_history(self, history: History) -> None:
         """``history.jsonl`` and ``history.txt``."""
-        history.save(self.path / HISTORY_FILE)
+        write_history(self.path / HISTORY_FILE, history)
         self.write_text(HISTORY_TEXT_FILE, history_text(history))
 
     def flush(self) -> None:
@@ -161,6 +161,28 @@ class RunStore:
             f.close()
         self._node_logs.clear()
         self._harness_log.close()
+
+
+def read_history(path: str | os.PathLike[str]) -> History:
+    """Read a JSON Lines history file (`History.loads` parses it; the file is the store's).
+
+    Raises:
+        HistoryError: The file cannot be read or holds a bad line.
+    """
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise HistoryError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    return History.loads(data, source=str(path))
+
+
+def write_history(path: str | os.PathLike[str], history: History) -> None:
+    """Write a history as JSON Lines.
+
+    Raises:
+        OSError: The file cannot be written.
+    """
+    Path(path).write_bytes(history.dumps())
 
 
 def iter_messages(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from maelstrom.check_cli import check
-from maelstrom.history import History
+from maelstrom.store import read_history, write_history
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 VALID = DATA / "lin-valid-register-5p-300.jsonl"
@@ -77,8 +77,8 @@ def test_json_lines(tmp_path: Path) -> None:
 
 def test_folder_recursion_sorted(tmp_path: Path) -> None:
     (tmp_path / "b").mkdir()
-    History.load(VALID).save(tmp_path / "b" / "two.jsonl")
-    History.load(VALID).save(tmp_path / "one.jsonl")
+    write_history(tmp_path / "b" / "two.jsonl", read_history(VALID))
+    write_history(tmp_path / "one.jsonl", read_history(VALID))
     (tmp_path / "notes.txt").write_text("ignored")
     code, out, _ = run(str(tmp_path), "--json", "--pattern", "*.jsonl")
     assert code == 0

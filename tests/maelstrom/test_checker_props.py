@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 from bench.bench_checker import SimConfig, simulate_anomaly
 from maelstrom.checker import check_operations
 from maelstrom.history import History
-from maelstrom.linearizable import check_file
+from maelstrom.linearizable import check_history
 from maelstrom.models import get_model
+from maelstrom.store import read_history
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 DATA_FILES = sorted(DATA.glob("lin-*.jsonl"))
@@ -100,9 +101,9 @@ def test_there_are_recorded_histories() -> None:
 def test_recorded_histories_keep_their_verdicts(path: Path) -> None:
     model = "kv" if "-kv-" in path.name else "cas-register"
     expected = path.name.startswith("lin-valid-")
-    result = check_file(path, model=model)
+    result = check_history(read_history(path), model=model)
     assert result["valid"] is expected
-    assert both_ways(History.load(path), model) == [expected, expected]
+    assert both_ways(read_history(path), model) == [expected, expected]
     if not expected:
         f = result["failure"]
         assert f["reason"] and f["op"] is not None and f["ops"]

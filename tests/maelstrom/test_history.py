@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 from maelstrom.history import Event, History, HistoryError
+from maelstrom.store import read_history, write_history
 
 
 def recorded() -> History:
@@ -51,8 +52,8 @@ def test_round_trip_keeps_extra_fields(tmp_path: Path) -> None:
     h = recorded()
     h.invoke(time=90, process=3, f="read", key=2, final=True)
     path = tmp_path / "h.jsonl"
-    h.save(path)
-    back = History.load(path)
+    write_history(path, h)
+    back = read_history(path)
     assert [e.to_dict() for e in back] == [e.to_dict() for e in h]
     assert back[-1].extra == {"final": True}
     assert back.dumps() == h.dumps()
@@ -100,7 +101,7 @@ def test_pairing_errors() -> None:
 
 def test_unreadable_file_is_a_history_error(tmp_path: Path) -> None:
     with pytest.raises(HistoryError, match="cannot read"):
-        History.load(tmp_path / "missing.jsonl")
+        read_history(tmp_path / "missing.jsonl")
 
 
 def test_event_from_dict_keeps_unknown_fields() -> None:

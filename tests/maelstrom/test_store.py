@@ -9,7 +9,7 @@ from pathlib import Path
 
 from maelstrom.history import History
 from maelstrom.report import lamport_svg, linearizability_svg, render_report
-from maelstrom.store import RunStore, history_text, load_messages, timestamp_name
+from maelstrom.store import RunStore, history_text, load_messages, read_history, timestamp_name
 
 WHEN = dt.datetime(2024, 1, 2, 3, 4, 5, 678000, tzinfo=dt.timezone(dt.timedelta(hours=1)))
 
@@ -46,7 +46,7 @@ def test_layout_symlinks_and_files(tmp_path: Path) -> None:
     assert load_messages(s.path / "messages.jsonl")[0]["dest"] == "n0"
     assert (s.path / "node-logs" / "n0.log").read_text() == "hello\n"
     assert "phase main" in (s.path / "harness.log").read_text()
-    assert History.load(s.path / "history.jsonl").events == small_history().events
+    assert read_history(s.path / "history.jsonl").events == small_history().events
     assert json.loads((s.path / "results.json").read_text())["1"] == "int keys are fine"
     again.close()
 
