@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import signal
 import sys
 import time
 from datetime import datetime, timezone
@@ -48,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="fuzz only this command (repeatable; e.g. zadd, 'config|get')")
     parser.add_argument("--seed", type=int, default=None, help="order of the commands")
     args = parser.parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so the two servers are stopped on the way out.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
     names = args.command or [c.name for c in fuzzed_commands()]
     unknown = [n for n in names if n not in TABLE.by_name]
