@@ -15,6 +15,7 @@ from crdt.commands import TABLE
 from crdt.table import Command
 from tests.differential import Err
 
+# Commands the fuzz does not send, and why. Everything else in the table is fuzzed.
 NOT_FUZZED: dict[str, str] = {
     "shutdown": "ends the server under test",
     "debug": "DEBUG SLEEP pauses the server on purpose; Redis's other DEBUG subcommands "
