@@ -39,7 +39,7 @@ import orjson
 
 from crdt.engine import Engine
 from crdt.session import Session
-from nodes.workloads import kv_cas, kv_read, kv_write
+from nodes.kv_engine import kv_cas, kv_read, kv_write
 from protocol.errors import ProtocolError
 from protocol.maelstrom_json import ErrorCode
 

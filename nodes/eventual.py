@@ -53,16 +53,8 @@ from crdt.lattices import (
     shard_of,
 )
 from nodes.core import Field, Kind, NodeCore, Rpc
-from nodes.workloads import (
-    ANTI_ENTROPY_MS,
-    jitter_ms,
-    CAS,
-    KV_READ,
-    WRITE,
-    CasOutcome,
-    EngineError,
-    json_bytes,
-)
+from nodes.kv_engine import CasOutcome, EngineError, json_bytes
+from nodes.workloads import ANTI_ENTROPY_MS, CAS, KV_READ, WRITE, jitter_ms
 from protocol.maelstrom_json import ErrorCode, Message
 from protocol.replies import ErrorReply
 

@@ -64,7 +64,8 @@ from nodes.caspaxos import (
     ballot_to_wire,
 )
 from nodes.core import Field, Kind, NodeCore, Rpc, Timer
-from nodes.workloads import CAS, KV_READ, WRITE, EngineError, json_bytes
+from nodes.kv_engine import EngineError, json_bytes
+from nodes.workloads import CAS, KV_READ, WRITE
 from protocol.errors import ProtocolError
 from protocol.maelstrom_json import ErrorCode, Message
 

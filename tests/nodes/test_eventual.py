@@ -10,7 +10,7 @@ from crdt.engine import Engine
 from crdt.lattices import LWWRegister, shard_of
 from nodes.eventual import KV_DELTA, KV_DIGESTS, KV_SHARDS, LwwKeyspace, entries_from_json, entries_to_json
 from nodes.replicated import ReplicatedConfig, ReplicatedNode
-from nodes.workloads import json_bytes
+from nodes.kv_engine import json_bytes
 from protocol.maelstrom_json import ErrorCode, Message
 from tests.nodes.helpers_nodes import assert_error, roundtrip
 

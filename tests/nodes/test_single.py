@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from nodes import kv_engine as kv
 from nodes import workloads as w
 from nodes.single import SingleConfig, SingleNode
 from protocol.maelstrom_json import ErrorCode, Message
@@ -301,11 +302,11 @@ def test_linkv_goes_through_the_redis_engine() -> None:
 def test_kv_cas_helper_outcomes() -> None:
     core = node()
     engine, session = core.engine, core.engine.open_session(0)
-    assert w.kv_cas(engine, session, b"k", b"1", b"2", 0) == w.CasOutcome(False, None)
-    w.kv_write(engine, session, b"k", b"1", 0)
-    assert w.kv_cas(engine, session, b"k", b"0", b"2", 0) == w.CasOutcome(False, b"1")
-    assert w.kv_cas(engine, session, b"k", b"1", b"2", 0) == w.CasOutcome(True, b"1")
-    assert w.kv_read(engine, session, b"k", 0) == b"2"
+    assert kv.kv_cas(engine, session, b"k", b"1", b"2", 0) == kv.CasOutcome(False, None)
+    kv.kv_write(engine, session, b"k", b"1", 0)
+    assert kv.kv_cas(engine, session, b"k", b"0", b"2", 0) == kv.CasOutcome(False, b"1")
+    assert kv.kv_cas(engine, session, b"k", b"1", b"2", 0) == kv.CasOutcome(True, b"1")
+    assert kv.kv_read(engine, session, b"k", 0) == b"2"
 
 
 def test_kv_engine_error_becomes_a_definite_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -326,8 +327,8 @@ def test_linkv_is_served_by_the_first_node_and_forwarded_by_others() -> None:
     assert_error(body, E.PRECONDITION_FAILED, 2)
     body = net.request("c2", "n2", {"type": "read", "key": 7})
     assert_error(body, E.KEY_DOES_NOT_EXIST, 3)
-    assert w.kv_read(net.cores["n0"].engine, net.cores["n0"].kv.session, b"0", 0) == b"3"
-    assert w.kv_read(net.cores["n2"].engine, net.cores["n2"].kv.session, b"0", 0) is None
+    assert kv.kv_read(net.cores["n0"].engine, net.cores["n0"].kv.session, b"0", 0) == b"3"
+    assert kv.kv_read(net.cores["n2"].engine, net.cores["n2"].kv.session, b"0", 0) is None
 
 
 def test_linkv_forward_timeout_is_indefinite() -> None:
