@@ -82,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
                             mismatch = _mismatch_in(e)
                             found.append(name)
                             if mismatch is None:  # the harness lost a connection: say so, go on
-                                print(f"ERROR {name}: {type(e).__name__}: {e}"[:400], flush=True)
+                                inner = [f"{type(x).__name__}: {x}" for x in getattr(e, "exceptions", ())]
+                                print(f"ERROR {name}: {type(e).__name__}: {e} {inner}"[:800], flush=True)
                                 raise _Restart from e
                             record(mismatch, name)
                             why = mismatch.why

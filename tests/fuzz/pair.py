@@ -293,12 +293,21 @@ def keyspace(side: Client) -> dict[tuple[int, bytes], Any]:
         if not size:
             continue
         (_, keys) = side.call_many([[b"SELECT", b"%d" % db], [b"KEYS", b"*"]])
-        meta = side.call_many([c for k in keys for c in ([b"TYPE", k], [b"PTTL", k])])
-        reads = []
-        for k, kind in zip(keys, meta[0::2]):
-            reads.append(_READ_BY_TYPE.get(kind, lambda k: [b"TYPE", k])(k))
-        values = side.call_many(reads)
-        for k, kind, pttl, value in zip(keys, meta[0::2], meta[1::2], values):
+        meta = side.call_many([c for k in keys
+                               for c in ([b"TYPE", k], [b"PTTL", k], [b"STRLEN", k])])
+        kinds, pttls, lengths = meta[0::3], meta[1::3], meta[2::3]
+        # A huge string (SETRANGE at 512 MB) is compared by a summary (its length, its
+        # ends, its bit count), not read whole over the wire twice.
+        big = {k for k, kind, n in zip(keys, kinds, lengths)
+               if kind == b"string" and isinstance(n, int) and n > STRING_READ_MAX_BYTES}
+        whole = side.call_many([_READ_BY_TYPE.get(kind, lambda k: [b"TYPE", k])(k)
+                                for k, kind in zip(keys, kinds) if k not in big])
+        summaries = {k: tuple(side.call_many([[b"STRLEN", k], [b"GETRANGE", k, b"0", b"4095"],
+                                              [b"GETRANGE", k, b"-4096", b"-1"],
+                                              [b"BITCOUNT", k]])) for k in big}
+        whole.reverse()
+        values = [summaries[k] if k in big else whole.pop() for k in keys]
+        for k, kind, pttl, value in zip(keys, kinds, pttls, values):
             if kind == b"none":
                 continue  # expired between KEYS and TYPE
             if kind in (b"hash", b"set"):
@@ -306,6 +315,10 @@ def keyspace(side: Client) -> dict[tuple[int, bytes], Any]:
             found[(db, k)] = (kind, pttl, value)
     side.call_many([[b"SELECT", b"0"]])
     return found
+
+
+# Strings longer than this are compared by a summary (length, ends, bit count).
+STRING_READ_MAX_BYTES = 1 << 20
 
 
 # A key due to expire this soon may be gone on one server and not yet on the other
