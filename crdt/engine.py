@@ -17,20 +17,19 @@ from __future__ import annotations
 import random
 import sys
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
-from crdt import errors, monitor
-from crdt.blocking import Blocking
+from crdt import errors, monitor_feed
+from crdt.channels import SUBSCRIBED_ALLOWED, PubSub
 from crdt.commands import TABLE
 from crdt.config import Config
+from crdt.host import HostInfo, Stats
 from crdt.errors import CommandError
 from crdt.keyspace import Db
-from crdt.pubsub import SUBSCRIBED_ALLOWED, PubSub
 from crdt.session import Session
-from crdt.slowlog import LatencyMonitor, SlowLog
 from crdt.table import Command
-from crdt.transactions import discard_transaction, exec_
+from crdt.timings import LatencyMonitor, SlowLog
+from crdt.waiters import Blocking
 from protocol.replies import QUEUED, ErrorReply
 
 # Work bounds of one active expiry cycle (Redis bounds it by time; we by keys,
@@ -44,37 +43,6 @@ MULTI_IMMEDIATE = frozenset({"exec", "discard", "multi", "watch", "quit", "reset
 # table has none); of our commands PUBLISH and SPUBLISH carry it.
 _KEYSPACE_FLAGS = frozenset({"readonly", "write"})
 _MAY_REPLICATE = frozenset({"publish", "spublish"})
-
-
-@dataclass(slots=True)
-class HostInfo:
-    """Facts about the process the engine runs in, given by the driver (INFO server/memory)."""
-
-    pid: int = 0
-    tcp_port: int = 0
-    executable: str = ""
-    config_file: str = ""
-    start_ms: int = 0
-    rss_bytes: Callable[[], int] = lambda: 0
-    cpu_seconds: Callable[[], tuple[float, float]] = lambda: (0.0, 0.0)  # (user, system)
-    os: str = ""
-    arch_bits: int = 64
-    python_version: str = ""
-    mode: str = "standalone"
-
-
-@dataclass(slots=True)
-class Stats:
-    """Counters reported by INFO stats, reset by CONFIG RESETSTAT."""
-
-    connections_received: int = 0
-    rejected_connections: int = 0
-    error_replies: int = 0
-    net_input_bytes: int = 0
-    net_output_bytes: int = 0
-    expired_keys: int = 0
-    expire_cycles: int = 0
-    errors_by_code: dict[bytes, int] = field(default_factory=dict)
 
 
 class Engine:
@@ -108,10 +76,10 @@ class Engine:
         self.on_internal_error: Callable[[list[bytes], Exception], None] = lambda argv, exc: None
         self.next_client_id = 1
         self.run_id = "%040x" % self.rng.getrandbits(160)
-        self.pubsub = PubSub()
+        self.pubsub: PubSub[Session] = PubSub()
         self.monitors: dict[Session, None] = {}  # MONITOR's clients, in the order they asked
-        self.blocking = Blocking()
-        self.slowlog = SlowLog()  # filled by the driver's timing (crdt.slowlog.record_command)
+        self.blocking: Blocking[Session] = Blocking(failed=self._served_error)
+        self.slowlog = SlowLog()  # filled by the driver's timing (crdt.timings.record_command)
         self.latency = LatencyMonitor()
         for db in self.dbs:
             db.on_ready = self.blocking.signal
@@ -137,7 +105,7 @@ class Engine:
         session.unwatch()
         self.pubsub.forget(session)
         self.blocking.forget(session)
-        monitor.stop(session)
+        monitor_feed.stop(session)
 
     def _key_expired(self, db: Db, key: bytes) -> None:
         self.pubsub.notify("x", b"expired", key, db.index)
@@ -286,7 +254,7 @@ class Engine:
             reply = self._internal(cmd.name_bytes, argv, e)
         self.calls[cmd.index] += 1
         if self.monitors:
-            monitor.feed(session, cmd, argv)
+            monitor_feed.feed(session, cmd, argv)
         return reply
 
     def execute_with_delta(self, argv: list[bytes], session: Session,
@@ -313,8 +281,8 @@ class Engine:
             session.multi_error = True
         if cmd is not None:
             self.rejected_calls[cmd.index] += 1
-            if cmd.handler is exec_:
-                discard_transaction(session)
+            if cmd.name == "exec":
+                session.discard_transaction()
                 text = errors.exec_abort(text)
         return self._error(text)
 
@@ -331,6 +299,12 @@ class Engine:
         self.internal_errors += 1
         self.on_internal_error(argv, exc)
         return self._error(errors.internal_error(name, exc))
+
+    def _served_error(self, command: bytes, text: bytes) -> ErrorReply:
+        """The error a blocked client gets when served (`Blocking.failed`), counted as Redis
+        counts it: a failed call of its command, an error reply (INFO commandstats, errorstats)."""
+        self.failed_calls[self.table.lookup[command].index] += 1
+        return self._error(text)
 
     def _error(self, text: bytes) -> ErrorReply:
         stats = self.stats

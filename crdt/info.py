@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from crdt.engine import Engine
+    from crdt.session import EngineView
 
 REDIS_VERSION = "7.0.15"
 GYREKV_VERSION = "0.1.0"  # keep in step with pyproject.toml
@@ -73,7 +73,7 @@ def select_sections(args: list[bytes]) -> set[str]:
     return chosen
 
 
-def _server(e: Engine, now_ms: int) -> list[str]:
+def _server(e: EngineView, now_ms: int) -> list[str]:
     host = e.host
     uptime = max(0, now_ms - host.start_ms) // 1000
     hz = e.config["hz"]
@@ -107,7 +107,7 @@ def _server(e: Engine, now_ms: int) -> list[str]:
     ]
 
 
-def _clients(e: Engine, now_ms: int) -> list[str]:
+def _clients(e: EngineView, now_ms: int) -> list[str]:
     sessions = list(e.clients.values())
     max_in = max((c.query_buffer_bytes for c in sessions), default=0)
     max_out = max((c.output_buffer_bytes for c in sessions), default=0)
@@ -126,7 +126,7 @@ def _clients(e: Engine, now_ms: int) -> list[str]:
     ]
 
 
-def _memory(e: Engine, now_ms: int) -> list[str]:
+def _memory(e: EngineView, now_ms: int) -> list[str]:
     rss = e.host.rss_bytes()
     human = bytes_to_human(rss)
     return [
@@ -184,7 +184,7 @@ def _memory(e: Engine, now_ms: int) -> list[str]:
     ]
 
 
-def _persistence(e: Engine, now_ms: int) -> list[str]:
+def _persistence(e: EngineView, now_ms: int) -> list[str]:
     changes = sum(db.changes for db in e.dbs)
     return [
         "loading:0",
@@ -220,7 +220,7 @@ def _persistence(e: Engine, now_ms: int) -> list[str]:
     ]
 
 
-def _stats(e: Engine, now_ms: int) -> list[str]:
+def _stats(e: EngineView, now_ms: int) -> list[str]:
     st = e.stats
     channels = e.pubsub.channels
     patterns = e.pubsub.patterns
@@ -278,7 +278,7 @@ def _stats(e: Engine, now_ms: int) -> list[str]:
     ]
 
 
-def _replication(e: Engine, now_ms: int) -> list[str]:
+def _replication(e: EngineView, now_ms: int) -> list[str]:
     return [
         "role:master",
         "connected_slaves:0",
@@ -294,7 +294,7 @@ def _replication(e: Engine, now_ms: int) -> list[str]:
     ]
 
 
-def _cpu(e: Engine, now_ms: int) -> list[str]:
+def _cpu(e: EngineView, now_ms: int) -> list[str]:
     user, system = e.host.cpu_seconds()
     return [
         f"used_cpu_sys:{system:.6f}",
@@ -306,11 +306,11 @@ def _cpu(e: Engine, now_ms: int) -> list[str]:
     ]
 
 
-def _modules(e: Engine, now_ms: int) -> list[str]:
+def _modules(e: EngineView, now_ms: int) -> list[str]:
     return []
 
 
-def _commandstats(e: Engine, now_ms: int) -> list[str]:
+def _commandstats(e: EngineView, now_ms: int) -> list[str]:
     rejected = getattr(e, "rejected_calls", None)
     lines = []
     for cmd in e.table.by_name.values():
@@ -324,17 +324,17 @@ def _commandstats(e: Engine, now_ms: int) -> list[str]:
     return lines
 
 
-def _errorstats(e: Engine, now_ms: int) -> list[str]:
+def _errorstats(e: EngineView, now_ms: int) -> list[str]:
     codes = e.stats.errors_by_code
     return [f"errorstat_{code.decode(errors='replace')}:count={codes[code]}"
             for code in sorted(codes)]
 
 
-def _latencystats(e: Engine, now_ms: int) -> list[str]:
+def _latencystats(e: EngineView, now_ms: int) -> list[str]:
     return []  # gyrekv keeps no per-command latency histograms
 
 
-def _cluster(e: Engine, now_ms: int) -> list[str]:
+def _cluster(e: EngineView, now_ms: int) -> list[str]:
     return ["cluster_enabled:0"]
 
 
@@ -349,7 +349,7 @@ def _avg_ttl_ms(expires: dict[bytes, int], now_ms: int) -> int:
     return total // count if count else 0
 
 
-def _keyspace(e: Engine, now_ms: int) -> list[str]:
+def _keyspace(e: EngineView, now_ms: int) -> list[str]:
     lines = []
     for db in e.dbs:
         keys = len(db)
@@ -359,7 +359,7 @@ def _keyspace(e: Engine, now_ms: int) -> list[str]:
     return lines
 
 
-_BUILDERS: dict[str, Callable[[Engine, int], list[str]]] = {
+_BUILDERS: dict[str, Callable[[EngineView, int], list[str]]] = {
     "server": _server, "clients": _clients, "memory": _memory, "persistence": _persistence,
     "stats": _stats, "replication": _replication, "cpu": _cpu, "modules": _modules,
     "commandstats": _commandstats, "errorstats": _errorstats, "latencystats": _latencystats,
@@ -367,7 +367,7 @@ _BUILDERS: dict[str, Callable[[Engine, int], list[str]]] = {
 }
 
 
-def build_info(engine: Engine, args: list[bytes], now_ms: int) -> bytes:
+def build_info(engine: EngineView, args: list[bytes], now_ms: int) -> bytes:
     """The INFO reply text for the given section arguments.
 
     Args:

@@ -8,11 +8,58 @@ fields (``close_after_reply``, ``kill``, ``sleep_ms``) after each command.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from crdt.engine import Engine
+    import random
+
+    from crdt.channels import PubSub
+    from crdt.config import Config
+    from crdt.host import HostInfo, Stats
     from crdt.keyspace import Db
+    from crdt.table import Command, CommandTable
+    from crdt.timings import LatencyMonitor, SlowLog
+    from crdt.waiters import Blocking
+
+
+class EngineView(Protocol):
+    """What handlers use of the engine (`crdt.engine.Engine`), through ``session.engine``.
+
+    The engine sits above every command family; the families see it only
+    through this view, so the layering reads bottom-up: keyspace, registries,
+    session, families, engine.
+    """
+
+    config: Config
+    rng: random.Random
+    dbs: list[Db]
+    table: CommandTable
+    host: HostInfo
+    stats: Stats
+    pubsub: PubSub[Session]
+    blocking: Blocking[Session]
+    slowlog: SlowLog
+    latency: LatencyMonitor
+    clients: dict[int, Session]
+    monitors: dict[Session, None]
+    killed: list[Session]
+    calls: list[int]
+    failed_calls: list[int]
+    rejected_calls: list[int]
+    run_id: str
+    start_ms: int
+    last_save_ms: int
+    shutdown_requested: bool
+
+    @property
+    def total_commands(self) -> int: ...
+
+    @property
+    def expired_keys(self) -> int: ...
+
+    def call(self, cmd: Command, argv: list[bytes], session: Session) -> Any: ...
+
+    def reset_stats(self) -> None: ...
 
 
 class Session:
@@ -27,7 +74,7 @@ class Session:
         "monitor", "redacted",
     )
 
-    def __init__(self, engine: Engine, client_id: int, now_ms: int, addr: str = "",
+    def __init__(self, engine: EngineView, client_id: int, now_ms: int, addr: str = "",
                  laddr: str = "", fd: int = -1) -> None:
         self.id = client_id
         self.engine = engine
@@ -52,14 +99,14 @@ class Session:
         # and with the replies that are not replies (NO_REPLY, BLOCKED), so the
         # engine and the driver test one flag per command.
         self.attention = False
-        # MULTI/WATCH (filled by the transactions module).
+        # MULTI/WATCH (filled by crdt.commands.transactions).
         self.multi: list[tuple[Any, list[bytes]]] | None = None
         self.multi_error = False
         # WATCHed keys: [db, key, expired when watched] (Redis 7.0's watchedKey).
         self.watched: list[list[Any]] = []
         self.watch_dirty = False
         self.in_exec = False  # blocking commands do not block inside EXEC
-        # MONITOR (crdt.monitor): streaming every command; the arguments AUTH/HELLO hide.
+        # MONITOR (crdt.monitor_feed): streaming every command; the arguments AUTH/HELLO hide.
         self.monitor = False
         self.redacted: tuple[int, ...] = ()
         self.flags = "N"
@@ -89,6 +136,12 @@ class Session:
                     if not db.contains(key):
                         continue
                 self.watch_dirty = True
+
+    def discard_transaction(self) -> None:
+        """Leave MULTI and forget WATCHed keys (EXEC, DISCARD, an EXEC the engine refuses)."""
+        self.multi = None
+        self.multi_error = False
+        self.unwatch()
 
     def unwatch(self) -> None:
         """Forget every WATCHed key (EXEC, DISCARD, UNWATCH, RESET, disconnect)."""

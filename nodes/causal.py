@@ -59,7 +59,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from crdt.clocks import DecodeError, VectorClock
+from crdt.replication.clocks import DecodeError, VectorClock
 from crdt.engine import Engine
 from nodes.core import Field, Kind, NodeCore, Rpc
 from nodes.eventual import (

@@ -40,10 +40,10 @@ from typing import Any, Final
 
 import orjson
 
-from crdt.clocks import DecodeError, HybridClock, Timestamp
+from crdt.replication.clocks import DecodeError, HybridClock, Timestamp
 from crdt.engine import Engine
 from crdt.keyspace import string_bytes
-from crdt.lattices import (
+from crdt.replication.lattices import (
     SHARD_COUNT,
     LWWMap,
     LWWRegister,

@@ -66,12 +66,12 @@ from typing import Any
 
 import trio
 
-from crdt.blocking import BLOCKED
+from crdt.waiters import BLOCKED
 from crdt.config import Config
 from crdt.engine import Engine, HostInfo
-from crdt.pubsub import NO_REPLY
+from crdt.channels import NO_REPLY
 from crdt.session import Session
-from crdt.slowlog import EVENT_EXPIRE_CYCLE, record_command, record_event, timing_threshold_us
+from crdt.timings import EVENT_EXPIRE_CYCLE, record_command, record_event, timing_threshold_us
 from nodes.watchdog import Liveness
 from protocol.errors import ProtocolError
 from protocol.replies import SimpleString
@@ -634,7 +634,7 @@ class RespServer:
 
         The other clients' buffers are sent after the poll batch (now, outside
         one). Returns the current client's MONITOR lines, held back: they
-        follow the reply of the command they show (`crdt.monitor`). `current`
+        follow the reply of the command they show (`crdt.monitor_feed`). `current`
         is None for pushes no client's command made (active expiry's events).
         """
         held: list[Any] = []

@@ -36,7 +36,7 @@ Handlers:
   node gets the same topology), so each message crosses each tree edge once
   instead of flooding every edge of the grid.
 * `GSetWorkload`, `CounterWorkload` (g-counter and pn-counter share one
-  `PNCounter`): state-based CRDTs from `crdt.lattices`; the whole state is
+  `PNCounter`): state-based CRDTs from `crdt.replication.lattices`; the whole state is
   pushed to every peer shortly after a change and again every
   ``anti_entropy_ms``; receivers merge.
 * `LinKv`: ``read``/``write``/``cas`` through the Redis engine (GET, SET and
@@ -58,7 +58,7 @@ from typing import Any, Final
 import orjson
 
 from crdt.engine import Engine
-from crdt.lattices import GSet, PNCounter
+from crdt.replication.lattices import GSet, PNCounter
 from nodes.core import Field, Kind, NodeCore, Rpc, Timer
 from nodes.kv_engine import EngineError, json_bytes, kv_cas, kv_read, kv_write
 from protocol.maelstrom_json import ErrorCode, Message

@@ -71,6 +71,14 @@ def real_redis_server(*extra_args: str, preexec_fn: Callable[[], None] | None = 
             proc.wait(timeout=REDIS_START_TIMEOUT_S)
 
 
+# The command families (modules of crdt/commands/) whose COMMAND rows and docs the
+# differential tests compare field for field, in two groups.
+TABLE_MODULES = tuple("crdt.commands." + m for m in (
+    "strings", "bits", "bitfield", "memory", "monitor", "keys", "expiry", "server",
+    "introspection", "slowlog"))
+COLLECTION_MODULES = tuple("crdt.commands." + m for m in (
+    "lists", "sort", "hashes", "sets", "zsets", "zset_ops", "blocking"))
+
 GYRE_READY_TEXT = "ready to accept connections on "
 
 

@@ -1,4 +1,4 @@
-"""Unit tests of crdt/bits.py and crdt/bitfield.py: SETBIT GETBIT BITCOUNT BITPOS BITOP
+"""Unit tests of crdt/commands/bits.py and crdt/commands/bitfield.py: SETBIT GETBIT BITCOUNT BITPOS BITOP
 BITFIELD BITFIELD_RO, on virtual time.
 
 Wrong-type cases make a real list with RPUSH. Random

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crdt.blocking import BLOCKED
+from crdt.waiters import BLOCKED
 from protocol.replies import NULL_ARRAY, ErrorReply
 from tests.helpers import EngineBox
 

@@ -1,4 +1,4 @@
-"""Tests for crdt.clocks: hybrid logical clocks and vector clocks."""
+"""Tests for crdt.replication.clocks: hybrid logical clocks and vector clocks."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crdt.clocks import (
+from crdt.replication.clocks import (
     DecodeError,
     HybridClock,
     Ordering,

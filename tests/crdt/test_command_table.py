@@ -1,4 +1,4 @@
-"""Unit tests of the COMMAND family (crdt/introspection.py): rows, docs, lists and key
+"""Unit tests of the COMMAND family (crdt/commands/introspection.py): rows, docs, lists and key
 extraction are generated from the table, in Redis 7.0's shapes, with every error path.
 """
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from crdt.introspection import CATEGORY_ORDER, FLAG_ORDER, find_command, info_row
+from crdt.commands.introspection import CATEGORY_ORDER, FLAG_ORDER, find_command, info_row
 from crdt.table import KNOWN_FLAGS, TABLE
 from protocol.replies import SimpleString
 from protocol.resp import encode

@@ -1,4 +1,4 @@
-"""Unit tests of the connection commands in crdt/server.py: PING, ECHO, HELLO, AUTH, SELECT,
+"""Unit tests of the connection commands in crdt/commands/server.py: PING, ECHO, HELLO, AUTH, SELECT,
 QUIT, RESET and the CLIENT family, every error path, on virtual time.
 
 Sessions are opened with explicit addresses and times, as the driver would;
@@ -12,7 +12,7 @@ import pytest
 
 from crdt.config import Config
 from crdt.engine import Engine
-from crdt.server import client_info_line
+from crdt.commands.server import client_info_line
 from crdt.session import Session
 from protocol.replies import SimpleString, Verbatim
 from protocol.resp import encode

@@ -1,4 +1,4 @@
-"""Unit tests of the counter commands in crdt/strings.py: INCR DECR INCRBY DECRBY INCRBYFLOAT.
+"""Unit tests of the counter commands in crdt/commands/strings.py: INCR DECR INCRBY DECRBY INCRBYFLOAT.
 
 Virtual time only; wrong-type cases make a real list with RPUSH.
 """

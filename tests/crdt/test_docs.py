@@ -22,11 +22,8 @@ from crdt.engine import Engine
 from crdt.table import TABLE
 from protocol.resp import encode
 from tests.differential import Differential, encode_command
+from tests.helpers import COLLECTION_MODULES, TABLE_MODULES
 
-TABLE_MODULES = ("crdt.strings", "crdt.bits", "crdt.bitfield", "crdt.memory", "crdt.monitor",
-                 "crdt.keys", "crdt.expiry", "crdt.server", "crdt.introspection", "crdt.slowlog")
-COLLECTION_MODULES = ("crdt.lists", "crdt.sort", "crdt.hashes", "crdt.sets", "crdt.zsets",
-                      "crdt.zset_ops", "crdt.blocking")
 ARG_FLAG_ORDER = ("optional", "multiple", "multiple_token")
 ARG_KEY_ORDER = ("name", "type", "key_spec_index", "token", "summary", "since",
                  "deprecated_since", "flags", "arguments")

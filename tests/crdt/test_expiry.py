@@ -1,4 +1,4 @@
-"""Unit tests of crdt/expiry.py: EXPIRE family, TTL family, PERSIST, on virtual time.
+"""Unit tests of crdt/commands/expiry.py: EXPIRE family, TTL family, PERSIST, on virtual time.
 
 Every test passes explicit `now_ms` values; no clock and no sleeps. Values are
 stored with `Db.set` so these tests do not depend on the string commands.

@@ -1,4 +1,4 @@
-"""Unit tests of crdt/hashes.py on virtual time: every command, error path and encoding rule.
+"""Unit tests of crdt/commands/hashes.py on virtual time: every command, error path and encoding rule.
 
 The engine runs in process with explicit `now_ms` values (no clock, no
 sleeps); randomness comes from the engine's seeded RNG. The differential
@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from crdt.errors import CommandError
-from crdt.hashes import HashValue
+from crdt.commands.hashes import HashValue
 from crdt.scan import collection_scan, parse_scan_options
 from tests.helpers import NOT_FLOAT, NOT_INTEGER, SYNTAX, WRONGTYPE, EngineBox
 

@@ -1,4 +1,4 @@
-"""Unit tests of crdt/keys.py: every keyspace command and its error paths, on virtual time.
+"""Unit tests of crdt/commands/keys.py: every keyspace command and its error paths, on virtual time.
 
 Strings are stored with `Db.set`; collections are made by the real commands
 (RPUSH), so TYPE, SCAN TYPE, COPY and OBJECT see the real value classes.
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crdt.keys import DB_CONTENT_SLOTS, DB_INDEX_SLOTS, to_c_int
+from crdt.commands.keys import DB_CONTENT_SLOTS, DB_INDEX_SLOTS, to_c_int
 from crdt.scan import parse_scan_cursor
 from crdt.keyspace import Db
 from crdt.errors import CommandError

@@ -1,4 +1,4 @@
-"""Tests for crdt.lattices: semilattice laws, JSON round trips, shards and digests."""
+"""Tests for crdt.replication.lattices: semilattice laws, JSON round trips, shards and digests."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crdt.clocks import DecodeError, Timestamp, VectorClock
-from crdt.lattices import (
+from crdt.replication.clocks import DecodeError, Timestamp, VectorClock
+from crdt.replication.lattices import (
     SHARD_COUNT,
     GCounter,
     GSet,
@@ -342,8 +342,8 @@ def test_digest_changes_with_timestamp_value_and_key() -> None:
 
 DIGEST_SCRIPT = """
 import sys
-from crdt.clocks import Timestamp
-from crdt.lattices import LWWMap
+from crdt.replication.clocks import Timestamp
+from crdt.replication.lattices import LWWMap
 m = LWWMap()
 for i in range(50):
     m = m.set(f"key{i}", {"v": [i, str(i)], "s": {"a", "b", "c"}}, Timestamp(i, i % 3, f"n{i % 4}"))

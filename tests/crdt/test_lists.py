@@ -12,7 +12,7 @@ import pytest
 
 from crdt import errors
 from crdt.errors import CommandError
-from crdt.lists import (
+from crdt.commands.lists import (
     ListValue,
     list_move,
     list_mpop,

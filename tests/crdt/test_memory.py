@@ -1,4 +1,4 @@
-"""Unit tests of crdt/memory.py: MEMORY USAGE's estimates of gyrekv's own memory, and the rest."""
+"""Unit tests of crdt/commands/memory.py: MEMORY USAGE's estimates of gyrekv's own memory, and the rest."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Unit tests of crdt/monitor.py: MONITOR's lines, what is fed and what a monitor may do."""
+"""Unit tests of crdt/monitor_feed.py and crdt/commands/monitor.py: MONITOR's lines, what is fed and what a monitor may do."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from crdt.monitor import quote
+from crdt.monitor_feed import quote
 from protocol.replies import SimpleString
 from tests.helpers import EngineBox
 
@@ -124,7 +124,7 @@ def test_a_monitor_may_not_touch_the_keyspace(pair: Pair) -> None:
 def test_monitor_again_inside_exec_and_flags(pair: Pair) -> None:
     mon = pair.mon
     mon.attention = False
-    from crdt.pubsub import NO_REPLY
+    from crdt.channels import NO_REPLY
 
     assert pair("MONITOR", session=mon) is NO_REPLY and mon.attention
     pair("MULTI")

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from crdt.pubsub import NO_REPLY
+from crdt.channels import NO_REPLY
 from protocol.replies import ErrorReply, Push
 from tests.helpers import EngineBox
 

@@ -1,4 +1,4 @@
-"""Unit tests of the server commands in crdt/server.py and the parameter table in
+"""Unit tests of the server commands in crdt/commands/server.py and the parameter table in
 crdt/config.py: CONFIG GET/SET/RESETSTAT/REWRITE/HELP, TIME, LASTSAVE, DEBUG,
 FUNCTION, SAVE/BGSAVE/BGREWRITEAOF, every error path, on virtual time.
 """
@@ -15,7 +15,7 @@ from crdt import errors
 from crdt.config import PARAMS, Config, parse_memory
 from crdt.engine import Engine, HostInfo
 from crdt.errors import CommandError
-from crdt.server import serialized_length
+from crdt.commands.server import serialized_length
 from protocol.replies import SimpleString
 from tests.helpers import EngineBox, SYNTAX
 

@@ -25,11 +25,16 @@ from hypothesis import strategies as st
 from crdt.info import parse_info
 from crdt.table import TABLE
 from tests.differential import Err, RealRedis
-from tests.helpers import REDIS_SERVER, real_redis_server
+from tests.helpers import (
+    COLLECTION_MODULES,
+    REDIS_SERVER,
+    TABLE_MODULES,
+    real_redis_server,
+)
 
 pytestmark = pytest.mark.redis
 
-# Commands registered by crdt/server.py and crdt/introspection.py.
+# Commands registered by crdt/commands/server.py and crdt/commands/introspection.py.
 OUR_COMMANDS = ("ping", "echo", "hello", "auth", "select", "quit", "reset", "client", "info",
                 "config", "time", "lastsave", "save", "bgsave", "bgrewriteaof", "shutdown",
                 "function", "debug", "command")
@@ -375,10 +380,6 @@ def test_command_info_core_fields_match_for_every_shared_command(diff: Any) -> N
 # Modules whose rows this file checks field for field; the collection modules
 # (lists, sort, hashes, sets, zsets, blocking) are checked by
 # test_command_info_of_collection_commands.
-TABLE_MODULES = ("crdt.strings", "crdt.bits", "crdt.bitfield", "crdt.memory", "crdt.monitor",
-                 "crdt.keys", "crdt.expiry", "crdt.server", "crdt.introspection", "crdt.slowlog")
-COLLECTION_MODULES = ("crdt.lists", "crdt.sort", "crdt.hashes", "crdt.sets", "crdt.zsets",
-                      "crdt.zset_ops", "crdt.blocking")
 
 
 def _module_of(name: str) -> str:

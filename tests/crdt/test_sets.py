@@ -1,4 +1,4 @@
-"""Unit tests of crdt/sets.py on virtual time: every command, error path and encoding rule.
+"""Unit tests of crdt/commands/sets.py on virtual time: every command, error path and encoding rule.
 
 The engine runs in process with explicit `now_ms` values (no clock, no
 sleeps); randomness comes from the engine's seeded RNG. The differential
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from crdt.sets import SetValue
+from crdt.commands.sets import SetValue
 from protocol.replies import SetReply
 from tests.helpers import EngineBox, NOT_INTEGER, SYNTAX, WRONGTYPE
 

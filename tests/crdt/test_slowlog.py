@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from crdt.config import Config
-from crdt.slowlog import entry_argv, record_command, record_event, timing_threshold_us
+from crdt.timings import entry_argv, record_command, record_event, timing_threshold_us
 from protocol.replies import ErrorReply
 from tests.helpers import T0_MS, EngineBox
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from crdt import errors
-from crdt.sort import lookup_by_pattern, sort_weight
+from crdt.commands.sort import lookup_by_pattern, sort_weight
 from protocol.replies import ErrorReply
 from tests.helpers import EngineBox
 

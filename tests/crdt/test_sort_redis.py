@@ -2,7 +2,7 @@
 
 The same commands run on our engine and on Debian's redis-server through the
 `diff` fixture, replies compared byte for byte. Sets, sorted sets and hash
-fields need crdt/sets.py, crdt/zsets.py and crdt/hashes.py: those tests skip
+fields need crdt/commands/sets.py, crdt/commands/zsets.py and crdt/commands/hashes.py: those tests skip
 until the commands that build such values are registered.
 
 A quirk of the reference server shapes two tests: SORT tests strtod's

@@ -1,7 +1,7 @@
-"""Unit tests of crdt/strings.py (GET/SET family, ranges, LCS) on virtual time.
+"""Unit tests of crdt/commands/strings.py (GET/SET family, ranges, LCS) on virtual time.
 
 Every test passes explicit `now_ms` values; no clock and no sleeps. Wrong-type
-cases store a real list (crdt/lists.py's ListValue) straight into the Db.
+cases store a real list (crdt/commands/lists.py's ListValue) straight into the Db.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 
 from crdt.args import INT64_MAX
 from crdt.keyspace import encoding_of
-from crdt.lists import ListValue
+from crdt.commands.lists import ListValue
 from protocol.resp import encode
 from tests.helpers import EngineBox, NOT_INTEGER, SYNTAX, WRONGTYPE
 

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crdt.blocking import BLOCKED
+from crdt.waiters import BLOCKED
 from tests.differential import Differential, RealRedis
 
 KEYS = [b"a", b"b", b"list"]

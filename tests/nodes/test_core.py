@@ -27,7 +27,7 @@ class Toy(NodeCore):
         self.on_init(self.inits.append)
 
     def _boom(self, msg: Message, now_ms: int) -> None:
-        from crdt.clocks import DecodeError
+        from crdt.replication.clocks import DecodeError
         raise DecodeError("bad payload from peer")
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from crdt.clocks import Timestamp
+from crdt.replication.clocks import Timestamp
 from crdt.engine import Engine
-from crdt.lattices import LWWRegister, shard_of
+from crdt.replication.lattices import LWWRegister, shard_of
 from nodes.eventual import KV_DELTA, KV_DIGESTS, KV_SHARDS, LwwKeyspace, entries_from_json, entries_to_json
 from nodes.replicated import ReplicatedConfig, ReplicatedNode
 from nodes.kv_engine import json_bytes

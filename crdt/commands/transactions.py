@@ -16,18 +16,11 @@ from __future__ import annotations
 from typing import Any
 
 from crdt import errors
+from crdt.channels import NO_REPLY
 from crdt.errors import CommandError
-from crdt.pubsub import NO_REPLY
 from crdt.session import Session
 from crdt.table import command
 from protocol.replies import NULL_ARRAY, OK, Spliced
-
-
-def discard_transaction(s: Session) -> None:
-    """Leave MULTI and forget WATCHed keys."""
-    s.multi = None
-    s.multi_error = False
-    s.unwatch()
 
 
 @command("multi", 1, flags="noscript loading stale fast allow_busy", group="transactions",
@@ -49,12 +42,12 @@ def exec_(s: Session, argv: list[bytes]) -> Any:
     if queued is None:
         raise CommandError(errors.EXEC_WITHOUT_MULTI)
     if s.multi_error:
-        discard_transaction(s)
+        s.discard_transaction()
         raise CommandError(errors.EXECABORT)
     now = s.now_ms
     if s.watch_dirty or any(not expired and db.is_expired(key, now)
                             for db, key, expired in s.watched):
-        discard_transaction(s)
+        s.discard_transaction()
         return NULL_ARRAY
     # Unwatch first (Redis does too): the transaction's own writes are not conflicts.
     s.multi = None
@@ -82,7 +75,7 @@ def exec_(s: Session, argv: list[bytes]) -> Any:
 def discard(s: Session, argv: list[bytes]) -> Any:
     if s.multi is None:
         raise CommandError(errors.DISCARD_WITHOUT_MULTI)
-    discard_transaction(s)
+    s.discard_transaction()
     return OK
 
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from crdt import errors
 from crdt.args import INT64_MAX, c_word, to_int
-from crdt.bits import string_for_write, string_value
+from crdt.commands.bits import string_for_write, string_value
 from crdt.errors import CommandError
 from crdt.table import command
 from crdt.writes import notify

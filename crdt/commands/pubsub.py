@@ -1,26 +1,7 @@
-"""Pub/sub: (P|S)SUBSCRIBE, their UNSUBSCRIBEs, PUBLISH, SPUBLISH, PUBSUB and keyspace notifications.
+"""The pub/sub commands: (P|S)SUBSCRIBE, their UNSUBSCRIBEs, PUBLISH, SPUBLISH and PUBSUB.
 
-Strategy: the registry (`PubSub`, one per engine) maps each channel, each
-pattern and each shard channel to its subscribed sessions in subscription order (a dict used as an
-ordered set, so delivery order never depends on hashing). Messages are not
-written anywhere here: `push(session, message)` appends a `Push` value to the
-session's outbox and lists the session in ``pending``; the driver delivers
-outboxes after each command, before that command's own reply, which is the
-order Redis writes them in. Subscription confirmations are pushes too, and
-the command itself then answers `NO_REPLY`.
-
-In RESP2 a subscribed client may only run the (P|S)(UN)SUBSCRIBE commands,
-PING, QUIT and RESET (the engine enforces it); in RESP3 anything goes and
-messages arrive as push frames.
-
-Shard channels (Redis 7.0's SSUBSCRIBE/SPUBLISH) are a namespace of their
-own: SPUBLISH reaches only shard subscribers, patterns never match them, and
-their confirmations count shard subscriptions only. Without a cluster every
-channel is in this one shard, so no slot checks apply.
-
-Keyspace notifications follow ``notify-keyspace-events``: `notify` is called
-by write commands with Redis's event class and name, and publishes to
-``__keyspace@<db>__:<key>`` and/or ``__keyevent@<db>__:<event>``.
+The registry they act on, its delivery order and keyspace notifications are
+`crdt.channels.PubSub`'s.
 """
 
 from __future__ import annotations
@@ -28,170 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from crdt import errors
+from crdt.channels import no_reply, subscription_count
 from crdt.errors import CommandError
 from crdt.glob import glob_match
 from crdt.session import Session
 from crdt.table import command, container
 from protocol.replies import Push
 
-# Commands a RESP2 client may run while subscribed.
-SUBSCRIBED_ALLOWED = frozenset({
-    "subscribe", "psubscribe", "unsubscribe", "punsubscribe", "ssubscribe", "sunsubscribe",
-    "ping", "quit", "reset",
-})
-
-
-class _NoReply:
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "NO_REPLY"
-
-
-NO_REPLY = _NoReply()
-
-
-def no_reply(session: Session) -> _NoReply:
-    """A handler's `NO_REPLY`; it flags the session, so the driver looks at it."""
-    session.attention = True
-    return NO_REPLY
-
-
-class PubSub:
-    """Who listens to what, for one engine."""
-
-    __slots__ = ("channels", "patterns", "shard_channels", "pending", "notify_flags")
-
-    def __init__(self) -> None:
-        self.channels: dict[bytes, dict[Session, None]] = {}
-        self.patterns: dict[bytes, dict[Session, None]] = {}
-        self.shard_channels: dict[bytes, dict[Session, None]] = {}
-        # Sessions with pushes (or MONITOR lines, crdt.monitor) waiting in their outbox, for the driver.
-        self.pending: list[Session] = []
-        self.notify_flags = ""
-
-    def push(self, session: Session, message: Push) -> None:
-        if not session.outbox:
-            self.pending.append(session)
-        session.outbox.append(message)
-
-    def take_pending(self) -> list[Session]:
-        """The sessions to deliver to, each once; the list is emptied (and stays the same object)."""
-        pending = self.pending[:]
-        self.pending.clear()
-        return pending
-
-    def publish(self, channel: bytes, message: bytes) -> int:
-        """Deliver to channel and pattern subscribers; returns how many got it."""
-        receivers = self._deliver(self.channels, b"message", channel, message)
-        for pattern, sessions in self.patterns.items():
-            if glob_match(pattern, channel):
-                for session in sessions:
-                    self.push(session, Push([b"pmessage", pattern, channel, message]))
-                    receivers += 1
-        return receivers
-
-    def spublish(self, channel: bytes, message: bytes) -> int:
-        """Deliver to the shard channel's subscribers; returns how many got it."""
-        return self._deliver(self.shard_channels, b"smessage", channel, message)
-
-    def _deliver(self, registry: dict[bytes, dict[Session, None]], kind: bytes, channel: bytes,
-                 message: bytes) -> int:
-        sessions = registry.get(channel, ())
-        for session in sessions:
-            self.push(session, Push([kind, channel, message]))
-        return len(sessions)
-
-    def subscribe(self, session: Session, channel: bytes) -> None:
-        self._join(session, channel, session.subscriptions, self.channels, b"subscribe")
-
-    def unsubscribe(self, session: Session, channel: bytes) -> None:
-        self._leave(session, channel, session.subscriptions, self.channels, b"unsubscribe")
-
-    def psubscribe(self, session: Session, pattern: bytes) -> None:
-        self._join(session, pattern, session.patterns, self.patterns, b"psubscribe")
-
-    def punsubscribe(self, session: Session, pattern: bytes) -> None:
-        self._leave(session, pattern, session.patterns, self.patterns, b"punsubscribe")
-
-    def ssubscribe(self, session: Session, channel: bytes) -> None:
-        self._join(session, channel, session.shard_subscriptions, self.shard_channels,
-                   b"ssubscribe")
-
-    def sunsubscribe(self, session: Session, channel: bytes) -> None:
-        self._leave(session, channel, session.shard_subscriptions, self.shard_channels,
-                    b"sunsubscribe")
-
-    def forget(self, session: Session) -> None:
-        """Drop every subscription of a session quietly (disconnect, RESET)."""
-        for mine, registry in ((session.subscriptions, self.channels),
-                               (session.patterns, self.patterns),
-                               (session.shard_subscriptions, self.shard_channels)):
-            for name in mine:
-                _discard(registry, name, session)
-            mine.clear()
-        session.pubsub_count = 0
-        session.outbox.clear()
-        if session in self.pending:
-            self.pending.remove(session)
-
-    def _join(self, session: Session, name: bytes, mine: dict[bytes, None],
-              registry: dict[bytes, dict[Session, None]], kind: bytes) -> None:
-        if name not in mine:
-            mine[name] = None
-            registry.setdefault(name, {})[session] = None
-            session.pubsub_count += 1
-        self.push(session, Push([kind, name, _count(session, mine)]))
-
-    def _leave(self, session: Session, name: bytes, mine: dict[bytes, None],
-               registry: dict[bytes, dict[Session, None]], kind: bytes) -> None:
-        if name in mine:
-            del mine[name]
-            _discard(registry, name, session)
-            session.pubsub_count -= 1
-        self.push(session, Push([kind, name, _count(session, mine)]))
-
-    # -- keyspace notifications ---------------------------------------------
-
-    def notify(self, event_class: str, event: bytes, key: bytes, db_index: int) -> None:
-        """Publish a keyspace event if ``notify-keyspace-events`` selects it.
-
-        Args:
-            event_class: Redis's class letter: g $ l s h z x e t m d n.
-            event: the event name (b"set", b"lpush", b"expired", ...).
-            key: the key concerned.
-            db_index: its database.
-        """
-        flags = self.notify_flags
-        if not flags or event_class not in flags:
-            return
-        if "K" in flags:
-            self.publish(b"__keyspace@%d__:%s" % (db_index, key), event)
-        if "E" in flags:
-            self.publish(b"__keyevent@%d__:%s" % (db_index, event), key)
-
-
-def _discard(registry: dict[bytes, dict[Session, None]], name: bytes, session: Session) -> None:
-    sessions = registry.get(name)
-    if sessions is not None:
-        sessions.pop(session, None)
-        if not sessions:
-            del registry[name]
-
-
-def _count(session: Session, mine: dict[bytes, None]) -> int:
-    """The count a (un)subscribe confirmation carries: shard subscriptions count apart."""
-    if mine is session.shard_subscriptions:
-        return len(mine)
-    return len(session.subscriptions) + len(session.patterns)
-
-
-def in_subscribed_context(session: Session) -> bool:
-    """RESP2 clients with a subscription are restricted to the pub/sub commands."""
-    return not session.resp3 and session.pubsub_count > 0
-
-
-# -- commands ------------------------------------------------------------------
 
 @command("subscribe", -2, flags="pubsub noscript loading stale", group="pubsub", since="2.0.0",
          complexity="O(N) where N is the number of channels to subscribe to.",
@@ -222,7 +46,7 @@ def unsubscribe(s: Session, argv: list[bytes]) -> Any:
     ps = s.engine.pubsub
     channels = argv[1:] or list(s.subscriptions)
     if not channels:
-        ps.push(s, Push([b"unsubscribe", None, _count(s, s.subscriptions)]))
+        ps.push(s, Push([b"unsubscribe", None, subscription_count(s, s.subscriptions)]))
     for channel in channels:
         ps.unsubscribe(s, channel)
     return no_reply(s)
@@ -237,7 +61,7 @@ def punsubscribe(s: Session, argv: list[bytes]) -> Any:
     ps = s.engine.pubsub
     patterns = argv[1:] or list(s.patterns)
     if not patterns:
-        ps.push(s, Push([b"punsubscribe", None, _count(s, s.patterns)]))
+        ps.push(s, Push([b"punsubscribe", None, subscription_count(s, s.patterns)]))
     for pattern in patterns:
         ps.punsubscribe(s, pattern)
     return no_reply(s)
@@ -364,4 +188,3 @@ def pubsub_help(s: Session, argv: list[bytes]) -> Any:
         b"HELP",
         b"    Prints this help.",
     ]
-

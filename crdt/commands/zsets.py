@@ -23,8 +23,8 @@ Strategy:
   a big set whose scores are all equal is bisected.
 - Commands that pop (`zset_pop`) are written as a core the blocking variants
   (BZPOPMIN, BZMPOP) call too. Set algebra and ranges live in
-  `crdt.zset_ops`, which imports this module; crdt/commands.py imports both,
-  as it does every family, so their commands register with the table.
+  `crdt.commands.zset_ops`, which imports this module; `crdt.commands` imports
+  both, as it does every family, so their commands register with the table.
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""MONITOR: every command the server runs, streamed to the clients that asked.
+"""MONITOR's stream: every command the server runs, as a line to each monitor.
+
+The MONITOR command is in `crdt.commands.monitor`.
 
 Strategy:
 - `Engine.call` hands each command it ran to `feed` once the handler has
@@ -28,13 +30,9 @@ Strategy:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from crdt import errors
-from crdt.errors import CommandError
-from crdt.pubsub import no_reply
-from crdt.table import command
-from protocol.replies import OK, SimpleString
+from protocol.replies import SimpleString
 
 if TYPE_CHECKING:
     from crdt.session import Session
@@ -84,18 +82,3 @@ def stop(session: Session) -> None:
         session.monitor = False
         session.flags = session.flags.replace("O", "") or "N"
         session.engine.monitors.pop(session, None)
-
-
-@command("monitor", 1, "admin noscript loading stale", group="server", since="1.0.0",
-         complexity="", summary="Listen for all requests received by the server in real time")
-def monitor(s: Session, argv: list[bytes]) -> Any:
-    """MONITOR: OK, then a line for every command any client runs."""
-    if s.in_exec:
-        raise CommandError(errors.MONITOR_DENY_BLOCKING)
-    if s.monitor:
-        return no_reply(s)  # Redis ignores a second MONITOR without a word
-    s.attention = True  # the engine now gates this session's commands
-    s.monitor = True
-    s.flags = s.flags.replace("N", "") + "O"
-    s.engine.monitors[s] = None
-    return OK

@@ -23,7 +23,7 @@ simulator), so the same inputs always give the same timestamps.
   dropped, so equal clocks are equal field by field, hash alike and encode
   to the same JSON. `compare` returns an `Ordering`, never a bool.
 
-`DecodeError` is raised by every ``from_json`` here and in `crdt.lattices`:
+`DecodeError` is raised by every ``from_json`` here and in `crdt.replication.lattices`:
 the JSON comes from peers, so it is a `ProtocolError`.
 """
 

@@ -30,8 +30,8 @@ from typing import Any
 
 from crdt import errors
 from crdt.args import to_int
+from crdt.commands.expiry import lookup_notouch
 from crdt.errors import CommandError
-from crdt.expiry import lookup_notouch
 from crdt.glob import glob_matcher
 from crdt.keyspace import Db, encoding_of, shard_of, type_name
 from crdt.scan import parse_scan_cursor

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final, Generic, TypeAlias, TypeVar
 
-from crdt.clocks import DecodeError, Timestamp, VectorClock
+from crdt.replication.clocks import DecodeError, Timestamp, VectorClock
 
 __all__ = [
     "SHARD_COUNT",

@@ -1,4 +1,6 @@
-"""SLOWLOG and LATENCY: the commands that held the server, kept and answered as Redis 7.0 does.
+"""The slow log and the latency monitor: what held the server, kept as Redis 7.0 keeps it.
+
+The SLOWLOG and LATENCY commands that read them are in `crdt.commands.slowlog`.
 
 Strategy: the core reads no clock. The driver measures how long each command
 held the event loop (see `nodes.server`) and hands every command that took at
@@ -26,24 +28,14 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-from crdt import errors
-from crdt.args import to_int
-from crdt.errors import CommandError
-from crdt.session import Session
-from crdt.table import container
-from crdt.table import command as register
-from protocol.replies import OK
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from crdt.config import Config
-    from crdt.engine import Engine
-    from crdt.table import Command
+    from crdt.table import Command, CommandTable
 
 ENTRY_MAX_ARGC = 32  # SLOWLOG_ENTRY_MAX_ARGC
 ENTRY_MAX_STRING = 128  # SLOWLOG_ENTRY_MAX_STRING
-GET_DEFAULT_COUNT = 10
 LATENCY_SAMPLES_MAX = 160  # LATENCY_TS_LEN
 REDACTED = b"(redacted)"
 EVENT_COMMAND = "command"
@@ -110,6 +102,22 @@ class LatencyMonitor:
         series.samples.append([now_s, latency_ms])
 
 
+class Timed(Protocol):
+    """What recording reads of the engine (a `crdt.engine.Engine`)."""
+
+    table: CommandTable
+    config: Config
+    slowlog: SlowLog
+    latency: LatencyMonitor
+
+
+class Client(Protocol):
+    """What a slow log entry keeps of the client that sent the command."""
+
+    addr: str
+    name: bytes
+
+
 def entry_argv(argv: list[bytes]) -> tuple[bytes, ...]:
     """The arguments a slow log entry keeps: at most 32, each at most 128 bytes, with notes."""
     argc = len(argv)
@@ -146,7 +154,7 @@ def _redacted(cmd: Command, argv: list[bytes]) -> list[bytes]:
     return argv
 
 
-def _resolve(engine: Engine, argv: list[bytes]) -> Command | None:
+def _resolve(engine: Timed, argv: list[bytes]) -> Command | None:
     """The command `argv` ran (a subcommand for containers), or None if Redis would have refused it
     before running it (unknown name or subcommand, wrong arity)."""
     cmd = engine.table.get(argv[0])
@@ -171,7 +179,7 @@ def timing_threshold_us(config: Config) -> int | None:
     return min(limits) if limits else None
 
 
-def record_command(engine: Engine, session: Session, argv: list[bytes], duration_us: int,
+def record_command(engine: Timed, session: Client, argv: list[bytes], duration_us: int,
                    now_ms: int) -> None:
     """The driver's report: `argv` of `session` held the server for `duration_us`.
 
@@ -199,142 +207,8 @@ def record_command(engine: Engine, session: Session, argv: list[bytes], duration
                         config["slowlog-max-len"])
 
 
-def record_event(engine: Engine, event: str, duration_us: int, now_ms: int) -> None:
+def record_event(engine: Timed, event: str, duration_us: int, now_ms: int) -> None:
     """A latency sample for work that is not a client's command (the expiry cycle)."""
     latency_ms = engine.config["latency-monitor-threshold"]
     if latency_ms and duration_us // 1000 >= latency_ms:
         engine.latency.add_sample(event, duration_us // 1000, now_ms)
-
-
-def _help(name: str, lines: tuple[str, ...]) -> list[bytes]:
-    out = [f"{name} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", *lines,
-           "HELP", "    Prints this help."]
-    return [line.encode() for line in out]
-
-
-# -- SLOWLOG -----------------------------------------------------------------------
-
-container("slowlog", group="server", since="2.2.12", summary="A container for slow log commands")
-
-
-@register("slowlog|get", -2, "admin loading stale", group="server", since="2.2.12",
-          complexity="O(N) where N is the number of entries returned",
-          summary="Get the slow log's entries", syntax="[count]",
-          tips="request_policy:all_nodes nondeterministic_output",
-          history=(("4.0.0", "Added client IP address, port and name to the reply."),))
-def slowlog_get(s: Session, argv: list[bytes]) -> Any:
-    """SLOWLOG GET [count]: the newest `count` entries (10; -1: all)."""
-    if len(argv) > 3:
-        raise CommandError(errors.subcommand_syntax(argv))
-    entries = s.engine.slowlog.entries
-    count = GET_DEFAULT_COUNT
-    if len(argv) == 3:
-        count = to_int(argv[2], errors.SLOWLOG_COUNT)
-        if count < -1:
-            raise CommandError(errors.SLOWLOG_COUNT)
-        if count == -1:
-            count = len(entries)
-    return [entry.reply() for _, entry in zip(range(count), entries)]
-
-
-@register("slowlog|len", 2, "admin loading stale", group="server", since="2.2.12",
-          summary="Get the slow log's length",
-          tips="request_policy:all_nodes response_policy:agg_sum nondeterministic_output")
-def slowlog_len(s: Session, argv: list[bytes]) -> Any:
-    """SLOWLOG LEN."""
-    return len(s.engine.slowlog.entries)
-
-
-@register("slowlog|reset", 2, "admin loading stale", group="server", since="2.2.12",
-          complexity="O(N) where N is the number of entries in the slowlog",
-          summary="Clear all entries from the slow log",
-          tips="request_policy:all_nodes response_policy:all_succeeded")
-def slowlog_reset(s: Session, argv: list[bytes]) -> Any:
-    """SLOWLOG RESET: the entries go; ids keep counting, as in Redis."""
-    s.engine.slowlog.entries.clear()
-    return OK
-
-
-_SLOWLOG_HELP = (
-    "GET [<count>]",
-    "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
-    "    Entries are made of:",
-    "    id, timestamp, time in microseconds, arguments array, client IP and port,",
-    "    client name",
-    "LEN",
-    "    Return the length of the slowlog.",
-    "RESET",
-    "    Reset the slowlog.",
-)
-
-
-@register("slowlog|help", 2, "loading stale", group="server", since="6.2.0",
-          summary="Show helpful text about the different subcommands")
-def slowlog_help(s: Session, argv: list[bytes]) -> Any:
-    """SLOWLOG HELP: Redis's lines."""
-    return _help("SLOWLOG", _SLOWLOG_HELP)
-
-
-# -- LATENCY -----------------------------------------------------------------------
-
-container("latency", group="server", since="2.8.13",
-          summary="A container for latency diagnostics commands")
-
-_LATENCY_TIPS = "nondeterministic_output request_policy:all_nodes response_policy:special"
-
-
-@register("latency|latest", 2, "admin noscript loading stale", group="server", since="2.8.13",
-          summary="Return the latest latency samples for all events.", tips=_LATENCY_TIPS)
-def latency_latest(s: Session, argv: list[bytes]) -> Any:
-    """LATENCY LATEST: [event, unix time, latest ms, all-time max ms] per event."""
-    out = []
-    for event, series in s.engine.latency.events.items():
-        time_s, latest = series.samples[-1]
-        out.append([event.encode(), time_s, latest, series.max_ms])
-    return out
-
-
-@register("latency|history", 3, "admin noscript loading stale", group="server", since="2.8.13",
-          summary="Return timestamp-latency samples for the event.", syntax="event",
-          tips=_LATENCY_TIPS)
-def latency_history(s: Session, argv: list[bytes]) -> Any:
-    """LATENCY HISTORY event: [unix time, ms] pairs, oldest first (none for an unknown event)."""
-    series = s.engine.latency.events.get(argv[2].decode(errors="replace"))
-    if series is None:
-        return []
-    return [[time_s, ms] for time_s, ms in series.samples]
-
-
-@register("latency|reset", -2, "admin noscript loading stale", group="server", since="2.8.13",
-          summary="Reset latency data for one or more events.", syntax="[event [event ...]]",
-          tips="request_policy:all_nodes response_policy:all_succeeded")
-def latency_reset(s: Session, argv: list[bytes]) -> Any:
-    """LATENCY RESET [event ...]: how many events had data and lost it (no event: all)."""
-    events = s.engine.latency.events
-    if len(argv) == 2:
-        count = len(events)
-        events.clear()
-        return count
-    count = 0
-    for raw in argv[2:]:
-        if events.pop(raw.decode(errors="replace"), None) is not None:
-            count += 1
-    return count
-
-
-_LATENCY_HELP = (
-    "HISTORY <event>",
-    "    Return time-latency samples for the <event> class.",
-    "LATEST",
-    "    Return the latest latency samples for all events.",
-    "RESET [<event> ...]",
-    "    Reset latency data of one or more <event> classes.",
-    "    (default: reset all data for all event classes)",
-)
-
-
-@register("latency|help", 2, "loading stale", group="server", since="2.8.13",
-          summary="Show helpful text about the different subcommands.")
-def latency_help(s: Session, argv: list[bytes]) -> Any:
-    """LATENCY HELP: Redis's lines for the subcommands gyrekv has."""
-    return _help("LATENCY", _LATENCY_HELP)

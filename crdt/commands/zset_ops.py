@@ -6,7 +6,7 @@ Strategy:
   range commands, which preset the range type and direction exactly as Redis's
   zrangeGenericCommand does, so every option conflict gets Redis's error. The
   range becomes ranks in the `SortedList` (bisect for scores, Redis's listpack
-  walk for lex ranges, see `crdt.zsets`), then LIMIT skips and takes as Redis's
+  walk for lex ranges, see `crdt.commands.zsets`), then LIMIT skips and takes as Redis's
   loops do (a negative offset skips everything, a negative count takes all).
 - Set algebra follows zunionInterDiffGenericCommand: look up every key first
   (WRONGTYPE before option errors), then options, then sort the inputs by size
@@ -26,18 +26,14 @@ from sortedcontainers import SortedList
 
 from crdt import errors
 from crdt.args import to_int
-from crdt.errors import CommandError
-from crdt.keyspace import type_name
-from crdt.table import command
-from crdt.writes import lookup_write, notify, notify_new, signal_or_delete
-from crdt.zsets import (
+from crdt.commands.zsets import (
     WRONGTYPE,
     ZSet,
-    option_word,
     build_zset,
     lex_first,
     lex_last,
     lex_span,
+    option_word,
     pairs_reply,
     parse_lex_range,
     parse_score,
@@ -46,6 +42,10 @@ from crdt.zsets import (
     score_span,
     write_zset,
 )
+from crdt.errors import CommandError
+from crdt.keyspace import type_name
+from crdt.table import command
+from crdt.writes import lookup_write, notify, notify_new, signal_or_delete
 from protocol.replies import Reply
 
 if TYPE_CHECKING:
@@ -391,7 +391,7 @@ def _source_scores(value: Any) -> dict[bytes, float]:
 
 
 def _set_members(value: Any) -> Iterable[bytes]:
-    """The members of a stored plain set (crdt.sets): its ``members`` attribute or itself."""
+    """The members of a stored plain set (crdt.commands.sets): its ``members`` attribute or itself."""
     members = getattr(value, "members", None)
     return value if members is None else members  # type: ignore[no-any-return]
 

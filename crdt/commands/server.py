@@ -23,7 +23,7 @@ Strategy:
   that many steps in pure Python that never yields, standing for a runaway
   command in the liveness tests (signals, watchdog, SLOWLOG).
 
-The COMMAND family lives in `crdt.introspection`, INFO's text in `crdt.info`.
+The COMMAND family lives in `crdt.commands.introspection`, INFO's text in `crdt.info`.
 """
 
 from __future__ import annotations
@@ -34,16 +34,15 @@ import re
 from typing import Any
 from zlib import crc32
 
-from crdt import errors, info, monitor
+from crdt import errors, info, monitor_feed
 from crdt.args import c_word, to_int
+from crdt.channels import no_reply
 from crdt.errors import CommandError
 from crdt.keyspace import encoding_of, string_bytes
-from crdt.pubsub import no_reply
 from crdt.session import Session
 from crdt.table import TABLE, container
 from crdt.table import command as register
 from protocol.replies import OK, PONG, SimpleString, Verbatim
-
 
 SERVER_NAME = b"redis"
 REDIS_VERSION = info.REDIS_VERSION.encode()
@@ -215,7 +214,7 @@ def reset(s: Session, argv: list[bytes]) -> Any:
     s.multi_error = False
     s.unwatch()
     s.engine.pubsub.forget(s)
-    monitor.stop(s)
+    monitor_feed.stop(s)
     s.select(0)
     s.resp3 = False
     s.name = b""

@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 from crdt import errors
 from crdt.args import to_int
+from crdt.commands.hashes import HashValue
+from crdt.commands.lists import ListValue
+from crdt.commands.sets import SetValue
+from crdt.commands.zsets import ZSet
 from crdt.errors import CommandError
-from crdt.hashes import HashValue
-from crdt.lists import ListValue
-from crdt.sets import SetValue
-from crdt.table import container
 from crdt.table import command as register
-from crdt.zsets import ZSet
+from crdt.table import container
 from protocol.replies import OK
 
 if TYPE_CHECKING:

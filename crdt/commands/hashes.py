@@ -27,7 +27,7 @@ Strategy:
   cursor), like Redis. A hashtable hash is walked by `collection_scan`: the
   fields ordered by crc32 (stable across processes), the cursor being a
   position plus one, so every field present for the whole scan is returned.
-  SSCAN (crdt/sets.py) uses the same helpers.
+  SSCAN (crdt/commands/sets.py) uses the same helpers.
 - Randomness (HRANDFIELD) comes only from ``session.engine.rng``.
 
 Interface of `HashValue` (for SORT's ``->field`` patterns, COPY, OBJECT):

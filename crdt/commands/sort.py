@@ -40,9 +40,9 @@ from typing import TYPE_CHECKING, Any
 
 from crdt import errors
 from crdt.args import c_word, to_int
+from crdt.commands.lists import ListValue
 from crdt.errors import CommandError
 from crdt.keyspace import is_string, string_bytes, type_name
-from crdt.lists import ListValue
 from crdt.table import command
 from crdt.writes import notify, notify_new
 from protocol.replies import Reply
@@ -107,7 +107,7 @@ def _hash_field(value: Any, field: bytes) -> bytes | None:
     get = getattr(value, "get", None)
     if get is not None:
         found = get(field)
-    else:  # pragma: no cover - depends on crdt/hashes.py's class
+    else:  # pragma: no cover - depends on crdt/commands/hashes.py's class
         found = getattr(value, "fields", {}).get(field)
     if found is None:
         return None

@@ -1,222 +1,29 @@
-"""Blocking commands: BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP BZPOPMIN BZPOPMAX BZMPOP, CLIENT UNBLOCK.
+"""The blocking commands: BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP BZPOPMIN BZPOPMAX BZMPOP, CLIENT UNBLOCK.
 
-Strategy, Redis 7.0's: a blocking command first tries its non-blocking core
-on each key in order (list_pop, list_move, zset_pop...); a key of the wrong
-type answers WRONGTYPE then. If there is nothing to take it answers
-`BLOCKED`, and the session is parked as a waiter on each of its keys, in
-arrival order, with its deadline (0 = forever) and the type it waits for
-(list or zset). Inside EXEC nothing blocks: the command answers at once.
-
-Only the creation of a key someone blocks on (`Db.set` of a new key, Redis's
-dbAdd) or SWAPDB marks it ready, once until it is served, and only if it is
-of a type some client blocks on; overwriting a key (SORT STORE, ZUNIONSTORE
-onto an existing key) or pushing to an existing one marks nothing, as in
-Redis 7.0. After the whole command or the whole EXEC the driver calls
-`Blocking.serve`, which takes the ready keys in the order they became ready
-and looks at each key *then*: a key gone or holding another type serves
-nobody, so MULTI; LPUSH k; DEL k; SET k x; EXEC wakes no one. Otherwise the
-key's waiters of that type are served from that key, first blocked first
-served, until it is emptied; waiters of the other type stay parked. Serving
-can create more ready keys (BLMOVE pushes to its destination): they are
-served in the same call, after the others. `Blocking.expire` answers the
-waiters whose time is up; a disconnected client is forgotten with
-`Blocking.forget`.
-
-No clock or I/O here: deadlines are absolute ms from the session's `now_ms`.
+Each tries its non-blocking core first and, with nothing to take, parks the
+client in the engine's `crdt.waiters.Blocking` registry, whose docstring
+has Redis 7.0's wake-up rules.
 """
 
 from __future__ import annotations
 
-import heapq
 import math
-from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from crdt import errors
 from crdt.args import to_int
-from crdt.long_double import parse_long_double, round_long_double
+from crdt.commands.lists import list_move, list_pop, parse_mpop
+from crdt.commands.zsets import parse_mpop as parse_zmpop
+from crdt.commands.zsets import zset_pop
 from crdt.errors import CommandError
-from crdt.keyspace import Db, type_name
-from crdt.lists import list_move, list_pop, parse_mpop
+from crdt.long_double import parse_long_double, round_long_double
 from crdt.session import Session
 from crdt.table import command
+from crdt.waiters import BLOCKED, LIST, ZSET, ServeKey, Waiter
 from protocol.replies import NULL_ARRAY, ErrorReply
 
 # Timeouts are milliseconds in a signed 64-bit integer; beyond it Redis wraps negative.
 TIMEOUT_MS_LIMIT = 2**63
-LIST = b"list"
-ZSET = b"zset"
-
-
-class _Blocked:
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "BLOCKED"
-
-
-BLOCKED = _Blocked()
-
-# Takes from one key: the reply, or None when the key holds nothing. Raises
-# CommandError (WRONGTYPE) as the command would.
-ServeKey = Callable[[Session, bytes], Any]
-
-
-@dataclass(eq=False)
-class Waiter:
-    """One parked client."""
-
-    session: Session
-    db: Db
-    keys: list[bytes]
-    deadline_ms: int  # 0 = forever
-    kind: bytes  # the type it waits for: LIST or ZSET
-    serve_key: ServeKey
-    command: bytes  # its name, for the statistics of an error it gets when served
-    timeout_reply: Any
-    done: bool = False
-
-
-@dataclass
-class Blocking:
-    """Every parked client of one engine."""
-
-    waiters: dict[tuple[int, bytes], list[Waiter]] = field(default_factory=dict)
-    # Keys made ready and not served yet, in order, each once (Redis's ready_keys).
-    ready: deque[tuple[Db, bytes]] = field(default_factory=deque)
-    ready_set: set[tuple[int, bytes]] = field(default_factory=set)
-    deadlines: list[tuple[int, int, Waiter]] = field(default_factory=list)
-    unblocked: list[tuple[Session, Any]] = field(default_factory=list)
-    seq: int = 0
-    # The session whose commands run now (set by Engine.execute_many): a key its
-    # command makes ready sets its ``attention``, so the driver serves the key
-    # after that command; the usual command pays nothing for it.
-    running: Session | None = None
-    kinds_blocked: dict[bytes, int] = field(default_factory=dict)  # LIST/ZSET -> parked clients
-
-    def signal(self, db: Db, key: bytes, value: Any) -> None:
-        """`Db.on_ready`: a key someone blocks on was created (or swapped in).
-
-        As Redis's signalKeyAsReady: only a type some client (anywhere) blocks
-        on makes the key ready; a string, or a zset while only lists are
-        waited for, is not queued (a later creation in the same EXEC may be).
-        """
-        if not self.kinds_blocked.get(type_name(value)):
-            return
-        ident = (db.index, key)
-        if ident not in self.ready_set:
-            self.ready_set.add(ident)
-            self.ready.append((db, key))
-        if self.running is not None:
-            self.running.attention = True
-
-    def park(self, waiter: Waiter) -> None:
-        session = waiter.session
-        session.blocked = waiter
-        self.kinds_blocked[waiter.kind] = self.kinds_blocked.get(waiter.kind, 0) + 1
-        for key in dict.fromkeys(waiter.keys):
-            self.waiters.setdefault((waiter.db.index, key), []).append(waiter)
-            waiter.db.blocked_keys[key] = waiter.db.blocked_keys.get(key, 0) + 1
-        if waiter.deadline_ms:
-            self.seq += 1
-            heapq.heappush(self.deadlines, (waiter.deadline_ms, self.seq, waiter))
-
-    def _unpark(self, waiter: Waiter) -> None:
-        waiter.done = True
-        waiter.session.blocked = None
-        self.kinds_blocked[waiter.kind] -= 1
-        for key in dict.fromkeys(waiter.keys):
-            queue = self.waiters.get((waiter.db.index, key))
-            if queue is not None and waiter in queue:
-                queue.remove(waiter)
-                if not queue:
-                    del self.waiters[(waiter.db.index, key)]
-            count = waiter.db.blocked_keys.get(key, 0) - 1
-            if count > 0:
-                waiter.db.blocked_keys[key] = count
-            else:
-                waiter.db.blocked_keys.pop(key, None)
-
-    def serve(self, now_ms: int) -> list[tuple[Session, Any]]:
-        """Serve the waiters of every key made ready; the replies of those unblocked, in order.
-
-        Each key is looked at now, not when it was signalled: gone or of
-        another type, it serves nobody. Its waiters of the key's type are
-        served from this key in the order they blocked, until it is emptied.
-        Keys made ready meanwhile (BLMOVE's destination) are served after.
-        """
-        out, self.unblocked = self.unblocked, []
-        self.running = None  # keys made ready from here on are served by this loop
-        ready = self.ready
-        while ready:
-            db, key = ready.popleft()
-            self.ready_set.discard((db.index, key))
-            queue = self.waiters.get((db.index, key))
-            if not queue:
-                continue
-            value = db.lookup(key, now_ms)
-            if value is None:
-                continue
-            kind = type_name(value)
-            for waiter in list(queue):
-                if waiter.done or waiter.kind != kind:
-                    continue  # another type's waiter stays parked
-                session = waiter.session
-                session.now_ms = now_ms
-                try:
-                    reply = waiter.serve_key(session, key)
-                except CommandError as e:  # BLMOVE to a destination of another type
-                    reply = _failed(session, waiter.command, e.text)
-                if reply is None:
-                    break
-                self._unpark(waiter)
-                out.append((session, reply))
-                if db.peek(key) is not value:
-                    break  # emptied and deleted
-        return out
-
-    def expire(self, now_ms: int) -> list[tuple[Session, Any]]:
-        """Answer the waiters whose deadline has passed."""
-        out: list[tuple[Session, Any]] = []
-        while self.deadlines and self.deadlines[0][0] <= now_ms:
-            _, _, waiter = heapq.heappop(self.deadlines)
-            if not waiter.done:
-                self._unpark(waiter)
-                out.append((waiter.session, waiter.timeout_reply))
-        return out
-
-    def next_deadline_ms(self) -> int | None:
-        while self.deadlines and self.deadlines[0][2].done:
-            heapq.heappop(self.deadlines)
-        return self.deadlines[0][0] if self.deadlines else None
-
-    def forget(self, session: Session) -> None:
-        """A parked client went away: drop its waiter."""
-        waiter = session.blocked
-        if isinstance(waiter, Waiter) and not waiter.done:
-            self._unpark(waiter)
-
-    def unblock(self, session: Session, reply: Any) -> bool:
-        """CLIENT UNBLOCK: answer a parked client now; False if it was not parked."""
-        waiter = session.blocked
-        if not isinstance(waiter, Waiter) or waiter.done:
-            return False
-        self._unpark(waiter)
-        self.unblocked.append((session, reply))
-        return True
-
-    def pending(self) -> bool:
-        return bool(self.ready or self.unblocked)
-
-
-def _failed(session: Session, command: bytes, text: bytes) -> ErrorReply:
-    """An error a served client gets, counted as Redis counts it: a failed call of its
-    command, an error reply (INFO commandstats, errorstats, total_error_replies)."""
-    engine = session.engine
-    engine.failed_calls[engine.table.lookup[command].index] += 1
-    return engine._error(text)  # the engine's one error counter
 
 
 def parse_timeout(raw: bytes, now_ms: int) -> int:
@@ -243,7 +50,7 @@ def parse_timeout(raw: bytes, now_ms: int) -> int:
 
 
 def _block_or_answer(s: Session, keys: list[bytes], deadline: int, kind: bytes,
-                     serve_key: ServeKey, exec_reply: Any = NULL_ARRAY) -> Any:
+                     serve_key: ServeKey[Session], exec_reply: Any = NULL_ARRAY) -> Any:
     """Take from the first key that holds something, else park the client.
 
     Inside EXEC the command answers `exec_reply` at once (BLMOVE's is a null
@@ -350,8 +157,6 @@ def blmpop(s: Session, argv: list[bytes]) -> Any:
 # -- sorted sets ---------------------------------------------------------------
 
 def _zset_pop(s: Session, key: bytes, max_side: bool, count: int) -> Any:
-    from crdt.zsets import zset_pop  # the sorted-set module owns the structure
-
     return zset_pop(s.db, key, max_side, count, s.now_ms, s)
 
 
@@ -393,7 +198,7 @@ def bzpopmax(s: Session, argv: list[bytes]) -> Any:
                  "available", syntax="timeout numkeys key [key ...] (where: MIN | MAX) [COUNT count]",
          key_specs=("RW access delete index:2 keynum:0:1:1",))
 def bzmpop(s: Session, argv: list[bytes]) -> Any:
-    keys, max_side, count = _parse_zmpop(argv, 2)
+    keys, max_side, count = parse_zmpop(argv, 2)
     deadline = parse_timeout(argv[1], s.now_ms)  # after the rest, as in Redis
 
     def serve_key(session: Session, key: bytes) -> Any:
@@ -403,12 +208,6 @@ def bzmpop(s: Session, argv: list[bytes]) -> Any:
         return [key, [[member, score] for member, score in popped]]
 
     return _block_or_answer(s, keys, deadline, ZSET, serve_key)
-
-
-def _parse_zmpop(argv: list[bytes], numkeys_index: int) -> tuple[list[bytes], bool, int]:
-    from crdt.zsets import parse_mpop  # the sorted-set module owns ZMPOP's syntax
-
-    return parse_mpop(argv, numkeys_index)  # type: ignore[no-any-return]
 
 
 # -- CLIENT UNBLOCK ------------------------------------------------------------
