@@ -1,7 +1,7 @@
 """SLOWLOG and LATENCY: the commands that held the server, kept and answered as Redis 7.0 does.
 
 Strategy: the core reads no clock. The driver measures how long each command
-held the event loop (see `nodes.server`) and hands every command that took at
+held the event loop (see `nodes.resp_server`) and hands every command that took at
 least `timing_threshold_us` to `record_command`, which applies Redis's rules
 and keeps what they keep:
 
