@@ -129,7 +129,7 @@ def test_check_determinism_catches_a_nondeterministic_node(tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     import itertools
 
-    from nodes.workloads import UniqueIds
+    from nodes.workload_handlers import UniqueIds
 
     calls = itertools.count()
     real = UniqueIds.install
