@@ -188,7 +188,7 @@ crdt: $(STAMP)
 	        $(MAELSTROM_ARGS) || exit $$?; \
 	done
 
-# Only the workloads our nodes know (nodes/workloads.py WORKLOADS): another name
+# Only the workloads our nodes know (nodes/workload_handlers.py WORKLOADS): another name
 # in GYRE_WORKLOAD would stop our node at start-up.
 NODE_WORKLOADS := echo unique-ids broadcast g-set g-counter pn-counter lin-kv
 

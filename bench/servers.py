@@ -53,6 +53,6 @@ def both_servers() -> Iterator[tuple[tuple[int, int], tuple[int, int]]]:
             server_process([*pin(SERVER_CORE), "redis-server", "--port", str(redis_port),
                             "--save", "", "--appendonly", "no", "--dir", workdir, "--logfile", ""],
                            "Ready to accept connections") as redis_proc, \
-            server_process([*pin(SERVER_CORE), sys.executable, "-m", "nodes.cli", "serve",
+            server_process([*pin(SERVER_CORE), sys.executable, "-m", "nodes.gyre_cli", "serve",
                             "--port", str(gyre_port)], GYRE_READY_TEXT) as gyre_proc:
         yield (gyre_port, gyre_proc.pid), (redis_port, redis_proc.pid)

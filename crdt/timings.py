@@ -3,7 +3,7 @@
 The SLOWLOG and LATENCY commands that read them are in `crdt.commands.slowlog`.
 
 Strategy: the core reads no clock. The driver measures how long each command
-held the event loop (see `nodes.server`) and hands every command that took at
+held the event loop (see `nodes.resp_server`) and hands every command that took at
 least `timing_threshold_us` to `record_command`, which applies Redis's rules
 and keeps what they keep:
 

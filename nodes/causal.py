@@ -69,7 +69,7 @@ from nodes.eventual import (
     entries_from_json,
     entries_to_json,
 )
-from nodes.workloads import ANTI_ENTROPY_MS, CAS, KV_READ, WRITE, jitter_ms
+from nodes.workload_handlers import ANTI_ENTROPY_MS, CAS, KV_READ, WRITE, jitter_ms
 from protocol.maelstrom_json import ErrorCode, Message
 
 __all__ = [

@@ -54,7 +54,7 @@ from crdt.replication.lattices import (
 )
 from nodes.core import Field, Kind, NodeCore, Rpc
 from nodes.kv_engine import CasOutcome, EngineError, json_bytes
-from nodes.workloads import ANTI_ENTROPY_MS, CAS, KV_READ, WRITE, jitter_ms
+from nodes.workload_handlers import ANTI_ENTROPY_MS, CAS, KV_READ, WRITE, jitter_ms
 from protocol.maelstrom_json import ErrorCode, Message
 from protocol.replies import ErrorReply
 

@@ -20,7 +20,7 @@ import sys
 import click
 import trio
 
-from nodes.workloads import WORKLOADS
+from nodes.workload_handlers import WORKLOADS
 
 __all__ = ["node_group", "replicated_main", "single_main"]
 

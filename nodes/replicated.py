@@ -1,6 +1,6 @@
 """ReplicatedNode: every Maelstrom workload, with lin-kv replicated in one of three modes.
 
-Strategy: the same handler objects as the single node (`nodes.workloads`),
+Strategy: the same handler objects as the single node (`nodes.workload_handlers`),
 installed on one `NodeCore`; only lin-kv changes with the mode:
 
 * ``eventual``: `nodes.eventual.EventualKv` (LWW registers with hybrid
@@ -12,7 +12,7 @@ installed on one `NodeCore`; only lin-kv changes with the mode:
 
 Every node serves reads and writes from its own engine, so every side of a
 partition answers in eventual and causal mode. The CRDT workloads (g-set,
-g-counter, pn-counter) are the state-based lattices of `nodes.workloads`,
+g-counter, pn-counter) are the state-based lattices of `nodes.workload_handlers`,
 pushed after each change and on every anti-entropy round, so they converge
 after a partition heals whatever was lost or duplicated. Broadcast gossips
 along a spanning tree of the given topology, batching per neighbour
@@ -30,7 +30,7 @@ from crdt.engine import Engine
 from nodes.causal import SESSION_WAIT_MS, CausalKv
 from nodes.core import RPC_TIMEOUT_MS, NodeCore
 from nodes.eventual import EventualKv
-from nodes.workloads import (
+from nodes.workload_handlers import (
     ANTI_ENTROPY_MS,
     WORKLOADS,
     Broadcast,
@@ -58,7 +58,7 @@ class ReplicatedConfig:
 
     Attributes:
         mode: "eventual", "causal" or "strong".
-        workload: a name from `nodes.workloads.WORKLOADS`; "auto" infers it.
+        workload: a name from `nodes.workload_handlers.WORKLOADS`; "auto" infers it.
         rpc_timeout_ms: default timeout of the node's RPCs.
         anti_entropy_ms: period of the kv and CRDT anti-entropy rounds.
         session_wait_ms: causal mode: how long a request may wait for its

@@ -1,6 +1,6 @@
 """SingleNode: every Maelstrom workload on one node's own state.
 
-Strategy: a `NodeCore` with the handlers of `nodes.workloads` installed:
+Strategy: a `NodeCore` with the handlers of `nodes.workload_handlers` installed:
 echo, unique-ids, broadcast (gossip along the topology), g-set and the
 counters (state-based CRDTs pushed to peers), and lin-kv on the Redis
 engine. Run alone it simply stores; run as several nodes it still passes
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from crdt.config import Config
 from crdt.engine import Engine
 from nodes.core import RPC_TIMEOUT_MS, NodeCore
-from nodes.workloads import (
+from nodes.workload_handlers import (
     Broadcast,
     CounterWorkload,
     Echo,
@@ -36,7 +36,7 @@ class SingleConfig:
     """Knobs of a single node.
 
     Attributes:
-        workload: a name from `nodes.workloads.WORKLOADS`; "auto" infers it.
+        workload: a name from `nodes.workload_handlers.WORKLOADS`; "auto" infers it.
         rpc_timeout_ms: default timeout of the node's RPCs.
     """
 

@@ -65,7 +65,7 @@ from nodes.caspaxos import (
 )
 from nodes.core import Field, Kind, NodeCore, Rpc, Timer
 from nodes.kv_engine import EngineError, json_bytes
-from nodes.workloads import CAS, KV_READ, WRITE
+from nodes.workload_handlers import CAS, KV_READ, WRITE
 from protocol.errors import ProtocolError
 from protocol.maelstrom_json import ErrorCode, Message
 

@@ -97,7 +97,7 @@ def _location(frame: FrameType) -> str:
 
 
 class Watched(Protocol):
-    """What the watchdog reads of the server it watches (`nodes.server.RespServer`)."""
+    """What the watchdog reads of the server it watches (`nodes.resp_server.RespServer`)."""
 
     held_since_ms: int  # when the loop began what it is doing; 0 while it waits
     engine: Engine

@@ -102,7 +102,7 @@ def gyre_process(*extra_args: str, preexec_fn: Callable[[], None] | None = None,
     import sys
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "nodes.cli", "serve", "--port", "0", *extra_args],
+        [sys.executable, "-m", "nodes.gyre_cli", "serve", "--port", "0", *extra_args],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=preexec_fn,
     )
     try:

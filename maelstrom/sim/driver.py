@@ -65,7 +65,7 @@ from protocol.maelstrom_json import MalformedMessage, Message, decode_line, enco
 
 NODE_KINDS: Final[tuple[str, ...]] = ("single", "replicated")
 MODES: Final[tuple[str, ...]] = ("eventual", "causal", "strong")
-#: Workloads the node programs know by name (`nodes.workloads.WORKLOADS`); others run as "auto".
+#: Workloads the node programs know by name (`nodes.workload_handlers.WORKLOADS`); others run as "auto".
 _NODE_LOGGER: Final[str] = "gyre.node"
 
 #: Default time the healed cluster has to serve a request on every node.
@@ -101,7 +101,7 @@ class SimConfig:
 
 def node_factory(cfg: SimConfig) -> NodeFactory:
     """The real node class for ``cfg.node`` and ``cfg.mode``, told the workload as GYRE_WORKLOAD would."""
-    from nodes.workloads import WORKLOADS
+    from nodes.workload_handlers import WORKLOADS
 
     workload = cfg.test.workload if cfg.test.workload in WORKLOADS else "auto"
     if cfg.node == "single":

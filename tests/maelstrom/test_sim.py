@@ -103,15 +103,15 @@ def test_a_run_writes_the_store_of_gyre_test(tmp_path: Path) -> None:
 
 def test_a_body_that_cannot_be_serialised_crashes_the_run_naming_the_node(tmp_path: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    from nodes import workloads
+    from nodes import workload_handlers
     from nodes.core import NodeCore
 
     def bad_install(self: object, node: NodeCore) -> None:
         # a set is not JSON: orjson refuses it, as it would on a real node's stdout
-        node.add_route(workloads.ECHO, lambda msg, now_ms: node.send(
+        node.add_route(workload_handlers.ECHO, lambda msg, now_ms: node.send(
             msg.src, {"type": "echo_ok", "in_reply_to": msg.msg_id, "echo": {1, 2}}))
 
-    monkeypatch.setattr(workloads.Echo, "install", bad_install)
+    monkeypatch.setattr(workload_handlers.Echo, "install", bad_install)
     res, _ = simulate(sim_config(tmp_path, "echo", nemesis=()))
     assert res.exit_code == 255
     assert res.crash is not None and "cannot be serialised" in res.crash and "node n" in res.crash
@@ -119,7 +119,7 @@ def test_a_body_that_cannot_be_serialised_crashes_the_run_naming_the_node(tmp_pa
 
 def test_an_exception_in_a_node_is_a_crash_with_its_traceback(tmp_path: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    from nodes.workloads import CounterWorkload
+    from nodes.workload_handlers import CounterWorkload
 
     def boom(self: object, msg: object, now_ms: int) -> None:
         raise RuntimeError("planted")

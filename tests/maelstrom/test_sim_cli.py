@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 from maelstrom.harness import EXIT_BAD_ARGS, EXIT_INVALID, EXIT_VALID
 from maelstrom.sim.cli import combined_exit, parse_seeds, replay_line, sim_command
 from maelstrom.test_cli import test_command as gyre_test
-from nodes.cli import main as gyre_main
+from nodes.gyre_cli import main as gyre_main
 
 SHORT = ["--node-count", "3", "--concurrency", "2n", "--time-limit", "2", "--rate", "40", "--latency", "10",
          "--nemesis", "partition", "--nemesis-interval", "1", "--recovery-wait", "2"]
@@ -129,7 +129,7 @@ def test_check_determinism_catches_a_nondeterministic_node(tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     import itertools
 
-    from nodes.workloads import UniqueIds
+    from nodes.workload_handlers import UniqueIds
 
     calls = itertools.count()
     real = UniqueIds.install
@@ -170,7 +170,7 @@ def test_replay_in_another_process_with_another_hash_seed_gives_the_same_trace(t
     import os
     import subprocess
 
-    argv = [sys.executable, "-m", "nodes.cli", "sim", "-w", "lin-kv", "--node", "replicated",
+    argv = [sys.executable, "-m", "nodes.gyre_cli", "sim", "-w", "lin-kv", "--node", "replicated",
             "--mode", "causal", *SHORT, "--time-limit", "3", "--seed", "4",
             "--store", str(tmp_path)]
     digests = []

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from maelstrom.harness import EXIT_INVALID, EXIT_VALID
 from maelstrom.sim.cli import sim_command
 from nodes.caspaxos import Acceptor, RegState, Round
-from nodes.workloads import Broadcast, CounterWorkload, GSetWorkload
+from nodes.workload_handlers import Broadcast, CounterWorkload, GSetWorkload
 from tests.maelstrom.sim_helpers import sim_config, simulate
 
 SEEDS_MAX = 200

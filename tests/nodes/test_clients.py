@@ -220,7 +220,7 @@ def test_redis_cli_interactive_loads_command_docs_for_hints(gyre_port: int) -> N
 
 
 def test_sigterm_shuts_down_cleanly() -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "nodes.cli", "serve", "--port", "0"],
+    proc = subprocess.Popen([sys.executable, "-m", "nodes.gyre_cli", "serve", "--port", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert proc.stdout is not None
     for line in proc.stdout:

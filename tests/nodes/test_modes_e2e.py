@@ -25,7 +25,7 @@ RUN_TIMEOUT_S = 120
 def test_lin_kv_with_partitions_is_reported_invalid(tmp_path: Path, mode: str) -> None:
     store = tmp_path / "store"
     r = subprocess.run(
-        [sys.executable, "-m", "nodes.cli", "test", "-w", "lin-kv", "--bin", str(REPLICATED),
+        [sys.executable, "-m", "nodes.gyre_cli", "test", "-w", "lin-kv", "--bin", str(REPLICATED),
          "--node-count", "3", "--concurrency", "2n", "--time-limit", "3", "--rate", "100",
          "--latency", "5", "--nemesis", "partition", "--nemesis-interval", "0.5", "--seed", "1",
          "--store", str(store)],

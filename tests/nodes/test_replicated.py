@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from maelstrom.net import NetConfig, NetModel
-from nodes import workloads as w
+from nodes import workload_handlers as w
 from nodes.causal import CausalKv
 from nodes.eventual import EventualKv
 from nodes.replicated import BROADCAST_BATCH_MS, ReplicatedConfig, ReplicatedNode

@@ -270,7 +270,7 @@ def test_open_files_limit_is_raised_like_redis(soft: int, hard: int | None) -> N
 @pytest.mark.redis
 def test_too_few_open_files_to_start_exits_like_redis() -> None:
     exits = {}
-    for name, argv in (("gyre", [sys.executable, "-m", "nodes.cli", "serve", "--port", "0"]),
+    for name, argv in (("gyre", [sys.executable, "-m", "nodes.gyre_cli", "serve", "--port", "0"]),
                        ("redis", [str(REDIS_SERVER), "--port", "0", "--save", ""])):
         done = subprocess.run(argv, preexec_fn=_nofile(20, 20), capture_output=True, text=True,
                               timeout=SOCKET_TIMEOUT_S)

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nodes import kv_engine as kv
-from nodes import workloads as w
+from nodes import workload_handlers as w
 from nodes.single import SingleConfig, SingleNode
 from protocol.maelstrom_json import ErrorCode, Message
 from protocol.replies import ErrorReply

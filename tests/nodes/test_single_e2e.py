@@ -14,7 +14,7 @@ RUN_TIMEOUT_S = 120
 
 def gyre_test(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "nodes.cli", "test", "--bin", str(NODE), "--node-count", "1",
+        [sys.executable, "-m", "nodes.gyre_cli", "test", "--bin", str(NODE), "--node-count", "1",
          "--store", str(tmp_path / "store"), "--seed", "5", *args],
         capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
 

@@ -38,7 +38,7 @@ def main() -> None:
 def serve(host: str, port: int, requirepass: str, maxclients: int, databases: int,
           loglevel: str, config_set: tuple[tuple[str, str], ...]) -> None:
     """Serve the Redis protocol (RESP2/RESP3) until SIGINT or SIGTERM."""
-    from nodes.server import ServeConfig, serve as run_server
+    from nodes.resp_server import ServeConfig, serve as run_server
 
     logging.basicConfig(stream=sys.stderr, level=LOG_LEVELS[loglevel],
                         format="%(process)d:M %(asctime)s %(levelname).1s %(message)s")

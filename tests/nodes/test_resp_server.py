@@ -11,7 +11,7 @@ import trio.testing
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nodes.server import RespServer, ServeConfig
+from nodes.resp_server import RespServer, ServeConfig
 
 RECV_BYTES = 65536
 
