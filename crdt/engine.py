@@ -23,8 +23,8 @@ from crdt import errors, monitor_feed
 from crdt.channels import SUBSCRIBED_ALLOWED, PubSub
 from crdt.commands import TABLE
 from crdt.config import Config
-from crdt.host import HostInfo, Stats
 from crdt.errors import CommandError
+from crdt.host import HostInfo, Stats
 from crdt.keyspace import Db
 from crdt.session import Session
 from crdt.table import Command
