@@ -69,7 +69,10 @@ Everything not put there is lost in a crash. A fresh node's store is empty;
 a driver that models restarts hands the records of one life to the next
 (`DurableStore.records` / ``DurableStore(records)``, the driver's business:
 the simulator keeps them in memory, a production driver may keep them in a
-file). Nodes that declare nothing keep state in memory only.
+file). Nodes that declare nothing keep state in memory only. The core itself
+keeps one record, ``core/lives``: each life starts its ``msg_id``s in a range
+of its own (`MSG_ID_LIFE_SPAN` apart), so a late answer to an RPC of a
+previous life never matches an RPC of this one.
 
 BUGGIFY (FoundationDB's name): `buggify(point)` asks the driver whether to
 take an unusual but legal path at a named point (delay a reply, skip a
@@ -112,6 +115,10 @@ log = logging.getLogger("gyre.node")
 
 #: Default time an `rpc` waits for its answer before ``on_timeout`` runs.
 RPC_TIMEOUT_MS: Final[int] = 1000
+#: How far apart the ``msg_id`` ranges of two lives of a node start (see module doc).
+MSG_ID_LIFE_SPAN: Final[int] = 1 << 32
+#: The core's own durable record: how many lives this node has started.
+LIVES_RECORD: Final[str] = "core/lives"
 
 
 # --- request schemas ---------------------------------------------------------------------
@@ -540,6 +547,9 @@ class NodeCore:
             return
         first = self.node_id is None
         if first:
+            lives = self.durable.get(LIVES_RECORD, 0)
+            self.durable.put(LIVES_RECORD, lives + 1)
+            self._next_msg_id += lives * MSG_ID_LIFE_SPAN
             self.node_id = msg.body["node_id"]
             self.node_ids = tuple(msg.body["node_ids"])
             log.info("initialised as %s of %s", self.node_id, list(self.node_ids))
