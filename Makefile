@@ -18,7 +18,7 @@ ARGS ?=
 PYTEST_ARGS ?=
 
 .PHONY: help serve test test-all bench bench-checker fuzz redis-tools chromium python-venv clean \
-        maelstrom lin-kv-strong lin-kv-eventual lin-kv-causal crdt sim bench-sim
+        maelstrom lin-kv-strong lin-kv-eventual lin-kv-causal crdt sim sim-long bench-sim
 
 # Maelstrom runs: our harness (`gyre test`) unless MAELSTROM=/path/to/maelstrom
 # names a real Maelstrom, which then gets the very same options. The mode of
@@ -42,6 +42,7 @@ help:
 	@echo "make fuzz           the command fuzz vs redis-server for MINUTES minutes (60); finds become tests"
 	@echo "make bench-checker  speed of the linearizability checker"
 	@echo "make sim            gyre sim over SEEDS ($(SEEDS)) for every workload and mode that must pass"
+	@echo "make sim-long       make sim over seeds 1..$(LONG_SEEDS) (hours; not part of make test)"
 	@echo "make bench-sim      gyre sim speed: CPU/wall seconds per seed, virtual/CPU ratio (PROFILE=1)"
 	@echo "make maelstrom      single-node lin-kv under our Maelstrom (MAELSTROM=path for a real one)"
 	@echo "make lin-kv-strong  3-node lin-kv with partitions, strong mode (also -eventual, -causal,"
@@ -135,6 +136,13 @@ SEEDS ?= 1..10
 SIM_ARGS ?=
 SIM = $(GYRE) sim --node-count 3 --concurrency 2n --time-limit 10 --rate 50 --latency 10 \
 	    --nemesis partition --nemesis-interval 2 --recovery-wait 5 --seeds $(SEEDS) $(SIM_ARGS)
+
+# make sim-long: the same loop over 1,000 seeds (LONG_SEEDS); a Makefile loop, not a
+# pytest run, so it never joins `make test`, and it prints a line per seed as it goes.
+LONG_SEEDS ?= 1000
+
+sim-long: $(STAMP)
+	@$(MAKE) --no-print-directory sim SEEDS=1..$(LONG_SEEDS)
 
 sim: $(STAMP)
 	@for w in echo unique-ids broadcast g-set g-counter pn-counter lin-kv; do \

@@ -394,10 +394,12 @@ class Harness:
             del self.thread_clients[inv.thread]
         return comp
 
-    def nemesis_op(self, op: NemesisOp, now_ms: float) -> None:
+    def nemesis_op(self, op: NemesisOp, now_ms: float,
+                   apply: Callable[[NemesisOp], Any] | None = None) -> None:
+        """Record and perform one nemesis op (``apply``: a driver's own op, e.g. a node crash)."""
         self.now_ms = now_ms
         self.history.invoke(time=_ns(now_ms), process="nemesis", f=op.f, value=op.value)
-        value = apply_op(self.net, op, self.nodes, self.rngs.nemesis)
+        value = apply(op) if apply is not None else apply_op(self.net, op, self.nodes, self.rngs.nemesis)
         self.history.complete(time=_ns(now_ms), process="nemesis", type="info", value=value)
         self.log(f"nemesis {op.f} {op.value!r} -> {value!r}")
 

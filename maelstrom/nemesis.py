@@ -18,6 +18,11 @@ Kinds:
 - ``loss`` and ``duplicate`` (ours): while active, node↔node messages are
   dropped (duplicated) with the configured probability.
 
+Beyond Maelstrom's four shapes, ``one-way`` (`grudge_one_way`) cuts links in
+one direction only; it is not among the shapes ``--nemesis partition``
+draws (that stays Maelstrom's), but a schedule may be given its own list of
+shapes (``gyre sim --faults one-way`` does).
+
 Every choice draws from the injected ``random.Random``; node lists are
 sorted before shuffling, so a seed decides everything.
 """
@@ -134,11 +139,27 @@ def grudge_majorities_ring(nodes: Sequence[str], rng: random.Random) -> Grudge:
     return grudge
 
 
+def grudge_one_way(nodes: Sequence[str], rng: random.Random) -> Grudge:
+    """An asymmetric cut: a random group stops hearing everyone else, who still hear it.
+
+    Shuffle, split at a random point (each side non-empty); the first group
+    drops every message from the second, the second drops nothing. So the
+    first group's messages arrive, but no answer reaches it.
+    """
+    s = _shuffled(nodes, rng)
+    if len(s) < 2:
+        return {}
+    cut = rng.randrange(1, len(s))
+    deaf, heard = s[:cut], frozenset(s[cut:])
+    return {n: heard for n in deaf}
+
+
 GRUDGES: Final = {
     "one": grudge_one,
     "minority-third": grudge_minority_third,
     "majority": grudge_majority,
     "majorities-ring": grudge_majorities_ring,
+    "one-way": grudge_one_way,
 }
 
 
@@ -189,6 +210,7 @@ class NemesisSchedule:
         rng: The run's random source.
         loss_rate: Loss probability while ``loss`` is active.
         duplicate_rate: Duplication probability while ``duplicate`` is active.
+        shapes: The partition shapes drawn from (default Maelstrom's four).
     """
 
     faults: tuple[str, ...]
@@ -196,6 +218,7 @@ class NemesisSchedule:
     rng: random.Random
     loss_rate: float = FLAKY_RATE_DEFAULT
     duplicate_rate: float = FLAKY_RATE_DEFAULT
+    shapes: tuple[str, ...] = PARTITION_SHAPES
     _heap: list[tuple[float, int, str, bool]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -222,7 +245,7 @@ class NemesisSchedule:
 
     def _value(self, kind: str) -> Any:
         if kind == "partition":
-            return self.rng.choice(PARTITION_SHAPES)
+            return self.rng.choice(self.shapes)
         if kind == "loss":
             return self.loss_rate
         return self.duplicate_rate

@@ -21,7 +21,9 @@ to pop everything whose deadline has passed, in deadline order.
 - Our extensions: random loss and duplication, applied only to node↔node
   messages at send time. A duplicate is a second copy with the same message
   id and its own latency draw. `hold`/`release` stop and resume delivery to
-  one destination (messages wait in its heap).
+  one destination (messages wait in its heap). `set_down` marks a node as
+  crashed: what leaves its queue while it is down is dropped (journaled as
+  ``drop`` with reason ``down``), as a dead process reads nothing.
 
 All randomness comes from the injected ``random.Random``; time is the
 ``now_ms`` the caller passes. The deterministic simulator drives the same
@@ -151,6 +153,7 @@ class NetModel:
         self._queues: dict[str, list[tuple[float, int, Envelope]]] = {}
         self._registered: set[str] = set()
         self._held: set[str] = set()
+        self._down: set[str] = set()
         self._grudge: dict[str, frozenset[str]] = {}
         self._seq = 0
         self._next_id = 0
@@ -206,6 +209,13 @@ class NetModel:
     def release(self, dest: str) -> None:
         """Resume delivery to ``dest``."""
         self._held.discard(dest)
+
+    def set_down(self, node_id: str, down: bool) -> None:
+        """Mark ``node_id`` as crashed (its messages are dropped on delivery) or up again."""
+        if down:
+            self._down.add(node_id)
+        else:
+            self._down.discard(node_id)
 
     # -- traffic -----------------------------------------------------------------
 
@@ -309,9 +319,13 @@ class NetModel:
         if len(due) > 1:
             due.sort(key=_deadline_seq)
         out: list[Envelope] = []
+        down = self._down
         for _, _, env in due:
             if env.msg.src in self._grudge.get(env.msg.dest, ()):
                 self._log("drop", env, now_ms, reason="partition")
+                continue
+            if down and env.msg.dest in down:
+                self._log("drop", env, now_ms, reason="down")
                 continue
             self._count("recv", env)
             self._log("recv", env, now_ms)

@@ -15,6 +15,11 @@ Driver API (the whole contract; nothing else is needed to run a node)::
     out = core.tick(now_ms)                         # fire due timers and RPC timeouts
     core.next_deadline_ms() -> int | None           # when tick() next has work
 
+and, optionally, for drivers that inject faults (see below)::
+
+    core.durable = DurableStore(records)            # before init: a previous life's records
+    core.set_buggify(hook)                          # hook(point) -> bool
+
 * ``now_ms`` is an int in one time base chosen by the driver (wall-clock ms
   in production, virtual ms in the simulator). It should not go backwards;
   if it does, nothing breaks, timers just fire late.
@@ -51,9 +56,29 @@ Subclass API (what workload handlers and node kinds use):
 * ``node_id``, ``node_ids`` (as given by init), `peers` (the others, in
   init order), ``rng``.
 
-A crash and restart is modelled by dropping the core and building a new one
-(with a fresh RNG draw) that gets a new ``init``: nodes keep state in memory
-only.
+Crash, restart and durable state: a crash drops the core (its memory, its
+timers, its pending RPCs); a restart builds a new one (with a fresh RNG draw)
+that gets a fresh ``init``, as at start. What must survive is declared
+through one small interface, `durable` (a `DurableStore`): named JSON records
+that a handler writes through on every change that must outlive a crash
+(``node.durable.put(name, value)``, ``delete(name)``) and reads back in its
+`on_init` callback (``get(name)``, ``items(prefix)``). A record counts as
+fsynced once `put` returns; since a handler runs to completion before the
+node's answer leaves, "written before answering" holds by construction.
+Everything not put there is lost in a crash. A fresh node's store is empty;
+a driver that models restarts hands the records of one life to the next
+(`DurableStore.records` / ``DurableStore(records)``, the driver's business:
+the simulator keeps them in memory, a production driver may keep them in a
+file). Nodes that declare nothing keep state in memory only. The core itself
+keeps one record, ``core/lives``: each life starts its ``msg_id``s in a range
+of its own (`MSG_ID_LIFE_SPAN` apart), so a late answer to an RPC of a
+previous life never matches an RPC of this one.
+
+BUGGIFY (FoundationDB's name): `buggify(point)` asks the driver whether to
+take an unusual but legal path at a named point (delay a reply, skip a
+gossip round, shrink a timeout). It is always False unless a driver set a
+hook with `set_buggify` (only the simulator does), so production code pays
+one attribute test. Points are dotted names, e.g. ``strong.delay-reply``.
 
 Handlers append to an outbox through those calls; `handle` and `tick` drain
 it. Timers that are due fire in ``(at_ms, creation order)`` order, so a run
@@ -70,11 +95,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+import orjson
+
 from protocol.errors import ProtocolError
 from protocol.maelstrom_json import ErrorCode, Message, error_body
 
 __all__ = [
     "INIT",
+    "DurableStore",
     "RPC_TIMEOUT_MS",
     "Field",
     "Kind",
@@ -87,6 +115,10 @@ log = logging.getLogger("gyre.node")
 
 #: Default time an `rpc` waits for its answer before ``on_timeout`` runs.
 RPC_TIMEOUT_MS: Final[int] = 1000
+#: How far apart the ``msg_id`` ranges of two lives of a node start (see module doc).
+MSG_ID_LIFE_SPAN: Final[int] = 1 << 32
+#: The core's own durable record: how many lives this node has started.
+LIVES_RECORD: Final[str] = "core/lives"
 
 
 # --- request schemas ---------------------------------------------------------------------
@@ -212,6 +244,58 @@ class _Route:
     when: Callable[[Mapping[str, Any]], bool] | None
 
 
+# --- durable state -----------------------------------------------------------------------
+
+
+class DurableStore:
+    """What a node keeps across a crash: named JSON records, as an fsynced file would hold them.
+
+    Values are encoded when `put` is called (the bytes a file would hold), so
+    later changes to the object put do not leak into the record, and a value
+    that is not JSON fails at once rather than at the crash.
+
+    Args:
+        records: the records of a previous life (``name -> JSON bytes``), if any.
+    """
+
+    __slots__ = ("_records", "writes")
+
+    def __init__(self, records: Mapping[str, bytes] | None = None) -> None:
+        self._records: dict[str, bytes] = dict(records) if records else {}
+        self.writes = 0  # puts and deletes in this life (for tests and stats)
+
+    def put(self, name: str, value: Any) -> None:
+        """Write (replace) one record.
+
+        Raises:
+            TypeError: ``value`` is not JSON-serialisable.
+        """
+        self._records[name] = orjson.dumps(value)
+        self.writes += 1
+
+    def delete(self, name: str) -> None:
+        """Remove one record (no effect when absent)."""
+        if self._records.pop(name, None) is not None:
+            self.writes += 1
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """The decoded value of one record, or ``default``."""
+        raw = self._records.get(name)
+        return default if raw is None else orjson.loads(raw)
+
+    def items(self, prefix: str = "") -> list[tuple[str, Any]]:
+        """Every record whose name starts with ``prefix``, decoded, sorted by name."""
+        return [(k, orjson.loads(v)) for k, v in sorted(self._records.items()) if k.startswith(prefix)]
+
+    @property
+    def records(self) -> dict[str, bytes]:
+        """A copy of the raw records (what survives a crash)."""
+        return dict(self._records)
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+
 # --- the core ----------------------------------------------------------------------------
 
 
@@ -250,6 +334,8 @@ class NodeCore:
         self._timer_seq = 0
         self._next_msg_id = 1
         self._pending: dict[int, _Pending] = {}
+        self.durable = DurableStore()
+        self._buggify: Callable[[str], bool] | None = None
 
     # -- driver API -----------------------------------------------------------------------
 
@@ -312,6 +398,17 @@ class NodeCore:
         while heap and heap[0][2].cancelled:
             heapq.heappop(heap)
         return heap[0][0] if heap else None
+
+    def set_buggify(self, hook: Callable[[str], bool] | None) -> None:
+        """Driver API: answer `buggify` with ``hook(point)`` (None: always False)."""
+        self._buggify = hook
+
+    # -- subclass API: faults the driver may inject ----------------------------------------
+
+    def buggify(self, point: str) -> bool:
+        """Whether to take the unusual path at ``point`` now (see module doc; False outside simulation)."""
+        hook = self._buggify
+        return hook is not None and hook(point)
 
     # -- subclass API: routing ------------------------------------------------------------
 
@@ -450,6 +547,9 @@ class NodeCore:
             return
         first = self.node_id is None
         if first:
+            lives = self.durable.get(LIVES_RECORD, 0)
+            self.durable.put(LIVES_RECORD, lives + 1)
+            self._next_msg_id += lives * MSG_ID_LIFE_SPAN
             self.node_id = msg.body["node_id"]
             self.node_ids = tuple(msg.body["node_ids"])
             log.info("initialised as %s of %s", self.node_id, list(self.node_ids))

@@ -32,9 +32,22 @@ them to a `NodeCore`. Every node is an acceptor (``paxos_prepare`` and
   the lin-kv client's own timeout (``max(10 x latency, 1 s)``).
 
 Keys are their canonical JSON text (so ``1`` and ``1.0`` are different
-keys, as in Maelstrom). Acceptor state lives in memory: a node that crashes
-and restarts forgets its promises, which CASPaxos does not tolerate (the
-partition, loss and duplicate nemeses are fine).
+keys, as in Maelstrom).
+
+Durable state (`NodeCore.durable`; CASPaxos is safe through crashes only
+with it): every acceptor slot whose promise or accepted ``(ballot, state)``
+changes is written through (``paxos/slot/<key>``: promised, accepted, state)
+before the answer leaves, and so is the ballot counter at every new ballot
+(``paxos/counter``), so a restarted proposer never reuses a ballot with
+another value. A restarted node reads both back at init. Everything else
+(queued requests, rounds, the round-trip estimate) is lost with the process,
+which only costs availability: a client whose request died with it sees a
+timeout (indefinite).
+
+BUGGIFY points (`NodeCore.buggify`): ``strong.delay-reply`` (an acceptor
+answers up to `BUGGIFY_REPLY_DELAY_MS` late; its state changed at once) and
+``strong.short-resend`` (a phase is resent after 1 to `RESEND_MIN_MS` ms
+instead of the adaptive period).
 """
 
 from __future__ import annotations
@@ -50,6 +63,7 @@ from crdt.config import Config
 from crdt.engine import Engine
 from nodes.caspaxos import (
     Acceptor,
+    AcceptorSlot,
     Ballot,
     Op,
     OpKind,
@@ -94,6 +108,11 @@ BACKOFF_CAP_MS: Final[int] = 200
 DONE_GC_MARGIN_MS: Final[int] = 10_000
 #: Weight of a new round-trip sample in the smoothed estimate (as TCP's SRTT, 1/8).
 RTT_GAIN: Final[float] = 0.125
+#: BUGGIFY ``strong.delay-reply``: an acceptor's answer leaves up to this much later.
+BUGGIFY_REPLY_DELAY_MS: Final[int] = 200
+#: Durable record names.
+DURABLE_SLOT: Final[str] = "paxos/slot/"
+DURABLE_COUNTER: Final[str] = "paxos/counter"
 
 _SPECS: Final = {OpKind.READ: KV_READ, OpKind.WRITE: WRITE, OpKind.CAS: CAS}
 
@@ -180,8 +199,47 @@ class StrongKv:
         node.on_init(self._start)
 
     def _start(self, now_ms: int) -> None:
-        assert self.node is not None
-        self.incarnation = self.node.rng.getrandbits(32)
+        node = self._node()
+        self.incarnation = node.rng.getrandbits(32)
+        self._restore(node)
+
+    # -- durable state --------------------------------------------------------------------
+
+    def _restore(self, node: NodeCore) -> None:
+        """Read back what a previous life of this node wrote (nothing on a first start)."""
+        self.counter = max(self.counter, int(node.durable.get(DURABLE_COUNTER, 0)))
+        restored = 0
+        for name, (promised, accepted, state) in node.durable.items(DURABLE_SLOT):
+            self.acceptor.slots[name[len(DURABLE_SLOT):]] = AcceptorSlot(
+                ballot_from_wire(promised), ballot_from_wire(accepted), RegState.from_wire(state))
+            restored += 1
+        if restored or self.counter:
+            log.info("restored %d acceptor slots and ballot counter %d", restored, self.counter)
+
+    def _save(self, name: str, value: object) -> None:
+        """Write one durable record through (the only place strong mode touches `NodeCore.durable`)."""
+        self._node().durable.put(name, value)
+
+    def _save_slot(self, key: str) -> None:
+        s = self.acceptor.slots[key]
+        self._save(DURABLE_SLOT + key,
+                   [ballot_to_wire(s.promised), ballot_to_wire(s.accepted), s.state.to_wire()])
+
+    def _prepare_here(self, key: str, ballot: Ballot) -> Promise:
+        """This node's acceptor: prepare, and persist the promise before anyone hears of it."""
+        before = self.acceptor.slots.get(key)
+        old = None if before is None else before.promised
+        p = self.acceptor.prepare(key, ballot)
+        if p.ok and old != ballot:
+            self._save_slot(key)
+        return p
+
+    def _accept_here(self, key: str, ballot: Ballot, state: RegState) -> tuple[bool, Ballot]:
+        """This node's acceptor: accept, and persist the accepted state before anyone hears of it."""
+        ok, promised = self.acceptor.accept(key, ballot, state)
+        if ok:
+            self._save_slot(key)
+        return ok, promised
 
     def _node(self) -> NodeCore:
         assert self.node is not None
@@ -203,6 +261,7 @@ class StrongKv:
         node = self._node()
         assert node.node_id is not None
         self.counter += 1
+        self._save(DURABLE_COUNTER, self.counter)
         return (self.counter, node.node_id)
 
     # -- acceptor -------------------------------------------------------------------------
@@ -210,16 +269,25 @@ class StrongKv:
     def _on_prepare(self, msg: Message, now_ms: int) -> None:
         ballot = ballot_from_wire(msg.body["ballot"])
         self._see(ballot)
-        p = self.acceptor.prepare(msg.body["key"], ballot)
-        self._node().reply_ok(msg, PAXOS_PREPARE, ok=p.ok, promised=ballot_to_wire(p.promised),
-                              accepted=ballot_to_wire(p.accepted), state=p.state.to_wire())
+        p = self._prepare_here(msg.body["key"], ballot)
+        self._reply(msg, now_ms, PAXOS_PREPARE, ok=p.ok, promised=ballot_to_wire(p.promised),
+                    accepted=ballot_to_wire(p.accepted), state=p.state.to_wire())
 
     def _on_accept(self, msg: Message, now_ms: int) -> None:
         ballot = ballot_from_wire(msg.body["ballot"])
         state = RegState.from_wire(msg.body["state"])
         self._see(ballot)
-        ok, promised = self.acceptor.accept(msg.body["key"], ballot, state)
-        self._node().reply_ok(msg, PAXOS_ACCEPT, ok=ok, promised=ballot_to_wire(promised))
+        ok, promised = self._accept_here(msg.body["key"], ballot, state)
+        self._reply(msg, now_ms, PAXOS_ACCEPT, ok=ok, promised=ballot_to_wire(promised))
+
+    def _reply(self, msg: Message, now_ms: int, spec: Rpc, **fields: object) -> None:
+        """An acceptor's answer: at once, or (BUGGIFY) a little later."""
+        node = self._node()
+        if node.buggify("strong.delay-reply"):
+            delay = 1 + node.rng.randrange(BUGGIFY_REPLY_DELAY_MS)
+            node.call_later(now_ms, delay, lambda t: node.reply_ok(msg, spec, **fields))
+            return
+        node.reply_ok(msg, spec, **fields)
 
     # -- client requests --------------------------------------------------------------------
 
@@ -296,7 +364,11 @@ class StrongKv:
     def _arm_resend(self, kp: _KeyProposer, now_ms: int) -> None:
         if kp.resend is not None:
             kp.resend.cancel()
-        kp.resend = self._node().call_later(now_ms, self.resend_ms, lambda t: self._on_resend(kp, t))
+        node = self._node()
+        delay = self.resend_ms
+        if node.buggify("strong.short-resend"):
+            delay = 1 + node.rng.randrange(RESEND_MIN_MS)
+        kp.resend = node.call_later(now_ms, delay, lambda t: self._on_resend(kp, t))
 
     def _send_phase(self, kp: _KeyProposer, rnd: Round, now_ms: int, targets: list[str]) -> None:
         """Ask ``targets`` for the round's current phase; our own acceptor answers inline."""
@@ -309,10 +381,10 @@ class StrongKv:
             kp.sent_at[acceptor] = now_ms
             if acceptor == me:
                 if phase is Phase.PREPARE:
-                    self._on_promise(kp, rnd, acceptor, self.acceptor.prepare(kp.key, rnd.ballot), now_ms)
+                    self._on_promise(kp, rnd, acceptor, self._prepare_here(kp.key, rnd.ballot), now_ms)
                 else:
                     assert rnd.proposal is not None
-                    ok, promised = self.acceptor.accept(kp.key, rnd.ballot, rnd.proposal)
+                    ok, promised = self._accept_here(kp.key, rnd.ballot, rnd.proposal)
                     self._on_accepted(kp, rnd, acceptor, ok, promised, now_ms)
                 continue
             if phase is Phase.PREPARE:

@@ -47,6 +47,21 @@ Handlers:
   the first node of ``node_ids`` (the one keyspace of record) and relays its
   answer; a forward that times out is answered with the indefinite
   ``timeout`` (0).
+
+Durable state (`NodeCore.durable`, read back at init after a crash): what a
+node acknowledged must survive it. Broadcast keeps the messages it has seen
+(``broadcast/seen``; after a restart it offers all of them to every
+neighbour once, since what was unacknowledged is not known) and the
+topology it was given (``broadcast/topology``: Maelstrom does not send it
+again); g-set and the counters keep their lattice (``g-set/state``,
+``counter/state``, pushed to the peers soon after a restart); lin-kv's
+keyspace of record keeps every key it wrote (``lin-kv/<key>``). Echo and
+unique-ids need nothing (a restart draws a new incarnation).
+
+BUGGIFY points (`NodeCore.buggify`): ``crdt.skip-anti-entropy`` (a g-set or
+counter anti-entropy round pushes nothing), ``broadcast.skip-retry`` (a
+resend round is skipped) and ``broadcast.short-timeout`` (a gossip RPC
+times out after 1 to `BUGGIFY_SHORT_TIMEOUT_MS` ms).
 """
 
 from __future__ import annotations
@@ -110,6 +125,10 @@ ANTI_ENTROPY_MS: Final[int] = 1000
 #: How long a forwarded lin-kv request waits for the home node: under the lin-kv
 #: client's minimum timeout (1000 ms), so the client gets our indefinite error.
 FORWARD_TIMEOUT_MS: Final[int] = 800
+#: Durable record prefix of lin-kv's keyspace of record (the key's canonical JSON follows).
+DURABLE_KV: Final[str] = "lin-kv/"
+#: BUGGIFY ``broadcast.short-timeout``: a gossip RPC's timeout shrinks to at most this.
+BUGGIFY_SHORT_TIMEOUT_MS: Final[int] = 20
 
 
 def jitter_ms(node: NodeCore, period_ms: int) -> int:
@@ -236,7 +255,22 @@ class Broadcast:
         node.add_route(BROADCAST, self._broadcast)
         node.add_route(BROADCAST_READ, self._read, when=self.selector.claims("broadcast"))
         node.add_route(GOSSIP, self._gossip)
-        node.on_init(lambda now_ms: node.call_later(now_ms, jitter_ms(node, self.retry_ms), self._retry))
+        node.on_init(self._start)
+
+    def _start(self, now_ms: int) -> None:
+        node = self.node
+        assert node is not None
+        topology = node.durable.get("broadcast/topology")
+        if topology is not None:
+            self.selector.note("broadcast")
+            self._use_topology(topology)
+        seen = node.durable.get("broadcast/seen")
+        if seen:  # a restart: offer everything to every neighbour (what was unacked is lost)
+            self.selector.note("broadcast")
+            self.seen = GSet(frozenset(seen))
+            for n in self.targets():
+                self.unacked.setdefault(n, set()).update(seen)
+        node.call_later(now_ms, jitter_ms(node, self.retry_ms), self._retry)
 
     def targets(self) -> tuple[str, ...]:
         """Where new messages go: the topology's neighbours that exist, else all peers."""
@@ -250,7 +284,14 @@ class Broadcast:
         node = self.node
         assert node is not None
         self.selector.note("broadcast")
-        given = msg.body["topology"].get(node.node_id)
+        node.durable.put("broadcast/topology", msg.body["topology"])
+        self._use_topology(msg.body["topology"])
+        node.reply_ok(msg, TOPOLOGY)
+
+    def _use_topology(self, topology: dict[str, list[str]]) -> None:
+        node = self.node
+        assert node is not None
+        given = topology.get(node.node_id)
         if given is None:
             log.warning("topology has no entry for %s; gossiping to every peer", node.node_id)
         else:
@@ -261,14 +302,13 @@ class Broadcast:
             self.neighbours = tuple(dict.fromkeys(n for n in given if n in known))
             log.info("neighbours: %s", list(self.neighbours))
             if self.tree:
-                forest = spanning_tree(msg.body["topology"], node.node_ids)
+                forest = spanning_tree(topology, node.node_ids)
                 if forest is None:
                     log.warning("topology leaves some node without links; gossiping on all its edges")
                     self.tree_neighbours = None
                 else:
                     self.tree_neighbours = forest[node.node_id]
                     log.info("spanning tree neighbours: %s", list(self.tree_neighbours))
-        node.reply_ok(msg, TOPOLOGY)
 
     def _broadcast(self, msg: Message, now_ms: int) -> None:
         self.selector.note("broadcast")
@@ -291,6 +331,8 @@ class Broadcast:
         if not new:
             return
         self.seen = self.seen.merge(GSet(frozenset(new)))
+        assert self.node is not None
+        self.node.durable.put("broadcast/seen", self.seen.to_json())
         for n in self.targets():
             if n != src:
                 self.unacked.setdefault(n, set()).update(new)
@@ -330,16 +372,19 @@ class Broadcast:
         def timed_out(t: int) -> None:
             self.in_flight.pop(neighbour, None)  # the retry timer resends
 
+        timeout = self.gossip_timeout_ms
+        if node.buggify("broadcast.short-timeout"):
+            timeout = 1 + node.rng.randrange(BUGGIFY_SHORT_TIMEOUT_MS)
         self.in_flight[neighbour] = node.rpc(neighbour, {"type": GOSSIP.type, "messages": sent}, now_ms,
-                                             on_reply=acked, on_timeout=timed_out,
-                                             timeout_ms=self.gossip_timeout_ms)
+                                             on_reply=acked, on_timeout=timed_out, timeout_ms=timeout)
 
     def _retry(self, now_ms: int) -> None:
         node = self.node
         assert node is not None
-        for n in sorted(self.unacked):
-            if n not in self.armed:
-                self._flush(n, now_ms)
+        if not node.buggify("broadcast.skip-retry"):
+            for n in sorted(self.unacked):
+                if n not in self.armed:
+                    self._flush(n, now_ms)
         node.call_later(now_ms, jitter_ms(node, self.retry_ms), self._retry)
 
 
@@ -428,8 +473,26 @@ class _StateGossip:
     def _install_gossip(self, node: NodeCore) -> None:
         self.node = node
         node.add_route(self.state_spec, self._on_state)
-        node.on_init(lambda now_ms: node.call_later(now_ms, jitter_ms(node, self.anti_entropy_ms),
-                                                    self._anti_entropy))
+        node.on_init(self._start)
+
+    @property
+    def durable_name(self) -> str:
+        return f"{self.owner}/state"
+
+    def _start(self, now_ms: int) -> None:
+        node = self.node
+        assert node is not None
+        saved = node.durable.get(self.durable_name)
+        if saved is not None:  # a restart: take the state back and tell the peers soon
+            self.merge_json(saved)
+            self.selector.note(self.owner)
+            self.changed(now_ms)
+        node.call_later(now_ms, jitter_ms(node, self.anti_entropy_ms), self._anti_entropy)
+
+    def _save(self) -> None:
+        """Write the lattice through to the durable store (before the change is acknowledged)."""
+        assert self.node is not None
+        self.node.durable.put(self.durable_name, self.state_json())
 
     def state_json(self) -> Any:
         raise NotImplementedError
@@ -443,6 +506,7 @@ class _StateGossip:
         node = self.node
         assert node is not None
         self.in_use = True
+        self._save()
         if node.peers and not self._push_armed:
             self._push_armed = True
             node.call_later(now_ms, self.push_delay_ms, self._push_now)
@@ -461,7 +525,7 @@ class _StateGossip:
     def _anti_entropy(self, now_ms: int) -> None:
         node = self.node
         assert node is not None
-        if self.in_use:
+        if self.in_use and not node.buggify("crdt.skip-anti-entropy"):
             self._push()
         node.call_later(now_ms, jitter_ms(node, self.anti_entropy_ms), self._anti_entropy)
 
@@ -469,6 +533,7 @@ class _StateGossip:
         self.merge_json(msg.body["state"])  # DecodeError -> malformed-request via NodeCore
         self.selector.note(self.owner)
         self.in_use = True
+        self._save()
 
 
 class GSetWorkload(_StateGossip):
@@ -566,6 +631,22 @@ class LinKv:
         node.add_route(KV_READ, self._read, when=lambda body: "key" in body)
         node.add_route(WRITE, self._write)
         node.add_route(CAS, self._cas)
+        node.on_init(self._restore)
+
+    def _restore(self, now_ms: int) -> None:
+        """Take back the keys a previous life of this node wrote (nothing on a first start)."""
+        assert self.node is not None
+        for name, value in self.node.durable.items(DURABLE_KV):
+            kv_write(self.engine, self.session, name[len(DURABLE_KV):].encode(), value.encode(), now_ms)
+
+    def _save(self, key: bytes, now_ms: int) -> None:
+        assert self.node is not None
+        stored = kv_read(self.engine, self.session, key, now_ms)
+        name = DURABLE_KV + key.decode()
+        if stored is None:
+            self.node.durable.delete(name)
+        else:
+            self.node.durable.put(name, stored.decode())
 
     @property
     def home(self) -> str | None:
@@ -605,6 +686,7 @@ class LinKv:
         except EngineError as exc:
             node.reply_error(msg, ErrorCode.TEMPORARILY_UNAVAILABLE, str(exc))
             return
+        self._save(json_bytes(body["key"]), now_ms)
         node.reply_ok(msg, WRITE)
 
     def _cas(self, msg: Message, now_ms: int) -> None:
@@ -622,6 +704,7 @@ class LinKv:
             node.reply_error(msg, ErrorCode.TEMPORARILY_UNAVAILABLE, str(exc))
             return
         if outcome.ok:
+            self._save(json_bytes(body["key"]), now_ms)
             node.reply_ok(msg, CAS)
         elif outcome.current is None:
             node.reply_error(msg, ErrorCode.KEY_DOES_NOT_EXIST, "key does not exist")

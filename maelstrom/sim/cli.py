@@ -18,8 +18,15 @@ a simulation by changing the verb and replacing ``--bin PROGRAM`` with
   they first differ;
 - ``--liveness-bound S``: the healed liveness phase's bound (see
   `maelstrom.sim.driver`; 0 skips the phase);
+- ``--faults LIST``: the simulator's faults (`maelstrom.sim.faults`:
+  partition, one-way, loss, duplicate, pause, crash, skew, buggify); the
+  faults on are those of ``--faults`` and ``--nemesis`` together, with
+  ``--nemesis-interval``, ``--loss-rate`` and ``--duplicate-rate`` as in
+  ``gyre test``; ``--swarm`` lets each seed draw which of them are on and
+  their settings. Each run prints its plan after its banner;
 - a seed that does not pass prints one ``replay:`` line: the same command
-  line with ``--seed N`` in place of the seed options.
+  line with ``--seed N`` in place of the seed options (``--faults`` and
+  ``--swarm`` stay: a swarm seed draws the same plan again).
 
 Exit codes as ``gyre test``: 0 valid, 1 invalid, 2 unknown (also: a run
 that was not deterministic), 254 bad arguments, 255 crash. Over several
@@ -42,6 +49,7 @@ import click
 
 from maelstrom.harness import EXIT_CRASH, EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID, RunResult
 from maelstrom.sim.driver import LIVENESS_BOUND_MS_DEFAULT, MODES, NODE_KINDS, SimConfig, Simulation
+from maelstrom.sim.faults import SIM_FAULTS, parse_sim_faults
 from maelstrom.sim.trace import first_difference, trace_hash
 from maelstrom.test_cli import _Command, _usage_error, build_config, common_options
 
@@ -163,10 +171,16 @@ def run_seed(sim: SimConfig, keep: bool | None = None) -> tuple[RunResult, str, 
               help="Run each seed twice and compare the SHA-256 of message trace and history.")
 @click.option("--store-all", is_flag=True,
               help="With --seeds: keep the store of passing seeds too (default: failing only).")
+@click.option("--faults", "faults_spec", default=None, metavar="LIST",
+              help=f"Comma list of simulator faults ({','.join(SIM_FAULTS)}); on together with "
+                   "--nemesis's, timed by --nemesis-interval.")
+@click.option("--swarm", is_flag=True,
+              help="Swarm testing: each seed draws which faults (of --faults/--nemesis, or all) are "
+                   "on and their rates.")
 @click.pass_context
 def sim_command(ctx: click.Context, node_kind: str, mode: str, test_count: int, seeds: str | None,
                 check_determinism: bool, store_all: bool, liveness_bound: float,
-                **params: Any) -> None:
+                faults_spec: str | None, swarm: bool, **params: Any) -> None:
     """Run a Maelstrom workload against simulated nodes in virtual time.
 
     Every random choice derives from the seed, so a seed replays exactly.
@@ -176,6 +190,10 @@ def sim_command(ctx: click.Context, node_kind: str, mode: str, test_count: int, 
         raise _usage_error("give --seed or --seeds, not both")
     if seeds is not None and test_count != 1:
         raise _usage_error("give --test-count or --seeds, not both")
+    try:
+        faults = parse_sim_faults(faults_spec)
+    except ValueError as exc:
+        raise _usage_error(str(exc), "--faults") from None
     seed_range: range | None = None
     if seeds is not None:
         try:
@@ -185,7 +203,8 @@ def sim_command(ctx: click.Context, node_kind: str, mode: str, test_count: int, 
         params["seed"] = seed_range.start
     test = build_config(f"gyre-sim:{node_kind}", (), **params)
     args: list[str] = ctx.meta.get("gyre_sim_args", [])
-    base = SimConfig(test, node_kind, mode, liveness_bound_ms=int(round(liveness_bound * 1000)))
+    base = SimConfig(test, node_kind, mode, liveness_bound_ms=int(round(liveness_bound * 1000)),
+                     faults=faults, swarm=swarm)
     try:
         if seed_range is None:
             codes = _run_count(base, test_count, check_determinism, args)
@@ -200,7 +219,9 @@ def _describe(sim: SimConfig) -> str:
     t = sim.test
     return (f"node {sim.label()}, workload {t.workload}, nodes {','.join(t.nodes)}, concurrency "
             f"{t.concurrency}, rate {t.rate:g}/s, time limit {t.time_limit_s:g} s, latency "
-            f"{t.latency_ms:g} ms {t.latency_dist}, nemesis {','.join(t.nemesis) or 'none'}")
+            f"{t.latency_ms:g} ms {t.latency_dist}, nemesis {','.join(t.nemesis) or 'none'}"
+            + (f", faults {','.join(sim.faults)}" if sim.faults else "")
+            + (" (swarm: drawn per seed)" if sim.swarm else ""))
 
 
 def _determinism(sim: SimConfig, first: RunResult, digest: str) -> bool:

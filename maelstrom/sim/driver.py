@@ -32,11 +32,26 @@ the trio tasks replaced by one loop over integer virtual milliseconds:
 - an exception escaping a node's ``handle`` or ``tick`` ends the run as a
   crash (exit 255) with the traceback, so a seed sweep reports it;
 - the node's log (the ``gyre.node`` logger, stderr in a real run) goes to
-  ``node-logs/<id>.log`` and, with ``--log-stderr``, to the console.
+  ``node-logs/<id>.log`` and, with ``--log-stderr``, to the console;
+- node faults (`maelstrom.sim.faults`: ``--faults`` pause, crash, skew,
+  buggify, one-way): the plan is drawn from the seed before anything else
+  and printed after the banner. A paused node's queue is held by the network
+  and its timers are not run until it resumes. A crashed node's core is
+  dropped (its durable records kept, `nodes.core.DurableStore`), the network
+  drops what reaches it, and its restart builds a new core (RNG
+  ``derive_rng(seed, "sim/node/<id>/life/<k>")``) that gets an ``init`` from
+  a new client, as at start. A pause or crash picks its victims among the
+  nodes running (not down, paused or restarting). With ``skew`` each node
+  is called with its own clock's ``now_ms`` and its timers are converted
+  back to simulator time (`maelstrom.sim.faults.NodeClock`). The heal before
+  the final or liveness phase also resumes and restarts every node and
+  turns BUGGIFY off (clocks stay skewed: they are the machines'). Counts and
+  BUGGIFY's points are in ``results.json`` under ``faults``.
 
 Randomness: one ``random.Random(seed)`` draws, in this order, the seeds of
 the network's, the generator's, the nemesis's and the services' RNGs, then
-one per node in node order. Nothing reads the wall clock; node outputs are
+one per node in node order; the faults above draw from streams of their own
+(``derive_rng(seed, "sim/...")``), so they leave those draws alone. Nothing reads the wall clock; node outputs are
 kept in the order produced; every collection iterated is a list or a dict
 in insertion order.
 """
@@ -56,11 +71,12 @@ from typing import IO, Any, Final
 import orjson
 
 from maelstrom.generator import Invocation, Scheduler
-from maelstrom.harness import ClientSlot, Harness, RunResult, RunRngs, TestConfig
-from maelstrom.nemesis import NemesisSchedule
+from maelstrom.harness import ClientSlot, Harness, RunResult, RunRngs, TestConfig, derive_rng
+from maelstrom.nemesis import FLAKY_RATE_DEFAULT, NemesisOp, NemesisSchedule
+from maelstrom.sim.faults import Buggify, FaultPlan, NodeClock, NodeFaultSchedule, draw_plan, pick_victims
 from maelstrom.sim.loop import EventQueue
 from maelstrom.workloads import SETUP_TIMEOUT_MS
-from nodes.core import NodeCore
+from nodes.core import DurableStore, NodeCore
 from protocol.maelstrom_json import MalformedMessage, Message, decode_line, encode
 
 NODE_KINDS: Final[tuple[str, ...]] = ("single", "replicated")
@@ -87,6 +103,9 @@ class SimConfig:
         mode: The replicated node's consistency mode.
         report: Write ``report.html`` (a seed sweep skips it for runs it deletes).
         liveness_bound_ms: The healed liveness phase's bound (0: no such phase).
+        faults: ``--faults``: the simulator's faults (`maelstrom.sim.faults.SIM_FAULTS`),
+            on top of ``test.nemesis``.
+        swarm: ``--swarm``: each seed draws which faults are on and their settings.
     """
 
     test: TestConfig
@@ -94,6 +113,8 @@ class SimConfig:
     mode: str = "eventual"
     report: bool = True
     liveness_bound_ms: int = LIVENESS_BOUND_MS_DEFAULT
+    faults: tuple[str, ...] = ()
+    swarm: bool = False
 
     def label(self) -> str:
         return self.node if self.node == "single" else f"{self.node} --mode {self.mode}"
@@ -156,7 +177,8 @@ class Simulation:
     def __init__(self, cfg: SimConfig, console: IO[str] | None = None,
                  factory: NodeFactory | None = None) -> None:
         self.cfg = cfg
-        t = cfg.test
+        self.plan: FaultPlan = draw_plan(cfg.test, cfg.faults, cfg.swarm)
+        t = self.plan.test_config(cfg.test)
         rngs, node_rngs = sim_rngs(t.seed, len(t.nodes))
         # The checkers' time limit is wall time, as in gyre test (a check that runs out
         # of it is "unknown"; virtual time would let a slow search run forever).
@@ -166,13 +188,24 @@ class Simulation:
         self.now = 0
         self.current: str | None = None
         self.events = EventQueue()
-        build = factory if factory is not None else node_factory(cfg)
+        self._build = factory if factory is not None else node_factory(cfg)
+        # node faults: each node's clock (skew), BUGGIFY, who is paused, down or restarting
+        self._clocks: dict[str, NodeClock] = dict(self.plan.clocks)
+        self.buggify = Buggify(t.seed, self.plan.buggify_enable, self.plan.buggify_fire)
+        self.paused: dict[str, int] = {}  # node -> when it was paused
+        self.down: dict[str, dict[str, bytes]] = {}  # crashed node -> its durable records
+        self._restarting: dict[str, ClientSlot] = {}
+        self._lives: dict[str, int] = {n: 0 for n in self.h.nodes}
+        self.fault_counts = {"paused": 0, "resumed": 0, "crashed": 0, "restarted": 0}
+        self._node_faults: NodeFaultSchedule | None = None
+        self._fault_rng = derive_rng(t.seed, "sim/node-faults")
         self.cores: dict[str, NodeCore] = {}
+        # each node's next timer in simulator time (see `_run_node`), in node order; None while
+        # it has none, is paused or is down
+        self._deadlines: dict[str, int | None] = {}
         for node_id, rng in zip(self.h.nodes, node_rngs):
-            self.cores[node_id] = build(node_id, rng, 0)
             self.net.register(node_id)
-        # each node's next timer (see `_run_node`), in node order
-        self._deadlines: dict[str, int | None] = {n: c.next_deadline_ms() for n, c in self.cores.items()}
+            self._start_core(node_id, rng, DurableStore())
         # client id -> (call number, what to do with the reply or the timeout)
         self._waiters: dict[str, tuple[int, Callable[[int], None]]] = {}
         self._calls = 0
@@ -180,6 +213,119 @@ class Simulation:
         self._sched_wake: int | None = None
         self._pumping = False
         self._nemesis: NemesisSchedule | None = None
+
+    # -- nodes, their clocks and their faults ----------------------------------------------------
+
+    def node_now(self, node_id: str) -> int:
+        """``node_id``'s clock now (the simulator's, unless ``skew`` gave it its own)."""
+        clock = self._clocks.get(node_id)
+        return self.now if clock is None else clock.to_node(self.now)
+
+    def _sim_deadline(self, node_id: str, deadline: int | None) -> int | None:
+        clock = self._clocks.get(node_id)
+        if deadline is None or clock is None:
+            return deadline
+        return clock.to_sim(deadline)
+
+    def _start_core(self, node_id: str, rng: random.Random, durable: DurableStore) -> NodeCore:
+        core = self._build(node_id, rng, self.node_now(node_id))
+        core.durable = durable
+        if self.plan.on("buggify"):
+            core.set_buggify(self.buggify)
+        self.cores[node_id] = core
+        self._deadlines[node_id] = self._sim_deadline(node_id, core.next_deadline_ms())
+        return core
+
+    def running(self) -> list[str]:
+        """The nodes a pause or crash may hit: up, not paused, not restarting (node order)."""
+        return [n for n in self.h.nodes
+                if n in self.cores and n not in self.paused and n not in self._restarting]
+
+    def pause(self, node_id: str) -> None:
+        """SIGSTOP: hold the node's inbound queue and stop its timers."""
+        assert node_id in self.cores and node_id not in self.paused
+        self.paused[node_id] = self.now
+        self.net.hold(node_id)
+        self._deadlines[node_id] = None
+        self.fault_counts["paused"] += 1
+        self.h.log(f"{node_id} paused")
+
+    def resume(self, node_id: str) -> None:
+        """SIGCONT: deliver what was held (in order) and run the timers that came due meanwhile."""
+        del self.paused[node_id]
+        self.net.release(node_id)
+        self._deadlines[node_id] = self._sim_deadline(node_id, self.cores[node_id].next_deadline_ms())
+        self.fault_counts["resumed"] += 1
+        self.h.log(f"{node_id} resumed")
+
+    def kill(self, node_id: str) -> None:
+        """Crash: drop the core; keep only its durable records; what reaches it is lost."""
+        core = self.cores.pop(node_id)
+        self.down[node_id] = core.durable.records
+        self._deadlines[node_id] = None
+        self.net.set_down(node_id, True)
+        self.fault_counts["crashed"] += 1
+        self.h.log(f"{node_id} crashed ({len(self.down[node_id])} durable records kept)")
+
+    def restart(self, node_id: str) -> None:
+        """A new core with the durable records of the last life, and a fresh ``init``."""
+        records = self.down.pop(node_id)
+        self._lives[node_id] += 1
+        rng = derive_rng(self.cfg.test.seed, f"sim/node/{node_id}/life/{self._lives[node_id]}")
+        self.net.set_down(node_id, False)
+        self._start_core(node_id, rng, DurableStore(records))
+        self.fault_counts["restarted"] += 1
+        self.h.log(f"{node_id} restarted (life {self._lives[node_id]})")
+        h = self.h
+        c = h.open_client()
+        self._restarting[node_id] = c
+
+        def done(now: int) -> None:
+            del self._restarting[node_id]
+            h.init_done(node_id, c)
+
+        self._call(c, h.init_request(node_id, c), self.cfg.test.init_timeout_s * 1000, done)
+
+    def _node_fault(self, op: NemesisOp) -> Any:
+        """Perform a pause/crash op; returns its recorded completion value."""
+        kind = op.f.split("-", 1)[1]
+        if op.f.startswith("start-"):
+            victims = pick_victims(op.value, self.running(), len(self.h.nodes), self._fault_rng)
+            for n in victims:
+                (self.pause if kind == "pause" else self.kill)(n)
+            return ["paused" if kind == "pause" else "crashed", victims]
+        if kind == "pause":
+            back = sorted(self.paused)
+            for n in back:
+                self.resume(n)
+            return ["resumed", back]
+        back = sorted(self.down)
+        for n in back:
+            self.restart(n)
+        return ["restarted", back]
+
+    def _on_node_faults(self, now: int) -> None:
+        sched = self._node_faults
+        if sched is None or self.h.phase != "main":
+            return
+        for op in sched.due(now):
+            self.h.nemesis_op(op, now, self._node_fault)
+        nxt = sched.next_time_ms()
+        if nxt is not None:
+            self.events.at(max(int(math.ceil(nxt)), now + 1), self._on_node_faults)
+
+    def _heal_nodes(self) -> None:
+        """Lift every node fault: resume, restart, BUGGIFY off."""
+        if self._node_faults is not None:
+            for op in self._node_faults.heal_ops():
+                self.h.nemesis_op(op, self.now, self._node_fault)
+        self.buggify.active = False
+
+    def _fault_results(self) -> dict[str, Any]:
+        res: dict[str, Any] = {"valid": True, "plan": self.plan.as_dict(), **self.fault_counts}
+        if self.plan.on("buggify"):
+            res["buggify"] = self.buggify.stats()
+        return res
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -232,8 +378,10 @@ class Simulation:
         back here once and kept in ``_deadlines``.
         """
         self.current = node_id
+        clock = self._clocks.get(node_id)
+        now = self.now if clock is None else clock.to_node(self.now)
         try:
-            out = core.tick(self.now) if msg is None else core.handle(msg, self.now)
+            out = core.tick(now) if msg is None else core.handle(msg, now)
         except Exception as exc:  # noqa: BLE001 - a node bug ends the run as a crash, with its trace
             self.h.crash(f"node-crashed: node {node_id} raised {type(exc).__name__}: {exc} at "
                          f"{self.now} ms during the {self.h.phase} phase\n"
@@ -241,7 +389,8 @@ class Simulation:
             return
         finally:
             self.current = None
-        self._deadlines[node_id] = core.next_deadline_ms()
+        deadline = core.next_deadline_ms()
+        self._deadlines[node_id] = deadline if clock is None or deadline is None else clock.to_sim(deadline)
         for m in out:
             self._emit(node_id, m)
 
@@ -355,6 +504,17 @@ class Simulation:
         self._sched_wake = None
         self._pump()
 
+    def _nemesis_schedule(self) -> NemesisSchedule | None:
+        """The harness's nemesis schedule, with ``one-way`` among its shapes when that is on."""
+        if not self.plan.on("one-way"):
+            return self.h.nemesis_schedule()
+        t = self.h.cfg
+        return NemesisSchedule(
+            t.nemesis, t.nemesis_interval_s, self.h.rngs.nemesis,
+            loss_rate=t.loss_rate if t.loss_rate is not None else FLAKY_RATE_DEFAULT,
+            duplicate_rate=t.duplicate_rate if t.duplicate_rate is not None else FLAKY_RATE_DEFAULT,
+            shapes=self.plan.shapes)
+
     def _on_nemesis(self, now: int) -> None:
         nem = self._nemesis
         if nem is None or self.h.phase != "main":
@@ -369,9 +529,12 @@ class Simulation:
         h = self.h
         h.phase = "main"
         sched = self._sched = h.scheduler(self.now)
-        self._nemesis = h.nemesis_schedule()
+        self._nemesis = self._nemesis_schedule()
         if self._nemesis is not None:
             self._on_nemesis(self.now)
+        self._node_faults = self.plan.node_schedule(self._fault_rng)
+        if self._node_faults is not None:
+            self._on_node_faults(self.now)
         self._pump()
         self.run_until(lambda: sched.done(self.now))
         if h.workload.has_final:
@@ -386,6 +549,7 @@ class Simulation:
         if self._nemesis is not None:
             for op in self._nemesis.heal_ops():
                 h.nemesis_op(op, self.now)
+        self._heal_nodes()
         h.phase = "liveness"
         healed = self.now
         bound = self.cfg.liveness_bound_ms
@@ -432,6 +596,7 @@ class Simulation:
         if self._nemesis is not None:
             for op in self._nemesis.heal_ops():
                 h.nemesis_op(op, self.now)
+        self._heal_nodes()
         h.phase = "recovery"
         h.log(f"Waiting for recovery... ({self.cfg.test.recovery_wait_s:g} s)")
         until = self.now + int(math.ceil(self.cfg.test.recovery_wait_s * 1000))
@@ -449,6 +614,8 @@ class Simulation:
         """Run, check and write the store; never raises for node misbehaviour."""
         h = self.h
         h.say(f"{h.banner()}; node {self.cfg.label()}")
+        if self.cfg.faults or self.cfg.swarm:
+            h.say(f"seed {self.cfg.test.seed} fault plan: {self.plan.describe()}")
         logger = logging.getLogger(_NODE_LOGGER)
         handler = _NodeLog(self)
         saved = (logger.level, logger.propagate)
@@ -466,6 +633,9 @@ class Simulation:
             logger.setLevel(saved[0])
             logger.propagate = saved[1]
         extra: dict[str, Any] = {"sim-node": self.cfg.node, "sim-mode": self.cfg.mode}
+        if self.cfg.faults or self.cfg.swarm:
+            h.extra_results["faults"] = self._fault_results()
+            extra["sim-faults"] = list(self.plan.faults)
         return h.finish(self.now, extra, report=self.cfg.report)
 
 

@@ -16,7 +16,8 @@ NODES = ("n0", "n1", "n2")
 def sim_config(store: Path, workload: str, node: str = "single", mode: str = "eventual", *,
                seed: int = 1, time_limit: float = 3.0, rate: float = 50.0,
                nemesis: tuple[str, ...] = ("partition",), report: bool = False,
-               liveness_bound_ms: int = 10_000, **test: Any) -> SimConfig:
+               liveness_bound_ms: int = 10_000, faults: tuple[str, ...] = (), swarm: bool = False,
+               **test: Any) -> SimConfig:
     """A 3-node run with 10 ms latency and a fault every second or so."""
     opts: dict[str, Any] = dict(workload=workload, bin="sim", nodes=NODES, concurrency="2n",
                                 time_limit_s=time_limit, rate=rate, latency_ms=10.0,
@@ -24,7 +25,7 @@ def sim_config(store: Path, workload: str, node: str = "single", mode: str = "ev
                                 store_root=str(store), seed=seed)
     opts.update(test)
     return SimConfig(TestConfig(**opts), node, mode, report=report,
-                     liveness_bound_ms=liveness_bound_ms)
+                     liveness_bound_ms=liveness_bound_ms, faults=faults, swarm=swarm)
 
 
 def simulate(cfg: SimConfig, **kw: Any) -> tuple[RunResult, str]:

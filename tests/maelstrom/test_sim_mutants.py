@@ -1,5 +1,8 @@
 """Planted bugs in the real nodes: ``gyre sim`` finds each within 200 seeds and replays it.
 
+One of them needs a node fault: strong mode keeping its acceptors in memory
+only is caught with ``--faults crash`` (`test_crash_mutant_is_caught_and_replayed`).
+
 Each mutant is the real node class with one method patched (pytest's
 monkeypatch, so the CLI run in-process sees it too). For each: the first
 failing seed is found, ``gyre sim --seeds S..S`` prints a replay line,
@@ -129,4 +132,54 @@ def test_mutant_is_caught_and_replayed(tmp_path: Path, monkeypatch: pytest.Monke
 
     for s in range(1, seed + 1):  # the real node passes the same seeds
         res, _ = simulate(sim_config(tmp_path, workload, node, mode, seed=s, **RUN))
+        assert res.exit_code == EXIT_VALID, (s, res.summary)
+
+
+# -- a bug only a crash shows -------------------------------------------------------------------
+
+CRASH_RUN: dict[str, Any] = {"time_limit": 4.0, "rate": 60.0, "nemesis": (), "nemesis_interval_s": 0.5,
+                             "faults": ("crash",)}
+
+
+def _acceptor_in_memory(mp: pytest.MonkeyPatch) -> None:
+    """Strong mode declares nothing durable: a restarted acceptor forgets its promises and accepts."""
+    from nodes.strong import StrongKv
+
+    mp.setattr(StrongKv, "_save", lambda self, name, value: None)
+
+
+def test_crash_mutant_is_caught_and_replayed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Acceptor state only in memory: `gyre sim --faults crash` finds it and replays it."""
+    with monkeypatch.context() as mp:
+        _acceptor_in_memory(mp)
+        found = None
+        for seed in range(1, SEEDS_MAX + 1):
+            res, digest = simulate(sim_config(tmp_path, "lin-kv", "replicated", "strong", seed=seed,
+                                              **CRASH_RUN))
+            if res.exit_code != EXIT_VALID:
+                found = (seed, res.exit_code, digest, res)
+                break
+        assert found is not None, f"the in-memory acceptor was not caught in {SEEDS_MAX} seeds"
+        seed, code, digest, res = found
+        assert code == EXIT_INVALID and res.results is not None
+        assert res.results["workload"]["valid"] is False  # a linearizability violation, not availability
+        assert res.results["faults"]["crashed"] > 0
+
+        runner = CliRunner()
+        args = ["-w", "lin-kv", "--node", "replicated", "--mode", "strong", "--node-count", "3",
+                "--concurrency", "2n", "--time-limit", "4", "--rate", "60", "--latency", "10",
+                "--nemesis-interval", "0.5", "--faults", "crash", "--store", str(tmp_path / "cli")]
+        sweep = runner.invoke(sim_command, [*args, "--seeds", f"{seed}..{seed}"])
+        assert sweep.exit_code == EXIT_INVALID, sweep.output
+        assert digest.startswith(_sha(sweep.output))
+        replay = [line for line in sweep.output.splitlines() if "replay: " in line]
+        assert len(replay) == 1, sweep.output
+        argv = shlex.split(replay[0].split("replay: ", 1)[1])
+        assert "--faults" in argv and argv[-2:] == ["--seed", str(seed)]
+        again = runner.invoke(sim_command, argv[2:])
+        assert again.exit_code == EXIT_INVALID, again.output
+        assert _sha(again.output) == digest
+
+    for s in range(1, seed + 1):  # the real node, which persists its acceptors, passes the same seeds
+        res, _ = simulate(sim_config(tmp_path, "lin-kv", "replicated", "strong", seed=s, **CRASH_RUN))
         assert res.exit_code == EXIT_VALID, (s, res.summary)
