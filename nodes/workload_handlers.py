@@ -125,6 +125,8 @@ ANTI_ENTROPY_MS: Final[int] = 1000
 #: How long a forwarded lin-kv request waits for the home node: under the lin-kv
 #: client's minimum timeout (1000 ms), so the client gets our indefinite error.
 FORWARD_TIMEOUT_MS: Final[int] = 800
+#: How many forwarded requests the home node remembers, to serve each once (see `LinKv`).
+FORWARDED_MEMORY = 65_536
 #: Durable record prefix of lin-kv's keyspace of record (the key's canonical JSON follows).
 DURABLE_KV: Final[str] = "lin-kv/"
 #: BUGGIFY ``broadcast.short-timeout``: a gossip RPC's timeout shrinks to at most this.
@@ -613,6 +615,17 @@ class CounterWorkload(_StateGossip):
 class LinKv:
     """lin-kv: ``read``, ``write`` and ``cas`` on the engine, or forwarded to the keyspace of record.
 
+    The home node serves each forwarded request once: the network may
+    duplicate node-to-node messages, and a second ``cas`` (or an old ``write``
+    again, after later writes) would change the key twice, while its
+    "precondition failed" answer could reach the forwarder first and be
+    relayed as a definite failure of a write that took effect. A copy of a
+    request already served, known by its sender and ``msg_id`` (unique per
+    sender), is dropped; the forwarder's own answer is the first one, and if
+    that was lost its timeout answers the client with an indefinite error.
+    The last `FORWARDED_MEMORY` requests are remembered (in memory: a copy
+    that outlives a crash of the home node is served again).
+
     Args:
         engine: the engine this node serves from (when it is the keyspace of record).
         now_ms: the time the engine session opens.
@@ -625,6 +638,7 @@ class LinKv:
         self.session = engine.open_session(now_ms, addr="maelstrom")
         self.forward_timeout_ms = forward_timeout_ms
         self.node: NodeCore | None = None
+        self._forwarded: dict[tuple[str, Any], None] = {}  # (peer, msg_id) served, oldest first
 
     def install(self, node: NodeCore) -> None:
         self.node = node
@@ -658,9 +672,26 @@ class LinKv:
         assert self.node is not None
         return self.home == self.node.node_id
 
+    def _served_before(self, msg: Message) -> bool:
+        """Whether `msg` is a copy of a peer's forwarded request already served (see class doc)."""
+        node = self.node
+        assert node is not None
+        if msg.src not in node.node_ids:
+            return False  # a client's request: the network never duplicates those
+        ident = (msg.src, msg.body.get("msg_id"))
+        seen = self._forwarded
+        if ident in seen:
+            return True
+        seen[ident] = None
+        if len(seen) > FORWARDED_MEMORY:
+            del seen[next(iter(seen))]
+        return False
+
     def _read(self, msg: Message, now_ms: int) -> None:
         if not self._local():
             self._forward(msg, KV_READ, now_ms)
+            return
+        if self._served_before(msg):
             return
         node = self.node
         assert node is not None
@@ -678,6 +709,8 @@ class LinKv:
         if not self._local():
             self._forward(msg, WRITE, now_ms)
             return
+        if self._served_before(msg):
+            return
         node = self.node
         assert node is not None
         body = msg.body
@@ -692,6 +725,8 @@ class LinKv:
     def _cas(self, msg: Message, now_ms: int) -> None:
         if not self._local():
             self._forward(msg, CAS, now_ms)
+            return
+        if self._served_before(msg):
             return
         node = self.node
         assert node is not None

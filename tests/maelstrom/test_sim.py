@@ -73,6 +73,18 @@ def test_strong_lin_kv_with_partitions_is_linearizable_over_more_seeds(tmp_path:
         assert res.exit_code == EXIT_VALID, (seed, res.summary)
 
 
+def test_single_node_lin_kv_forwarding_stays_linearizable_under_loss_and_duplication(
+        tmp_path: Path) -> None:
+    # Seeds 1, 5 and 6 were not linearizable before the home node served each
+    # forwarded request once (a duplicated cas applied twice; its "precondition
+    # failed" relayed first).
+    for seed in (1, 5, 6):
+        res, _ = simulate(sim_config(tmp_path, "lin-kv", seed=seed, time_limit=5.0, rate=50,
+                                     nemesis=("duplicate", "loss"), latency_dist="exponential",
+                                     duplicate_rate=0.3, loss_rate=0.1, nemesis_interval_s=10.0))
+        assert res.exit_code == EXIT_VALID, (seed, res.summary)
+
+
 @pytest.mark.parametrize("mode", ["eventual", "causal"])
 def test_weak_modes_are_caught_non_linearizable_under_partitions(tmp_path: Path, mode: str) -> None:
     verdicts = []

@@ -339,6 +339,32 @@ def test_linkv_forward_timeout_is_indefinite() -> None:
     assert not E.TIMEOUT.is_definite()
 
 
+def test_linkv_home_serves_a_duplicated_forwarded_request_once() -> None:
+    # The network may deliver a peer's forwarded request twice: the copy must not
+    # change the key again, nor answer "precondition failed" for a cas that took effect.
+    home = node(workload="lin-kv", ids=("n0", "n1", "n2"))
+    c = Client(home)
+    c.ok(w.WRITE, key=0, value=1)
+
+    def forwarded(body: dict[str, Any], msg_id: int, src: str = "n1") -> list[Message]:
+        return home.handle(roundtrip(Message(src, "n0", {**body, "msg_id": msg_id})), 1_000)
+
+    cas = {"type": "cas", "key": 0, "from": 1, "to": 2}
+    [first] = forwarded(cas, 7)
+    assert first.dest == "n1" and first.body == {"type": "cas_ok", "in_reply_to": 7}
+    assert forwarded(cas, 7) == []  # the copy: served already, dropped
+    write = {"type": "write", "key": 0, "value": 5}
+    [ok] = forwarded(write, 8)
+    assert ok.body == {"type": "write_ok", "in_reply_to": 8}
+    c.ok(w.WRITE, key=0, value=6)
+    assert forwarded(write, 8) == []  # an old write again would undo the client's
+    assert c.ok(w.KV_READ, key=0)["value"] == 6
+    # Another peer's request with the same msg_id is a request of its own.
+    [other] = forwarded({"type": "cas", "key": 0, "from": 6, "to": 7}, 7, src="n2")
+    assert other.dest == "n2" and other.body == {"type": "cas_ok", "in_reply_to": 7}
+    assert c.ok(w.KV_READ, key=0)["value"] == 7
+
+
 # --- malformed requests -------------------------------------------------------------------------------
 
 
