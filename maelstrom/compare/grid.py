@@ -31,7 +31,7 @@ FAULT_NEMESIS: Final[dict[str, tuple[str, ...]]] = {
     "none": (), "partition": ("partition",), "loss": ("loss", "duplicate")}
 FAULTS: Final[tuple[str, ...]] = tuple(FAULT_NEMESIS)
 #: The default seeds: enough to catch eventual and causal lin-kv most of the time.
-SEEDS_DEFAULT: Final[str] = "1..5"
+SEEDS_DEFAULT: Final[str] = "1..10"
 #: Workloads whose checker judges linearizability (their anomalies are read from its failure).
 LINEARIZABLE_WORKLOADS: Final[frozenset[str]] = frozenset({"lin-kv"})
 #: Workloads that replicate by gossip or state pushes, whose convergence is measured.

@@ -214,6 +214,8 @@ def _charts(rows: Sequence[CellSummary]) -> str:
                  f"{r.cell.workload}\n{r.cell.node_count} nodes") for r in chosen))
             values = {(f"{r.cell.workload} {r.cell.node_count}", r.cell.mode): _finite(value(r))
                       for r in chosen}
+            if all(v is None for v in values.values()):
+                continue  # e.g. no request fell in a fault: nothing to draw
             figs.append(f"<figure data-metric='{mid}' data-fault='{esc(fault)}'>"
                         + grouped_bars(f"{mtitle}, faults: {fault}", groups, modes, values, ylabel,
                                        fmt, ymax, cls=f"metric-{mid}") + "</figure>")

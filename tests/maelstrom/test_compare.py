@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 import math
 import shlex
+import shutil
+import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -489,3 +491,25 @@ def test_grid_expands_in_order_and_refuses_unknown_names() -> None:
     args = sim_args(Cell("g-set", "causal", 5, "loss"), Knobs())
     assert args[args.index("--nemesis") + 1] == "loss,duplicate"
     assert "--nemesis" not in sim_args(Cell("g-set", "causal", 5, "none"), Knobs())
+
+
+REPO = Path(__file__).resolve().parents[2]
+MAKE = shutil.which("make")
+MAKE_TIMEOUT_S = 120
+
+
+@pytest.mark.skipif(MAKE is None, reason="make is not installed")
+def test_make_compare_runs_gyre_compare_with_its_arguments(tmp_path: Path) -> None:
+    assert MAKE is not None
+    args = ("--seeds 1..1 --workloads broadcast --modes strong --node-counts 3 --faults none "
+            f"--time-limit 1 --recovery-wait 1 --out {tmp_path}")
+    # -o: never rebuild the virtualenv from inside a test
+    r = subprocess.run([MAKE, "-s", "-C", str(REPO), "-o", ".venv/.installed", "compare",
+                        f"COMPARE_ARGS={args}"], capture_output=True, text=True,
+                       timeout=MAKE_TIMEOUT_S)
+    assert r.returncode == 0, r.stderr
+    _, rows = md_table((tmp_path / "compare.md").read_text())
+    assert [row[:5] for row in rows] == [["broadcast", "strong", "3", "none", "1/1"]]
+    help_text = subprocess.run([MAKE, "-s", "-C", str(REPO), "help"], capture_output=True,
+                               text=True, timeout=MAKE_TIMEOUT_S).stdout
+    assert any(line.startswith("make compare ") for line in help_text.splitlines())
