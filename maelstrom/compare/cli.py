@@ -265,7 +265,9 @@ def compare_command(seeds: str, workloads: str, modes: str, node_counts: str, fa
                        f"{knobs.nemesis_interval_s:g} s on average, recovery wait "
                        f"{knobs.recovery_wait_s:g} s"),
                 machine=_machine(), started=started.isoformat(timespec="seconds"), wall_s=wall,
-                runs=len(runs), time_unit="ms" if real else "virtual ms")
+                runs=len(runs), time_unit="ms" if real else "virtual ms",
+                replay_title=("Re-run lines (real time: a re-run, not an exact replay)" if real
+                              else "Replay lines"))
     paths = write_report(out, rows, runs, meta)
     if out_dir is None:
         _link_latest(out, parent)

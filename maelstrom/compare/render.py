@@ -52,6 +52,7 @@ class Meta:
     wall_s: float
     runs: int
     time_unit: str = "virtual ms"
+    replay_title: str = "Replay lines"
 
 
 def _pct(x: float | None) -> str:
@@ -129,7 +130,7 @@ def render_markdown(rows: Sequence[CellSummary], meta: Meta) -> str:
     out += ["", markdown_table(rows), "Columns (times in " + meta.time_unit + "):", ""]
     out += [f"- **{h}**: {d}" for h, d in COLUMNS if d]
     rep = replays(rows)
-    out += ["", "## Replay lines", ""]
+    out += ["", f"## {meta.replay_title}", ""]
     if not rep:
         out.append("No seed failed.")
     for label, kind, seed, line, why in rep:
@@ -242,7 +243,7 @@ def render_html(rows: Sequence[CellSummary], meta: Meta) -> str:
             f"<ul class='legend-list'>{legend_items}</ul>"
             f"<p class='note'>Times in {esc(meta.time_unit)}.</p>"
             f"<h2>Charts</h2>{_charts(rows)}"
-            f"<h2>Replay lines</h2><ul class='replays'>{rep_items}</ul>")
+            f"<h2>{esc(meta.replay_title)}</h2><ul class='replays'>{rep_items}</ul>")
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
             f"<title>gyre compare</title><style>{CSS}</style></head><body>{body}</body></html>\n")

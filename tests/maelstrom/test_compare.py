@@ -513,3 +513,24 @@ def test_make_compare_runs_gyre_compare_with_its_arguments(tmp_path: Path) -> No
     help_text = subprocess.run([MAKE, "-s", "-C", str(REPO), "help"], capture_output=True,
                                text=True, timeout=MAKE_TIMEOUT_S).stdout
     assert any(line.startswith("make compare ") for line in help_text.splitlines())
+
+
+def test_real_runs_go_through_gyre_test_with_the_replicated_node(tmp_path: Path) -> None:
+    r = CliRunner().invoke(compare_command, ["--real", "--seeds", "1..1", "--workloads", "g-set",
+                                             "--modes", "strong", "--node-counts", "3", "--faults",
+                                             "none", "--time-limit", "1", "--recovery-wait", "0.5",
+                                             "--out", str(tmp_path)], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    report = json.loads((tmp_path / "compare.json").read_text())
+    assert report["meta"]["engine"].startswith("real node processes")
+    (run,) = report["runs"]
+    assert run["verdict"] == "valid" and run["converged"] is True
+    assert run["replay"].startswith("gyre test -w g-set ")
+    assert run["replay"].endswith("-- --mode strong --workload g-set")
+    assert "## Re-run lines" in (tmp_path / "compare.md").read_text()
+
+
+def test_real_runs_refuse_a_missing_node_program(tmp_path: Path) -> None:
+    r = CliRunner().invoke(compare_command, ["--real", "--node-bin", str(tmp_path / "nope"),
+                                             "--out", str(tmp_path / "o")])
+    assert r.exit_code == 254 and not (tmp_path / "o").exists()
