@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Final
 
-from maelstrom.report.svg import Frame, esc, fit, legend, linear_ticks, open_svg, title, y_axis
+from maelstrom.report.svg import (Frame, esc, fit, legend, linear_ticks, open_svg, text_width, title,
+                                  y_axis)
 
 #: One colour per consistency mode (and a fallback for anything else).
 MODE_COLOURS: Final[dict[str, str]] = {"eventual": "#4c78a8", "causal": "#f58518",
@@ -25,6 +26,13 @@ GROUP_GAP: Final[float] = 0.25
 LABEL_PX: Final[int] = 10
 #: The value printed above a bar (when it fits the bar's width).
 VALUE_PX: Final[int] = 9
+
+
+def short(v: float) -> str:
+    """A bar's value label: no unit, two decimals up to 1, one below 10, none above."""
+    if abs(v) <= 1:
+        return f"{v:.2f}"
+    return f"{v:.1f}" if abs(v) < 10 else f"{v:.0f}"
 
 
 def grouped_bars(chart_title: str, groups: Sequence[tuple[str, str]], series: Sequence[str],
@@ -76,8 +84,8 @@ def grouped_bars(chart_title: str, groups: Sequence[tuple[str, str]], series: Se
                        f'height="{max(0.0, frame.y1 - y):.1f}" '
                        f'fill="{MODE_COLOURS.get(s, OTHER_COLOUR)}"><title>{esc(gid)}, {esc(s)}: '
                        f'{esc(fmt(v))}</title></rect>')
-            label_text = fit(fmt(v), bar_w + 4, VALUE_PX)
-            if label_text:
+            label_text = short(v)
+            if text_width(label_text, VALUE_PX) <= bar_w + 2:  # else only the tooltip has it
                 out.append(f'<text class="bar-value" x="{x + bar_w / 2:.1f}" y="{y - 3:.1f}" '
                            f'text-anchor="middle" font-size="{VALUE_PX}" font-family="monospace" '
                            f'fill="#333">{esc(label_text)}</text>')
