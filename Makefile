@@ -44,6 +44,8 @@ help:
 	@echo "make sim            gyre sim over SEEDS ($(SEEDS)) for every workload and mode that must pass"
 	@echo "make sim-long       make sim over seeds 1..$(LONG_SEEDS) (hours; not part of make test)"
 	@echo "make bench-sim      gyre sim speed: CPU/wall seconds per seed, virtual/CPU ratio (PROFILE=1)"
+	@echo "make compare        the consistency modes side by side: gyre compare over its default grid"
+	@echo "                    -> store/compare/latest/compare.md and .html (COMPARE_ARGS='--seeds 1..3 ...')"
 	@echo "make maelstrom      single-node lin-kv under our Maelstrom (MAELSTROM=path for a real one)"
 	@echo "make lin-kv-strong  3-node lin-kv with partitions, strong mode (also -eventual, -causal,"
 	@echo "                    which are expected to be invalid and then exit 0 saying so)"
@@ -157,6 +159,14 @@ sim: $(STAMP)
 
 bench-sim: $(STAMP)
 	$(PY) -m bench.bench_sim $(if $(PROFILE),--profile) $(ARGS)
+
+# gyre compare: every workload in every mode, 3 and 5 nodes, no faults / partitions / loss
+# with duplication, over many seeds in the simulator (--real: real node processes, slow).
+# Writes compare.md and compare.html under store/compare/<timestamp>/ (store/compare/latest).
+.PHONY: compare
+COMPARE_ARGS ?=
+compare: $(STAMP)
+	$(GYRE) compare $(COMPARE_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info .fuzz-protocol.log

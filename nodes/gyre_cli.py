@@ -57,6 +57,7 @@ def serve(host: str, port: int, requirepass: str, maxclients: int, databases: in
 
 def _register_subcommands() -> None:
     from maelstrom.check_cli import check
+    from maelstrom.compare.cli import compare_command
     from maelstrom.sim.cli import sim_command
     from maelstrom.test_cli import test_command
     from nodes.node_cli import node_group
@@ -65,6 +66,7 @@ def _register_subcommands() -> None:
     main.add_command(test_command, "test")
     main.add_command(check, "check")
     main.add_command(sim_command, "sim")
+    main.add_command(compare_command, "compare")
 
 
 _register_subcommands()
