@@ -295,6 +295,22 @@ def decode_obj(obj: object) -> Message:
     Raises:
         MalformedMessage: the envelope or the body's reserved keys are wrong.
     """
+    # The usual message, as a JSON parser builds it, in one pass of exact type
+    # tests (``type(x) is int`` also refuses booleans); anything else, valid or
+    # not, takes the full check below, which names what is wrong.
+    if type(obj) is dict:
+        src = obj.get("src")
+        dest = obj.get("dest")
+        body = obj.get("body")
+        if type(src) is str and type(dest) is str and type(body) is dict \
+                and type(body.get("type")) is str \
+                and type(body.get("msg_id", 0)) is int and type(body.get("in_reply_to", 0)) is int:
+            return Message(src=src, dest=dest, body=body)
+    return _decode_checked(obj)
+
+
+def _decode_checked(obj: object) -> Message:
+    """`decode_obj` for whatever is not the usual message: each check with its own error."""
     if not isinstance(obj, dict):
         raise MalformedMessage(f"message must be a JSON object, not {_json_type(obj)}")
     src = obj.get("src")
