@@ -31,7 +31,7 @@ WAIT_S = 10.0
 SECRET = b"test cluster secret"
 PLACEHOLDER = ("127.0.0.1", 1)  # the address of a peer this node never dials
 LINE_MAX = 4096
-BASE = PeerConfig("n?", secret=SECRET, heartbeat_interval_s=0.05, dead_after_s=0.5,
+BASE = PeerConfig("n?", secret=SECRET, heartbeat_interval_s=0.05, dead_after_s=1.0,
                   backoff_min_s=0.01, backoff_max_s=0.1, handshake_timeout_s=2.0,
                   line_bytes_max=LINE_MAX)
 
@@ -164,19 +164,35 @@ def test_listening_beyond_loopback_without_a_secret_refuses_to_start() -> None:
                       rng=random.Random(1))
 
 
-async def handshake_as(port: int, node_id: str, secret: bytes) -> bytes:
-    """Connect as ``node_id`` and run the handshake by hand; what the server sent until it closed."""
-    stream = await trio.open_tcp_stream("127.0.0.1", port)
-    shake = Handshake(role=Role.DIALER, node_id=node_id, secret=secret,
-                      nonce=secrets.token_bytes(NONCE_BYTES), known_peers=frozenset({"n2"}),
-                      expected_peer="n2")
-    await stream.send_all(shake.start())
+async def read_to_eof(stream: trio.SocketStream) -> bytes:
     got = b""
     with trio.fail_after(WAIT_S):
         while chunk := await stream.receive_some(4096):
             got += chunk
     await stream.aclose()
     return got
+
+
+async def handshake_as(port: int, node_id: str, secret: bytes, target: str = "n2") -> bytes:
+    """Connect as ``node_id``, play our side of the handshake by hand, then read until the
+    server closes; return everything the server sent."""
+    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    shake = Handshake(role=Role.DIALER, node_id=node_id, secret=secret,
+                      nonce=secrets.token_bytes(NONCE_BYTES), known_peers=frozenset({target}),
+                      expected_peer=target)
+    await stream.send_all(shake.start())
+    got = pending = b""
+    while not shake.done:
+        with trio.fail_after(WAIT_S):
+            chunk = await stream.receive_some(4096)
+        if not chunk:
+            break
+        got += chunk
+        *lines, pending = (pending + chunk).split(b"\n")
+        for line in lines:
+            if not shake.done:
+                await stream.send_all(shake.receive(line))
+    return got + await read_to_eof(stream)
 
 
 async def test_an_unknown_node_id_is_refused_with_its_own_log_line(caplog: pytest.LogCaptureFixture) -> None:
@@ -190,9 +206,39 @@ async def test_an_unknown_node_id_is_refused_with_its_own_log_line(caplog: pytes
     assert "unknown node id 'n9'" in caplog.text
 
 
+async def test_a_new_authenticated_connection_replaces_the_old_one(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="gyre.peers")
+    async with cluster(["n1", "n2"]) as (nodes, _):
+        n1, n2 = nodes["n1"], nodes["n2"]
+        await all_up(nodes)
+        # A hand-made n1 authenticates and replaces the real n1's connection; the real n1
+        # redials and replaces it in turn, which closes the hand-made one.
+        sent = await handshake_as(n2.transport.port or 0, "n1", SECRET)
+        assert sent.endswith(b'{"type":"ok"}\n') or b"peer_heartbeat" in sent
+        await n2.wait(lambda: n2.link("n1").connects >= 3 and n2.link("n1").up)
+        n1.send("n2", after="replacement")
+        assert (await n2.receive()).body["after"] == "replacement"
+    assert caplog.text.count("a new connection from 127.0.0.1:") >= 2
+
+
+@pytest.mark.parametrize("data, reason", [(b"", "handshake not done within 0.3 s"),
+                                          (b"x" * 5000, "line over 4096 bytes"),
+                                          (b"nonsense\n", "not JSON")])
+async def test_a_stalled_or_broken_handshake_is_refused(
+        data: bytes, reason: str, caplog: pytest.LogCaptureFixture) -> None:
+    async with cluster(["n1", "n2"], handshake_timeout_s=0.3) as (nodes, _):
+        n2 = nodes["n2"]
+        await all_up(nodes)
+        stream = await trio.open_tcp_stream("127.0.0.1", n2.transport.port or 0)
+        await stream.send_all(data)
+        assert b'"hello"' in await read_to_eof(stream)
+        assert n2.transport.refused == 1 and n2.link("n1").connects == 1
+    assert reason in caplog.text
+
+
 async def test_a_peer_that_should_not_dial_is_refused(caplog: pytest.LogCaptureFixture) -> None:
     async with cluster(["n1", "n2"]) as (nodes, _):
-        await handshake_as(nodes["n1"].transport.port or 0, "n2", SECRET)
+        await handshake_as(nodes["n1"].transport.port or 0, "n2", SECRET, target="n1")
         assert nodes["n1"].transport.refused == 1
     assert "only the one with the smaller id dials" in caplog.text
 
@@ -270,9 +316,9 @@ async def test_heartbeats_keep_an_idle_link_up() -> None:
     async with cluster(["n1", "n2"]) as (nodes, _):
         n1, n2 = nodes["n1"], nodes["n2"]
         await all_up(nodes)
-        # 20 heartbeats at 0.05 s take twice dead_after (0.5 s) of idle link.
-        await n1.wait(lambda: n1.link("n2").heartbeats_received >= 20)
-        await n2.wait(lambda: n2.link("n1").heartbeats_received >= 20)
+        # 30 heartbeats at 0.05 s take 1.5 dead_after (1 s) of idle link.
+        await n1.wait(lambda: n1.link("n2").heartbeats_received >= 30)
+        await n2.wait(lambda: n2.link("n1").heartbeats_received >= 30)
         assert n1.link("n2").up and n1.link("n2").connects == 1
         assert n2.link("n1").up and n2.link("n1").connects == 1
 
@@ -286,7 +332,7 @@ async def test_a_silent_link_is_marked_down_after_dead_after_then_recovers(
         proxy.blackholed = True
         await n1.wait(lambda: not n1.link("n2").up)
         await n2.wait(lambda: not n2.link("n1").up)
-        assert "nothing received for 0.5 s" in caplog.text
+        assert "nothing received for 1.0 s" in caplog.text
         proxy.blackholed = False
         await n1.wait(lambda: n1.link("n2").up and n1.link("n2").connects >= 2)
         n1.send("n2", alive=True)
