@@ -7,11 +7,12 @@ Strategy: one `PeerTransport` per node, one *link* per peer. The pure parts
 * **Who dials.** Of two nodes, the one with the smaller id (plain string
   order, the same on both sides) dials; the other only accepts. So there is
   one connection per pair and no duplicate to break ties over. A peer that
-  should not dial us is refused in the handshake, with a log line. A newer authenticated connection from a peer replaces
-  the older one (the peer restarted, or the old one is half-open).
+  should not dial us is refused in the handshake, with a log line. A newer
+  authenticated connection from a peer replaces the older one (the peer
+  restarted, or the old one is half-open).
 * **Handshake.** Every new connection runs `peer_auth.Handshake` under one
-  deadline (`PeerConfig.handshake_timeout_s`, which also bounds the TCP
-  connect), with lines capped at `HANDSHAKE_LINE_BYTES_MAX`. A wrong proof is
+  deadline (`PeerConfig.handshake_timeout_s`; the TCP connect gets the same
+  bound), with lines capped at `HANDSHAKE_LINE_BYTES_MAX`. A wrong proof is
   logged as "wrong cluster secret" with the peer's address, an unknown id
   with its own line, and the connection is closed. Refusals are counted.
 * **Sending never blocks.** `send` appends to the peer's queue and returns.
@@ -214,7 +215,9 @@ class PeerTransport:
         self.inbox = inbox
         self.rng = rng
         self.now_ms = now_ms
-        self.port: int | None = None  # the bound port, once `run` started
+        # The bound port once `run` started. With port 0 and a host name that resolves to
+        # several addresses ("localhost"), each listener gets its own port: this is the first's.
+        self.port: int | None = None
         self.refused = 0  # handshakes refused (wrong secret, unknown id, broken handshake)
         self._links = {peer_id: _Link(peer_id, address) for peer_id, address in sorted(config.peers.items())}
         self._known = frozenset(self._links)
