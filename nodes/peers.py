@@ -1,0 +1,439 @@
+"""Peers over TCP: a trio driver that carries Maelstrom `Message`s between nodes as JSON lines.
+
+Strategy: one `PeerTransport` per node, one *link* per peer. The pure parts
+(configuration, the authenticated handshake, the backoff schedule) are in
+`nodes.peer_auth`; this module only moves bytes and keeps time.
+
+* **Who dials.** Of two nodes, the one with the smaller id (plain string
+  order, the same on both sides) dials; the other only accepts. So there is
+  one connection per pair and no duplicate to break ties over. A peer that
+  should not dial us is refused in the handshake, with a log line. A newer
+  authenticated connection from a peer replaces the older one (the peer
+  restarted, or the old one is half-open).
+* **Handshake.** Every new connection runs `peer_auth.Handshake` under one
+  deadline (`PeerConfig.handshake_timeout_s`; the TCP connect gets the same
+  bound), with lines capped at `HANDSHAKE_LINE_BYTES_MAX`. A wrong proof is
+  logged as "wrong cluster secret" with the peer's address, an unknown id
+  with its own line, and the connection is closed. Refusals are counted.
+* **Sending never blocks.** `send` appends to the peer's queue and returns.
+  The queue is bounded (`queue_messages_max`) and outlives connections:
+  while a link is slow or down, messages wait there, and past the bound the
+  *oldest* is dropped and counted (the newest state is worth more, and the
+  replicated cores' anti-entropy repairs what was lost). A writer task per
+  connection drains the queue in batches, one ``send_all`` per batch, and
+  sends a heartbeat when it has sent nothing for ``heartbeat_interval_s``.
+  A write that makes no progress for ``dead_after_s`` closes the link. A
+  batch in flight when a connection breaks is lost (at most once delivery).
+* **Receiving.** A reader task per connection splits the stream into lines
+  of at most ``line_bytes_max`` bytes and decodes each with `decode_line`.
+  Garbage, an oversized line, a line cut off by EOF, or a message whose
+  ``src`` is not the authenticated peer (or whose ``dest`` is not us) closes
+  that link with a log line naming the peer, its address and the reason;
+  nothing else is affected and the link reconnects. Heartbeats are consumed
+  here. Nothing received for ``dead_after_s`` closes the link too. Other
+  messages go to the ``inbox`` memory channel the node's driver owns (its
+  backpressure stops the reader, never the whole transport).
+* **Reconnecting.** The dialling side retries forever with exponential
+  backoff and jitter from the injected `random.Random`
+  (`peer_auth.backoff_delay_s`); a link that stayed up for
+  ``backoff_max_s`` starts again from the minimum.
+* **State.** `links()` returns a `LinkStatus` per peer (up, last contact,
+  queued, dropped, connects, reconnects, heartbeats received) for INFO
+  replication; `refused` counts refused handshakes. `wait_until` lets a
+  caller (tests, a later INFO) wait on any of these without polling.
+
+Time: ``now_ms`` (the wall clock by default) stamps last contact; trio's
+clock measures timeouts. Logs go to the ``gyre.peers`` logger.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import secrets
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Final
+
+import trio
+
+from nodes.peer_auth import (
+    HANDSHAKE_LINE_BYTES_MAX,
+    NONCE_BYTES,
+    Handshake,
+    HandshakeError,
+    PeerConfig,
+    Role,
+    backoff_delay_s,
+    validate,
+)
+from nodes.stdio import wall_ms
+from protocol.errors import ProtocolError
+from protocol.maelstrom_json import MalformedMessage, Message, decode_line, encode
+
+__all__ = ["HEARTBEAT_TYPE", "LinkStatus", "PeerInputError", "PeerTransport", "WRITE_BATCH_MAX"]
+
+log = logging.getLogger("gyre.peers")
+
+#: Body type of the transport's own keep-alive message (never delivered).
+HEARTBEAT_TYPE: Final[str] = "peer_heartbeat"
+#: Messages encoded into one ``send_all`` at most.
+WRITE_BATCH_MAX: Final[int] = 1024
+#: Bytes asked of one ``receive_some``.
+RECEIVE_BYTES: Final[int] = 64 * 1024
+
+
+class PeerInputError(ProtocolError):
+    """Bytes from an authenticated peer that break the line protocol; the link is closed."""
+
+
+class LinkSilent(Exception):
+    """Nothing arrived on a link for ``dead_after_s``; the link is closed."""
+
+
+@dataclass(frozen=True, slots=True)
+class LinkStatus:
+    """A snapshot of one peer's link.
+
+    Attributes:
+        peer_id: the peer.
+        up: an authenticated connection is open.
+        last_contact_ms: ``now_ms`` of the last line received (or of the link
+            coming up), or None before the first connection.
+        queued: messages waiting to be written.
+        dropped: messages dropped because the queue was full.
+        connects: authenticated connections so far.
+        reconnects: connections after the first (``connects - 1``, at least 0).
+        heartbeats_received: heartbeats received so far.
+    """
+
+    peer_id: str
+    up: bool
+    last_contact_ms: int | None
+    queued: int
+    dropped: int
+    connects: int
+    reconnects: int
+    heartbeats_received: int
+
+
+class _Link:
+    """What the transport keeps for one peer across its connections."""
+
+    def __init__(self, peer_id: str, address: tuple[str, int]) -> None:
+        self.peer_id = peer_id
+        self.address = address
+        self.queue: deque[Message] = deque()
+        self.wakeup = trio.Event()  # set when the queue gains a message
+        self.scope: trio.CancelScope | None = None  # of the current connection
+        self.last_contact_ms: int | None = None
+        self.dropped = 0
+        self.dropping = False  # the overflow was logged since the link was last up
+        self.connects = 0
+        self.heartbeats_received = 0
+
+    def status(self) -> LinkStatus:
+        return LinkStatus(self.peer_id, self.scope is not None, self.last_contact_ms, len(self.queue),
+                          self.dropped, self.connects, max(0, self.connects - 1),
+                          self.heartbeats_received)
+
+
+class _LineReader:
+    """Splits a stream into lines, with a cap on a line's length; bytes past a line are kept."""
+
+    def __init__(self, stream: trio.abc.ReceiveStream) -> None:
+        self.stream = stream
+        self.ready: deque[bytes] = deque()  # complete lines not yet taken
+        self.partial = bytearray()  # the start of the next line
+
+    async def line(self, max_bytes: int, idle_s: float = math.inf) -> bytes | None:
+        """The next line (without its newline), or None at a clean EOF.
+
+        Args:
+            max_bytes: the longest line accepted.
+            idle_s: how long one read may wait for bytes.
+
+        Raises:
+            PeerInputError: a line over ``max_bytes``, or EOF in the middle of one.
+            LinkSilent: nothing arrived for ``idle_s``.
+        """
+        while not self.ready:
+            if len(self.partial) > max_bytes:
+                raise PeerInputError(f"line over {max_bytes} bytes")
+            chunk = None
+            with trio.move_on_after(idle_s):
+                chunk = await self.stream.receive_some(RECEIVE_BYTES)
+            if chunk is None:
+                raise LinkSilent(f"nothing received for {idle_s} s")
+            if not chunk:
+                if self.partial:
+                    raise PeerInputError(f"connection closed in the middle of a line "
+                                         f"(truncated after {len(self.partial)} bytes)")
+                return None
+            if b"\n" not in chunk:
+                self.partial += chunk
+                continue
+            first, *rest = chunk.split(b"\n")
+            self.ready.append(bytes(self.partial) + first)
+            self.ready.extend(rest[:-1])
+            self.partial = bytearray(rest[-1])
+        line = self.ready.popleft()
+        if len(line) > max_bytes:
+            raise PeerInputError(f"line over {max_bytes} bytes")
+        return line
+
+
+def _address(stream: trio.SocketStream) -> str:
+    try:
+        host, port, *_ = stream.socket.getpeername()
+    except OSError:
+        return "?"
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class PeerTransport:
+    """Links to every peer of one node (see the module's docstring).
+
+    Args:
+        config: the node's peer configuration; validated here.
+        inbox: where received messages go, in order per link.
+        rng: the source of reconnect jitter.
+        now_ms: the clock that stamps last contact.
+
+    Raises:
+        PeerConfigError: the configuration is refused by `peer_auth.validate`
+            (notably: listening beyond loopback without a secret).
+    """
+
+    def __init__(self, config: PeerConfig, inbox: trio.MemorySendChannel[Message], *,
+                 rng: random.Random, now_ms: Callable[[], int] = wall_ms) -> None:
+        validate(config)
+        self.config = config
+        self.inbox = inbox
+        self.rng = rng
+        self.now_ms = now_ms
+        # The bound port once `run` started. With port 0 and a host name that resolves to
+        # several addresses ("localhost"), each listener gets its own port: this is the first's.
+        self.port: int | None = None
+        self.refused = 0  # handshakes refused (wrong secret, unknown id, broken handshake)
+        self._links = {peer_id: _Link(peer_id, address) for peer_id, address in sorted(config.peers.items())}
+        self._known = frozenset(self._links)
+        self._dialled_by = frozenset(p for p in self._links if not self._dials(p))
+        self._changed = trio.Event()
+
+    # ---- the caller's API -------------------------------------------------
+
+    def send(self, msg: Message) -> None:
+        """Queue ``msg`` for its ``dest``; never blocks.
+
+        Raises:
+            ValueError: ``msg.dest`` is not a configured peer (a bug in the caller).
+        """
+        link = self._links.get(msg.dest)
+        if link is None:
+            raise ValueError(f"no peer {msg.dest!r} to send a {msg.body.get('type')!r} to")
+        assert msg.src == self.config.node_id, msg
+        if len(link.queue) >= self.config.queue_messages_max:
+            link.queue.popleft()
+            link.dropped += 1
+            if not link.dropping:
+                link.dropping = True
+                log.warning("peer %s: send queue full (%d messages); dropping the oldest until it drains",
+                            link.peer_id, self.config.queue_messages_max)
+            self._notify()
+        link.queue.append(msg)
+        link.wakeup.set()
+
+    def links(self) -> dict[str, LinkStatus]:
+        """A snapshot of every link, by peer id."""
+        return {peer_id: link.status() for peer_id, link in self._links.items()}
+
+    async def wait_until(self, predicate: Callable[[], bool]) -> None:
+        """Return once ``predicate()`` is true, re-checking whenever link state changes."""
+        while not predicate():
+            await self._changed.wait()
+
+    async def run(self, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
+        """Listen, dial the peers this node dials, and serve until cancelled.
+
+        ``task_status.started`` gets the bound port (for ``nursery.start``).
+
+        Raises:
+            OSError: the listening port cannot be bound.
+        """
+        cfg = self.config
+        async with trio.open_nursery() as nursery:
+            listeners = await nursery.start(
+                partial(trio.serve_tcp, self._accepted, cfg.listen_port, host=cfg.listen_host))
+            self.port = listeners[0].socket.getsockname()[1]
+            log.info("node %s listening for peers on %s:%d", cfg.node_id, cfg.listen_host, self.port)
+            for link in self._links.values():
+                if self._dials(link.peer_id):
+                    nursery.start_soon(self._dial_loop, link)
+            task_status.started(self.port)
+
+    # ---- internals --------------------------------------------------------
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = trio.Event()
+
+    def _dials(self, peer_id: str) -> bool:
+        return self.config.node_id < peer_id
+
+    async def _dial_loop(self, link: _Link) -> None:
+        cfg = self.config
+        attempt = 0
+        while True:
+            stream: trio.SocketStream | None = None
+            with trio.move_on_after(cfg.handshake_timeout_s):
+                try:
+                    stream = await trio.open_tcp_stream(*link.address)
+                except OSError as exc:
+                    log.log(logging.INFO if attempt == 0 else logging.DEBUG,
+                            "peer %s: cannot connect to %s:%d (%s); retrying with backoff",
+                            link.peer_id, *link.address, exc.strerror or exc)
+            if stream is not None:
+                shaken = await self._handshake(stream, Role.DIALER, link.peer_id)
+                if shaken is not None:
+                    up_since = trio.current_time()
+                    await self._serve(link, stream, shaken[1])
+                    if trio.current_time() - up_since >= cfg.backoff_max_s:
+                        attempt = 0
+            await trio.sleep(backoff_delay_s(attempt, cfg.backoff_min_s, cfg.backoff_max_s, self.rng))
+            attempt += 1
+
+    async def _accepted(self, stream: trio.SocketStream) -> None:
+        shaken = await self._handshake(stream, Role.ACCEPTOR, None)
+        if shaken is None:
+            return
+        peer_id, reader = shaken
+        await self._serve(self._links[peer_id], stream, reader)
+
+    def _refuse(self, stream: trio.SocketStream, reason: str) -> None:
+        self.refused += 1
+        log.warning("peer %s refused: %s", _address(stream), reason)
+        self._notify()
+
+    async def _handshake(self, stream: trio.SocketStream, role: Role,
+                         expected: str | None) -> tuple[str, _LineReader] | None:
+        """Run the handshake: the authenticated peer id and the reader holding any bytes
+        past it, or None (refusal logged, stream closed)."""
+        shake = Handshake(role=role, node_id=self.config.node_id, secret=self.config.secret,
+                          nonce=secrets.token_bytes(NONCE_BYTES), known_peers=self._known,
+                          expected_peer=expected,
+                          dialled_by=None if role is Role.DIALER else self._dialled_by)
+        reader = _LineReader(stream)
+        reason = f"handshake not done within {self.config.handshake_timeout_s} s"
+        with trio.move_on_after(self.config.handshake_timeout_s):
+            try:
+                await stream.send_all(shake.start())
+                while not shake.done:
+                    line = await reader.line(HANDSHAKE_LINE_BYTES_MAX)
+                    if line is None:
+                        raise HandshakeError("connection closed during the handshake")
+                    answer = shake.receive(line)
+                    if answer:
+                        await stream.send_all(answer)
+            except (HandshakeError, PeerInputError) as exc:
+                reason = str(exc)
+            except (trio.BrokenResourceError, OSError) as exc:
+                reason = f"connection failed during the handshake ({exc})"
+        if shake.done:
+            assert shake.peer_id is not None
+            return shake.peer_id, reader
+        self._refuse(stream, reason)
+        await trio.aclose_forcefully(stream)
+        return None
+
+    async def _serve(self, link: _Link, stream: trio.SocketStream, reader: _LineReader) -> None:
+        """Carry messages over one authenticated connection until it closes."""
+        address = _address(stream)
+        if link.scope is not None:
+            log.info("peer %s: a new connection from %s replaces the old one", link.peer_id, address)
+            link.scope.cancel()
+        reasons: list[str] = []
+        with trio.CancelScope() as scope:
+            link.scope = scope
+            link.connects += 1
+            link.dropping = False
+            link.last_contact_ms = self.now_ms()
+            log.info("peer %s: link up (%s)", link.peer_id, address)
+            self._notify()
+            try:
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(self._read_loop, link, reader, reasons, nursery.cancel_scope)
+                    nursery.start_soon(self._write_loop, link, stream, reasons, nursery.cancel_scope)
+            finally:
+                if reasons:
+                    log.warning("peer %s: link to %s closed: %s", link.peer_id, address, reasons[0])
+                if link.scope is scope:
+                    link.scope = None
+                    self._notify()
+                with trio.CancelScope(shield=True):
+                    await trio.aclose_forcefully(stream)
+
+    async def _read_loop(self, link: _Link, reader: _LineReader, reasons: list[str],
+                         done: trio.CancelScope) -> None:
+        cfg = self.config
+        try:
+            while True:
+                line = await reader.line(cfg.line_bytes_max, cfg.dead_after_s)
+                if line is None:
+                    reasons.append("the peer closed the connection")
+                    return
+                link.last_contact_ms = self.now_ms()
+                msg = decode_line(line, max_bytes=cfg.line_bytes_max)
+                if msg.src != link.peer_id:
+                    raise PeerInputError(f"a message from {msg.src!r} on the link of {link.peer_id}")
+                if msg.dest != cfg.node_id:
+                    raise PeerInputError(f"a message for {msg.dest!r} on the link to {cfg.node_id}")
+                if msg.type == HEARTBEAT_TYPE:
+                    link.heartbeats_received += 1
+                    self._notify()
+                    continue
+                await self.inbox.send(msg)
+        except MalformedMessage as exc:
+            reasons.append(f"bad message: {exc.text}")
+        except (PeerInputError, LinkSilent) as exc:
+            reasons.append(str(exc))
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
+            reasons.append(f"read failed ({exc!r})")
+        finally:
+            done.cancel()
+
+    async def _write_loop(self, link: _Link, stream: trio.SocketStream, reasons: list[str],
+                          done: trio.CancelScope) -> None:
+        cfg = self.config
+        heartbeat = encode(Message(cfg.node_id, link.peer_id, {"type": HEARTBEAT_TYPE}))
+        try:
+            while True:
+                if not link.queue:
+                    link.wakeup = trio.Event()
+                    with trio.move_on_after(cfg.heartbeat_interval_s):
+                        await link.wakeup.wait()
+                if link.queue:
+                    batch = [link.queue.popleft() for _ in range(min(len(link.queue), WRITE_BATCH_MAX))]
+                    data = b"".join(_encode_or_log(msg) for msg in batch)
+                else:
+                    data = heartbeat
+                with trio.move_on_after(cfg.dead_after_s) as stuck:
+                    await stream.send_all(data)
+                if stuck.cancelled_caught:
+                    reasons.append(f"a write made no progress for {cfg.dead_after_s} s")
+                    return
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
+            reasons.append(f"write failed ({exc!r})")
+        finally:
+            done.cancel()
+
+
+def _encode_or_log(msg: Message) -> bytes:
+    try:
+        return encode(msg)
+    except TypeError:  # a body the core built with a non-JSON value: a bug, but not fatal
+        log.exception("cannot encode %s to %s; dropped", msg.body.get("type"), msg.dest)
+        return b""
