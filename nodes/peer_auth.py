@@ -103,6 +103,10 @@ class PeerConfig:
             long starts again from the minimum.
         handshake_timeout_s: deadline for connecting plus the whole handshake.
         line_bytes_max: longest message line accepted from a peer.
+        handshakes_max: accepted connections allowed in their handshake at once;
+            past it a new one is closed at once (so connections that never
+            authenticate cost at most this many sockets, each for at most
+            ``handshake_timeout_s``).
     """
 
     node_id: str
@@ -117,6 +121,7 @@ class PeerConfig:
     backoff_max_s: float = 5.0
     handshake_timeout_s: float = 5.0
     line_bytes_max: int = LINE_BYTES_MAX
+    handshakes_max: int = 32
 
 
 def is_loopback(host: str) -> bool:
@@ -164,7 +169,7 @@ def validate(config: PeerConfig) -> None:
     for peer_id, (host, port) in config.peers.items():
         if not peer_id or not host or not 1 <= port <= 65535:
             raise PeerConfigError(f"peer {peer_id!r} has a bad address {host}:{port}")
-    for name in ("queue_messages_max", "line_bytes_max"):
+    for name in ("queue_messages_max", "line_bytes_max", "handshakes_max"):
         if getattr(config, name) < 1:
             raise PeerConfigError(f"{name} must be at least 1, not {getattr(config, name)}")
     for name in ("heartbeat_interval_s", "dead_after_s", "backoff_min_s", "backoff_max_s",

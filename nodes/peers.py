@@ -219,6 +219,8 @@ class PeerTransport:
         # several addresses ("localhost"), each listener gets its own port: this is the first's.
         self.port: int | None = None
         self.refused = 0  # handshakes refused (wrong secret, unknown id, broken handshake)
+        self._handshaking = 0  # accepted connections in their handshake now
+        self._overflowing = False  # logged that `handshakes_max` was reached (once a burst)
         self._links = {peer_id: _Link(peer_id, address) for peer_id, address in sorted(config.peers.items())}
         self._known = frozenset(self._links)
         self._dialled_by = frozenset(p for p in self._links if not self._dials(p))
@@ -246,6 +248,11 @@ class PeerTransport:
             self._notify()
         link.queue.append(msg)
         link.wakeup.set()
+
+    @property
+    def handshakes_in_progress(self) -> int:
+        """Accepted connections in their handshake now (at most ``handshakes_max``)."""
+        return self._handshaking
 
     def links(self) -> dict[str, LinkStatus]:
         """A snapshot of every link, by peer id."""
@@ -307,7 +314,26 @@ class PeerTransport:
             attempt += 1
 
     async def _accepted(self, stream: trio.SocketStream) -> None:
-        shaken = await self._handshake(stream, Role.ACCEPTOR, None)
+        if self._handshaking >= self.config.handshakes_max:
+            # Connections that do not authenticate must not pile up: refused at once,
+            # with one log line per burst.
+            self.refused += 1
+            if not self._overflowing:
+                self._overflowing = True
+                log.warning("peer %s refused: %d connections already in their handshake; refusing "
+                            "more until they finish", _address(stream), self._handshaking)
+            await trio.aclose_forcefully(stream)
+            self._notify()
+            return
+        self._handshaking += 1
+        self._notify()
+        try:
+            shaken = await self._handshake(stream, Role.ACCEPTOR, None)
+        finally:
+            self._handshaking -= 1
+            if self._handshaking < self.config.handshakes_max // 2:
+                self._overflowing = False
+            self._notify()
         if shaken is None:
             return
         peer_id, reader = shaken

@@ -236,6 +236,29 @@ async def test_a_stalled_or_broken_handshake_is_refused(
     assert reason in caplog.text
 
 
+async def test_connections_stuck_in_their_handshake_are_capped_then_a_peer_gets_in(
+        caplog: pytest.LogCaptureFixture) -> None:
+    async with cluster(["n1", "n2"], proxied=True, handshakes_max=2, handshake_timeout_s=0.5) \
+            as (nodes, proxy):
+        assert proxy is not None
+        n1, n2 = nodes["n1"], nodes["n2"]
+        await all_up(nodes)
+        idle = [await trio.open_tcp_stream("127.0.0.1", n2.transport.port or 0) for _ in range(2)]
+        await n2.wait(lambda: n2.transport.handshakes_in_progress == 2)
+        extra = await trio.open_tcp_stream("127.0.0.1", n2.transport.port or 0)
+        assert await read_to_eof(extra) == b""  # closed at once, before even a hello
+        assert "connections already in their handshake" in caplog.text
+        for stream in idle:  # they time out in their handshake
+            assert b'"hello"' in await read_to_eof(stream)
+        assert n2.transport.refused == 3
+        # The cap is free again: n1, cut off and restored, authenticates anew.
+        proxy.cut()
+        await n2.wait(lambda: not n2.link("n1").up)
+        proxy.restore()
+        await all_up(nodes)
+        assert n1.link("n2").reconnects >= 1
+
+
 async def test_a_peer_that_should_not_dial_is_refused(caplog: pytest.LogCaptureFixture) -> None:
     async with cluster(["n1", "n2"]) as (nodes, _):
         await handshake_as(nodes["n1"].transport.port or 0, "n2", SECRET, target="n1")
