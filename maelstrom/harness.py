@@ -218,8 +218,6 @@ class Harness:
             self.crash_reason = reason
 
     def _journal(self, event: dict[str, Any]) -> None:
-        ns = int(event.pop("time_ms") * 1e6)
-        event = {"time": ns, **event}
         self.store.message(event)
         if not (self.cfg.log_net_send or self.cfg.log_net_recv):
             return

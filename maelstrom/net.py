@@ -44,7 +44,8 @@ from protocol.maelstrom_json import Message
 LatencyDist = Literal["constant", "uniform", "exponential"]
 LATENCY_DISTS: Final[tuple[str, ...]] = ("constant", "uniform", "exponential")
 
-#: The journal callback receives one dict per event (see `NetModel.journal`).
+#: The journal callback receives one dict per event, already the ``messages.jsonl``
+#: record (see `NetModel`).
 Journal = Callable[[dict[str, Any]], None]
 Grudge = Mapping[str, frozenset[str]]
 
@@ -140,8 +141,10 @@ class NetModel:
         config: The fixed knobs.
         rng: The run's random source (latency, loss and duplication draws).
         nodes: The test node ids (the only ids grudges, loss and duplication apply to).
-        journal: Called with ``{"event": "send"|"recv"|"drop", "time_ms", "id",
-            "src", "dest", "body", ...}`` for every event, if given.
+        journal: Called with ``{"time", "event": "send"|"recv"|"drop"|"duplicate",
+            "id", "src", "dest", "body"}`` (plus ``"reason"`` for a drop) for every
+            event, if given; ``time`` is in integer nanoseconds. This is the
+            ``messages.jsonl`` record as is, built once per event.
     """
 
     def __init__(self, config: NetConfig, rng: random.Random, nodes: Iterable[str],
@@ -160,6 +163,7 @@ class NetModel:
         self.loss_rate = config.loss_rate
         self.duplicate_rate = config.duplicate_rate
         self.stats = {"all": LinkStats(), "clients": LinkStats(), "servers": LinkStats()}
+        self._all, self._clients, self._servers = (self.stats[k] for k in ("all", "clients", "servers"))
 
     # -- membership -----------------------------------------------------------
 
@@ -228,21 +232,19 @@ class NetModel:
     def _between_nodes(self, src: str, dest: str) -> bool:
         return src in self.nodes and dest in self.nodes
 
-    def _count(self, kind: str, env: Envelope) -> None:
-        msg = env.msg
-        stats = self.stats
-        other = stats["clients" if msg.src[:1] == "c" or msg.dest[:1] == "c" else "servers"]
-        for st in (stats["all"], other):
-            if kind == "send":
-                st.send_count += 1
-                st.msg_ids.add(env.id)
-            else:
-                st.recv_count += 1
+    def _traffic(self, msg: Message) -> tuple[LinkStats, LinkStats]:
+        """The counters a message counts in: ``all`` and ``clients`` or ``servers``."""
+        is_client_traffic = msg.src[:1] == "c" or msg.dest[:1] == "c"  # is_client, inlined
+        return self._all, self._clients if is_client_traffic else self._servers
 
-    def _log(self, event: str, env: Envelope, now_ms: float, **extra: Any) -> None:
+    def _log(self, event: str, env: Envelope, now_ms: float, reason: str | None = None) -> None:
         if self.journal is not None:
-            self.journal({"event": event, "time_ms": now_ms, "id": env.id, "src": env.msg.src,
-                          "dest": env.msg.dest, "body": env.msg.body, **extra})
+            msg = env.msg
+            record = {"time": int(now_ms * 1e6), "event": event, "id": env.id, "src": msg.src,
+                      "dest": msg.dest, "body": msg.body}
+            if reason is not None:
+                record["reason"] = reason
+            self.journal(record)
 
     def send(self, msg: Message, now_ms: float) -> Envelope:
         """Put a message on the wire.
@@ -265,7 +267,9 @@ class NetModel:
                     raise KeyError(f"unknown {role} {who!r}")
         env = self._push(msg, now_ms, self._next_id)
         self._next_id += 1
-        self._count("send", env)
+        for st in self._traffic(msg):
+            st.send_count += 1
+            st.msg_ids.add(env.id)
         self._log("send", env, now_ms)
         if self._between_nodes(msg.src, msg.dest):
             if self.loss_rate and self.rng.random() < self.loss_rate:
@@ -327,7 +331,8 @@ class NetModel:
             if down and env.msg.dest in down:
                 self._log("drop", env, now_ms, reason="down")
                 continue
-            self._count("recv", env)
+            for st in self._traffic(env.msg):
+                st.recv_count += 1
             self._log("recv", env, now_ms)
             out.append(env)
         return out

@@ -40,6 +40,8 @@ NODE_LOGS_DIR: Final[str] = "node-logs"
 HARNESS_LOG_FILE: Final[str] = "harness.log"
 
 _JSON_OPTS: Final[int] = orjson.OPT_NON_STR_KEYS | orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
+#: ``to_json(value, indent=False) + b"\n"`` in one call (a journal line, once per event).
+_JSONL_OPTS: Final[int] = orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE
 
 
 def timestamp_name(when: _dt.datetime) -> str:
@@ -113,7 +115,7 @@ class RunStore:
     def message(self, event: dict[str, Any]) -> None:
         """Append one network journal event to ``messages.jsonl``."""
         if self._messages is not None:
-            self._messages.write(to_json(event, indent=False) + b"\n")
+            self._messages.write(orjson.dumps(event, option=_JSONL_OPTS, default=repr))
 
     def node_log(self, node_id: str, line: bytes) -> None:
         """Append one stderr line of a node to ``node-logs/<id>.log``."""
