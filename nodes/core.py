@@ -181,10 +181,13 @@ class Rpc:
     optional: tuple[Field, ...] = ()
     reply_fields: tuple[str, ...] = ()
     reply_type: str = ""
+    #: ``reply_fields`` as a set, for `NodeCore.reply_ok`'s assertion on every reply.
+    reply_keys: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.reply_type:
             object.__setattr__(self, "reply_type", self.type + "_ok")
+        object.__setattr__(self, "reply_keys", frozenset(self.reply_fields))
 
     def problem(self, body: Mapping[str, Any]) -> str | None:
         """Check a request body against this schema.
@@ -456,7 +459,7 @@ class NodeCore:
             spec: its schema; ``fields`` must be exactly ``spec.reply_fields``.
             fields: the reply's fields.
         """
-        assert sorted(fields) == sorted(spec.reply_fields), (spec, sorted(fields))
+        assert fields.keys() == spec.reply_keys, (spec, sorted(fields))
         self._answer(req, {"type": spec.reply_type, **fields})
 
     def reply_error(self, req: Message, code: int, text: str | None = None) -> None:
@@ -566,8 +569,10 @@ class NodeCore:
             self._refuse(msg, ErrorCode.NOT_SUPPORTED, f"message type {kind!r} is not supported")
             return
         body = msg.body
-        route = next((r for r in routes if r.when is None or r.when(body)), None)
-        if route is None:
+        for route in routes:
+            if route.when is None or route.when(body):
+                break
+        else:
             shapes = " or ".join(
                 "{" + ", ".join(f.name for f in r.spec.fields) + "}" for r in routes)
             self._refuse(msg, ErrorCode.MALFORMED_REQUEST, f"{kind}: body does not match {shapes}")
