@@ -1,11 +1,15 @@
 """The simulated network between clients, nodes and services: no I/O, no clock.
 
-Strategy (maelstrom-spec.md section 7, Maelstrom ``net.clj``): every
-destination owns a heap of in-flight messages keyed by
-``(deliver_at_ms, seq)``. `NetModel.send` stamps a message with the next
-network-wide message id, draws its latency and pushes it; a driver asks
-`NetModel.next_deadline_ms` when to wake up and calls `NetModel.deliver_due`
-to pop everything whose deadline has passed, in deadline order.
+Strategy (maelstrom-spec.md section 7, Maelstrom ``net.clj``): in-flight
+messages wait in one heap keyed by ``(deliver_at_ms, seq)``, ``seq`` unique,
+so they leave it in the same order as from Maelstrom's per-destination
+queues merged by deadline (one heap makes the next deadline a look at its
+top instead of a scan of every destination's queue). `NetModel.send` stamps
+a message with the next network-wide message id, draws its latency and
+pushes it; a driver asks `NetModel.next_deadline_ms` when to wake up and
+calls `NetModel.deliver_due` to pop everything whose deadline has passed, in
+deadline order. The messages of a held destination wait apart until it is
+released.
 
 - Latency is 0 for any message to or from a client (an id starting with
   ``c``). Node↔node and node↔service latency is drawn from the configured
@@ -95,10 +99,6 @@ def draw_latency_ms(config: NetConfig, rng: random.Random) -> int:
     return int(rng.expovariate(1.0 / mean))
 
 
-def _deadline_seq(item: tuple[float, int, Any]) -> tuple[float, int]:
-    return item[0], item[1]
-
-
 @dataclass(frozen=True, slots=True)
 class Envelope:
     """A message in flight.
@@ -153,9 +153,11 @@ class NetModel:
         self.rng = rng
         self.nodes: frozenset[str] = frozenset(nodes)
         self.journal = journal
-        self._queues: dict[str, list[tuple[float, int, Envelope]]] = {}
+        # In flight, as (deliver_at_ms, seq, envelope): a heap of everything
+        # deliverable, and a list per held destination.
+        self._heap: list[tuple[float, int, Envelope]] = []
+        self._held: dict[str, list[tuple[float, int, Envelope]]] = {}
         self._registered: set[str] = set()
-        self._held: set[str] = set()
         self._down: set[str] = set()
         self._grudge: dict[str, frozenset[str]] = {}
         self._seq = 0
@@ -170,12 +172,13 @@ class NetModel:
     def register(self, node_id: str) -> None:
         """Make ``node_id`` a valid source and destination."""
         self._registered.add(node_id)
-        self._queues.setdefault(node_id, [])
 
     def unregister(self, node_id: str) -> list[Envelope]:
         """Remove ``node_id`` (a closed client); returns what was still queued for it."""
         self._registered.discard(node_id)
-        return [e for _, _, e in self._queues.pop(node_id, [])]
+        gone = sorted(self._take(lambda env: env.msg.dest == node_id))
+        gone += self._held.pop(node_id, [])
+        return [e for _, _, e in gone]
 
     def is_registered(self, node_id: str) -> bool:
         """Whether ``node_id`` may send and receive right now."""
@@ -207,12 +210,16 @@ class NetModel:
             self.duplicate_rate = duplicate_rate
 
     def hold(self, dest: str) -> None:
-        """Stop delivering to ``dest``; its messages wait in its queue."""
-        self._held.add(dest)
+        """Stop delivering to ``dest``; its messages wait apart until `release`."""
+        if dest not in self._held:
+            self._held[dest] = self._take(lambda env: env.msg.dest == dest)
 
     def release(self, dest: str) -> None:
         """Resume delivery to ``dest``."""
-        self._held.discard(dest)
+        waiting = self._held.pop(dest, None)
+        if waiting:
+            self._heap += waiting
+            heapq.heapify(self._heap)
 
     def set_down(self, node_id: str, down: bool) -> None:
         """Mark ``node_id`` as crashed (its messages are dropped on delivery) or up again."""
@@ -283,27 +290,37 @@ class NetModel:
 
     def _push(self, msg: Message, now_ms: float, msg_id: int) -> Envelope:
         env = Envelope(msg_id, msg, now_ms, now_ms + self.latency_ms(msg.src, msg.dest))
-        heapq.heappush(self._queues[msg.dest], (env.deliver_at_ms, self._seq, env))
+        item = (env.deliver_at_ms, self._seq, env)
         self._seq += 1
+        held = self._held.get(msg.dest)
+        if held is None:
+            heapq.heappush(self._heap, item)
+        else:
+            held.append(item)
         return env
 
     def _remove(self, env: Envelope) -> None:
-        q = self._queues[env.msg.dest]
-        q[:] = [item for item in q if item[2] is not env]
-        heapq.heapify(q)
+        held = self._held.get(env.msg.dest)
+        if held is None:
+            self._take(lambda e: e is env)
+        else:
+            held[:] = [item for item in held if item[2] is not env]
+
+    def _take(self, which: Callable[[Envelope], bool]) -> list[tuple[float, int, Envelope]]:
+        """Remove the deliverable messages ``which`` picks from the heap and return them."""
+        taken = [item for item in self._heap if which(item[2])]
+        if taken:
+            self._heap = [item for item in self._heap if not which(item[2])]
+            heapq.heapify(self._heap)
+        return taken
 
     def next_deadline_ms(self) -> float | None:
-        """The earliest deadline among deliverable queues, or None when idle."""
-        best: float | None = None
-        held = self._held
-        for dest, q in self._queues.items():
-            if q and (best is None or q[0][0] < best) and dest not in held:
-                best = q[0][0]
-        return best
+        """The earliest deadline among deliverable messages, or None when idle."""
+        return self._heap[0][0] if self._heap else None
 
     def in_flight(self) -> int:
         """How many messages are queued, held ones included."""
-        return sum(len(q) for q in self._queues.values())
+        return len(self._heap) + sum(len(q) for q in self._held.values())
 
     def deliver_due(self, now_ms: float) -> list[Envelope]:
         """Pop every message whose deadline is at or before ``now_ms``.
@@ -314,14 +331,10 @@ class NetModel:
         Returns:
             The delivered envelopes, in ``(deadline, seq)`` order.
         """
+        heap = self._heap
         due: list[tuple[float, int, Envelope]] = []
-        for dest, q in self._queues.items():
-            if dest in self._held:
-                continue
-            while q and q[0][0] <= now_ms:
-                due.append(heapq.heappop(q))
-        if len(due) > 1:
-            due.sort(key=_deadline_seq)
+        while heap and heap[0][0] <= now_ms:
+            due.append(heapq.heappop(heap))
         out: list[Envelope] = []
         down = self._down
         for _, _, env in due:
