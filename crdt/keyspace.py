@@ -21,7 +21,7 @@ Strategy:
   is present for the whole scan, which is Redis's guarantee.
 - Every write calls `signal(key)`: it counts changes, marks WATCHers dirty and
   records the key in the open write delta (replication reads the keys' values
-  after the command).
+  after the command); a flush records `FLUSHED` there, a SWAPDB `SWAPPED`.
 - Blocked clients are told only when a key they block on is *created* (`set`
   of a key not stored), as Redis's dbAdd signals it ready, with the new value
   (the engine ignores types nobody blocks on); an overwrite or an in-place
@@ -47,6 +47,24 @@ EMBSTR_MAX_BYTES = 44
 SHARD_COUNT = 16
 SHARD_MASK = SHARD_COUNT - 1
 HEAP_SLACK_ENTRIES = 64
+
+
+class _Mark:
+    """A whole-database write recorded in a `Db.delta` among the keys (see `FLUSHED`)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+#: Recorded in an open write delta when the database was flushed (FLUSHDB, FLUSHALL).
+FLUSHED = _Mark("FLUSHED")
+#: Recorded in the open write deltas of both databases of a SWAPDB.
+SWAPPED = _Mark("SWAPPED")
 
 
 def _ignore_ready(db: Db, key: bytes, value: Any) -> None:
@@ -134,7 +152,8 @@ class Db:
         self.changes = 0
         # key -> sessions watching it (MULTI/WATCH); empty when nobody watches.
         self.watchers: dict[bytes, set[Any]] = {}
-        # Keys written by the command now running, when replication wants them.
+        # Keys written by the commands now running, when replication wants them
+        # (plus FLUSHED / SWAPPED marks for whole-database writes).
         self.delta: list[bytes] | None = None
         # Called with (db, key) when a key expires (keyspace events, replication).
         self.on_expire: Callable[[Db, bytes], None] | None = None
@@ -279,6 +298,8 @@ class Db:
         self.key_count = 0
         self._scan_keys, self._scan_pos, self._scan_stale = [], [], True
         self.changes += removed
+        if self.delta is not None:
+            self.delta.append(FLUSHED)  # type: ignore[arg-type]
         return removed
 
     def signal(self, key: bytes) -> None:

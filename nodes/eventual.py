@@ -35,23 +35,18 @@ never sets one, and a key that expires locally keeps its version.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 import orjson
 
-from crdt.replication.clocks import DecodeError, HybridClock, Timestamp
 from crdt.engine import Engine
-from crdt.keyspace import string_bytes
-from crdt.replication.lattices import (
-    SHARD_COUNT,
-    LWWMap,
-    LWWRegister,
-    decode_bytes,
-    encode_bytes,
-    entry_digest,
-    shard_of,
-)
+from crdt.keyspace import FLUSHED, SWAPPED, Db
+from crdt.replication.clocks import DecodeError, HybridClock, Timestamp
+from crdt.replication.images import image_from_json, image_of, image_to_json, restore
+from crdt.replication.lattices import SHARD_COUNT, LWWRegister, decode_bytes, encode_bytes
+from crdt.replication.versions import Ref, VersionTable
 from nodes.core import Field, Kind, NodeCore, Rpc
 from nodes.kv_engine import CasOutcome, EngineError, json_bytes
 from nodes.workload_handlers import ANTI_ENTROPY_MS, CAS, KV_READ, WRITE, jitter_ms
@@ -59,19 +54,24 @@ from protocol.maelstrom_json import ErrorCode, Message
 from protocol.replies import ErrorReply
 
 __all__ = [
-    "KV_DELTA", "KV_DIGESTS", "KV_SHARDS", "Entry", "EventualKv", "LwwKeyspace",
-    "entries_from_json", "entries_to_json",
+    "KV_DELTA", "KV_DIGESTS", "KV_SHARDS", "Entry", "EventualKv", "LwwKeyspace", "Stamped",
+    "entries_from_json", "entries_to_json", "marks_from_json", "marks_to_json",
 ]
 
 log = logging.getLogger("gyre.node")
 
-Entry = tuple[bytes, LWWRegister[Any]]
+Entry = tuple[Ref, LWWRegister[Any]]
 
-# Node-to-node messages of the eventual mode (all fire and forget).
-KV_DELTA: Final = Rpc("kv_delta", fields=(Field("entries", Kind.LIST),))
-KV_DIGESTS: Final = Rpc("kv_digests", fields=(Field("digests", Kind.STR_LIST),))
-KV_SHARDS: Final = Rpc("kv_shards", fields=(Field("entries", Kind.LIST), Field("digests", Kind.STR_LIST)))
+# Node-to-node messages of the eventual mode (all fire and forget). ``marks``
+# carries flush marks (FLUSHDB, FLUSHALL, SWAPDB) wherever entries travel.
+KV_DELTA: Final = Rpc("kv_delta", fields=(Field("entries", Kind.LIST),), optional=(Field("marks", Kind.LIST),))
+KV_DIGESTS: Final = Rpc("kv_digests", fields=(Field("digests", Kind.STR_LIST),),
+                        optional=(Field("marks", Kind.LIST), Field("sync", Kind.BOOL)))
+KV_SHARDS: Final = Rpc("kv_shards", fields=(Field("entries", Kind.LIST), Field("digests", Kind.STR_LIST)),
+                       optional=(Field("marks", Kind.LIST),))
 
+#: Databases a peer may name (Redis's own ceiling for ``databases`` is far above any real use).
+DATABASES_MAX: Final[int] = 1 << 16
 _DIGEST_MOD: Final[int] = 1 << 64
 
 
@@ -79,17 +79,59 @@ _DIGEST_MOD: Final[int] = 1 << 64
 
 
 def entries_to_json(entries: Iterable[Entry]) -> list[list[Any]]:
-    """Encode ``(key, register)`` pairs as ``[[key, {"ts", "value"}], ...]`` (bytes as Latin-1 strings)."""
-    return [[encode_bytes(k), r.to_json(encode_bytes)] for k, r in entries]
+    """Encode ``((db, key), register)`` pairs as ``[[key, {"ts", "value"}], ...]``.
+
+    An entry of database 0 is ``[key, register]``, of another database
+    ``[key, register, db]``; keys are Latin-1 strings, values `image_to_json`.
+    """
+    out: list[list[Any]] = []
+    for (db, key), reg in entries:
+        item = [encode_bytes(key), reg.to_json(image_to_json)]
+        if db:
+            item.append(db)
+        out.append(item)
+    return out
 
 
 def entries_from_json(data: object) -> list[Entry]:
     """Decode `entries_to_json` output from a peer.
 
     Raises:
-        DecodeError: the structure, a key, a timestamp or a value is invalid.
+        DecodeError: the structure, a key, a database, a timestamp or a value is invalid.
     """
-    return list(LWWMap.from_json(data, decode_bytes, decode_bytes).items())  # type: ignore[arg-type]
+    if not isinstance(data, list):
+        raise DecodeError(f"entries must be a list, got {data!r:.80}")
+    out: list[Entry] = []
+    for item in data:
+        if not isinstance(item, list) or len(item) not in (2, 3):
+            raise DecodeError(f"an entry must be [key, register] or [key, register, db], got {item!r:.80}")
+        db = item[2] if len(item) == 3 else 0
+        if not isinstance(db, int) or isinstance(db, bool) or not 0 <= db < DATABASES_MAX:
+            raise DecodeError(f"an entry's database must be an integer 0..{DATABASES_MAX - 1}, got {db!r:.40}")
+        out.append(((db, decode_bytes(item[0])), LWWRegister.from_json(item[1], image_from_json)))
+    return out
+
+
+def marks_to_json(marks: Mapping[int, Timestamp]) -> list[list[Any]]:
+    """Flush marks as ``[[db, timestamp], ...]``."""
+    return [[db, ts.to_json()] for db, ts in sorted(marks.items())]
+
+
+def marks_from_json(data: object) -> list[tuple[int, Timestamp]]:
+    """Decode `marks_to_json` output from a peer.
+
+    Raises:
+        DecodeError: not a list of ``[db, timestamp]`` pairs.
+    """
+    if not isinstance(data, list):
+        raise DecodeError(f"flush marks must be a list, got {data!r:.80}")
+    out: list[tuple[int, Timestamp]] = []
+    for item in data:
+        if (not isinstance(item, list) or len(item) != 2 or not isinstance(item[0], int)
+                or isinstance(item[0], bool) or not 0 <= item[0] < DATABASES_MAX):
+            raise DecodeError(f"a flush mark must be [db, timestamp], got {item!r:.80}")
+        out.append((item[0], Timestamp.from_json(item[1])))
+    return out
 
 
 def digests_to_json(digests: Sequence[int]) -> list[str]:
@@ -117,20 +159,38 @@ def digests_from_json(data: list[str]) -> list[int]:
 # --- the versioned keyspace ----------------------------------------------------------------------
 
 
+@dataclass(slots=True)
+class Stamped:
+    """What a batch of local commands replicates: new registers and flush marks (one unit)."""
+
+    entries: list[Entry]
+    marks: dict[int, Timestamp]
+
+    def __bool__(self) -> bool:
+        return bool(self.entries or self.marks)
+
+
 class LwwKeyspace:
-    """The engine's database 0 plus one LWW version per key and the node's HLC.
+    """The engine's databases plus one LWW version per ``(db, key)``, flush marks and the node's HLC.
+
+    Local writes are stamped after the engine ran them (`stamp`, from the
+    keys each database recorded in its ``delta``); remote registers are
+    merged into the version table and the winners written into the engine
+    directly (not through commands, so they are never stamped again).
+    Expiry is not replicated as a delete: the TTL travels in the image and
+    every replica expires the key on its own clock.
 
     Args:
-        engine: where values live (reads are plain GETs on it).
+        engine: where values live.
         now_ms: when the engine session opens.
     """
 
     def __init__(self, engine: Engine, now_ms: int = 0) -> None:
         self.engine = engine
         self.session = engine.open_session(now_ms, addr="replication")
-        self.versions = LWWMap()
+        self.versions = VersionTable()
         self.clock: HybridClock | None = None  # set by `start` once the node id is known
-        self._digests = [0] * SHARD_COUNT
+        self.applied = 0  # remote registers that won here (INFO replication)
 
     def start(self, node_id: str) -> None:
         """Create the clock; called at init."""
@@ -156,27 +216,51 @@ class LwwKeyspace:
         """Run a local command and stamp every key it wrote with a new HLC timestamp.
 
         Returns:
-            The reply and the new ``(key, register)`` entries (to replicate).
+            The reply and the new ``(ref, register)`` entries (to replicate).
+        """
+        reply, delta = self.engine.execute_with_delta(argv, self.session, now_ms)
+        stamped = self.stamp(delta, now_ms)
+        assert not stamped.marks, "lin-kv commands do not flush"
+        return reply, stamped.entries
+
+    def stamp(self, delta: Mapping[int, Sequence[Any]], now_ms: int) -> Stamped:
+        """Version what local commands wrote: ``delta`` maps a database to the keys its
+        ``delta`` recorded (with `FLUSHED`/`SWAPPED` marks), in write order.
+
+        A flush gives the database a new mark; keys written after the last
+        flush get registers. A swap is a flush followed by a write of every
+        key the database holds now. A key that is absent because its TTL
+        passed is not stamped (its replicas expire it themselves).
         """
         clock = self.clock
         assert clock is not None, "keyspace used before init"
-        reply, delta = self.engine.execute_with_delta(argv, self.session, now_ms)
-        entries: list[Entry] = []
-        for db_index, keys in sorted(delta.items()):
-            if db_index != 0:
-                log.warning("writes to database %d are not replicated", db_index)
-                continue
-            db = self.engine.dbs[0]
+        versions = self.versions
+        out = Stamped([], {})
+        for db_index in sorted(delta):
+            keys = delta[db_index]
+            db = self.engine.dbs[db_index]
+            last = _last_mark(keys)
+            if last >= 0:
+                mark = clock.now(now_ms)
+                versions.mark_flush(db_index, mark)
+                out.marks[db_index] = mark
+                keys = list(db.keys()) if keys[last] is SWAPPED else keys[last + 1:]
             for key in dict.fromkeys(keys):
-                value = db.lookup(key, now_ms)
-                text = None if value is None else string_bytes(value)
-                if value is not None and text is None:
-                    log.warning("only string values are replicated; %r is a %s", key, type(value).__name__)
+                if key is FLUSHED or key is SWAPPED:
                     continue
-                reg = LWWRegister(text, clock.now(now_ms))
-                self._store(key, reg)
-                entries.append((key, reg))
-        return reply, entries
+                ref = (db_index, key)
+                value = db.peek(key)
+                expire_at = db.expires.get(key) if value is not None else None
+                if value is None or (expire_at is not None and now_ms > expire_at):
+                    old = versions.get(ref)
+                    if old is None or old.value is None or old.value.expired(now_ms):
+                        continue  # nothing replicated to delete, or it expired everywhere
+                    reg: LWWRegister[Any] = LWWRegister(None, clock.now(now_ms))
+                else:
+                    reg = LWWRegister(image_of(value, expire_at), clock.now(now_ms))
+                versions.put(ref, reg)
+                out.entries.append((ref, reg))
+        return out
 
     def write(self, key: bytes, value: bytes, now_ms: int) -> list[Entry]:
         """SET ``key`` ``value`` locally.
@@ -205,61 +289,95 @@ class LwwKeyspace:
 
     # -- replication ---------------------------------------------------------------------------
 
-    def observe(self, entries: Iterable[Entry], now_ms: int) -> None:
-        """HLC receive rule over the largest timestamp among ``entries``."""
+    def observe(self, entries: Iterable[Entry], now_ms: int,
+                marks: Iterable[tuple[int, Timestamp]] = ()) -> None:
+        """HLC receive rule over the largest timestamp among ``entries`` and ``marks``."""
         clock = self.clock
         assert clock is not None
-        latest: Timestamp | None = max((r.ts for _, r in entries), default=None)
+        latest: Timestamp | None = max(
+            [r.ts for _, r in entries] + [ts for _, ts in marks], default=None)
         if latest is not None:
             clock.observe(latest, now_ms)
 
-    def merge(self, entries: Iterable[Entry], now_ms: int) -> list[Entry]:
-        """Merge registers from a peer; winners are written into the engine.
+    def merge(self, entries: Iterable[Entry], now_ms: int,
+              marks: Iterable[tuple[int, Timestamp]] = ()) -> list[Entry]:
+        """Merge flush marks, then registers, from a peer; winners are written into the engine.
+
+        Raises:
+            DecodeError: an entry or mark names a database this engine does
+                not have (nothing is merged then).
 
         Returns:
             The entries that changed this replica.
         """
         entries = list(entries)
-        self.observe(entries, now_ms)
-        changed: list[Entry] = []
-        for key, reg in entries:
-            old = self.versions.get(key)
-            if old is not None and old.wins_over(reg):
-                continue
-            self._store(key, reg)
-            argv = [b"DEL", key] if reg.value is None else [b"SET", key, reg.value]
-            reply = self.engine.execute(argv, self.session, now_ms)
-            assert not isinstance(reply, ErrorReply), reply
-            changed.append((key, reg))
+        marks = list(marks)
+        dbs = self.engine.dbs
+        for db_index in [ref[0] for ref, _ in entries] + [db for db, _ in marks]:
+            if db_index >= len(dbs):
+                raise DecodeError(f"database {db_index} does not exist here ({len(dbs)} databases)")
+        self.observe(entries, now_ms, marks)
+        for db_index, ts in marks:
+            gone = self.versions.mark_flush(db_index, ts)
+            if gone:
+                db = dbs[db_index]
+                with _quiet(db):
+                    for (_, key), reg in gone:
+                        if reg.value is not None:
+                            db.delete(key)
+        changed = self.versions.merge_entries(entries)
+        for ref, reg in changed:
+            db = dbs[ref[0]]
+            with _quiet(db):
+                image = reg.value
+                if image is None or image.expired(now_ms):
+                    db.delete(ref[1])
+                else:
+                    db.set(ref[1], restore(image, self.engine.config), now_ms, expire_at_ms=image.expire_at)
+        self.applied += len(changed)
         return changed
 
-    def _store(self, key: bytes, reg: LWWRegister[Any]) -> None:
-        i = shard_of(key)
-        old = self.versions.get(key)
-        self.versions = self.versions.put(key, reg)
-        new = self.versions.get(key)
-        assert new is not None
-        if new is not old:
-            d = self._digests[i] + entry_digest(key, new)
-            if old is not None:
-                d -= entry_digest(key, old)
-            self._digests[i] = d % _DIGEST_MOD
-
     def digests(self) -> list[int]:
-        """The 16 shard digests (maintained incrementally; equal to `LWWMap.shard_digests`)."""
-        return list(self._digests)
+        """The 16 shard digests, flush marks included."""
+        return self.versions.digests()
 
     def shard_entries(self, shards: Iterable[int]) -> list[Entry]:
         """Every entry (tombstones included) of some shards, in deterministic order."""
         out: list[Entry] = []
         for i in sorted(set(shards)):
-            out.extend(self.versions.shard_items(i))  # type: ignore[arg-type]
+            out.extend(self.versions.shard_items(i))
         return out
 
-    def value_of(self, key: bytes) -> bytes | None:
-        """The replicated value of ``key`` (None when absent or deleted), from the versions."""
-        reg = self.versions.get(key)
-        return None if reg is None else reg.value
+    def value_of(self, key: bytes, db: int = 0) -> bytes | None:
+        """The replicated string value of ``key`` (None when absent, deleted or not a string)."""
+        reg = self.versions.get((db, key))
+        if reg is None or reg.value is None or reg.value.type != "string":
+            return None
+        return reg.value.data  # type: ignore[no-any-return]
+
+
+def _last_mark(keys: Sequence[Any]) -> int:
+    """The index of the last `FLUSHED`/`SWAPPED` mark in a delta, or -1."""
+    for i in range(len(keys) - 1, -1, -1):
+        if keys[i] is FLUSHED or keys[i] is SWAPPED:
+            return i
+    return -1
+
+
+class _quiet:
+    """Write a remote winner into a database without recording it as a local write."""
+
+    __slots__ = ("db", "saved")
+
+    def __init__(self, db: Db) -> None:
+        self.db = db
+        self.saved: list[Any] | None = None
+
+    def __enter__(self) -> None:
+        self.saved, self.db.delta = self.db.delta, None
+
+    def __exit__(self, *exc: object) -> None:
+        self.db.delta = self.saved
 
 
 # --- the lin-kv handler ----------------------------------------------------------------------------
@@ -355,7 +473,10 @@ class EventualKv(KvRequests):
         self.keyspace = LwwKeyspace(engine, now_ms)
         self.anti_entropy_ms = anti_entropy_ms
         self.node: NodeCore | None = None
-        self.repairs = 0  # kv_shards answers sent (for tests and logs)
+        self.repairs = 0  # kv_shards answers sent (for tests, logs and INFO)
+        self.repaired_keys = 0  # entries that changed this replica through a repair
+        self.rounds = 0  # anti-entropy rounds started
+        self.synced_with: set[str] = set()  # peers whose kv_shards answer this replica merged
 
     def install(self, node: NodeCore) -> None:
         self.node = node
@@ -378,44 +499,79 @@ class EventualKv(KvRequests):
     def _replicate(self, entries: list[Entry], client: str) -> None:
         self._push(entries)
 
-    # -- replication --------------------------------------------------------------------------------
+    def replicate(self, stamped: Stamped) -> None:
+        """Push what local commands wrote (`LwwKeyspace.stamp`) to every peer, as one delta."""
+        self._push(stamped.entries, marks=stamped.marks)
 
-    def _push(self, entries: list[Entry], peers: Iterable[str] | None = None) -> None:
+    def request_sync(self) -> None:
+        """Ask every peer for whatever this replica lacks (a node that starts empty).
+
+        Each peer answers ``kv_shards`` even when nothing differs, so the
+        first answer tells that this replica has caught up with that peer.
+        """
         node = self.node
         assert node is not None
-        if not entries:
+        body = {"type": KV_DIGESTS.type, "digests": digests_to_json(self.keyspace.digests()),
+                "marks": marks_to_json(self.keyspace.versions.marks), "sync": True}
+        for peer in node.peers:
+            node.send(peer, body)
+
+    # -- replication --------------------------------------------------------------------------------
+
+    def _push(self, entries: list[Entry], peers: Iterable[str] | None = None,
+              marks: Mapping[int, Timestamp] | None = None) -> None:
+        node = self.node
+        assert node is not None
+        if not entries and not marks:
             return
-        data = entries_to_json(entries)
+        body: dict[str, Any] = {"type": KV_DELTA.type, "entries": entries_to_json(entries)}
+        if marks:
+            body["marks"] = marks_to_json(marks)
         for peer in (node.peers if peers is None else peers):
-            node.send(peer, {"type": KV_DELTA.type, "entries": data})
+            node.send(peer, body)
 
     def _on_delta(self, msg: Message, now_ms: int) -> None:
-        self.keyspace.merge(entries_from_json(msg.body["entries"]), now_ms)
+        body = msg.body
+        self.keyspace.merge(entries_from_json(body["entries"]), now_ms, marks_from_json(body.get("marks", [])))
 
     def _anti_entropy(self, now_ms: int) -> None:
         node = self.node
         assert node is not None
-        if len(self.keyspace):  # an empty replica stays silent; peers with data repair it
-            digests = digests_to_json(self.keyspace.digests())
+        keyspace = self.keyspace
+        if len(keyspace) or keyspace.versions.marks:  # an empty replica stays silent; peers repair it
+            body: dict[str, Any] = {"type": KV_DIGESTS.type, "digests": digests_to_json(keyspace.digests())}
+            if keyspace.versions.marks:
+                body["marks"] = marks_to_json(keyspace.versions.marks)
             for peer in node.peers:
-                node.send(peer, {"type": KV_DIGESTS.type, "digests": digests})
+                node.send(peer, body)
+        self.rounds += 1
         node.call_later(now_ms, jitter_ms(node, self.anti_entropy_ms), self._anti_entropy)
 
     def _on_digests(self, msg: Message, now_ms: int) -> None:
         node = self.node
         assert node is not None
-        theirs = digests_from_json(msg.body["digests"])
+        body = msg.body
+        theirs = digests_from_json(body["digests"])
+        marks = self.keyspace.versions.marks
         mine = self.keyspace.digests()
         differ = [i for i in range(SHARD_COUNT) if mine[i] != theirs[i]]
-        if not differ:
+        if not differ and not body.get("sync"):
             return
         self.repairs += 1
-        node.send(msg.src, {"type": KV_SHARDS.type, "digests": digests_to_json(mine),
-                            "entries": entries_to_json(self.keyspace.shard_entries(differ))})
+        answer: dict[str, Any] = {"type": KV_SHARDS.type, "digests": digests_to_json(mine),
+                                  "entries": entries_to_json(self.keyspace.shard_entries(differ))}
+        if marks:
+            answer["marks"] = marks_to_json(marks)
+        node.send(msg.src, answer)
 
     def _on_shards(self, msg: Message, now_ms: int) -> None:
-        theirs = digests_from_json(msg.body["digests"])
-        self.keyspace.merge(entries_from_json(msg.body["entries"]), now_ms)
+        body = msg.body
+        theirs = digests_from_json(body["digests"])
+        changed = self.keyspace.merge(entries_from_json(body["entries"]), now_ms,
+                                      marks_from_json(body.get("marks", [])))
+        self.repaired_keys += len(changed)
+        self.synced_with.add(msg.src)
         mine = self.keyspace.digests()
         still = [i for i in range(SHARD_COUNT) if mine[i] != theirs[i]]
-        self._push(self.keyspace.shard_entries(still), peers=[msg.src])
+        marks = self.keyspace.versions.marks
+        self._push(self.keyspace.shard_entries(still), peers=[msg.src], marks=marks if still else None)

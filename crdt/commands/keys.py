@@ -33,7 +33,7 @@ from crdt.args import to_int
 from crdt.commands.expiry import lookup_notouch
 from crdt.errors import CommandError
 from crdt.glob import glob_matcher
-from crdt.keyspace import Db, encoding_of, shard_of, type_name
+from crdt.keyspace import SWAPPED, Db, encoding_of, shard_of, type_name
 from crdt.scan import parse_scan_cursor
 from crdt.table import command, container
 from crdt.writes import notify
@@ -124,6 +124,9 @@ def swap_contents(a: Db, b: Db) -> None:
         va, vb = getattr(a, slot), getattr(b, slot)
         setattr(a, slot, vb)
         setattr(b, slot, va)
+    for db in (a, b):
+        if db.delta is not None:
+            db.delta.append(SWAPPED)  # replication rewrites both databases
     for db, other in ((a, b), (b, a)):
         db.wake_blocked()
         if db.watchers:
