@@ -45,7 +45,12 @@ from crdt.engine import Engine
 from crdt.keyspace import FLUSHED, SWAPPED, Db
 from crdt.replication.clocks import DecodeError, HybridClock, Timestamp
 from crdt.replication.images import image_from_json, image_of, image_to_json, restore
-from crdt.replication.lattices import SHARD_COUNT, LWWRegister, decode_bytes, encode_bytes
+from crdt.replication.lattices import (
+    SHARD_COUNT,
+    LWWRegister,
+    decode_bytes,
+    encode_bytes,
+)
 from crdt.replication.versions import Ref, VersionTable
 from nodes.core import Field, Kind, NodeCore, Rpc
 from nodes.kv_engine import CasOutcome, EngineError, json_bytes

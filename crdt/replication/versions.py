@@ -31,7 +31,12 @@ from collections.abc import Iterable, Iterator
 from typing import Any, Final, TypeAlias
 
 from crdt.replication.clocks import Timestamp
-from crdt.replication.lattices import SHARD_COUNT, LWWRegister, canonical_bytes, shard_of
+from crdt.replication.lattices import (
+    SHARD_COUNT,
+    LWWRegister,
+    canonical_bytes,
+    shard_of,
+)
 
 __all__ = ["Ref", "VersionTable", "ref_digest"]
 

@@ -5,13 +5,20 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from crdt.replication.clocks import Timestamp
 from crdt.engine import Engine
+from crdt.replication.clocks import Timestamp
 from crdt.replication.images import Image
 from crdt.replication.lattices import LWWRegister, shard_of
-from nodes.eventual import KV_DELTA, KV_DIGESTS, KV_SHARDS, LwwKeyspace, entries_from_json, entries_to_json
-from nodes.replicated import ReplicatedConfig, ReplicatedNode
+from nodes.eventual import (
+    KV_DELTA,
+    KV_DIGESTS,
+    KV_SHARDS,
+    LwwKeyspace,
+    entries_from_json,
+    entries_to_json,
+)
 from nodes.kv_engine import json_bytes
+from nodes.replicated import ReplicatedConfig, ReplicatedNode
 from protocol.maelstrom_json import ErrorCode, Message
 from tests.nodes.helpers_nodes import assert_error, roundtrip
 
