@@ -185,7 +185,7 @@ def test_valid_checksum_on_a_non_record_raises_even_at_the_end(tmp_path: Path) -
 
 def test_compaction_triggers_and_the_reopened_store_is_equal(tmp_path: Path) -> None:
     model: dict[str, Any] = {}
-    with DurableLog.open(tmp_path, compact_min_bytes=4096) as store:
+    with DurableLog.open(tmp_path, compact_min_bytes=1024) as store:
         for i in range(3000):
             name = f"slot/{i % 20}"
             store.put(name, [i, "v" * (i % 50)])
@@ -193,10 +193,13 @@ def test_compaction_triggers_and_the_reopened_store_is_equal(tmp_path: Path) -> 
             if i % 7 == 0:
                 store.delete(f"slot/{(i + 3) % 20}")
                 model.pop(f"slot/{(i + 3) % 20}", None)
-            if i % 100 == 0:
-                live = sum(len(encode_record(n, v)) for n, v in store.records.items())
-                assert store.bytes_on_disk <= max(4096, 2 * live)
+            live = sum(len(encode_record(n, v)) for n, v in store.records.items())
+            assert store.bytes_on_disk <= max(1024, 2 * live)
         assert store.compactions > 10
+        for name in sorted(model)[1:]:  # deleting nearly everything shrinks the log too
+            store.delete(name)
+            model.pop(name)
+        assert store.bytes_on_disk <= 1024
         assert store.bytes_on_disk == len(log_bytes(tmp_path))
         assert dict(store.items()) == model
     assert reopened(tmp_path) == model
