@@ -294,6 +294,7 @@ def test_kill_9_loses_no_acknowledged_record(tmp_path: Path) -> None:
         child.kill()
         child.wait()
         child.stdout.close()
+    assert len(acked) >= KILL_AFTER_ACKS, "the child died before it was killed (see its stderr)"
     assert child.returncode == -signal.SIGKILL
     with DurableLog.open(directory, compact_min_bytes=8192) as store:
         assert store.get("last") >= acked[-1]
