@@ -298,6 +298,17 @@ class DurableStore:
     def __len__(self) -> int:
         return len(self._records)
 
+    def sync(self) -> bool:
+        """Make every write so far durable; returns whether there was anything to do.
+
+        In memory there never is (a record counts as fsynced once `put`
+        returns), so this is a no-op returning False. It exists so a driver
+        can call ``core.durable.sync()`` after `NodeCore.handle`/`tick` and
+        before sending their output whatever store the node has; the
+        file-backed `nodes.durable_log.DurableLog` fsyncs there (group commit).
+        """
+        return False
+
 
 # --- the core ----------------------------------------------------------------------------
 
