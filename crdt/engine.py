@@ -78,6 +78,11 @@ class Engine:
         self.run_id = "%040x" % self.rng.getrandbits(160)
         self.pubsub: PubSub[Session] = PubSub()
         self.monitors: dict[Session, None] = {}  # MONITOR's clients, in the order they asked
+        # A replicated server that has not caught up with its peers yet: commands
+        # without the ``loading`` flag answer -LOADING (set and cleared by the driver).
+        self.loading = False
+        # Lines a replicated driver adds to INFO replication (mode, peers, lag).
+        self.replication_info: Callable[[int], list[str]] | None = None
         self.blocking: Blocking[Session] = Blocking(failed=self._served_error)
         self.slowlog = SlowLog()  # filled by the driver's timing (crdt.timings.record_command)
         self.latency = LatencyMonitor()
@@ -153,13 +158,13 @@ class Engine:
         # the run (it sets ``attention``), so the state is tested once a run.
         # While anyone MONITORs, every command goes through `call`, which feeds them.
         if not session.authenticated or session.multi is not None or session.pubsub_count \
-                or self.monitors:
+                or self.monitors or self.loading:
             for argv in commands:
                 put(self._execute_checked(argv, session, now_ms))
                 if pushes or session.attention:
                     return True
                 if session.authenticated and session.multi is None and not session.pubsub_count \
-                        and not self.monitors:
+                        and not self.monitors and not self.loading:
                     break  # EXEC or DISCARD: the rest takes the usual path
             else:
                 return False
@@ -213,7 +218,7 @@ class Engine:
                 return self._reject(session, errors.wrong_arity(cmd.name), cmd)
         session.now_ms = now_ms
         if not session.authenticated or session.multi is not None or session.pubsub_count \
-                or session.monitor:
+                or session.monitor or self.loading:
             refused = self._gate(cmd, argv, session)
             if refused is not None:
                 return refused
@@ -231,6 +236,8 @@ class Engine:
         if session.monitor and (not _KEYSPACE_FLAGS.isdisjoint(cmd.flags)
                                 or cmd.name in _MAY_REPLICATE):  # a replica-flagged client
             return self._reject(session, errors.REPLICA_KEYSPACE, cmd)
+        if self.loading and "loading" not in cmd.flags:
+            return self._reject(session, errors.LOADING, cmd)
         if session.multi is not None and cmd.name not in MULTI_IMMEDIATE:
             session.last_cmd = cmd.name_bytes
             if "no_multi" in cmd.flags:
@@ -259,15 +266,20 @@ class Engine:
 
     def execute_with_delta(self, argv: list[bytes], session: Session,
                            now_ms: int) -> tuple[Any, dict[int, list[bytes]]]:
-        """`execute`, also returning the keys written, per database index, in write order."""
+        """`execute`, also returning the keys written, per database index, in write order.
+
+        Deltas a driver keeps open (a replicated server records every
+        client's writes) are set aside meanwhile and restored after.
+        """
+        saved = [db.delta for db in self.dbs]
         for db in self.dbs:
             db.delta = []
         try:
             reply = self.execute(argv, session, now_ms)
             delta = {db.index: db.delta for db in self.dbs if db.delta}
         finally:
-            for db in self.dbs:
-                db.delta = None
+            for db, kept in zip(self.dbs, saved, strict=True):
+                db.delta = kept
         return reply, delta  # type: ignore[return-value]
 
     def _reject(self, session: Session, text: bytes, cmd: Command | None = None) -> ErrorReply:

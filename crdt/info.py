@@ -187,7 +187,7 @@ def _memory(e: EngineView, now_ms: int) -> list[str]:
 def _persistence(e: EngineView, now_ms: int) -> list[str]:
     changes = sum(db.changes for db in e.dbs)
     return [
-        "loading:0",
+        f"loading:{int(e.loading)}",
         "async_loading:0",
         "current_cow_peak:0",
         "current_cow_size:0",
@@ -291,7 +291,7 @@ def _replication(e: EngineView, now_ms: int) -> list[str]:
         f"repl_backlog_size:{REPL_BACKLOG_BYTES}",
         "repl_backlog_first_byte_offset:0",
         "repl_backlog_histlen:0",
-    ]
+    ] + (e.replication_info(now_ms) if e.replication_info is not None else [])
 
 
 def _cpu(e: EngineView, now_ms: int) -> list[str]:

@@ -8,6 +8,7 @@ fields (``close_after_reply``, ``kill``, ``sleep_ms``) after each command.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -47,6 +48,8 @@ class EngineView(Protocol):
     failed_calls: list[int]
     rejected_calls: list[int]
     run_id: str
+    loading: bool
+    replication_info: Callable[[int], list[str]] | None
     start_ms: int
     last_save_ms: int
     shutdown_requested: bool

@@ -59,15 +59,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from crdt.replication.clocks import DecodeError, VectorClock
 from crdt.engine import Engine
+from crdt.replication.clocks import DecodeError, Timestamp, VectorClock
 from nodes.core import Field, Kind, NodeCore, Rpc
 from nodes.eventual import (
     Entry,
     KvRequests,
     LwwKeyspace,
+    Stamped,
     entries_from_json,
     entries_to_json,
+    marks_from_json,
+    marks_to_json,
 )
 from nodes.workload_handlers import ANTI_ENTROPY_MS, CAS, KV_READ, WRITE, jitter_ms
 from protocol.maelstrom_json import ErrorCode, Message
@@ -81,8 +84,10 @@ log = logging.getLogger("gyre.node")
 
 CAUSAL_WRITES: Final = Rpc("causal_writes", fields=(Field("writes", Kind.LIST),))
 CAUSAL_SYNC: Final = Rpc("causal_sync", fields=(Field("clock", Kind.OBJECT),),
-                         optional=(Field("sessions", Kind.OBJECT), Field("reply", Kind.BOOL)))
-CAUSAL_SNAPSHOT: Final = Rpc("causal_snapshot", fields=(Field("clock", Kind.OBJECT), Field("entries", Kind.LIST)))
+                         optional=(Field("sessions", Kind.OBJECT), Field("reply", Kind.BOOL),
+                                   Field("sync", Kind.BOOL)))
+CAUSAL_SNAPSHOT: Final = Rpc("causal_snapshot", fields=(Field("clock", Kind.OBJECT), Field("entries", Kind.LIST)),
+                             optional=(Field("marks", Kind.LIST), Field("sync", Kind.BOOL)))
 
 #: How long a request waits for its client's causal past to become visible
 #: (under the lin-kv client's minimum timeout of 1000 ms).
@@ -119,13 +124,18 @@ class CausalWrite:
     deps: VectorClock
     entries: tuple[Entry, ...]
     client: str | None = None
+    #: flush marks of the write (FLUSHDB, FLUSHALL, SWAPDB of a RESP client), applied before its entries.
+    marks: tuple[tuple[int, Timestamp], ...] = ()
 
     def __post_init__(self) -> None:
         assert self.seq >= 1 and self.deps.counter(self.origin) == self.seq, self
 
     def to_json(self) -> dict[str, Any]:
-        return {"origin": self.origin, "seq": self.seq, "deps": self.deps.to_json(),
-                "entries": entries_to_json(self.entries), "client": self.client}
+        out = {"origin": self.origin, "seq": self.seq, "deps": self.deps.to_json(),
+               "entries": entries_to_json(self.entries), "client": self.client}
+        if self.marks:
+            out["marks"] = marks_to_json(dict(self.marks))
+        return out
 
     @classmethod
     def from_json(cls, data: object) -> CausalWrite:
@@ -144,7 +154,8 @@ class CausalWrite:
         deps = VectorClock.from_json(data.get("deps"))
         if deps.counter(origin) != seq:
             raise DecodeError(f"causal write deps[{origin}] must equal seq {seq}: {deps!r}")
-        return cls(origin, seq, deps, tuple(entries_from_json(data.get("entries"))), client)
+        return cls(origin, seq, deps, tuple(entries_from_json(data.get("entries"))), client,
+                   tuple(marks_from_json(data.get("marks", []))))
 
 
 @dataclass(eq=False, slots=True)
@@ -180,6 +191,7 @@ class CausalKv(KvRequests):
         self._sessions_dirty: dict[str, None] = {}
         self.waiting: list[_Waiting] = []
         self.snapshots_sent = 0
+        self.synced_with: set[str] = set()  # peers whose snapshot answered this replica's sync request
 
     def install(self, node: NodeCore) -> None:
         self.node = node
@@ -262,17 +274,36 @@ class CausalKv(KvRequests):
     def _replicate(self, entries: list[Entry], client: str) -> None:
         self._commit_local(entries, client)
 
-    def _commit_local(self, entries: list[Entry], client: str) -> None:
+    def replicate(self, stamped: Stamped) -> None:
+        """What local RESP commands wrote (`LwwKeyspace.stamp`) as one causal write.
+
+        A RESP client stays on its server, which gives it read-your-writes
+        and monotonic reads with no session clock.
+        """
+        self._commit_local(stamped.entries, None, tuple(sorted(stamped.marks.items())))
+
+    def request_sync(self) -> None:
+        """Ask every peer for a snapshot (a node that starts empty); the first one merged
+        means this replica caught up with that peer (`synced_with`)."""
+        node = self.node
+        assert node is not None
+        body = {"type": CAUSAL_SYNC.type, "clock": self.clock.to_json(), "reply": True, "sync": True}
+        for peer in node.peers:
+            node.send(peer, body)
+
+    def _commit_local(self, entries: list[Entry], client: str | None,
+                      marks: tuple[tuple[int, Timestamp], ...] = ()) -> None:
         """Turn locally applied registers into a causal write: log it and push it to every peer."""
         node = self.node
         assert node is not None
-        if not entries:
+        if not entries and not marks:
             return
         seq = self.applied.get(self.origin, 0) + 1
         self.applied[self.origin] = seq
-        write = CausalWrite(self.origin, seq, self.clock, tuple(entries), client)
+        write = CausalWrite(self.origin, seq, self.clock, tuple(entries), client, marks)
         self.log.setdefault(self.origin, {})[seq] = write
-        self._note_session(client, write.deps)
+        if client is not None:
+            self._note_session(client, write.deps)
         data = [write.to_json()]
         for peer in node.peers:
             node.send(peer, {"type": CAUSAL_WRITES.type, "writes": data})
@@ -331,7 +362,7 @@ class CausalKv(KvRequests):
 
     def _apply(self, w: CausalWrite, now_ms: int) -> None:
         assert self.applied.get(w.origin, 0) == w.seq - 1, (w.origin, w.seq)
-        self.keyspace.merge(w.entries, now_ms)
+        self.keyspace.merge(w.entries, now_ms, w.marks)
         self.applied[w.origin] = w.seq
         self.log.setdefault(w.origin, {})[w.seq] = w
 
@@ -376,11 +407,16 @@ class CausalKv(KvRequests):
         peer = msg.src
         self.peer_clocks[peer] = theirs  # a stale (reordered) clock only makes collection later
         self._collect_log()
-        missing = self._missing_for(theirs)
+        missing = None if body.get("sync") else self._missing_for(theirs)
         if missing is None:
             self.snapshots_sent += 1
-            node.send(peer, {"type": CAUSAL_SNAPSHOT.type, "clock": self.clock.to_json(),
-                             "entries": entries_to_json(self.keyspace.versions.items())})  # type: ignore[arg-type]
+            snapshot: dict[str, Any] = {"type": CAUSAL_SNAPSHOT.type, "clock": self.clock.to_json(),
+                                        "entries": entries_to_json(self.keyspace.versions.items())}
+            if self.keyspace.versions.marks:
+                snapshot["marks"] = marks_to_json(self.keyspace.versions.marks)
+            if body.get("sync"):
+                snapshot["sync"] = True
+            node.send(peer, snapshot)
         elif missing:
             node.send(peer, {"type": CAUSAL_WRITES.type, "writes": [w.to_json() for w in missing]})
         if not body.get("reply") and not self._covers(theirs):
@@ -421,7 +457,9 @@ class CausalKv(KvRequests):
     def _on_snapshot(self, msg: Message, now_ms: int) -> None:
         theirs = VectorClock.from_json(msg.body["clock"])
         entries = entries_from_json(msg.body["entries"])
-        self.keyspace.merge(entries, now_ms)
+        self.keyspace.merge(entries, now_ms, marks_from_json(msg.body.get("marks", [])))
+        if msg.body.get("sync"):
+            self.synced_with.add(msg.src)
         for origin, seq in theirs.entries:
             if seq > self.applied.get(origin, 0):
                 self.applied[origin] = seq

@@ -63,8 +63,11 @@ through one small interface, `durable` (a `DurableStore`): named JSON records
 that a handler writes through on every change that must outlive a crash
 (``node.durable.put(name, value)``, ``delete(name)``) and reads back in its
 `on_init` callback (``get(name)``, ``items(prefix)``). A record counts as
-fsynced once `put` returns; since a handler runs to completion before the
-node's answer leaves, "written before answering" holds by construction.
+fsynced once `put` returns in memory (the simulator); a file-backed store
+(`nodes.durable_log.DurableLog`) makes it so at its ``sync()``, which a
+driver calls after `handle`/`tick` and before sending what came out (group
+commit). Either way, since a handler runs to completion before the node's
+answer leaves, "written before answering" holds by construction.
 Everything not put there is lost in a crash. A fresh node's store is empty;
 a driver that models restarts hands the records of one life to the next
 (`DurableStore.records` / ``DurableStore(records)``, the driver's business:
@@ -526,6 +529,14 @@ class NodeCore:
         return len(self._pending)
 
     # -- internals ------------------------------------------------------------------------
+
+    def drain(self) -> list[Message]:
+        """Driver API: the messages handlers queued outside `handle`/`tick`.
+
+        A driver that calls a handler's method directly (a RESP server
+        replicating its clients' writes) sends these right after.
+        """
+        return self._drain()
 
     def _drain(self) -> list[Message]:
         out, self._outbox = self._outbox, []

@@ -6,10 +6,17 @@ Nothing else lives here; each subcommand hands over to its driver module.
 from __future__ import annotations
 
 import logging
+import os
 import sys
+from pathlib import Path
+from typing import Any
 
 import click
 import trio
+
+# The modes a replicated `gyre serve` runs (nodes.replica_serve.SERVE_MODES, kept
+# here too so that `gyre --help` imports nothing heavy).
+SERVE_MODES = ("eventual", "causal")
 
 LOG_LEVELS = {"debug": logging.DEBUG, "verbose": logging.INFO, "notice": logging.WARNING,
               "warning": logging.WARNING, "nothing": logging.CRITICAL + 1}
@@ -35,24 +42,73 @@ def main() -> None:
               type=click.Choice(sorted(LOG_LEVELS)), help="Log verbosity (stderr).")
 @click.option("--config-set", "config_set", multiple=True, nargs=2, metavar="NAME VALUE",
               help="Any other CONFIG parameter at start-up, e.g. --config-set hz 20.")
+@click.option("--peers", default=None, metavar="ID=HOST:PORT,...",
+              help="Replicate with these servers (their peer ports), e.g. n2=127.0.0.1:17002,n3=127.0.0.1:17003.")
+@click.option("--node-id", default=None, help="This server's id in the cluster (with --peers).")
+@click.option("--peer-port", default=0, show_default=True, type=click.IntRange(0, 65535),
+              help="Port other servers reach this one on (with --peers).")
+@click.option("--peer-host", default="127.0.0.1", show_default=True,
+              help="Address the peer port listens on; beyond loopback it needs --cluster-secret.")
+@click.option("--mode", default=None, type=click.Choice(SERVE_MODES),
+              help="Consistency mode of the cluster [default: $GYRE_MODE or eventual].")
+@click.option("--cluster-secret", default=None, envvar="GYRE_CLUSTER_SECRET",
+              help="Shared secret peers authenticate with (HMAC; never sent). Also $GYRE_CLUSTER_SECRET.")
+@click.option("--dir", "data_dir", default=None, type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for durable state (locked: one server per directory).")
+@click.option("--sync-timeout", default=5.0, show_default=True, type=click.FloatRange(0),
+              help="Seconds a new server answers -LOADING while it waits for a peer to catch up from.")
 def serve(host: str, port: int, requirepass: str, maxclients: int, databases: int,
-          loglevel: str, config_set: tuple[tuple[str, str], ...]) -> None:
-    """Serve the Redis protocol (RESP2/RESP3) until SIGINT or SIGTERM."""
-    from nodes.resp_server import ServeConfig, serve as run_server
+          loglevel: str, config_set: tuple[tuple[str, str], ...], peers: str | None, node_id: str | None,
+          peer_port: int, peer_host: str, mode: str | None, cluster_secret: str | None,
+          data_dir: Path | None, sync_timeout: float) -> None:
+    """Serve the Redis protocol (RESP2/RESP3) until SIGINT or SIGTERM; with --peers, replicated."""
+    from nodes.resp_server import ServeConfig
+    from nodes.resp_server import serve as run_server
 
     logging.basicConfig(stream=sys.stderr, level=LOG_LEVELS[loglevel],
-                        format="%(process)d:M %(asctime)s %(levelname).1s %(message)s")
+                        format=f"%(process)d:{'M' if node_id is None else node_id} %(asctime)s "
+                               "%(levelname).1s %(message)s")
     cfg = ServeConfig(host=host, port=port, requirepass=requirepass, maxclients=maxclients,
                       databases=databases, loglevel=loglevel, extra=dict(config_set))
     try:
         cfg.engine_config()
     except (KeyError, ValueError) as e:
         raise click.BadParameter(f"bad --config-set: {e}") from None
+    attach = None
+    if peers is not None:
+        attach = _replication(peers, node_id, peer_port, peer_host, mode, cluster_secret, data_dir,
+                              sync_timeout)
+    elif node_id is not None or mode is not None or data_dir is not None:
+        raise click.UsageError("--node-id, --mode and --dir configure a replicated server: give --peers too")
     try:
-        trio.run(run_server, cfg)
+        trio.run(run_server, cfg, attach)
     except OSError as e:
-        click.echo(f"gyre serve: cannot listen on {host}:{port}: {e.strerror}", err=True)
+        click.echo(f"gyre serve: cannot listen: {e}", err=True)
         sys.exit(1)
+
+
+def _replication(peers: str, node_id: str | None, peer_port: int, peer_host: str, mode: str | None,
+                 secret: str | None, data_dir: Path | None, sync_timeout: float) -> Any:
+    """Check the cluster options; return what `serve` attaches to the server."""
+    import random
+
+    from nodes.peer_auth import PeerConfigError, parse_peers, validate
+    from nodes.replica_serve import ReplicaOptions, Replication
+
+    if not node_id:
+        raise click.UsageError("--peers needs --node-id (this server's id in the cluster)")
+    chosen = mode or os.environ.get("GYRE_MODE") or "eventual"
+    if chosen not in SERVE_MODES:
+        raise click.BadParameter(f"GYRE_MODE={chosen!r} is not one of {', '.join(SERVE_MODES)}",
+                                 param_hint="--mode")
+    try:
+        options = ReplicaOptions(node_id=node_id, mode=chosen, peers=parse_peers(peers), peer_host=peer_host,
+                                 peer_port=peer_port, secret=None if secret is None else secret.encode(),
+                                 data_dir=data_dir, sync_timeout_s=sync_timeout)
+        validate(options.peer_config())
+    except (PeerConfigError, ValueError) as e:
+        raise click.UsageError(str(e)) from None
+    return lambda server: Replication(server, options, rng=random.Random())
 
 
 def _register_subcommands() -> None:

@@ -66,12 +66,17 @@ from typing import Any
 
 import trio
 
-from crdt.waiters import BLOCKED
+from crdt.channels import NO_REPLY
 from crdt.config import Config
 from crdt.engine import Engine, HostInfo
-from crdt.channels import NO_REPLY
 from crdt.session import Session
-from crdt.timings import EVENT_EXPIRE_CYCLE, record_command, record_event, timing_threshold_us
+from crdt.timings import (
+    EVENT_EXPIRE_CYCLE,
+    record_command,
+    record_event,
+    timing_threshold_us,
+)
+from crdt.waiters import BLOCKED
 from nodes.watchdog import Liveness
 from protocol.errors import ProtocolError
 from protocol.replies import SimpleString
@@ -219,6 +224,9 @@ class RespServer:
         self.engine.config.listeners.append(self._config_changed)
         self._closed_since_trim = 0
         self._trim_wanted = False
+        # A replicated server's driver (`nodes.replica_serve.Replication`): told after
+        # every poll batch and expiry cycle, so it replicates what they wrote.
+        self.replication: Any = None
 
     def _config_changed(self, name: str, value: Any) -> None:
         """CONFIG SET of a request limit: connected clients get it at once, as in Redis."""
@@ -334,6 +342,8 @@ class RespServer:
                 for conn in deferred:
                     if conn.out and conns.get(conn.fd) is conn:
                         self._flush(conn)
+                if self.replication is not None:
+                    self.replication.after_batch(now)
                 if stopping:
                     return
             else:
@@ -612,6 +622,14 @@ class RespServer:
             if self.conns.get(conn.fd) is conn and conn.session.blocked is None:
                 self._serve_client(conn, self.clock())  # also sends the reply answered before
 
+    def after_external_writes(self) -> None:
+        """Serve the clients blocked on keys that something other than a client wrote
+        (a replicated server's merges), and what they queued meanwhile."""
+        if self.engine.blocking.pending() or self._released:
+            self._serve_unblocked()
+            if self.engine.killed:
+                self._reap_killed()
+
     def _serve_ready(self) -> None:
         """Serve the keys made ready (and CLIENT UNBLOCK's targets); the pops' keyspace
         events go out at once, after the reply of the command that made the keys ready."""
@@ -751,6 +769,8 @@ class RespServer:
             engine.active_expire(now)
             if engine.pubsub.pending:
                 self._deliver_pushes(None)
+            if self.replication is not None:
+                self.replication.after_batch(now)
             record_event(engine, EVENT_EXPIRE_CYCLE, (perf_counter_ns() - start) // 1000, now)
             self.held_since_ms = 0
 
@@ -912,12 +932,19 @@ def _fmt_addr(addr: Any) -> str:
     return str(addr)
 
 
-async def serve(cfg: ServeConfig) -> None:
+async def serve(cfg: ServeConfig, attach: Callable[[RespServer], Any] | None = None) -> None:
     """Run a server until SIGINT, SIGTERM or SHUTDOWN, then close every connection and return.
 
     A signal the event loop cannot act on within `nodes.watchdog.GRACE_S`
     (a command holds it) ends the process from the watchdog thread; a second
     signal ends it at once. See `nodes.watchdog` for what is lost then.
+
+    Args:
+        cfg: the server's options.
+        attach: builds what runs beside the server (a replicated server's
+            `nodes.replica_serve.Replication`) from it: an object with an
+            async ``run(task_status)``, started before clients are accepted
+            and stopped with the server.
     """
     server = RespServer(cfg)
     liveness: Liveness | None = None
@@ -926,7 +953,17 @@ async def serve(cfg: ServeConfig) -> None:
             liveness = Liveness(server, trio.lowlevel.current_trio_token(),
                                 nursery.cancel_scope.cancel)
             liveness.install()
-            port = await nursery.start(server.run)  # returns after SHUTDOWN or the cancel
+            if attach is not None:
+                companion = attach(server)
+                peer_port = await nursery.start(companion.run)
+                log.warning("listening for peers on port %d", peer_port)
+            stop_all = nursery.cancel_scope.cancel
+
+            async def run_server(task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
+                await server.run(task_status)  # returns after SHUTDOWN or the cancel
+                stop_all()  # SHUTDOWN stops the companion too
+
+            port = await nursery.start(run_server)
             # Start-up's objects (modules, the command table, config) live as long as the
             # process: out of the collector's sight, a full collection with thousands of
             # clients connected pauses the loop about half as long.

@@ -46,7 +46,14 @@ from typing import Final
 import trio
 
 from nodes.core import NodeCore
-from protocol.maelstrom_json import LINE_BYTES_MAX, ErrorCode, MalformedMessage, Message, decode_line, encode
+from protocol.maelstrom_json import (
+    LINE_BYTES_MAX,
+    ErrorCode,
+    MalformedMessage,
+    Message,
+    decode_line,
+    encode,
+)
 
 __all__ = ["INBOX_BATCHES_MAX", "OUTBOX_BATCHES_MAX", "READ_BYTES", "run_stdio", "wall_ms"]
 

@@ -1,0 +1,287 @@
+"""Replicated `gyre serve`: the RESP server, a replicated node core and the peer transport, in one trio program.
+
+Strategy: nothing here decides anything about replication. The node core is
+the very object the Maelstrom node runs (a `NodeCore` with the mode's kv
+handler: `nodes.eventual.EventualKv` or `nodes.causal.CausalKv`), fed
+peer messages and ticks like any driver feeds it; this module only moves
+things between three parties:
+
+* **RESP clients -> peers.** Every database's write ``delta`` is kept open,
+  so the engine records each key a client command writes (and FLUSHED /
+  SWAPPED marks). At the end of each poll batch the server calls
+  `Replication.after_batch`: the keyspace stamps what was written
+  (`LwwKeyspace.stamp`), the handler turns it into one delta (eventual) or
+  one causal write (causal), and the messages go to the transport. So all
+  writes of one command, one EXEC, or one batch of commands travel together,
+  and a client's reply never waits for its peers (eventual and causal
+  modes answer locally, as the modes promise).
+* **Peers -> RESP clients.** Messages from `nodes.peers.PeerTransport` go
+  to `NodeCore.handle` between poll batches (trio runs one task at a time,
+  so a merge is atomic for every client); remote winners are written into
+  the engine without being stamped again, clients blocked on a key that a
+  merge created are served at once (`RespServer.after_external_writes`).
+* **Timers.** One task sleeps until the core's `next_deadline_ms` (woken
+  early whenever the core was fed) and ticks it: anti-entropy rounds.
+* **Catching up.** A server starts with no data, so it answers ``-LOADING``
+  (the engine's gate: commands without Redis's ``loading`` flag) until a
+  peer answered its sync request (the first full repair merged) or
+  ``sync_timeout_s`` passed with no peer reachable; then it serves.
+
+Durable state (`--dir`): the directory is locked and the core's durable
+records live in `nodes.durable_log.DurableLog`, synced after every
+`handle`/`tick`/batch and before what came out is sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import trio
+
+from crdt.engine import Engine
+from nodes.core import NodeCore
+from nodes.durable_log import DurableLog
+from nodes.peer_auth import PeerConfig
+from nodes.peers import PeerTransport
+from nodes.replicated import ReplicatedConfig, make_kv
+from protocol.maelstrom_json import Message
+
+__all__ = ["INBOX_MESSAGES_MAX", "Replication", "ReplicaOptions", "ServeNode"]
+
+log = logging.getLogger("gyre.replication")
+
+#: Peer messages waiting for the core; a full inbox stops the peers' readers (backpressure).
+INBOX_MESSAGES_MAX: Final[int] = 1024
+#: Messages handled in one go before the RESP clients get the loop back.
+MESSAGES_PER_TURN: Final[int] = 256
+#: The id the driver's own init message comes from (its answer is dropped).
+DRIVER_ID: Final[str] = "gyre-serve"
+#: Modes `gyre serve --peers` runs.
+SERVE_MODES: Final = ("eventual", "causal")
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaOptions:
+    """What `gyre serve` was told about its cluster.
+
+    Attributes:
+        node_id: this server's id.
+        mode: "eventual" or "causal".
+        peers: every other server's id and peer address.
+        peer_host: where this server listens for peers.
+        peer_port: its peer port.
+        secret: the cluster secret (required beyond loopback).
+        data_dir: where durable state lives, or None.
+        sync_timeout_s: how long a new server waits for a peer before serving anyway.
+        anti_entropy_ms: period of the anti-entropy rounds.
+    """
+
+    node_id: str
+    mode: str
+    peers: dict[str, tuple[str, int]]
+    peer_host: str = "127.0.0.1"
+    peer_port: int = 0
+    secret: bytes | None = None
+    data_dir: Path | None = None
+    sync_timeout_s: float = 5.0
+    anti_entropy_ms: int = 1000
+
+    def peer_config(self) -> PeerConfig:
+        return PeerConfig(node_id=self.node_id, peers=self.peers, listen_host=self.peer_host,
+                          listen_port=self.peer_port, secret=self.secret)
+
+
+class ServeNode(NodeCore):
+    """The replicated core behind a RESP server: a `NodeCore` with only its mode's kv handler.
+
+    Args:
+        rng: the node's randomness.
+        engine: the server's engine (the handler's keyspace is its databases).
+        mode: "eventual" or "causal".
+        now_ms: when the node starts.
+        anti_entropy_ms: period of the anti-entropy rounds.
+    """
+
+    def __init__(self, *, rng: random.Random, engine: Engine, mode: str, now_ms: int,
+                 anti_entropy_ms: int) -> None:
+        super().__init__(rng=rng)
+        config = ReplicatedConfig(mode=mode, workload="lin-kv", anti_entropy_ms=anti_entropy_ms)
+        self.kv = make_kv(config, engine, now_ms)
+        self.kv.install(self)
+
+
+def _wall_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Replication:
+    """The driver between a `RespServer`, its `ServeNode` and a `PeerTransport` (see module doc).
+
+    Args:
+        server: the RESP server (its engine is replicated).
+        options: the cluster options.
+        rng: randomness for the core and the transport's jitter.
+        clock: the wall clock in ms.
+    """
+
+    def __init__(self, server: Any, options: ReplicaOptions, *, rng: random.Random,
+                 clock: Callable[[], int] = _wall_ms) -> None:
+        if options.mode not in SERVE_MODES:
+            raise ValueError(f"mode must be one of {', '.join(SERVE_MODES)}, not {options.mode!r}")
+        self.server = server
+        self.options = options
+        self.clock = clock
+        self.engine: Engine = server.engine
+        now = clock()
+        self.core = ServeNode(rng=rng, engine=self.engine, mode=options.mode, now_ms=now,
+                              anti_entropy_ms=options.anti_entropy_ms)
+        self.kv = self.core.kv
+        self.durable: DurableLog | None = None
+        if options.data_dir is not None:
+            self.durable = DurableLog.open(options.data_dir)
+            self.core.durable = self.durable
+        send, self.inbox = trio.open_memory_channel[Message](INBOX_MESSAGES_MAX)
+        self.transport = PeerTransport(options.peer_config(), send, rng=rng, now_ms=clock)
+        self._wake = trio.Event()
+        self._synced = trio.Event()  # set once a peer answered the sync request
+        self.loaded_at_ms: int | None = None
+        self.batches_replicated = 0
+        for db in self.engine.dbs:
+            db.delta = []
+        self.engine.replication_info = self.info_lines
+        self.engine.loading = True
+        init = Message(DRIVER_ID, options.node_id, {
+            "type": "init", "msg_id": 1, "node_id": options.node_id,
+            "node_ids": sorted([options.node_id, *options.peers])})
+        self.core.handle(init, now)  # the init_ok goes nowhere
+        server.replication = self
+
+    # -- the RESP side (called by RespServer) -------------------------------------------------
+
+    def after_batch(self, now_ms: int) -> None:
+        """Replicate what the commands of a poll batch (or an expiry cycle) wrote."""
+        delta: dict[int, list[Any]] | None = None
+        for db in self.engine.dbs:
+            if db.delta:
+                if delta is None:
+                    delta = {}
+                delta[db.index] = db.delta
+                db.delta = []
+        if delta is None:
+            return
+        stamped = self.kv.keyspace.stamp(delta, now_ms)
+        if stamped:
+            self.kv.replicate(stamped)
+            self.batches_replicated += 1
+            self._emit(self.core.drain())
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    async def run(self, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
+        """Listen for peers, catch up, and replicate until cancelled; reports the peer port."""
+        try:
+            async with trio.open_nursery() as nursery:
+                port = await nursery.start(self.transport.run)
+                nursery.start_soon(self._inbox_loop)
+                nursery.start_soon(self._timer_loop)
+                nursery.start_soon(self._catch_up)
+                task_status.started(port)
+        finally:
+            if self.durable is not None:
+                self.durable.close()
+
+    async def _catch_up(self) -> None:
+        self.kv.request_sync()
+        self._emit(self.core.drain())
+        with trio.move_on_after(self.options.sync_timeout_s):
+            await self._synced.wait()
+        if self.kv.synced_with:
+            log.warning("node %s caught up with %s; serving", self.options.node_id,
+                        ", ".join(sorted(self.kv.synced_with)))
+        else:
+            log.warning("node %s: no peer answered within %.1f s; serving what it has",
+                        self.options.node_id, self.options.sync_timeout_s)
+        self.engine.loading = False
+        self.loaded_at_ms = self.clock()
+
+    async def _inbox_loop(self) -> None:
+        core = self.core
+        inbox = self.inbox
+        async for msg in inbox:
+            now = self.clock()
+            out = core.handle(msg, now)
+            for _ in range(MESSAGES_PER_TURN - 1):
+                try:
+                    msg = inbox.receive_nowait()
+                except trio.WouldBlock:
+                    break
+                out.extend(core.handle(msg, now))
+            self._emit(out)
+            self.server.after_external_writes()
+            if self.kv.synced_with:
+                self._synced.set()
+
+    async def _timer_loop(self) -> None:
+        core = self.core
+        while True:
+            self._wake = trio.Event()
+            deadline = core.next_deadline_ms()
+            if deadline is None:
+                await self._wake.wait()
+                continue
+            delay_ms = deadline - self.clock()
+            if delay_ms > 0:
+                with trio.move_on_after(delay_ms / 1000):
+                    await self._wake.wait()
+                continue
+            self._emit(core.tick(self.clock()))
+
+    def _emit(self, out: list[Message]) -> None:
+        """Sync durable records, then hand what the core produced to the transport."""
+        if self.durable is not None:
+            self.durable.sync()
+        peers = self.options.peers
+        send = self.transport.send
+        for msg in out:
+            if msg.dest in peers:
+                send(msg)
+        self._wake.set()
+
+    # -- INFO ---------------------------------------------------------------------------------
+
+    def info_lines(self, now_ms: int) -> list[str]:
+        """INFO replication's gyrekv lines: mode, node, every peer's link, anti-entropy."""
+        opts = self.options
+        kv = self.kv
+        lines = [
+            f"gyre_mode:{opts.mode}",
+            f"gyre_node_id:{opts.node_id}",
+            f"gyre_peer_port:{self.transport.port or opts.peer_port}",
+            f"gyre_loading:{int(self.engine.loading)}",
+            f"gyre_peers:{len(opts.peers)}",
+        ]
+        for i, (peer_id, status) in enumerate(sorted(self.transport.links().items())):
+            host, port = opts.peers[peer_id]
+            contact = status.last_contact_ms
+            ago = -1 if contact is None else max(0, now_ms - contact)
+            lines.append(
+                f"peer{i}:id={peer_id},ip={host},port={port},state={'up' if status.up else 'down'},"
+                f"last_contact_ms_ago={ago},queued={status.queued},dropped={status.dropped},"
+                f"reconnects={status.reconnects}")
+        lines += [
+            f"gyre_replicated_batches:{self.batches_replicated}",
+            f"gyre_remote_writes_applied:{kv.keyspace.applied}",
+            f"gyre_versioned_keys:{len(kv.keyspace)}",
+        ]
+        if opts.mode == "eventual":
+            lines += [f"gyre_anti_entropy_rounds:{kv.rounds}", f"gyre_anti_entropy_repairs:{kv.repairs}",
+                      f"gyre_repaired_keys:{kv.repaired_keys}"]
+        else:
+            lines += [f"gyre_causal_pending:{kv.pending_count}", f"gyre_snapshots_sent:{kv.snapshots_sent}"]
+        return lines
