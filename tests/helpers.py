@@ -3,10 +3,14 @@ an engine box on virtual time, and the error texts many tests compare with."""
 
 from __future__ import annotations
 
+import queue
+import re
 import shutil
 import socket
 import subprocess
 import tempfile
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -180,3 +184,51 @@ class EngineBox:
         """Store a value directly (bypassing commands), optionally with a TTL or in another db."""
         target = self.db if db is None else self.dbn(db)
         target.set(key, value, self.now, expire_at_ms=expire_at)
+
+
+LOG_WAIT_S = 10.0  # for log lines that must come
+
+
+class LogLines:
+    """The server's log, line by line, read by a thread so a test can wait with a deadline."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        assert proc.stdout is not None
+        stream = proc.stdout
+        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream: Iterator[str]) -> None:
+        for line in stream:
+            self.lines.put(line)
+        self.lines.put("")  # the end
+
+    def wait_for(self, pattern: str | re.Pattern[str], timeout_s: float = LOG_WAIT_S) -> re.Match[str]:
+        regex = re.compile(pattern) if isinstance(pattern, str) else pattern
+        deadline = time.monotonic() + timeout_s
+        while True:
+            line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            self.seen.append(line)
+            m = regex.search(line)
+            if m:
+                return m
+
+    def find(self, pattern: str, timeout_s: float = LOG_WAIT_S) -> re.Match[str]:
+        """`wait_for`, but a line already read counts too."""
+        regex = re.compile(pattern)
+        for line in self.seen:
+            m = regex.search(line)
+            if m:
+                return m
+        return self.wait_for(regex, timeout_s)
+
+    def rest(self) -> str:
+        """Every line not read yet (call once the process has ended)."""
+        while True:
+            try:
+                self.seen.append(self.lines.get(timeout=LOG_WAIT_S))
+            except queue.Empty:
+                return "".join(self.seen)
+            if not self.seen[-1]:
+                return "".join(self.seen)

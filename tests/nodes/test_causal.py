@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 
 from crdt.replication.clocks import VectorClock
-from nodes.causal import CAUSAL_SNAPSHOT, CAUSAL_SYNC, CAUSAL_WRITES, CausalKv, CausalWrite
+from nodes.causal import (
+    CAUSAL_SNAPSHOT,
+    CAUSAL_SYNC,
+    CAUSAL_WRITES,
+    CausalKv,
+    CausalWrite,
+)
 from nodes.replicated import ReplicatedConfig, ReplicatedNode
 from protocol.maelstrom_json import ErrorCode, Message
 from tests.nodes.helpers_nodes import assert_error, roundtrip

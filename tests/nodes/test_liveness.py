@@ -7,12 +7,10 @@ line says so (``watchdog-period`` 200 ms), so nothing here sleeps to wait.
 
 from __future__ import annotations
 
-import queue
 import re
 import signal
 import socket
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +18,7 @@ from contextlib import contextmanager
 import pytest
 
 from tests.differential import RealRedis, encode_command
-from tests.helpers import gyre_process
+from tests.helpers import LogLines, gyre_process
 
 STOP_LIMIT_S = 1.0  # the issue's promise
 WAIT_S = 10.0  # for log lines and replies that must come
@@ -29,42 +27,6 @@ WATCHDOG_ARGS = ("--config-set", "watchdog-period", "200")
 ENDLESS_SPIN = b"%d" % 10**15
 HELD = re.compile(r"WATCHDOG: the event loop has been held for (\d+) ms \(watchdog-period 200\) "
                   r"by 'debug' of client id=(\d+) addr=127\.0\.0\.1:\d+ name=")
-
-
-class LogLines:
-    """The server's log, line by line, read by a thread so a test can wait with a deadline."""
-
-    def __init__(self, proc: subprocess.Popen[str]) -> None:
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.seen: list[str] = []
-        assert proc.stdout is not None
-        stream = proc.stdout
-        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
-
-    def _read(self, stream: Iterator[str]) -> None:
-        for line in stream:
-            self.lines.put(line)
-        self.lines.put("")  # the end
-
-    def wait_for(self, pattern: str | re.Pattern[str], timeout_s: float = WAIT_S) -> re.Match[str]:
-        regex = re.compile(pattern) if isinstance(pattern, str) else pattern
-        deadline = time.monotonic() + timeout_s
-        while True:
-            line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            self.seen.append(line)
-            m = regex.search(line)
-            if m:
-                return m
-
-    def rest(self) -> str:
-        """Every line not read yet (call once the process has ended)."""
-        while True:
-            try:
-                self.seen.append(self.lines.get(timeout=WAIT_S))
-            except queue.Empty:
-                return "".join(self.seen)
-            if not self.seen[-1]:
-                return "".join(self.seen)
 
 
 @contextmanager

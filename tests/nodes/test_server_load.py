@@ -43,7 +43,12 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tests.helpers import REDIS_SERVER, gyre_process, read_until_closed, real_redis_server
+from tests.helpers import (
+    REDIS_SERVER,
+    gyre_process,
+    read_until_closed,
+    real_redis_server,
+)
 
 SOCKET_TIMEOUT_S = 20.0
 LATENCY_BOUND_S = 0.5  # the prober's worst round trip while the server is loaded

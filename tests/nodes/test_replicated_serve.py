@@ -1,0 +1,248 @@
+"""Replicated `gyre serve`: real processes on loopback, redis-py clients, kill -9, cut links, bad peers.
+
+Waiting is always on something observable (a log line, an answer), never a
+sleep: convergence is asked of the servers again until they agree, under a
+deadline (`helpers_cluster.converged`).
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import redis
+import trio
+
+from tests.nodes.helpers_cluster import (
+    START_S,
+    Cluster,
+    converged,
+    free_ports,
+    keyspace,
+)
+from tests.nodes.helpers_peers import Proxy
+
+MODES = ("eventual", "causal")
+
+
+def write_everything(c1: redis.Redis, c2: redis.Redis, c3: redis.Redis) -> None:
+    """Writes of every type, spread over three servers and two databases."""
+    c1.set("s", "text")
+    c1.set("ttl", "soon", ex=500)
+    c2.rpush("l", "a", "b", "a")
+    c2.sadd("set", "x", "1", "2")
+    c3.hset("h", mapping={"f1": "v1", "f2": "v2"})
+    c3.zadd("z", {"m1": 1.5, "m2": math.inf, "m3": -0.0})
+    c1.incrby("n", 41)
+    c1.incr("n")
+    c2.set("gone", "x")
+    c2.delete("gone")
+    c3.set("old", "v")
+    c3.rename("old", "new")
+    c1.set("mv", "moved")
+    c1.move("mv", 2)
+    c2.execute_command("SELECT", 3)
+    c2.set("db3", "three")
+    c2.execute_command("SELECT", 0)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_writes_of_every_type_on_different_servers_converge(mode: str) -> None:
+    with Cluster(mode) as cluster:
+        clients = cluster.clients()
+        write_everything(clients["n1"], clients["n2"], clients["n3"])
+        agreed = converged(clients)
+        db0 = agreed[0]
+        assert {k: v[0] for k, v in db0.items()} == {
+            b"s": b"string", b"ttl": b"string", b"l": b"list", b"set": b"set", b"h": b"hash",
+            b"z": b"zset", b"n": b"string", b"new": b"string"}
+        assert db0[b"n"][1] == b"42" and db0[b"l"][1] == [b"a", b"b", b"a"]
+        assert db0[b"z"][1] == [[b"m3", 0.0], [b"m1", 1.5], [b"m2", math.inf]]
+        assert db0[b"ttl"][2] > 0 and db0[b"s"][2] == -1  # the TTL replicated as an absolute time
+        assert agreed[2] == {b"mv": (b"string", b"moved", -1)} and agreed[3][b"db3"][1] == b"three"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_flushdb_flushall_and_swapdb_replicate(mode: str) -> None:
+    with Cluster(mode) as cluster:
+        c = cluster.clients()
+        c["n1"].set("a", 1)
+        c["n1"].execute_command("SELECT", 1)
+        c["n1"].set("in1", 1)
+        c["n1"].execute_command("SELECT", 0)
+        converged(c)
+        c["n2"].execute_command("SWAPDB", 0, 1)
+        after_swap = converged(c)
+        assert set(after_swap) == {0, 1} and set(after_swap[0]) == {b"in1"} and set(after_swap[1]) == {b"a"}
+        c["n3"].flushdb()
+        c["n3"].set("later", "kept")  # after the flush: survives it everywhere
+        assert converged(c) == {0: {b"later": (b"string", b"kept", -1)}, 1: {b"a": (b"string", b"1", -1)}}
+        c["n1"].flushall()
+        assert converged(c) == {}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_concurrent_writes_to_one_key_settle_on_one_value(mode: str) -> None:
+    with Cluster(mode) as cluster:
+        c = cluster.clients()
+
+        def hammer(node_id: str) -> None:
+            client = cluster[node_id].client()
+            for i in range(300):
+                client.set("k", f"{node_id}-{i}")
+                client.rpush("log", f"{node_id}-{i}")
+
+        threads = [threading.Thread(target=hammer, args=(n,)) for n in c]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        agreed = converged(c)[0]
+        assert agreed[b"k"][1] in {f"{n}-299".encode() for n in c}
+        # Last writer wins on the whole list: everyone holds the list of the server that
+        # pushed last (with whatever it had merged from the others before).
+        assert agreed[b"log"][1][-1] in {f"{n}-299".encode() for n in c}
+
+
+def test_a_server_killed_with_sigkill_catches_up_after_a_restart() -> None:
+    with Cluster("eventual") as cluster:
+        c = cluster.clients()
+        c["n1"].set("before", "1")
+        converged(c)
+        cluster.kill("n3")
+        c["n1"].set("while-down", "2")
+        c["n2"].hset("h", "f", "v")
+        cluster.spawn("n3")
+        cluster.wait_ready("n3")
+        c["n3"] = cluster["n3"].client()
+        agreed = converged(c)[0]
+        assert set(agreed) == {b"before", b"while-down", b"h"}
+
+
+def test_a_new_server_answers_loading_until_a_peer_is_there() -> None:
+    with Cluster("eventual", n=2, extra=["--sync-timeout", "60"]) as cluster:
+        c = cluster.clients()
+        c["n1"].set("k", "v")
+        cluster.kill("n1")
+        cluster.kill("n2")
+        lonely = cluster.spawn("n2")
+        assert lonely.log is not None
+        m = lonely.log.wait_for(r"ready to accept connections on .*:(\d+)\s*$", START_S)
+        lonely.port = int(m.group(1))
+        client = lonely.client()
+        with pytest.raises(redis.exceptions.BusyLoadingError):
+            client.get("k")
+        assert client.info("persistence")["loading"] == 1  # INFO works meanwhile
+        cluster.spawn("n1")
+        cluster.wait_ready("n1")
+        lonely.log.wait_for(r"caught up with n1", START_S)
+        assert client.get("k") is None  # n1 restarted empty too: both had nothing to give
+        cluster["n1"].client().set("k2", "v2")
+        assert converged({"n1": cluster["n1"].client(), "n2": client})[0] == {b"k2": (b"string", b"v2", -1)}
+
+
+def test_info_replication_lists_the_mode_and_every_peer() -> None:
+    with Cluster("causal") as cluster:
+        info = cluster["n2"].client().info("replication")
+        assert info["role"] == "master" and info["gyre_mode"] == "causal" and info["gyre_node_id"] == "n2"
+        assert info["gyre_peers"] == 2
+        assert info["peer0"]["id"] == "n1" and info["peer1"]["id"] == "n3"
+        assert {info["peer0"]["state"], info["peer1"]["state"]} == {"up"}
+        assert cluster["n2"].client().execute_command("ROLE")[0] == b"master"
+
+
+class ProxyThread:
+    """A `Proxy` (tests.nodes.helpers_peers) run by trio in a thread of its own."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.proxy = Proxy(upstream_port)
+        self.ready = threading.Event()
+        self.token: trio.lowlevel.TrioToken | None = None
+        self.cancel: trio.CancelScope | None = None
+        self.thread = threading.Thread(target=trio.run, args=(self._main,), daemon=True)
+        self.thread.start()
+        assert self.ready.wait(START_S)
+
+    async def _main(self) -> None:
+        self.token = trio.lowlevel.current_trio_token()
+        with trio.CancelScope() as scope:
+            self.cancel = scope
+            async with trio.open_nursery() as nursery:
+                await nursery.start(self.proxy.run)
+                self.ready.set()
+
+    def call(self, fn: object) -> None:
+        trio.from_thread.run_sync(fn, trio_token=self.token)
+
+    def close(self) -> None:
+        assert self.cancel is not None
+        trio.from_thread.run_sync(self.cancel.cancel, trio_token=self.token)
+        self.thread.join(START_S)
+
+
+def test_a_cut_link_shows_stale_reads_then_heals_without_a_restart() -> None:
+    n2_peer_port = free_ports(1)[0]
+    proxy = ProxyThread(n2_peer_port)
+    try:
+        # n1 dials n2 (the smaller id dials) through the proxy.
+        def via_proxy(me: str, peer: str) -> int | None:
+            return proxy.proxy.port if (me, peer) == ("n1", "n2") else None
+
+        cluster = Cluster("eventual", n=2, peer_address=via_proxy)
+        cluster["n2"].peer_port = n2_peer_port
+        cluster["n2"].args[cluster["n2"].args.index("--peer-port") + 1] = str(n2_peer_port)
+        cluster["n1"].args[cluster["n1"].args.index("--peers") + 1] = f"n2=127.0.0.1:{proxy.proxy.port}"
+        cluster["n2"].args[cluster["n2"].args.index("--peers") + 1] = f"n1=127.0.0.1:{cluster['n1'].peer_port}"
+        with cluster:
+            c = cluster.clients()
+            c["n1"].set("k", "before")
+            converged(c)
+            proxy.call(proxy.proxy.cut)
+            c["n1"].set("k", "after")
+            assert c["n1"].get("k") == b"after" and c["n2"].get("k") == b"before"  # stale while cut
+            proxy.call(proxy.proxy.restore)
+            assert converged(c)[0] == {b"k": (b"string", b"after", -1)}
+            assert cluster["n1"].log is not None
+            cluster["n1"].log.wait_for(r"peer n2: link up", START_S)
+    finally:
+        proxy.close()
+
+
+def test_a_peer_with_the_wrong_secret_is_refused_with_a_log_line() -> None:
+    cluster = Cluster("eventual", n=2, extra=["--sync-timeout", "0"])
+    cluster["n1"].args += ["--cluster-secret", "right"]
+    cluster["n2"].args += ["--cluster-secret", "wrong"]
+    with cluster:
+        logs = [cluster[n].log for n in ("n1", "n2")]
+        assert all(log is not None for log in logs)
+        cluster["n2"].log.find(r"wrong cluster secret", START_S)  # type: ignore[union-attr]
+        cluster["n1"].client().set("k", "v")
+        assert cluster["n2"].client().info("replication")["peer0"]["state"] == "down"
+        assert cluster["n2"].client().get("k") is None
+
+
+def test_a_peer_port_beyond_loopback_without_a_secret_refuses_to_start() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "nodes.gyre_cli", "serve", "--port", "0", "--node-id", "n1",
+         "--peer-host", "0.0.0.0", "--peers", "n2=127.0.0.1:1"],
+        capture_output=True, text=True, timeout=START_S)
+    assert result.returncode == 2
+    assert "refusing to listen for peers on 0.0.0.0 without a cluster secret" in result.stderr
+
+
+def test_cluster_options_without_peers_are_refused(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "nodes.gyre_cli", "serve", "--node-id", "n1"],
+                            capture_output=True, text=True, timeout=START_S)
+    assert result.returncode == 2 and "give --peers too" in result.stderr
+
+
+def test_keyspace_helper_sees_what_it_should() -> None:
+    with Cluster("eventual", n=2) as cluster:
+        c = cluster["n1"].client()
+        c.set("a", "1", px=900_000)
+        ks = keyspace(c)
+        assert list(ks) == [0] and ks[0][b"a"][0] == b"string" and ks[0][b"a"][2] > 0
