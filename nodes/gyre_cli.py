@@ -116,6 +116,7 @@ def _register_subcommands() -> None:
     from maelstrom.compare.cli import compare_command
     from maelstrom.sim.cli import sim_command
     from maelstrom.test_cli import test_command
+    from nodes.cluster_cli import cluster_command
     from nodes.node_cli import node_group
 
     main.add_command(node_group, "node")
@@ -123,6 +124,7 @@ def _register_subcommands() -> None:
     main.add_command(check, "check")
     main.add_command(sim_command, "sim")
     main.add_command(compare_command, "compare")
+    main.add_command(cluster_command, "cluster")
 
 
 _register_subcommands()

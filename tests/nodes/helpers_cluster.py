@@ -41,6 +41,29 @@ def free_ports(n: int) -> list[int]:
             s.close()
 
 
+def free_port_run(n: int, *, low: int = 20_000, high: int = 32_000) -> int:
+    """The first of ``n`` consecutive ports free now, below the kernel's ephemeral range
+    (where other tests' port-0 sockets land), for a program that numbers ports from a base."""
+    import random
+
+    rng = random.Random()
+    for _ in range(1000):
+        base = rng.randrange(low, high - n)
+        socks: list[socket.socket] = []
+        try:
+            for port in range(base, base + n):
+                s = socket.socket()
+                socks.append(s)
+                s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError(f"no {n} consecutive free ports in {low}..{high}")
+
+
 @dataclass
 class Server:
     """One server of the cluster."""

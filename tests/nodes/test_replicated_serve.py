@@ -8,6 +8,7 @@ deadline (`helpers_cluster.converged`).
 from __future__ import annotations
 
 import math
+import signal
 import subprocess
 import sys
 import threading
@@ -17,10 +18,12 @@ import pytest
 import redis
 import trio
 
+from tests.helpers import LogLines
 from tests.nodes.helpers_cluster import (
     START_S,
     Cluster,
     converged,
+    free_port_run,
     free_ports,
     keyspace,
 )
@@ -246,3 +249,27 @@ def test_keyspace_helper_sees_what_it_should() -> None:
         c.set("a", "1", px=900_000)
         ks = keyspace(c)
         assert list(ks) == [0] and ks[0][b"a"][0] == b"string" and ks[0][b"a"][2] > 0
+
+
+def test_gyre_cluster_runs_its_servers_with_prefixed_logs_and_stops_them_on_sigint() -> None:
+    base = free_port_run(6)  # `gyre cluster` numbers the servers' ports from --port and --peer-port
+    port, peer_port = base, base + 3
+    ports = [port + i for i in range(3)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nodes.gyre_cli", "cluster", "--nodes", "3", "--mode", "causal",
+         "--port", str(port), "--peer-port", str(peer_port), "--loglevel", "verbose"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = LogLines(proc)
+    try:
+        for node_id in ("n1", "n2", "n3"):
+            log.find(rf"^{node_id} \| .*caught up with|^{node_id} \| .*no peer answered", START_S)
+        redis.Redis(port=ports[0]).set("k", "v")
+        third = redis.Redis(port=ports[2])
+        assert converged({"n1": redis.Redis(port=ports[0]), "n3": third})[0] == {b"k": (b"string", b"v", -1)}
+        assert third.info("replication")["gyre_mode"] == "causal"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=START_S) == 0
+    for p in ports:
+        with pytest.raises(redis.exceptions.ConnectionError):
+            redis.Redis(port=p).ping()
