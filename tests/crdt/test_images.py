@@ -111,6 +111,18 @@ def test_zset_special_scores() -> None:
     assert image_to_json(image)["v"] == [["f", "1.5"], ["i", "inf"], ["n", "-inf"], ["z", "0.0"]]
 
 
+def test_a_skiplist_zset_keeps_a_negative_zero() -> None:
+    """A skiplist keeps ``-0`` (ZSCORE says "-0"); a replica's copy must too, whatever member comes first."""
+    for pairs in ([(b"a", -0.0)] + [(b"m%04d" % i, 1.0) for i in range(CONFIG["zset-max-listpack-entries"])],
+                  [(b"a", -0.0), (b"b" * 100, 1.0)]):  # a member too long for a listpack
+        z = make_zset([(b"a", 1.0)] + pairs[1:])
+        z.add(b"a", -0.0, CONFIG)
+        assert z.big and math.copysign(1, z.scores[b"a"]) == -1
+        image = check_roundtrip(z, None)
+        restored = restore(image, CONFIG)
+        assert math.copysign(1, restored.scores[b"a"]) == -1 and restored.big
+
+
 def test_hash_encoding_follows_the_limits() -> None:
     small = HashValue({b"f": b"v"})
     assert restore(check_roundtrip(small, None), CONFIG).listpack
