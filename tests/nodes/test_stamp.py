@@ -318,3 +318,29 @@ def test_causal_request_sync_on_an_empty_node_gets_a_snapshot() -> None:
     assert kv1.synced_with == {"n0"}
     assert resp_side(n1).state(T0 + 1) == a.state(T0 + 1)
     assert kv1.keyspace.versions == kv0.keyspace.versions and kv1.clock == kv0.clock
+
+
+def test_eventual_replicate_carries_flush_marks_and_request_sync_repairs_an_empty_node() -> None:
+    n0, n1 = node("n0", "eventual"), node("n1", "eventual")
+    kv0, kv1 = n0.kv, n1.kv
+    assert isinstance(kv0, EventualKv) and isinstance(kv1, EventualKv)
+    a = resp_side(n0)
+    kv0.replicate(a.batch(("SET", "k", "v"), ("SELECT", 4), ("ZADD", "z", "1", "m"), ("SELECT", 0)))
+    n0.drain()  # lost
+    kv0.replicate(a.batch(("SELECT", 4), ("FLUSHDB",), ("SELECT", 0), now=T0 + 1))
+    [push] = n0.drain()
+    assert push.body["type"] == KV_DELTA.type and push.body["entries"] == [] and len(push.body["marks"]) == 1
+    deliver([push], n1, T0 + 1)
+    assert n1.kv.keyspace.versions.marks == kv0.keyspace.versions.marks
+    kv1.request_sync()
+    [ask] = n1.drain()
+    assert ask.body["sync"] is True
+    [answer] = deliver([ask], n0, T0 + 2)
+    assert kv1.synced_with == set()
+    assert deliver([answer], n1, T0 + 2) == []  # nothing left to push back
+    assert kv1.synced_with == {"n0"}
+    assert resp_side(n1).state(T0 + 2) == a.state(T0 + 2) == {0: {b"k": (b"string", b"v", -1)}}
+    assert kv1.keyspace.digests() == kv0.keyspace.digests()
+    [ask] = (kv1.request_sync(), n1.drain())[1]
+    [answer] = deliver([ask], n0, T0 + 3)  # in sync: a sync request is still answered
+    assert answer.body["entries"] == []
