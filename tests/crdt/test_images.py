@@ -70,7 +70,7 @@ def check_roundtrip(value: Any, expire_at: int | None) -> Image:
     return image
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(values, expiry)
 def test_every_type_roundtrips_through_json_and_the_engine(value: Any, expire_at: int | None) -> None:
     image = check_roundtrip(value, expire_at)
@@ -132,7 +132,7 @@ def test_hash_encoding_follows_the_limits() -> None:
     assert not restore(check_roundtrip(many, None), CONFIG).listpack
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(st.data())
 def test_insertion_order_does_not_change_the_image(data: st.DataObject) -> None:
     members = data.draw(st.lists(small_bytes | int_members, min_size=1, max_size=10, unique=True))
@@ -194,7 +194,7 @@ image_like = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(json_values | image_like)
 def test_arbitrary_json_is_an_image_or_a_decode_error(data: Any) -> None:
     try:

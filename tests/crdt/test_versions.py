@@ -41,7 +41,7 @@ def fresh_copy(t: VersionTable) -> VersionTable:
     return out
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(entries, marks, st.randoms(use_true_random=False))
 def test_merge_is_a_join_whatever_the_order_and_repeats(items: list[Entry], flushes: list[tuple[int, Timestamp]],
                                                         rnd: Any) -> None:
@@ -64,7 +64,7 @@ def test_merge_is_a_join_whatever_the_order_and_repeats(items: list[Entry], flus
     assert {db: max(ts for d, ts in flushes if d == db) for db, _ in flushes} == a.marks
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(entries, entries, marks)
 def test_merging_tables_commutes(x: list[Entry], y: list[Entry], flushes: list[tuple[int, Timestamp]]) -> None:
     half = len(flushes) // 2
@@ -79,7 +79,7 @@ def test_merging_tables_commutes(x: list[Entry], y: list[Entry], flushes: list[t
     assert ab == ba and ab.digests() == ba.digests()
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["put", "remove", "mark", "digests"]), refs, registers), max_size=20))
 def test_lazy_digests_equal_a_fresh_tables(ops: list[tuple[str, Ref, LWWRegister[Any]]]) -> None:
     t = VersionTable()

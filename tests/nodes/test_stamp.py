@@ -12,6 +12,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crdt.engine import Engine
 from crdt.replication.clocks import DecodeError, Timestamp
@@ -122,8 +124,8 @@ def images(stamped: Stamped) -> dict[tuple[int, bytes], Image | None]:
 
 def test_each_command_stamps_the_keys_it_wrote_with_their_images() -> None:
     s = Server()
-    st = s.batch(("SET", "k", "v"))
-    assert images(st) == {(0, b"k"): Image("string", b"v")} and not st.marks
+    out = s.batch(("SET", "k", "v"))
+    assert images(out) == {(0, b"k"): Image("string", b"v")} and not out.marks
     assert images(s.batch(("SET", "t", "v", "PX", 500))) == {(0, b"t"): Image("string", b"v", T0 + 500)}
     assert images(s.batch(("EXPIRE", "k", 100), now=T0 + 1)) == {(0, b"k"): Image("string", b"v", T0 + 100_001)}
     assert images(s.batch(("PERSIST", "k"), now=T0 + 2)) == {(0, b"k"): Image("string", b"v")}
@@ -160,25 +162,25 @@ def test_nothing_written_stamps_nothing() -> None:
 def test_flushdb_is_a_mark_and_later_writes_of_the_batch_follow_it() -> None:
     s = Server()
     s.batch(("SET", "old", "1"), ("SELECT", 1), ("SET", "other", "1"), ("SELECT", 0))
-    st = s.batch(("SET", "before", "1"), ("FLUSHDB",), ("SET", "after", "2"), ("SET", "after", "3"))
-    assert list(st.marks) == [0] and refs(st) == [(0, b"after")]  # no entry for keys the flush removed
-    [(_, reg)] = st.entries
-    assert reg.value == Image("string", b"3") and reg.ts > st.marks[0]
+    out = s.batch(("SET", "before", "1"), ("FLUSHDB",), ("SET", "after", "2"), ("SET", "after", "3"))
+    assert list(out.marks) == [0] and refs(out) == [(0, b"after")]  # no entry for keys the flush removed
+    [(_, reg)] = out.entries
+    assert reg.value == Image("string", b"3") and reg.ts > out.marks[0]
     versions = s.ks.versions
     assert versions.get((0, b"old")) is None and versions.get((0, b"before")) is None
     assert versions.get((1, b"other")) is not None  # another database is untouched
-    st = s.batch(("FLUSHALL",))
-    assert sorted(st.marks) == list(range(len(s.engine.dbs))) and not st.entries and len(versions) == 0
+    out = s.batch(("FLUSHALL",))
+    assert sorted(out.marks) == list(range(len(s.engine.dbs))) and not out.entries and len(versions) == 0
 
 
 def test_swapdb_marks_both_databases_and_rewrites_every_key() -> None:
     s = Server()
     s.batch(("SET", "a", "0"), ("SELECT", 1), ("SET", "b", "1"), ("RPUSH", "c", "x"), ("SELECT", 0))
-    st = s.batch(("SWAPDB", 0, 1), ("SET", "d", "after"))
-    assert sorted(st.marks) == [0, 1] and st.marks[0] != st.marks[1]
-    assert images(st) == {(0, b"b"): Image("string", b"1"), (0, b"c"): Image("list", (b"x",)),
+    out = s.batch(("SWAPDB", 0, 1), ("SET", "d", "after"))
+    assert sorted(out.marks) == [0, 1] and out.marks[0] != out.marks[1]
+    assert images(out) == {(0, b"b"): Image("string", b"1"), (0, b"c"): Image("list", (b"x",)),
                           (0, b"d"): Image("string", b"after"), (1, b"a"): Image("string", b"0")}
-    assert all(reg.ts > st.marks[ref[0]] for ref, reg in st.entries)
+    assert all(reg.ts > out.marks[ref[0]] for ref, reg in out.entries)
     assert sorted(s.ks.versions.refs_of_db(1)) == [(1, b"a")]
 
 
@@ -344,3 +346,66 @@ def test_eventual_replicate_carries_flush_marks_and_request_sync_repairs_an_empt
     [ask] = (kv1.request_sync(), n1.drain())[1]
     [answer] = deliver([ask], n0, T0 + 3)  # in sync: a sync request is still answered
     assert answer.body["entries"] == []
+
+
+KEYS = ("a", "b", "c")
+commands = st.one_of(
+    st.tuples(st.just("SET"), st.sampled_from(KEYS), st.sampled_from(["1", "x"])),
+    st.tuples(st.just("SET"), st.sampled_from(KEYS), st.just("v"), st.just("PX"), st.integers(1, 30)),
+    st.tuples(st.sampled_from(["DEL", "PERSIST", "INCR", "LPOP", "SPOP"]), st.sampled_from(KEYS)),
+    st.tuples(st.just("PEXPIRE"), st.sampled_from(KEYS), st.integers(-5, 30)),
+    st.tuples(st.sampled_from(["RPUSH", "SADD"]), st.sampled_from(KEYS), st.sampled_from(["m", "2", "-0"])),
+    st.tuples(st.just("HSET"), st.sampled_from(KEYS), st.sampled_from(["f", "g"]), st.just("v")),
+    st.tuples(st.just("ZADD"), st.sampled_from(KEYS), st.sampled_from(["-0", "inf", "1"]), st.just("m")),
+    st.tuples(st.sampled_from(["RENAME", "COPY"]), st.sampled_from(KEYS), st.sampled_from(KEYS)),
+    st.tuples(st.just("MOVE"), st.sampled_from(KEYS), st.integers(0, 2)),
+    st.tuples(st.just("SELECT"), st.integers(0, 2)),
+    st.tuples(st.just("SWAPDB"), st.integers(0, 2), st.integers(0, 2)),
+    st.just(("FLUSHDB",)), st.just(("GET", "a")), st.just(("EXPIRE_CYCLE",)),
+)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.lists(commands, min_size=1, max_size=6), min_size=1, max_size=5))
+def test_any_batches_merged_on_a_peer_give_the_same_keyspace(batches: list[list[tuple[Any, ...]]]) -> None:
+    a, peer = Server("n0"), Server("n1")
+    for i, batch in enumerate(batches):
+        now = T0 + 7 * i
+        for argv in batch:
+            if argv == ("EXPIRE_CYCLE",):
+                a.engine.active_expire(now)
+            else:
+                a(*argv, now=now)
+        peer.merge(a.stamp(now), now)
+        assert peer.state(now) == a.state(now)
+    assert peer.ks.versions == a.ks.versions and peer.ks.digests() == a.ks.digests()
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.lists(commands, min_size=1, max_size=5), st.booleans()),
+                min_size=1, max_size=6), st.randoms(use_true_random=False))
+def test_two_writers_converge_whatever_the_delivery_order(batches: list[tuple[bool, list[tuple[Any, ...]], bool]],
+                                                         rnd: Any) -> None:
+    sides = (Server("n0"), Server("n1"))
+    held: list[list[Stamped]] = [[], []]  # batches not yet delivered to side i
+    for i, (on_b, batch, deliver_now) in enumerate(batches):
+        now = T0 + 7 * i
+        me, other = sides[on_b], sides[not on_b]
+        for argv in batch:
+            if argv == ("EXPIRE_CYCLE",):
+                me.engine.active_expire(now)
+            else:
+                me(*argv, now=now)
+        held[not on_b].append(me.stamp(now))
+        if deliver_now:
+            for stamped in held[not on_b]:
+                other.merge(stamped, now)
+            held[not on_b].clear()
+    end = T0 + 7 * len(batches)  # some TTLs still run
+    for side, pending in zip(sides, held, strict=True):
+        rnd.shuffle(pending)
+        for stamped in pending + pending[:1]:  # any order, duplicates harmless
+            side.merge(stamped, end)
+    a, b_side = sides
+    assert a.ks.versions == b_side.ks.versions and a.ks.digests() == b_side.ks.digests()
+    assert a.state(end) == b_side.state(end)
