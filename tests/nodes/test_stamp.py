@@ -409,3 +409,26 @@ def test_two_writers_converge_whatever_the_delivery_order(batches: list[tuple[bo
     a, b_side = sides
     assert a.ks.versions == b_side.ks.versions and a.ks.digests() == b_side.ks.digests()
     assert a.state(end) == b_side.state(end)
+
+
+def test_causal_writes_naming_a_missing_database_are_refused_whole() -> None:
+    """Refused on receipt: a write that fails only when delivered was lost and blocked its origin's later writes."""
+    n1 = node("n1", "causal")
+    kv1 = n1.kv
+    assert isinstance(kv1, CausalKv)
+
+    def write(seq: int, db: int) -> dict[str, Any]:
+        return {"origin": "n0:1", "seq": seq, "deps": {"n0:1": seq}, "client": None,
+                "entries": [[f"k{seq}", {"ts": [T0, seq, "n0"], "value": "v"}, db]]}
+
+    body = {"type": CAUSAL_WRITES.type, "writes": [write(1, 0), write(2, 20)], "msg_id": 3}
+    [reply] = n1.handle(roundtrip(Message("n0", "n1", body)), T0)
+    assert_error(reply.body, ErrorCode.MALFORMED_REQUEST, 3)
+    body = {"type": CAUSAL_WRITES.type, "writes": [write(1, 0), {**write(2, 0), "marks": [[16, [T0, 9, "n0"]]]}],
+            "msg_id": 4}
+    [reply] = n1.handle(roundtrip(Message("n0", "n1", body)), T0)
+    assert_error(reply.body, ErrorCode.MALFORMED_REQUEST, 4)
+    assert kv1.pending_count == 0 and not kv1.applied and len(kv1.keyspace) == 0
+    body = {"type": CAUSAL_WRITES.type, "writes": [write(2, 1), write(1, 0)]}
+    assert n1.handle(roundtrip(Message("n0", "n1", body)), T0) == []  # the origin is not blocked
+    assert kv1.applied == {"n0:1": 2} and len(kv1.keyspace) == 2
