@@ -184,8 +184,8 @@ def test_malformed_images_are_decode_errors(data: Any) -> None:
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=4)
     | st.sampled_from(["string", "list", "set", "hash", "zset", "inf", "-inf", "nan", "\xff", "\u0100"]),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(["t", "v", "x", "y"]) | st.text(max_size=2),
-                                                                inner, max_size=4),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.sampled_from(["t", "v", "x", "y"]) | st.text(max_size=2), inner, max_size=4),
     max_leaves=12,
 )
 image_like = st.fixed_dictionaries(
