@@ -380,7 +380,10 @@ class CausalKv(KvRequests):
 
     def _on_writes(self, msg: Message, now_ms: int) -> None:
         data = msg.body["writes"]
-        self._receive([CausalWrite.from_json(w) for w in data], now_ms)
+        writes = [CausalWrite.from_json(w) for w in data]
+        for w in writes:  # refused whole here: a write that fails when delivered would block its origin
+            self.keyspace.check_databases(w.entries, w.marks)
+        self._receive(writes, now_ms)
 
     def _anti_entropy(self, now_ms: int) -> None:
         node = self.node

@@ -317,10 +317,8 @@ class LwwKeyspace:
         """
         entries = list(entries)
         marks = list(marks)
+        self.check_databases(entries, marks)
         dbs = self.engine.dbs
-        for db_index in [ref[0] for ref, _ in entries] + [db for db, _ in marks]:
-            if db_index >= len(dbs):
-                raise DecodeError(f"database {db_index} does not exist here ({len(dbs)} databases)")
         self.observe(entries, now_ms, marks)
         for db_index, ts in marks:
             gone = self.versions.mark_flush(db_index, ts)
@@ -341,6 +339,17 @@ class LwwKeyspace:
                     db.set(ref[1], restore(image, self.engine.config), now_ms, expire_at_ms=image.expire_at)
         self.applied += len(changed)
         return changed
+
+    def check_databases(self, entries: Iterable[Entry], marks: Iterable[tuple[int, Timestamp]] = ()) -> None:
+        """Refuse peer input naming a database this engine does not have.
+
+        Raises:
+            DecodeError: an entry or mark names a database index out of range.
+        """
+        count = len(self.engine.dbs)
+        for db_index in [ref[0] for ref, _ in entries] + [db for db, _ in marks]:
+            if db_index >= count:
+                raise DecodeError(f"database {db_index} does not exist here ({count} databases)")
 
     def digests(self) -> list[int]:
         """The 16 shard digests, flush marks included."""

@@ -125,7 +125,12 @@ def restore(image: Image, config: Config) -> Any:
                 for f, v in data):
             h.listpack = False
         return h
-    z = ZSet()
+    # Pick the encoding first: a listpack turns a -0 score into 0, so adding
+    # members to a listpack that only converts later would lose the sign of
+    # the scores added before the conversion.
+    limits = config.values
+    z = ZSet(big=len(data) > limits["zset-max-listpack-entries"]
+             or any(len(m) > limits["zset-max-listpack-value"] for m, _ in data))
     for member, score in data:
         z.add(member, score, config)
     return z
