@@ -215,6 +215,7 @@ class Replication:
         inbox = self.inbox
         async for msg in inbox:
             now = self.clock()
+            self.after_batch(now)  # local writes not stamped yet go first (blocked clients served late)
             out = core.handle(msg, now)
             for _ in range(MESSAGES_PER_TURN - 1):
                 try:
@@ -224,6 +225,7 @@ class Replication:
                 out.extend(core.handle(msg, now))
             self._emit(out)
             self.server.after_external_writes()
+            self.after_batch(self.clock())  # what the clients served just now wrote
             if self.kv.synced_with:
                 self._synced.set()
 

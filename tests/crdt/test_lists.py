@@ -7,11 +7,9 @@ deletion, TTL handling with explicit times, change signalling, and the cores
 
 from __future__ import annotations
 
-
 import pytest
 
 from crdt import errors
-from crdt.errors import CommandError
 from crdt.commands.lists import (
     ListValue,
     list_move,
@@ -19,6 +17,7 @@ from crdt.commands.lists import (
     list_pop,
     parse_mpop,
 )
+from crdt.errors import CommandError
 from protocol.replies import NULL_ARRAY, OK, ErrorReply
 from tests.helpers import EngineBox
 

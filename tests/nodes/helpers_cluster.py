@@ -159,6 +159,18 @@ class Cluster:
         if server.proc is not None and server.proc.poll() is None:
             self.kill(node_id, signal.SIGTERM)
 
+    def wait_links_up(self, deadline_s: float = START_S) -> None:
+        """Ask every server's INFO replication again until all its peer links are up."""
+        end = time.monotonic() + deadline_s
+        for server in self.servers.values():
+            client = server.client()
+            while True:
+                info = client.info("replication")
+                if all(info[f"peer{i}"]["state"] == "up" for i in range(info["gyre_peers"])):
+                    break
+                if time.monotonic() > end:
+                    raise AssertionError(f"{server.node_id}'s links never all came up: {info}")
+
     def clients(self) -> dict[str, redis.Redis]:
         return {node_id: s.client() for node_id, s in self.servers.items()}
 
