@@ -12,7 +12,7 @@ import random
 import pytest
 
 from crdt.keyspace import encoding_of
-from tests.helpers import NOT_INTEGER, SYNTAX, WRONGTYPE, EngineBox
+from tests.helpers import EngineBox, NOT_INTEGER, SYNTAX, WRONGTYPE
 
 T0 = 1_700_000_000_000
 BIT_OFFSET = b"ERR bit offset is not an integer or out of range"

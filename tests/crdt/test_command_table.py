@@ -10,16 +10,11 @@ from typing import Any
 
 import pytest
 
-from crdt.commands.introspection import (
-    CATEGORY_ORDER,
-    FLAG_ORDER,
-    find_command,
-    info_row,
-)
+from crdt.commands.introspection import CATEGORY_ORDER, FLAG_ORDER, find_command, info_row
 from crdt.table import KNOWN_FLAGS, TABLE
 from protocol.replies import SimpleString
 from protocol.resp import encode
-from tests.helpers import SYNTAX, EngineBox
+from tests.helpers import EngineBox, SYNTAX
 
 T0 = 1_700_000_000_000
 

@@ -7,15 +7,16 @@ requests to the driver (close_after_reply, kill) are read back from them.
 
 from __future__ import annotations
 
+
 import pytest
 
-from crdt.commands.server import client_info_line
 from crdt.config import Config
 from crdt.engine import Engine
+from crdt.commands.server import client_info_line
 from crdt.session import Session
 from protocol.replies import SimpleString, Verbatim
 from protocol.resp import encode
-from tests.helpers import NOT_INTEGER, SYNTAX, EngineBox
+from tests.helpers import EngineBox, NOT_INTEGER, SYNTAX
 
 T0 = 1_700_000_000_000
 WRONGPASS = b"WRONGPASS invalid username-password pair or user is disabled."

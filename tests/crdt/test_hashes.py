@@ -7,10 +7,11 @@ twin (test_hashes_redis.py) checks the same behaviour against redis-server.
 
 from __future__ import annotations
 
+
 import pytest
 
-from crdt.commands.hashes import HashValue
 from crdt.errors import CommandError
+from crdt.commands.hashes import HashValue
 from crdt.scan import collection_scan, parse_scan_options
 from tests.helpers import NOT_FLOAT, NOT_INTEGER, SYNTAX, WRONGTYPE, EngineBox
 

@@ -16,13 +16,7 @@ from crdt.commands.sets import SetValue
 from crdt.commands.zsets import ZSet
 from crdt.engine import Engine
 from crdt.replication.clocks import DecodeError
-from crdt.replication.images import (
-    Image,
-    image_from_json,
-    image_of,
-    image_to_json,
-    restore,
-)
+from crdt.replication.images import Image, image_from_json, image_of, image_to_json, restore
 from crdt.replication.lattices import canonical_bytes
 
 CONFIG = Engine(now_ms=0).config

@@ -4,6 +4,7 @@ the CRLF layout, and every value read from the engine, on virtual time.
 
 from __future__ import annotations
 
+
 import pytest
 
 from crdt.engine import Engine, HostInfo

@@ -13,11 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crdt.commands.keys import DB_CONTENT_SLOTS, DB_INDEX_SLOTS, to_c_int
-from crdt.errors import CommandError
-from crdt.keyspace import Db
 from crdt.scan import parse_scan_cursor
+from crdt.keyspace import Db
+from crdt.errors import CommandError
 from protocol.replies import ErrorReply, SimpleString
-from tests.helpers import NOT_INTEGER, SYNTAX, EngineBox
+from tests.helpers import EngineBox, NOT_INTEGER, SYNTAX
 
 T0 = 1_700_000_000_000
 INT_RANGE = b"ERR value is out of range, value must between -2147483648 and 2147483647"

@@ -6,7 +6,6 @@ No engine here: the Db is driven directly with explicit `now_ms` values.
 from __future__ import annotations
 
 import random
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule

@@ -7,9 +7,11 @@ deletion, TTL handling with explicit times, change signalling, and the cores
 
 from __future__ import annotations
 
+
 import pytest
 
 from crdt import errors
+from crdt.errors import CommandError
 from crdt.commands.lists import (
     ListValue,
     list_move,
@@ -17,7 +19,6 @@ from crdt.commands.lists import (
     list_pop,
     parse_mpop,
 )
-from crdt.errors import CommandError
 from protocol.replies import NULL_ARRAY, OK, ErrorReply
 from tests.helpers import EngineBox
 

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tests.helpers import SYNTAX, EngineBox
+from tests.helpers import EngineBox, SYNTAX
 
 
 @pytest.fixture

@@ -12,12 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crdt import errors
-from crdt.commands.server import serialized_length
 from crdt.config import PARAMS, Config, parse_memory
 from crdt.engine import Engine, HostInfo
 from crdt.errors import CommandError
+from crdt.commands.server import serialized_length
 from protocol.replies import SimpleString
-from tests.helpers import SYNTAX, EngineBox
+from tests.helpers import EngineBox, SYNTAX
 
 T0 = 1_700_000_000_123
 

@@ -14,7 +14,7 @@ import pytest
 
 from crdt.commands.sets import SetValue
 from protocol.replies import SetReply
-from tests.helpers import NOT_INTEGER, SYNTAX, WRONGTYPE, EngineBox
+from tests.helpers import EngineBox, NOT_INTEGER, SYNTAX, WRONGTYPE
 
 T0 = 1_700_000_000_000
 POSITIVE = b"ERR value is out of range, must be positive"

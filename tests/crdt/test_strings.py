@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from crdt.args import INT64_MAX
-from crdt.commands.lists import ListValue
 from crdt.keyspace import encoding_of
+from crdt.commands.lists import ListValue
 from protocol.resp import encode
-from tests.helpers import NOT_INTEGER, SYNTAX, WRONGTYPE, EngineBox
+from tests.helpers import EngineBox, NOT_INTEGER, SYNTAX, WRONGTYPE
 
 T0 = 1_700_000_000_000  # a plausible wall-clock time in ms
 TOO_LONG = b"ERR string exceeds maximum allowed size (proto-max-bulk-len)"

@@ -14,17 +14,11 @@ from typing import Any
 
 import pytest
 
-from crdt import errors
-from crdt.commands.zsets import (
-    ZSet,
-    format_score,
-    parse_score,
-    parse_score_range,
-    zset_pop,
-)
 from crdt.config import Config
+from crdt import errors
 from crdt.engine import Engine
 from crdt.errors import CommandError
+from crdt.commands.zsets import ZSet, format_score, parse_score, parse_score_range, zset_pop
 from protocol.replies import NULL_ARRAY, ErrorReply
 from tests.helpers import NOT_INTEGER, SYNTAX, WRONGTYPE
 

@@ -10,6 +10,7 @@ import hiredis
 
 from tests.differential import Err, encode_command
 
+
 # Every request is answered within this bound (a blocking command's within a shorter
 # one: tests.fuzz.pair).
 REPLY_TIMEOUT_S = 5.0

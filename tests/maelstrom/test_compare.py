@@ -28,30 +28,11 @@ from click.testing import CliRunner
 from maelstrom.compare.aggregate import percentile, summarise, summarise_cell
 from maelstrom.compare.cli import compare_command
 from maelstrom.compare.grid import WORKLOADS, Cell, Knobs, expand, sim_args
-from maelstrom.compare.measure import (
-    CRASH,
-    IMPOSSIBLE_READ,
-    LOST_ELEMENT,
-    LOST_UPDATE,
-    NON_MONOTONIC_READ,
-    NOT_LIVE,
-    STALE_READ,
-    WRONG_COUNT,
-    Anomaly,
-    RunMeasure,
-    availability,
-    classify,
-    convergence,
-    fault_windows,
-    quiet_since_ms,
-)
-from maelstrom.compare.render import (
-    COLUMNS,
-    Meta,
-    markdown_table,
-    render_html,
-    render_markdown,
-)
+from maelstrom.compare.measure import (CRASH, IMPOSSIBLE_READ, LOST_ELEMENT, LOST_UPDATE,
+                                       NON_MONOTONIC_READ, NOT_LIVE, STALE_READ, WRONG_COUNT,
+                                       Anomaly, RunMeasure, availability, classify, convergence,
+                                       fault_windows, quiet_since_ms)
+from maelstrom.compare.render import COLUMNS, Meta, markdown_table, render_html, render_markdown
 from maelstrom.harness import EXIT_CRASH, EXIT_INVALID, EXIT_VALID
 from maelstrom.history import History
 from maelstrom.sim.cli import sim_command

@@ -7,14 +7,8 @@ from collections import Counter
 
 import pytest
 
-from maelstrom.generator import (
-    GenContext,
-    Op,
-    PerThreadOnce,
-    Repeat,
-    Scheduler,
-    parse_concurrency,
-)
+from maelstrom.generator import (GenContext, Op, PerThreadOnce, Repeat, Scheduler,
+                                 parse_concurrency)
 from maelstrom.workloads import WorkloadOpts, get_workload
 from maelstrom.workloads.lin_kv import IndependentGenerator
 

@@ -6,16 +6,8 @@ import random
 
 import pytest
 
-from maelstrom.nemesis import (
-    NemesisOp,
-    NemesisSchedule,
-    apply_op,
-    grudge_majorities_ring,
-    grudge_majority,
-    grudge_minority_third,
-    grudge_one,
-    parse_faults,
-)
+from maelstrom.nemesis import (NemesisOp, NemesisSchedule, apply_op, grudge_majorities_ring,
+                               grudge_majority, grudge_minority_third, grudge_one, parse_faults)
 from maelstrom.net import NetConfig, NetModel
 
 

@@ -10,12 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from maelstrom.history import History
-from maelstrom.report import (
-    lamport_svg,
-    linearizability_svg,
-    pick_windows,
-    render_report,
-)
+from maelstrom.report import lamport_svg, linearizability_svg, pick_windows, render_report
 from maelstrom.report.partitions import describe_grudge, partition_spans
 from maelstrom.report.svg import MONO_ADVANCE, fmt_tick, linear_ticks, log_ticks
 

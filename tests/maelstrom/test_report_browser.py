@@ -28,14 +28,7 @@ import pytest
 from click.testing import CliRunner
 
 from maelstrom import test_cli as cli_module
-from tests.maelstrom.chromium import (
-    CHROMIUM,
-    Browser,
-    Page,
-    ink,
-    png_pixels,
-    screenshot_cli,
-)
+from tests.maelstrom.chromium import CHROMIUM, Browser, Page, ink, png_pixels, screenshot_cli
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed "
                                 "(make test installs Debian's chromium as root)")

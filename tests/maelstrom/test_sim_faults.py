@@ -17,13 +17,7 @@ from click.testing import CliRunner
 from maelstrom.harness import EXIT_BAD_ARGS, EXIT_VALID
 from maelstrom.nemesis import grudge_one_way
 from maelstrom.sim.cli import sim_command
-from maelstrom.sim.faults import (
-    SIM_FAULTS,
-    NodeClock,
-    draw_plan,
-    parse_sim_faults,
-    pick_victims,
-)
+from maelstrom.sim.faults import SIM_FAULTS, NodeClock, draw_plan, parse_sim_faults, pick_victims
 from maelstrom.store import HISTORY_FILE, MESSAGES_FILE
 from nodes.core import DurableStore, NodeCore
 from tests.maelstrom.sim_helpers import NODES, sim_config, simulate

@@ -8,13 +8,7 @@ from pathlib import Path
 
 from maelstrom.history import History
 from maelstrom.report import lamport_svg, linearizability_svg, render_report
-from maelstrom.store import (
-    RunStore,
-    history_text,
-    load_messages,
-    read_history,
-    timestamp_name,
-)
+from maelstrom.store import RunStore, history_text, load_messages, read_history, timestamp_name
 
 WHEN = dt.datetime(2024, 1, 2, 3, 4, 5, 678000, tzinfo=dt.timezone(dt.timedelta(hours=1)))
 

@@ -12,13 +12,8 @@ from maelstrom.history import History
 from maelstrom.services import LinKvService, LinTsoService, LwwKvService, SeqKvService
 from maelstrom.workloads import ClientSession, WorkloadError, WorkloadOpts, get_workload
 from maelstrom.workloads.broadcast import topology
-from maelstrom.workloads.common import (
-    availability_checker,
-    exceptions_checker,
-    merge_valid,
-    set_full_checker,
-    stats_checker,
-)
+from maelstrom.workloads.common import (availability_checker, exceptions_checker, merge_valid,
+                                        set_full_checker, stats_checker)
 from maelstrom.workloads.pn_counter import counter_checker
 from protocol.maelstrom_json import Message
 
