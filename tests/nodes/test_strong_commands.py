@@ -21,7 +21,8 @@ import pytest
 from crdt.engine import Engine
 from crdt.replication.images import Image
 from maelstrom.linearizable import check_history
-from nodes.core import DurableStore
+from nodes.core import DurableStore, NodeCore
+from nodes.replicated import ReplicatedConfig, ReplicatedNode
 from nodes.strong import COMMAND_MAY_HAVE_APPLIED, COMMAND_NOT_APPLIED, REQUEST_TIMEOUT_MS, StrongKv
 from nodes.strong_commands import REFUSALS, RouteKind, classify, parse_resp_key, resp_key
 from protocol.errors import ProtocolError
@@ -38,10 +39,12 @@ def _argv(text: str) -> list[bytes]:
 class CommandCluster:
     """StrongKv cores on a hand-driven network; commands in, RESP replies out."""
 
-    def __init__(self, n: int = 3, seed: int = 0) -> None:
+    def __init__(self, n: int = 3, seed: int = 0,
+                 make: Callable[[random.Random], NodeCore] | None = None) -> None:
         self.ids = [f"n{i}" for i in range(n)]
         self.seed = seed
-        self.cores: dict[str, StrongTestNode] = {}
+        self.make = make if make is not None else (lambda rng: StrongTestNode(rng=rng, kv=StrongKv()))
+        self.cores: dict[str, Any] = {}
         self.now_ms = 0
         self.flight: list[Message] = []
         self.drop_if: Callable[[Message], bool] = lambda m: False
@@ -54,8 +57,7 @@ class CommandCluster:
 
     def start(self, nid: str, durable: DurableStore, life: int) -> None:
         """(Re)start a node from ``durable`` (a crash loses everything else)."""
-        core = StrongTestNode(rng=random.Random(self.seed * 1000 + life * 100 + self.ids.index(nid)),
-                              kv=StrongKv())
+        core = self.make(random.Random(self.seed * 1000 + life * 100 + self.ids.index(nid)))
         core.durable = durable
         [ok] = core.handle(Message("c-init", nid, {"type": "init", "msg_id": 1, "node_id": nid,
                                                    "node_ids": self.ids}), self.now_ms)
@@ -64,7 +66,9 @@ class CommandCluster:
         self.flight = [m for m in self.flight if nid not in (m.src, m.dest)]
 
     def kv(self, nid: str) -> StrongKv:
-        return self.cores[nid].kv
+        kv = self.cores[nid].kv
+        assert isinstance(kv, StrongKv)
+        return kv
 
     # -- the network -----------------------------------------------------------------------
 
@@ -176,6 +180,17 @@ def test_commands_on_different_nodes_see_each_other_and_match_one_engine(resp3: 
     got = [c.run(c.ids[i % 3], cmd, resp3=resp3) for i, cmd in enumerate(FAMILY)]
     assert got == _reference(FAMILY, resp3)
     assert got[FAMILY.index("HGETALL h")].startswith(b"%2" if resp3 else b"*4")
+
+
+def test_replicated_nodes_in_strong_mode_evaluate_commands_with_their_engines_config() -> None:
+    c = CommandCluster(make=lambda rng: ReplicatedNode(rng=rng, config=ReplicatedConfig(mode="strong")))
+    for core in c.cores.values():
+        core.engine.config.set([(b"set-max-intset-entries", b"2")])
+    assert c.run("n0", "SADD s 1 2 3") == b":3\r\n"
+    assert c.run("n1", "OBJECT ENCODING s") == b"$9\r\nhashtable\r\n"  # intset, had the config not reached
+    assert _reference(["SADD s 1 2 3", "OBJECT ENCODING s"])[1] == b"$6\r\nintset\r\n"
+    assert c.run("n2", "SCARD s") == b":3\r\n"
+    assert len(c.cores["n2"].engine.dbs[0]) == 0  # the node's own engine is not the source of truth
 
 
 def test_databases_are_distinct_registers() -> None:
