@@ -71,6 +71,7 @@ import orjson
 
 from crdt.config import Config
 from crdt.engine import Engine
+from crdt.replication.images import Image
 from nodes.caspaxos import (
     Acceptor,
     AcceptorSlot,
@@ -210,6 +211,10 @@ class StrongKv:
         self.session = None if engine is None else engine.open_session(0, addr="strong")
         self.command_config = config if config is not None else (engine.config if engine is not None else None)
         self.scratch: CommandScratch | None = None  # built at the first command op
+        # Told (db, key, image or None) when a command round this node proposed commits, before
+        # its replies: a driver may mirror committed values for INFO keyspace and the like. Only
+        # this node's own rounds are seen, so such a mirror lags; reads must still go through rounds.
+        self.on_command_commit: Callable[[int, bytes, Image | None], None] | None = None
         self.backoff_cap_ms = backoff_cap_ms
         self.gc_margin_ms = gc_margin_ms
         self.acceptor = Acceptor()
@@ -612,6 +617,10 @@ class StrongKv:
 
     def _commit(self, kp: _KeyProposer, rnd: Round, now_ms: int) -> None:
         self.stats.committed += 1
+        if kp.command_key is not None and self.on_command_commit is not None:
+            assert rnd.proposal is not None
+            db, _ = parse_resp_key(kp.key)
+            self.on_command_commit(db, kp.command_key, rnd.proposal.image)
         for r in kp.batch:
             if not r.answered:
                 self._answer(r, kp.results[r.op.rid])

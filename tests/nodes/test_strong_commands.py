@@ -193,6 +193,16 @@ def test_replicated_nodes_in_strong_mode_evaluate_commands_with_their_engines_co
     assert len(c.cores["n2"].engine.dbs[0]) == 0  # the node's own engine is not the source of truth
 
 
+def test_commits_of_command_rounds_are_told_to_the_driver() -> None:
+    c = CommandCluster()
+    seen: list[tuple[int, bytes, Image | None]] = []
+    c.kv("n0").on_command_commit = lambda db, key, image: seen.append((db, key, image))
+    c.run("n0", "HSET h f v", db=2)
+    c.run("n0", "DEL h", db=2)
+    c.run("n1", "SET other x")  # another node's round: n0 is not told
+    assert seen == [(2, b"h", Image("hash", ((b"f", b"v"),))), (2, b"h", None)]
+
+
 def test_databases_are_distinct_registers() -> None:
     c = CommandCluster()
     assert c.run("n0", "SET k zero", db=0) == b"+OK\r\n"
