@@ -111,10 +111,10 @@ class CommandCluster:
         argv = _argv(command) if isinstance(command, str) else command
         self.next_id += 1
         ident = self.next_id
-        event = {"process": ident, "key": argv[1].decode() if len(argv) > 1 else None}
+        event = {"process": ident, "key": argv[1].decode("latin-1") if len(argv) > 1 else None}
         name = argv[0].upper()
         if name == b"SET":
-            event.update(f="write", value=argv[2].decode())
+            event.update(f="write", value=argv[2].decode("latin-1"))
         elif name == b"GET":
             event.update(f="read", value=None)
         self._record("invoke", event)
@@ -128,7 +128,7 @@ class CommandCluster:
             elif reply == COMMAND_NOT_APPLIED:
                 self._record("fail", event)
             elif event.get("f") == "read":
-                value = None if reply == b"$-1\r\n" else reply.split(b"\r\n")[1].decode()
+                value = None if reply == b"$-1\r\n" else reply.split(b"\r\n")[1].decode("latin-1")
                 self._record("ok", event, value=value)
             else:
                 self._record("ok", event)
@@ -209,7 +209,9 @@ def test_databases_are_distinct_registers() -> None:
     assert c.run("n1", "SET k one", db=1) == b"+OK\r\n"
     assert c.run("n2", "GET k", db=0) == b"$4\r\nzero\r\n"
     assert c.run("n2", "GET k", db=1) == b"$3\r\none\r\n"
-    assert resp_key(1, b"k\xff") == "r:1:k\xff" and parse_resp_key("r:1:k\xff") == (1, b"k\xff")
+    binary = b"k\xff\x00:\r\n"
+    assert c.run("n0", [b"SET", binary, b"\x80\x00"], db=3) == b"+OK\r\n"
+    assert c.run("n1", [b"GET", binary], db=3) == b"$2\r\n\x80\x00\r\n"
 
 
 def test_wrongtype_is_the_commands_reply_and_changes_nothing() -> None:
