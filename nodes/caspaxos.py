@@ -9,10 +9,13 @@ it into a new state, ``accept(b, new)`` to every acceptor, a majority of
 acks, done. Nothing here does I/O or reads a clock; `nodes.strong` drives
 it from a `NodeCore`.
 
-The register state (`RegState`) is the key's value (canonical JSON bytes or
-absent) plus a small *done table*: for every write or cas applied in the
-state's history whose proposer may still retry it, the request id and its
-result. A proposer whose accept round failed retries its requests with a
+The register state (`RegState`) is the key's value plus a small *done
+table*. The value is of one of two kinds, fixed by the key: a lin-kv key
+holds canonical JSON bytes, a RESP key (`nodes.strong_commands`) a key
+`Image` (any Redis type with its absolute expiry); either may be absent.
+The done table holds, for every write, cas or writing command applied in
+the state's history whose proposer may still retry it, the request id and
+its result. A proposer whose accept round failed retries its requests with a
 higher ballot; when the state it then adopts already has a request applied
 (some later proposer carried its half-accepted state forward) the recorded
 result is used instead of applying the request twice. A proposer drops its
@@ -38,6 +41,8 @@ from typing import Any, Final
 import orjson
 
 from crdt.engine import Engine
+from crdt.replication.images import Image, image_from_json, image_to_json
+from crdt.replication.lattices import decode_bytes, encode_bytes
 from crdt.session import Session
 from nodes.kv_engine import kv_cas, kv_read, kv_write
 from protocol.errors import ProtocolError
@@ -46,7 +51,7 @@ from protocol.maelstrom_json import ErrorCode
 __all__ = [
     "ZERO_BALLOT", "AcceptorSlot", "Acceptor", "Ballot", "DoneEntry", "Op", "OpKind", "Outcome",
     "Phase", "Promise", "RegState", "Result", "Round", "apply_batch", "ballot_from_wire",
-    "ballot_to_wire",
+    "ballot_to_wire", "finish_done", "live_done",
 ]
 
 Ballot = tuple[int, str]
@@ -77,7 +82,12 @@ def ballot_from_wire(data: Any) -> Ballot:
 
 @dataclass(frozen=True, slots=True)
 class Result:
-    """What a request got: ok (``code`` None, ``value`` for a read) or a Maelstrom error."""
+    """What a request got: ok (``code`` None) or a Maelstrom error.
+
+    ``value`` is a lin-kv read's canonical JSON value, or a command op's
+    complete RESP reply (encoded in the client's protocol; an error reply
+    too, since it is the command's answer).
+    """
 
     code: int | None = None
     text: str | None = None
@@ -98,30 +108,45 @@ class DoneEntry:
     result: Result
 
     def to_wire(self) -> list[Any]:
-        return [self.rid, self.origin, self.expires_ms, self.result.code, self.result.text]
+        """``[rid, origin, expires_ms, code, text]``, plus the reply (Latin-1 text) when there is one.
+
+        Only command ops record a reply (lin-kv's write and cas have none), so
+        lin-kv entries keep their five elements.
+        """
+        out = [self.rid, self.origin, self.expires_ms, self.result.code, self.result.text]
+        if self.result.value is not None:
+            out.append(encode_bytes(self.result.value))
+        return out
 
 
 def _entry_from_wire(data: Any) -> DoneEntry:
-    if not isinstance(data, list) or len(data) != 5:
-        raise ProtocolError(f"done entry must be [rid, origin, expires_ms, code, text], not {data!r:.80}")
-    rid, origin, expires, code, text = data
+    if not isinstance(data, list) or len(data) not in (5, 6):
+        raise ProtocolError(f"done entry must be [rid, origin, expires_ms, code, text(, reply)], "
+                            f"not {data!r:.80}")
+    rid, origin, expires, code, text = data[:5]
     if (not isinstance(rid, str) or not isinstance(origin, str) or not isinstance(expires, int)
             or isinstance(expires, bool) or not (code is None or (isinstance(code, int) and not isinstance(code, bool)))
             or not (text is None or isinstance(text, str))):
         raise ProtocolError(f"bad done entry {data!r:.80}")
-    return DoneEntry(rid, origin, expires, Result(code, text))
+    value = decode_bytes(data[5]) if len(data) == 6 else None  # DecodeError is a ProtocolError
+    return DoneEntry(rid, origin, expires, Result(code, text, value))
 
 
 @dataclass(frozen=True, slots=True)
 class RegState:
     """One key's replicated state: its value and the done table (see module doc).
 
+    Wire form: ``{"v": JSON text, "d": entries}`` for a lin-kv value,
+    ``{"i": image_to_json(image), "d": entries}`` for a key image, and
+    ``{"v": null, "d": entries}`` for an absent key of either kind.
+
     Attributes:
-        value: canonical JSON bytes, or None when the key is absent.
+        value: canonical JSON bytes (lin-kv), an `Image` (RESP key), or None
+            when the key is absent.
         done: entries sorted by request id.
     """
 
-    value: bytes | None = None
+    value: bytes | Image | None = None
     done: tuple[DoneEntry, ...] = ()
 
     def lookup(self, rid: str) -> DoneEntry | None:
@@ -130,9 +155,17 @@ class RegState:
                 return e
         return None
 
+    @property
+    def image(self) -> Image | None:
+        """The value of a RESP key (asserts it is not a lin-kv value)."""
+        assert self.value is None or isinstance(self.value, Image), self.value
+        return self.value
+
     def to_wire(self) -> dict[str, Any]:
-        return {"v": None if self.value is None else self.value.decode(),
-                "d": [e.to_wire() for e in self.done]}
+        done = [e.to_wire() for e in self.done]
+        if isinstance(self.value, Image):
+            return {"i": image_to_json(self.value), "d": done}
+        return {"v": None if self.value is None else self.value.decode(), "d": done}
 
     @staticmethod
     def from_wire(data: Any) -> RegState:
@@ -142,7 +175,12 @@ class RegState:
             ProtocolError: malformed state (the value must be valid JSON text).
         """
         if not isinstance(data, dict) or not isinstance(data.get("d"), list):
-            raise ProtocolError(f"state must be {{v, d}}, not {data!r:.80}")
+            raise ProtocolError(f"state must be {{v, d}} or {{i, d}}, not {data!r:.80}")
+        entries = tuple(sorted((_entry_from_wire(e) for e in data["d"]), key=lambda e: e.rid))
+        if "i" in data:
+            if len(data) != 2:
+                raise ProtocolError(f"an image state has exactly i and d, not {sorted(data)!r:.80}")
+            return RegState(image_from_json(data["i"]), entries)  # DecodeError is a ProtocolError
         v = data.get("v")
         if v is not None and not isinstance(v, str):
             raise ProtocolError(f"state value must be JSON text or null, not {v!r:.80}")
@@ -153,7 +191,6 @@ class RegState:
             except orjson.JSONDecodeError as exc:
                 raise ProtocolError(f"state value is not JSON: {exc}") from exc
             value = v.encode()
-        entries = tuple(sorted((_entry_from_wire(e) for e in data["d"]), key=lambda e: e.rid))
         return RegState(value, entries)
 
 
@@ -226,6 +263,7 @@ class OpKind(enum.Enum):
     READ = "read"
     WRITE = "write"
     CAS = "cas"
+    COMMAND = "command"  # a RESP command on a RESP key (`nodes.strong_commands`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,11 +272,15 @@ class Op:
 
     Attributes:
         rid: unique request id (``node.incarnation.n``).
-        kind: read, write or cas.
+        kind: read, write, cas (lin-kv) or command (RESP).
         value: the write's value, or the cas's ``to`` (canonical JSON bytes).
         expected: the cas's ``from``.
         create: cas ``create_if_not_exists``.
         expires_ms: when the proposer gives up on it (its done entry lives a margin longer).
+        argv: a command op's arguments, the command name first.
+        resp3: a command op's reply is encoded in RESP3 (else RESP2).
+        readonly: a command op cannot change the key, so it needs no done entry
+            (a retry simply reads again).
     """
 
     rid: str
@@ -247,6 +289,31 @@ class Op:
     expected: bytes | None = None
     create: bool = False
     expires_ms: int = 0
+    argv: tuple[bytes, ...] = ()
+    resp3: bool = False
+    readonly: bool = False
+
+
+def live_done(current: RegState, *, origin: str, live_own: Iterable[str], now_ms: int,
+              gc_margin_ms: int) -> dict[str, DoneEntry]:
+    """The done entries a new state keeps, by request id (the garbage collection of the module doc).
+
+    Args:
+        current: the adopted state.
+        origin: this proposer's node id.
+        live_own: ids of this node's requests that may still be retried.
+        now_ms: the current time.
+        gc_margin_ms: how long past its expiry any entry is kept.
+    """
+    live = set(live_own)
+    return {e.rid: e for e in current.done
+            if (e.origin != origin or e.rid in live) and e.expires_ms + gc_margin_ms >= now_ms}
+
+
+def finish_done(done: dict[str, DoneEntry]) -> tuple[DoneEntry, ...]:
+    """A new state's done table: at most `DONE_ENTRIES_MAX` (the latest to expire), sorted by id."""
+    entries = sorted(done.values(), key=lambda e: (e.expires_ms, e.rid))[-DONE_ENTRIES_MAX:]
+    return tuple(sorted(entries, key=lambda e: e.rid))
 
 
 def apply_batch(engine: Engine, session: Session, key: bytes, current: RegState, ops: Sequence[Op],
@@ -277,10 +344,9 @@ def apply_batch(engine: Engine, session: Session, key: bytes, current: RegState,
     if current.value is None:
         engine.execute([b"DEL", key], session, now_ms)
     else:
+        assert isinstance(current.value, bytes), current.value
         kv_write(engine, session, key, current.value, now_ms)
-    live = set(live_own)
-    done = {e.rid: e for e in current.done
-            if (e.origin != origin or e.rid in live) and e.expires_ms + gc_margin_ms >= now_ms}
+    done = live_done(current, origin=origin, live_own=live_own, now_ms=now_ms, gc_margin_ms=gc_margin_ms)
     results: dict[str, Result] = {}
     for op in ops:
         prior = done.get(op.rid)
@@ -308,9 +374,7 @@ def apply_batch(engine: Engine, session: Session, key: bytes, current: RegState,
                                 f"current value {outcome.current.decode()} is not {op.expected.decode()}")
         results[op.rid] = result
         done[op.rid] = DoneEntry(op.rid, origin, op.expires_ms, result)
-    entries = sorted(done.values(), key=lambda e: (e.expires_ms, e.rid))[-DONE_ENTRIES_MAX:]
-    new = RegState(kv_read(engine, session, key, now_ms), tuple(sorted(entries, key=lambda e: e.rid)))
-    return new, results
+    return RegState(kv_read(engine, session, key, now_ms), finish_done(done)), results
 
 
 # --- one proposer round ----------------------------------------------------------------------

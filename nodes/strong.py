@@ -1,4 +1,4 @@
-"""StrongKv: linearizable lin-kv by per-key CASPaxos over majority quorums.
+"""StrongKv: linearizable lin-kv and RESP commands by per-key CASPaxos over majority quorums.
 
 Strategy: the protocol's pure parts live in `nodes.caspaxos` (ballots, the
 register state, the acceptor, one proposer `Round`); this handler wires
@@ -7,10 +7,17 @@ them to a `NodeCore`. Every node is an acceptor (``paxos_prepare`` and
 
 * A client ``read``/``write``/``cas`` becomes an `Op` queued on its key's
   `_KeyProposer`, with a deadline ``request_timeout_ms`` after arrival.
+  So does a RESP command the server driver submits (`StrongKv.submit_command`;
+  `nodes.strong_commands` says which commands qualify, names their keys'
+  registers and holds their change function). Both kinds of op share
+  everything below: acceptor, rounds, batching, done table, durable
+  records, resend, backoff and deadlines; only the change function and the
+  way an answer leaves differ.
 * A key runs at most one round at a time on this node. A round takes every
   queued op (a batch), prepares at a fresh ballot ``(counter, node_id)``,
   adopts the highest accepted state of a majority of promises, applies the
-  batch to it in arrival order (`apply_batch`, through the Redis engine) and
+  batch to it in arrival order (`apply_batch`, or `apply_commands` for a
+  RESP key, both through the Redis engine) and
   sends the result in ``accept``. A majority of acks commits the round and
   every op in it is answered with its result; ops that arrived meanwhile
   start the next round at once. A read is a full round too (it writes back
@@ -29,10 +36,12 @@ them to a `NodeCore`. Every node is an acceptor (``paxos_prepare`` and
   definite) when no accept carrying it was ever sent, so it can never take
   effect (it leaves the queue before any later accept), otherwise the
   indefinite ``timeout`` (0). The default deadline (800 ms) answers before
-  the lin-kv client's own timeout (``max(10 x latency, 1 s)``).
+  the lin-kv client's own timeout (``max(10 x latency, 1 s)``). A command
+  op gets `COMMAND_NOT_APPLIED` or `COMMAND_MAY_HAVE_APPLIED` instead.
 
-Keys are their canonical JSON text (so ``1`` and ``1.0`` are different
-keys, as in Maelstrom).
+Lin-kv keys are their canonical JSON text (so ``1`` and ``1.0`` are
+different keys, as in Maelstrom); a RESP key's register is
+``r:<db>:<key as Latin-1>`` (`nodes.strong_commands.resp_key`).
 
 Durable state (`NodeCore.durable`; CASPaxos is safe through crashes only
 with it): every acceptor slot whose promise or accepted ``(ballot, state)``
@@ -53,7 +62,8 @@ instead of the adaptive period).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import random
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -61,6 +71,7 @@ import orjson
 
 from crdt.config import Config
 from crdt.engine import Engine
+from crdt.replication.images import Image
 from nodes.caspaxos import (
     Acceptor,
     AcceptorSlot,
@@ -79,11 +90,23 @@ from nodes.caspaxos import (
 )
 from nodes.core import Field, Kind, NodeCore, Rpc, Timer
 from nodes.kv_engine import EngineError, json_bytes
+from nodes.strong_commands import (
+    CommandScratch,
+    Route,
+    RouteKind,
+    apply_commands,
+    check_state,
+    classify,
+    is_resp_key,
+    parse_resp_key,
+    resp_key,
+)
 from nodes.workload_handlers import CAS, KV_READ, WRITE
 from protocol.errors import ProtocolError
 from protocol.maelstrom_json import ErrorCode, Message
 
-__all__ = ["PAXOS_ACCEPT", "PAXOS_PREPARE", "REQUEST_TIMEOUT_MS", "StrongKv"]
+__all__ = ["COMMAND_MAY_HAVE_APPLIED", "COMMAND_NOT_APPLIED", "PAXOS_ACCEPT", "PAXOS_PREPARE",
+           "REQUEST_TIMEOUT_MS", "StrongKv"]
 
 log = logging.getLogger("gyre.node")
 
@@ -116,11 +139,22 @@ DURABLE_COUNTER: Final[str] = "paxos/counter"
 
 _SPECS: Final = {OpKind.READ: KV_READ, OpKind.WRITE: WRITE, OpKind.CAS: CAS}
 
+#: A command op's answer when it failed definitely: no accept carrying it was ever sent.
+COMMAND_NOT_APPLIED: Final[bytes] = (b"-TRYAGAIN strong mode: no majority reachable in time; "
+                                     b"the command was not applied\r\n")
+#: A command op's answer when an accept carrying it was sent but no majority confirmed in time.
+COMMAND_MAY_HAVE_APPLIED: Final[bytes] = (b"-TIMEOUT strong mode: no majority answered in time; "
+                                          b"the command may or may not have taken effect\r\n")
+#: A command submitted before the node knows its cluster (no ``init`` yet).
+COMMAND_NOT_READY: Final[bytes] = (b"-TRYAGAIN strong mode: this node has not joined its cluster yet; "
+                                   b"the command was not applied\r\n")
+
 
 @dataclass(eq=False, slots=True)
 class _Request:
-    msg: Message
+    msg: Message | None  # a lin-kv client's request, or None for a command op
     op: Op
+    done: Callable[[bytes], None] | None = None  # a command op's answer goes here
     proposed: bool = False  # an accept carrying it was sent: failure is indefinite from now on
     answered: bool = False
     timer: Timer | None = None
@@ -128,7 +162,8 @@ class _Request:
 
 @dataclass(slots=True)
 class _KeyProposer:
-    key: str  # canonical JSON text
+    key: str  # canonical JSON text, or a RESP key's register name
+    command_key: bytes | None = None  # the Redis key of a RESP register (None: lin-kv)
     queue: list[_Request] = field(default_factory=list)
     round: Round | None = None
     batch: list[_Request] = field(default_factory=list)  # the ops of the round's accept
@@ -158,8 +193,10 @@ class StrongKv:
     Args:
         rpc_timeout_ms: how long a client request may wait for its rounds
             before it fails (11 when nothing was proposed, else 0).
-        engine: the engine that evaluates change functions (a fresh one by
-            default); each key holds the last state this node proposed.
+        engine: the engine that evaluates lin-kv change functions (a fresh
+            one by default); each key holds the last state this node proposed.
+        config: the config of the private engine that evaluates command ops
+            (`CommandScratch`); default: ``engine``'s, else a fresh one.
         resend_initial_ms: resend period before any round trip was measured.
         backoff_cap_ms: longest backoff after a lost duel.
         gc_margin_ms: how long past its expiry a done entry is kept.
@@ -167,11 +204,17 @@ class StrongKv:
 
     def __init__(self, rpc_timeout_ms: int = REQUEST_TIMEOUT_MS, *, engine: Engine | None = None,
                  resend_initial_ms: int = RESEND_INITIAL_MS, backoff_cap_ms: int = BACKOFF_CAP_MS,
-                 gc_margin_ms: int = DONE_GC_MARGIN_MS) -> None:
+                 gc_margin_ms: int = DONE_GC_MARGIN_MS, config: Config | None = None) -> None:
         assert rpc_timeout_ms > 0 and resend_initial_ms > 0 and backoff_cap_ms > 0
         self.request_timeout_ms = rpc_timeout_ms
         self.engine = engine
         self.session = None if engine is None else engine.open_session(0, addr="strong")
+        self.command_config = config if config is not None else (engine.config if engine is not None else None)
+        self.scratch: CommandScratch | None = None  # built at the first command op
+        # Told (db, key, image or None) when a command round this node proposed commits, before
+        # its replies: a driver may mirror committed values for INFO keyspace and the like. Only
+        # this node's own rounds are seen, so such a mirror lags; reads must still go through rounds.
+        self.on_command_commit: Callable[[int, bytes, Image | None], None] | None = None
         self.backoff_cap_ms = backoff_cap_ms
         self.gc_margin_ms = gc_margin_ms
         self.acceptor = Acceptor()
@@ -268,6 +311,8 @@ class StrongKv:
 
     def _on_prepare(self, msg: Message, now_ms: int) -> None:
         ballot = ballot_from_wire(msg.body["ballot"])
+        if is_resp_key(msg.body["key"]):
+            parse_resp_key(msg.body["key"])
         self._see(ballot)
         p = self._prepare_here(msg.body["key"], ballot)
         self._reply(msg, now_ms, PAXOS_PREPARE, ok=p.ok, promised=ballot_to_wire(p.promised),
@@ -276,6 +321,7 @@ class StrongKv:
     def _on_accept(self, msg: Message, now_ms: int) -> None:
         ballot = ballot_from_wire(msg.body["ballot"])
         state = RegState.from_wire(msg.body["state"])
+        check_state(msg.body["key"], state)
         self._see(ballot)
         ok, promised = self._accept_here(msg.body["key"], ballot, state)
         self._reply(msg, now_ms, PAXOS_ACCEPT, ok=ok, promised=ballot_to_wire(promised))
@@ -314,11 +360,86 @@ class StrongKv:
         if kp.round is None and kp.backoff is None:
             self._start_round(kp, now_ms)
 
+    # -- RESP commands (the server driver's API) ------------------------------------------
+
+    @staticmethod
+    def classify(argv: Sequence[bytes]) -> Route:
+        """Where a command goes in strong mode: `nodes.strong_commands.classify` (pure, fast)."""
+        return classify(argv)
+
+    def submit_command(self, argv: list[bytes], db: int, resp3: bool, now_ms: int,
+                       done: Callable[[bytes], None]) -> None:
+        """Queue one command on its key's proposer: one CASPaxos round, batched with the key's others.
+
+        Nothing happens before the node's next `tick` (a timer due at
+        ``now_ms``; `NodeCore.next_deadline_ms` says so), so several commands
+        submitted together share a round, and the messages the round sends
+        come out of `handle`/`tick` as usual.
+
+        Args:
+            argv: the command, name first; it should classify SINGLE_KEY (any
+                other is answered with its refusal, or an error for LOCAL).
+            db: the client's selected database.
+            resp3: encode the reply in RESP3 (else RESP2).
+            now_ms: the current time (the driver's time base, as `handle`'s).
+            done: called exactly once, from inside `handle` or `tick`, with the
+                complete RESP reply: the command's own (error replies included),
+                `COMMAND_NOT_APPLIED` (definite: nothing was proposed) or
+                `COMMAND_MAY_HAVE_APPLIED` (an accept carrying it was sent).
+        """
+        node = self._node()
+        assert db >= 0, db
+        route = classify(argv)
+        if route.kind is not RouteKind.SINGLE_KEY or node.node_id is None:
+            if node.node_id is None:
+                reply = COMMAND_NOT_READY
+            elif route.kind is RouteKind.REFUSED:
+                assert route.error is not None
+                reply = b"-" + route.error + b"\r\n"
+            else:
+                reply = b"-ERR strong mode: this command runs on the node itself, not in a round\r\n"
+            node.call_at(now_ms, lambda t: done(reply))
+            return
+        assert route.key is not None
+        self.next_rid += 1
+        rid = f"{node.node_id}.{self.incarnation:08x}.{self.next_rid}"
+        expires = now_ms + self.request_timeout_ms
+        op = Op(rid, OpKind.COMMAND, expires_ms=expires, argv=tuple(argv), resp3=resp3,
+                readonly=route.readonly)
+        name = resp_key(db, route.key)
+        kp = self.proposers.get(name)
+        if kp is None:
+            kp = self.proposers[name] = _KeyProposer(name, command_key=route.key)
+        req = _Request(None, op, done)
+        req.timer = node.call_at(expires, lambda t: self._expire(kp, req, t))
+        kp.queue.append(req)
+        if kp.round is None and kp.backoff is None:
+            kp.backoff = node.call_at(now_ms, lambda t: self._start_round(kp, t))
+
+    def _scratch(self) -> CommandScratch:
+        if self.scratch is None:
+            node = self._node()
+            config = self.command_config if self.command_config is not None else Config()
+            self.scratch = CommandScratch(config, random.Random(node.rng.getrandbits(64)))
+        return self.scratch
+
     def _answer(self, req: _Request, result: Result) -> None:
         node = self._node()
         req.answered = True
         if req.timer is not None:
             req.timer.cancel()
+        if req.done is not None:
+            if result.ok:
+                assert result.value is not None
+                req.done(result.value)
+            elif result.code == ErrorCode.TIMEOUT:
+                req.done(COMMAND_MAY_HAVE_APPLIED)
+            elif result.code == ErrorCode.TEMPORARILY_UNAVAILABLE:
+                req.done(COMMAND_NOT_APPLIED)
+            else:
+                req.done(b"-ERR strong mode: " + (result.text or "").encode() + b"\r\n")
+            return
+        assert req.msg is not None
         spec = _SPECS[req.op.kind]
         if result.ok:
             if req.op.kind is OpKind.READ:
@@ -409,6 +530,7 @@ class StrongKv:
                 raise ProtocolError(f"paxos_prepare_ok: ok must be a boolean, not {ok!r:.40}")
             promise = Promise(ok, ballot_from_wire(b.get("promised")), ballot_from_wire(b.get("accepted")),
                               RegState.from_wire(b.get("state")))
+            check_state(kp.key, promise.state)
             self._see(promise.promised)
             self._rtt(kp, rnd, acceptor, Phase.PREPARE, now_ms)
             self._on_promise(kp, rnd, acceptor, promise, now_ms)
@@ -452,12 +574,19 @@ class StrongKv:
             self._end_round(kp)
             return
         current = rnd.current()
+        ops = [r.op for r in batch]
+        live_own = [r.op.rid for r in batch]
         try:
-            proposal, results = apply_batch(
-                self.engine, self.session, kp.key.encode(), current, [r.op for r in batch],
-                origin=node.node_id, live_own=[r.op.rid for r in batch], now_ms=now_ms,
-                gc_margin_ms=self.gc_margin_ms)
-        except EngineError as exc:  # the engine refused a plain GET/SET: a bug, fail loudly but answer
+            if kp.command_key is None:
+                proposal, results = apply_batch(
+                    self.engine, self.session, kp.key.encode(), current, ops,
+                    origin=node.node_id, live_own=live_own, now_ms=now_ms, gc_margin_ms=self.gc_margin_ms)
+            else:
+                proposal, results = apply_commands(
+                    self._scratch(), kp.command_key, current, ops,
+                    origin=node.node_id, live_own=live_own, now_ms=now_ms, gc_margin_ms=self.gc_margin_ms)
+        except (EngineError, TypeError) as exc:  # a bug (the engine refused GET/SET, a value without
+            # an image): fail loudly but answer
             log.error("engine refused a change function on %s: %s", kp.key, exc)
             for r in batch:
                 if not r.proposed:
@@ -488,6 +617,10 @@ class StrongKv:
 
     def _commit(self, kp: _KeyProposer, rnd: Round, now_ms: int) -> None:
         self.stats.committed += 1
+        if kp.command_key is not None and self.on_command_commit is not None:
+            assert rnd.proposal is not None
+            db, _ = parse_resp_key(kp.key)
+            self.on_command_commit(db, kp.command_key, rnd.proposal.image)
         for r in kp.batch:
             if not r.answered:
                 self._answer(r, kp.results[r.op.rid])

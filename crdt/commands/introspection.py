@@ -42,7 +42,7 @@ FLAG_ORDER = (
     "no_multi", "movablekeys", "allow_busy",
 )
 _FLAG_RANK = {f: i for i, f in enumerate(FLAG_ORDER)}
-__all__ = ["CATEGORY_ORDER", "FLAG_ORDER", "docs_entry", "find_command", "info_row"]
+__all__ = ["CATEGORY_ORDER", "FLAG_ORDER", "docs_entry", "find_command", "find_keys", "info_row"]
 _ARG_FLAG_ORDER = ("optional", "multiple", "multiple_token")
 _ARG_KEY_ORDER = ("name", "type", "key_spec_index", "token", "summary", "since",
                   "deprecated_since", "flags", "arguments")
@@ -291,6 +291,18 @@ def _key_positions(args: list[bytes]) -> tuple[Command, list[tuple[int, KeySpec]
             return cmd, []
         raise CommandError(errors.INVALID_ARGUMENTS)
     return cmd, found
+
+
+def find_keys(args: list[bytes]) -> tuple[Command, list[tuple[int, KeySpec]]]:
+    """The command an argument vector runs and the positions of its keys, as COMMAND GETKEYS finds them.
+
+    Keys that a spec cannot locate (``unknown`` begin_search, e.g. SORT's BY
+    and STORE) are not listed.
+
+    Raises:
+        CommandError: GETKEYS's error (unknown command, no keys, bad arguments).
+    """
+    return _key_positions(args)
 
 
 @register("command", -1, "loading stale", group="server", since="2.8.13",
