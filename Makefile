@@ -17,7 +17,7 @@ PORT ?= 6379
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help serve cluster test test-all bench bench-checker fuzz redis-tools chromium python-venv clean \
+.PHONY: help serve cluster bench-cluster test test-all bench bench-checker fuzz redis-tools chromium python-venv clean \
         maelstrom lin-kv-strong lin-kv-eventual lin-kv-causal crdt sim sim-long bench-sim
 
 # Maelstrom runs: our harness (`gyre test`) unless MAELSTROM=/path/to/maelstrom
@@ -42,6 +42,7 @@ help:
 	@echo "make bench          gyre serve vs Debian's redis-server, side by side (redis-benchmark)"
 	@echo "make fuzz           the command fuzz vs redis-server for MINUTES minutes (60); finds become tests"
 	@echo "make bench-checker  speed of the linearizability checker"
+	@echo "make bench-cluster  one node of a 3-node cluster vs a single server, per mode; replication lag"
 	@echo "make sim            gyre sim over SEEDS ($(SEEDS)) for every workload and mode that must pass"
 	@echo "make sim-long       make sim over seeds 1..$(LONG_SEEDS) (hours; not part of make test)"
 	@echo "make bench-sim      gyre sim speed: CPU/wall seconds per seed, virtual/CPU ratio (PROFILE=1)"
@@ -135,6 +136,11 @@ fuzz: $(STAMP) redis-tools
 
 bench-checker: $(STAMP)
 	$(PY) -m bench.bench_checker $(ARGS)
+
+# One server of a 3-node cluster (each mode) beside a single gyre serve, redis-benchmark -c 25
+# SET/GET, and the replication lag n1 -> n2 under load (p50/p99).
+bench-cluster: $(STAMP) redis-tools
+	$(PY) -m bench.bench_cluster $(ARGS)
 
 # The deterministic simulator over a seed range: every workload on the single node,
 # and the replicated node in each mode for the workloads every mode must pass

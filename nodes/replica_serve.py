@@ -149,6 +149,7 @@ class Replication:
         send, self.inbox = trio.open_memory_channel[Message](INBOX_MESSAGES_MAX)
         self.transport = PeerTransport(options.peer_config(), send, rng=rng, now_ms=clock)
         self._wake = trio.Event()
+        self._sleep_until_ms: int | None = None  # what the timer task sleeps until
         self._synced = trio.Event()  # set once a peer answered the sync request
         self.loaded_at_ms: int | None = None
         self.batches_replicated = 0
@@ -233,7 +234,7 @@ class Replication:
         core = self.core
         while True:
             self._wake = trio.Event()
-            deadline = core.next_deadline_ms()
+            deadline = self._sleep_until_ms = core.next_deadline_ms()
             if deadline is None:
                 await self._wake.wait()
                 continue
@@ -242,6 +243,7 @@ class Replication:
                 with trio.move_on_after(delay_ms / 1000):
                     await self._wake.wait()
                 continue
+            self._sleep_until_ms = None
             self._emit(core.tick(self.clock()))
 
     def _emit(self, out: list[Message]) -> None:
@@ -253,7 +255,9 @@ class Replication:
         for msg in out:
             if msg.dest in peers:
                 send(msg)
-        self._wake.set()
+        deadline = self.core.next_deadline_ms()  # wake the timer task only if it sleeps too long
+        if deadline is not None and (self._sleep_until_ms is None or deadline < self._sleep_until_ms):
+            self._wake.set()
 
     # -- INFO ---------------------------------------------------------------------------------
 

@@ -224,8 +224,9 @@ class RespServer:
         self.engine.config.listeners.append(self._config_changed)
         self._closed_since_trim = 0
         self._trim_wanted = False
-        # A replicated server's driver (`nodes.replica_serve.Replication`): told after
-        # every poll batch and expiry cycle, so it replicates what they wrote.
+        # A replicated server's driver (`nodes.replica_serve.Replication`): told whenever
+        # the serving loop yields (so what up to BATCHES_PER_YIELD poll batches wrote
+        # travels together, before any peer message is merged) and after each expiry cycle.
         self.replication: Any = None
 
     def _config_changed(self, name: str, value: Any) -> None:
@@ -302,8 +303,11 @@ class RespServer:
         poll_fd = self.poller.fileno()
         listen_fd = self.listener.fileno() if self.listener is not None else -1
         conns = self.conns
+        replication = self.replication
         while True:
             self.held_since_ms = 0
+            if replication is not None:  # what the batches wrote, before anything else runs
+                replication.after_batch(self.clock())
             await trio.lowlevel.wait_readable(poll_fd)
             # Under load, keep polling our own epoll instead of going back
             # through trio's for every batch; yield to the other tasks (expiry,
@@ -342,12 +346,14 @@ class RespServer:
                 for conn in deferred:
                     if conn.out and conns.get(conn.fd) is conn:
                         self._flush(conn)
-                if self.replication is not None:
-                    self.replication.after_batch(now)
                 if stopping:
+                    if replication is not None:
+                        replication.after_batch(now)
                     return
             else:
                 self.held_since_ms = 0
+                if replication is not None:
+                    replication.after_batch(self.clock())
                 await trio.lowlevel.checkpoint()
 
     def _accept(self) -> None:
