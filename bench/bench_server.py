@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 from bench.servers import CLIENT_CORE, both_servers, pin
 
+
 @dataclass(frozen=True)
 class Load:
     label: str

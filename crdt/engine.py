@@ -45,6 +45,18 @@ _KEYSPACE_FLAGS = frozenset({"readonly", "write"})
 _MAY_REPLICATE = frozenset({"publish", "spublish"})
 
 
+class _Deferred:
+    """The reply of a command a driver's `Engine.router` took: it answers the client later."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "DEFERRED"
+
+
+DEFERRED = _Deferred()
+
+
 class Engine:
     """All keyspace and server state of one gyrekv instance."""
 
@@ -83,6 +95,10 @@ class Engine:
         self.loading = False
         # Lines a replicated driver adds to INFO replication (mode, peers, lag).
         self.replication_info: Callable[[int], list[str]] | None = None
+        # A strong-mode server's driver takes the commands it replicates: called with
+        # (argv, session) for every command that passed the checks, it answers None
+        # (run here), a reply (a refusal), or DEFERRED (submitted; the reply comes later).
+        self.router: Callable[[list[bytes], Session], Any] | None = None
         self.blocking: Blocking[Session] = Blocking(failed=self._served_error)
         self.slowlog = SlowLog()  # filled by the driver's timing (crdt.timings.record_command)
         self.latency = LatencyMonitor()
@@ -158,13 +174,13 @@ class Engine:
         # the run (it sets ``attention``), so the state is tested once a run.
         # While anyone MONITORs, every command goes through `call`, which feeds them.
         if not session.authenticated or session.multi is not None or session.pubsub_count \
-                or self.monitors or self.loading:
+                or self.monitors or self.loading or self.router is not None:
             for argv in commands:
                 put(self._execute_checked(argv, session, now_ms))
                 if pushes or session.attention:
                     return True
                 if session.authenticated and session.multi is None and not session.pubsub_count \
-                        and not self.monitors and not self.loading:
+                        and not self.monitors and not self.loading and self.router is None:
                     break  # EXEC or DISCARD: the rest takes the usual path
             else:
                 return False
@@ -223,6 +239,12 @@ class Engine:
             if refused is not None:
                 return refused
         session.last_cmd = cmd.name_bytes
+        if self.router is not None:
+            routed = self.router(argv, session)
+            if routed is not None:
+                if routed is DEFERRED:
+                    session.attention = True  # the driver parks the client until its reply
+                return routed
         return self.call(cmd, argv, session)
 
     def _gate(self, cmd: Command, argv: list[bytes], session: Session) -> Any:

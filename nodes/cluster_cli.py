@@ -94,7 +94,7 @@ async def run_cluster(n: int, mode: str, port: int, peer_port: int, extra: Seque
 
 @click.command("cluster", context_settings={"ignore_unknown_options": True})
 @click.option("--nodes", "n", default=3, show_default=True, type=click.IntRange(2, 9), help="How many servers.")
-@click.option("--mode", default="eventual", show_default=True, type=click.Choice(("eventual", "causal")),
+@click.option("--mode", default="eventual", show_default=True, type=click.Choice(("eventual", "causal", "strong")),
               help="Consistency mode.")
 @click.option("--port", default=7001, show_default=True, type=click.IntRange(1, 65535),
               help="RESP port of n1; the others follow.")

@@ -16,7 +16,7 @@ import trio
 
 # The modes a replicated `gyre serve` runs (nodes.replica_serve.SERVE_MODES, kept
 # here too so that `gyre --help` imports nothing heavy).
-SERVE_MODES = ("eventual", "causal")
+SERVE_MODES = ("eventual", "causal", "strong")
 
 LOG_LEVELS = {"debug": logging.DEBUG, "verbose": logging.INFO, "notice": logging.WARNING,
               "warning": logging.WARNING, "nothing": logging.CRITICAL + 1}
@@ -55,12 +55,15 @@ def main() -> None:
               help="Shared secret peers authenticate with (HMAC; never sent). Also $GYRE_CLUSTER_SECRET.")
 @click.option("--dir", "data_dir", default=None, type=click.Path(file_okay=False, path_type=Path),
               help="Directory for durable state (locked: one server per directory).")
+@click.option("--volatile", is_flag=True,
+              help="Strong mode without --dir: acceptor state in memory only (a restarted server may "
+                   "break linearizability).")
 @click.option("--sync-timeout", default=5.0, show_default=True, type=click.FloatRange(0),
               help="Seconds a new server answers -LOADING while it waits for a peer to catch up from.")
 def serve(host: str, port: int, requirepass: str, maxclients: int, databases: int,
           loglevel: str, config_set: tuple[tuple[str, str], ...], peers: str | None, node_id: str | None,
           peer_port: int, peer_host: str, mode: str | None, cluster_secret: str | None,
-          data_dir: Path | None, sync_timeout: float) -> None:
+          data_dir: Path | None, volatile: bool, sync_timeout: float) -> None:
     """Serve the Redis protocol (RESP2/RESP3) until SIGINT or SIGTERM; with --peers, replicated."""
     from nodes.resp_server import ServeConfig
     from nodes.resp_server import serve as run_server
@@ -77,7 +80,7 @@ def serve(host: str, port: int, requirepass: str, maxclients: int, databases: in
     attach = None
     if peers is not None:
         attach = _replication(peers, node_id, peer_port, peer_host, mode, cluster_secret, data_dir,
-                              sync_timeout)
+                              volatile, sync_timeout)
     elif node_id is not None or mode is not None or data_dir is not None:
         raise click.UsageError("--node-id, --mode and --dir configure a replicated server: give --peers too")
     try:
@@ -88,7 +91,7 @@ def serve(host: str, port: int, requirepass: str, maxclients: int, databases: in
 
 
 def _replication(peers: str, node_id: str | None, peer_port: int, peer_host: str, mode: str | None,
-                 secret: str | None, data_dir: Path | None, sync_timeout: float) -> Any:
+                 secret: str | None, data_dir: Path | None, volatile: bool, sync_timeout: float) -> Any:
     """Check the cluster options; return what `serve` attaches to the server."""
     import random
 
@@ -101,6 +104,11 @@ def _replication(peers: str, node_id: str | None, peer_port: int, peer_host: str
     if chosen not in SERVE_MODES:
         raise click.BadParameter(f"GYRE_MODE={chosen!r} is not one of {', '.join(SERVE_MODES)}",
                                  param_hint="--mode")
+    if chosen == "strong" and data_dir is None and not volatile:
+        raise click.UsageError(
+            "strong mode keeps its Paxos acceptor state in --dir (fsynced before every promise and "
+            "accept), so that a restarted server never breaks linearizability; give --dir DIR, or "
+            "--volatile to keep it in memory only")
     try:
         options = ReplicaOptions(node_id=node_id, mode=chosen, peers=parse_peers(peers), peer_host=peer_host,
                                  peer_port=peer_port, secret=None if secret is None else secret.encode(),

@@ -421,7 +421,10 @@ class PeerTransport:
                     link.heartbeats_received += 1
                     self._notify()
                     continue
-                await self.inbox.send(msg)
+                try:  # every line already read goes in before the driver runs (its batches grow)
+                    self.inbox.send_nowait(msg)
+                except trio.WouldBlock:
+                    await self.inbox.send(msg)
         except MalformedMessage as exc:
             reasons.append(f"bad message: {exc.text}")
         except (PeerInputError, LinkSilent) as exc:

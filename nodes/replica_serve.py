@@ -44,13 +44,14 @@ from typing import Any, Final
 
 import trio
 
-from crdt.engine import Engine
+from crdt.engine import DEFERRED, Engine
 from nodes.core import NodeCore
 from nodes.durable_log import DurableLog
 from nodes.peer_auth import PeerConfig
 from nodes.peers import PeerTransport
 from nodes.replicated import ReplicatedConfig, make_kv
-from protocol.maelstrom_json import Message
+from protocol.maelstrom_json import MalformedMessage, Message, decode_obj
+from protocol.replies import ErrorReply
 
 __all__ = ["INBOX_MESSAGES_MAX", "Replication", "ReplicaOptions", "ServeNode"]
 
@@ -62,8 +63,10 @@ INBOX_MESSAGES_MAX: Final[int] = 1024
 MESSAGES_PER_TURN: Final[int] = 256
 #: The id the driver's own init message comes from (its answer is dropped).
 DRIVER_ID: Final[str] = "gyre-serve"
+#: Body type of several messages to one peer sent as one (see `Replication._emit`).
+BUNDLE_TYPE: Final[str] = "gyre_bundle"
 #: Modes `gyre serve --peers` runs.
-SERVE_MODES: Final = ("eventual", "causal")
+SERVE_MODES: Final = ("eventual", "causal", "strong")
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,10 +156,15 @@ class Replication:
         self._synced = trio.Event()  # set once a peer answered the sync request
         self.loaded_at_ms: int | None = None
         self.batches_replicated = 0
-        for db in self.engine.dbs:
-            db.delta = []
+        self.strong = options.mode == "strong"
+        self._kick = False  # strong: commands were submitted; the core's next tick starts their rounds
+        if self.strong:
+            self.engine.router = self._route
+        else:
+            for db in self.engine.dbs:
+                db.delta = []
+            self.engine.loading = True
         self.engine.replication_info = self.info_lines
-        self.engine.loading = True
         init = Message(DRIVER_ID, options.node_id, {
             "type": "init", "msg_id": 1, "node_id": options.node_id,
             "node_ids": sorted([options.node_id, *options.peers])})
@@ -167,6 +175,11 @@ class Replication:
 
     def after_batch(self, now_ms: int) -> None:
         """Replicate what the commands of a poll batch (or an expiry cycle) wrote."""
+        if self.strong:
+            if self._kick:  # start the rounds of the commands submitted meanwhile
+                self._kick = False
+                self._emit(self.core.tick(now_ms))
+            return
         delta: dict[int, list[Any]] | None = None
         for db in self.engine.dbs:
             if db.delta:
@@ -181,6 +194,21 @@ class Replication:
             self.kv.replicate(stamped)
             self.batches_replicated += 1
             self._emit(self.core.drain())
+
+    def _route(self, argv: list[bytes], session: Any) -> Any:
+        """Strong mode's `Engine.router`: a single-key command becomes a round, answered later."""
+        kv = self.kv
+        route = kv.classify(argv)
+        kind = route.kind.value
+        if kind == "local":
+            return None
+        if kind == "refused":
+            return ErrorReply(route.error)
+        server = self.server
+        kv.submit_command(argv, session.db_index, session.resp3, session.now_ms,
+                          lambda reply: server.answer_deferred(session, reply))
+        self._kick = True
+        return DEFERRED
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -198,6 +226,9 @@ class Replication:
                 self.durable.close()
 
     async def _catch_up(self) -> None:
+        if self.strong:  # the state lives in a majority of acceptors: nothing to catch up on
+            self.loaded_at_ms = self.clock()
+            return
         self.kv.request_sync()
         self._emit(self.core.drain())
         with trio.move_on_after(self.options.sync_timeout_s):
@@ -212,22 +243,20 @@ class Replication:
         self.loaded_at_ms = self.clock()
 
     async def _inbox_loop(self) -> None:
-        core = self.core
         inbox = self.inbox
         async for msg in inbox:
             now = self.clock()
             self.after_batch(now)  # local writes not stamped yet go first (blocked clients served late)
-            out = core.handle(msg, now)
+            out = self._handle(msg, now)
             for _ in range(MESSAGES_PER_TURN - 1):
                 try:
                     msg = inbox.receive_nowait()
                 except trio.WouldBlock:
                     break
-                out.extend(core.handle(msg, now))
+                out.extend(self._handle(msg, now))
             self._emit(out)
-            self.server.after_external_writes()
             self.after_batch(self.clock())  # what the clients served just now wrote
-            if self.kv.synced_with:
+            if not self.strong and self.kv.synced_with:
                 self._synced.set()
 
     async def _timer_loop(self) -> None:
@@ -246,23 +275,56 @@ class Replication:
             self._sleep_until_ms = None
             self._emit(core.tick(self.clock()))
 
+    def _handle(self, msg: Message, now_ms: int) -> list[Message]:
+        """Feed one peer message to the core; a bundle is fed message by message."""
+        if msg.type != BUNDLE_TYPE:
+            return self.core.handle(msg, now_ms)
+        bodies = msg.body.get("bodies")
+        if not isinstance(bodies, list):
+            log.warning("dropped a bundle from %s: 'bodies' is not a list", msg.src)
+            return []
+        out: list[Message] = []
+        for body in bodies:
+            try:
+                inner = decode_obj({"src": msg.src, "dest": msg.dest, "body": body})
+            except MalformedMessage as exc:
+                log.warning("dropped a message of a bundle from %s: %s", msg.src, exc.text)
+                continue
+            if inner.type == BUNDLE_TYPE:
+                log.warning("dropped a bundle nested in a bundle from %s", msg.src)
+                continue
+            out.extend(self.core.handle(inner, now_ms))
+        return out
+
     def _emit(self, out: list[Message]) -> None:
-        """Sync durable records, then hand what the core produced to the transport."""
+        """Sync durable records, then hand what the core produced to the transport: the
+        messages for one peer as one bundle (one line, one decode, one task switch)."""
         if self.durable is not None:
             self.durable.sync()
         peers = self.options.peers
         send = self.transport.send
+        if len(out) > 1:
+            by_peer: dict[str, list[Message]] = {}
+            for msg in out:
+                if msg.dest in peers:
+                    by_peer.setdefault(msg.dest, []).append(msg)
+            out = [msgs[0] if len(msgs) == 1 else
+                   Message(self.options.node_id, dest, {"type": BUNDLE_TYPE, "bodies": [m.body for m in msgs]})
+                   for dest, msgs in by_peer.items()]
         for msg in out:
             if msg.dest in peers:
                 send(msg)
         deadline = self.core.next_deadline_ms()  # wake the timer task only if it sleeps too long
         if deadline is not None and (self._sleep_until_ms is None or deadline < self._sleep_until_ms):
             self._wake.set()
+        # Clients whose deferred replies came out, or who were blocked on keys a merge
+        # created, are served now (they may submit more, or write more).
+        self.server.after_external_writes()
 
     # -- INFO ---------------------------------------------------------------------------------
 
     def info_lines(self, now_ms: int) -> list[str]:
-        """INFO replication's gyrekv lines: mode, node, every peer's link, anti-entropy."""
+        """INFO replication's gyrekv lines: mode, node, every peer's link, then the mode's counters."""
         opts = self.options
         kv = self.kv
         lines = [
@@ -280,14 +342,22 @@ class Replication:
                 f"peer{i}:id={peer_id},ip={host},port={port},state={'up' if status.up else 'down'},"
                 f"last_contact_ms_ago={ago},queued={status.queued},dropped={status.dropped},"
                 f"reconnects={status.reconnects}")
+        durable = self.core.durable
+        lines += [f"gyre_durable_records:{len(durable)}", f"gyre_durable_fsyncs:{getattr(durable, 'fsyncs', 0)}"]
+        if self.strong:
+            st = kv.stats
+            return lines + [
+                f"gyre_paxos_rounds:{st.rounds}", f"gyre_paxos_committed:{st.committed}",
+                f"gyre_paxos_rejected:{st.rejected}", f"gyre_paxos_resends:{st.resends}",
+                f"gyre_paxos_definite_failures:{st.definite_failures}",
+                f"gyre_paxos_indefinite_failures:{st.indefinite_failures}",
+            ]
         lines += [
             f"gyre_replicated_batches:{self.batches_replicated}",
             f"gyre_remote_writes_applied:{kv.keyspace.applied}",
             f"gyre_versioned_keys:{len(kv.keyspace)}",
         ]
         if opts.mode == "eventual":
-            lines += [f"gyre_anti_entropy_rounds:{kv.rounds}", f"gyre_anti_entropy_repairs:{kv.repairs}",
-                      f"gyre_repaired_keys:{kv.repaired_keys}"]
-        else:
-            lines += [f"gyre_causal_pending:{kv.pending_count}", f"gyre_snapshots_sent:{kv.snapshots_sent}"]
-        return lines
+            return lines + [f"gyre_anti_entropy_rounds:{kv.rounds}", f"gyre_anti_entropy_repairs:{kv.repairs}",
+                            f"gyre_repaired_keys:{kv.repaired_keys}"]
+        return lines + [f"gyre_causal_pending:{kv.pending_count}", f"gyre_snapshots_sent:{kv.snapshots_sent}"]

@@ -68,7 +68,7 @@ import trio
 
 from crdt.channels import NO_REPLY
 from crdt.config import Config
-from crdt.engine import Engine, HostInfo
+from crdt.engine import DEFERRED, Engine, HostInfo
 from crdt.session import Session
 from crdt.timings import (
     EVENT_EXPIRE_CYCLE,
@@ -172,7 +172,7 @@ class Conn:
     """One client socket: its reader, its session and the bytes not yet sent."""
 
     __slots__ = ("sock", "fd", "reader", "session", "out", "events", "soft_since_ms", "closing",
-                 "pending", "time_each")
+                 "pending", "time_each", "awaiting")
 
     def __init__(self, sock: socket.socket, reader: Any, session: Session) -> None:
         self.sock = sock
@@ -185,6 +185,7 @@ class Conn:
         self.closing = False  # sending what is queued, reading no more
         self.pending: list[list[bytes]] = []  # commands parsed after a blocking one
         self.time_each = 0  # runs left whose commands are timed one by one (see `_marked`)
+        self.awaiting = False  # a deferred command's reply is due (strong mode)
 
 
 class RespServer:
@@ -413,7 +414,8 @@ class RespServer:
         reader = conn.reader
         self.engine.stats.net_input_bytes += len(data)
         try:
-            if session.blocked is None and not conn.pending and not reader.unauthenticated:
+            if session.blocked is None and not conn.pending and not reader.unauthenticated \
+                    and not conn.awaiting:
                 commands = reader.take(data)
             else:
                 reader.feed(data)
@@ -422,7 +424,7 @@ class RespServer:
             log.warning("closing client id=%d addr=%s: %s", session.id, session.addr, e)
             self._drop(conn)
             return
-        if session.blocked is not None:
+        if session.blocked is not None or conn.awaiting:
             return  # a blocked client's next commands wait in its reader, as in Redis
         self._serve_client(conn, now, commands)
         if self._released:
@@ -597,6 +599,11 @@ class RespServer:
             self._timer_changed.set()
             session.attention = False
             return False
+        if reply is DEFERRED:  # a strong-mode round: the client waits for `answer_deferred`
+            conn.pending = list(commands_left)
+            conn.awaiting = True
+            session.attention = False
+            return False
         if reply is not NO_REPLY:
             encode_into(conn.out, reply, session.resp3)
         for monitor_line in own_lines:  # a monitor's line about its own command follows the reply
@@ -628,10 +635,20 @@ class RespServer:
             if self.conns.get(conn.fd) is conn and conn.session.blocked is None:
                 self._serve_client(conn, self.clock())  # also sends the reply answered before
 
+    def answer_deferred(self, session: Session, reply: bytes) -> None:
+        """The reply (RESP bytes) of a client's deferred command: sent, then its queued commands run
+        (from `after_external_writes`)."""
+        conn = session.user_data
+        if conn is None or self.conns.get(conn.fd) is not conn or not conn.awaiting:
+            return  # the client left meanwhile
+        conn.out += reply
+        conn.awaiting = False
+        self._released.append(conn)
+
     def after_external_writes(self) -> None:
         """Serve the clients blocked on keys that something other than a client wrote
         (a replicated server's merges), and what they queued meanwhile."""
-        if self.engine.blocking.pending() or self._released:
+        if self._released or self.engine.blocking.pending():
             self._serve_unblocked()
             if self.engine.killed:
                 self._reap_killed()
