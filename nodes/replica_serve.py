@@ -227,6 +227,8 @@ class Replication:
 
     async def _catch_up(self) -> None:
         if self.strong:  # the state lives in a majority of acceptors: nothing to catch up on
+            log.warning("node %s: strong mode, every key lives in a majority of acceptors; serving",
+                        self.options.node_id)
             self.loaded_at_ms = self.clock()
             return
         self.kv.request_sync()

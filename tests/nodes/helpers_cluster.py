@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import redis
+import trio
 
 from tests.helpers import GYRE_READY_TEXT, LogLines
+from tests.nodes.helpers_peers import Proxy
 
 START_S = 15.0  # a server's ready line, and its catching up, must come within this
 CONVERGE_S = 15.0  # replicas must agree within this (anti-entropy rounds are ~1 s)
@@ -113,6 +116,13 @@ class Cluster:
                 args += ["--dir", str(data_dirs[me])]
             self.servers[me] = Server(me, ports[me], args)
 
+    def route_via(self, me: str, peer: str, port: int) -> None:
+        """Make ``me`` reach ``peer`` through ``port`` (a test proxy); before the servers start."""
+        args = self.servers[me].args
+        i = args.index("--peers") + 1
+        args[i] = ",".join(f"{peer}=127.0.0.1:{port}" if item.startswith(f"{peer}=") else item
+                           for item in args[i].split(","))
+
     def __getitem__(self, node_id: str) -> Server:
         return self.servers[node_id]
 
@@ -143,7 +153,7 @@ class Cluster:
         assert server.log is not None
         m = server.log.wait_for(re.escape(GYRE_READY_TEXT) + r".*:(\d+)\s*$", START_S)
         server.port = int(m.group(1))
-        server.log.find(r"caught up with|no peer answered", START_S)
+        server.log.find(r"; serving", START_S)
 
     def kill(self, node_id: str, sig: int = signal.SIGKILL) -> None:
         server = self.servers[node_id]
@@ -232,3 +242,39 @@ def converged(clients: dict[str, redis.Redis], deadline_s: float = CONVERGE_S) -
             return first
         if time.monotonic() > end:
             raise AssertionError(f"replicas never agreed: {seen!r}")
+
+
+class ProxyThread:
+    """A `Proxy` (tests.nodes.helpers_peers) run by trio in a thread of its own, driven from a test."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.proxy = Proxy(upstream_port)
+        self.ready = threading.Event()
+        self.token: trio.lowlevel.TrioToken | None = None
+        self.cancel: trio.CancelScope | None = None
+        self.thread = threading.Thread(target=trio.run, args=(self._main,), daemon=True)
+        self.thread.start()
+        assert self.ready.wait(START_S)
+
+    @property
+    def port(self) -> int:
+        return self.proxy.port
+
+    async def _main(self) -> None:
+        self.token = trio.lowlevel.current_trio_token()
+        with trio.CancelScope() as scope:
+            self.cancel = scope
+            async with trio.open_nursery() as nursery:
+                await nursery.start(self.proxy.run)
+                self.ready.set()
+
+    def cut(self) -> None:
+        trio.from_thread.run_sync(self.proxy.cut, trio_token=self.token)
+
+    def restore(self) -> None:
+        trio.from_thread.run_sync(self.proxy.restore, trio_token=self.token)
+
+    def close(self) -> None:
+        assert self.cancel is not None
+        trio.from_thread.run_sync(self.cancel.cancel, trio_token=self.token)
+        self.thread.join(START_S)

@@ -17,18 +17,16 @@ from pathlib import Path
 
 import pytest
 import redis
-import trio
 
 from tests.helpers import LogLines
 from tests.nodes.helpers_cluster import (
     START_S,
     Cluster,
+    ProxyThread,
     converged,
     free_port_run,
-    free_ports,
     keyspace,
 )
-from tests.nodes.helpers_peers import Proxy
 
 MODES = ("eventual", "causal")
 
@@ -160,56 +158,19 @@ def test_info_replication_lists_the_mode_and_every_peer() -> None:
         assert cluster["n2"].client().execute_command("ROLE")[0] == b"master"
 
 
-class ProxyThread:
-    """A `Proxy` (tests.nodes.helpers_peers) run by trio in a thread of its own."""
-
-    def __init__(self, upstream_port: int) -> None:
-        self.proxy = Proxy(upstream_port)
-        self.ready = threading.Event()
-        self.token: trio.lowlevel.TrioToken | None = None
-        self.cancel: trio.CancelScope | None = None
-        self.thread = threading.Thread(target=trio.run, args=(self._main,), daemon=True)
-        self.thread.start()
-        assert self.ready.wait(START_S)
-
-    async def _main(self) -> None:
-        self.token = trio.lowlevel.current_trio_token()
-        with trio.CancelScope() as scope:
-            self.cancel = scope
-            async with trio.open_nursery() as nursery:
-                await nursery.start(self.proxy.run)
-                self.ready.set()
-
-    def call(self, fn: object) -> None:
-        trio.from_thread.run_sync(fn, trio_token=self.token)
-
-    def close(self) -> None:
-        assert self.cancel is not None
-        trio.from_thread.run_sync(self.cancel.cancel, trio_token=self.token)
-        self.thread.join(START_S)
-
-
 def test_a_cut_link_shows_stale_reads_then_heals_without_a_restart() -> None:
-    n2_peer_port = free_ports(1)[0]
-    proxy = ProxyThread(n2_peer_port)
+    cluster = Cluster("eventual", n=2)
+    proxy = ProxyThread(cluster["n2"].peer_port)
     try:
-        # n1 dials n2 (the smaller id dials) through the proxy.
-        def via_proxy(me: str, peer: str) -> int | None:
-            return proxy.proxy.port if (me, peer) == ("n1", "n2") else None
-
-        cluster = Cluster("eventual", n=2, peer_address=via_proxy)
-        cluster["n2"].peer_port = n2_peer_port
-        cluster["n2"].args[cluster["n2"].args.index("--peer-port") + 1] = str(n2_peer_port)
-        cluster["n1"].args[cluster["n1"].args.index("--peers") + 1] = f"n2=127.0.0.1:{proxy.proxy.port}"
-        cluster["n2"].args[cluster["n2"].args.index("--peers") + 1] = f"n1=127.0.0.1:{cluster['n1'].peer_port}"
+        cluster.route_via("n1", "n2", proxy.port)  # n1 dials n2 (the smaller id dials)
         with cluster:
             c = cluster.clients()
             c["n1"].set("k", "before")
             converged(c)
-            proxy.call(proxy.proxy.cut)
+            proxy.cut()
             c["n1"].set("k", "after")
             assert c["n1"].get("k") == b"after" and c["n2"].get("k") == b"before"  # stale while cut
-            proxy.call(proxy.proxy.restore)
+            proxy.restore()
             assert converged(c)[0] == {b"k": (b"string", b"after", -1)}
             assert cluster["n1"].log is not None
             cluster["n1"].log.wait_for(r"peer n2: link up", START_S)
