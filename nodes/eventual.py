@@ -52,7 +52,7 @@ from crdt.replication.lattices import (
     encode_bytes,
 )
 from crdt.replication.versions import Ref, VersionTable
-from nodes.core import Field, Kind, NodeCore, Rpc
+from nodes.core import DurableStore, Field, Kind, NodeCore, Rpc
 from nodes.kv_engine import CasOutcome, EngineError, json_bytes
 from nodes.workload_handlers import ANTI_ENTROPY_MS, CAS, KV_READ, WRITE, jitter_ms
 from protocol.maelstrom_json import ErrorCode, Message
@@ -196,6 +196,7 @@ class LwwKeyspace:
         self.versions = VersionTable()
         self.clock: HybridClock | None = None  # set by `start` once the node id is known
         self.applied = 0  # remote registers that won here (INFO replication)
+        self.durable: DurableStore | None = None  # where versions are kept, once `persist_to` ran
 
     def start(self, node_id: str) -> None:
         """Create the clock; called at init."""
@@ -247,7 +248,7 @@ class LwwKeyspace:
             last = _last_mark(keys)
             if last >= 0:
                 mark = clock.now(now_ms)
-                versions.mark_flush(db_index, mark)
+                self._persist_flush(db_index, mark, versions.mark_flush(db_index, mark))
                 out.marks[db_index] = mark
                 keys = list(db.keys()) if keys[last] is SWAPPED else keys[last + 1:]
             for key in dict.fromkeys(keys):
@@ -265,6 +266,8 @@ class LwwKeyspace:
                     reg = LWWRegister(image_of(value, expire_at), clock.now(now_ms))
                 versions.put(ref, reg)
                 out.entries.append((ref, reg))
+                if self.durable is not None:
+                    self.durable.put(_entry_name(ref), reg.to_json(image_to_json))
         return out
 
     def write(self, key: bytes, value: bytes, now_ms: int) -> list[Entry]:
@@ -322,6 +325,7 @@ class LwwKeyspace:
         self.observe(entries, now_ms, marks)
         for db_index, ts in marks:
             gone = self.versions.mark_flush(db_index, ts)
+            self._persist_flush(db_index, ts, gone)
             if gone:
                 db = dbs[db_index]
                 with _quiet(db):
@@ -329,7 +333,10 @@ class LwwKeyspace:
                         if reg.value is not None:
                             db.delete(key)
         changed = self.versions.merge_entries(entries)
+        durable = self.durable
         for ref, reg in changed:
+            if durable is not None:
+                durable.put(_entry_name(ref), reg.to_json(image_to_json))
             db = dbs[ref[0]]
             with _quiet(db):
                 image = reg.value
@@ -339,6 +346,34 @@ class LwwKeyspace:
                     db.set(ref[1], restore(image, self.engine.config), now_ms, expire_at_ms=image.expire_at)
         self.applied += len(changed)
         return changed
+
+    def persist_to(self, durable: DurableStore, now_ms: int) -> int:
+        """Restore the versions (and values) a previous life kept in ``durable``, then keep every
+        change there from now on (``kv/<db>/<key>`` registers, ``kv-mark/<db>`` flush marks).
+
+        Returns:
+            How many entries were restored.
+
+        Raises:
+            DecodeError: a record is not what this module writes.
+        """
+        marks = [(_int_name(name, MARK_RECORD), Timestamp.from_json(v)) for name, v in durable.items(MARK_RECORD)]
+        entries: list[Entry] = []
+        for name, value in durable.items(ENTRY_RECORD):
+            db_text, _, key = name[len(ENTRY_RECORD):].partition("/")
+            db = _int_name(ENTRY_RECORD + db_text, ENTRY_RECORD)
+            entries.append(((db, key.encode("latin-1")), LWWRegister.from_json(value, image_from_json)))
+        self.merge(entries, now_ms, marks)
+        self.durable = durable
+        return len(entries)
+
+    def _persist_flush(self, db: int, mark: Timestamp, gone: list[Entry] | None) -> None:
+        durable = self.durable
+        if durable is None or gone is None:
+            return
+        durable.put(f"{MARK_RECORD}{db}", mark.to_json())
+        for ref, _ in gone:
+            durable.delete(_entry_name(ref))
 
     def check_databases(self, entries: Iterable[Entry], marks: Iterable[tuple[int, Timestamp]] = ()) -> None:
         """Refuse peer input naming a database this engine does not have.
@@ -368,6 +403,22 @@ class LwwKeyspace:
         if reg is None or reg.value is None or reg.value.type != "string":
             return None
         return reg.value.data  # type: ignore[no-any-return]
+
+
+#: Durable record names (`LwwKeyspace.persist_to`).
+ENTRY_RECORD: Final[str] = "kv/"
+MARK_RECORD: Final[str] = "kv-mark/"
+
+
+def _entry_name(ref: Ref) -> str:
+    return f"{ENTRY_RECORD}{ref[0]}/{ref[1].decode('latin-1')}"
+
+
+def _int_name(name: str, prefix: str) -> int:
+    text = name[len(prefix):]
+    if not text.isdigit():
+        raise DecodeError(f"durable record {name!r} does not name a database")
+    return int(text)
 
 
 def _last_mark(keys: Sequence[Any]) -> int:

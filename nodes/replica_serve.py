@@ -28,8 +28,14 @@ things between three parties:
   ``sync_timeout_s`` passed with no peer reachable; then it serves.
 
 Durable state (`--dir`): the directory is locked and the core's durable
-records live in `nodes.durable_log.DurableLog`, synced after every
-`handle`/`tick`/batch and before what came out is sent.
+records live in `nodes.durable_log.DurableLog`. Strong mode keeps its
+acceptor state there, synced after every `handle`/`tick`/batch and before
+what came out is sent (a promise or accept is on disk before it is
+answered). Eventual and causal modes keep every key's version there
+(`LwwKeyspace.persist_to`), fsynced once a second like Redis's
+``appendfsync everysec``: a restarted server serves what it kept at once
+(no ``-LOADING``) and catches up with its peers meanwhile; a ``kill -9``
+loses at most the last second of writes that had not reached a peer.
 """
 
 from __future__ import annotations
@@ -63,6 +69,8 @@ INBOX_MESSAGES_MAX: Final[int] = 1024
 MESSAGES_PER_TURN: Final[int] = 256
 #: The id the driver's own init message comes from (its answer is dropped).
 DRIVER_ID: Final[str] = "gyre-serve"
+#: Eventual and causal modes with --dir: how often the log is fsynced.
+SYNC_INTERVAL_S: Final[float] = 1.0
 #: Body type of several messages to one peer sent as one (see `Replication._emit`).
 BUNDLE_TYPE: Final[str] = "gyre_bundle"
 #: Modes `gyre serve --peers` runs.
@@ -146,6 +154,7 @@ class Replication:
                               anti_entropy_ms=options.anti_entropy_ms)
         self.kv = self.core.kv
         self.durable: DurableLog | None = None
+        self.restored = 0  # entries read back from --dir (eventual, causal)
         if options.data_dir is not None:
             self.durable = DurableLog.open(options.data_dir)
             self.core.durable = self.durable
@@ -169,6 +178,12 @@ class Replication:
             "type": "init", "msg_id": 1, "node_id": options.node_id,
             "node_ids": sorted([options.node_id, *options.peers])})
         self.core.handle(init, now)  # the init_ok goes nowhere
+        if self.durable is not None and not self.strong:
+            self.restored = self.kv.keyspace.persist_to(self.durable, now)
+            if self.restored:  # it has state: it serves it at once, and catches up meanwhile
+                self.engine.loading = False
+                log.warning("node %s restored %d keys from %s", options.node_id, self.restored,
+                            options.data_dir)
         server.replication = self
 
     # -- the RESP side (called by RespServer) -------------------------------------------------
@@ -220,10 +235,20 @@ class Replication:
                 nursery.start_soon(self._inbox_loop)
                 nursery.start_soon(self._timer_loop)
                 nursery.start_soon(self._catch_up)
+                if self.durable is not None and not self.strong:
+                    nursery.start_soon(self._sync_loop)
                 task_status.started(port)
         finally:
             if self.durable is not None:
                 self.durable.close()
+
+    async def _sync_loop(self) -> None:
+        """Eventual and causal modes with --dir: fsync once a second (Redis's appendfsync
+        everysec); strong mode syncs before every answer instead (`_emit`)."""
+        assert self.durable is not None
+        while True:
+            await trio.sleep(SYNC_INTERVAL_S)
+            self.durable.sync()
 
     async def _catch_up(self) -> None:
         if self.strong:  # the state lives in a majority of acceptors: nothing to catch up on
@@ -233,6 +258,8 @@ class Replication:
             return
         self.kv.request_sync()
         self._emit(self.core.drain())
+        if not self.engine.loading:  # restored from --dir: already serving
+            return
         with trio.move_on_after(self.options.sync_timeout_s):
             await self._synced.wait()
         if self.kv.synced_with:
@@ -301,8 +328,8 @@ class Replication:
     def _emit(self, out: list[Message]) -> None:
         """Sync durable records, then hand what the core produced to the transport: the
         messages for one peer as one bundle (one line, one decode, one task switch)."""
-        if self.durable is not None:
-            self.durable.sync()
+        if self.strong and self.durable is not None:
+            self.durable.sync()  # promises and accepts are on disk before they are answered
         peers = self.options.peers
         send = self.transport.send
         if len(out) > 1:

@@ -236,3 +236,28 @@ def test_gyre_cluster_runs_its_servers_with_prefixed_logs_and_stops_them_on_sigi
     for p in ports:  # every server stopped (a plain connect: redis-py would retry for seconds)
         with pytest.raises(ConnectionRefusedError):
             socket.create_connection(("127.0.0.1", p), timeout=START_S).close()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_server_restarted_with_its_dir_serves_its_data_at_once_and_catches_up(mode: str, tmp_path: Path) -> None:
+    dirs = {n: tmp_path / n for n in ("n1", "n2", "n3")}
+    with Cluster(mode, data_dirs=dirs) as cluster:
+        c = cluster.clients()
+        c["n3"].hset("h", mapping={"a": "1"})
+        c["n1"].execute_command("SELECT", 2)
+        c["n1"].rpush("l", "x", "y")
+        c["n1"].execute_command("SELECT", 0)
+        converged(c)
+        cluster.kill("n3", signal.SIGTERM)  # a clean stop syncs its log
+        cluster.kill("n1")
+        c["n2"].set("while-down", "1")
+        del c["n1"]
+        lonely = cluster.spawn("n3", ["--sync-timeout", "60"])
+        assert lonely.log is not None
+        lonely.log.find(r"restored 2 keys from", START_S)
+        m = lonely.log.find(r"ready to accept connections on .*:(\d+)\s*$", START_S)
+        lonely.port = int(m.group(1))
+        c["n3"] = lonely.client()
+        assert c["n3"].hgetall("h") == {b"a": b"1"}  # no -LOADING: it serves what it kept
+        agreed = converged(c)  # and catches up with n2 meanwhile
+        assert set(agreed[0]) == {b"h", b"while-down"} and set(agreed[2]) == {b"l"}
