@@ -36,7 +36,7 @@ WORKLOAD_ARGS_lin-kv = --concurrency 2n
 
 help:
 	@echo "make serve          run the RESP server on 127.0.0.1:$(PORT) (ARGS='--requirepass x ...')"
-	@echo "make cluster        3 replicated servers on ports 7001-7003 (MODE=eventual|causal), Ctrl-C stops"
+	@echo "make cluster        3 replicated servers on ports 7001-7003 (MODE=eventual|causal|strong), Ctrl-C stops"
 	@echo "make test           the default test suite (installs redis-server/redis-tools and chromium as root)"
 	@echo "make test-all       the default suite plus the slow tests"
 	@echo "make bench          gyre serve vs Debian's redis-server, side by side (redis-benchmark)"
@@ -108,9 +108,10 @@ serve: $(STAMP)
 
 # A local replicated cluster in the foreground: n1..n3 on RESP ports 7001-7003 (peer
 # ports 17001-17003), each log line prefixed with its server; Ctrl-C stops them all.
+# Each server keeps its durable state in store/cluster-$(MODE)/<id>.
 MODE ?= eventual
 cluster: $(STAMP)
-	$(GYRE) cluster --mode $(MODE) $(ARGS)
+	$(GYRE) cluster --mode $(MODE) --data store/cluster-$(MODE) $(ARGS)
 
 test: $(STAMP) redis-tools chromium
 	$(PY) -m pytest -q $(PYTEST_ARGS)

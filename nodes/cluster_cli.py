@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Final
 
 import click
@@ -25,12 +26,14 @@ __all__ = ["cluster_command", "server_args"]
 STOP_GRACE_S: Final[float] = 5.0
 
 
-def server_args(n: int, i: int, *, mode: str, port: int, peer_port: int, extra: Sequence[str] = ()) -> list[str]:
+def server_args(n: int, i: int, *, mode: str, port: int, peer_port: int, data: Path | None = None,
+                extra: Sequence[str] = ()) -> list[str]:
     """The `gyre serve` arguments of server ``i`` (0-based) of ``n``."""
     me = f"n{i + 1}"
     peers = ",".join(f"n{j + 1}=127.0.0.1:{peer_port + j}" for j in range(n) if j != i)
+    durable = ["--dir", str(data / me)] if data is not None else (["--volatile"] if mode == "strong" else [])
     return ["serve", "--port", str(port + i), "--node-id", me, "--peer-port", str(peer_port + i),
-            "--peers", peers, "--mode", mode, *extra]
+            "--peers", peers, "--mode", mode, *durable, *extra]
 
 
 async def _pump(name: str, stream: trio.abc.ReceiveStream, width: int) -> None:
@@ -47,7 +50,8 @@ async def _pump(name: str, stream: trio.abc.ReceiveStream, width: int) -> None:
         sys.stdout.buffer.flush()
 
 
-async def run_cluster(n: int, mode: str, port: int, peer_port: int, extra: Sequence[str]) -> int:
+async def run_cluster(n: int, mode: str, port: int, peer_port: int, data: Path | None,
+                      extra: Sequence[str]) -> int:
     """Run the cluster until a server exits or a signal comes; the exit status."""
     procs: list[trio.Process] = []
     status = 0
@@ -55,7 +59,7 @@ async def run_cluster(n: int, mode: str, port: int, peer_port: int, extra: Seque
         async with trio.open_nursery() as nursery:
             for i in range(n):
                 args = [sys.executable, "-m", "nodes.gyre_cli",
-                        *server_args(n, i, mode=mode, port=port, peer_port=peer_port, extra=extra)]
+                        *server_args(n, i, mode=mode, port=port, peer_port=peer_port, data=data, extra=extra)]
                 proc = await trio.lowlevel.open_process(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
                 procs.append(proc)
                 assert proc.stdout is not None
@@ -100,7 +104,11 @@ async def run_cluster(n: int, mode: str, port: int, peer_port: int, extra: Seque
               help="RESP port of n1; the others follow.")
 @click.option("--peer-port", default=17001, show_default=True, type=click.IntRange(1, 65535),
               help="Peer port of n1; the others follow.")
+@click.option("--data", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Keep each server's durable state in DATA/<id> (--dir); without it, strong mode "
+                   "runs --volatile and the others keep nothing.")
 @click.argument("serve_args", nargs=-1, type=click.UNPROCESSED)
-def cluster_command(n: int, mode: str, port: int, peer_port: int, serve_args: tuple[str, ...]) -> None:
+def cluster_command(n: int, mode: str, port: int, peer_port: int, data: Path | None,
+                    serve_args: tuple[str, ...]) -> None:
     """Run N replicated `gyre serve` processes on this machine; extra arguments go to each server."""
-    sys.exit(trio.run(run_cluster, n, mode, port, peer_port, serve_args))
+    sys.exit(trio.run(run_cluster, n, mode, port, peer_port, data, serve_args))
