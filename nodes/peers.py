@@ -104,6 +104,8 @@ class LinkStatus:
         last_contact_ms: ``now_ms`` of the last line received (or of the link
             coming up), or None before the first connection.
         queued: messages waiting to be written.
+        oldest_queued_ms: ``now_ms`` when the oldest of them was queued (None
+            when none waits): how far behind this peer is.
         dropped: messages dropped because the queue was full.
         connects: authenticated connections so far.
         reconnects: connections after the first (``connects - 1``, at least 0).
@@ -114,6 +116,7 @@ class LinkStatus:
     up: bool
     last_contact_ms: int | None
     queued: int
+    oldest_queued_ms: int | None
     dropped: int
     connects: int
     reconnects: int
@@ -127,6 +130,7 @@ class _Link:
         self.peer_id = peer_id
         self.address = address
         self.queue: deque[Message] = deque()
+        self.queued_at: deque[int] = deque()  # when each queued message was queued (now_ms)
         self.wakeup = trio.Event()  # set when the queue gains a message
         self.scope: trio.CancelScope | None = None  # of the current connection
         self.last_contact_ms: int | None = None
@@ -137,6 +141,7 @@ class _Link:
 
     def status(self) -> LinkStatus:
         return LinkStatus(self.peer_id, self.scope is not None, self.last_contact_ms, len(self.queue),
+                          self.queued_at[0] if self.queued_at else None,
                           self.dropped, self.connects, max(0, self.connects - 1),
                           self.heartbeats_received)
 
@@ -240,6 +245,7 @@ class PeerTransport:
         assert msg.src == self.config.node_id, msg
         if len(link.queue) >= self.config.queue_messages_max:
             link.queue.popleft()
+            link.queued_at.popleft()
             link.dropped += 1
             if not link.dropping:
                 link.dropping = True
@@ -247,6 +253,7 @@ class PeerTransport:
                             link.peer_id, self.config.queue_messages_max)
             self._notify()
         link.queue.append(msg)
+        link.queued_at.append(self.now_ms())
         link.wakeup.set()
 
     @property
@@ -445,7 +452,10 @@ class PeerTransport:
                     with trio.move_on_after(cfg.heartbeat_interval_s):
                         await link.wakeup.wait()
                 if link.queue:
-                    batch = [link.queue.popleft() for _ in range(min(len(link.queue), WRITE_BATCH_MAX))]
+                    n = min(len(link.queue), WRITE_BATCH_MAX)
+                    batch = [link.queue.popleft() for _ in range(n)]
+                    for _ in range(n):
+                        link.queued_at.popleft()
                     data = b"".join(_encode_or_log(msg) for msg in batch)
                 else:
                     data = heartbeat

@@ -367,9 +367,11 @@ class Replication:
             host, port = opts.peers[peer_id]
             contact = status.last_contact_ms
             ago = -1 if contact is None else max(0, now_ms - contact)
+            oldest = status.oldest_queued_ms
+            lag = 0 if oldest is None else max(0, now_ms - oldest)
             lines.append(
                 f"peer{i}:id={peer_id},ip={host},port={port},state={'up' if status.up else 'down'},"
-                f"last_contact_ms_ago={ago},queued={status.queued},dropped={status.dropped},"
+                f"last_contact_ms_ago={ago},lag_ms={lag},queued={status.queued},dropped={status.dropped},"
                 f"reconnects={status.reconnects}")
         durable = self.core.durable
         lines += [f"gyre_durable_records:{len(durable)}", f"gyre_durable_fsyncs:{getattr(durable, 'fsyncs', 0)}"]

@@ -330,9 +330,12 @@ async def test_a_dead_peers_queue_stays_bounded_and_counts_drops(caplog: pytest.
         status = n1.link("n2")
         assert (status.queued, status.dropped) == (5, 15)
         assert "send queue full" in caplog.text
+        # The lag INFO shows: when the oldest message still waiting was queued (the 16th sent).
+        assert status.oldest_queued_ms is not None and status.oldest_queued_ms <= n1.transport.now_ms()
         proxy.restore()
         assert [(await n2.receive()).body["i"] for _ in range(5)] == list(range(15, 20))
         await n1.wait(lambda: n1.link("n2").queued == 0)
+        assert n1.link("n2").oldest_queued_ms is None
 
 
 async def test_heartbeats_keep_an_idle_link_up() -> None:

@@ -155,6 +155,7 @@ def test_info_replication_lists_the_mode_and_every_peer() -> None:
         assert info["gyre_peers"] == 2
         assert info["peer0"]["id"] == "n1" and info["peer1"]["id"] == "n3"
         assert {info["peer0"]["state"], info["peer1"]["state"]} == {"up"}
+        assert info["peer0"]["lag_ms"] == 0 and info["peer0"]["queued"] == 0  # nothing waits for n1
         assert cluster["n2"].client().execute_command("ROLE")[0] == b"master"
 
 
@@ -261,3 +262,17 @@ def test_a_server_restarted_with_its_dir_serves_its_data_at_once_and_catches_up(
         assert c["n3"].hgetall("h") == {b"a": b"1"}  # no -LOADING: it serves what it kept
         agreed = converged(c)  # and catches up with n2 meanwhile
         assert set(agreed[0]) == {b"h", b"while-down"} and set(agreed[2]) == {b"l"}
+
+
+def test_garbage_on_a_peer_port_is_refused_with_a_log_line_and_harms_nothing() -> None:
+    with Cluster("eventual", n=2) as cluster:
+        c = cluster.clients()
+        for junk in (b"garbage\n", b"\xff" * 70_000 + b"\n", b'{"hello": "n9"}\n', b"half a line"):
+            with socket.create_connection(("127.0.0.1", cluster["n2"].peer_port), timeout=START_S) as sock:
+                sock.sendall(junk)
+                sock.shutdown(socket.SHUT_WR)
+                assert sock.recv(65536) is not None  # the server answers or closes; it does not hang
+        assert cluster["n2"].log is not None
+        cluster["n2"].log.find(r"refused", START_S)
+        c["n1"].set("after", "junk")
+        assert converged(c)[0] == {b"after": (b"string", b"junk", -1)}  # the real link was never harmed
