@@ -276,3 +276,12 @@ def test_garbage_on_a_peer_port_is_refused_with_a_log_line_and_harms_nothing() -
         cluster["n2"].log.find(r"refused", START_S)
         c["n1"].set("after", "junk")
         assert converged(c)[0] == {b"after": (b"string", b"junk", -1)}  # the real link was never harmed
+
+
+def test_strong_mode_without_dir_refuses_to_start_unless_volatile() -> None:
+    args = [sys.executable, "-m", "nodes.gyre_cli", "serve", "--port", "0", "--node-id", "n1",
+            "--peers", "n2=127.0.0.1:1", "--mode", "strong"]
+    result = subprocess.run(args, capture_output=True, text=True, timeout=START_S)
+    assert result.returncode == 2
+    assert "strong mode keeps its Paxos acceptor state in --dir" in result.stderr
+    assert "--volatile" in result.stderr
