@@ -7,8 +7,8 @@ reader. Unlike list-append, a read shows one version, not its history, so
 the version order of a key is only partly known. We infer it from:
 
 - **the initial state**: null (never written) precedes every version, so a
-  transaction that read null on a key precedes every ok transaction that
-  wrote it (**rw**);
+  transaction that read null on a key precedes every transaction that
+  wrote it and took effect: ok, or info with some write an ok read saw (**rw**);
 - **writes follow reads** (Elle's ``wfr-keys``): an ok transaction that
   read x from a key and then wrote y to it orders x before y, giving **ww**
   from x's writer to it, and **rw** from every other reader of x to it.
@@ -175,10 +175,11 @@ def check_rw_register(ops_or_history: HistoryLike,
         if w is not None:
             participants.add(w)
             g.add(w, tid, graph.WR, ("wr", k, v))
-    # Initial state first: a null read precedes every ok write of the key.
+    # Initial state first: a null read precedes every write of the key that took
+    # effect (an ok one, or any of an info txn some read showed took effect).
     ok_writes: dict[Any, list[tuple[Any, int]]] = defaultdict(list)
     for (k, v), w in writer.items():
-        if txns[w].outcome == "ok":
+        if w in participants:
             ok_writes[k].append((v, w))
     for (k, v), tids in readers.items():
         if v is not None:
