@@ -13,30 +13,35 @@ cycle top to bottom. Edge reasons are tuples the workloads put on edges:
   wrote y, a later version;
 - ``("process", p)`` and ``("realtime",)``.
 
-The wording depends on the workload (`WORDS`): list-append "appended" and a
-read "up to x"; rw-register "wrote" and "read x".
+The wording depends on the workload (`WORDS`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from maelstrom.elle.graph import KIND_NAMES, PROCESS, REALTIME, Cycle, DepGraph
-from maelstrom.elle.txn import Txn
 from maelstrom.verdict import show
 
-#: Per workload: the verb of a write, and how a read of version x reads.
+if TYPE_CHECKING:
+    from maelstrom.elle.txn import Txn
+
+#: Per workload, the sentence for each data edge (``{a}``, ``{b}``: the two txns; ``{k}``:
+#: the key; ``{x}``, ``{y}``: the versions). In rw-register every non-null order fact
+#: comes from a txn that read x and then wrote y, so the sentences say so.
 WORDS: Final[dict[str, dict[str, str]]] = {
     "list-append": {
-        "wrote": "appended", "later": "right after it",
+        "ww": "{a} appended {x} to key {k}, and {b} appended {y} right after it",
+        "wr": "{a} appended {x} to key {k}, which {b} read",
         "rw": "{a} read key {k} up to {x}, missing {y}, which {b} appended right after it",
         "rw_none": "{a} read key {k} before anything was appended to it, missing {y}, which {b} "
                    "appended first"},
     "rw-register": {
-        "wrote": "wrote", "later": "a later version",
-        "rw": "{a} read {x} from key {k}, which {b} overwrote with the later version {y}",
+        "ww": "{a} wrote {x} to key {k}, and {b} read it and then wrote {y}",
+        "wr": "{a} wrote {x} to key {k}, which {b} read",
+        "rw": "{a} read {x} from key {k}, and {b} read it too and then overwrote it with {y}",
         "rw_none": "{a} read key {k} as null (its initial state), which {b} overwrote with {y}"},
 }
 
@@ -48,7 +53,7 @@ def txn_label(t: Txn) -> str:
 
 
 def txn_dict(t: Txn, name: str | None = None) -> dict[str, Any]:
-    """A JSON-ready transaction: its name in the anomaly, index, process, outcome, micro-ops, times."""
+    """A JSON-ready transaction: name (in a cycle), index, process, outcome, micro-ops, times."""
     d: dict[str, Any] = {"index": t.op.index, "process": t.op.process, "type": t.outcome,
                          "value": [[f, k, list(v) if isinstance(v, tuple) else v]
                                    for f, k, v in t.mops],
@@ -70,19 +75,13 @@ def edge_text(workload: str, kind: int, reason: Any, a: str, b: str, ta: Txn, tb
         return f"{a} completed before {b} began ({tag})"
     if not isinstance(reason, tuple) or not reason:
         return f"{a} precedes {b} ({tag})"
-    k = show(reason[1])
-    if reason[0] == "ww":
-        x, y = show(reason[2]), show(reason[3])
-        return f"{a} {w['wrote']} {x} to key {k}, and {b} {w['wrote']} {y} {w['later']} ({tag})"
-    if reason[0] == "wr":
-        x = show(reason[2])
-        return f"{a} {w['wrote']} {x} to key {k}, which {b} read ({tag})"
-    if reason[0] == "rw":
-        x, y = reason[2], show(reason[3])
-        text = (w["rw_none"].format(a=a, b=b, k=k, y=y) if x is None
-                else w["rw"].format(a=a, b=b, k=k, x=show(x), y=y))
-        return f"{text} ({tag})"
-    return f"{a} precedes {b} ({tag})"
+    what = reason[0]
+    if what not in ("ww", "wr", "rw"):
+        return f"{a} precedes {b} ({tag})"
+    x = reason[2]
+    y = show(reason[3]) if len(reason) > 3 else ""
+    template = w["rw_none"] if what == "rw" and x is None else w[what]
+    return f"{template.format(a=a, b=b, k=show(reason[1]), x=show(x), y=y)} ({tag})"
 
 
 def _edge_short(kind: int, reason: Any) -> str:
@@ -132,5 +131,6 @@ def explain_cycle(workload: str, g: DepGraph, txns: Sequence[Txn], cycle: Cycle
 
 
 def name(t: Txn) -> str:
-    """``T (index 12, process 3)``: a lone transaction in a non-cycle anomaly."""
-    return f"the txn at index {t.op.index} (process {t.op.process}{'' if t.outcome == 'ok' else ', ' + t.outcome})"
+    """``the txn at index 12 (process 3)``: a lone transaction in a non-cycle anomaly."""
+    info = "" if t.outcome == "ok" else f", {t.outcome}"
+    return f"the txn at index {t.op.index} (process {t.op.process}{info})"

@@ -30,8 +30,9 @@ Finding anomalies:
    walk can reach a vertex twice; such a walk is not a simple cycle and is
    refused, and in rare graphs that refusal can hide a cycle of the class
    through that pivot (another pivot usually finds one).
-3. The search checks an injected clock every `CLOCK_CHECK_STEPS` steps and
-   stops at the deadline (the caller reports ``cycle-search-timeout``).
+3. The search checks an injected clock before each component and every
+   `CLOCK_CHECK_STEPS` steps, and stops at the deadline (the caller then
+   reports ``cycle-search-timeout``).
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ CLASS_BY_NAME: Final[dict[str, CycleClass]] = {c.name: c for c in CLASSES}
 
 @dataclass(frozen=True, slots=True)
 class Cycle:
-    """A cycle found: ``steps[i] = (from, to, kind)``, the last step's ``to`` is the first's ``from``."""
+    """A cycle: ``steps[i] = (from, to, kind)``; the last step's ``to`` is the first's ``from``."""
 
     anomaly: str
     steps: tuple[tuple[int, int, int], ...]
@@ -335,6 +336,8 @@ def find_cycles(g: DepGraph, classes: Sequence[CycleClass], deadline: float = ma
             if comps is None:
                 comps = comps_by_mask[cls.allowed] = g.sccs(cls.allowed, candidates)
             for comp in comps:
+                if clock() > deadline:
+                    raise SearchTimeout
                 found = find_cycle(g, cls, comp, budget)
                 if found is not None:
                     cycles.append(found)

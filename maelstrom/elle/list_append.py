@@ -42,14 +42,12 @@ edges at all.
 from __future__ import annotations
 
 import bisect
-import math
 from collections import defaultdict
 from typing import Any
 
-from maelstrom.checker import no_clock
 from maelstrom.elle import explain, graph
-from maelstrom.elle.txn import (Clock, ElleError, HistoryLike, Txn, add_order_edges, check_models,
-                                lost_updates, parse_txns, to_operations, verdict)
+from maelstrom.elle.txn import (Clock, ElleError, HistoryLike, Txn, check_models, finish,
+                                lost_updates, parse_txns, start_clock, to_operations)
 from maelstrom.verdict import show
 
 WORKLOAD = "list-append"
@@ -106,12 +104,7 @@ def check_list_append(ops_or_history: HistoryLike,
         maelstrom.elle.models.UnknownModel: An unknown model name.
         maelstrom.history.HistoryError: Badly paired events.
     """
-    if clock is None:
-        if time_limit_s is not None:
-            raise ValueError("a time limit needs the clock it is measured on")
-        clock = no_clock
-    start = clock()
-    deadline = start + time_limit_s if time_limit_s is not None else math.inf
+    clock, start, deadline = start_clock(time_limit_s, clock)
     names, forbidden = check_models(consistency_models)
     txns = parse_txns(to_operations(ops_or_history), "append")
     found: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -179,10 +172,10 @@ def check_list_append(ops_or_history: HistoryLike,
                 found["incompatible-order"].append({
                     "type": "incompatible-order", "key": k, "values": [list(r), list(order)],
                     "txns": [explain.txn_dict(t), explain.txn_dict(other)],
-                    "explanation": f"key {show(k)} was read as {show(list(r))} by {explain.name(t)} "
-                                   f"and as {show(list(order))} by {explain.name(other)}; neither "
-                                   f"is a prefix of the other, so no single order of appends "
-                                   f"explains both"})
+                    "explanation": f"key {show(k)} was read as {show(list(r))} by "
+                                   f"{explain.name(t)} and as {show(list(order))} by "
+                                   f"{explain.name(other)}; neither is a prefix of the other, "
+                                   f"so no single order of appends explains both"})
             has_dup = len(set(r)) != len(r)
             bad = [x for x in r if (w := writer.get((k, x))) is None or txns[w].outcome == "fail"]
         if has_dup:
@@ -201,15 +194,16 @@ def check_list_append(ops_or_history: HistoryLike,
                 found["garbage-read"].append({
                     "type": "garbage-read", "key": k, "element": x, "value": list(r),
                     "txn": explain.txn_dict(t),
-                    "explanation": f"{explain.name(t)} read key {show(k)} as {show(list(r))}, which "
-                                   f"includes {show(x)}, which no transaction appended"})
+                    "explanation": f"{explain.name(t)} read key {show(k)} as "
+                                   f"{show(list(r))}, which includes {show(x)}, which no "
+                                   f"transaction appended"})
             else:
                 found["G1a"].append({
                     "type": "G1a", "key": k, "element": x, "value": list(r),
                     "reader": explain.txn_dict(t), "writer": explain.txn_dict(txns[w]),
-                    "explanation": f"{explain.name(t)} read key {show(k)} as {show(list(r))}, which "
-                                   f"includes {show(x)}, appended by {explain.name(txns[w])}, "
-                                   f"which failed (an aborted read)"})
+                    "explanation": f"{explain.name(t)} read key {show(k)} as "
+                                   f"{show(list(r))}, which includes {show(x)}, appended by "
+                                   f"{explain.name(txns[w])}, which failed (an aborted read)"})
         x = r[-1]
         w = writer.get((k, x))
         if w is not None and w != tid and final[(w, k)] != x:
@@ -243,12 +237,12 @@ def check_list_append(ops_or_history: HistoryLike,
 
     for k, v, tids in lost_updates(txns, "append"):
         who = ", ".join(explain.name(txns[t]) for t in tids)
+        seen = list(v)
         found["lost-update"].append({
-            "type": "lost-update", "key": k, "value": None if v is None else list(v),
+            "type": "lost-update", "key": k, "value": seen,
             "txns": [explain.txn_dict(txns[t]) for t in tids],
-            "explanation": f"{who} all read key {show(k)} as {show(None if v is None else list(v))} "
-                           f"and then appended to it, so each update was made without seeing "
-                           f"the others"})
+            "explanation": f"{who} all read key {show(k)} as {show(seen)} and then appended "
+                           f"to it, so each update was made without seeing the others"})
 
     # The dependency graph.
     g = graph.DepGraph(len(txns))
@@ -285,24 +279,6 @@ def check_list_append(ops_or_history: HistoryLike,
                 g.add(tid, w, graph.RW, ("rw", k, r[-1] if r else None, order[i]))
                 break
             i += 1
-    want_process = any(a.endswith("-process") for a in forbidden)
-    want_realtime = any(a.endswith("-realtime") for a in forbidden)
-    add_order_edges(g, txns, participants, process=want_process, realtime=want_realtime)
-
-    classes = [c for c in graph.CLASSES if c.name in forbidden
-               and (want_process or c.extra != graph.PROCESS)
-               and (want_realtime or c.extra != graph.REALTIME)]
-    cycles, timed_out = graph.find_cycles(g, classes, deadline, clock)
-    for cyc in cycles:
-        found[cyc.anomaly].append(explain.explain_cycle(WORKLOAD, g, txns, cyc))
-    if timed_out:
-        found["cycle-search-timeout"].append({
-            "type": "cycle-search-timeout",
-            "explanation": f"the cycle search passed its {time_limit_s} s limit; cycles may be missed"})
-    if oks == 0:
-        found["empty-transaction-graph"].append({
-            "type": "empty-transaction-graph",
-            "explanation": "no transaction completed ok, so there is nothing to check"})
-    return verdict(found, names, forbidden, empty_valid="unknown",
-                   extra={"txn_count": len(txns), "ok_count": oks,
-                          "edge_count": g.edge_count(), "seconds": clock() - start})
+    return finish(WORKLOAD, g, txns, participants, found, names, forbidden, ok_count=oks,
+                  empty_valid="unknown", start=start, deadline=deadline, clock=clock,
+                  time_limit_s=time_limit_s)

@@ -127,7 +127,7 @@ ALIASES: Final[Mapping[str, str]] = {
     "PL-3U": "update-serializable",
 }
 
-#: Anomalies that make a verdict "unknown" rather than false (nothing was wrong, the check fell short).
+#: Anomalies that make a verdict "unknown", not false: nothing was wrong, the check fell short.
 UNKNOWN_ANOMALIES: Final[frozenset[str]] = frozenset(("empty-transaction-graph",
                                                       "cycle-search-timeout"))
 

@@ -37,14 +37,12 @@ ok transaction (an empty transaction graph) is *invalid*, not unknown.
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from typing import Any
 
-from maelstrom.checker import no_clock
 from maelstrom.elle import explain, graph
-from maelstrom.elle.txn import (Clock, ElleError, HistoryLike, Txn, add_order_edges, check_models,
-                                lost_updates, parse_txns, to_operations, verdict)
+from maelstrom.elle.txn import (Clock, ElleError, HistoryLike, Txn, check_models, finish,
+                                lost_updates, parse_txns, start_clock, to_operations)
 from maelstrom.verdict import show
 
 WORKLOAD = "rw-register"
@@ -59,8 +57,8 @@ def _internal(t: Txn, found: dict[str, list[dict[str, Any]]]) -> None:
             found["internal"].append({
                 "type": "internal", "key": k, "value": v, "expected": want,
                 "txn": explain.txn_dict(t),
-                "explanation": f"{explain.name(t)} read {show(v)} from key {show(k)} right after it "
-                               f"{how} {show(want)} there"})
+                "explanation": f"{explain.name(t)} read {show(v)} from key {show(k)} right "
+                               f"after it {how} {show(want)} there"})
         state[k] = ("wrote" if f == "w" else "read", v)
 
 
@@ -85,12 +83,7 @@ def check_rw_register(ops_or_history: HistoryLike,
         maelstrom.elle.models.UnknownModel: An unknown model name.
         maelstrom.history.HistoryError: Badly paired events.
     """
-    if clock is None:
-        if time_limit_s is not None:
-            raise ValueError("a time limit needs the clock it is measured on")
-        clock = no_clock
-    start = clock()
-    deadline = start + time_limit_s if time_limit_s is not None else math.inf
+    clock, start, deadline = start_clock(time_limit_s, clock)
     names, forbidden = check_models(consistency_models)
     txns = parse_txns(to_operations(ops_or_history), "w")
     found: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -197,23 +190,6 @@ def check_rw_register(ops_or_history: HistoryLike,
         for r in readers.get((k, x), ()):
             g.add(r, tid, graph.RW, ("rw", k, x, y))
 
-    want_process = any(a.endswith("-process") for a in forbidden)
-    want_realtime = any(a.endswith("-realtime") for a in forbidden)
-    add_order_edges(g, txns, participants, process=want_process, realtime=want_realtime)
-    classes = [c for c in graph.CLASSES if c.name in forbidden
-               and (want_process or c.extra != graph.PROCESS)
-               and (want_realtime or c.extra != graph.REALTIME)]
-    cycles, timed_out = graph.find_cycles(g, classes, deadline, clock)
-    for cyc in cycles:
-        found[cyc.anomaly].append(explain.explain_cycle(WORKLOAD, g, txns, cyc))
-    if timed_out:
-        found["cycle-search-timeout"].append({
-            "type": "cycle-search-timeout",
-            "explanation": f"the cycle search passed its {time_limit_s} s limit; cycles may be missed"})
-    if oks == 0:
-        found["empty-transaction-graph"].append({
-            "type": "empty-transaction-graph",
-            "explanation": "no transaction completed ok, so there is nothing to check"})
-    return verdict(found, names, forbidden, empty_valid=False,
-                   extra={"txn_count": len(txns), "ok_count": oks,
-                          "edge_count": g.edge_count(), "seconds": clock() - start})
+    return finish(WORKLOAD, g, txns, participants, found, names, forbidden, ok_count=oks,
+                  empty_valid=False, start=start, deadline=deadline, clock=clock,
+                  time_limit_s=time_limit_s)

@@ -24,14 +24,18 @@ and ``not``/``also_not`` come from `models.boundary`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from maelstrom.elle import models
+from maelstrom import linearizable
+from maelstrom.checker import no_clock
+from maelstrom.elle import explain, graph, models
 from maelstrom.elle.graph import PROCESS, REALTIME, DepGraph
 from maelstrom.history import Event, History, Operation
 
+Clock = Callable[[], float]
 HistoryLike = History | Iterable[Event] | Iterable[Mapping[str, Any]] | Iterable[Operation]
 #: Anomalies of one type kept in a result (the count is always exact).
 ANOMALIES_PER_TYPE_MAX: Final[int] = 16
@@ -65,9 +69,8 @@ class Txn:
 
 
 def to_operations(ops_or_history: HistoryLike) -> list[Operation]:
-    """Operations from a History, events, event dicts or operations (as `maelstrom.linearizable`)."""
-    from maelstrom.linearizable import to_operations as conv
-    return conv(ops_or_history)
+    """Operations from a History, events, event dicts or operations (as for lin-kv)."""
+    return linearizable.to_operations(ops_or_history)
 
 
 def _mop(raw: Any, allowed: frozenset[str], where: str) -> Mop:
@@ -243,4 +246,46 @@ def verdict(found: Mapping[str, list[dict[str, Any]]], model_names: Sequence[str
             "consistency_models": list(model_names), **extra}
 
 
-Clock = Callable[[], float]
+def finish(workload: str, g: DepGraph, txns: Sequence[Txn], participants: Iterable[int],
+           found: dict[str, list[dict[str, Any]]], model_names: Sequence[str],
+           forbidden: frozenset[str], *, ok_count: int, empty_valid: bool | str,
+           start: float, deadline: float, clock: Clock,
+           time_limit_s: float | None) -> dict[str, Any]:
+    """Add the order edges, search the cycles the models forbid, and build the result.
+
+    Process and realtime edges (and the searches that need them) are added only
+    when a requested model forbids some process or realtime anomaly.
+    """
+    want_process = any(a.endswith("-process") for a in forbidden)
+    want_realtime = any(a.endswith("-realtime") for a in forbidden)
+    add_order_edges(g, txns, participants, process=want_process, realtime=want_realtime)
+    classes = [c for c in graph.CLASSES if c.name in forbidden]
+    cycles, timed_out = graph.find_cycles(g, classes, deadline, clock)
+    for cyc in cycles:
+        found[cyc.anomaly].append(explain.explain_cycle(workload, g, txns, cyc))
+    if timed_out:
+        found["cycle-search-timeout"].append({
+            "type": "cycle-search-timeout",
+            "explanation": f"the cycle search passed its {time_limit_s} s limit; "
+                           f"cycles may be missed"})
+    if ok_count == 0:
+        found["empty-transaction-graph"].append({
+            "type": "empty-transaction-graph",
+            "explanation": "no transaction completed ok, so there is nothing to check"})
+    return verdict(found, model_names, forbidden, empty_valid=empty_valid,
+                   extra={"txn_count": len(txns), "ok_count": ok_count,
+                          "edge_count": g.edge_count(), "seconds": clock() - start})
+
+
+def start_clock(time_limit_s: float | None, clock: Clock | None) -> tuple[Clock, float, float]:
+    """The clock to use, its reading now, and the deadline.
+
+    Raises:
+        ValueError: A time limit without a clock (a core reads no clock of its own).
+    """
+    if clock is None:
+        if time_limit_s is not None:
+            raise ValueError("a time limit needs the clock it is measured on")
+        clock = no_clock
+    start = clock()
+    return clock, start, start + time_limit_s if time_limit_s is not None else math.inf

@@ -242,3 +242,24 @@ def test_bad_histories_raise() -> None:
         check(build(("txn", 0, [ap("x", 1)], [ap("x", 2)])))
     with pytest.raises(ValueError, match="clock"):
         check_list_append([], time_limit_s=1.0)
+
+
+def g0_history() -> Any:
+    return build(("inv", 0, [ap("x", 1), ap("y", 1)]), ("inv", 1, [ap("x", 2), ap("y", 2)]),
+                 ("ok", 0, [ap("x", 1), ap("y", 1)]), ("ok", 1, [ap("x", 2), ap("y", 2)]),
+                 ("txn", 2, [r("x"), r("y")], [r("x", [1, 2]), r("y", [2, 1])]))
+
+
+def test_cycle_search_past_its_time_limit_is_unknown() -> None:
+    ticks = iter(range(0, 10**9, 10))
+    res = check_list_append(g0_history(), time_limit_s=1.0, clock=lambda: float(next(ticks)))
+    assert res["valid"] == "unknown"
+    assert res["anomaly_types"] == ["cycle-search-timeout"]
+    assert "1.0 s limit" in res["explanations"][0]
+
+
+def test_results_are_json_ready() -> None:
+    import orjson
+    for h in (g0_history(), write_skew(), stale_read(True)):
+        res = check(h)
+        assert orjson.loads(orjson.dumps(res))["valid"] is False

@@ -53,7 +53,7 @@ def test_writes_follow_reads_orders_versions() -> None:
     res = check(h, "serializable")
     a = only(res, "G-single")
     assert sorted(s["type"] for s in a["steps"]) == ["rw", "wr"]
-    assert "overwrote with the later version 2 (rw)" in a["explanation"]
+    assert "read it too and then overwrote it with 2 (rw)" in a["explanation"]
 
 
 def test_write_skew_is_g2_item() -> None:
