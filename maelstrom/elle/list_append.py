@@ -26,6 +26,7 @@ names every version that preceded it.
    same key), ``internal`` (a read disagrees with the transaction's own
    earlier reads and appends of that key), ``duplicate-elements``,
    ``incompatible-order``, ``garbage-read`` (an element nobody appended),
+   ``future-read`` (a read shows an element its own txn appends later),
    ``dirty-update`` (in a key's order, an ok or info append follows a
    failed one) and ``lost-update`` (two ok transactions read the same
    version of a key and both appended to it).
@@ -47,7 +48,7 @@ from typing import Any
 
 from maelstrom.elle import explain, graph
 from maelstrom.elle.txn import (Clock, ElleError, HistoryLike, Txn, check_models, finish,
-                                lost_updates, parse_txns, start_clock, to_operations)
+                                future_reads, lost_updates, parse_txns, start_clock, to_operations)
 from maelstrom.verdict import show
 
 WORKLOAD = "list-append"
@@ -77,6 +78,12 @@ def _internal(t: Txn, found: dict[str, list[dict[str, Any]]]) -> None:
                     "explanation": f"{explain.name(t)} read key {show(k)} as {show(list(r))}, but "
                                    f"its own earlier micro-ops on that key imply {want}"})
         state[k] = (True, r)
+    for k, r, x in future_reads(t, "append"):
+        found["future-read"].append({
+            "type": "future-read", "key": k, "value": list(r), "element": x,
+            "txn": explain.txn_dict(t),
+            "explanation": f"{explain.name(t)} read key {show(k)} as {show(list(r))}, which "
+                           f"includes {show(x)}, an element it appends only later"})
 
 
 def check_list_append(ops_or_history: HistoryLike,

@@ -82,7 +82,7 @@ FORBIDS: Final[Mapping[str, tuple[str, ...]]] = {
     "strong-session-read-committed": ("G1c-process",),
     "strong-read-uncommitted": ("G0-realtime",),
     "strong-read-committed": ("G1c-realtime",),
-    "read-atomic": ("internal", "G1a"),
+    "read-atomic": ("internal", "G1a", "future-read"),
     "causal-cerone": ("internal", "G1a"),
     "prefix": ("internal", "G1a"),
     "parallel-snapshot-isolation": ("internal", "G1a"),
@@ -113,6 +113,7 @@ IMPLIES: Final[Mapping[str, tuple[str, ...]]] = {
     "G2-process": ("G2-realtime",),
     "incompatible-order": ("G1a",),
     "dirty-update": ("G1a",),
+    "future-read": ("G1c",),
     "lost-update": ("write-skew", "G2-item"),
     "write-skew": ("G2",),
 }

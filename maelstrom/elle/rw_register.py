@@ -21,7 +21,8 @@ take part; an info (indeterminate) one only when an ok read saw its write.
 Anomalies without cycles, from reads of ok transactions: G1a (a read saw a
 failed transaction's write), G1b (a read saw a write its transaction later
 overwrote), ``internal`` (a read differs from the transaction's own last
-read or write of that key), ``garbage-read`` (a value nobody wrote) and
+read or write of that key), ``future-read`` (a read of a value the
+transaction itself writes only later), ``garbage-read`` (a value nobody wrote) and
 ``lost-update`` (two ok transactions read the same version of a key and
 both wrote it).
 
@@ -42,7 +43,7 @@ from typing import Any
 
 from maelstrom.elle import explain, graph
 from maelstrom.elle.txn import (Clock, ElleError, HistoryLike, Txn, check_models, finish,
-                                lost_updates, parse_txns, start_clock, to_operations)
+                                future_reads, lost_updates, parse_txns, start_clock, to_operations)
 from maelstrom.verdict import show
 
 WORKLOAD = "rw-register"
@@ -60,6 +61,11 @@ def _internal(t: Txn, found: dict[str, list[dict[str, Any]]]) -> None:
                 "explanation": f"{explain.name(t)} read {show(v)} from key {show(k)} right "
                                f"after it {how} {show(want)} there"})
         state[k] = ("wrote" if f == "w" else "read", v)
+    for k, v, _ in future_reads(t, "w"):
+        found["future-read"].append({
+            "type": "future-read", "key": k, "value": v, "txn": explain.txn_dict(t),
+            "explanation": f"{explain.name(t)} read {show(v)} from key {show(k)}, a value it "
+                           f"writes there only later"})
 
 
 def check_rw_register(ops_or_history: HistoryLike,

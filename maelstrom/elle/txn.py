@@ -185,6 +185,26 @@ def lost_updates(txns: Sequence[Txn], write_f: str) -> list[tuple[Any, Any, list
     return [(k, v, ts) for (k, v), ts in seen.items() if len(ts) >= 2]
 
 
+def future_reads(t: Txn, write_f: str) -> list[tuple[Any, Any, Any]]:
+    """Reads that saw a value their own txn writes only later: ``(key, read, value)``.
+
+    A list-append read is checked element by element; a register read as a whole.
+    """
+    later: dict[tuple[Any, Any], int] = {}
+    for i, (f, k, v) in enumerate(t.mops):
+        if f == write_f:
+            later[(k, v)] = i
+    out = []
+    for i, (f, k, v) in enumerate(t.mops):
+        if f != "r" or v is None:
+            continue
+        for x in (v if write_f == "append" else (v,)):
+            if later.get((k, x), -1) > i:
+                out.append((k, v, x))
+                break
+    return out
+
+
 def _hashable(v: Any) -> Any:
     return tuple(v) if isinstance(v, list) else v
 

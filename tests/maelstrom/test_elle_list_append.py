@@ -263,3 +263,11 @@ def test_results_are_json_ready() -> None:
     for h in (g0_history(), write_skew(), stale_read(True)):
         res = check(h)
         assert orjson.loads(orjson.dumps(res))["valid"] is False
+
+
+def test_future_read() -> None:
+    h = build(("txn", 0, [r("x"), ap("x", 1)], [r("x", [1]), ap("x", 1)]))
+    res = check(h)
+    a = only(res, "future-read")
+    assert a["element"] == 1 and "appends only later" in a["explanation"]
+    assert res["not"] == ["read-committed"]

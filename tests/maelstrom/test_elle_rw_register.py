@@ -112,3 +112,8 @@ def test_bad_histories_raise() -> None:
         check(build(("txn", 0, [w("x", 1)], [w("x", 1)]), ("txn", 1, [w("x", 1)], [w("x", 1)])))
     with pytest.raises(ElleError, match="micro-op"):
         check(build(("txn", 0, [["append", "x", 1]], [["append", "x", 1]])))
+
+
+def test_future_read() -> None:
+    h = build(("txn", 0, [r("x"), w("x", 1)], [r("x", 1), w("x", 1)]))
+    assert "writes there only later" in only(check(h), "future-read")["explanation"]
