@@ -147,18 +147,17 @@ def check_list_append(ops_or_history: HistoryLike,
             touched.add(k)
         _internal(t, found)
 
-    # Per key: positions, duplicates, failed and unknown elements of the longest read.
-    pos: dict[Any, dict[Any, int]] = {}
+    # Per key: where the longest read first repeats an element, and where it holds
+    # elements of failed appends or of none; a prefix read holds those before its end.
     first_dup: dict[Any, int] = {}
     bad_pos: dict[Any, list[int]] = {}
     for k, order in longest.items():
-        p: dict[Any, int] = {}
+        seen: set[Any] = set()
         for i, x in enumerate(order):
-            if x in p:
-                first_dup.setdefault(k, i)
-            else:
-                p[x] = i
-        pos[k] = p
+            if x in seen:
+                first_dup[k] = i
+                break
+            seen.add(x)
         bad_pos[k] = [i for i, x in enumerate(order)
                       if (w := writer.get((k, x))) is None or txns[w].outcome == "fail"]
 
@@ -244,11 +243,11 @@ def check_list_append(ops_or_history: HistoryLike,
 
     for k, v, tids in lost_updates(txns, "append"):
         who = ", ".join(explain.name(txns[t]) for t in tids)
-        seen = list(v)
+        read_value = list(v)
         found["lost-update"].append({
-            "type": "lost-update", "key": k, "value": seen,
+            "type": "lost-update", "key": k, "value": read_value,
             "txns": [explain.txn_dict(txns[t]) for t in tids],
-            "explanation": f"{who} all read key {show(k)} as {show(seen)} and then appended "
+            "explanation": f"{who} all read key {show(k)} as {show(read_value)} and then appended "
                            f"to it, so each update was made without seeing the others"})
 
     # The dependency graph.

@@ -190,16 +190,15 @@ def future_reads(t: Txn, write_f: str) -> list[tuple[Any, Any, Any]]:
 
     A list-append read is checked element by element; a register read as a whole.
     """
-    later: dict[tuple[Any, Any], int] = {}
-    for i, (f, k, v) in enumerate(t.mops):
-        if f == write_f:
-            later[(k, v)] = i
+    writes = [(i, k, v) for i, (f, k, v) in enumerate(t.mops) if f == write_f]
     out = []
+    if not writes:
+        return out
     for i, (f, k, v) in enumerate(t.mops):
         if f != "r" or v is None:
             continue
-        for x in (v if write_f == "append" else (v,)):
-            if later.get((k, x), -1) > i:
+        for j, k2, x in writes:
+            if j > i and k2 == k and (x in v if write_f == "append" else x == v):
                 out.append((k, v, x))
                 break
     return out
