@@ -8,7 +8,9 @@ operation's index instead of failing deep inside a check.
 
 The two "order" relations do not depend on the data model:
 
-- *process*: consecutive participating transactions of one process;
+- *process*: each participating transaction of a process follows the last
+  ok one before it on that process (an info one may take effect after its
+  process moved on, so nothing follows it);
 - *realtime*: ``a -> b`` when ``a`` completed before ``b`` was invoked,
   kept as a transitive reduction (Elle's trick): walking the history in
   order, an invocation links from every completed transaction on the
@@ -138,7 +140,8 @@ def add_order_edges(g: DepGraph, txns: Sequence[Txn], participants: Iterable[int
             p = txns[t].op.process
             if p in last:
                 g.add(last[p], t, PROCESS, ("process", p))
-            last[p] = t
+            if txns[t].outcome == "ok":
+                last[p] = t
     if realtime:
         events: list[tuple[int, int, int]] = []
         for t in part:

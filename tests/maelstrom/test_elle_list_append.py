@@ -271,3 +271,12 @@ def test_future_read() -> None:
     a = only(res, "future-read")
     assert a["element"] == 1 and "appends only later" in a["explanation"]
     assert res["not"] == ["read-committed"]
+
+
+def test_an_info_txn_orders_nothing_after_it() -> None:
+    # The info append may take effect after its process moved on: T2 missing it is fine.
+    h = build(("inv", 0, [ap("x", 1)]), ("info", 0),
+              ("txn", 0, [r("x")], [r("x", [])]),
+              ("txn", 1, [r("x")], [r("x", [1])]))
+    assert check(h, "strong-session-serializable")["valid"] is True
+    assert check(h)["valid"] is True
