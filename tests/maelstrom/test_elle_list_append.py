@@ -280,3 +280,12 @@ def test_an_info_txn_orders_nothing_after_it() -> None:
               ("txn", 1, [r("x")], [r("x", [1])]))
     assert check(h, "strong-session-serializable")["valid"] is True
     assert check(h)["valid"] is True
+
+
+def test_accepts_events_dicts_and_operations() -> None:
+    from maelstrom.history import History
+    h = write_skew()
+    want = check(h, "serializable")["anomaly_types"]
+    again = History.loads(h.dumps())
+    for form in (again, list(again), [e.to_dict() for e in again], again.operations()):
+        assert check_list_append(form, ["serializable"])["anomaly_types"] == want == ["G2-item"]
