@@ -26,12 +26,18 @@ write (a dot it had not seen) survives.
   context, which compresses to one integer per replica.
 * GC (`DotStore.compact`): given a causally stable vector (every replica
   has seen those dots, and this one has merged every operation concurrent
-  with them), the losing `Assign` dots among the stable ones of a key are
-  dropped (reads take the newest anyway), one replica's stable `Add` dots
-  of a key are coalesced into its newest one (``Add.start`` records the
-  oldest counter folded in; on the same dot the value with the smaller
-  start wins, so replicas that compacted at different times still join
-  to the same state), and the context's vector is raised to the stable one.
+  with them), one replica's stable `Add` dots of a key are coalesced into
+  its newest one (``Add.start`` records the oldest counter folded in; on the
+  same dot the value with the smaller start wins, so replicas that compacted
+  at different times still join to the same state), and the context's
+  vector is raised to the stable one. A delta that removes or replaces a
+  coalesced dot also carries a *ghost* ``(replica, start, counter)`` for its
+  key, so a replica that has not compacted yet drops the parts it still
+  holds separately; the parts are stable, so no replica can receive one for
+  the first time later, and ghosts never need to be kept in a state.
+  `Assign` dots need no GC: a write replaces the dots of the key it saw, so
+  a key holds at most one `Assign` dot per replica that wrote it
+  concurrently.
 * Dots must be unique forever: pass a node-wide counter that survives
   restarts. `DotStore.next_dot` (one past the largest counter this state
   has seen for the replica) suits a store used alone, as in the tests.
@@ -330,12 +336,14 @@ class DotStore:
         ctx: every dot seen.
     """
 
-    __slots__ = ("entries", "ctx", "_where")
+    __slots__ = ("entries", "ctx", "ghosts", "_where")
 
     def __init__(self, entries: Mapping[Key, Mapping[Dot, Value]] | None = None,
                  ctx: CausalContext | None = None) -> None:
         self.entries: dict[Key, dict[Dot, Value]] = {k: dict(v) for k, v in (entries or {}).items() if v}
         self.ctx = ctx if ctx is not None else CausalContext()
+        #: Deltas only: key -> ``(replica, start, counter)`` ranges of coalesced dots removed.
+        self.ghosts: dict[Key, set[tuple[str, int, int]]] = {}
         self._where: dict[Dot, Key] = {d: k for k, dots in self.entries.items() for d in dots}
         for d in self._where:
             assert d in self.ctx, f"a live dot must be in the context: {d!r}"
@@ -346,13 +354,14 @@ class DotStore:
         out = DotStore.__new__(DotStore)
         out.entries = {k: dict(v) for k, v in self.entries.items()}
         out.ctx = self.ctx.copy()
+        out.ghosts = {k: set(v) for k, v in self.ghosts.items()}
         out._where = dict(self._where)
         return out
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, DotStore):
             return NotImplemented
-        return self.entries == other.entries and self.ctx == other.ctx
+        return self.entries == other.entries and self.ctx == other.ctx and self.ghosts == other.ghosts
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -387,12 +396,21 @@ class DotStore:
         """
         check_dot(dot)
         assert dot not in self.ctx, f"dot {dot!r} was already used"
-        delta = DotStore.__new__(DotStore)
+        delta = DotStore()
         delta.entries = {key: {dot: value}}
         delta._where = {dot: key}
-        delta.ctx = CausalContext((), [dot, *(self.entries.get(key, {}) if replace else ())])
+        delta.ctx.add(dot)
+        if replace:
+            self._forget(delta, key)
         self.merge(delta)
         return delta
+
+    def _forget(self, delta: DotStore, key: Key) -> None:
+        """Put the dots of ``key`` seen here into ``delta``'s context (and ghosts for coalesced ones)."""
+        for d, v in self.entries.get(key, {}).items():
+            delta.ctx.add(d)
+            if isinstance(v, Add) and v.start < d[1]:
+                delta.ghosts.setdefault(key, set()).add((d[0], v.start, d[1]))
 
     def write_many(self, writes: Iterable[tuple[Key, Dot, Value]]) -> DotStore:
         """Several replacing writes to distinct keys as one delta (a multi-element push)."""
@@ -403,8 +421,7 @@ class DotStore:
             delta.entries[key] = {dot: value}
             delta._where[dot] = key
             delta.ctx.add(dot)
-            for old in self.entries.get(key, {}):
-                delta.ctx.add(old)
+            self._forget(delta, key)
         self.merge(delta)
         return delta
 
@@ -416,8 +433,7 @@ class DotStore:
         """
         delta = DotStore()
         for key in keys:
-            for d in self.entries.get(key, {}):
-                delta.ctx.add(d)
+            self._forget(delta, key)
         self.merge(delta)
         return delta
 
@@ -461,6 +477,18 @@ class DotStore:
                         mine = entries[key] = {}
                     mine[d] = v
                     where[d] = key
+        # 3. ghosts: coalesced dots the other side removed, held here one by one.
+        for key, ranges in other.ghosts.items():
+            mine = entries.get(key)
+            if not mine:
+                continue
+            theirs = other.entries.get(key, {})
+            for r, lo, hi in ranges:
+                for d in [d for d in mine if d[0] == r and lo <= d[1] <= hi and d not in theirs]:
+                    del mine[d]
+                    del where[d]
+            if not mine:
+                del entries[key]
         ctx.merge(octx)
         return self
 
@@ -478,20 +506,18 @@ class DotStore:
 
         for key in list(self.entries):
             dots = self.entries[key]
-            old = [(d, v) for d, v in dots.items() if is_stable(d)]
-            if len(old) < 2:
-                continue
-            keep: dict[Dot, Value] = {d: v for d, v in dots.items()
-                                      if not is_stable(d) or (isinstance(v, Add) and isinstance(v.amount, float))}
-            assigns = {d: v for d, v in old if isinstance(v, Assign)}
-            if assigns:
-                best = max(assigns.items(), key=lambda dv: (dv[1].ts, repr(dv[1].payload)))  # type: ignore[union-attr]
-                keep[best[0]] = best[1]
             by_replica: dict[str, list[tuple[Dot, Add]]] = {}
-            for d, v in old:
-                if isinstance(v, Add) and not isinstance(v.amount, float):  # infinities stay apart
+            for d, v in dots.items():
+                if isinstance(v, Add) and is_stable(d) and not isinstance(v.amount, float):  # infinities stay apart
                     by_replica.setdefault(d[0], []).append((d, v))
+            if all(len(parts) < 2 for parts in by_replica.values()):
+                continue
+            keep = dict(dots)
             for parts in by_replica.values():
+                if len(parts) < 2:
+                    continue
+                for d, _ in parts:
+                    del keep[d]
                 parts.sort()
                 top = parts[-1][0]
                 keep[top] = Add(_sum(v.amount for _, v in parts), min(v.start for _, v in parts),
@@ -521,7 +547,11 @@ class DotStore:
             dots = self.entries[key]
             out.append([codec.encode_key(key), [[r, c, _value_to_json(dots[(r, c)], key, codec)]
                                                 for r, c in sorted(dots)]])
-        return {"ctx": self.ctx.to_json(), "e": out}
+        body: dict[str, Any] = {"ctx": self.ctx.to_json(), "e": out}
+        if self.ghosts:
+            body["g"] = [[codec.encode_key(k), [list(g) for g in sorted(self.ghosts[k])]]
+                         for k in sorted(self.ghosts, key=codec.sort_key)]
+        return body
 
     @classmethod
     def from_json(cls, data: object, codec: Codec) -> DotStore:
@@ -534,10 +564,24 @@ class DotStore:
             DecodeError: the structure, a dot, a value, a repeated dot, or a live dot missing from
                 the context.
         """
-        if not isinstance(data, dict) or set(data) != {"ctx", "e"} or not isinstance(data["e"], list):
-            raise DecodeError(f"a dot store must be {{'ctx', 'e'}}, got {data!r:.80}")
+        if (not isinstance(data, dict) or not {"ctx", "e"} <= set(data) <= {"ctx", "e", "g"}
+                or not isinstance(data["e"], list) or not isinstance(data.get("g", []), list)):
+            raise DecodeError(f"a dot store must be {{'ctx', 'e', maybe 'g'}}, got {data!r:.80}")
         ctx = CausalContext.from_json(data["ctx"])
         store = cls(None, ctx)
+        for item in data.get("g", []):
+            if not isinstance(item, list) or len(item) != 2 or not isinstance(item[1], list):
+                raise DecodeError(f"a ghost entry must be [key, ranges], got {item!r:.80}")
+            ranges = set()
+            for g in item[1]:
+                if not isinstance(g, list) or len(g) != 3:
+                    raise DecodeError(f"a ghost must be [replica, start, counter], got {g!r:.80}")
+                r, lo = dot_from_json(g[:2])
+                hi = dot_from_json([r, g[2]])[1]
+                if lo >= hi or (r, hi) not in ctx:
+                    raise DecodeError(f"a ghost must be a seen range start < counter, got {g!r:.80}")
+                ranges.add((r, lo, hi))
+            store.ghosts[codec.decode_key(item[0])] = ranges
         for item in data["e"]:
             if not isinstance(item, list) or len(item) != 2 or not isinstance(item[1], list):
                 raise DecodeError(f"a dot store entry must be [key, dots], got {item!r:.80}")
