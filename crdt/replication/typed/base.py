@@ -44,9 +44,9 @@ class Typed:
             if t == tag:
                 yield inner, dots
 
-    def merge(self: T, other: Typed | DotStore) -> T:
-        """Join a delta or a state (of this type, or a whole key's store) into this one, in place."""
-        self.store.merge(other.store if isinstance(other, Typed) else other)
+    def merge(self: T, other: Any) -> T:
+        """Join a delta or a state (a typed value, a `KeyCRDT` or a `DotStore`) into this one, in place."""
+        self.store.merge(other if isinstance(other, DotStore) else other.store)
         return self
 
     def copy(self: T) -> T:
