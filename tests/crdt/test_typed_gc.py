@@ -80,8 +80,10 @@ def test_forgotten_key_refuses_late_duplicates() -> None:
 
 def hot_key_metadata(ops: int, seed: int = 7, members: int = 100) -> dict[str, Any]:
     """Run ``ops`` random SADD/SREM on one set key on 3 replicas, and as many HINCRBYs on one hash
-    field, through a partition every ``ops // 10`` operations (one replica cut off for half of the
-    period, then healed with a causally stable compaction on every replica).
+    field, with a partition in every tenth of the run: r2 is cut off for the first half of the
+    period; in the second half new messages flow again while the held ones are still missing (so
+    receivers see gaps and their dot clouds grow); at the end of the period the held messages are
+    redelivered, shuffled, and every replica compacts with the stable vector.
 
     Returns:
         Peak and final metadata entries (live dots + context entries), live members, and the JSON

@@ -38,10 +38,11 @@ Type conflicts     The type whose newest surviving write has the largest hybrid 
                    local write or DEL.
 TTL                EXPIRE/PERSIST: last writer wins by hybrid clock; deleted with the key.
 Garbage            Removes leave no tombstones (removed dots live only in the causal context,
-                   one integer per replica once compacted). `compact(stable)` with a causally
-                   stable vector drops losing writes and coalesces each replica's increments,
-                   so metadata is bounded by the live contents plus the writes not yet
-                   acknowledged by every peer.
+                   one integer per replica once gaps fill). A write replaces the dots it saw, so
+                   an element holds at most one write dot per concurrent writer.
+                   `compact(stable)` with a causally stable vector coalesces each replica's
+                   increments of an element into one, so metadata is bounded by the live
+                   contents times the writers, plus what peers have not acknowledged yet.
 =================  ============================================================================
 """
 

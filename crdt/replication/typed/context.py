@@ -48,6 +48,8 @@ Peer JSON is validated and a bad one raises `DecodeError`, nothing else.
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -68,8 +70,11 @@ Amount: TypeAlias = int | Fraction | float
 
 #: Largest counter a peer may name (JSON integers beyond it are refused).
 DOT_COUNTER_MAX: Final[int] = (1 << 63) - 1
-#: Fractions from peers: numerator and denominator digits (a long double needs far fewer).
+#: Fractions from peers: hex digits of numerator and denominator (a long double needs ~4200).
 FRACTION_DIGITS_MAX: Final[int] = 6000
+#: Integer increments from peers: far beyond any sum of int64 INCRBYs, far below a slow int.
+AMOUNT_INT_MAX: Final[int] = 1 << 127
+_HEX_RE: Final = re.compile(r"[0-9a-f]{1,%d}" % FRACTION_DIGITS_MAX)
 
 
 def _is_int(value: object) -> bool:
@@ -159,11 +164,12 @@ def newest_ts(dots: Mapping[Dot, Value]) -> Timestamp | None:
 
 
 def amount_to_json(a: Amount) -> int | str:
-    """An int as itself; a fraction as ``"n/d"``; an infinity as ``"inf"``/``"-inf"``."""
+    """An int as itself; a fraction as ``"n/d"`` in hexadecimal (a long double's exact value can
+    need more decimal digits than Python will parse); an infinity as ``"inf"``/``"-inf"``."""
     if isinstance(a, float):
         return "inf" if a > 0 else "-inf"
     if isinstance(a, Fraction):
-        return f"{a.numerator}/{a.denominator}"
+        return f"{a.numerator:x}/{a.denominator:x}"
     return a
 
 
@@ -175,18 +181,20 @@ def amount_from_json(data: object) -> Amount:
     """
     if _is_int(data):
         assert isinstance(data, int)
-        return data
-    if data == "inf":
+        if abs(data) <= AMOUNT_INT_MAX:
+            return data
+    elif data == "inf":
         return float("inf")
-    if data == "-inf":
+    elif data == "-inf":
         return float("-inf")
-    if isinstance(data, str) and len(data) <= 2 * FRACTION_DIGITS_MAX:
+    elif isinstance(data, str) and len(data) <= 2 * FRACTION_DIGITS_MAX + 2:
         num, sep, den = data.partition("/")
-        if sep and num.lstrip("-").isdigit() and den.isdigit() and num.isascii() and den.isascii():
-            d = int(den)
+        digits = num[1:] if num.startswith("-") else num
+        if sep and _HEX_RE.fullmatch(digits) and _HEX_RE.fullmatch(den):
+            d = int(den, 16)
             if d > 0:
-                return Fraction(int(num), d)
-    raise DecodeError(f"an amount must be an integer, 'n/d', 'inf' or '-inf', got {data!r:.60}")
+                return Fraction(int(num, 16), d)
+    raise DecodeError(f"an amount must be an integer (|n| <= 2**127), hex 'n/d', 'inf' or '-inf', got {data!r:.60}")
 
 
 # --- causal context ------------------------------------------------------------------------------
@@ -271,13 +279,17 @@ class CausalContext:
             self._fold(r)
 
     def merge(self, other: CausalContext) -> None:
-        """Union, in place."""
+        """Union, in place (cost: the other's size, plus this cloud when a vector entry rises)."""
         vv = self.vv
-        for r, c in other.vv.items():
-            if c > vv.get(r, 0):
-                vv[r] = c
-        self.cloud |= other.cloud
-        self.compact()
+        raised = [r for r, c in other.vv.items() if c > vv.get(r, 0)]
+        for r in raised:
+            vv[r] = other.vv[r]
+        if raised and self.cloud:
+            self.cloud = {d for d in self.cloud if d[1] > vv.get(d[0], 0)}
+            for r in sorted(raised):
+                self._fold(r)
+        for d in other.cloud:
+            self.add(d)
 
     def fold(self, stable: VectorClock) -> None:
         """Treat every dot up to the causally stable vector as seen, then compact."""
@@ -449,6 +461,8 @@ class DotStore:
         Returns:
             This state.
         """
+        if other is self:
+            return self
         entries, where = self.entries, self._where
         # 1. our dots the other side has seen but no longer holds were removed there.
         octx = other.ctx
@@ -498,8 +512,11 @@ class DotStore:
         """Drop metadata no replica needs any more (module doc); reads are unchanged.
 
         Args:
-            stable: a causally stable vector: every replica has seen every dot up to it, and this
-                state has merged every operation concurrent with those dots.
+            stable: a causally stable vector. Every replica has acknowledged seeing every dot up to
+                it, and this state has merged every dot any replica had made by the time it sent
+                that acknowledgement (so every operation concurrent with a dot up to ``stable``
+                is already here). The keyspace computes it: ``stable`` = pointwise minimum of the
+                acknowledged vectors ``V_j``, usable once this replica's vector >= every ``V_j``.
         """
         def is_stable(d: Dot) -> bool:
             return d[1] <= stable.counter(d[0])

@@ -87,7 +87,11 @@ def score_of(dots: Mapping[Dot, Value]) -> float | None:
     infinite = {p for p in parts if isinstance(p, float) and math.isinf(p)}
     if infinite:
         return next(iter(infinite)) if len(infinite) == 1 else 0.0
-    return float(sum((Fraction(p) for p in parts), Fraction(0)))
+    total = sum((Fraction(p) for p in parts), Fraction(0))
+    try:
+        return float(total)
+    except OverflowError:  # beyond a double: what repeated ZINCRBYs would reach
+        return math.inf if total > 0 else -math.inf
 
 
 class CounterRegister(Typed):
