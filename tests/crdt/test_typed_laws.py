@@ -94,3 +94,24 @@ def test_deltas_equal_the_state_they_came_from(kind: str, seed: int) -> None:
     for s in net.states.values():
         rebuilt.merge(s)
     assert rebuilt == net.states[net.ids[0]]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@FEW
+@given(seed=SEEDS)
+def test_compacting_mid_run_under_the_stability_contract_converges(kind: str, seed: int) -> None:
+    """One replica merges everyone's state (so it holds every dot their acknowledgements cover),
+    compacts with the minimum of their vectors, and the run goes on with messages in flight."""
+    net = history(kind, seed, steps=40)
+    first = net.ids[0]
+    acks = {r: net.states[r].copy() for r in net.ids}  # what each replica acknowledges now
+    for r in net.ids[1:]:
+        net.states[first].merge(acks[r])
+    stable = net.stable_of([acks[r] for r in net.ids])
+    expect = repr(read(net.states[first]))
+    net.states[first].compact(stable)
+    assert repr(read(net.states[first])) == expect
+    make, ops = TYPES[kind]
+    run(net, ops, 30)
+    net.heal()
+    assert len({repr(read(s)) for s in net.states.values()}) == 1

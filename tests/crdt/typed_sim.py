@@ -78,7 +78,12 @@ class Net:
 
     def stable(self) -> VectorClock:
         """Pointwise minimum of the replicas' vectors (stable once every replica merged all)."""
-        vvs = [self.states[r].store.ctx.vv for r in self.ids]
+        return self.stable_of([self.states[r] for r in self.ids])
+
+    @staticmethod
+    def stable_of(states: list[Any]) -> VectorClock:
+        """Pointwise minimum of these states' vectors."""
+        vvs = [s.store.ctx.vv for s in states]
         keys = set().union(*vvs)
         return VectorClock.of({k: min(v.get(k, 0) for v in vvs) for k in keys})
 
