@@ -81,6 +81,10 @@ class TestConfig:
     faithful_stdout: bool = False
     # How the linearizability checker reads outcomes (maelstrom.models.SEMANTICS).
     semantics: str = "strict"
+    # The txn workloads: Elle's consistency models, transaction length, writes per key.
+    consistency_models: tuple[str, ...] = ("strict-serializable",)
+    max_txn_length: int = 4
+    max_writes_per_key: int = 16
 
     def net_config(self) -> NetConfig:
         """The network knobs; a rate given for a nemesis fault applies only while it is active."""
@@ -95,7 +99,10 @@ class TestConfig:
                             latency_ms=self.latency_ms, topology=self.topology,
                             key_count=self.key_count,
                             checker_time_limit_s=self.checker_time_limit_s,
-                            checker_clock=checker_clock, semantics=self.semantics)
+                            checker_clock=checker_clock, semantics=self.semantics,
+                            consistency_models=tuple(self.consistency_models),
+                            max_txn_length=self.max_txn_length,
+                            max_writes_per_key=self.max_writes_per_key)
 
 
 @dataclass
