@@ -17,6 +17,10 @@ history:
 3. **The verdict** is the one ``gyre test`` gives a run: the workload's own
    checker (the very object ``gyre test`` uses), Jepsen's stats checker, and
    availability when the run asked for one, merged false > unknown > true.
+   The txn workloads' Elle checkers hold a history to ``--consistency-models``,
+   else the run's recorded models, else strict-serializable; their report
+   lists the anomalies, the models ruled out and the first few anomalies in
+   words.
    The network checker needs the live network and is not repeated (it is
    always valid).
 
@@ -47,12 +51,14 @@ from typing import Any, Final
 import click
 import orjson
 
+from maelstrom.elle import ElleError, UnknownModel
 from maelstrom.history import HistoryError
 from maelstrom.models import MODEL_NAMES, SEMANTICS, ModelError
 from maelstrom.store import HISTORY_FILE, TEST_FILE, read_history
 from maelstrom.verdict import explain, key_name
 from maelstrom.workloads import Workload, WorkloadOpts, get_workload, workload_names
 from maelstrom.workloads.common import availability_checker, merge_valid, stats_checker
+from maelstrom.workloads.txn import CONSISTENCY_MODELS_DEFAULT, parse_consistency_models
 
 EXIT_VALID: Final[int] = 0
 EXIT_INVALID: Final[int] = 1
@@ -64,6 +70,10 @@ DEFAULT_WORKLOAD: Final[str] = "lin-kv"
 PREFIX_SHOWN_MAX: Final[int] = 20
 #: Keys listed by name in the human report, at most.
 KEYS_SHOWN_MAX: Final[int] = 20
+#: Elle explanations shown in the human report of a txn history, at most.
+EXPLANATIONS_SHOWN_MAX: Final[int] = 5
+#: The workloads checked by Elle (``--consistency-models`` applies to them).
+TXN_WORKLOADS: Final[tuple[str, ...]] = ("txn-list-append", "txn-rw-register")
 
 
 class BadArguments(click.ClickException):
@@ -144,6 +154,7 @@ class Options:
     initial: Any = None
     initial_given: bool = False
     time_limit_s: float | None = None
+    consistency_models: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -185,6 +196,12 @@ def _workload(path: Path, opts: Options, cfg: dict[str, Any]) -> tuple[Workload,
     name = opts.workload or recorded or DEFAULT_WORKLOAD
     if name != "lin-kv" and (opts.model is not None or opts.initial_given):
         raise Uncheckable(f"--model and --initial apply to lin-kv histories; this one is {name}")
+    if name not in TXN_WORKLOADS and opts.consistency_models is not None:
+        raise Uncheckable(f"--consistency-models applies to {' and '.join(TXN_WORKLOADS)} "
+                          f"histories; this one is {name}")
+    models = CONSISTENCY_MODELS_DEFAULT
+    if name in TXN_WORKLOADS:
+        models = opts.consistency_models or _recorded_models(cfg) or models
     semantics = opts.semantics or cfg.get("semantics") or "strict"
     if semantics not in SEMANTICS:
         raise Uncheckable(f"its run's {TEST_FILE} names semantics {semantics!r}")
@@ -198,8 +215,23 @@ def _workload(path: Path, opts: Options, cfg: dict[str, Any]) -> tuple[Workload,
         checker_time_limit_s=(opts.time_limit_s if opts.time_limit_s is not None
                               else cfg.get("checker-time-limit-s")),
         checker_clock=time.monotonic,
-        semantics=semantics, lin_model=opts.model or "cas-register", lin_initial=opts.initial)
+        semantics=semantics, lin_model=opts.model or "cas-register", lin_initial=opts.initial,
+        consistency_models=models)
     return get_workload(name, wopts, validate=False), semantics
+
+
+def _recorded_models(cfg: dict[str, Any]) -> tuple[str, ...] | None:
+    """The run's ``consistency-models`` (validated), or None when it recorded none."""
+    recorded = cfg.get("consistency-models")
+    if recorded is None:
+        return None
+    if not (isinstance(recorded, list) and recorded and all(isinstance(m, str) for m in recorded)):
+        raise Uncheckable(f"its run's {TEST_FILE} has consistency-models {recorded!r}, not a "
+                          f"list of model names")
+    try:
+        return parse_consistency_models(",".join(recorded))
+    except ValueError as exc:
+        raise Uncheckable(f"its run's {TEST_FILE}: {exc}") from None
 
 
 def check_one(path: Path, opts: Options) -> Checked:
@@ -223,7 +255,7 @@ def check_one(path: Path, opts: Options) -> Checked:
     try:
         results: dict[str, Any] = {"workload": workload.check(history),
                                    "stats": stats_checker(history)}
-    except ModelError as exc:
+    except (ModelError, ElleError, UnknownModel) as exc:
         raise Uncheckable(str(exc)) from None
     if cfg.get("availability") is not None:
         results["availability"] = availability_checker(history, cfg["availability"])
@@ -305,6 +337,25 @@ def _lin_kv_lines(res: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _txn_lines(workload: str, res: dict[str, Any]) -> list[str]:
+    lines = [f"{workload}: {_verdict_word(res['valid'])} ({res.get('ok_count', 0)} of "
+             f"{res.get('txn_count', 0)} txns ok, {res.get('edge_count', 0)} edges, "
+             f"{res.get('seconds', 0.0):.3f} s; models "
+             f"{', '.join(res.get('consistency_models') or [])})"]
+    types = res.get("anomaly_types") or []
+    if types:
+        counts = res.get("anomaly_counts") or {}
+        lines.append("anomalies: " + ", ".join(f"{t} ×{counts.get(t, 1)}" for t in types))
+    if res.get("not"):
+        lines.append(f"not {', '.join(res['not'])}"
+                     + (f"; also not {', '.join(res['also_not'])}" if res.get("also_not") else ""))
+    explanations = res.get("explanations") or []
+    lines.extend(f"  {x}" for x in explanations[:EXPLANATIONS_SHOWN_MAX])
+    if len(explanations) > EXPLANATIONS_SHOWN_MAX:
+        lines.append(f"  ... {len(explanations) - EXPLANATIONS_SHOWN_MAX} more anomaly types")
+    return lines
+
+
 def _workload_line(workload: str, res: dict[str, Any]) -> str:
     v = _verdict_word(res["valid"])
     if workload in ("g-set", "broadcast"):
@@ -328,7 +379,12 @@ def format_checked(c: Checked) -> str:
     lines = [f"{c.path}: {_verdict_word(c.valid)} ({c.workload}, {c.semantics} reading{where})"]
     lines.extend(f"  {x}" for x in explain(c.workload, c.results))
     res = c.results["workload"]
-    body = _lin_kv_lines(res) if c.workload == "lin-kv" else [_workload_line(c.workload, res)]
+    if c.workload == "lin-kv":
+        body = _lin_kv_lines(res)
+    elif c.workload in TXN_WORKLOADS:
+        body = _txn_lines(c.workload, res)
+    else:
+        body = [_workload_line(c.workload, res)]
     lines.extend(f"  {x}" for x in body)
     others = [f"{n} {_verdict_word(r['valid'])}" for n, r in c.results.items()
               if n not in ("workload", "valid")]
@@ -374,13 +430,18 @@ def exit_code(verdicts: list[Any], uncheckable: bool) -> int:
               help="lin-kv only. cas-register (default): read/write/cas per key; kv: adds append.")
 @click.option("--initial", "initial_json", default=None, metavar="JSON",
               help="lin-kv only. Every key's initial value as JSON (default: absent, i.e. null).")
+@click.option("--consistency-models", default=None, metavar="MODEL,MODEL…",
+              help="txn workloads only. Comma-separated Elle models the histories must satisfy "
+                   "(default: the run's test.json, else strict-serializable).")
 @click.option("--time-limit", type=float, default=None, metavar="S",
-              help="Give up on a key after S seconds (verdict unknown, exit 2).")
+              help="Give up on a key (lin-kv) or on the cycle search (txn) after S seconds "
+                   "(verdict unknown, exit 2).")
 @click.option("--pattern", default=HISTORY_FILE, show_default=True, metavar="GLOB",
               help="Names of the files to check inside folders.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per history per line.")
 def check(paths: tuple[str, ...], workload: str | None, semantics: str | None, model: str | None,
-          initial_json: str | None, time_limit: float | None, pattern: str, as_json: bool) -> None:
+          initial_json: str | None, consistency_models: str | None, time_limit: float | None,
+          pattern: str, as_json: bool) -> None:
     """Check recorded histories, or run directories and store trees, with their workload's checkers.
 
     The workload comes from --workload, else the run's test.json, else
@@ -397,6 +458,11 @@ def check(paths: tuple[str, ...], workload: str | None, semantics: str | None, m
             opts.initial = orjson.loads(initial_json)
         except orjson.JSONDecodeError as exc:
             raise BadArguments(f"--initial is not valid JSON: {exc}") from None
+    if consistency_models is not None:
+        try:
+            opts.consistency_models = parse_consistency_models(consistency_models)
+        except ValueError as exc:
+            raise BadArguments(f"--consistency-models: {exc}") from None
     if time_limit is not None and not (time_limit > 0 and math.isfinite(time_limit)):
         raise BadArguments(f"--time-limit must be a positive number of seconds, got {time_limit}")
     opts.time_limit_s = time_limit

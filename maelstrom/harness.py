@@ -39,6 +39,8 @@ from maelstrom.workloads import (INIT_TIMEOUT_MS, ClientSession, Completion, Wor
                                  WorkloadOpts, get_workload)
 from maelstrom.workloads.common import (availability_checker, exceptions_checker, merge_valid,
                                         perf_checker, stats_checker)
+from maelstrom.workloads.txn import (CONSISTENCY_MODELS_DEFAULT, MAX_TXN_LENGTH_DEFAULT,
+                                     MAX_WRITES_PER_KEY_DEFAULT)
 from protocol.maelstrom_json import Message
 
 RECOVERY_WAIT_S_DEFAULT: Final[float] = 10.0
@@ -81,6 +83,10 @@ class TestConfig:
     faithful_stdout: bool = False
     # How the linearizability checker reads outcomes (maelstrom.models.SEMANTICS).
     semantics: str = "strict"
+    # The txn workloads: Elle's consistency models, transaction length, writes per key.
+    consistency_models: tuple[str, ...] = CONSISTENCY_MODELS_DEFAULT
+    max_txn_length: int = MAX_TXN_LENGTH_DEFAULT
+    max_writes_per_key: int = MAX_WRITES_PER_KEY_DEFAULT
 
     def net_config(self) -> NetConfig:
         """The network knobs; a rate given for a nemesis fault applies only while it is active."""
@@ -95,7 +101,10 @@ class TestConfig:
                             latency_ms=self.latency_ms, topology=self.topology,
                             key_count=self.key_count,
                             checker_time_limit_s=self.checker_time_limit_s,
-                            checker_clock=checker_clock, semantics=self.semantics)
+                            checker_clock=checker_clock, semantics=self.semantics,
+                            consistency_models=tuple(self.consistency_models),
+                            max_txn_length=self.max_txn_length,
+                            max_writes_per_key=self.max_writes_per_key)
 
 
 @dataclass

@@ -14,7 +14,9 @@ Beyond Maelstrom: ``--seed`` (printed first; every random choice derives
 from it), the ``loss`` and ``duplicate`` nemeses with ``--loss-rate`` and
 ``--duplicate-rate``, ``--recovery-wait`` (Maelstrom sleeps 10 s), and
 ``--init-timeout``, ``--store``, ``--checker-time-limit`` and ``--semantics``
-(``knossos`` reads lin-kv outcomes as Maelstrom does).
+(``knossos`` reads lin-kv outcomes as Maelstrom does). ``--consistency-models``
+takes ``a,b`` as well as Maelstrom's ``a , b``, and an unknown model name is
+a bad argument (254), where Maelstrom passes it to Elle unchecked.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ from maelstrom.runner import (EXIT_BAD_ARGS, EXIT_CRASH, INIT_TIMEOUT_S_DEFAULT,
                               RECOVERY_WAIT_S_DEFAULT, TestConfig, run_tests)
 from maelstrom.workloads import WorkloadError, get_workload, workload_names
 from maelstrom.workloads.broadcast import TOPOLOGIES
+from maelstrom.workloads.txn import (CONSISTENCY_MODELS_DEFAULT, MAX_TXN_LENGTH_DEFAULT,
+                                     MAX_WRITES_PER_KEY_DEFAULT, parse_consistency_models)
 
 
 class _Command(click.Command):
@@ -73,6 +77,13 @@ def _availability(ctx: click.Context, param: click.Parameter, value: str | None)
 def _nemesis(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...]:
     try:
         return parse_faults(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _models(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
+    try:
+        return parse_consistency_models(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
 
@@ -117,7 +128,16 @@ COMMON_OPTIONS: list[Callable[[Any], Any]] = [
     click.option("--log-net-send", is_flag=True, help="Echo every message sent."),
     click.option("--log-net-recv", is_flag=True, help="Echo every message received."),
     click.option("--key-count", type=click.IntRange(1), default=None,
-                 help="Active keys (for the transactional workloads)."),
+                 help="Active keys of the txn workloads (default: Elle's 10)."),
+    click.option("--max-txn-length", type=click.IntRange(1), default=MAX_TXN_LENGTH_DEFAULT,
+                 show_default=True, help="Longest transaction of the txn workloads."),
+    click.option("--max-writes-per-key", type=click.IntRange(1),
+                 default=MAX_WRITES_PER_KEY_DEFAULT, show_default=True,
+                 help="Writes a txn key gets before the generator moves to a fresh key."),
+    click.option("--consistency-models", default="strict-serializable", show_default=True,
+                 callback=_models, metavar="MODEL,MODEL…",
+                 help="Comma-separated Elle models the txn workloads' histories must satisfy "
+                      "(e.g. serializable, snapshot-isolation, read-committed)."),
     click.option("--test-count", type=click.IntRange(1), default=1, show_default=True,
                  help="Run this many tests (seed, seed+1…), stopping at the first non-valid one."),
     click.option("--seed", type=int, default=None, help="Random seed (default: a random one, printed)."),
@@ -153,10 +173,13 @@ def build_config(bin_: str, bin_args: tuple[str, ...], *, workload: str,
                  log_net_send: bool, log_net_recv: bool, key_count: int | None,
                  seed: int | None, loss_rate: float | None, duplicate_rate: float | None,
                  recovery_wait: float, init_timeout: float, checker_time_limit: float | None,
-                 semantics: str, faithful_stdout: bool, store_root: str) -> TestConfig:
+                 semantics: str, faithful_stdout: bool, store_root: str,
+                 max_txn_length: int = MAX_TXN_LENGTH_DEFAULT,
+                 max_writes_per_key: int = MAX_WRITES_PER_KEY_DEFAULT,
+                 consistency_models: tuple[str, ...] = CONSISTENCY_MODELS_DEFAULT) -> TestConfig:
     """The `TestConfig` of the shared options, validated as ``gyre test`` validates them.
 
-    A missing seed is drawn at random here.
+    A missing seed is drawn at random here; the txn options default as on the command line.
 
     Raises:
         click.UsageError: Bad node names, concurrency or workload options (exit 254).
@@ -177,7 +200,8 @@ def build_config(bin_: str, bin_args: tuple[str, ...], *, workload: str,
         loss_rate=loss_rate, duplicate_rate=duplicate_rate, recovery_wait_s=recovery_wait,
         init_timeout_s=init_timeout, store_root=store_root,
         checker_time_limit_s=checker_time_limit, faithful_stdout=faithful_stdout,
-        semantics=semantics)
+        semantics=semantics, consistency_models=consistency_models,
+        max_txn_length=max_txn_length, max_writes_per_key=max_writes_per_key)
     try:
         parse_concurrency(concurrency, len(names))
         get_workload(workload, cfg.workload_opts())
@@ -206,7 +230,8 @@ def test_command(workload: str, bin_: str, node_count: int | None, node: tuple[s
                  time_limit: float, rate: float, latency: float, latency_dist: str,
                  nemesis: tuple[str, ...], nemesis_interval: float, topology: str,
                  availability: Any, log_stderr: bool, log_net_send: bool, log_net_recv: bool,
-                 key_count: int | None, test_count: int, seed: int | None,
+                 key_count: int | None, max_txn_length: int, max_writes_per_key: int,
+                 consistency_models: tuple[str, ...], test_count: int, seed: int | None,
                  loss_rate: float | None, duplicate_rate: float | None, recovery_wait: float,
                  init_timeout: float, checker_time_limit: float | None, semantics: str,
                  faithful_stdout: bool, store_root: str, bin_args: tuple[str, ...]) -> None:
@@ -228,7 +253,9 @@ def test_command(workload: str, bin_: str, node_count: int | None, node: tuple[s
                        nemesis_interval=nemesis_interval, topology=topology,
                        availability=availability, log_stderr=log_stderr,
                        log_net_send=log_net_send, log_net_recv=log_net_recv, key_count=key_count,
-                       seed=seed, loss_rate=loss_rate, duplicate_rate=duplicate_rate,
+                       max_txn_length=max_txn_length, max_writes_per_key=max_writes_per_key,
+                       consistency_models=consistency_models, seed=seed, loss_rate=loss_rate,
+                       duplicate_rate=duplicate_rate,
                        recovery_wait=recovery_wait, init_timeout=init_timeout,
                        checker_time_limit=checker_time_limit, semantics=semantics,
                        faithful_stdout=faithful_stdout, store_root=store_root)

@@ -7,7 +7,9 @@ The first checker that is not valid, in the order a reader cares about
 rest), gets the lines: for lin-kv the failing key, the operation the
 search got stuck at and the checker's reason; for the set workloads the
 lost elements; for the counters the final read outside the acceptable
-values; for echo and unique-ids the first wrong echo or repeated id. Both
+values; for echo and unique-ids the first wrong echo or repeated id; for
+the txn workloads the anomaly types, the models they rule out and the first
+anomaly in words. Both
 ``gyre test`` and ``gyre check`` print them under their verdict, so a
 failure is explained on the terminal, not only in report.html.
 
@@ -133,7 +135,18 @@ def _unique_ids(res: Mapping[str, Any]) -> list[str]:
             + ", ".join(f"{k} (×{v})" for k, v in list(dup.items())[:NAMED_MAX])]
 
 
-_WORKLOAD_EXPLAINERS = {"lin-kv": _lin_kv, "g-set": _set_full, "broadcast": _set_full,
+def _txn(res: Mapping[str, Any]) -> list[str]:
+    types = res.get("anomaly_types") or []
+    if not types:
+        return []
+    counts = res.get("anomaly_counts") or {}
+    found = ", ".join(f"{t} (×{counts[t]})" if counts.get(t, 1) > 1 else t for t in types)
+    not_ = res.get("not") or []
+    head = f"{found}" + (f", so not {', '.join(not_)}" if not_ else "")
+    return [head, *(res.get("explanations") or [])]
+
+
+_WORKLOAD_EXPLAINERS = {"lin-kv": _lin_kv, "txn-list-append": _txn, "txn-rw-register": _txn, "g-set": _set_full, "broadcast": _set_full,
                         "g-counter": _counter, "pn-counter": _counter, "echo": _echo,
                         "unique-ids": _unique_ids}
 

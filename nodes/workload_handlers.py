@@ -39,6 +39,11 @@ Handlers:
   `PNCounter`): state-based CRDTs from `crdt.replication.lattices`; the whole state is
   pushed to every peer shortly after a change and again every
   ``anti_entropy_ms``; receivers merge.
+* `TxnKv`: txn-list-append and txn-rw-register: ``txn{txn}`` runs as one
+  MULTI/EXEC on the engine (`nodes.kv_engine.kv_txn`: RPUSH/LRANGE for
+  lists, SET/GET for registers, null for a missing key), served by the
+  same node of record as lin-kv (`KeyspaceOfRecord`), so it is strict
+  serializable.
 * `LinKv`: ``read``/``write``/``cas`` through the Redis engine (GET, SET and
   the `kv_cas` helper: GET, compare, SET in one synchronous step of the
   single-threaded core, so it is atomic). Keys and values are stored as
@@ -55,7 +60,8 @@ neighbour once, since what was unacknowledged is not known) and the
 topology it was given (``broadcast/topology``: Maelstrom does not send it
 again); g-set and the counters keep their lattice (``g-set/state``,
 ``counter/state``, pushed to the peers soon after a restart); lin-kv's
-keyspace of record keeps every key it wrote (``lin-kv/<key>``). Echo and
+keyspace of record keeps every key it wrote (``lin-kv/<key>``), and the txn
+keyspace each list (``txn-list/<key>``) and register (``txn-register/<key>``). Echo and
 unique-ids need nothing (a restart draws a new incarnation).
 
 BUGGIFY points (`NodeCore.buggify`): ``crdt.skip-anti-entropy`` (a g-set or
@@ -75,14 +81,15 @@ import orjson
 from crdt.engine import Engine
 from crdt.replication.lattices import GSet, PNCounter
 from nodes.core import Field, Kind, NodeCore, Rpc, Timer
-from nodes.kv_engine import EngineError, json_bytes, kv_cas, kv_read, kv_write
+from nodes.kv_engine import (TXN_APPEND, TXN_READ, TXN_WRITE, EngineError, TxnRejected, json_bytes,
+                              kv_cas, kv_read, kv_txn, kv_write)
 from protocol.maelstrom_json import ErrorCode, Message
 
 __all__ = [
     "BROADCAST", "BROADCAST_READ", "CAS", "COUNTER_ADD", "COUNTER_READ", "COUNTER_STATE", "ECHO",
-    "GENERATE", "GOSSIP", "GSET_ADD", "GSET_READ", "GSET_STATE", "KV_READ", "TOPOLOGY", "WORKLOADS",
-    "WRITE", "Broadcast", "CounterWorkload", "Echo", "GSetWorkload", "LinKv",
-    "UniqueIds", "WorkloadSelector", "jitter_ms", "spanning_tree",
+    "GENERATE", "GOSSIP", "GSET_ADD", "GSET_READ", "GSET_STATE", "KV_READ", "TOPOLOGY", "TXN",
+    "WORKLOADS", "WRITE", "Broadcast", "CounterWorkload", "Echo", "GSetWorkload", "KeyspaceOfRecord",
+    "LinKv", "TxnKv", "UniqueIds", "WorkloadSelector", "jitter_ms", "spanning_tree",
 ]
 
 log = logging.getLogger("gyre.node")
@@ -103,6 +110,7 @@ KV_READ: Final = Rpc("read", fields=(Field("key"),), reply_fields=("value",))
 WRITE: Final = Rpc("write", fields=(Field("key"), Field("value")))
 CAS: Final = Rpc("cas", fields=(Field("key"), Field("from"), Field("to")),
                  optional=(Field("create_if_not_exists", Kind.BOOL),))
+TXN: Final = Rpc("txn", fields=(Field("txn", Kind.LIST),), reply_fields=("txn",))
 
 # Node-to-node messages.
 GOSSIP: Final = Rpc("gossip", fields=(Field("messages", Kind.ELEMENT_LIST),))
@@ -111,7 +119,7 @@ COUNTER_STATE: Final = Rpc("counter_state", fields=(Field("state", Kind.OBJECT),
 
 #: Workload names a node can be told to expect (``--workload``); "auto" infers.
 WORKLOADS: Final = ("auto", "echo", "unique-ids", "broadcast", "g-set", "g-counter", "pn-counter",
-                    "lin-kv")
+                    "lin-kv", "txn-list-append", "txn-rw-register")
 
 # Which handler answers a bare ``read`` for each workload name.
 _BARE_READ_OWNER: Final = {"broadcast": "broadcast", "g-set": "g-set", "g-counter": "counter",
@@ -129,6 +137,9 @@ FORWARD_TIMEOUT_MS: Final[int] = 800
 FORWARDED_MEMORY = 65_536
 #: Durable record prefix of lin-kv's keyspace of record (the key's canonical JSON follows).
 DURABLE_KV: Final[str] = "lin-kv/"
+#: Durable record prefixes of the txn keyspace: a list key's elements, a register's value.
+DURABLE_TXN_LIST: Final[str] = "txn-list/"
+DURABLE_TXN_REGISTER: Final[str] = "txn-register/"
 #: BUGGIFY ``broadcast.short-timeout``: a gossip RPC's timeout shrinks to at most this.
 BUGGIFY_SHORT_TIMEOUT_MS: Final[int] = 20
 
@@ -612,7 +623,70 @@ class CounterWorkload(_StateGossip):
 # --- lin-kv through the Redis engine ------------------------------------------------------------
 
 
-class LinKv:
+class KeyspaceOfRecord:
+    """One node of record (the first of ``node_ids``) serves a keyspace; the others forward to it.
+
+    Subclasses set ``node`` (at install) and ``forward_timeout_ms``, and keep
+    ``_forwarded``, the requests of peers already served (see `LinKv`).
+    """
+
+    node: NodeCore | None
+    forward_timeout_ms: int
+    _forwarded: dict[tuple[str, Any], None]
+
+    @property
+    def home(self) -> str | None:
+        """The node that holds the keyspace of record (the first of ``node_ids``)."""
+        assert self.node is not None
+        return self.node.node_ids[0] if self.node.node_ids else None
+
+    def _local(self) -> bool:
+        assert self.node is not None
+        return self.home == self.node.node_id
+
+    def _served_before(self, msg: Message) -> bool:
+        """Whether `msg` is a copy of a peer's forwarded request already served (see `LinKv`)."""
+        node = self.node
+        assert node is not None
+        if msg.src not in node.node_ids:
+            return False  # a client's request: the network never duplicates those
+        ident = (msg.src, msg.body.get("msg_id"))
+        seen = self._forwarded
+        if ident in seen:
+            return True
+        seen[ident] = None
+        if len(seen) > FORWARDED_MEMORY:
+            del seen[next(iter(seen))]
+        return False
+
+    def _forward(self, msg: Message, spec: Rpc, now_ms: int) -> None:
+        """Ask the home node and relay its answer, keeping the reply schema closed."""
+        node = self.node
+        home = self.home
+        assert node is not None and home is not None
+        request = {k: v for k, v in msg.body.items() if k != "msg_id"}
+
+        def relay(answer: Message, t: int) -> None:
+            body = answer.body
+            if body.get("type") == spec.reply_type and all(f in body for f in spec.reply_fields):
+                node.reply_ok(msg, spec, **{f: body[f] for f in spec.reply_fields})
+                return
+            code = body.get("code")
+            if body.get("type") == "error" and isinstance(code, int) and not isinstance(code, bool):
+                text = body.get("text")
+                node.reply_error(msg, code, text if isinstance(text, str) else None)
+                return
+            log.warning("%s answered a forwarded %s with %.200r", home, spec.type, body)
+            node.reply_error(msg, ErrorCode.CRASH, f"{home} answered {spec.type} with a bad body")
+
+        def timed_out(t: int) -> None:
+            node.reply_error(msg, ErrorCode.TIMEOUT, f"{home} did not answer {spec.type} in time")
+
+        node.rpc(home, request, now_ms, on_reply=relay, on_timeout=timed_out,
+                 timeout_ms=self.forward_timeout_ms)
+
+
+class LinKv(KeyspaceOfRecord):
     """lin-kv: ``read``, ``write`` and ``cas`` on the engine, or forwarded to the keyspace of record.
 
     The home node serves each forwarded request once: the network may
@@ -661,31 +735,6 @@ class LinKv:
             self.node.durable.delete(name)
         else:
             self.node.durable.put(name, stored.decode())
-
-    @property
-    def home(self) -> str | None:
-        """The node that holds the keyspace of record (the first of ``node_ids``)."""
-        assert self.node is not None
-        return self.node.node_ids[0] if self.node.node_ids else None
-
-    def _local(self) -> bool:
-        assert self.node is not None
-        return self.home == self.node.node_id
-
-    def _served_before(self, msg: Message) -> bool:
-        """Whether `msg` is a copy of a peer's forwarded request already served (see class doc)."""
-        node = self.node
-        assert node is not None
-        if msg.src not in node.node_ids:
-            return False  # a client's request: the network never duplicates those
-        ident = (msg.src, msg.body.get("msg_id"))
-        seen = self._forwarded
-        if ident in seen:
-            return True
-        seen[ident] = None
-        if len(seen) > FORWARDED_MEMORY:
-            del seen[next(iter(seen))]
-        return False
 
     def _read(self, msg: Message, now_ms: int) -> None:
         if not self._local():
@@ -747,28 +796,92 @@ class LinKv:
             node.reply_error(msg, ErrorCode.PRECONDITION_FAILED,
                              f"current value {outcome.current.decode()} is not {json_bytes(body['from']).decode()}")
 
-    def _forward(self, msg: Message, spec: Rpc, now_ms: int) -> None:
-        """Ask the home node and relay its answer, keeping the reply schema closed."""
+
+# --- txn-list-append and txn-rw-register through the Redis engine --------------------------------
+
+_TXN_FS: Final = (TXN_READ, TXN_APPEND, TXN_WRITE)
+
+
+def txn_problem(txn: list[Any]) -> str | None:
+    """Why a ``txn`` body's micro-ops cannot run (a malformed request), or None."""
+    if not txn:
+        return "txn: an empty transaction"
+    for m in txn:
+        if not (isinstance(m, list) and len(m) == 3 and m[0] in _TXN_FS):
+            return f"txn: a micro-op must be [f, key, value] with f one of r, append, w; got {m!r:.80}"
+        if isinstance(m[1], (list, dict)):
+            return f"txn: a key must be a scalar, got {m[1]!r:.80}"
+        if m[0] != TXN_READ and (m[2] is None or isinstance(m[2], (list, dict))):
+            return f"txn: a written value must be a non-null scalar, got {m[2]!r:.80}"
+    return None
+
+
+class TxnKv(KeyspaceOfRecord):
+    """txn-list-append and txn-rw-register: each ``txn`` one MULTI/EXEC on the engine.
+
+    With several nodes, every node forwards to the node of record, as `LinKv`
+    does (duplicated forwards are served once, for the same reason).
+
+    Args:
+        engine: the engine this node serves from (when it is the node of record).
+        now_ms: the time the engine session opens.
+        forward_timeout_ms: how long a forwarded request may stay unanswered.
+    """
+
+    def __init__(self, engine: Engine, now_ms: int = 0, *,
+                 forward_timeout_ms: int = FORWARD_TIMEOUT_MS) -> None:
+        self.engine = engine
+        self.session = engine.open_session(now_ms, addr="maelstrom-txn")
+        self.forward_timeout_ms = forward_timeout_ms
+        self.node: NodeCore | None = None
+        self._forwarded: dict[tuple[str, Any], None] = {}
+
+    def install(self, node: NodeCore) -> None:
+        self.node = node
+        node.add_route(TXN, self._txn)
+        node.on_init(self._restore)
+
+    def _restore(self, now_ms: int) -> None:
+        """Take back the lists and registers a previous life of this node wrote."""
+        assert self.node is not None
+        for name, elements in self.node.durable.items(DURABLE_TXN_LIST):
+            key = name[len(DURABLE_TXN_LIST):].encode()
+            self.engine.execute([b"RPUSH", key, *(json_bytes(x) for x in elements)], self.session,
+                                now_ms)
+        for name, value in self.node.durable.items(DURABLE_TXN_REGISTER):
+            kv_write(self.engine, self.session, name[len(DURABLE_TXN_REGISTER):].encode(),
+                     json_bytes(value), now_ms)
+
+    def _save(self, mops: list[list[Any]]) -> None:
+        """Write the txn's appends and writes through to the durable store."""
+        assert self.node is not None
+        durable = self.node.durable
+        for f, k, v in mops:
+            if f == TXN_APPEND:
+                name = DURABLE_TXN_LIST + json_bytes(k).decode()
+                durable.put(name, [*(durable.get(name) or []), v])
+            elif f == TXN_WRITE:
+                durable.put(DURABLE_TXN_REGISTER + json_bytes(k).decode(), v)
+
+    def _txn(self, msg: Message, now_ms: int) -> None:
         node = self.node
-        home = self.home
-        assert node is not None and home is not None
-        request = {k: v for k, v in msg.body.items() if k != "msg_id"}
-
-        def relay(answer: Message, t: int) -> None:
-            body = answer.body
-            if body.get("type") == spec.reply_type and all(f in body for f in spec.reply_fields):
-                node.reply_ok(msg, spec, **{f: body[f] for f in spec.reply_fields})
-                return
-            code = body.get("code")
-            if body.get("type") == "error" and isinstance(code, int) and not isinstance(code, bool):
-                text = body.get("text")
-                node.reply_error(msg, code, text if isinstance(text, str) else None)
-                return
-            log.warning("%s answered a forwarded %s with %.200r", home, spec.type, body)
-            node.reply_error(msg, ErrorCode.CRASH, f"{home} answered {spec.type} with a bad body")
-
-        def timed_out(t: int) -> None:
-            node.reply_error(msg, ErrorCode.TIMEOUT, f"{home} did not answer {spec.type} in time")
-
-        node.rpc(home, request, now_ms, on_reply=relay, on_timeout=timed_out,
-                 timeout_ms=self.forward_timeout_ms)
+        assert node is not None
+        problem = txn_problem(msg.body["txn"])
+        if problem is not None:
+            node.reply_error(msg, ErrorCode.MALFORMED_REQUEST, problem)
+            return
+        if not self._local():
+            self._forward(msg, TXN, now_ms)
+            return
+        if self._served_before(msg):
+            return
+        try:
+            done = kv_txn(self.engine, self.session, msg.body["txn"], now_ms)
+        except TxnRejected as exc:
+            node.reply_error(msg, ErrorCode.ABORT, str(exc))
+            return
+        except EngineError as exc:
+            node.reply_error(msg, ErrorCode.CRASH, str(exc))  # it may have partly run: indefinite
+            return
+        self._save(done)
+        node.reply_ok(msg, TXN, txn=done)

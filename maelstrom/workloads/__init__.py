@@ -14,8 +14,8 @@ outcome rules of section 2 (`Workload.outcome_for_error`,
 `Workload.outcome_for_timeout`) turning a reply or a timeout into a
 `Completion`.
 
-New workloads (txn-list-append, txn-rw-register, kafka) drop in by
-subclassing `Workload` and adding one line to `REGISTRY`.
+New workloads (kafka) drop in by subclassing `Workload` and adding one
+line to `_registry`.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ class WorkloadOpts:
         concurrency: Client threads.
         latency_ms: Mean network latency (lin-kv's timeout depends on it).
         topology: Broadcast topology name.
-        key_count: ``--key-count`` (unused by the Maelstrom workloads here).
+        key_count: ``--key-count``: active keys of the txn workloads (None: Elle's 10).
         checker_time_limit_s: Time budget of expensive checkers, or None.
         checker_clock: The driver's monotonic clock that budget is measured on
             (a workload reads no clock of its own); None without a budget.
@@ -58,6 +58,11 @@ class WorkloadOpts:
             or ``knossos`` (`maelstrom.models.SEMANTICS`).
         lin_model: The linearizability model of lin-kv (``gyre check --model``).
         lin_initial: Every lin-kv key's initial value (``gyre check --initial``).
+        consistency_models: The models the txn workloads' Elle checkers hold a
+            history to (``--consistency-models``; Elle names or aliases).
+        max_txn_length: ``--max-txn-length``: the longest transaction generated.
+        max_writes_per_key: ``--max-writes-per-key``: writes a txn key gets
+            before the generator moves to a fresh key.
     """
 
     nodes: tuple[str, ...]
@@ -70,6 +75,9 @@ class WorkloadOpts:
     semantics: str = "strict"
     lin_model: str = "cas-register"
     lin_initial: Any = None
+    consistency_models: tuple[str, ...] = ("strict-serializable",)
+    max_txn_length: int = 4
+    max_writes_per_key: int = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,9 +346,12 @@ def _registry() -> dict[str, type[Workload]]:
     from maelstrom.workloads.g_set import GSet
     from maelstrom.workloads.lin_kv import LinKv
     from maelstrom.workloads.pn_counter import PnCounter
+    from maelstrom.workloads.txn_list_append import TxnListAppend
+    from maelstrom.workloads.txn_rw_register import TxnRwRegister
     from maelstrom.workloads.unique_ids import UniqueIds
 
-    classes: Sequence[type[Workload]] = (Echo, UniqueIds, Broadcast, GSet, GCounter, PnCounter, LinKv)
+    classes: Sequence[type[Workload]] = (Echo, UniqueIds, Broadcast, GSet, GCounter, PnCounter, LinKv,
+                                         TxnListAppend, TxnRwRegister)
     return {c.name: c for c in classes}
 
 

@@ -93,6 +93,20 @@ HISTORIES: dict[str, tuple[bytes, bytes, str]] = {
                history(op(0, "write", 1, key=0), op(1, "read", out=3, key=0),
                        op(0, "cas", [1, 2], key=0)),
                "key 0 is not linearizable: observed 3, a value no operation wrote"),
+    # the last read misses an append another read already saw: a stale read
+    "txn-list-append": (
+        history(op(0, "txn", [["append", 1, 1]]), op(1, "txn", [["r", 1, None], ["append", 1, 2]],
+                                                      out=[["r", 1, [1]], ["append", 1, 2]])),
+        history(op(0, "txn", [["append", 1, 1]]), op(1, "txn", [["append", 1, 2]]),
+                op(1, "txn", [["r", 1, None]], out=[["r", 1, [1, 2]]]),
+                op(0, "txn", [["r", 1, None]], out=[["r", 1, [1]]])),
+        "G-single-realtime, so not "),
+    # a read of null after a write completed
+    "txn-rw-register": (
+        history(op(0, "txn", [["w", 1, 1]]), op(1, "txn", [["r", 1, None], ["w", 1, 2]],
+                                                 out=[["r", 1, 1], ["w", 1, 2]])),
+        history(op(0, "txn", [["w", 1, 1]]), op(1, "txn", [["r", 1, None]], out=[["r", 1, None]])),
+        "G-single-realtime, so not "),
 }
 
 

@@ -394,7 +394,7 @@ def test_malformed_requests_get_error_12(body: dict[str, Any]) -> None:
 
 
 def test_unknown_type_gets_error_10() -> None:
-    Client(node()).error(E.NOT_SUPPORTED, {"type": "txn", "txn": []})
+    Client(node()).error(E.NOT_SUPPORTED, {"type": "frobnicate", "txn": []})
 
 
 def test_ok_replies_never_echo_extra_request_fields() -> None:

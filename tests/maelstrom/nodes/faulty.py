@@ -5,6 +5,9 @@ Usage: faulty.py MODE
 
 - stale-read: lin-kv on a local map, but reads answer the value from before
   the latest change (not linearizable).
+- txn-stale: txn-list-append and txn-rw-register on a local map, each txn
+  atomic, but a read of a key another txn changed answers the key as it was
+  before that txn's change (not serializable).
 - lost-write: broadcast that tells its neighbours once and never retries, so
   messages cut by a partition are lost for good.
 - garbage: echo, but every third request it first prints a non-JSON line, a
@@ -81,6 +84,25 @@ def main():
                 previous[k] = kv[k]
             kv[k] = new
             reply({"type": "write_ok" if t == "write" else "cas_ok"})
+        elif t == "txn" and mode == "txn-stale":
+            out = []
+            mine = {}  # this txn's own writes, which it does see
+            for f, k, v in body["txn"]:
+                k2 = json.dumps(k)
+                if f == "r":
+                    if k2 in mine:
+                        v = mine[k2]
+                    else:
+                        v = previous.get(k2, kv.get(k2))
+                    v = list(v) if isinstance(v, list) else v
+                else:
+                    old = mine.get(k2, kv.get(k2))
+                    mine[k2] = (old or []) + [v] if f == "append" else v
+                out.append([f, k, v])
+            for k2, new in mine.items():
+                previous[k2] = kv.get(k2)
+                kv[k2] = new
+            reply({"type": "txn_ok", "txn": out})
         elif t == "topology":
             reply({"type": "topology_ok"})
         elif t == "broadcast":
