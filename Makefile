@@ -17,7 +17,7 @@ PORT ?= 6379
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help serve cluster bench-cluster test test-all bench bench-checker fuzz redis-tools chromium python-venv clean \
+.PHONY: help serve cluster bench-cluster txn-list-append txn-rw-register test test-all bench bench-checker fuzz redis-tools chromium python-venv clean \
         maelstrom lin-kv-strong lin-kv-eventual lin-kv-causal crdt sim sim-long bench-sim
 
 # Maelstrom runs: our harness (`gyre test`) unless MAELSTROM=/path/to/maelstrom
@@ -51,6 +51,7 @@ help:
 	@echo "make maelstrom      single-node lin-kv under our Maelstrom (MAELSTROM=path for a real one)"
 	@echo "make lin-kv-strong  3-node lin-kv with partitions, strong mode (also -eventual, -causal,"
 	@echo "                    which are expected to be invalid and then exit 0 saying so)"
+	@echo "make txn-list-append / txn-rw-register  the transactional workloads on the single node"
 	@echo "make crdt           g-set, g-counter, pn-counter and broadcast, replicated, with partitions"
 	@echo "make maelstrom-W BIN=path  workload W (echo, unique-ids, broadcast, g-set, g-counter,"
 	@echo "                    pn-counter, lin-kv) against any Maelstrom node program"
@@ -161,7 +162,7 @@ sim-long: $(STAMP)
 	@$(MAKE) --no-print-directory sim SEEDS=1..$(LONG_SEEDS)
 
 sim: $(STAMP)
-	@for w in echo unique-ids broadcast g-set g-counter pn-counter lin-kv; do \
+	@for w in echo unique-ids broadcast g-set g-counter pn-counter lin-kv txn-list-append txn-rw-register; do \
 	    echo "== $$w, single node"; $(SIM) -w $$w --node single || exit $$?; \
 	done
 	@for m in eventual causal strong; do \
@@ -190,6 +191,11 @@ clean:
 # as well, where extra node arguments would be taken for Maelstrom's own).
 maelstrom: $(STAMP)
 	GYRE_WORKLOAD=lin-kv $(RUN_TEST) -w lin-kv --bin $(NODE) --node-count 1 --concurrency 2n \
+	    --time-limit $(TIME_LIMIT) --rate 100 $(MAELSTROM_ARGS)
+
+# The transactional workloads on the single node (strict-serializable: MULTI/EXEC steps).
+txn-list-append txn-rw-register: $(STAMP)
+	GYRE_WORKLOAD=$@ $(RUN_TEST) -w $@ --bin $(NODE) --node-count 1 --concurrency 2n \
 	    --time-limit $(TIME_LIMIT) --rate 100 $(MAELSTROM_ARGS)
 
 LIN_KV_REPLICATED = $(RUN_TEST) -w lin-kv --bin $(REPLICATED) --node-count $(NODES) --concurrency 2n \
@@ -222,7 +228,7 @@ crdt: $(STAMP)
 
 # Only the workloads our nodes know (nodes/workload_handlers.py WORKLOADS): another name
 # in GYRE_WORKLOAD would stop our node at start-up.
-NODE_WORKLOADS := echo unique-ids broadcast g-set g-counter pn-counter lin-kv
+NODE_WORKLOADS := echo unique-ids broadcast g-set g-counter pn-counter lin-kv txn-list-append txn-rw-register
 
 maelstrom-%: $(STAMP)
 	$(if $(filter $*,$(NODE_WORKLOADS)),GYRE_WORKLOAD=$* )$(RUN_TEST) -w $* --bin $(BIN) --node-count $(NODES) --time-limit $(TIME_LIMIT) \
