@@ -115,6 +115,7 @@ PAXOS_PREPARE: Final = Rpc("paxos_prepare", fields=(Field("key", Kind.STR), Fiel
                            reply_fields=("ok", "promised", "accepted", "state"))
 PAXOS_ACCEPT: Final = Rpc("paxos_accept",
                           fields=(Field("key", Kind.STR), Field("ballot", Kind.LIST), Field("state", Kind.OBJECT)),
+                          optional=(Field("next", Kind.LIST),),  # the piggybacked promise (1RTT)
                           reply_fields=("ok", "promised"))
 
 #: How long a client request may wait for its round (under lin-kv's 1 s client timeout).
@@ -172,6 +173,9 @@ class _KeyProposer:
     resend: Timer | None = None
     backoff: Timer | None = None
     failures: int = 0
+    # The ballot a majority promised when it accepted ``state`` in this node's last committed round
+    # on the key: the next round may go straight to accept (1RTT, `nodes.caspaxos`). None: prepare.
+    warm: tuple[Ballot, RegState] | None = None
 
 
 @dataclass(slots=True)
@@ -179,6 +183,7 @@ class StrongStats:
     """Counters for logs and tests."""
 
     rounds: int = 0
+    warm_rounds: int = 0  # rounds that skipped prepare (1RTT)
     committed: int = 0
     rejected: int = 0
     resends: int = 0
@@ -277,11 +282,17 @@ class StrongKv:
             self._save_slot(key)
         return p
 
-    def _accept_here(self, key: str, ballot: Ballot, state: RegState) -> tuple[bool, Ballot]:
-        """This node's acceptor: accept, and persist the accepted state before anyone hears of it."""
-        ok, promised = self.acceptor.accept(key, ballot, state)
+    def _accept_here(self, key: str, ballot: Ballot, state: RegState,
+                     next_ballot: Ballot | None) -> tuple[bool, Ballot]:
+        """This node's acceptor: accept (and promise ``next_ballot``), and persist the accepted state
+        and the promise before anyone hears of them."""
+        slot = self.acceptor.slots.get(key)
+        before = None if slot is None else (slot.promised, slot.accepted)
+        ok, promised = self.acceptor.accept(key, ballot, state, next_ballot)
         if ok:
-            self._save_slot(key)
+            slot = self.acceptor.slots[key]
+            if (slot.promised, slot.accepted) != before:  # else a repeated accept: nothing changed
+                self._save_slot(key)
         return ok, promised
 
     def _node(self) -> NodeCore:
@@ -322,8 +333,11 @@ class StrongKv:
         ballot = ballot_from_wire(msg.body["ballot"])
         state = RegState.from_wire(msg.body["state"])
         check_state(msg.body["key"], state)
-        self._see(ballot)
-        ok, promised = self._accept_here(msg.body["key"], ballot, state)
+        next_wire = msg.body.get("next")
+        next_ballot = None if next_wire is None else ballot_from_wire(next_wire)
+        self._see(ballot if next_ballot is None else max(ballot, next_ballot))  # our next prepare
+        # goes above the proposer's warm ballot, not into a nack from it
+        ok, promised = self._accept_here(msg.body["key"], ballot, state, next_ballot)
         self._reply(msg, now_ms, PAXOS_ACCEPT, ok=ok, promised=ballot_to_wire(promised))
 
     def _reply(self, msg: Message, now_ms: int, spec: Rpc, **fields: object) -> None:
@@ -473,11 +487,17 @@ class StrongKv:
         if not kp.queue:
             kp.round = None
             return
-        rnd = Round(self._next_ballot(), node.node_ids)
-        kp.round = rnd
         kp.batch = []
         kp.sent_at = {}
         self.stats.rounds += 1
+        if kp.warm is not None:  # a majority promised this ballot with our state: straight to accept
+            ballot, adopted = kp.warm
+            kp.warm = None
+            self.stats.warm_rounds += 1
+            rnd = kp.round = Round.warm(ballot, node.node_ids, adopted)
+            self._propose(kp, rnd, now_ms)
+            return
+        rnd = kp.round = Round(self._next_ballot(), node.node_ids)
         self._send_phase(kp, rnd, now_ms, rnd.missing())
         if kp.round is rnd and rnd.phase in (Phase.PREPARE, Phase.ACCEPT):
             self._arm_resend(kp, now_ms)
@@ -505,7 +525,7 @@ class StrongKv:
                     self._on_promise(kp, rnd, acceptor, self._prepare_here(kp.key, rnd.ballot), now_ms)
                 else:
                     assert rnd.proposal is not None
-                    ok, promised = self._accept_here(kp.key, rnd.ballot, rnd.proposal)
+                    ok, promised = self._accept_here(kp.key, rnd.ballot, rnd.proposal, rnd.next_ballot)
                     self._on_accepted(kp, rnd, acceptor, ok, promised, now_ms)
                 continue
             if phase is Phase.PREPARE:
@@ -516,6 +536,8 @@ class StrongKv:
                 assert rnd.proposal is not None
                 body = {"type": PAXOS_ACCEPT.type, "key": kp.key, "ballot": ballot_to_wire(rnd.ballot),
                         "state": rnd.proposal.to_wire()}
+                if rnd.next_ballot is not None:
+                    body["next"] = ballot_to_wire(rnd.next_ballot)
                 node.rpc(acceptor, body, now_ms, timeout_ms=self.request_timeout_ms,
                          on_reply=self._accepted_handler(kp, rnd, acceptor))
 
@@ -599,6 +621,7 @@ class StrongKv:
         kp.results = results
         for r in batch:
             r.proposed = True
+        rnd.next_ballot = self._next_ballot()  # promised with the accept: the next round's phase 1
         rnd.start_accept(proposal)
         kp.sent_at = {}
         self._send_phase(kp, rnd, now_ms, rnd.missing())
@@ -627,6 +650,9 @@ class StrongKv:
         kp.batch = []
         kp.results = {}
         kp.failures = 0
+        if rnd.next_granted:
+            assert rnd.next_ballot is not None and rnd.proposal is not None
+            kp.warm = (rnd.next_ballot, rnd.proposal)
         self._end_round(kp)
         self._start_round(kp, now_ms)
 
