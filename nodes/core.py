@@ -43,6 +43,8 @@ Subclass API (what workload handlers and node kinds use):
   request is malformed.
 * `on_init(callback)`: ``callback(now_ms)`` runs once the ``init`` message
   gave the node its id (start periodic timers there).
+* `on_drain(callback)`: ``callback()`` runs as each `handle`/`tick`/`drain`
+  is about to return its messages (a handler batching per peer sends there).
 * `reply_ok(req, spec, **fields)`: the ``*_ok`` reply, closed by
   construction: exactly ``type``, ``in_reply_to`` and the spec's
   ``reply_fields`` (asserted). `reply_error(req, code, text)` for errors.
@@ -353,6 +355,7 @@ class NodeCore:
         self._pending: dict[int, _Pending] = {}
         self.durable = DurableStore()
         self._buggify: Callable[[str], bool] | None = None
+        self._drain_callbacks: list[Callable[[], None]] = []
 
     # -- driver API -----------------------------------------------------------------------
 
@@ -447,6 +450,11 @@ class NodeCore:
         """Run ``callback(now_ms)`` once init has set ``node_id``."""
         self._init_callbacks.append(callback)
 
+    def on_drain(self, callback: Callable[[], None]) -> None:
+        """Run ``callback()`` whenever `handle`, `tick` or `drain` is about to return its messages:
+        a handler that gathers what it sends to one peer during a turn sends it there, as one message."""
+        self._drain_callbacks.append(callback)
+
     @property
     def peers(self) -> tuple[str, ...]:
         """The other nodes, in init order."""
@@ -539,6 +547,8 @@ class NodeCore:
         return self._drain()
 
     def _drain(self) -> list[Message]:
+        for callback in self._drain_callbacks:
+            callback()
         out, self._outbox = self._outbox, []
         self.counters.sent += len(out)
         return out

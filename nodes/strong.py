@@ -22,8 +22,13 @@ them to a `NodeCore`. Every node is an acceptor (``paxos_prepare`` and
   every op in it is answered with its result; ops that arrived meanwhile
   start the next round at once. A read is a full round too (it writes back
   the state it adopted), so it is linearizable without clock assumptions.
-* This node's own acceptor answers by a direct call; the others get an RPC,
-  resent every ``resend_ms`` (adapted to the measured round trip) to
+  Once a round committed with its acceptors' promise of the next ballot,
+  the key's next round on this node skips prepare (1RTT, `nodes.caspaxos`).
+* This node's own acceptor answers by a direct call; the others get an
+  item in a one-way message (every item for one peer and kind in a turn
+  goes in one message, answered by one message: per-message work is paid
+  once per turn, not per key), matched by ``(key, ballot, phase)``. A phase
+  is resent every ``resend_ms`` (adapted to the measured round trip) to
   acceptors that have not answered, so loss only slows a round. A nack with
   a higher ballot raises the ballot counter past it; once a majority is out
   of reach, or at a resend after any nack, the round is abandoned and a new
@@ -105,18 +110,24 @@ from nodes.workload_handlers import CAS, KV_READ, WRITE
 from protocol.errors import ProtocolError
 from protocol.maelstrom_json import ErrorCode, Message
 
-__all__ = ["COMMAND_MAY_HAVE_APPLIED", "COMMAND_NOT_APPLIED", "PAXOS_ACCEPT", "PAXOS_PREPARE",
+__all__ = ["COMMAND_MAY_HAVE_APPLIED", "COMMAND_NOT_APPLIED", "PAXOS_ACCEPT", "PAXOS_ACCEPT_OK",
+           "PAXOS_PREPARE", "PAXOS_PREPARE_OK",
            "REQUEST_TIMEOUT_MS", "StrongKv"]
 
 log = logging.getLogger("gyre.node")
 
-# Node-to-node messages; the state is `RegState.to_wire`, the key its canonical JSON text.
-PAXOS_PREPARE: Final = Rpc("paxos_prepare", fields=(Field("key", Kind.STR), Field("ballot", Kind.LIST)),
-                           reply_fields=("ok", "promised", "accepted", "state"))
-PAXOS_ACCEPT: Final = Rpc("paxos_accept",
-                          fields=(Field("key", Kind.STR), Field("ballot", Kind.LIST), Field("state", Kind.OBJECT)),
-                          optional=(Field("next", Kind.LIST),),  # the piggybacked promise (1RTT)
-                          reply_fields=("ok", "promised"))
+# Node-to-node messages, one-way, each carrying every item of its kind this node has for that
+# peer in one turn (`_flush`); answers are matched by (key, ballot, phase), not by msg_id. The key
+# is its canonical JSON text (or a RESP register name), the state `RegState.to_wire`, a ballot
+# ``[counter, node]``:
+#   paxos_prepare    items [key, ballot]
+#   paxos_prepare_ok items [key, ballot, ok, promised, accepted, state]
+#   paxos_accept     items [key, ballot, state, next ballot or null (the 1RTT promise)]
+#   paxos_accept_ok  items [key, ballot, ok, promised]
+PAXOS_PREPARE: Final = Rpc("paxos_prepare", fields=(Field("items", Kind.LIST),))
+PAXOS_PREPARE_OK: Final = Rpc("paxos_prepare_ok", fields=(Field("items", Kind.LIST),))
+PAXOS_ACCEPT: Final = Rpc("paxos_accept", fields=(Field("items", Kind.LIST),))
+PAXOS_ACCEPT_OK: Final = Rpc("paxos_accept_ok", fields=(Field("items", Kind.LIST),))
 
 #: How long a client request may wait for its round (under lin-kv's 1 s client timeout).
 REQUEST_TIMEOUT_MS: Final[int] = 800
@@ -231,6 +242,8 @@ class StrongKv:
         self.resend_initial_ms = resend_initial_ms
         self.stats = StrongStats()
         self.node: NodeCore | None = None
+        # Items to send at the end of this turn: (peer, message type) -> items, in first-use order.
+        self._outgoing: dict[tuple[str, str], list[list[object]]] = {}
 
     # -- wiring ---------------------------------------------------------------------------
 
@@ -244,7 +257,10 @@ class StrongKv:
         node.add_route(CAS, self._on_client)
         node.add_route(PAXOS_PREPARE, self._on_prepare)
         node.add_route(PAXOS_ACCEPT, self._on_accept)
+        node.add_route(PAXOS_PREPARE_OK, self._on_promises)
+        node.add_route(PAXOS_ACCEPT_OK, self._on_accepts)
         node.on_init(self._start)
+        node.on_drain(self._flush)
 
     def _start(self, now_ms: int) -> None:
         node = self._node()
@@ -321,33 +337,57 @@ class StrongKv:
     # -- acceptor -------------------------------------------------------------------------
 
     def _on_prepare(self, msg: Message, now_ms: int) -> None:
-        ballot = ballot_from_wire(msg.body["ballot"])
-        if is_resp_key(msg.body["key"]):
-            parse_resp_key(msg.body["key"])
-        self._see(ballot)
-        p = self._prepare_here(msg.body["key"], ballot)
-        self._reply(msg, now_ms, PAXOS_PREPARE, ok=p.ok, promised=ballot_to_wire(p.promised),
-                    accepted=ballot_to_wire(p.accepted), state=p.state.to_wire())
+        parsed = []
+        for item in msg.body["items"]:  # all checked before any is answered
+            if not isinstance(item, list) or len(item) != 2 or not isinstance(item[0], str):
+                raise ProtocolError(f"a prepare item is [key, ballot], not {item!r:.80}")
+            if is_resp_key(item[0]):
+                parse_resp_key(item[0])
+            parsed.append((item[0], ballot_from_wire(item[1]), item[1]))
+        out: list[list[object]] = []
+        for key, ballot, ballot_wire in parsed:
+            self._see(ballot)
+            p = self._prepare_here(key, ballot)
+            out.append([key, ballot_wire, p.ok, ballot_to_wire(p.promised), ballot_to_wire(p.accepted),
+                        p.state.to_wire()])
+        self._reply(msg.src, PAXOS_PREPARE_OK, out, now_ms)
 
     def _on_accept(self, msg: Message, now_ms: int) -> None:
-        ballot = ballot_from_wire(msg.body["ballot"])
-        state = RegState.from_wire(msg.body["state"])
-        check_state(msg.body["key"], state)
-        next_wire = msg.body.get("next")
-        next_ballot = None if next_wire is None else ballot_from_wire(next_wire)
-        self._see(ballot if next_ballot is None else max(ballot, next_ballot))  # our next prepare
-        # goes above the proposer's warm ballot, not into a nack from it
-        ok, promised = self._accept_here(msg.body["key"], ballot, state, next_ballot)
-        self._reply(msg, now_ms, PAXOS_ACCEPT, ok=ok, promised=ballot_to_wire(promised))
+        parsed = []
+        for item in msg.body["items"]:  # all checked before any is accepted
+            if not isinstance(item, list) or len(item) != 4 or not isinstance(item[0], str):
+                raise ProtocolError(f"an accept item is [key, ballot, state, next], not {item!r:.80}")
+            key = item[0]
+            state = RegState.from_wire(item[2])
+            check_state(key, state)
+            parsed.append((key, ballot_from_wire(item[1]), item[1], state,
+                           None if item[3] is None else ballot_from_wire(item[3])))
+        out: list[list[object]] = []
+        for key, ballot, ballot_wire, state, next_ballot in parsed:
+            # Counting the piggybacked ballot too, our own next prepare goes above the proposer's
+            # warm ballot rather than into a nack from it.
+            self._see(ballot if next_ballot is None else max(ballot, next_ballot))
+            ok, promised = self._accept_here(key, ballot, state, next_ballot)
+            out.append([key, ballot_wire, ok, ballot_to_wire(promised)])
+        self._reply(msg.src, PAXOS_ACCEPT_OK, out, now_ms)
 
-    def _reply(self, msg: Message, now_ms: int, spec: Rpc, **fields: object) -> None:
-        """An acceptor's answer: at once, or (BUGGIFY) a little later."""
+    def _reply(self, dest: str, spec: Rpc, items: list[list[object]], now_ms: int) -> None:
+        """An acceptor's answers to one message: at once (with the turn's others), or (BUGGIFY) later."""
         node = self._node()
         if node.buggify("strong.delay-reply"):
             delay = 1 + node.rng.randrange(BUGGIFY_REPLY_DELAY_MS)
-            node.call_later(now_ms, delay, lambda t: node.reply_ok(msg, spec, **fields))
+            node.call_later(now_ms, delay, lambda t: node.send(dest, {"type": spec.type, "items": items}))
             return
-        node.reply_ok(msg, spec, **fields)
+        self._outgoing.setdefault((dest, spec.type), []).extend(items)
+
+    def _flush(self) -> None:
+        """Send what this turn gathered: one message per peer and kind (`NodeCore.on_drain`)."""
+        if not self._outgoing:
+            return
+        node = self._node()
+        outgoing, self._outgoing = self._outgoing, {}
+        for (dest, kind), items in outgoing.items():
+            node.send(dest, {"type": kind, "items": items})
 
     # -- client requests --------------------------------------------------------------------
 
@@ -512,10 +552,12 @@ class StrongKv:
         kp.resend = node.call_later(now_ms, delay, lambda t: self._on_resend(kp, t))
 
     def _send_phase(self, kp: _KeyProposer, rnd: Round, now_ms: int, targets: list[str]) -> None:
-        """Ask ``targets`` for the round's current phase; our own acceptor answers inline."""
+        """Ask ``targets`` for the round's current phase; our own acceptor answers inline, the
+        others get an item in this turn's message to them (`_flush`)."""
         node = self._node()
         me = node.node_id
         phase = rnd.phase
+        item: list[object] | None = None
         for acceptor in targets:
             if kp.round is not rnd or rnd.phase is not phase:
                 return  # our own answer already moved the round on
@@ -528,50 +570,71 @@ class StrongKv:
                     ok, promised = self._accept_here(kp.key, rnd.ballot, rnd.proposal, rnd.next_ballot)
                     self._on_accepted(kp, rnd, acceptor, ok, promised, now_ms)
                 continue
-            if phase is Phase.PREPARE:
-                body = {"type": PAXOS_PREPARE.type, "key": kp.key, "ballot": ballot_to_wire(rnd.ballot)}
-                node.rpc(acceptor, body, now_ms, timeout_ms=self.request_timeout_ms,
-                         on_reply=self._promise_handler(kp, rnd, acceptor))
-            else:
-                assert rnd.proposal is not None
-                body = {"type": PAXOS_ACCEPT.type, "key": kp.key, "ballot": ballot_to_wire(rnd.ballot),
-                        "state": rnd.proposal.to_wire()}
-                if rnd.next_ballot is not None:
-                    body["next"] = ballot_to_wire(rnd.next_ballot)
-                node.rpc(acceptor, body, now_ms, timeout_ms=self.request_timeout_ms,
-                         on_reply=self._accepted_handler(kp, rnd, acceptor))
+            if item is None:  # one item for every peer (sent as JSON, never changed)
+                if phase is Phase.PREPARE:
+                    item = [kp.key, ballot_to_wire(rnd.ballot)]
+                else:
+                    assert rnd.proposal is not None
+                    item = [kp.key, ballot_to_wire(rnd.ballot), rnd.proposal.to_wire(),
+                            None if rnd.next_ballot is None else ballot_to_wire(rnd.next_ballot)]
+            kind = PAXOS_PREPARE.type if phase is Phase.PREPARE else PAXOS_ACCEPT.type
+            self._outgoing.setdefault((acceptor, kind), []).append(item)
 
-    def _promise_handler(self, kp: _KeyProposer, rnd: Round, acceptor: str) -> Callable[[Message, int], None]:
-        def on_reply(answer: Message, now_ms: int) -> None:
-            b = answer.body
-            if b.get("type") != PAXOS_PREPARE.reply_type:
-                log.warning("%s answered paxos_prepare with %.200r", acceptor, b)
-                return
-            ok = b.get("ok")
-            if not isinstance(ok, bool):
-                raise ProtocolError(f"paxos_prepare_ok: ok must be a boolean, not {ok!r:.40}")
-            promise = Promise(ok, ballot_from_wire(b.get("promised")), ballot_from_wire(b.get("accepted")),
-                              RegState.from_wire(b.get("state")))
-            check_state(kp.key, promise.state)
-            self._see(promise.promised)
+    def _round_for(self, key: object, ballot_wire: object, phase: Phase) -> tuple[_KeyProposer, Round] | None:
+        """The round an answer item is for, or None when it is stale (that round is over)."""
+        if not isinstance(key, str):
+            raise ProtocolError(f"an answer's key must be a string, not {key!r:.40}")
+        ballot = ballot_from_wire(ballot_wire)
+        kp = self.proposers.get(key)
+        if kp is None:
+            return None
+        rnd = kp.round
+        if rnd is None or rnd.ballot != ballot or rnd.phase is not phase:
+            return None
+        return kp, rnd
+
+    def _on_promises(self, msg: Message, now_ms: int) -> None:
+        """Answers to our prepares: each item is checked on its own (a bad one is dropped and counted)."""
+        acceptor = msg.src
+        for item in msg.body["items"]:
+            try:
+                if not isinstance(item, list) or len(item) != 6 or not isinstance(item[2], bool):
+                    raise ProtocolError(f"a promise item is [key, ballot, ok, promised, accepted, state], "
+                                        f"not {item!r:.80}")
+                promised = ballot_from_wire(item[3])
+                self._see(promised)
+                found = self._round_for(item[0], item[1], Phase.PREPARE)
+                if found is None:
+                    continue
+                kp, rnd = found
+                promise = Promise(item[2], promised, ballot_from_wire(item[4]), RegState.from_wire(item[5]))
+                check_state(kp.key, promise.state)
+            except ProtocolError as exc:
+                self._node().counters.malformed += 1
+                log.warning("bad paxos_prepare_ok item from %s: %s", acceptor, exc)
+                continue
             self._rtt(kp, rnd, acceptor, Phase.PREPARE, now_ms)
             self._on_promise(kp, rnd, acceptor, promise, now_ms)
-        return on_reply
 
-    def _accepted_handler(self, kp: _KeyProposer, rnd: Round, acceptor: str) -> Callable[[Message, int], None]:
-        def on_reply(answer: Message, now_ms: int) -> None:
-            b = answer.body
-            if b.get("type") != PAXOS_ACCEPT.reply_type:
-                log.warning("%s answered paxos_accept with %.200r", acceptor, b)
-                return
-            ok = b.get("ok")
-            if not isinstance(ok, bool):
-                raise ProtocolError(f"paxos_accept_ok: ok must be a boolean, not {ok!r:.40}")
-            promised = ballot_from_wire(b.get("promised"))
-            self._see(promised)
+    def _on_accepts(self, msg: Message, now_ms: int) -> None:
+        """Answers to our accepts: each item is checked on its own (a bad one is dropped and counted)."""
+        acceptor = msg.src
+        for item in msg.body["items"]:
+            try:
+                if not isinstance(item, list) or len(item) != 4 or not isinstance(item[2], bool):
+                    raise ProtocolError(f"an accepted item is [key, ballot, ok, promised], not {item!r:.80}")
+                promised = ballot_from_wire(item[3])
+                self._see(promised)
+                found = self._round_for(item[0], item[1], Phase.ACCEPT)
+            except ProtocolError as exc:
+                self._node().counters.malformed += 1
+                log.warning("bad paxos_accept_ok item from %s: %s", acceptor, exc)
+                continue
+            if found is None:
+                continue
+            kp, rnd = found
             self._rtt(kp, rnd, acceptor, Phase.ACCEPT, now_ms)
-            self._on_accepted(kp, rnd, acceptor, ok, promised, now_ms)
-        return on_reply
+            self._on_accepted(kp, rnd, acceptor, item[2], promised, now_ms)
 
     def _rtt(self, kp: _KeyProposer, rnd: Round, acceptor: str, phase: Phase, now_ms: int) -> None:
         if kp.round is rnd and rnd.phase is phase and acceptor in kp.sent_at:

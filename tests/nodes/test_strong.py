@@ -179,10 +179,13 @@ def test_ok_replies_are_closed_and_malformed_peer_messages_get_error_12() -> Non
     c = Cluster()
     assert set(c.request("n0", "write", value=1)) == {"type", "in_reply_to"}
     assert set(c.request("n0", "read")) == {"type", "in_reply_to", "value"}
-    for body in ({"type": "paxos_prepare", "key": "0", "ballot": [1]},
-                 {"type": "paxos_prepare", "key": 0, "ballot": [1, "n1"]},
-                 {"type": "paxos_accept", "key": "0", "ballot": [1, "n1"], "state": {"v": "{"}},
-                 {"type": "paxos_accept", "key": "0", "ballot": [1, "n1"], "state": {"v": None, "d": [7]}}):
+    for body in ({"type": "paxos_prepare", "items": [["0", [1]]]},
+                 {"type": "paxos_prepare", "items": [[0, [1, "n1"]]]},
+                 {"type": "paxos_prepare", "items": "0"},
+                 {"type": "paxos_prepare", "items": [["0", [2, "n1"]], ["0", [1, "n1"], 3]]},
+                 {"type": "paxos_accept", "items": [["0", [1, "n1"], {"v": "{"}, None]]},
+                 {"type": "paxos_accept", "items": [["0", [1, "n1"], {"v": None, "d": [7]}, None]]},
+                 {"type": "paxos_accept", "items": [["0", [1, "n1"], {"v": None, "d": []}, [0]]]}):
         [answer] = c.cores["n0"].handle(Message("n1", "n0", {**body, "msg_id": 77}), c.now_ms)
         assert answer.body["code"] == ErrorCode.MALFORMED_REQUEST, (body, answer)
     assert c.request("n2", "read")["value"] == 1  # nothing harmed
