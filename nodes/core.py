@@ -114,6 +114,7 @@ __all__ = [
     "NodeCore",
     "Rpc",
     "Timer",
+    "VolatileStore",
 ]
 
 log = logging.getLogger("gyre.node")
@@ -267,6 +268,8 @@ class DurableStore:
     """
 
     __slots__ = ("_records", "writes")
+    #: True for a store that keeps nothing (`VolatileStore`): writers may skip building records.
+    discards = False
 
     def __init__(self, records: Mapping[str, bytes] | None = None) -> None:
         self._records: dict[str, bytes] = dict(records) if records else {}
@@ -313,6 +316,17 @@ class DurableStore:
         file-backed `nodes.durable_log.DurableLog` fsyncs there (group commit).
         """
         return False
+
+
+class VolatileStore(DurableStore):
+    """A store that keeps nothing, for a process whose records no later life reads (``gyre serve``
+    without ``--dir``: a restart starts empty whatever was put). `put` only counts."""
+
+    __slots__ = ()
+    discards = True
+
+    def put(self, name: str, value: Any) -> None:
+        self.writes += 1
 
 
 # --- the core ----------------------------------------------------------------------------

@@ -45,7 +45,7 @@ from typing import Any, Final
 import trio
 
 from crdt.engine import DEFERRED, Engine
-from nodes.core import NodeCore
+from nodes.core import NodeCore, VolatileStore
 from nodes.durable_log import DurableLog
 from nodes.peer_auth import PeerConfig
 from nodes.peers import PeerTransport
@@ -149,6 +149,8 @@ class Replication:
         if options.data_dir is not None:
             self.durable = DurableLog.open(options.data_dir)
             self.core.durable = self.durable
+        elif options.mode == "strong":  # --volatile: no later life reads the acceptor records
+            self.core.durable = VolatileStore()
         send, self.inbox = trio.open_memory_channel[Message](INBOX_MESSAGES_MAX)
         self.transport = PeerTransport(options.peer_config(), send, rng=rng, now_ms=clock)
         self._wake = trio.Event()
@@ -206,7 +208,7 @@ class Replication:
             return ErrorReply(route.error)
         server = self.server
         kv.submit_command(argv, session.db_index, session.resp3, session.now_ms,
-                          lambda reply: server.answer_deferred(session, reply))
+                          lambda reply: server.answer_deferred(session, reply), route=route)
         self._kick = True
         return DEFERRED
 

@@ -285,6 +285,8 @@ class StrongKv:
         self._node().durable.put(name, value)
 
     def _save_slot(self, key: str) -> None:
+        if self._node().durable.discards:  # --volatile: skip encoding a record nobody keeps
+            return
         s = self.acceptor.slots[key]
         self._save(DURABLE_SLOT + key,
                    [ballot_to_wire(s.promised), ballot_to_wire(s.accepted), s.state.to_wire()])
@@ -341,7 +343,7 @@ class StrongKv:
         for item in msg.body["items"]:  # all checked before any is answered
             if not isinstance(item, list) or len(item) != 2 or not isinstance(item[0], str):
                 raise ProtocolError(f"a prepare item is [key, ballot], not {item!r:.80}")
-            if is_resp_key(item[0]):
+            if item[0] not in self.acceptor.slots and is_resp_key(item[0]):  # a known key was checked
                 parse_resp_key(item[0])
             parsed.append((item[0], ballot_from_wire(item[1]), item[1]))
         out: list[list[object]] = []
@@ -422,7 +424,7 @@ class StrongKv:
         return classify(argv)
 
     def submit_command(self, argv: list[bytes], db: int, resp3: bool, now_ms: int,
-                       done: Callable[[bytes], None]) -> None:
+                       done: Callable[[bytes], None], *, route: Route | None = None) -> None:
         """Queue one command on its key's proposer: one CASPaxos round, batched with the key's others.
 
         Nothing happens before the node's next `tick` (a timer due at
@@ -440,10 +442,12 @@ class StrongKv:
                 complete RESP reply: the command's own (error replies included),
                 `COMMAND_NOT_APPLIED` (definite: nothing was proposed) or
                 `COMMAND_MAY_HAVE_APPLIED` (an accept carrying it was sent).
+            route: ``classify(argv)``, when the caller has it already.
         """
         node = self._node()
         assert db >= 0, db
-        route = classify(argv)
+        if route is None:
+            route = classify(argv)
         if route.kind is not RouteKind.SINGLE_KEY or node.node_id is None:
             if node.node_id is None:
                 reply = COMMAND_NOT_READY
@@ -717,7 +721,10 @@ class StrongKv:
             assert rnd.next_ballot is not None and rnd.proposal is not None
             kp.warm = (rnd.next_ballot, rnd.proposal)
         self._end_round(kp)
-        self._start_round(kp, now_ms)
+        if kp.queue and any(not r.answered for r in kp.queue):
+            self._start_round(kp, now_ms)
+        else:
+            kp.queue = []
 
     def _end_round(self, kp: _KeyProposer) -> None:
         kp.round = None
