@@ -34,6 +34,7 @@ records live in `nodes.durable_log.DurableLog`, synced after every
 
 from __future__ import annotations
 
+import gc
 import logging
 import random
 import time
@@ -65,6 +66,11 @@ MESSAGES_PER_TURN: Final[int] = 256
 DRIVER_ID: Final[str] = "gyre-serve"
 #: Body type of several messages to one peer sent as one (see `Replication._emit`).
 BUNDLE_TYPE: Final[str] = "gyre_bundle"
+#: Strong mode's garbage-collector thresholds (Python's default is 700, 10, 10). Every round
+#: allocates a few hundred short-lived containers, so at 700 the young collection runs every
+#: few messages and each full one re-traverses every acceptor slot; measured on the 3-server
+#: benchmark, this saves ~10% of the proposer's CPU.
+STRONG_GC_THRESHOLDS: Final = (20_000, 20, 20)
 #: Modes `gyre serve --peers` runs.
 SERVE_MODES: Final = ("eventual", "causal", "strong")
 
@@ -216,6 +222,9 @@ class Replication:
 
     async def run(self, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
         """Listen for peers, catch up, and replicate until cancelled; reports the peer port."""
+        if self.strong:  # this driver owns the process (gyre serve): see STRONG_GC_THRESHOLDS
+            gc.freeze()  # what startup built lives as long as the process: never traverse it again
+            gc.set_threshold(*STRONG_GC_THRESHOLDS)
         try:
             async with trio.open_nursery() as nursery:
                 port = await nursery.start(self.transport.run)

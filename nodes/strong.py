@@ -187,6 +187,8 @@ class _KeyProposer:
     # The ballot a majority promised when it accepted ``state`` in this node's last committed round
     # on the key: the next round may go straight to accept (1RTT, `nodes.caspaxos`). None: prepare.
     warm: tuple[Ballot, RegState] | None = None
+    wire: list[object] | None = None  # the round's ballot, as sent
+    next_wire: list[object] | None = None  # its piggybacked next ballot, as sent
 
 
 @dataclass(slots=True)
@@ -539,9 +541,11 @@ class StrongKv:
             kp.warm = None
             self.stats.warm_rounds += 1
             rnd = kp.round = Round.warm(ballot, node.node_ids, adopted)
+            kp.wire = ballot_to_wire(ballot)
             self._propose(kp, rnd, now_ms)
             return
         rnd = kp.round = Round(self._next_ballot(), node.node_ids)
+        kp.wire = ballot_to_wire(rnd.ballot)
         self._send_phase(kp, rnd, now_ms, rnd.missing())
         if kp.round is rnd and rnd.phase in (Phase.PREPARE, Phase.ACCEPT):
             self._arm_resend(kp, now_ms)
@@ -576,26 +580,39 @@ class StrongKv:
                 continue
             if item is None:  # one item for every peer (sent as JSON, never changed)
                 if phase is Phase.PREPARE:
-                    item = [kp.key, ballot_to_wire(rnd.ballot)]
+                    item = [kp.key, kp.wire]
                 else:
                     assert rnd.proposal is not None
-                    item = [kp.key, ballot_to_wire(rnd.ballot), rnd.proposal.to_wire(),
-                            None if rnd.next_ballot is None else ballot_to_wire(rnd.next_ballot)]
+                    item = [kp.key, kp.wire, rnd.proposal.to_wire(), kp.next_wire]
             kind = PAXOS_PREPARE.type if phase is Phase.PREPARE else PAXOS_ACCEPT.type
             self._outgoing.setdefault((acceptor, kind), []).append(item)
 
     def _round_for(self, key: object, ballot_wire: object, phase: Phase) -> tuple[_KeyProposer, Round] | None:
-        """The round an answer item is for, or None when it is stale (that round is over)."""
+        """The round an answer item is for, or None when it is stale (that round is over).
+
+        Compared in wire form: an answer names the ballot we sent, so the
+        common case parses nothing (a stale or garbage ballot simply matches no round).
+        """
         if not isinstance(key, str):
             raise ProtocolError(f"an answer's key must be a string, not {key!r:.40}")
-        ballot = ballot_from_wire(ballot_wire)
         kp = self.proposers.get(key)
         if kp is None:
             return None
         rnd = kp.round
-        if rnd is None or rnd.ballot != ballot or rnd.phase is not phase:
+        if rnd is None or rnd.phase is not phase or ballot_wire != kp.wire:
             return None
         return kp, rnd
+
+    def _promised(self, rnd: Round | None, wire: object, kp: _KeyProposer | None) -> Ballot:
+        """The ballot an answer says its acceptor promised, seen (`_see`); ours is not parsed again."""
+        if kp is not None and rnd is not None:
+            if wire == kp.wire:
+                return rnd.ballot
+            if rnd.next_ballot is not None and wire == kp.next_wire:
+                return rnd.next_ballot
+        promised = ballot_from_wire(wire)
+        self._see(promised)
+        return promised
 
     def _on_promises(self, msg: Message, now_ms: int) -> None:
         """Answers to our prepares: each item is checked on its own (a bad one is dropped and counted)."""
@@ -605,13 +622,13 @@ class StrongKv:
                 if not isinstance(item, list) or len(item) != 6 or not isinstance(item[2], bool):
                     raise ProtocolError(f"a promise item is [key, ballot, ok, promised, accepted, state], "
                                         f"not {item!r:.80}")
-                promised = ballot_from_wire(item[3])
-                self._see(promised)
                 found = self._round_for(item[0], item[1], Phase.PREPARE)
                 if found is None:
+                    self._promised(None, item[3], None)
                     continue
                 kp, rnd = found
-                promise = Promise(item[2], promised, ballot_from_wire(item[4]), RegState.from_wire(item[5]))
+                promise = Promise(item[2], self._promised(rnd, item[3], kp), ballot_from_wire(item[4]),
+                                  RegState.from_wire(item[5]))
                 check_state(kp.key, promise.state)
             except ProtocolError as exc:
                 self._node().counters.malformed += 1
@@ -627,16 +644,16 @@ class StrongKv:
             try:
                 if not isinstance(item, list) or len(item) != 4 or not isinstance(item[2], bool):
                     raise ProtocolError(f"an accepted item is [key, ballot, ok, promised], not {item!r:.80}")
-                promised = ballot_from_wire(item[3])
-                self._see(promised)
                 found = self._round_for(item[0], item[1], Phase.ACCEPT)
+                if found is None:
+                    self._promised(None, item[3], None)
+                    continue
+                kp, rnd = found
+                promised = self._promised(rnd, item[3], kp)
             except ProtocolError as exc:
                 self._node().counters.malformed += 1
                 log.warning("bad paxos_accept_ok item from %s: %s", acceptor, exc)
                 continue
-            if found is None:
-                continue
-            kp, rnd = found
             self._rtt(kp, rnd, acceptor, Phase.ACCEPT, now_ms)
             self._on_accepted(kp, rnd, acceptor, item[2], promised, now_ms)
 
@@ -689,6 +706,7 @@ class StrongKv:
         for r in batch:
             r.proposed = True
         rnd.next_ballot = self._next_ballot()  # promised with the accept: the next round's phase 1
+        kp.next_wire = ballot_to_wire(rnd.next_ballot)
         rnd.start_accept(proposal)
         kp.sent_at = {}
         self._send_phase(kp, rnd, now_ms, rnd.missing())
