@@ -103,10 +103,12 @@ def ballot_from_wire(data: Any) -> Ballot:
     Raises:
         ProtocolError: not a two-element array of a non-negative integer and a string.
     """
-    if (not isinstance(data, list) or len(data) != 2 or not isinstance(data[0], int)
-            or isinstance(data[0], bool) or data[0] < 0 or not isinstance(data[1], str)):
-        raise ProtocolError(f"ballot must be [counter, node_id], not {data!r:.80}")
-    return (data[0], data[1])
+    # Exact types (decoded JSON has no subclasses; this also keeps out bool): one check each.
+    if type(data) is list and len(data) == 2:
+        counter, node = data
+        if type(counter) is int and counter >= 0 and type(node) is str:
+            return (counter, node)
+    raise ProtocolError(f"ballot must be [counter, node_id], not {data!r:.80}")
 
 
 # --- results and the register state ------------------------------------------------------------

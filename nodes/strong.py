@@ -188,6 +188,8 @@ class _KeyProposer:
     # on the key: the next round may go straight to accept (1RTT, `nodes.caspaxos`). None: prepare.
     warm: tuple[Ballot, RegState] | None = None
     wire: list[object] | None = None  # the round's ballot, as sent
+    phase_at: int = 0  # when the round's current phase was first sent
+    resend_from: int = 0  # when the pending resend timer was armed
     next_wire: list[object] | None = None  # its piggybacked next ballot, as sent
 
 
@@ -246,6 +248,9 @@ class StrongKv:
         self.node: NodeCore | None = None
         # Items to send at the end of this turn: (peer, message type) -> items, in first-use order.
         self._outgoing: dict[tuple[str, str], list[list[object]]] = {}
+        # Proposers whose first round starts at the next tick (submitted commands), and its one timer.
+        self._kicked: list[_KeyProposer] = []
+        self._kick: Timer | None = None
 
     # -- wiring ---------------------------------------------------------------------------
 
@@ -363,7 +368,7 @@ class StrongKv:
                 raise ProtocolError(f"an accept item is [key, ballot, state, next], not {item!r:.80}")
             key = item[0]
             state = RegState.from_wire(item[2])
-            check_state(key, state)
+            check_state(key, state, known=key in self.acceptor.slots)
             parsed.append((key, ballot_from_wire(item[1]), item[1], state,
                            None if item[3] is None else ballot_from_wire(item[3])))
         out: list[list[object]] = []
@@ -474,7 +479,10 @@ class StrongKv:
         req.timer = node.call_at(expires, lambda t: self._expire(kp, req, t))
         kp.queue.append(req)
         if kp.round is None and kp.backoff is None:
-            kp.backoff = node.call_at(now_ms, lambda t: self._start_round(kp, t))
+            if self._kick is None:  # one timer starts every round submitted before the next tick
+                self._kick = node.call_at(now_ms, self._start_kicked)
+            self._kicked.append(kp)
+            kp.backoff = self._kick
 
     def _scratch(self) -> CommandScratch:
         if self.scratch is None:
@@ -526,6 +534,12 @@ class StrongKv:
 
     # -- proposer -------------------------------------------------------------------------
 
+    def _start_kicked(self, now_ms: int) -> None:
+        kicked, self._kicked, self._kick = self._kicked, [], None
+        for kp in kicked:
+            if kp.round is None:
+                self._start_round(kp, now_ms)
+
     def _start_round(self, kp: _KeyProposer, now_ms: int) -> None:
         node = self._node()
         kp.backoff = None
@@ -546,8 +560,9 @@ class StrongKv:
             return
         rnd = kp.round = Round(self._next_ballot(), node.node_ids)
         kp.wire = ballot_to_wire(rnd.ballot)
+        kp.phase_at = now_ms
         self._send_phase(kp, rnd, now_ms, rnd.missing())
-        if kp.round is rnd and rnd.phase in (Phase.PREPARE, Phase.ACCEPT):
+        if kp.round is rnd and rnd.phase in (Phase.PREPARE, Phase.ACCEPT) and kp.resend is None:
             self._arm_resend(kp, now_ms)
 
     def _arm_resend(self, kp: _KeyProposer, now_ms: int) -> None:
@@ -557,6 +572,7 @@ class StrongKv:
         delay = self.resend_ms
         if node.buggify("strong.short-resend"):
             delay = 1 + node.rng.randrange(RESEND_MIN_MS)
+        kp.resend_from = now_ms
         kp.resend = node.call_later(now_ms, delay, lambda t: self._on_resend(kp, t))
 
     def _send_phase(self, kp: _KeyProposer, rnd: Round, now_ms: int, targets: list[str]) -> None:
@@ -629,7 +645,7 @@ class StrongKv:
                 kp, rnd = found
                 promise = Promise(item[2], self._promised(rnd, item[3], kp), ballot_from_wire(item[4]),
                                   RegState.from_wire(item[5]))
-                check_state(kp.key, promise.state)
+                check_state(kp.key, promise.state, known=True)  # our own key: only the kind
             except ProtocolError as exc:
                 self._node().counters.malformed += 1
                 log.warning("bad paxos_prepare_ok item from %s: %s", acceptor, exc)
@@ -709,9 +725,10 @@ class StrongKv:
         kp.next_wire = ballot_to_wire(rnd.next_ballot)
         rnd.start_accept(proposal)
         kp.sent_at = {}
+        kp.phase_at = now_ms
         self._send_phase(kp, rnd, now_ms, rnd.missing())
-        if kp.round is rnd and rnd.phase is Phase.ACCEPT:
-            self._arm_resend(kp, now_ms)
+        if kp.round is rnd and rnd.phase is Phase.ACCEPT and kp.resend is None:
+            self._arm_resend(kp, now_ms)  # else the prepare's timer moves on when it fires
 
     def _on_accepted(self, kp: _KeyProposer, rnd: Round, acceptor: str, ok: bool, promised: Ballot,
                      now_ms: int) -> None:
@@ -767,6 +784,9 @@ class StrongKv:
         rnd = kp.round
         kp.resend = None
         if rnd is None or rnd.phase not in (Phase.PREPARE, Phase.ACCEPT):
+            return
+        if kp.phase_at > kp.resend_from:  # armed for the prepare; the accept went out since
+            self._arm_resend(kp, kp.phase_at)
             return
         if rnd.nacks:
             self._lost(kp, rnd, now_ms)
