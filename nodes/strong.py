@@ -53,10 +53,13 @@ with it): every acceptor slot whose promise or accepted ``(ballot, state)``
 changes is written through (``paxos/slot/<key>``: promised, accepted, state)
 before the answer leaves, and so is the ballot counter at every new ballot
 (``paxos/counter``), so a restarted proposer never reuses a ballot with
-another value. A restarted node reads both back at init. Everything else
-(queued requests, rounds, the round-trip estimate) is lost with the process,
+another value. A slot record holds the promise piggybacked on an accept
+too (1RTT), and the piggybacked ballot comes from the durable counter. A
+restarted node reads both back at init. Everything else (queued requests,
+rounds, warm ballots, the round-trip estimate) is lost with the process,
 which only costs availability: a client whose request died with it sees a
-timeout (indefinite).
+timeout (indefinite). A store that keeps nothing (`VolatileStore`, ``gyre
+serve --volatile``) gets no slot records (not even encoded).
 
 BUGGIFY points (`NodeCore.buggify`): ``strong.delay-reply`` (an acceptor
 answers up to `BUGGIFY_REPLY_DELAY_MS` late; its state changed at once) and

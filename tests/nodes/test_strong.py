@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from maelstrom.linearizable import check_history
+from nodes.core import DurableStore, VolatileStore
 from nodes.strong import REQUEST_TIMEOUT_MS, StrongKv
 from protocol.maelstrom_json import ErrorCode, Message, code_is_definite
 from tests.nodes.helpers_nodes import roundtrip
@@ -28,10 +29,14 @@ from tests.nodes.strong_node import StrongTestNode
 class Cluster:
     """StrongKv cores on a hand-driven network, recording a lin-kv history (see module doc)."""
 
-    def __init__(self, n: int = 3, seed: int = 0, **kv: Any) -> None:
+    def __init__(self, n: int = 3, seed: int = 0, store: Callable[[], DurableStore] | None = None,
+                 **kv: Any) -> None:
         self.ids = [f"n{i}" for i in range(n)]
         self.cores = {nid: StrongTestNode(rng=random.Random(seed * 1000 + i), kv=StrongKv(**kv))
                       for i, nid in enumerate(self.ids)}
+        if store is not None:
+            for core in self.cores.values():
+                core.durable = store()
         self.now_ms = 0
         self.flight: list[Message] = []
         self.history: list[dict[str, Any]] = []
@@ -307,6 +312,17 @@ def test_a_late_warm_accept_never_overwrites_a_newer_state() -> None:
     assert c.answers[warm]["type"] == "write_ok"
     assert c.request("n2", "read")["value"] == 7
     assert c.kv("n0").stats.rejected >= 1 and c.kv("n0").stats.deduplicated >= 1
+    c.check()
+
+
+def test_a_volatile_store_gets_no_slot_records_and_rounds_still_commit() -> None:
+    c = Cluster(store=VolatileStore)
+    c.request("n0", "write", value=1)
+    assert c.request("n1", "read")["value"] == 1
+    assert all(len(core.durable) == 0 and core.durable.writes > 0 for core in c.cores.values())
+    kept = Cluster()
+    kept.request("n0", "write", value=1)
+    assert len(kept.cores["n1"].durable.items("paxos/slot/")) == 1  # the default store keeps them
     c.check()
 
 
