@@ -53,7 +53,8 @@ def _adopt_lowest(mp: pytest.MonkeyPatch) -> None:
 def _accept_below_promise(mp: pytest.MonkeyPatch) -> None:
     """An acceptor that accepts any ballot, even one below what it promised."""
 
-    def accept(self: Acceptor, key: str, ballot: Any, state: RegState, next_ballot: Any = None) -> tuple[bool, Any]:
+    def accept(self: Acceptor, key: str, ballot: Any, state: RegState,
+               next_ballot: Any = None) -> tuple[bool, Any]:
         s = self.slot(key)
         s.promised = max(s.promised, ballot, next_ballot or ballot)
         s.accepted, s.state = ballot, state
@@ -66,7 +67,8 @@ def _warm_without_promise(mp: pytest.MonkeyPatch) -> None:
     """1RTT without its phase 1: acceptors ack the piggybacked ballot but never promise it."""
     real = Acceptor.accept
 
-    def accept(self: Acceptor, key: str, ballot: Any, state: RegState, next_ballot: Any = None) -> tuple[bool, Any]:
+    def accept(self: Acceptor, key: str, ballot: Any, state: RegState,
+               next_ballot: Any = None) -> tuple[bool, Any]:
         ok, promised = real(self, key, ballot, state)
         return ok, (next_ballot if ok and next_ballot is not None else promised)
 
