@@ -24,6 +24,38 @@ own entries once it answered the request; every proposer drops entries
 its deadline), so the table stays as small as the number of requests in
 flight.
 
+One-round-trip rounds (the paper's 1RTT optimisation, section 2.2.1): an
+accept may carry ``next``, a fresh ballot of the same proposer above the
+accept's own. An acceptor that accepts ``(b, state)`` then also promises
+``next`` in the same step (`Acceptor.accept`), and its ack reports the
+ballot it promised. When a majority's acks report exactly ``next``
+(`Round.next_granted`), each of them, at the moment it answered, had
+accepted ``(b, state)`` and promised ``next``: that is a complete phase 1
+for ``next`` whose highest accepted state is the proposer's own ``state``.
+So the key's next round on this proposer may skip prepare and send
+``accept(next, f(state))`` at once (`Round.warm`). Why this is safe:
+
+* It is ordinary Paxos: a ballot's accept goes out only after a majority
+  promised that ballot, reporting their accepted states, and the proposal
+  is derived from the highest of them. Only the message carrying the
+  promise changed. ``next`` comes from the durable ballot counter, so it is
+  never used for another value, never by a fallback round, and never by
+  another node (ballots end in the node id).
+* Anything that happened since is caught by the acceptors: a ballot above
+  ``next`` prepared or accepted anywhere in that majority raised its
+  promise, so it nacks our accept at ``next``; a ballot between ``b`` and
+  ``next`` is nacked by every acceptor that promised ``next`` (and one that
+  accepted it first nacked our ``b``, so it is not in the granting
+  majority). A majority that still acks ``next`` therefore holds no state
+  newer than ours, exactly as a fresh prepare would have shown.
+* A nack sends the proposer back to a full round at a fresh ballot above
+  every ballot it saw; the warm ballot is dropped on any failure and on a
+  restart (it lives in memory only; the promises acceptors made for it are
+  durable like any promise, and a promise nobody uses is harmless).
+* An accept repeated after its acceptor promised ``next`` is acked again
+  (a ballot carries one value, so ``accepted == b`` means this state); a
+  stale accept below the promise of anyone else is nacked as before.
+
 The change function of a round is the batch of requests a node has queued
 for the key, applied in arrival order through the Redis engine
 (`apply_batch`: GET/SET/compare-and-set on a scratch key holding the current
@@ -71,10 +103,12 @@ def ballot_from_wire(data: Any) -> Ballot:
     Raises:
         ProtocolError: not a two-element array of a non-negative integer and a string.
     """
-    if (not isinstance(data, list) or len(data) != 2 or not isinstance(data[0], int)
-            or isinstance(data[0], bool) or data[0] < 0 or not isinstance(data[1], str)):
-        raise ProtocolError(f"ballot must be [counter, node_id], not {data!r:.80}")
-    return (data[0], data[1])
+    # Exact types (decoded JSON has no subclasses; this also keeps out bool): one check each.
+    if type(data) is list and len(data) == 2:
+        counter, node = data
+        if type(counter) is int and counter >= 0 and type(node) is str:
+            return (counter, node)
+    raise ProtocolError(f"ballot must be [counter, node_id], not {data!r:.80}")
 
 
 # --- results and the register state ------------------------------------------------------------
@@ -241,18 +275,27 @@ class Acceptor:
             return Promise(True, ballot, s.accepted, s.state)
         return Promise(False, s.promised, s.accepted, s.state)
 
-    def accept(self, key: str, ballot: Ballot, state: RegState) -> tuple[bool, Ballot]:
+    def accept(self, key: str, ballot: Ballot, state: RegState,
+               next_ballot: Ballot | None = None) -> tuple[bool, Ballot]:
         """Accept ``state`` at ``ballot`` unless a higher ballot was promised.
+
+        With ``next_ballot`` (above ``ballot``), an acceptor that accepts also
+        promises ``next_ballot`` in the same step: the piggybacked prepare of
+        the 1RTT path (module doc). An accept repeated after the acceptor
+        moved on to that promise is acked again (``accepted == ballot``: a
+        ballot carries one value only), so a lost ack costs no spurious nack.
 
         Returns:
             ``(accepted, promised ballot after the call)``.
         """
         s = self.slot(key)
         if ballot >= s.promised:
-            s.promised = ballot
             s.accepted = ballot
             s.state = state
-            return True, ballot
+            s.promised = ballot if next_ballot is None or next_ballot <= ballot else next_ballot
+            return True, s.promised
+        if ballot == s.accepted and ballot != ZERO_BALLOT:
+            return True, s.promised
         return False, s.promised
 
 
@@ -404,8 +447,10 @@ class Round:
         acceptors: every node id (self included).
     """
 
-    def __init__(self, ballot: Ballot, acceptors: Sequence[str]) -> None:
+    def __init__(self, ballot: Ballot, acceptors: Sequence[str], *, next_ballot: Ballot | None = None,
+                 adopted: RegState | None = None) -> None:
         assert acceptors
+        assert next_ballot is None or next_ballot > ballot, (ballot, next_ballot)
         self.ballot = ballot
         self.acceptors = tuple(sorted(acceptors))
         self.quorum = len(self.acceptors) // 2 + 1
@@ -415,6 +460,30 @@ class Round:
         self.nacks: dict[str, Ballot] = {}
         self.proposal: RegState | None = None
         self.accept_sent = False
+        #: The ballot every accept of this round asks its acceptor to promise next (None: no 1RTT).
+        self.next_ballot = next_ballot
+        #: Acceptors whose ack said they promised exactly ``next_ballot`` (their accepted is ours).
+        self.next_promised: set[str] = set()
+        #: The state a 1RTT round starts from: its phase 1 was the previous round's accept.
+        self.adopted = adopted
+
+    @classmethod
+    def warm(cls, ballot: Ballot, acceptors: Sequence[str], adopted: RegState, *,
+             next_ballot: Ballot | None = None) -> Round:
+        """A 1RTT round: a majority promised ``ballot`` when it accepted ``adopted`` (`next_granted`),
+        so the round is prepared already; call `start_accept` at once."""
+        return cls(ballot, acceptors, next_ballot=next_ballot, adopted=adopted)
+
+    @property
+    def prepared(self) -> bool:
+        """A majority promised this round's ballot (answers to prepare, or the previous round's accept)."""
+        return self.adopted is not None or len(self.promises) >= self.quorum
+
+    @property
+    def next_granted(self) -> bool:
+        """A committed round whose acks carried a majority's promise of ``next_ballot``, made when
+        they accepted this round's proposal: the key's next round may skip prepare (module doc)."""
+        return self.phase is Phase.COMMITTED and len(self.next_promised) >= self.quorum
 
     @property
     def highest_seen(self) -> Ballot:
@@ -454,13 +523,15 @@ class Round:
 
     def current(self) -> RegState:
         """The adopted state: the highest-ballot accepted state among the promises."""
+        if self.adopted is not None:
+            return self.adopted
         assert len(self.promises) >= self.quorum
         best = max(self.promises.items(), key=lambda kv: (kv[1][0], kv[0]))
         return best[1][1]
 
     def start_accept(self, proposal: RegState) -> None:
         """Enter the accept phase with ``proposal`` (answers to prepare are ignored from now on)."""
-        assert self.phase is Phase.PREPARE and len(self.promises) >= self.quorum
+        assert self.phase is Phase.PREPARE and self.prepared
         self.phase = Phase.ACCEPT
         self.proposal = proposal
         self.nacks = {}
@@ -474,6 +545,8 @@ class Round:
         if not ok:
             return self._nack(acceptor, promised)
         self.acks.add(acceptor)
+        if promised == self.next_ballot:
+            self.next_promised.add(acceptor)
         if len(self.acks) >= self.quorum:
             self.phase = Phase.COMMITTED
             return Outcome.COMMITTED

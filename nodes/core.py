@@ -43,6 +43,8 @@ Subclass API (what workload handlers and node kinds use):
   request is malformed.
 * `on_init(callback)`: ``callback(now_ms)`` runs once the ``init`` message
   gave the node its id (start periodic timers there).
+* `on_drain(callback)`: ``callback()`` runs as each `handle`/`tick`/`drain`
+  is about to return its messages (a handler batching per peer sends there).
 * `reply_ok(req, spec, **fields)`: the ``*_ok`` reply, closed by
   construction: exactly ``type``, ``in_reply_to`` and the spec's
   ``reply_fields`` (asserted). `reply_error(req, code, text)` for errors.
@@ -112,6 +114,7 @@ __all__ = [
     "NodeCore",
     "Rpc",
     "Timer",
+    "VolatileStore",
 ]
 
 log = logging.getLogger("gyre.node")
@@ -265,6 +268,8 @@ class DurableStore:
     """
 
     __slots__ = ("_records", "writes")
+    #: True for a store that keeps nothing (`VolatileStore`): writers may skip building records.
+    discards = False
 
     def __init__(self, records: Mapping[str, bytes] | None = None) -> None:
         self._records: dict[str, bytes] = dict(records) if records else {}
@@ -313,6 +318,17 @@ class DurableStore:
         return False
 
 
+class VolatileStore(DurableStore):
+    """A store that keeps nothing, for a process whose records no later life reads (``gyre serve``
+    without ``--dir``: a restart starts empty whatever was put). `put` only counts."""
+
+    __slots__ = ()
+    discards = True
+
+    def put(self, name: str, value: Any) -> None:
+        self.writes += 1
+
+
 # --- the core ----------------------------------------------------------------------------
 
 
@@ -353,6 +369,7 @@ class NodeCore:
         self._pending: dict[int, _Pending] = {}
         self.durable = DurableStore()
         self._buggify: Callable[[str], bool] | None = None
+        self._drain_callbacks: list[Callable[[], None]] = []
 
     # -- driver API -----------------------------------------------------------------------
 
@@ -447,6 +464,11 @@ class NodeCore:
         """Run ``callback(now_ms)`` once init has set ``node_id``."""
         self._init_callbacks.append(callback)
 
+    def on_drain(self, callback: Callable[[], None]) -> None:
+        """Run ``callback()`` whenever `handle`, `tick` or `drain` is about to return its messages:
+        a handler that gathers what it sends to one peer during a turn sends it there, as one message."""
+        self._drain_callbacks.append(callback)
+
     @property
     def peers(self) -> tuple[str, ...]:
         """The other nodes, in init order."""
@@ -539,6 +561,8 @@ class NodeCore:
         return self._drain()
 
     def _drain(self) -> list[Message]:
+        for callback in self._drain_callbacks:
+            callback()
         out, self._outbox = self._outbox, []
         self.counters.sent += len(out)
         return out

@@ -22,8 +22,13 @@ them to a `NodeCore`. Every node is an acceptor (``paxos_prepare`` and
   every op in it is answered with its result; ops that arrived meanwhile
   start the next round at once. A read is a full round too (it writes back
   the state it adopted), so it is linearizable without clock assumptions.
-* This node's own acceptor answers by a direct call; the others get an RPC,
-  resent every ``resend_ms`` (adapted to the measured round trip) to
+  Once a round committed with its acceptors' promise of the next ballot,
+  the key's next round on this node skips prepare (1RTT, `nodes.caspaxos`).
+* This node's own acceptor answers by a direct call; the others get an
+  item in a one-way message (every item for one peer and kind in a turn
+  goes in one message, answered by one message: per-message work is paid
+  once per turn, not per key), matched by ``(key, ballot, phase)``. A phase
+  is resent every ``resend_ms`` (adapted to the measured round trip) to
   acceptors that have not answered, so loss only slows a round. A nack with
   a higher ballot raises the ballot counter past it; once a majority is out
   of reach, or at a resend after any nack, the round is abandoned and a new
@@ -48,10 +53,13 @@ with it): every acceptor slot whose promise or accepted ``(ballot, state)``
 changes is written through (``paxos/slot/<key>``: promised, accepted, state)
 before the answer leaves, and so is the ballot counter at every new ballot
 (``paxos/counter``), so a restarted proposer never reuses a ballot with
-another value. A restarted node reads both back at init. Everything else
-(queued requests, rounds, the round-trip estimate) is lost with the process,
+another value. A slot record holds the promise piggybacked on an accept
+too (1RTT), and the piggybacked ballot comes from the durable counter. A
+restarted node reads both back at init. Everything else (queued requests,
+rounds, warm ballots, the round-trip estimate) is lost with the process,
 which only costs availability: a client whose request died with it sees a
-timeout (indefinite).
+timeout (indefinite). A store that keeps nothing (`VolatileStore`, ``gyre
+serve --volatile``) gets no slot records (not even encoded).
 
 BUGGIFY points (`NodeCore.buggify`): ``strong.delay-reply`` (an acceptor
 answers up to `BUGGIFY_REPLY_DELAY_MS` late; its state changed at once) and
@@ -105,17 +113,24 @@ from nodes.workload_handlers import CAS, KV_READ, WRITE
 from protocol.errors import ProtocolError
 from protocol.maelstrom_json import ErrorCode, Message
 
-__all__ = ["COMMAND_MAY_HAVE_APPLIED", "COMMAND_NOT_APPLIED", "PAXOS_ACCEPT", "PAXOS_PREPARE",
+__all__ = ["COMMAND_MAY_HAVE_APPLIED", "COMMAND_NOT_APPLIED", "PAXOS_ACCEPT", "PAXOS_ACCEPT_OK",
+           "PAXOS_PREPARE", "PAXOS_PREPARE_OK",
            "REQUEST_TIMEOUT_MS", "StrongKv"]
 
 log = logging.getLogger("gyre.node")
 
-# Node-to-node messages; the state is `RegState.to_wire`, the key its canonical JSON text.
-PAXOS_PREPARE: Final = Rpc("paxos_prepare", fields=(Field("key", Kind.STR), Field("ballot", Kind.LIST)),
-                           reply_fields=("ok", "promised", "accepted", "state"))
-PAXOS_ACCEPT: Final = Rpc("paxos_accept",
-                          fields=(Field("key", Kind.STR), Field("ballot", Kind.LIST), Field("state", Kind.OBJECT)),
-                          reply_fields=("ok", "promised"))
+# Node-to-node messages, one-way, each carrying every item of its kind this node has for that
+# peer in one turn (`_flush`); answers are matched by (key, ballot, phase), not by msg_id. The key
+# is its canonical JSON text (or a RESP register name), the state `RegState.to_wire`, a ballot
+# ``[counter, node]``:
+#   paxos_prepare    items [key, ballot]
+#   paxos_prepare_ok items [key, ballot, ok, promised, accepted, state]
+#   paxos_accept     items [key, ballot, state, next ballot or null (the 1RTT promise)]
+#   paxos_accept_ok  items [key, ballot, ok, promised]
+PAXOS_PREPARE: Final = Rpc("paxos_prepare", fields=(Field("items", Kind.LIST),))
+PAXOS_PREPARE_OK: Final = Rpc("paxos_prepare_ok", fields=(Field("items", Kind.LIST),))
+PAXOS_ACCEPT: Final = Rpc("paxos_accept", fields=(Field("items", Kind.LIST),))
+PAXOS_ACCEPT_OK: Final = Rpc("paxos_accept_ok", fields=(Field("items", Kind.LIST),))
 
 #: How long a client request may wait for its round (under lin-kv's 1 s client timeout).
 REQUEST_TIMEOUT_MS: Final[int] = 800
@@ -172,6 +187,13 @@ class _KeyProposer:
     resend: Timer | None = None
     backoff: Timer | None = None
     failures: int = 0
+    # The ballot a majority promised when it accepted ``state`` in this node's last committed round
+    # on the key: the next round may go straight to accept (1RTT, `nodes.caspaxos`). None: prepare.
+    warm: tuple[Ballot, RegState] | None = None
+    wire: list[object] | None = None  # the round's ballot, as sent
+    phase_at: int = 0  # when the round's current phase was first sent
+    resend_from: int = 0  # when the pending resend timer was armed
+    next_wire: list[object] | None = None  # its piggybacked next ballot, as sent
 
 
 @dataclass(slots=True)
@@ -179,6 +201,7 @@ class StrongStats:
     """Counters for logs and tests."""
 
     rounds: int = 0
+    warm_rounds: int = 0  # rounds that skipped prepare (1RTT)
     committed: int = 0
     rejected: int = 0
     resends: int = 0
@@ -226,6 +249,11 @@ class StrongKv:
         self.resend_initial_ms = resend_initial_ms
         self.stats = StrongStats()
         self.node: NodeCore | None = None
+        # Items to send at the end of this turn: (peer, message type) -> items, in first-use order.
+        self._outgoing: dict[tuple[str, str], list[list[object]]] = {}
+        # Proposers whose first round starts at the next tick (submitted commands), and its one timer.
+        self._kicked: list[_KeyProposer] = []
+        self._kick: Timer | None = None
 
     # -- wiring ---------------------------------------------------------------------------
 
@@ -239,7 +267,10 @@ class StrongKv:
         node.add_route(CAS, self._on_client)
         node.add_route(PAXOS_PREPARE, self._on_prepare)
         node.add_route(PAXOS_ACCEPT, self._on_accept)
+        node.add_route(PAXOS_PREPARE_OK, self._on_promises)
+        node.add_route(PAXOS_ACCEPT_OK, self._on_accepts)
         node.on_init(self._start)
+        node.on_drain(self._flush)
 
     def _start(self, now_ms: int) -> None:
         node = self._node()
@@ -264,6 +295,8 @@ class StrongKv:
         self._node().durable.put(name, value)
 
     def _save_slot(self, key: str) -> None:
+        if self._node().durable.discards:  # --volatile: skip encoding a record nobody keeps
+            return
         s = self.acceptor.slots[key]
         self._save(DURABLE_SLOT + key,
                    [ballot_to_wire(s.promised), ballot_to_wire(s.accepted), s.state.to_wire()])
@@ -277,11 +310,17 @@ class StrongKv:
             self._save_slot(key)
         return p
 
-    def _accept_here(self, key: str, ballot: Ballot, state: RegState) -> tuple[bool, Ballot]:
-        """This node's acceptor: accept, and persist the accepted state before anyone hears of it."""
-        ok, promised = self.acceptor.accept(key, ballot, state)
+    def _accept_here(self, key: str, ballot: Ballot, state: RegState,
+                     next_ballot: Ballot | None) -> tuple[bool, Ballot]:
+        """This node's acceptor: accept (and promise ``next_ballot``), and persist the accepted state
+        and the promise before anyone hears of them."""
+        slot = self.acceptor.slots.get(key)
+        before = None if slot is None else (slot.promised, slot.accepted)
+        ok, promised = self.acceptor.accept(key, ballot, state, next_ballot)
         if ok:
-            self._save_slot(key)
+            slot = self.acceptor.slots[key]
+            if (slot.promised, slot.accepted) != before:  # else a repeated accept: nothing changed
+                self._save_slot(key)
         return ok, promised
 
     def _node(self) -> NodeCore:
@@ -310,30 +349,57 @@ class StrongKv:
     # -- acceptor -------------------------------------------------------------------------
 
     def _on_prepare(self, msg: Message, now_ms: int) -> None:
-        ballot = ballot_from_wire(msg.body["ballot"])
-        if is_resp_key(msg.body["key"]):
-            parse_resp_key(msg.body["key"])
-        self._see(ballot)
-        p = self._prepare_here(msg.body["key"], ballot)
-        self._reply(msg, now_ms, PAXOS_PREPARE, ok=p.ok, promised=ballot_to_wire(p.promised),
-                    accepted=ballot_to_wire(p.accepted), state=p.state.to_wire())
+        parsed = []
+        for item in msg.body["items"]:  # all checked before any is answered
+            if not isinstance(item, list) or len(item) != 2 or not isinstance(item[0], str):
+                raise ProtocolError(f"a prepare item is [key, ballot], not {item!r:.80}")
+            if item[0] not in self.acceptor.slots and is_resp_key(item[0]):  # a known key was checked
+                parse_resp_key(item[0])
+            parsed.append((item[0], ballot_from_wire(item[1]), item[1]))
+        out: list[list[object]] = []
+        for key, ballot, ballot_wire in parsed:
+            self._see(ballot)
+            p = self._prepare_here(key, ballot)
+            out.append([key, ballot_wire, p.ok, ballot_to_wire(p.promised), ballot_to_wire(p.accepted),
+                        p.state.to_wire()])
+        self._reply(msg.src, PAXOS_PREPARE_OK, out, now_ms)
 
     def _on_accept(self, msg: Message, now_ms: int) -> None:
-        ballot = ballot_from_wire(msg.body["ballot"])
-        state = RegState.from_wire(msg.body["state"])
-        check_state(msg.body["key"], state)
-        self._see(ballot)
-        ok, promised = self._accept_here(msg.body["key"], ballot, state)
-        self._reply(msg, now_ms, PAXOS_ACCEPT, ok=ok, promised=ballot_to_wire(promised))
+        parsed = []
+        for item in msg.body["items"]:  # all checked before any is accepted
+            if not isinstance(item, list) or len(item) != 4 or not isinstance(item[0], str):
+                raise ProtocolError(f"an accept item is [key, ballot, state, next], not {item!r:.80}")
+            key = item[0]
+            state = RegState.from_wire(item[2])
+            check_state(key, state, known=key in self.acceptor.slots)
+            parsed.append((key, ballot_from_wire(item[1]), item[1], state,
+                           None if item[3] is None else ballot_from_wire(item[3])))
+        out: list[list[object]] = []
+        for key, ballot, ballot_wire, state, next_ballot in parsed:
+            # Counting the piggybacked ballot too, our own next prepare goes above the proposer's
+            # warm ballot rather than into a nack from it.
+            self._see(ballot if next_ballot is None else max(ballot, next_ballot))
+            ok, promised = self._accept_here(key, ballot, state, next_ballot)
+            out.append([key, ballot_wire, ok, ballot_to_wire(promised)])
+        self._reply(msg.src, PAXOS_ACCEPT_OK, out, now_ms)
 
-    def _reply(self, msg: Message, now_ms: int, spec: Rpc, **fields: object) -> None:
-        """An acceptor's answer: at once, or (BUGGIFY) a little later."""
+    def _reply(self, dest: str, spec: Rpc, items: list[list[object]], now_ms: int) -> None:
+        """An acceptor's answers to one message: at once (with the turn's others), or (BUGGIFY) later."""
         node = self._node()
         if node.buggify("strong.delay-reply"):
             delay = 1 + node.rng.randrange(BUGGIFY_REPLY_DELAY_MS)
-            node.call_later(now_ms, delay, lambda t: node.reply_ok(msg, spec, **fields))
+            node.call_later(now_ms, delay, lambda t: node.send(dest, {"type": spec.type, "items": items}))
             return
-        node.reply_ok(msg, spec, **fields)
+        self._outgoing.setdefault((dest, spec.type), []).extend(items)
+
+    def _flush(self) -> None:
+        """Send what this turn gathered: one message per peer and kind (`NodeCore.on_drain`)."""
+        if not self._outgoing:
+            return
+        node = self._node()
+        outgoing, self._outgoing = self._outgoing, {}
+        for (dest, kind), items in outgoing.items():
+            node.send(dest, {"type": kind, "items": items})
 
     # -- client requests --------------------------------------------------------------------
 
@@ -368,7 +434,7 @@ class StrongKv:
         return classify(argv)
 
     def submit_command(self, argv: list[bytes], db: int, resp3: bool, now_ms: int,
-                       done: Callable[[bytes], None]) -> None:
+                       done: Callable[[bytes], None], *, route: Route | None = None) -> None:
         """Queue one command on its key's proposer: one CASPaxos round, batched with the key's others.
 
         Nothing happens before the node's next `tick` (a timer due at
@@ -386,10 +452,12 @@ class StrongKv:
                 complete RESP reply: the command's own (error replies included),
                 `COMMAND_NOT_APPLIED` (definite: nothing was proposed) or
                 `COMMAND_MAY_HAVE_APPLIED` (an accept carrying it was sent).
+            route: ``classify(argv)``, when the caller has it already.
         """
         node = self._node()
         assert db >= 0, db
-        route = classify(argv)
+        if route is None:
+            route = classify(argv)
         if route.kind is not RouteKind.SINGLE_KEY or node.node_id is None:
             if node.node_id is None:
                 reply = COMMAND_NOT_READY
@@ -414,7 +482,10 @@ class StrongKv:
         req.timer = node.call_at(expires, lambda t: self._expire(kp, req, t))
         kp.queue.append(req)
         if kp.round is None and kp.backoff is None:
-            kp.backoff = node.call_at(now_ms, lambda t: self._start_round(kp, t))
+            if self._kick is None:  # one timer starts every round submitted before the next tick
+                self._kick = node.call_at(now_ms, self._start_kicked)
+            self._kicked.append(kp)
+            kp.backoff = self._kick
 
     def _scratch(self) -> CommandScratch:
         if self.scratch is None:
@@ -466,6 +537,12 @@ class StrongKv:
 
     # -- proposer -------------------------------------------------------------------------
 
+    def _start_kicked(self, now_ms: int) -> None:
+        kicked, self._kicked, self._kick = self._kicked, [], None
+        for kp in kicked:
+            if kp.round is None:
+                self._start_round(kp, now_ms)
+
     def _start_round(self, kp: _KeyProposer, now_ms: int) -> None:
         node = self._node()
         kp.backoff = None
@@ -473,13 +550,22 @@ class StrongKv:
         if not kp.queue:
             kp.round = None
             return
-        rnd = Round(self._next_ballot(), node.node_ids)
-        kp.round = rnd
         kp.batch = []
         kp.sent_at = {}
         self.stats.rounds += 1
+        if kp.warm is not None:  # a majority promised this ballot with our state: straight to accept
+            ballot, adopted = kp.warm
+            kp.warm = None
+            self.stats.warm_rounds += 1
+            rnd = kp.round = Round.warm(ballot, node.node_ids, adopted)
+            kp.wire = ballot_to_wire(ballot)
+            self._propose(kp, rnd, now_ms)
+            return
+        rnd = kp.round = Round(self._next_ballot(), node.node_ids)
+        kp.wire = ballot_to_wire(rnd.ballot)
+        kp.phase_at = now_ms
         self._send_phase(kp, rnd, now_ms, rnd.missing())
-        if kp.round is rnd and rnd.phase in (Phase.PREPARE, Phase.ACCEPT):
+        if kp.round is rnd and rnd.phase in (Phase.PREPARE, Phase.ACCEPT) and kp.resend is None:
             self._arm_resend(kp, now_ms)
 
     def _arm_resend(self, kp: _KeyProposer, now_ms: int) -> None:
@@ -489,13 +575,16 @@ class StrongKv:
         delay = self.resend_ms
         if node.buggify("strong.short-resend"):
             delay = 1 + node.rng.randrange(RESEND_MIN_MS)
+        kp.resend_from = now_ms
         kp.resend = node.call_later(now_ms, delay, lambda t: self._on_resend(kp, t))
 
     def _send_phase(self, kp: _KeyProposer, rnd: Round, now_ms: int, targets: list[str]) -> None:
-        """Ask ``targets`` for the round's current phase; our own acceptor answers inline."""
+        """Ask ``targets`` for the round's current phase; our own acceptor answers inline, the
+        others get an item in this turn's message to them (`_flush`)."""
         node = self._node()
         me = node.node_id
         phase = rnd.phase
+        item: list[object] | None = None
         for acceptor in targets:
             if kp.round is not rnd or rnd.phase is not phase:
                 return  # our own answer already moved the round on
@@ -505,51 +594,87 @@ class StrongKv:
                     self._on_promise(kp, rnd, acceptor, self._prepare_here(kp.key, rnd.ballot), now_ms)
                 else:
                     assert rnd.proposal is not None
-                    ok, promised = self._accept_here(kp.key, rnd.ballot, rnd.proposal)
+                    ok, promised = self._accept_here(kp.key, rnd.ballot, rnd.proposal, rnd.next_ballot)
                     self._on_accepted(kp, rnd, acceptor, ok, promised, now_ms)
                 continue
-            if phase is Phase.PREPARE:
-                body = {"type": PAXOS_PREPARE.type, "key": kp.key, "ballot": ballot_to_wire(rnd.ballot)}
-                node.rpc(acceptor, body, now_ms, timeout_ms=self.request_timeout_ms,
-                         on_reply=self._promise_handler(kp, rnd, acceptor))
-            else:
-                assert rnd.proposal is not None
-                body = {"type": PAXOS_ACCEPT.type, "key": kp.key, "ballot": ballot_to_wire(rnd.ballot),
-                        "state": rnd.proposal.to_wire()}
-                node.rpc(acceptor, body, now_ms, timeout_ms=self.request_timeout_ms,
-                         on_reply=self._accepted_handler(kp, rnd, acceptor))
+            if item is None:  # one item for every peer (sent as JSON, never changed)
+                if phase is Phase.PREPARE:
+                    item = [kp.key, kp.wire]
+                else:
+                    assert rnd.proposal is not None
+                    item = [kp.key, kp.wire, rnd.proposal.to_wire(), kp.next_wire]
+            kind = PAXOS_PREPARE.type if phase is Phase.PREPARE else PAXOS_ACCEPT.type
+            self._outgoing.setdefault((acceptor, kind), []).append(item)
 
-    def _promise_handler(self, kp: _KeyProposer, rnd: Round, acceptor: str) -> Callable[[Message, int], None]:
-        def on_reply(answer: Message, now_ms: int) -> None:
-            b = answer.body
-            if b.get("type") != PAXOS_PREPARE.reply_type:
-                log.warning("%s answered paxos_prepare with %.200r", acceptor, b)
-                return
-            ok = b.get("ok")
-            if not isinstance(ok, bool):
-                raise ProtocolError(f"paxos_prepare_ok: ok must be a boolean, not {ok!r:.40}")
-            promise = Promise(ok, ballot_from_wire(b.get("promised")), ballot_from_wire(b.get("accepted")),
-                              RegState.from_wire(b.get("state")))
-            check_state(kp.key, promise.state)
-            self._see(promise.promised)
+    def _round_for(self, key: object, ballot_wire: object, phase: Phase) -> tuple[_KeyProposer, Round] | None:
+        """The round an answer item is for, or None when it is stale (that round is over).
+
+        Compared in wire form: an answer names the ballot we sent, so the
+        common case parses nothing (a stale or garbage ballot simply matches no round).
+        """
+        if not isinstance(key, str):
+            raise ProtocolError(f"an answer's key must be a string, not {key!r:.40}")
+        kp = self.proposers.get(key)
+        if kp is None:
+            return None
+        rnd = kp.round
+        if rnd is None or rnd.phase is not phase or ballot_wire != kp.wire:
+            return None
+        return kp, rnd
+
+    def _promised(self, rnd: Round | None, wire: object, kp: _KeyProposer | None) -> Ballot:
+        """The ballot an answer says its acceptor promised, seen (`_see`); ours is not parsed again."""
+        if kp is not None and rnd is not None:
+            if wire == kp.wire:
+                return rnd.ballot
+            if rnd.next_ballot is not None and wire == kp.next_wire:
+                return rnd.next_ballot
+        promised = ballot_from_wire(wire)
+        self._see(promised)
+        return promised
+
+    def _on_promises(self, msg: Message, now_ms: int) -> None:
+        """Answers to our prepares: each item is checked on its own (a bad one is dropped and counted)."""
+        acceptor = msg.src
+        for item in msg.body["items"]:
+            try:
+                if not isinstance(item, list) or len(item) != 6 or not isinstance(item[2], bool):
+                    raise ProtocolError(f"a promise item is [key, ballot, ok, promised, accepted, state], "
+                                        f"not {item!r:.80}")
+                found = self._round_for(item[0], item[1], Phase.PREPARE)
+                if found is None:
+                    self._promised(None, item[3], None)
+                    continue
+                kp, rnd = found
+                promise = Promise(item[2], self._promised(rnd, item[3], kp), ballot_from_wire(item[4]),
+                                  RegState.from_wire(item[5]))
+                check_state(kp.key, promise.state, known=True)  # our own key: only the kind
+            except ProtocolError as exc:
+                self._node().counters.malformed += 1
+                log.warning("bad paxos_prepare_ok item from %s: %s", acceptor, exc)
+                continue
             self._rtt(kp, rnd, acceptor, Phase.PREPARE, now_ms)
             self._on_promise(kp, rnd, acceptor, promise, now_ms)
-        return on_reply
 
-    def _accepted_handler(self, kp: _KeyProposer, rnd: Round, acceptor: str) -> Callable[[Message, int], None]:
-        def on_reply(answer: Message, now_ms: int) -> None:
-            b = answer.body
-            if b.get("type") != PAXOS_ACCEPT.reply_type:
-                log.warning("%s answered paxos_accept with %.200r", acceptor, b)
-                return
-            ok = b.get("ok")
-            if not isinstance(ok, bool):
-                raise ProtocolError(f"paxos_accept_ok: ok must be a boolean, not {ok!r:.40}")
-            promised = ballot_from_wire(b.get("promised"))
-            self._see(promised)
+    def _on_accepts(self, msg: Message, now_ms: int) -> None:
+        """Answers to our accepts: each item is checked on its own (a bad one is dropped and counted)."""
+        acceptor = msg.src
+        for item in msg.body["items"]:
+            try:
+                if not isinstance(item, list) or len(item) != 4 or not isinstance(item[2], bool):
+                    raise ProtocolError(f"an accepted item is [key, ballot, ok, promised], not {item!r:.80}")
+                found = self._round_for(item[0], item[1], Phase.ACCEPT)
+                if found is None:
+                    self._promised(None, item[3], None)
+                    continue
+                kp, rnd = found
+                promised = self._promised(rnd, item[3], kp)
+            except ProtocolError as exc:
+                self._node().counters.malformed += 1
+                log.warning("bad paxos_accept_ok item from %s: %s", acceptor, exc)
+                continue
             self._rtt(kp, rnd, acceptor, Phase.ACCEPT, now_ms)
-            self._on_accepted(kp, rnd, acceptor, ok, promised, now_ms)
-        return on_reply
+            self._on_accepted(kp, rnd, acceptor, item[2], promised, now_ms)
 
     def _rtt(self, kp: _KeyProposer, rnd: Round, acceptor: str, phase: Phase, now_ms: int) -> None:
         if kp.round is rnd and rnd.phase is phase and acceptor in kp.sent_at:
@@ -599,11 +724,14 @@ class StrongKv:
         kp.results = results
         for r in batch:
             r.proposed = True
+        rnd.next_ballot = self._next_ballot()  # promised with the accept: the next round's phase 1
+        kp.next_wire = ballot_to_wire(rnd.next_ballot)
         rnd.start_accept(proposal)
         kp.sent_at = {}
+        kp.phase_at = now_ms
         self._send_phase(kp, rnd, now_ms, rnd.missing())
-        if kp.round is rnd and rnd.phase is Phase.ACCEPT:
-            self._arm_resend(kp, now_ms)
+        if kp.round is rnd and rnd.phase is Phase.ACCEPT and kp.resend is None:
+            self._arm_resend(kp, now_ms)  # else the prepare's timer moves on when it fires
 
     def _on_accepted(self, kp: _KeyProposer, rnd: Round, acceptor: str, ok: bool, promised: Ballot,
                      now_ms: int) -> None:
@@ -627,8 +755,14 @@ class StrongKv:
         kp.batch = []
         kp.results = {}
         kp.failures = 0
+        if rnd.next_granted:
+            assert rnd.next_ballot is not None and rnd.proposal is not None
+            kp.warm = (rnd.next_ballot, rnd.proposal)
         self._end_round(kp)
-        self._start_round(kp, now_ms)
+        if kp.queue and any(not r.answered for r in kp.queue):
+            self._start_round(kp, now_ms)
+        else:
+            kp.queue = []
 
     def _end_round(self, kp: _KeyProposer) -> None:
         kp.round = None
@@ -653,6 +787,9 @@ class StrongKv:
         rnd = kp.round
         kp.resend = None
         if rnd is None or rnd.phase not in (Phase.PREPARE, Phase.ACCEPT):
+            return
+        if kp.phase_at > kp.resend_from:  # armed for the prepare; the accept went out since
+            self._arm_resend(kp, kp.phase_at)
             return
         if rnd.nacks:
             self._lost(kp, rnd, now_ms)

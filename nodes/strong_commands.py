@@ -261,14 +261,20 @@ def parse_resp_key(name: str) -> tuple[int, bytes]:
     return int(db_text), key
 
 
-def check_state(name: str, state: RegState) -> None:
+def check_state(name: str, state: RegState, *, known: bool = False) -> None:
     """Check that a peer's state is of the key's kind (an image for a RESP key, JSON for lin-kv).
+
+    Args:
+        name: the register name.
+        state: the state a peer sent for it.
+        known: the name was checked before (a key this node has a slot or a proposer for).
 
     Raises:
         ProtocolError: a malformed RESP key name, or a value of the other kind.
     """
     if is_resp_key(name):
-        parse_resp_key(name)
+        if not known:
+            parse_resp_key(name)
         if isinstance(state.value, bytes):
             raise ProtocolError(f"state for RESP key {name!r:.60} holds a lin-kv value")
     elif state.value is not None and not isinstance(state.value, bytes):

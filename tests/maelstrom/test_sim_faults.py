@@ -116,7 +116,7 @@ def test_buggify_is_false_outside_simulation() -> None:
 
 
 def test_a_crashed_node_loses_its_messages_and_gets_a_second_init(tmp_path: Path) -> None:
-    res, _ = simulate(sim_config(tmp_path, "lin-kv", "replicated", "strong", seed=2, time_limit=4.0,
+    res, _ = simulate(sim_config(tmp_path, "lin-kv", "replicated", "strong", seed=3, time_limit=4.0,
                                  nemesis=(), faults=("crash",)))
     assert res.exit_code == EXIT_VALID, res.summary
     crashes = [e["value"][1] for e in _nemesis(res, "start-crash")]

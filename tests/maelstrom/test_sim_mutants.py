@@ -43,19 +43,34 @@ def _no_majority(mp: pytest.MonkeyPatch) -> None:
 
 
 def _adopt_lowest(mp: pytest.MonkeyPatch) -> None:
-    """The proposer adopts the lowest-ballot accepted state of its promises, not the highest."""
+    """The proposer adopts the lowest-ballot accepted state of its promises, not the highest
+    (a 1RTT round has no promises to choose from: it keeps its granted state)."""
     mp.setattr(Round, "current",
-               lambda self: min(self.promises.items(), key=lambda kv: (kv[1][0], kv[0]))[1][1])
+               lambda self: self.adopted if self.adopted is not None
+               else min(self.promises.items(), key=lambda kv: (kv[1][0], kv[0]))[1][1])
 
 
 def _accept_below_promise(mp: pytest.MonkeyPatch) -> None:
     """An acceptor that accepts any ballot, even one below what it promised."""
 
-    def accept(self: Acceptor, key: str, ballot: Any, state: RegState) -> tuple[bool, Any]:
+    def accept(self: Acceptor, key: str, ballot: Any, state: RegState,
+               next_ballot: Any = None) -> tuple[bool, Any]:
         s = self.slot(key)
-        s.promised = max(s.promised, ballot)
+        s.promised = max(s.promised, ballot, next_ballot or ballot)
         s.accepted, s.state = ballot, state
-        return True, ballot
+        return True, s.promised
+
+    mp.setattr(Acceptor, "accept", accept)
+
+
+def _warm_without_promise(mp: pytest.MonkeyPatch) -> None:
+    """1RTT without its phase 1: acceptors ack the piggybacked ballot but never promise it."""
+    real = Acceptor.accept
+
+    def accept(self: Acceptor, key: str, ballot: Any, state: RegState,
+               next_ballot: Any = None) -> tuple[bool, Any]:
+        ok, promised = real(self, key, ballot, state)
+        return ok, (next_ballot if ok and next_ballot is not None else promised)
 
     mp.setattr(Acceptor, "accept", accept)
 
@@ -79,6 +94,7 @@ MUTANTS: list[tuple[str, Callable[[pytest.MonkeyPatch], None], tuple[str, str, s
     ("no-majority", _no_majority, ("lin-kv", "replicated", "strong")),
     ("adopt-lowest", _adopt_lowest, ("lin-kv", "replicated", "strong")),
     ("accept-below-promise", _accept_below_promise, ("lin-kv", "replicated", "strong")),
+    ("warm-without-promise", _warm_without_promise, ("lin-kv", "replicated", "strong")),
     ("g-set-without-anti-entropy", _gset_without_anti_entropy, ("g-set", "replicated", "causal")),
     ("counter-merge-drops-remote", _merge_drops_remote, ("g-counter", "replicated", "eventual")),
     ("pn-counter-merge-drops-remote", _merge_drops_remote, ("pn-counter", "replicated", "causal")),

@@ -59,6 +59,43 @@ def test_acceptor_accepts_at_or_above_its_promise_and_is_idempotent() -> None:
     assert a.prepare("0", (5, "n0")).ok is False
 
 
+def test_accept_with_next_promises_the_next_ballot_and_acks_its_repeat() -> None:
+    a = Acceptor()
+    s1 = RegState(b"1")
+    assert a.accept("0", (3, "n0"), s1, (4, "n0")) == (True, (4, "n0"))
+    slot = a.slots["0"]
+    assert (slot.promised, slot.accepted, slot.state) == ((4, "n0"), (3, "n0"), s1)
+    # The accept repeated (its ack was lost): acked again, nothing changes.
+    assert a.accept("0", (3, "n0"), s1, (4, "n0")) == (True, (4, "n0"))
+    # Anything between the accepted and the piggybacked ballot is refused, prepare or accept.
+    assert a.prepare("0", (3, "n2")).ok is False
+    assert a.accept("0", (3, "n2"), RegState(b"x")) == (False, (4, "n0"))
+    # The warm accept at the promised ballot goes through without a prepare.
+    assert a.accept("0", (4, "n0"), RegState(b"2"), (5, "n0")) == (True, (5, "n0"))
+    # An old accept (below what is now accepted) is nacked, not acked again.
+    assert a.accept("0", (3, "n0"), s1, (4, "n0")) == (False, (5, "n0"))
+    assert a.slots["0"].state == RegState(b"2")
+
+
+def test_a_stale_piggybacked_promise_never_lets_a_lower_ballot_accept_win() -> None:
+    a = Acceptor()
+    assert a.accept("0", (3, "n0"), RegState(b"1"), (4, "n0")) == (True, (4, "n0"))
+    # Another proposer prepares above n0's warm ballot and commits its own state.
+    p = a.prepare("0", (5, "n1"))
+    assert p.ok and p.accepted == (3, "n0")
+    assert a.accept("0", (5, "n1"), RegState(b"9"), (6, "n1")) == (True, (6, "n1"))
+    # n0's warm accept at the ballot promised earlier arrives late: refused, n1's state stays.
+    assert a.accept("0", (4, "n0"), RegState(b"2"), (7, "n0")) == (False, (6, "n1"))
+    assert a.slots["0"].state == RegState(b"9") and a.slots["0"].accepted == (5, "n1")
+
+
+def test_acceptor_never_acks_a_zero_ballot_it_did_not_store() -> None:
+    a = Acceptor()
+    assert a.accept("0", ZERO_BALLOT, RegState(b"1")) == (True, ZERO_BALLOT)  # a fresh slot takes it
+    a.prepare("1", (1, "n0"))
+    assert a.accept("1", ZERO_BALLOT, RegState(b"1"))[0] is False
+
+
 # --- wire forms ------------------------------------------------------------------------------
 
 
@@ -119,6 +156,34 @@ def test_five_node_round_needs_three() -> None:
     assert r.quorum == 3
     outs = [r.on_promise(f"n{i}", (1, "n0"), Promise(True, (1, "n0"), ZERO_BALLOT, RegState())) for i in range(3)]
     assert outs == [Outcome.WAIT, Outcome.WAIT, Outcome.PREPARED]
+
+
+def test_a_committed_round_grants_the_next_ballot_only_with_a_majority_promising_it() -> None:
+    r = Round((5, "n0"), NODES, next_ballot=(6, "n0"))
+    for a in NODES[:2]:
+        r.on_promise(a, (5, "n0"), Promise(True, (5, "n0"), ZERO_BALLOT, RegState()))
+    r.start_accept(RegState(b"1"))
+    assert r.on_accepted("n0", (5, "n0"), True, (6, "n0")) is Outcome.WAIT
+    assert r.on_accepted("n1", (5, "n0"), True, (6, "n0")) is Outcome.COMMITTED
+    assert r.next_granted
+    # An ack whose acceptor promised someone else's higher ballot meanwhile does not count.
+    r2 = Round((5, "n0"), NODES, next_ballot=(6, "n0"))
+    for a in NODES[:2]:
+        r2.on_promise(a, (5, "n0"), Promise(True, (5, "n0"), ZERO_BALLOT, RegState()))
+    r2.start_accept(RegState(b"1"))
+    r2.on_accepted("n0", (5, "n0"), True, (6, "n0"))
+    assert r2.on_accepted("n1", (5, "n0"), True, (8, "n2")) is Outcome.COMMITTED
+    assert not r2.next_granted
+
+
+def test_a_warm_round_starts_prepared_from_the_granted_state() -> None:
+    r = Round.warm((6, "n0"), NODES, RegState(b"1"))
+    assert r.prepared and r.current() == RegState(b"1")
+    r.start_accept(RegState(b"2"))
+    assert r.missing() == list(NODES)
+    assert r.on_accepted("n1", (6, "n0"), False, (7, "n2")) is Outcome.WAIT
+    assert r.on_accepted("n2", (6, "n0"), False, (7, "n2")) is Outcome.REJECTED
+    assert r.highest_seen == (7, "n2")
 
 
 # --- the change function ---------------------------------------------------------------------

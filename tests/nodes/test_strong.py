@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from maelstrom.linearizable import check_history
+from nodes.core import DurableStore, VolatileStore
 from nodes.strong import REQUEST_TIMEOUT_MS, StrongKv
 from protocol.maelstrom_json import ErrorCode, Message, code_is_definite
 from tests.nodes.helpers_nodes import roundtrip
@@ -28,10 +29,14 @@ from tests.nodes.strong_node import StrongTestNode
 class Cluster:
     """StrongKv cores on a hand-driven network, recording a lin-kv history (see module doc)."""
 
-    def __init__(self, n: int = 3, seed: int = 0, **kv: Any) -> None:
+    def __init__(self, n: int = 3, seed: int = 0, store: Callable[[], DurableStore] | None = None,
+                 **kv: Any) -> None:
         self.ids = [f"n{i}" for i in range(n)]
         self.cores = {nid: StrongTestNode(rng=random.Random(seed * 1000 + i), kv=StrongKv(**kv))
                       for i, nid in enumerate(self.ids)}
+        if store is not None:
+            for core in self.cores.values():
+                core.durable = store()
         self.now_ms = 0
         self.flight: list[Message] = []
         self.history: list[dict[str, Any]] = []
@@ -179,10 +184,13 @@ def test_ok_replies_are_closed_and_malformed_peer_messages_get_error_12() -> Non
     c = Cluster()
     assert set(c.request("n0", "write", value=1)) == {"type", "in_reply_to"}
     assert set(c.request("n0", "read")) == {"type", "in_reply_to", "value"}
-    for body in ({"type": "paxos_prepare", "key": "0", "ballot": [1]},
-                 {"type": "paxos_prepare", "key": 0, "ballot": [1, "n1"]},
-                 {"type": "paxos_accept", "key": "0", "ballot": [1, "n1"], "state": {"v": "{"}},
-                 {"type": "paxos_accept", "key": "0", "ballot": [1, "n1"], "state": {"v": None, "d": [7]}}):
+    for body in ({"type": "paxos_prepare", "items": [["0", [1]]]},
+                 {"type": "paxos_prepare", "items": [[0, [1, "n1"]]]},
+                 {"type": "paxos_prepare", "items": "0"},
+                 {"type": "paxos_prepare", "items": [["0", [2, "n1"]], ["0", [1, "n1"], 3]]},
+                 {"type": "paxos_accept", "items": [["0", [1, "n1"], {"v": "{"}, None]]},
+                 {"type": "paxos_accept", "items": [["0", [1, "n1"], {"v": None, "d": [7]}, None]]},
+                 {"type": "paxos_accept", "items": [["0", [1, "n1"], {"v": None, "d": []}, [0]]]}):
         [answer] = c.cores["n0"].handle(Message("n1", "n0", {**body, "msg_id": 77}), c.now_ms)
         assert answer.body["code"] == ErrorCode.MALFORMED_REQUEST, (body, answer)
     assert c.request("n2", "read")["value"] == 1  # nothing harmed
@@ -238,6 +246,84 @@ def test_request_expiring_during_prepare_is_never_applied() -> None:
     c.drop_if = lambda m: False
     assert c.request("n2", "read")["code"] == ErrorCode.KEY_DOES_NOT_EXIST
     assert c.request("n0", "read")["code"] == ErrorCode.KEY_DOES_NOT_EXIST
+
+
+# --- one-round-trip rounds (1RTT) ----------------------------------------------------------------
+
+
+def _sent_types(c: Cluster, node: str, f: Callable[[], Any]) -> list[str]:
+    """The paxos message types ``node`` sends while ``f`` runs."""
+    seen: list[str] = []
+    real = c.cores[node].handle
+
+    def spy(m: Message, now_ms: int) -> list[Message]:
+        out = real(m, now_ms)
+        seen.extend(str(o.body.get("type")) for o in out if str(o.body.get("type")).startswith("paxos"))
+        return out
+
+    c.cores[node].handle = spy  # type: ignore[method-assign]
+    try:
+        f()
+    finally:
+        del c.cores[node].handle
+    return seen
+
+
+def test_steady_state_rounds_on_a_key_skip_prepare() -> None:
+    c = Cluster()
+    c.request("n0", "write", value=1)  # a full round; its accept also asks for the next promise
+    assert c.kv("n0").stats.warm_rounds == 0
+    sent = _sent_types(c, "n0", lambda: c.request("n0", "read"))
+    assert c.kv("n0").stats.warm_rounds == 1
+    assert "paxos_prepare" not in sent and sent.count("paxos_accept") == 2
+    assert _type(c.request("n0", "cas", value=[1, 2])) == "cas_ok"
+    assert c.request("n0", "read")["value"] == 2
+    assert c.kv("n0").stats.warm_rounds == 3 and c.kv("n0").stats.rejected == 0
+    c.check()
+
+
+def test_a_warm_round_falls_back_to_prepare_when_another_proposer_intervened() -> None:
+    c = Cluster()
+    c.request("n0", "write", value=1)
+    c.request("n1", "write", value=2)  # n1 prepares above n0's warm ballot (it saw it in the accept)
+    assert c.kv("n1").stats.rejected == 0
+    assert _type(c.request("n0", "cas", value=[2, 3])) == "cas_ok"  # warm accept nacked, full round
+    st = c.kv("n0").stats
+    assert st.warm_rounds == 1 and st.rejected == 1 and st.committed == 2
+    assert c.request("n2", "read")["value"] == 3
+    c.check()
+
+
+def test_a_late_warm_accept_never_overwrites_a_newer_state() -> None:
+    c = Cluster()
+    c.request("n0", "write", value=1)
+    # n0's warm accepts are held back while n1 commits a write of its own.
+    held: list[Message] = []
+    c.drop_if = lambda m: m.src == "n0" and m.body.get("type") == "paxos_accept" and not held.append(m)
+    warm = c.invoke(1, "n0", "write", value=5)
+    while c.flight:
+        c.deliver(0)
+    c.drop_if = lambda m: False
+    assert c.request("n1", "write", value=7)["type"] == "write_ok"
+    c.flight.extend(held)  # the stale accepts arrive now: nacked
+    c.settle()
+    # n1 had adopted n0's half-accepted write (n0's own acceptor held it) and written over it; n0's
+    # retry, a full round, finds its write in the done table: ok, and 7 stays.
+    assert c.answers[warm]["type"] == "write_ok"
+    assert c.request("n2", "read")["value"] == 7
+    assert c.kv("n0").stats.rejected >= 1 and c.kv("n0").stats.deduplicated >= 1
+    c.check()
+
+
+def test_a_volatile_store_gets_no_slot_records_and_rounds_still_commit() -> None:
+    c = Cluster(store=VolatileStore)
+    c.request("n0", "write", value=1)
+    assert c.request("n1", "read")["value"] == 1
+    assert all(len(core.durable) == 0 and core.durable.writes > 0 for core in c.cores.values())
+    kept = Cluster()
+    kept.request("n0", "write", value=1)
+    assert len(kept.cores["n1"].durable.items("paxos/slot/")) == 1  # the default store keeps them
+    c.check()
 
 
 # --- retries, duels and the done table ----------------------------------------------------------

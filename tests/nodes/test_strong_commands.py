@@ -420,7 +420,7 @@ def test_local_keyed_commands_are_errors_that_touch_nothing() -> None:
 def test_bad_peer_state_is_refused_without_harm(key: str, state: dict[str, Any]) -> None:
     c = CommandCluster()
     c.run("n1", "SET k v")
-    body = {"type": "paxos_accept", "key": key, "ballot": [99, "n1"], "state": state, "msg_id": 77}
+    body = {"type": "paxos_accept", "items": [[key, [99, "n1"], state, None]], "msg_id": 77}
     [answer] = c.cores["n0"].handle(Message("n1", "n0", body), c.now_ms)
     assert answer.body["code"] == ErrorCode.MALFORMED_REQUEST, (key, state, answer)
     assert c.run("n2", "GET k") == b"$1\r\nv\r\n"
@@ -432,7 +432,8 @@ def test_garbage_state_in_a_promise_is_dropped_not_fatal() -> None:
 
     def corrupt(m: Message) -> bool:
         if m.body.get("type") == "paxos_prepare_ok" and m.src == "n1":
-            m.body["state"] = garbage
+            for item in m.body["items"]:
+                item[5] = garbage
         return False
 
     c.drop_if = corrupt
