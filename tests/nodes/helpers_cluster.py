@@ -127,10 +127,14 @@ class Cluster:
         return self.servers[node_id]
 
     def __enter__(self) -> Cluster:
-        for node_id in self.servers:
-            self.spawn(node_id)
-        for node_id in self.servers:
-            self.wait_ready(node_id)
+        try:
+            for node_id in self.servers:
+                self.spawn(node_id)
+            for node_id in self.servers:
+                self.wait_ready(node_id)
+        except BaseException:
+            self.__exit__()  # a server that never got ready must not outlive the test
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -167,7 +171,11 @@ class Cluster:
     def stop(self, node_id: str) -> None:
         server = self.servers[node_id]
         if server.proc is not None and server.proc.poll() is None:
-            self.kill(node_id, signal.SIGTERM)
+            try:
+                self.kill(node_id, signal.SIGTERM)
+            except subprocess.TimeoutExpired:
+                server.proc.kill()
+                server.proc.wait()
 
     def wait_links_up(self, deadline_s: float = START_S) -> None:
         """Ask every server's INFO replication again until all its peer links are up."""
