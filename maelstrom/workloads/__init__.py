@@ -393,11 +393,12 @@ def _registry() -> dict[str, type[Workload]]:
     from maelstrom.workloads.echo import Echo
     from maelstrom.workloads.g_counter import GCounter
     from maelstrom.workloads.g_set import GSet
+    from maelstrom.workloads.kafka import Kafka
     from maelstrom.workloads.lin_kv import LinKv
     from maelstrom.workloads.pn_counter import PnCounter
     from maelstrom.workloads.unique_ids import UniqueIds
 
-    classes: Sequence[type[Workload]] = (Echo, UniqueIds, Broadcast, GSet, GCounter, PnCounter, LinKv)
+    classes: Sequence[type[Workload]] = (Echo, UniqueIds, Broadcast, GSet, GCounter, PnCounter, LinKv, Kafka)
     return {c.name: c for c in classes}
 
 
