@@ -2,8 +2,8 @@
 
 Strategy: a `NodeCore` with the handlers of `nodes.workload_handlers` installed:
 echo, unique-ids, broadcast (gossip along the topology), g-set and the
-counters (state-based CRDTs pushed to peers), and lin-kv on the Redis
-engine. Run alone it simply stores; run as several nodes it still passes
+counters (state-based CRDTs pushed to peers), and lin-kv and kafka on the
+Redis engine. Run alone it simply stores; run as several nodes it still passes
 every workload, because broadcast and the CRDTs gossip and lin-kv is served
 by one node of record (the first of ``node_ids``) that the others forward
 to. The replicated node keeps the same handlers except lin-kv.
@@ -22,6 +22,7 @@ from nodes.workload_handlers import (
     CounterWorkload,
     Echo,
     GSetWorkload,
+    Kafka,
     LinKv,
     UniqueIds,
     WorkloadSelector,
@@ -67,6 +68,8 @@ class SingleNode(NodeCore):
         self.gset = GSetWorkload(self.selector)
         self.counter = CounterWorkload(self.selector)
         self.kv = LinKv(self.engine, now_ms)
-        for handler in (self.echo, self.unique_ids, self.broadcast, self.gset, self.counter, self.kv):
+        self.kafka = Kafka(self.engine, now_ms)
+        for handler in (self.echo, self.unique_ids, self.broadcast, self.gset, self.counter, self.kv,
+                        self.kafka):
             handler.install(self)
         install_unknown_read(self, self.selector)
