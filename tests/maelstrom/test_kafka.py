@@ -335,3 +335,24 @@ def test_node_reusing_offsets_is_invalid(tmp_path: Path) -> None:
     res = json.loads((tmp_path / "store" / "kafka" / "latest" / "results.json").read_text())["workload"]
     assert res["valid"] is False and "inconsistent-offsets" in res["bad-error-types"]
     assert "different messages" in res["inconsistent-offsets"]["errs"][0]["explanation"]
+
+
+# -- simulated --------------------------------------------------------------------------------------
+
+def test_simulated_kafka_with_partitions_is_valid_and_deterministic(tmp_path: Path) -> None:
+    from maelstrom.harness import EXIT_VALID
+    from maelstrom.store import HISTORY_FILE
+    from tests.maelstrom.sim_helpers import sim_config, simulate
+
+    for seed in (1, 2, 3):
+        cfg = sim_config(tmp_path, "kafka", seed=seed, time_limit=6.0, rate=30.0)
+        res, digest = simulate(cfg)
+        assert res.exit_code == EXIT_VALID, (seed, res.summary)
+        assert res.results is not None and res.results["workload"]["send-count"] > 20
+        events = [json.loads(line) for line in
+                  (Path(res.store_path or "") / HISTORY_FILE).read_text().splitlines()]
+        fs = {(e["f"], e["type"], bool(e.get("final"))) for e in events}
+        assert ("crash", "info", False) in fs and ("crash", "info", True) in fs
+        assert ("assign", "ok", True) in fs and ("poll", "ok", True) in fs
+        if seed == 1:
+            assert simulate(cfg)[1] == digest
