@@ -356,3 +356,23 @@ def test_simulated_kafka_with_partitions_is_valid_and_deterministic(tmp_path: Pa
         assert ("assign", "ok", True) in fs and ("poll", "ok", True) in fs
         if seed == 1:
             assert simulate(cfg)[1] == digest
+
+
+def test_a_poll_reading_a_message_sent_after_it_returned_is_g1c_realtime() -> None:
+    h = H().poll(1, {"1": [[0, 1]]}).send(0, "1", 1, 0)
+    res = check_kafka(h.h)
+    [e] = errs(res, "G1c-realtime")
+    assert res["valid"] is False and "from the future" in e["explanation"]
+    # overlapping in time is fine
+    h = H()
+    h.h.invoke(time=1, process=0, f="send", value=[["send", "1", 1]])
+    h.h.invoke(time=2, process=1, f="poll", value=[["poll"]])
+    h.h.complete(time=3, process=1, type="ok", value=[["poll", {"1": [[0, 1]]}]])
+    h.h.complete(time=4, process=0, type="ok", value=[["send", "1", [0, 1]]])
+    assert check_kafka(h.h)["valid"] is True
+
+
+def test_an_empty_poll_does_not_hide_a_skip() -> None:
+    base = H().send(0, "1", 1, 0).send(0, "1", 2, 1).send(0, "1", 3, 2).poll(2, {"1": [[0, 1], [1, 2], [2, 3]]})
+    res = check_kafka(base.poll(1, {"1": [[0, 1]]}).poll(1, {"1": []}).poll(1, {"1": [[2, 3]]}).h)
+    assert [e["skipped"] for e in errs(res, "poll-skip")] == [[[1, 2]]]
