@@ -55,19 +55,37 @@ class GenContext:
         process: Its current process id.
         processes: The current process of every thread, by thread.
         rng: The run's random source.
+        now_ms: When the op is asked for (sources with their own pacing, e.g.
+            kafka's staggered crashes, read it; most ignore it).
     """
 
     thread: int
     process: int
     processes: Sequence[int]
     rng: random.Random
+    now_ms: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """A final-phase source's answer "nothing yet, ask again at ``until_ms``" (Jepsen's
+    pending ops; kafka paces its final polls this way)."""
+
+    until_ms: float
 
 
 class OpSource(Protocol):
-    """A workload's op generator."""
+    """A workload's op generator.
 
-    def op(self, ctx: GenContext) -> Op | None:
-        """The next op for ``ctx.thread``, or None when it has nothing for that thread."""
+    A source may also define ``update(op, completion)`` (Jepsen
+    ``gen/update``): the scheduler calls it with every completion of an op
+    it handed out, so a source can follow what the system answered (kafka
+    tracks the offsets sent and polled).
+    """
+
+    def op(self, ctx: GenContext) -> Op | Wait | None:
+        """The next op for ``ctx.thread``, or None when it has nothing for that thread
+        (a `Wait` only in the final phase)."""
 
 
 @dataclass
@@ -181,6 +199,7 @@ class Scheduler:
         self.next_ms = start_ms
         self._rr = 0
         self._exhausted: set[int] = set()
+        self.final_source: OpSource | None = None
 
     def node_of(self, thread: int) -> str:
         """The node thread ``thread`` talks to."""
@@ -216,8 +235,9 @@ class Scheduler:
         if self.main_over(now_ms) or self.rate == 0 or now_ms < self.next_ms:
             return None
         for t in self._free_threads():
-            ctx = GenContext(t, self.processes[t], tuple(self.processes), self.rng)
+            ctx = GenContext(t, self.processes[t], tuple(self.processes), self.rng, now_ms)
             op = self.source.op(ctx)
+            assert not isinstance(op, Wait), "a Wait is for final-phase sources only"
             if op is None:
                 self._exhausted.add(t)
                 continue
@@ -227,21 +247,44 @@ class Scheduler:
             return Invocation(t, self.processes[t], self.node_of(t), op, now_ms)
         return None
 
-    def complete(self, thread: int, outcome: str) -> None:
-        """Free ``thread``; an ``info`` outcome moves it to process ``p + concurrency``."""
+    def complete(self, thread: int, outcome: str, op: Op | None = None, completion: Any = None) -> None:
+        """Free ``thread``; an ``info`` outcome moves it to process ``p + concurrency``.
+
+        With ``op`` given, the sources that define ``update`` see ``(op, completion)``.
+        """
         assert thread in self.busy, thread
         self.busy.discard(thread)
         if outcome == "info":
             self.processes[thread] += self.concurrency
+        if op is not None:
+            for source in (self.source, self.final_source):
+                update = getattr(source, "update", None)
+                if update is not None:
+                    update(op, completion)
+
+    def final_next(self, final: OpSource, thread: int, now_ms: float) -> Invocation | Wait | None:
+        """The final phase, one thread at a time: its next op, a `Wait`, or None when it is done.
+
+        Sources with one op per thread (`PerThreadOnce`) end after one op;
+        kafka's runs crash, assign and polls until it has caught up.
+        """
+        assert thread not in self.busy, thread
+        self.final_source = final
+        ctx = GenContext(thread, self.processes[thread], tuple(self.processes), self.rng, now_ms)
+        op = final.op(ctx)
+        if op is None or isinstance(op, Wait):
+            return op
+        self.busy.add(thread)
+        return Invocation(thread, self.processes[thread], self.node_of(thread), op, now_ms)
 
     def final_invocations(self, final: OpSource, now_ms: float) -> list[Invocation]:
         """One op per thread from the final source (threads must be idle)."""
         assert not self.busy, self.busy
         out = []
         for t in range(self.concurrency):
-            ctx = GenContext(t, self.processes[t], tuple(self.processes), self.rng)
+            ctx = GenContext(t, self.processes[t], tuple(self.processes), self.rng, now_ms)
             op = final.op(ctx)
-            if op is not None:
+            if op is not None and not isinstance(op, Wait):
                 self.busy.add(t)
                 out.append(Invocation(t, self.processes[t], self.node_of(t), op, now_ms))
         return out

@@ -143,12 +143,14 @@ def test_rngs(seed: int) -> RunRngs:
 class ClientSlot:
     """A client session plus the id of the reply it waits for (None: none)."""
 
-    __slots__ = ("session", "expect", "reply")
+    __slots__ = ("session", "expect", "reply", "done")
 
     def __init__(self, session: ClientSession) -> None:
         self.session = session
         self.expect: int | None = None
         self.reply: Message | None = None
+        # the op's completion once known (see `Harness.advance_op`)
+        self.done: Completion | None = None
 
     @property
     def id(self) -> str:
@@ -381,21 +383,43 @@ class Harness:
         extra = {"final": True} if op.final else {}
         self.history.invoke(time=_ns(now_ms), process=inv.process, f=op.f, key=op.key,
                             value=op.value, **extra)
-        msg = c.session.request(inv.node, op)
-        return c, self.call(c, msg, now_ms)
+        step = c.session.begin(inv.node, op)
+        if isinstance(step, Completion):  # answered with no RPC (kafka's crash)
+            c.done = step
+            return c, False
+        return c, self.call(c, step, now_ms)
+
+    def advance_op(self, c: ClientSlot, now_ms: float) -> bool:
+        """After a wait for ``c``'s reply: send the op's next request if it needs another
+        RPC (kafka's poll, then commit_offsets) and return True (wait again); otherwise keep
+        the completion for `end_op` and return False."""
+        self.now_ms = now_ms
+        if c.done is not None:
+            return False
+        reply, c.reply, c.expect = c.reply, None, None
+        step = c.session.on_reply(reply) if reply is not None else None
+        if isinstance(step, Message):
+            if self.call(c, step, now_ms):
+                return True
+            step = None
+        c.done = step if step is not None else c.session.on_timeout()
+        return False
 
     def end_op(self, sched: Scheduler, inv: Invocation, c: ClientSlot, now_ms: float) -> Completion:
-        """The reply (``c.reply``) or its absence (a timeout) completes the op."""
+        """The op's completion: kept by `advance_op`, else the reply (``c.reply``) or its
+        absence (a timeout)."""
         self.now_ms = now_ms
-        reply, c.reply, c.expect = c.reply, None, None
-        comp: Completion | None = c.session.on_message(reply) if reply is not None else None
-        if comp is None:
-            comp = c.session.on_timeout()
+        if c.done is None:
+            self.advance_op(c, now_ms)
+            if c.done is None:  # it wanted another RPC the driver did not wait for
+                c.expect = None
+                c.done = c.session.on_timeout()
+        comp, c.done = c.done, None
         extra = {"final": True} if inv.op.final else {}
         self.history.complete(time=_ns(now_ms), process=inv.process, type=comp.type,  # type: ignore[arg-type]
                               value=comp.value, error=comp.error, **{**extra, **comp.extra})
         self.counts[comp.type] += 1
-        sched.complete(inv.thread, comp.type)
+        sched.complete(inv.thread, comp.type, inv.op, comp)
         if comp.type == "info" and not self.workload.reusable:
             self.close_client(c)
             del self.thread_clients[inv.thread]

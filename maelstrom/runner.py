@@ -42,7 +42,7 @@ from typing import IO, Any, Final
 import orjson
 import trio
 
-from maelstrom.generator import Invocation, Scheduler
+from maelstrom.generator import Invocation, Scheduler, Wait
 from maelstrom.harness import (EXIT_BAD_ARGS, EXIT_CRASH, EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID,
                                INIT_TIMEOUT_S_DEFAULT, RECOVERY_WAIT_S_DEFAULT, ClientSlot, Harness,
                                RunResult, TestConfig, derive_rng, show, test_rngs)
@@ -293,11 +293,12 @@ class Runner:
 
     async def _run_op(self, sched: Scheduler, inv: Invocation) -> None:
         c, sent = self.h.start_op(inv, self.now_ms())
-        if sent:
+        while sent:  # one wait per RPC: kafka's poll is followed by commit_offsets
             event = self._events[c.id] = trio.Event()
             self._net_wake.set()
             with trio.move_on_after(self.h.workload.rpc_timeout_ms() / 1000.0):
                 await event.wait()
+            sent = self.h.advance_op(c, self.now_ms())
         self.h.end_op(sched, inv, c, self.now_ms())
         self._sched_wake.set()
 
@@ -338,8 +339,19 @@ class Runner:
         assert final is not None
         self.h.phase = "final"
         async with trio.open_nursery() as ops:
-            for inv in sched.final_invocations(final, self.now_ms()):
-                ops.start_soon(self._run_op, sched, inv)
+            for thread in range(sched.concurrency):
+                ops.start_soon(self._final_thread, sched, final, thread)
+
+    async def _final_thread(self, sched: Scheduler, final: Any, thread: int) -> None:
+        """One thread's final ops, one after another, until its source has no more."""
+        while True:
+            nxt = sched.final_next(final, thread, self.now_ms())
+            if nxt is None:
+                return
+            if isinstance(nxt, Wait):
+                await trio.sleep_until(self.t0 + nxt.until_ms / 1000.0)
+                continue
+            await self._run_op(sched, nxt)
 
     # -- the run ---------------------------------------------------------------------------------
 

@@ -170,7 +170,8 @@ def checker_lines(workload: str, name: str, res: Mapping[str, Any]) -> list[str]
         return [f"the {name} checker could not finish: {res['error']}"]
     if name == "workload":
         fn = _WORKLOAD_EXPLAINERS.get(workload)
-        return fn(res) if fn is not None else []
+        if fn is not None:
+            return fn(res)  # otherwise the checker's own "why", as for the rest
     if name == "stats":
         return _stats(res)
     if name == "availability":

@@ -2,10 +2,11 @@
 
 Strategy: a `NodeCore` with the handlers of `nodes.workload_handlers` installed:
 echo, unique-ids, broadcast (gossip along the topology), g-set and the
-counters (state-based CRDTs pushed to peers), and lin-kv and the txn
-workloads (each txn one MULTI/EXEC) on the Redis engine. Run alone it simply stores; run as several nodes it still passes
-every workload, because broadcast and the CRDTs gossip and lin-kv and txn are
-served by one node of record (the first of ``node_ids``) that the others forward
+counters (state-based CRDTs pushed to peers), and lin-kv, the txn workloads
+(each txn one MULTI/EXEC) and kafka on the Redis engine. Run alone it simply
+stores; run as several nodes it still passes every workload, because broadcast
+and the CRDTs gossip and lin-kv, txn and kafka are served by one node of record
+(the first of ``node_ids``) that the others forward
 to. The replicated node keeps the same handlers except lin-kv.
 """
 
@@ -22,6 +23,7 @@ from nodes.workload_handlers import (
     CounterWorkload,
     Echo,
     GSetWorkload,
+    Kafka,
     LinKv,
     TxnKv,
     UniqueIds,
@@ -69,7 +71,8 @@ class SingleNode(NodeCore):
         self.counter = CounterWorkload(self.selector)
         self.kv = LinKv(self.engine, now_ms)
         self.txn = TxnKv(self.engine, now_ms)
+        self.kafka = Kafka(self.engine, now_ms)
         for handler in (self.echo, self.unique_ids, self.broadcast, self.gset, self.counter, self.kv,
-                        self.txn):
+                        self.txn, self.kafka):
             handler.install(self)
         install_unknown_read(self, self.selector)

@@ -44,6 +44,9 @@ Handlers:
   lists, SET/GET for registers, null for a missing key), served by the
   same node of record as lin-kv (`KeyspaceOfRecord`), so it is strict
   serializable.
+* `Kafka`: ``send``/``poll``/``commit_offsets``/``list_committed_offsets``
+  over engine lists (RPUSH, LRANGE) and one hash of committed offsets; the
+  single node only (the replicated node answers them ``not-supported``).
 * `LinKv`: ``read``/``write``/``cas`` through the Redis engine (GET, SET and
   the `kv_cas` helper: GET, compare, SET in one synchronous step of the
   single-threaded core, so it is atomic). Keys and values are stored as
@@ -81,15 +84,27 @@ import orjson
 from crdt.engine import Engine
 from crdt.replication.lattices import GSet, PNCounter
 from nodes.core import Field, Kind, NodeCore, Rpc, Timer
-from nodes.kv_engine import (TXN_APPEND, TXN_READ, TXN_WRITE, EngineError, TxnRejected, json_bytes,
-                              kv_cas, kv_read, kv_txn, kv_write)
+from nodes.kv_engine import (
+    TXN_APPEND,
+    TXN_READ,
+    TXN_WRITE,
+    EngineError,
+    TxnRejected,
+    json_bytes,
+    kv_cas,
+    kv_read,
+    kv_txn,
+    kv_write,
+)
 from protocol.maelstrom_json import ErrorCode, Message
+from protocol.replies import ErrorReply
 
 __all__ = [
     "BROADCAST", "BROADCAST_READ", "CAS", "COUNTER_ADD", "COUNTER_READ", "COUNTER_STATE", "ECHO",
-    "GENERATE", "GOSSIP", "GSET_ADD", "GSET_READ", "GSET_STATE", "KV_READ", "TOPOLOGY", "TXN",
-    "WORKLOADS", "WRITE", "Broadcast", "CounterWorkload", "Echo", "GSetWorkload", "KeyspaceOfRecord",
-    "LinKv", "TxnKv", "UniqueIds", "WorkloadSelector", "jitter_ms", "spanning_tree",
+    "GENERATE", "GOSSIP", "GSET_ADD", "GSET_READ", "GSET_STATE", "KAFKA_COMMIT", "KAFKA_LIST_COMMITTED",
+    "KAFKA_POLL", "KAFKA_SEND", "KV_READ", "TOPOLOGY", "TXN", "WORKLOADS", "WRITE", "Broadcast",
+    "CounterWorkload", "Echo", "GSetWorkload", "Kafka", "KeyspaceOfRecord", "LinKv", "TxnKv", "UniqueIds",
+    "WorkloadSelector", "jitter_ms", "spanning_tree",
 ]
 
 log = logging.getLogger("gyre.node")
@@ -111,6 +126,12 @@ WRITE: Final = Rpc("write", fields=(Field("key"), Field("value")))
 CAS: Final = Rpc("cas", fields=(Field("key"), Field("from"), Field("to")),
                  optional=(Field("create_if_not_exists", Kind.BOOL),))
 TXN: Final = Rpc("txn", fields=(Field("txn", Kind.LIST),), reply_fields=("txn",))
+
+KAFKA_SEND: Final = Rpc("send", fields=(Field("key", Kind.STR), Field("msg")), reply_fields=("offset",))
+KAFKA_POLL: Final = Rpc("poll", fields=(Field("offsets", Kind.OBJECT),), reply_fields=("msgs",))
+KAFKA_COMMIT: Final = Rpc("commit_offsets", fields=(Field("offsets", Kind.OBJECT),))
+KAFKA_LIST_COMMITTED: Final = Rpc("list_committed_offsets", fields=(Field("keys", Kind.STR_LIST),),
+                                  reply_fields=("offsets",))
 
 # Node-to-node messages.
 GOSSIP: Final = Rpc("gossip", fields=(Field("messages", Kind.ELEMENT_LIST),))
@@ -140,6 +161,11 @@ DURABLE_KV: Final[str] = "lin-kv/"
 #: Durable record prefixes of the txn keyspace: a list key's elements, a register's value.
 DURABLE_TXN_LIST: Final[str] = "txn-list/"
 DURABLE_TXN_REGISTER: Final[str] = "txn-register/"
+#: Kafka: the most messages one poll returns per key.
+KAFKA_POLL_MAX: Final[int] = 100
+#: Kafka: engine key prefix of each log (a list) and the hash of committed offsets.
+KAFKA_LOG_PREFIX: Final[bytes] = b"kafka/log/"
+KAFKA_COMMITTED: Final[bytes] = b"kafka/committed"
 #: BUGGIFY ``broadcast.short-timeout``: a gossip RPC's timeout shrinks to at most this.
 BUGGIFY_SHORT_TIMEOUT_MS: Final[int] = 20
 
@@ -885,3 +911,127 @@ class TxnKv(KeyspaceOfRecord):
             return
         self._save(done)
         node.reply_ok(msg, TXN, txn=done)
+
+
+class Kafka:
+    """kafka: each key's log is an engine list, committed offsets one engine hash.
+
+    ``send`` is RPUSH (offset = new length − 1, so offsets are dense from 0);
+    ``poll`` is LRANGE from each requested offset, at most `KAFKA_POLL_MAX`
+    messages per key (keys with nothing are left out); ``commit_offsets``
+    raises each key's committed offset, never lowers it (HGET, compare, HSET
+    in one synchronous step of the single-threaded core); and
+    ``list_committed_offsets`` is HMGET (unknown keys left out). Messages are
+    stored as canonical JSON. With several nodes every node forwards to the
+    first of ``node_ids``, as lin-kv does (without lin-kv's duplicate filter:
+    a duplicated forwarded ``send`` would append twice). Nothing is written to
+    the durable store, so a killed node loses its logs.
+
+    Args:
+        engine: the keyspace.
+        now_ms: the time the engine session opens.
+    """
+
+    def __init__(self, engine: Engine, now_ms: int = 0) -> None:
+        self.engine = engine
+        self.session = engine.open_session(now_ms, addr="maelstrom-kafka")
+        self.node: NodeCore | None = None
+
+    def install(self, node: NodeCore) -> None:
+        self.node = node
+        for spec, fn in ((KAFKA_SEND, self._send), (KAFKA_POLL, self._poll),
+                         (KAFKA_COMMIT, self._commit), (KAFKA_LIST_COMMITTED, self._list_committed)):
+            node.add_route(spec, self._serve(spec, fn))
+
+    def _serve(self, spec: Rpc, fn: Callable[[Mapping[str, Any], int], dict[str, Any]]
+               ) -> Callable[[Message, int], None]:
+        def handle(msg: Message, now_ms: int) -> None:
+            node = self.node
+            assert node is not None
+            home = node.node_ids[0] if node.node_ids else node.node_id
+            if home != node.node_id:
+                self._forward(msg, spec, home, now_ms)
+                return
+            try:
+                fields = fn(msg.body, now_ms)
+            except EngineError as exc:
+                node.reply_error(msg, ErrorCode.TEMPORARILY_UNAVAILABLE, str(exc))
+                return
+            except _BadRequest as exc:
+                node.reply_error(msg, ErrorCode.MALFORMED_REQUEST, str(exc))
+                return
+            node.reply_ok(msg, spec, **fields)
+        return handle
+
+    def _run(self, argv: list[bytes], now_ms: int) -> Any:
+        reply = self.engine.execute(argv, self.session, now_ms)
+        if isinstance(reply, ErrorReply):
+            raise EngineError(reply.decode("utf-8", "replace"))
+        return reply
+
+    def _send(self, body: Mapping[str, Any], now_ms: int) -> dict[str, Any]:
+        length = self._run([b"RPUSH", KAFKA_LOG_PREFIX + body["key"].encode(), json_bytes(body["msg"])],
+                           now_ms)
+        return {"offset": int(length) - 1}
+
+    def _poll(self, body: Mapping[str, Any], now_ms: int) -> dict[str, Any]:
+        msgs: dict[str, list[list[Any]]] = {}
+        for key, offset in sorted(_offsets(body["offsets"]).items()):
+            start = max(0, offset)
+            got = self._run([b"LRANGE", KAFKA_LOG_PREFIX + key.encode(), str(start).encode(),
+                             str(start + KAFKA_POLL_MAX - 1).encode()], now_ms)
+            if got:
+                msgs[key] = [[start + i, orjson.loads(m)] for i, m in enumerate(got)]
+        return {"msgs": msgs}
+
+    def _commit(self, body: Mapping[str, Any], now_ms: int) -> dict[str, Any]:
+        for key, offset in sorted(_offsets(body["offsets"]).items()):
+            field_ = key.encode()
+            old = self._run([b"HGET", KAFKA_COMMITTED, field_], now_ms)
+            if old is None or int(old) < offset:
+                self._run([b"HSET", KAFKA_COMMITTED, field_, str(offset).encode()], now_ms)
+        return {}
+
+    def _list_committed(self, body: Mapping[str, Any], now_ms: int) -> dict[str, Any]:
+        keys = list(body["keys"])
+        if not keys:
+            return {"offsets": {}}
+        got = self._run([b"HMGET", KAFKA_COMMITTED, *(k.encode() for k in keys)], now_ms)
+        return {"offsets": {k: int(v) for k, v in zip(keys, got) if v is not None}}
+
+    def _forward(self, msg: Message, spec: Rpc, home: str, now_ms: int) -> None:
+        """Ask the home node and relay its answer (closed schema kept), as `LinKv` does."""
+        node = self.node
+        assert node is not None
+        request = {k: v for k, v in msg.body.items() if k != "msg_id"}
+
+        def relay(answer: Message, t: int) -> None:
+            body = answer.body
+            if body.get("type") == spec.reply_type and all(f in body for f in spec.reply_fields):
+                node.reply_ok(msg, spec, **{f: body[f] for f in spec.reply_fields})
+                return
+            code = body.get("code")
+            if body.get("type") == "error" and isinstance(code, int) and not isinstance(code, bool):
+                text = body.get("text")
+                node.reply_error(msg, code, text if isinstance(text, str) else None)
+                return
+            node.reply_error(msg, ErrorCode.CRASH, f"{home} answered {spec.type} with a bad body")
+
+        def timed_out(t: int) -> None:
+            node.reply_error(msg, ErrorCode.TIMEOUT, f"{home} did not answer {spec.type} in time")
+
+        node.rpc(home, request, now_ms, on_reply=relay, on_timeout=timed_out,
+                 timeout_ms=FORWARD_TIMEOUT_MS)
+
+
+class _BadRequest(ValueError):
+    """A kafka request whose offsets map is not keys to integers."""
+
+
+def _offsets(value: Mapping[str, Any]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for k, v in value.items():
+        if not isinstance(v, int) or isinstance(v, bool):
+            raise _BadRequest(f"offset of key {k!r} must be an integer, not {v!r}")
+        out[k] = v
+    return out

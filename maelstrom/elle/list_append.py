@@ -47,8 +47,19 @@ from collections import defaultdict
 from typing import Any
 
 from maelstrom.elle import explain, graph
-from maelstrom.elle.txn import (Clock, ElleError, HistoryLike, Txn, check_models, finish,
-                                future_reads, lost_updates, parse_txns, start_clock, to_operations)
+from maelstrom.elle.txn import (
+    Clock,
+    ElleError,
+    HistoryLike,
+    Txn,
+    check_models,
+    finish,
+    future_reads,
+    lost_updates,
+    parse_txns,
+    start_clock,
+    to_operations,
+)
 from maelstrom.verdict import show
 
 WORKLOAD = "list-append"

@@ -70,7 +70,7 @@ from typing import IO, Any, Final
 
 import orjson
 
-from maelstrom.generator import Invocation, Scheduler
+from maelstrom.generator import Invocation, Scheduler, Wait
 from maelstrom.harness import ClientSlot, Harness, RunResult, RunRngs, TestConfig, derive_rng
 from maelstrom.nemesis import FLAKY_RATE_DEFAULT, NemesisOp, NemesisSchedule
 from maelstrom.sim.faults import Buggify, FaultPlan, NodeClock, NodeFaultSchedule, draw_plan, pick_victims
@@ -472,14 +472,21 @@ class Simulation:
         if h.crash_reason is not None:
             raise _Stop
 
-    def _start_op(self, sched: Scheduler, inv: Invocation) -> None:
+    def _start_op(self, sched: Scheduler, inv: Invocation,
+                  then: Callable[[int], None] | None = None) -> None:
         c, sent = self.h.start_op(inv, self.now)
+        timeout_ms = self.h.workload.rpc_timeout_ms()
 
         def complete(now: int) -> None:
+            if self.h.advance_op(c, now):  # another RPC for this op (kafka's commit_offsets)
+                self._await(c, True, timeout_ms, complete)
+                return
             self.h.end_op(sched, inv, c, now)
+            if then is not None:
+                then(now)
             self._pump()
 
-        self._await(c, sent, self.h.workload.rpc_timeout_ms(), complete)
+        self._await(c, sent, timeout_ms, complete)
 
     def _pump(self) -> None:
         """Start every op the scheduler allows now and arrange to be woken for the next."""
@@ -581,14 +588,18 @@ class Simulation:
     def _start_liveness_op(self, sched: Scheduler, inv: Invocation, served: dict[str, int],
                            pending: set[int]) -> None:
         c, sent = self.h.start_op(inv, self.now)
+        timeout_ms = self.h.workload.rpc_timeout_ms()
 
         def complete(now: int) -> None:
+            if self.h.advance_op(c, now):
+                self._await(c, True, timeout_ms, complete)
+                return
             comp = self.h.end_op(sched, inv, c, now)
             if comp.type == "ok":
                 served.setdefault(inv.node, now)
             pending.discard(inv.thread)
 
-        self._await(c, sent, self.h.workload.rpc_timeout_ms(), complete)
+        self._await(c, sent, timeout_ms, complete)
 
     def _final(self, sched: Scheduler) -> None:
         h = self.h
@@ -604,9 +615,20 @@ class Simulation:
         final = h.workload.final_generator()
         assert final is not None
         h.phase = "final"
-        for inv in sched.final_invocations(final, self.now):
-            self._start_op(sched, inv)
-        self.run_until(lambda: not sched.busy)
+        done: set[int] = set()
+
+        def step(thread: int, now: int) -> None:
+            nxt = sched.final_next(final, thread, now)
+            if nxt is None:
+                done.add(thread)
+            elif isinstance(nxt, Wait):
+                self.events.at(max(now + 1, int(math.ceil(nxt.until_ms))), lambda t: step(thread, t))
+            else:
+                self._start_op(sched, nxt, lambda t: step(thread, t))
+
+        for thread in range(sched.concurrency):
+            step(thread, self.now)
+        self.run_until(lambda: len(done) == sched.concurrency)
 
     # -- the run -----------------------------------------------------------------------------------
 

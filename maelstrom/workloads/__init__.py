@@ -238,6 +238,30 @@ class Workload:
         kind = "fail" if op.f in self.idempotent else "info"
         return Completion(kind, op.value, "net-timeout")
 
+    # -- stateful clients (kafka) ---------------------------------------------------------
+    # A client may keep state (it is per `ClientSession`, so a non-reusable
+    # client's crash drops it), answer an op with no RPC at all, or run several
+    # RPCs for one op (kafka's poll, then commit_offsets). The defaults are one
+    # stateless RPC per op.
+
+    def new_client_state(self) -> Any:
+        """A fresh client's state."""
+        return None
+
+    def first_step(self, op: Op, state: Any) -> dict[str, Any] | Completion:
+        """The op's first request body, or its completion when it needs no RPC."""
+        return self.request_body(op)
+
+    def next_step(self, op: Op, state: Any, request: Mapping[str, Any],
+                  body: Mapping[str, Any]) -> dict[str, Any] | Completion:
+        """After an ok reply ``body`` (already checked) to ``request``: the next request, or
+        the op's completion (by default `outcome_for_reply`'s, which a workload may refine)."""
+        return self.outcome_for_reply(op, body)
+
+    def rpc_for(self, op: Op, request: Mapping[str, Any]) -> Rpc:
+        """The schema that checks the reply to ``request`` (by default the op's own RPC)."""
+        return self.rpcs[op.f]
+
     def outcome_for_reply(self, op: Op, body: Mapping[str, Any]) -> Completion:
         """Turn a reply body into a completion (errors first, then the closed schema)."""
         if body.get("type") == "error":
@@ -303,15 +327,29 @@ class ClientSession:
         self.next_msg_id = 1
         self.in_flight: tuple[int, Op] | None = None
         self.dropped: list[Message] = []
+        self.state = workload.new_client_state()
+        self._node = ""
+        self._request: dict[str, Any] = {}
 
-    def request(self, node: str, op: Op) -> Message:
-        """The request message for ``op``; marks it in flight."""
+    def begin(self, node: str, op: Op) -> Message | Completion:
+        """Start ``op``: its first request (marked in flight), or its completion when the
+        workload answers it with no RPC (kafka's ``crash``)."""
+        step = self.workload.first_step(op, self.state)
+        if isinstance(step, Completion):
+            return step
+        return self._send(node, op, step)
+
+    def _send(self, node: str, op: Op, body: dict[str, Any]) -> Message:
         assert self.in_flight is None, self.in_flight
         msg_id = self.next_msg_id
         self.next_msg_id += 1
         self.in_flight = (msg_id, op)
-        body = {**self.workload.request_body(op), "msg_id": msg_id}
-        return Message(self.id, node, body)
+        self._node, self._request = node, body
+        return Message(self.id, node, {**body, "msg_id": msg_id})
+
+    def request(self, node: str, op: Op) -> Message:
+        """The request message for ``op``; marks it in flight."""
+        return self._send(node, op, self.workload.request_body(op))
 
     def raw_request(self, node: str, body: Mapping[str, Any]) -> tuple[int, Message]:
         """A request outside the workload's ops (init, setup); returns ``(msg_id, msg)``."""
@@ -324,12 +362,31 @@ class ClientSession:
 
         Other messages (late replies, strays) are kept in ``dropped`` and ignored.
         """
+        step = self.on_reply(msg)
+        assert not isinstance(step, Message), "a multi-RPC op: use on_reply"
+        return step
+
+    def on_reply(self, msg: Message) -> Completion | Message | None:
+        """As `on_message`, but an op that needs another RPC gets its next request (in flight)."""
         if self.in_flight is None or msg.in_reply_to != self.in_flight[0]:
             self.dropped.append(msg)
             return None
         _, op = self.in_flight
         self.in_flight = None
-        return self.workload.outcome_for_reply(op, msg.body)
+        w = self.workload
+        body = msg.body
+        if body.get("type") == "error":
+            return w.outcome_for_error(op, body.get("code"), body.get("text"))
+        try:
+            w.rpc_for(op, self._request).validate(body)
+        except MalformedResponse as exc:
+            return Completion("info", op.value, "malformed-rpc-response",
+                              {"exception": "malformed-rpc-response",
+                               "error_text": f"indeterminate: {exc}"})
+        step = w.next_step(op, self.state, self._request, body)
+        if isinstance(step, Completion):
+            return step
+        return self._send(self._node, op, step)
 
     def on_timeout(self) -> Completion:
         """The request in flight timed out."""
@@ -344,6 +401,7 @@ def _registry() -> dict[str, type[Workload]]:
     from maelstrom.workloads.echo import Echo
     from maelstrom.workloads.g_counter import GCounter
     from maelstrom.workloads.g_set import GSet
+    from maelstrom.workloads.kafka import Kafka
     from maelstrom.workloads.lin_kv import LinKv
     from maelstrom.workloads.pn_counter import PnCounter
     from maelstrom.workloads.txn_list_append import TxnListAppend
@@ -351,7 +409,7 @@ def _registry() -> dict[str, type[Workload]]:
     from maelstrom.workloads.unique_ids import UniqueIds
 
     classes: Sequence[type[Workload]] = (Echo, UniqueIds, Broadcast, GSet, GCounter, PnCounter, LinKv,
-                                         TxnListAppend, TxnRwRegister)
+                                         TxnListAppend, TxnRwRegister, Kafka)
     return {c.name: c for c in classes}
 
 

@@ -38,8 +38,7 @@ from maelstrom.elle.models import canonical
 from maelstrom.elle.txn import parse_txns
 from maelstrom.generator import GenContext, Op, OpSource
 from maelstrom.history import History, Operation
-from maelstrom.workloads import (Completion, MalformedResponse, Rpc, Workload, WorkloadError,
-                                 is_list)
+from maelstrom.workloads import Completion, MalformedResponse, Rpc, Workload, WorkloadError, is_list
 from maelstrom.workloads.common import client_ops, short_repr
 
 #: Elle's ``key-count`` default for the exponential key distribution.
