@@ -51,7 +51,7 @@ from crdt.replication.lattices import (
     decode_bytes,
     encode_bytes,
 )
-from crdt.replication.versions import Ref, VersionTable
+from crdt.replication.versions import EPOCH_MS, Ref, VersionTable
 from nodes.core import DurableStore, Field, Kind, NodeCore, Rpc
 from nodes.kv_engine import CasOutcome, EngineError, json_bytes
 from nodes.workload_handlers import ANTI_ENTROPY_MS, CAS, KV_READ, WRITE, jitter_ms
@@ -71,9 +71,14 @@ Entry = tuple[Ref, LWWRegister[Any]]
 # carries flush marks (FLUSHDB, FLUSHALL, SWAPDB) wherever entries travel.
 KV_DELTA: Final = Rpc("kv_delta", fields=(Field("entries", Kind.LIST),), optional=(Field("marks", Kind.LIST),))
 KV_DIGESTS: Final = Rpc("kv_digests", fields=(Field("digests", Kind.STR_LIST),),
-                        optional=(Field("marks", Kind.LIST), Field("sync", Kind.BOOL)))
+                        optional=(Field("marks", Kind.LIST), Field("sync", Kind.BOOL), Field("cutoff", Kind.INT)))
 KV_SHARDS: Final = Rpc("kv_shards", fields=(Field("entries", Kind.LIST), Field("digests", Kind.STR_LIST)),
-                       optional=(Field("marks", Kind.LIST),))
+                       optional=(Field("marks", Kind.LIST), Field("cutoff", Kind.INT)))
+#: Anti-entropy compares entries at least this many whole epochs old
+#: (`crdt.replication.versions.EPOCH_MS`): deltas still in flight are not repaired.
+SETTLE_EPOCHS: Final[int] = 1
+#: The most entries one repair message carries; the rest follow in the next rounds.
+REPAIR_ENTRIES_MAX: Final[int] = 4096
 
 #: Databases a peer may name (Redis's own ceiling for ``databases`` is far above any real use).
 DATABASES_MAX: Final[int] = 1 << 16
@@ -386,15 +391,19 @@ class LwwKeyspace:
             if db_index >= count:
                 raise DecodeError(f"database {db_index} does not exist here ({count} databases)")
 
-    def digests(self) -> list[int]:
-        """The 16 shard digests, flush marks included."""
-        return self.versions.digests()
+    def digests(self, cutoff: int | None = None) -> list[int]:
+        """The 16 shard digests, flush marks included (of epochs below ``cutoff``, if given)."""
+        return self.versions.digests(cutoff)
 
-    def shard_entries(self, shards: Iterable[int]) -> list[Entry]:
-        """Every entry (tombstones included) of some shards, in deterministic order."""
+    def shard_entries(self, shards: Iterable[int], cutoff: int | None = None,
+                      limit: int | None = None) -> list[Entry]:
+        """The entries (tombstones included) of some shards, in deterministic order: those of
+        epochs below ``cutoff`` if given, at most ``limit`` of them."""
         out: list[Entry] = []
         for i in sorted(set(shards)):
-            out.extend(self.versions.shard_items(i))
+            out.extend(self.versions.shard_items(i, cutoff))
+            if limit is not None and len(out) >= limit:
+                return out[:limit]
         return out
 
     def value_of(self, key: bytes, db: int = 0) -> bytes | None:
@@ -604,7 +613,9 @@ class EventualKv(KvRequests):
         assert node is not None
         keyspace = self.keyspace
         if len(keyspace) or keyspace.versions.marks:  # an empty replica stays silent; peers repair it
-            body: dict[str, Any] = {"type": KV_DIGESTS.type, "digests": digests_to_json(keyspace.digests())}
+            cutoff = max(0, now_ms // EPOCH_MS - SETTLE_EPOCHS)
+            body: dict[str, Any] = {"type": KV_DIGESTS.type, "cutoff": cutoff,
+                                    "digests": digests_to_json(keyspace.digests(cutoff))}
             if keyspace.versions.marks:
                 body["marks"] = marks_to_json(keyspace.versions.marks)
             for peer in node.peers:
@@ -617,14 +628,18 @@ class EventualKv(KvRequests):
         assert node is not None
         body = msg.body
         theirs = digests_from_json(body["digests"])
+        cutoff = body.get("cutoff")
         marks = self.keyspace.versions.marks
-        mine = self.keyspace.digests()
+        mine = self.keyspace.digests(cutoff)
         differ = [i for i in range(SHARD_COUNT) if mine[i] != theirs[i]]
         if not differ and not body.get("sync"):
             return
         self.repairs += 1
+        entries = self.keyspace.shard_entries(differ, cutoff, REPAIR_ENTRIES_MAX)
         answer: dict[str, Any] = {"type": KV_SHARDS.type, "digests": digests_to_json(mine),
-                                  "entries": entries_to_json(self.keyspace.shard_entries(differ))}
+                                  "entries": entries_to_json(entries)}
+        if cutoff is not None:
+            answer["cutoff"] = cutoff
         if marks:
             answer["marks"] = marks_to_json(marks)
         node.send(msg.src, answer)
@@ -636,7 +651,9 @@ class EventualKv(KvRequests):
                                       marks_from_json(body.get("marks", [])))
         self.repaired_keys += len(changed)
         self.synced_with.add(msg.src)
-        mine = self.keyspace.digests()
+        cutoff = body.get("cutoff")
+        mine = self.keyspace.digests(cutoff)
         still = [i for i in range(SHARD_COUNT) if mine[i] != theirs[i]]
         marks = self.keyspace.versions.marks
-        self._push(self.keyspace.shard_entries(still), peers=[msg.src], marks=marks if still else None)
+        self._push(self.keyspace.shard_entries(still, cutoff, REPAIR_ENTRIES_MAX), peers=[msg.src],
+                   marks=marks if still else None)

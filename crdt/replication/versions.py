@@ -20,6 +20,17 @@ the key's, `shard_of`, the same in every process) holding the same
   part in the digests (a replica that missed a flush differs), and travel
   with deltas and anti-entropy.
 
+* Settled digests: a server under write load always has deltas in flight,
+  so its digests and its peers' never agree and every round would repair
+  whole shards that are about to agree anyway (a full keyspace a second per
+  pair of servers: measured, it took the links down). So each shard's digest
+  is also kept per *epoch* (`EPOCH_MS` of the entry's physical time), and a
+  digest can be asked for the entries older than a cutoff epoch
+  (`digests(cutoff)`, `shard_items(i, cutoff)`): the two sides of an
+  exchange use the initiator's cutoff, so a repair only ever concerns
+  entries that had time to arrive. Epochs far behind every cutoff asked are
+  folded into one sum, so the per-epoch sums stay few.
+
 Nothing here touches the engine: `nodes.eventual.LwwKeyspace` applies what
 wins to it.
 """
@@ -38,10 +49,19 @@ from crdt.replication.lattices import (
     shard_of,
 )
 
-__all__ = ["Ref", "VersionTable", "ref_digest"]
+__all__ = ["EPOCH_MS", "Ref", "VersionTable", "epoch_of", "ref_digest"]
 
 Ref: TypeAlias = tuple[int, bytes]
 _DIGEST_MOD: Final[int] = 1 << 64
+#: Width of a digest epoch (ms of an entry's physical timestamp).
+EPOCH_MS: Final[int] = 1000
+#: Epochs older than this many before the latest cutoff asked are folded into one sum.
+EPOCHS_KEPT: Final[int] = 120
+
+
+def epoch_of(ts: Timestamp) -> int:
+    """The digest epoch of a timestamp."""
+    return ts.physical_ms // EPOCH_MS
 
 
 def ref_digest(ref: Ref, register: LWWRegister[Any]) -> int:
@@ -59,15 +79,19 @@ def _mark_digest(db: int, ts: Timestamp) -> int:
 class VersionTable:
     """Mutable ``(db, key) -> LWWRegister`` in 16 shards, with lazy digests and flush marks."""
 
-    __slots__ = ("shards", "marks", "_digests", "_entry_digests", "_dirty")
+    __slots__ = ("shards", "marks", "_digests", "_entry_digests", "_dirty", "_epochs", "_folded",
+                 "_fold_below")
 
     def __init__(self) -> None:
         self.shards: list[dict[Ref, LWWRegister[Any]]] = [{} for _ in range(SHARD_COUNT)]
         #: db -> the timestamp of the latest flush of that database.
         self.marks: dict[int, Timestamp] = {}
         self._digests = [0] * SHARD_COUNT
-        self._entry_digests: dict[Ref, int] = {}
+        self._entry_digests: dict[Ref, tuple[int, int]] = {}  # ref -> (digest, epoch)
         self._dirty: set[Ref] = set()
+        self._epochs: list[dict[int, int]] = [{} for _ in range(SHARD_COUNT)]  # shard -> epoch -> sum
+        self._folded = [0] * SHARD_COUNT  # the sum of the epochs below `_fold_below`
+        self._fold_below = 0
 
     def __len__(self) -> int:
         return sum(len(s) for s in self.shards)
@@ -98,21 +122,45 @@ class VersionTable:
         for i in range(SHARD_COUNT):
             yield from self.shard_items(i)
 
-    def shard_items(self, index: int) -> list[tuple[Ref, LWWRegister[Any]]]:
-        """One shard's entries sorted by ref."""
-        return sorted(self.shards[index].items(), key=lambda pair: pair[0])
+    def shard_items(self, index: int, cutoff: int | None = None) -> list[tuple[Ref, LWWRegister[Any]]]:
+        """One shard's entries sorted by ref (only those of epochs below ``cutoff``, if given)."""
+        items = self.shards[index].items()
+        if cutoff is not None:
+            limit = cutoff * EPOCH_MS
+            items = [(ref, reg) for ref, reg in items if reg.ts.physical_ms < limit]
+        return sorted(items, key=lambda pair: pair[0])
 
     def refs_of_db(self, db: int) -> list[Ref]:
         """Every ref of one database (tombstones included), in a deterministic order."""
         return sorted(ref for shard in self.shards for ref in shard if ref[0] == db)
 
-    def digests(self) -> list[int]:
-        """The 16 shard digests (flush marks folded into shard 0), after settling dirty refs."""
+    def digests(self, cutoff: int | None = None) -> list[int]:
+        """The 16 shard digests (flush marks folded into shard 0), after settling dirty refs.
+
+        Args:
+            cutoff: only the entries (and marks) of epochs below this one
+                (see the module doc); None: everything.
+        """
         self._settle()
-        out = list(self._digests)
+        if cutoff is None:
+            out = list(self._digests)
+        else:
+            if cutoff - EPOCHS_KEPT > self._fold_below:
+                self._fold(cutoff - EPOCHS_KEPT)
+            out = [(self._folded[i] + sum(v for e, v in self._epochs[i].items() if e < cutoff)) % _DIGEST_MOD
+                   for i in range(SHARD_COUNT)]
         for db, ts in sorted(self.marks.items()):
-            out[0] = (out[0] + _mark_digest(db, ts)) % _DIGEST_MOD
+            if cutoff is None or epoch_of(ts) < cutoff:
+                out[0] = (out[0] + _mark_digest(db, ts)) % _DIGEST_MOD
         return out
+
+    def _fold(self, below: int) -> None:
+        """Fold the epochs below ``below`` into one sum per shard (a cutoff that old is then
+        answered as if it were ``below``: at worst a needless repair)."""
+        for i, epochs in enumerate(self._epochs):
+            for e in [e for e in epochs if e < below]:
+                self._folded[i] = (self._folded[i] + epochs.pop(e)) % _DIGEST_MOD
+        self._fold_below = below
 
     # -- writes --------------------------------------------------------------------------
 
@@ -160,15 +208,28 @@ class VersionTable:
         if not self._dirty:
             return
         digests, known = self._digests, self._entry_digests
+        fold_below = self._fold_below
         for ref in self._dirty:  # sums commute: the order is free
             i = shard_of(ref[1])
             reg = self.shards[i].get(ref)
-            new = 0 if reg is None else ref_digest(ref, reg)
-            old = known.pop(ref, 0)
+            epochs = self._epochs[i]
+            old = known.pop(ref, None)
+            if old is not None:
+                self._add(i, epochs, old[1], -old[0], fold_below)
+                digests[i] = (digests[i] - old[0]) % _DIGEST_MOD
             if reg is not None:
-                known[ref] = new
-            digests[i] = (digests[i] + new - old) % _DIGEST_MOD
+                new = ref_digest(ref, reg)
+                epoch = epoch_of(reg.ts)
+                known[ref] = (new, epoch)
+                self._add(i, epochs, epoch, new, fold_below)
+                digests[i] = (digests[i] + new) % _DIGEST_MOD
         self._dirty.clear()
+
+    def _add(self, shard: int, epochs: dict[int, int], epoch: int, amount: int, fold_below: int) -> None:
+        if epoch < fold_below:
+            self._folded[shard] = (self._folded[shard] + amount) % _DIGEST_MOD
+        else:
+            epochs[epoch] = (epochs.get(epoch, 0) + amount) % _DIGEST_MOD
 
     def merge_entries(self, entries: Iterable[tuple[Ref, LWWRegister[Any]]]) -> list[tuple[Ref, LWWRegister[Any]]]:
         """`put` each entry; the ones that won, in the order given."""
