@@ -74,11 +74,12 @@ DRIVER_ID: Final[str] = "gyre-serve"
 SYNC_INTERVAL_S: Final[float] = 1.0
 #: Body type of several messages to one peer sent as one (see `Replication._emit`).
 BUNDLE_TYPE: Final[str] = "gyre_bundle"
-#: Strong mode's garbage-collector thresholds (Python's default is 700, 10, 10). Every round
-#: allocates a few hundred short-lived containers, so at 700 the young collection runs every
-#: few messages and each full one re-traverses every acceptor slot; measured on the 3-server
-#: benchmark, this saves ~10% of the proposer's CPU.
-STRONG_GC_THRESHOLDS: Final = (20_000, 20, 20)
+#: The garbage-collector thresholds of a replicated server (Python's default is 700, 10, 10).
+#: Every strong-mode round, and every replicated write, allocates short-lived containers, so at
+#: 700 the young collection runs every few messages, and each full one re-traverses every
+#: acceptor slot or version (a version table of 10^5 keys holds a few 10^5 tracked objects);
+#: measured on the 3-server benchmark, this saves ~10% of the strong-mode proposer's CPU.
+GC_THRESHOLDS: Final = (20_000, 20, 20)
 #: Modes `gyre serve --peers` runs.
 SERVE_MODES: Final = ("eventual", "causal", "strong")
 
@@ -182,6 +183,9 @@ class Replication:
                 db.delta = []
             self.engine.loading = True
         self.engine.replication_info = self.info_lines
+        if options.mode == "eventual":  # no repair towards a peer whose link still holds a backlog
+            backlog = self.transport.backlog
+            self.kv.peer_ready = lambda peer: not backlog(peer)
         init = Message(DRIVER_ID, options.node_id, {
             "type": "init", "msg_id": 1, "node_id": options.node_id,
             "node_ids": sorted([options.node_id, *options.peers])})
@@ -237,9 +241,9 @@ class Replication:
 
     async def run(self, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
         """Listen for peers, catch up, and replicate until cancelled; reports the peer port."""
-        if self.strong:  # this driver owns the process (gyre serve): see STRONG_GC_THRESHOLDS
-            gc.freeze()  # what startup built lives as long as the process: never traverse it again
-            gc.set_threshold(*STRONG_GC_THRESHOLDS)
+        # This driver owns the process (gyre serve): see GC_THRESHOLDS.
+        gc.freeze()  # what startup built lives as long as the process: never traverse it again
+        gc.set_threshold(*GC_THRESHOLDS)
         try:
             async with trio.open_nursery() as nursery:
                 port = await nursery.start(self.transport.run)
