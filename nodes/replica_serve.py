@@ -2,13 +2,14 @@
 
 Strategy: nothing here decides anything about replication. The node core is
 the very object the Maelstrom node runs (a `NodeCore` with the mode's kv
-handler: `nodes.eventual.EventualKv` or `nodes.causal.CausalKv`), fed
-peer messages and ticks like any driver feeds it; this module only moves
-things between three parties:
+handler: `nodes.eventual.EventualKv`, `nodes.causal.CausalKv` or
+`nodes.strong.StrongKv`), fed peer messages and ticks like any driver feeds
+it; this module only moves things between three parties:
 
-* **RESP clients -> peers.** Every database's write ``delta`` is kept open,
-  so the engine records each key a client command writes (and FLUSHED /
-  SWAPPED marks). At the end of each poll batch the server calls
+* **RESP clients -> peers** (eventual, causal). Every database's write
+  ``delta`` is kept open, so the engine records each key a client command
+  writes (and FLUSHED / SWAPPED marks). Whenever the serving loop yields
+  (after at most 16 poll batches) the server calls
   `Replication.after_batch`: the keyspace stamps what was written
   (`LwwKeyspace.stamp`), the handler turns it into one delta (eventual) or
   one causal write (causal), and the messages go to the transport. So all
@@ -20,6 +21,11 @@ things between three parties:
   so a merge is atomic for every client); remote winners are written into
   the engine without being stamped again, clients blocked on a key that a
   merge created are served at once (`RespServer.after_external_writes`).
+* **Strong mode.** The engine hands every checked command to `_route`
+  (`Engine.router`): a single-key command is submitted to `StrongKv` and
+  answered `DEFERRED` (the server parks its client), others are refused or
+  run locally; `after_batch` ticks the core so the submitted rounds start,
+  and each round's reply goes back through `RespServer.answer_deferred`.
 * **Timers.** One task sleeps until the core's `next_deadline_ms` (woken
   early whenever the core was fed) and ticks it: anti-entropy rounds.
 * **Catching up.** A server starts with no data, so it answers ``-LOADING``
@@ -121,7 +127,7 @@ class ServeNode(NodeCore):
     Args:
         rng: the node's randomness.
         engine: the server's engine (the handler's keyspace is its databases).
-        mode: "eventual" or "causal".
+        mode: "eventual", "causal" or "strong".
         now_ms: when the node starts.
         anti_entropy_ms: period of the anti-entropy rounds.
     """
