@@ -65,10 +65,26 @@ def epoch_of(ts: Timestamp) -> int:
 
 
 def ref_digest(ref: Ref, register: LWWRegister[Any]) -> int:
-    """A 64-bit hash of one entry (database, key, timestamp, value), the same in every process."""
+    """A 64-bit hash of one entry (database, key, timestamp, value), the same in every process.
+
+    Every write is hashed once (when digests are next asked for), so this is
+    on the replication path: a string's entry is encoded here directly,
+    length-prefixed so that no two entries share an encoding; other values go
+    through `canonical_bytes` (tagged so the two forms never collide).
+    """
     ts = register.ts
-    data = canonical_bytes((ref[0], ref[1], ts.physical_ms, ts.logical, ts.node_id, register.value))
-    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big")
+    key = ref[1]
+    node = ts.node_id.encode("utf-8", "surrogatepass")
+    value = register.value
+    if value is None:
+        tail = b"N"
+    elif value.type == "string":
+        data = value.data
+        tail = b"S%d %d|" % (len(data), -1 if value.expire_at is None else value.expire_at) + data
+    else:
+        tail = b"C" + canonical_bytes(value)
+    head = b"%d %d %d %d %d|" % (ref[0], len(key), ts.physical_ms, ts.logical, len(node))
+    return int.from_bytes(hashlib.blake2b(head + key + node + tail, digest_size=8).digest(), "big")
 
 
 def _mark_digest(db: int, ts: Timestamp) -> int:
