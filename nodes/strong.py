@@ -131,6 +131,12 @@ PAXOS_PREPARE: Final = Rpc("paxos_prepare", fields=(Field("items", Kind.LIST),))
 PAXOS_PREPARE_OK: Final = Rpc("paxos_prepare_ok", fields=(Field("items", Kind.LIST),))
 PAXOS_ACCEPT: Final = Rpc("paxos_accept", fields=(Field("items", Kind.LIST),))
 PAXOS_ACCEPT_OK: Final = Rpc("paxos_accept_ok", fields=(Field("items", Kind.LIST),))
+#: A resent phase (and the answers to it) also travels through every other peer, one hop:
+#: ``paxos_relay{to, body}`` to the relaying peer, ``paxos_relayed{from, body}`` from it.
+#: With one-way cuts (a majorities ring on three nodes: n0 -> n2 -> n1 -> n0 only) no
+#: direct exchange completes, but every relayed one does.
+PAXOS_RELAY: Final = Rpc("paxos_relay", fields=(Field("to", Kind.STR), Field("body", Kind.OBJECT)))
+PAXOS_RELAYED: Final = Rpc("paxos_relayed", fields=(Field("from", Kind.STR), Field("body", Kind.OBJECT)))
 
 #: How long a client request may wait for its round (under lin-kv's 1 s client timeout).
 REQUEST_TIMEOUT_MS: Final[int] = 800
@@ -251,6 +257,8 @@ class StrongKv:
         self.node: NodeCore | None = None
         # Items to send at the end of this turn: (peer, message type) -> items, in first-use order.
         self._outgoing: dict[tuple[str, str], list[list[object]]] = {}
+        self._relay: set[tuple[str, str]] = set()  # outgoing batches that also go through the other peers
+        self._resending = False  # `_send_phase` is resending: its batches are relayed too
         # Proposers whose first round starts at the next tick (submitted commands), and its one timer.
         self._kicked: list[_KeyProposer] = []
         self._kick: Timer | None = None
@@ -269,6 +277,8 @@ class StrongKv:
         node.add_route(PAXOS_ACCEPT, self._on_accept)
         node.add_route(PAXOS_PREPARE_OK, self._on_promises)
         node.add_route(PAXOS_ACCEPT_OK, self._on_accepts)
+        node.add_route(PAXOS_RELAY, self._on_relay)
+        node.add_route(PAXOS_RELAYED, self._on_relayed)
         node.on_init(self._start)
         node.on_drain(self._flush)
 
@@ -362,7 +372,7 @@ class StrongKv:
             p = self._prepare_here(key, ballot)
             out.append([key, ballot_wire, p.ok, ballot_to_wire(p.promised), ballot_to_wire(p.accepted),
                         p.state.to_wire()])
-        self._reply(msg.src, PAXOS_PREPARE_OK, out, now_ms)
+        self._reply(msg, PAXOS_PREPARE_OK, out, now_ms)
 
     def _on_accept(self, msg: Message, now_ms: int) -> None:
         parsed = []
@@ -381,16 +391,20 @@ class StrongKv:
             self._see(ballot if next_ballot is None else max(ballot, next_ballot))
             ok, promised = self._accept_here(key, ballot, state, next_ballot)
             out.append([key, ballot_wire, ok, ballot_to_wire(promised)])
-        self._reply(msg.src, PAXOS_ACCEPT_OK, out, now_ms)
+        self._reply(msg, PAXOS_ACCEPT_OK, out, now_ms)
 
-    def _reply(self, dest: str, spec: Rpc, items: list[list[object]], now_ms: int) -> None:
-        """An acceptor's answers to one message: at once (with the turn's others), or (BUGGIFY) later."""
+    def _reply(self, msg: Message, spec: Rpc, items: list[list[object]], now_ms: int) -> None:
+        """An acceptor's answers to one message: at once (with the turn's others), or (BUGGIFY)
+        later; the answers to a resend are relayed too (see `PAXOS_RELAY`)."""
         node = self._node()
+        dest = msg.src
         if node.buggify("strong.delay-reply"):
             delay = 1 + node.rng.randrange(BUGGIFY_REPLY_DELAY_MS)
             node.call_later(now_ms, delay, lambda t: node.send(dest, {"type": spec.type, "items": items}))
             return
         self._outgoing.setdefault((dest, spec.type), []).extend(items)
+        if msg.body.get("resend") is True:
+            self._relay.add((dest, spec.type))
 
     def _flush(self) -> None:
         """Send what this turn gathered: one message per peer and kind (`NodeCore.on_drain`)."""
@@ -398,8 +412,42 @@ class StrongKv:
             return
         node = self._node()
         outgoing, self._outgoing = self._outgoing, {}
+        relay, self._relay = self._relay, set()
         for (dest, kind), items in outgoing.items():
-            node.send(dest, {"type": kind, "items": items})
+            body: dict[str, object] = {"type": kind, "items": items}
+            if (dest, kind) in relay:
+                if kind in (PAXOS_PREPARE.type, PAXOS_ACCEPT.type):
+                    body["resend"] = True  # asks the acceptor to relay its answers too
+                for via in node.peers:
+                    if via != dest:
+                        node.send(via, {"type": PAXOS_RELAY.type, "to": dest, "body": body})
+            node.send(dest, body)
+
+    def _on_relay(self, msg: Message, now_ms: int) -> None:
+        """Pass a peer's Paxos message on to its destination (one hop, never further)."""
+        node = self._node()
+        to = msg.body["to"]
+        if to == node.node_id or to not in node.peers:
+            raise ProtocolError(f"paxos_relay to {to!r}: not another node of this cluster")
+        node.send(to, {"type": PAXOS_RELAYED.type, "from": msg.src, "body": msg.body["body"]})
+
+    def _on_relayed(self, msg: Message, now_ms: int) -> None:
+        """A Paxos message another node relayed: handled as if it came from its sender."""
+        node = self._node()
+        origin, body = msg.body["from"], msg.body["body"]
+        if origin == node.node_id or origin not in node.peers:
+            raise ProtocolError(f"paxos_relayed from {origin!r}: not another node of this cluster")
+        handlers = {PAXOS_PREPARE.type: (PAXOS_PREPARE, self._on_prepare),
+                    PAXOS_ACCEPT.type: (PAXOS_ACCEPT, self._on_accept),
+                    PAXOS_PREPARE_OK.type: (PAXOS_PREPARE_OK, self._on_promises),
+                    PAXOS_ACCEPT_OK.type: (PAXOS_ACCEPT_OK, self._on_accepts)}
+        route = handlers.get(body.get("type"))
+        if route is None:
+            raise ProtocolError(f"paxos_relayed carries {body.get('type')!r}, not a Paxos message")
+        problem = route[0].problem(body)
+        if problem is not None:
+            raise ProtocolError(problem)
+        route[1](Message(origin, msg.dest, body), now_ms)
 
     # -- client requests --------------------------------------------------------------------
 
@@ -605,6 +653,8 @@ class StrongKv:
                     item = [kp.key, kp.wire, rnd.proposal.to_wire(), kp.next_wire]
             kind = PAXOS_PREPARE.type if phase is Phase.PREPARE else PAXOS_ACCEPT.type
             self._outgoing.setdefault((acceptor, kind), []).append(item)
+            if self._resending:
+                self._relay.add((acceptor, kind))
 
     def _round_for(self, key: object, ballot_wire: object, phase: Phase) -> tuple[_KeyProposer, Round] | None:
         """The round an answer item is for, or None when it is stale (that round is over).
@@ -800,6 +850,10 @@ class StrongKv:
             self._end_round(kp)
             return
         self.stats.resends += 1
-        self._send_phase(kp, rnd, now_ms, rnd.missing())
+        self._resending = True
+        try:
+            self._send_phase(kp, rnd, now_ms, rnd.missing())
+        finally:
+            self._resending = False
         if kp.round is rnd and rnd.phase in (Phase.PREPARE, Phase.ACCEPT):
             self._arm_resend(kp, now_ms)

@@ -156,6 +156,13 @@ def _type(body: dict[str, Any]) -> str:
 # --- the happy path ----------------------------------------------------------------------------
 
 
+def carries(m: Any, kind: str) -> bool:
+    """Whether a message is (or relays) a Paxos message of ``kind``: lost means lost both ways."""
+    body = m.body
+    return body.get("type") == kind or (body.get("type") in ("paxos_relay", "paxos_relayed")
+                                         and body["body"].get("type") == kind)
+
+
 def test_read_write_cas_across_nodes() -> None:
     c = Cluster()
     assert c.request("n0", "read")["code"] == ErrorCode.KEY_DOES_NOT_EXIST
@@ -227,7 +234,7 @@ def test_minority_node_fails_definitely_when_nothing_was_proposed() -> None:
 
 def test_lost_accept_acks_fail_indefinitely_and_the_value_may_land() -> None:
     c = Cluster()
-    c.drop_if = lambda m: m.body.get("type") == "paxos_accept_ok"
+    c.drop_if = lambda m: carries(m, "paxos_accept_ok")
     ident = c.invoke(1, "n0", "write", value=7)
     c.settle()
     assert c.answers[ident]["code"] == ErrorCode.TIMEOUT
@@ -239,7 +246,7 @@ def test_lost_accept_acks_fail_indefinitely_and_the_value_may_land() -> None:
 
 def test_request_expiring_during_prepare_is_never_applied() -> None:
     c = Cluster()
-    c.drop_if = lambda m: m.body.get("type") == "paxos_prepare_ok"
+    c.drop_if = lambda m: carries(m, "paxos_prepare_ok")
     ident = c.invoke(1, "n0", "write", value=5)
     c.settle()
     assert c.answers[ident]["code"] == ErrorCode.TEMPORARILY_UNAVAILABLE
