@@ -913,7 +913,7 @@ class TxnKv(KeyspaceOfRecord):
         node.reply_ok(msg, TXN, txn=done)
 
 
-class Kafka:
+class Kafka(KeyspaceOfRecord):
     """kafka: each key's log is an engine list, committed offsets one engine hash.
 
     ``send`` is RPUSH (offset = new length − 1, so offsets are dense from 0);
@@ -923,19 +923,22 @@ class Kafka:
     in one synchronous step of the single-threaded core); and
     ``list_committed_offsets`` is HMGET (unknown keys left out). Messages are
     stored as canonical JSON. With several nodes every node forwards to the
-    first of ``node_ids``, as lin-kv does (without lin-kv's duplicate filter:
-    a duplicated forwarded ``send`` would append twice). Nothing is written to
-    the durable store, so a killed node loses its logs.
+    first of ``node_ids`` and the home node serves a forwarded request once
+    (`KeyspaceOfRecord`, as lin-kv does). Nothing is written to the durable
+    store, so a killed node loses its logs.
 
     Args:
         engine: the keyspace.
         now_ms: the time the engine session opens.
     """
 
-    def __init__(self, engine: Engine, now_ms: int = 0) -> None:
+    def __init__(self, engine: Engine, now_ms: int = 0, *,
+                 forward_timeout_ms: int = FORWARD_TIMEOUT_MS) -> None:
         self.engine = engine
         self.session = engine.open_session(now_ms, addr="maelstrom-kafka")
         self.node: NodeCore | None = None
+        self.forward_timeout_ms = forward_timeout_ms
+        self._forwarded: dict[tuple[str, Any], None] = {}
 
     def install(self, node: NodeCore) -> None:
         self.node = node
@@ -948,9 +951,10 @@ class Kafka:
         def handle(msg: Message, now_ms: int) -> None:
             node = self.node
             assert node is not None
-            home = node.node_ids[0] if node.node_ids else node.node_id
-            if home != node.node_id:
-                self._forward(msg, spec, home, now_ms)
+            if not self._local():
+                self._forward(msg, spec, now_ms)
+                return
+            if self._served_before(msg):
                 return
             try:
                 fields = fn(msg.body, now_ms)
@@ -998,31 +1002,6 @@ class Kafka:
             return {"offsets": {}}
         got = self._run([b"HMGET", KAFKA_COMMITTED, *(k.encode() for k in keys)], now_ms)
         return {"offsets": {k: int(v) for k, v in zip(keys, got) if v is not None}}
-
-    def _forward(self, msg: Message, spec: Rpc, home: str, now_ms: int) -> None:
-        """Ask the home node and relay its answer (closed schema kept), as `LinKv` does."""
-        node = self.node
-        assert node is not None
-        request = {k: v for k, v in msg.body.items() if k != "msg_id"}
-
-        def relay(answer: Message, t: int) -> None:
-            body = answer.body
-            if body.get("type") == spec.reply_type and all(f in body for f in spec.reply_fields):
-                node.reply_ok(msg, spec, **{f: body[f] for f in spec.reply_fields})
-                return
-            code = body.get("code")
-            if body.get("type") == "error" and isinstance(code, int) and not isinstance(code, bool):
-                text = body.get("text")
-                node.reply_error(msg, code, text if isinstance(text, str) else None)
-                return
-            node.reply_error(msg, ErrorCode.CRASH, f"{home} answered {spec.type} with a bad body")
-
-        def timed_out(t: int) -> None:
-            node.reply_error(msg, ErrorCode.TIMEOUT, f"{home} did not answer {spec.type} in time")
-
-        node.rpc(home, request, now_ms, on_reply=relay, on_timeout=timed_out,
-                 timeout_ms=FORWARD_TIMEOUT_MS)
-
 
 class _BadRequest(ValueError):
     """A kafka request whose offsets map is not keys to integers."""
