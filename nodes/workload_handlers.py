@@ -1003,6 +1003,7 @@ class Kafka(KeyspaceOfRecord):
         got = self._run([b"HMGET", KAFKA_COMMITTED, *(k.encode() for k in keys)], now_ms)
         return {"offsets": {k: int(v) for k, v in zip(keys, got) if v is not None}}
 
+
 class _BadRequest(ValueError):
     """A kafka request whose offsets map is not keys to integers."""
 
