@@ -49,7 +49,6 @@ from __future__ import annotations
 import gc
 import logging
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +62,7 @@ from nodes.durable_log import DurableLog
 from nodes.peer_auth import PeerConfig
 from nodes.peers import PeerTransport
 from nodes.replicated import ReplicatedConfig, make_kv
+from nodes.stdio import wall_ms
 from protocol.maelstrom_json import MalformedMessage, Message, decode_obj
 from protocol.replies import ErrorReply
 
@@ -140,10 +140,6 @@ class ServeNode(NodeCore):
         self.kv.install(self)
 
 
-def _wall_ms() -> int:
-    return int(time.time() * 1000)
-
-
 class Replication:
     """The driver between a `RespServer`, its `ServeNode` and a `PeerTransport` (see module doc).
 
@@ -155,7 +151,7 @@ class Replication:
     """
 
     def __init__(self, server: Any, options: ReplicaOptions, *, rng: random.Random,
-                 clock: Callable[[], int] = _wall_ms) -> None:
+                 clock: Callable[[], int] = wall_ms) -> None:
         if options.mode not in SERVE_MODES:
             raise ValueError(f"mode must be one of {', '.join(SERVE_MODES)}, not {options.mode!r}")
         self.server = server
