@@ -228,10 +228,11 @@ class Harness:
         if self.crash_reason is None:
             self.crash_reason = reason
 
-    def _journal(self, event: dict[str, Any]) -> None:
-        self.store.message(event)
+    def _journal(self, line: bytes) -> None:
+        self.store.message_line(line)
         if not (self.cfg.log_net_send or self.cfg.log_net_recv):
             return
+        event = orjson.loads(line)
         kind = event["event"]
         if (kind == "send" and self.cfg.log_net_send) or (kind == "recv" and self.cfg.log_net_recv):
             body = orjson.dumps(event["body"]).decode()
@@ -253,11 +254,14 @@ class Harness:
 
     # -- the network ----------------------------------------------------------------------
 
-    def send(self, msg: Message, origin: str, now_ms: float) -> bool:
-        """Put a message on the network; diagnose an unknown src/dest. Returns success."""
+    def send(self, msg: Message, origin: str, now_ms: float, wire: bytes | None = None) -> bool:
+        """Put a message on the network; diagnose an unknown src/dest. Returns success.
+
+        ``wire`` is the message's JSON line when the caller has it (see `NetModel.send`).
+        """
         self.now_ms = now_ms
         try:
-            self.net.send(msg, now_ms)
+            self.net.send(msg, now_ms, wire)
         except KeyError as exc:
             hint = ""
             if is_client(msg.dest) and msg.dest in self.closed_clients:

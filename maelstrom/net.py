@@ -43,15 +43,36 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
+import orjson
+
 from protocol.maelstrom_json import Message
 
 LatencyDist = Literal["constant", "uniform", "exponential"]
 LATENCY_DISTS: Final[tuple[str, ...]] = ("constant", "uniform", "exponential")
 
-#: The journal callback receives one dict per event, already the ``messages.jsonl``
-#: record (see `NetModel`).
-Journal = Callable[[dict[str, Any]], None]
+#: The journal callback receives one event as its ``messages.jsonl`` line: a JSON
+#: object ``{"time" (ns), "event", "id", "src", "dest", "body"[, "reason"]}`` and a
+#: newline (see `journal_line`).
+Journal = Callable[[bytes], None]
 Grudge = Mapping[str, frozenset[str]]
+
+
+def envelope_json(msg: Message) -> bytes:
+    """``{"src":...,"dest":...,"body":...}`` (anything JSON cannot hold becomes its repr)."""
+    return orjson.dumps({"src": msg.src, "dest": msg.dest, "body": msg.body},
+                        option=orjson.OPT_NON_STR_KEYS, default=repr)
+
+
+def journal_line(event: str, env: Envelope, now_ms: float, reason: str | None = None) -> bytes:
+    """One ``messages.jsonl`` line: the event, then the envelope's JSON spliced in as it is.
+
+    A message is encoded once however many events it has (send, recv, drop...).
+    """
+    json = env.json if env.json is not None else envelope_json(env.msg)[1:-1]
+    if reason is None:
+        return b'{"time":%d,"event":"%b","id":%d,%b}\n' % (int(now_ms * 1e6), event.encode(), env.id, json)
+    return b'{"time":%d,"event":"%b","id":%d,%b,"reason":"%b"}\n' % (
+        int(now_ms * 1e6), event.encode(), env.id, json, reason.encode())
 
 
 def is_client(node_id: str) -> bool:
@@ -114,6 +135,9 @@ class Envelope:
     msg: Message
     sent_ms: float
     deliver_at_ms: float
+    #: ``"src":...,"dest":...,"body":...`` as JSON without the braces, made once per
+    #: message for the journal (None when there is no journal).
+    json: bytes | None = None
 
     def wire(self) -> dict[str, Any]:
         """The JSON object written to a node's stdin: envelope plus ``id``."""
@@ -164,6 +188,10 @@ class NetModel:
         self._next_id = 0
         self.loss_rate = config.loss_rate
         self.duplicate_rate = config.duplicate_rate
+        # How a duplicated message gets its own copy (None: both envelopes share
+        # one message). The simulator hands a delivered message to its node
+        # as it is, so each copy on the wire must be a separate object.
+        self.clone: Callable[[Message], Message] | None = None
         self.stats = {"all": LinkStats(), "clients": LinkStats(), "servers": LinkStats()}
         self._all, self._clients, self._servers = (self.stats[k] for k in ("all", "clients", "servers"))
 
@@ -246,19 +274,17 @@ class NetModel:
 
     def _log(self, event: str, env: Envelope, now_ms: float, reason: str | None = None) -> None:
         if self.journal is not None:
-            msg = env.msg
-            record = {"time": int(now_ms * 1e6), "event": event, "id": env.id, "src": msg.src,
-                      "dest": msg.dest, "body": msg.body}
-            if reason is not None:
-                record["reason"] = reason
-            self.journal(record)
+            self.journal(journal_line(event, env, now_ms, reason))
 
-    def send(self, msg: Message, now_ms: float) -> Envelope:
+    def send(self, msg: Message, now_ms: float, wire: bytes | None = None) -> Envelope:
         """Put a message on the wire.
 
         Args:
             msg: The message; its ``src`` and ``dest`` must be registered.
             now_ms: The current time.
+            wire: ``msg`` as the JSON object ``{"src":...,"dest":...,"body":...}``
+                when the caller has it already (a node's stdout line), so the
+                journal does not encode it again.
 
         Returns:
             The envelope (with its id), even when loss dropped it.
@@ -272,7 +298,10 @@ class NetModel:
             for role, who in (("source", msg.src), ("destination", msg.dest)):
                 if who not in registered:
                     raise KeyError(f"unknown {role} {who!r}")
-        env = self._push(msg, now_ms, self._next_id)
+        json = None
+        if self.journal is not None:
+            json = (wire if wire is not None else envelope_json(msg)).strip()[1:-1]
+        env = self._push(msg, now_ms, self._next_id, json)
         self._next_id += 1
         for st in self._traffic(msg):
             st.send_count += 1
@@ -284,12 +313,12 @@ class NetModel:
                 self._log("drop", env, now_ms, reason="loss")
                 return env
             if self.duplicate_rate and self.rng.random() < self.duplicate_rate:
-                dup = self._push(msg, now_ms, env.id)
+                dup = self._push(msg if self.clone is None else self.clone(msg), now_ms, env.id, json)
                 self._log("duplicate", dup, now_ms)
         return env
 
-    def _push(self, msg: Message, now_ms: float, msg_id: int) -> Envelope:
-        env = Envelope(msg_id, msg, now_ms, now_ms + self.latency_ms(msg.src, msg.dest))
+    def _push(self, msg: Message, now_ms: float, msg_id: int, json: bytes | None = None) -> Envelope:
+        env = Envelope(msg_id, msg, now_ms, now_ms + self.latency_ms(msg.src, msg.dest), json)
         item = (env.deliver_at_ms, self._seq, env)
         self._seq += 1
         held = self._held.get(msg.dest)

@@ -117,6 +117,11 @@ class RunStore:
         if self._messages is not None:
             self._messages.write(orjson.dumps(event, option=_JSONL_OPTS, default=repr))
 
+    def message_line(self, line: bytes) -> None:
+        """Append one network journal event, already its ``messages.jsonl`` line."""
+        if self._messages is not None:
+            self._messages.write(line)
+
     def node_log(self, node_id: str, line: bytes) -> None:
         """Append one stderr line of a node to ``node-logs/<id>.log``."""
         f = self._node_logs.get(node_id)

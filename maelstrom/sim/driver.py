@@ -120,6 +120,11 @@ class SimConfig:
         return self.node if self.node == "single" else f"{self.node} --mode {self.mode}"
 
 
+def _copy_message(msg: Message) -> Message:
+    """A separate copy of ``msg``, through the wire encoding (for a duplicated message)."""
+    return decode_line(encode(msg))
+
+
 def node_factory(cfg: SimConfig) -> NodeFactory:
     """The real node class for ``cfg.node`` and ``cfg.mode``, told the workload as GYRE_WORKLOAD would."""
     from nodes.workload_handlers import WORKLOADS
@@ -185,6 +190,7 @@ class Simulation:
         self.h = Harness(t, rngs, console if console is not None else sys.stderr, verb="gyre sim",
                          checker_clock=time.monotonic)
         self.net = self.h.net
+        self.net.clone = _copy_message
         self.now = 0
         self.current: str | None = None
         self.events = EventQueue()
@@ -351,7 +357,11 @@ class Simulation:
                 if slot is not None:
                     self._wake(slot, now)
                 continue
-            self._run_node(dest, core, decode_line(orjson.dumps(env.wire())))
+            msg = env.msg
+            if msg.src not in cores:
+                # from a client or a service, which may keep the body: the node gets its own
+                msg = decode_line(orjson.dumps(env.wire()))
+            self._run_node(dest, core, msg)
         for node_id, d in list(self._deadlines.items()):
             if d is not None and d <= now:
                 self._run_node(node_id, cores[node_id], None)
@@ -408,7 +418,7 @@ class Simulation:
             self.h.diagnose(f"{node_id} printed a line on stdout that is not a Maelstrom message "
                             f"({exc.text}): {line.decode(errors='replace')[:300]}")
             return
-        self.h.send(msg, f"{node_id} stdout", self.now)
+        self.h.send(msg, f"{node_id} stdout", self.now, line)
 
     # -- clients --------------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import orjson
 import pytest
 
 from maelstrom.net import NetConfig, NetModel, draw_latency_ms, is_client
@@ -14,7 +15,7 @@ NODES = ("n0", "n1", "n2")
 
 def make(config: NetConfig = NetConfig(), seed: int = 1, journal: list | None = None) -> NetModel:
     net = NetModel(config, random.Random(seed), NODES,
-                   journal.append if journal is not None else None)
+                   (lambda line: journal.append(orjson.loads(line))) if journal is not None else None)
     for x in (*NODES, "c0", "c1", "lin-kv"):
         net.register(x)
     return net
@@ -98,6 +99,39 @@ def test_unknown_endpoints_raise() -> None:
     net.unregister("c0")
     with pytest.raises(KeyError):
         net.send(msg("n0", "c0"), 0)
+
+
+def test_journal_lines_are_the_full_records() -> None:
+    lines: list[bytes] = []
+    net = NetModel(NetConfig(latency_ms=10), random.Random(1), NODES, lines.append)
+    for x in (*NODES, "c0"):
+        net.register(x)
+    body = {"type": "write", "key": 1, "value": [1, "\u00e9"], "msg_id": 4}
+    first = net.send(Message("c0", "n0", body), 1.5)
+    # a node's own stdout line is spliced in as it is, without encoding the message again
+    wire = b'{"src":"n0","dest":"n1","body":{"type":"x"}}\n'
+    second = net.send(Message("n0", "n1", {"type": "x"}), 2.0, wire)
+    net.partition({"n1": frozenset({"n0"})})
+    net.deliver_due(20.0)
+    assert all(line.endswith(b"\n") and line.count(b"\n") == 1 for line in lines)
+    assert [orjson.loads(line) for line in lines] == [
+        {"time": 1_500_000, "event": "send", "id": first.id, "src": "c0", "dest": "n0", "body": body},
+        {"time": 2_000_000, "event": "send", "id": second.id, "src": "n0", "dest": "n1", "body": {"type": "x"}},
+        {"time": 20_000_000, "event": "recv", "id": first.id, "src": "c0", "dest": "n0", "body": body},
+        {"time": 20_000_000, "event": "drop", "id": second.id, "src": "n0", "dest": "n1", "body": {"type": "x"},
+         "reason": "partition"},
+    ]
+
+
+def test_duplicates_get_their_own_copy_when_the_driver_asks() -> None:
+    net = make(NetConfig(latency_ms=10, duplicate_rate=1.0))
+    net.clone = lambda m: Message(m.src, m.dest, dict(m.body))
+    sent = msg("n0", "n1", n=1)
+    net.send(sent, 0.0)
+    got = net.deliver_due(100.0)
+    assert [e.id for e in got] == [got[0].id] * 2
+    assert got[0].msg.body == got[1].msg.body == sent.body
+    assert got[0].msg is not got[1].msg
 
 
 def test_partition_checked_at_dequeue_and_journaled_as_drop() -> None:
