@@ -307,6 +307,7 @@ class OpKind(enum.Enum):
     WRITE = "write"
     CAS = "cas"
     COMMAND = "command"  # a RESP command on a RESP key (`nodes.strong_commands`)
+    TXN = "txn"  # a transaction on the transactional keyspace (`nodes.strong_txn`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,8 +316,9 @@ class Op:
 
     Attributes:
         rid: unique request id (``node.incarnation.n``).
-        kind: read, write, cas (lin-kv) or command (RESP).
-        value: the write's value, or the cas's ``to`` (canonical JSON bytes).
+        kind: read, write, cas (lin-kv), command (RESP) or txn.
+        value: the write's value, or the cas's ``to`` (canonical JSON bytes); a txn's
+            micro-ops (JSON bytes).
         expected: the cas's ``from``.
         create: cas ``create_if_not_exists``.
         expires_ms: when the proposer gives up on it (its done entry lives a margin longer).

@@ -72,7 +72,7 @@ from nodes.eventual import (
     marks_from_json,
     marks_to_json,
 )
-from nodes.workload_handlers import ANTI_ENTROPY_MS, CAS, KV_READ, WRITE, jitter_ms
+from nodes.workload_handlers import ANTI_ENTROPY_MS, CAS, KV_READ, TXN, WRITE, jitter_ms
 from protocol.maelstrom_json import ErrorCode, Message
 
 __all__ = [
@@ -198,6 +198,7 @@ class CausalKv(KvRequests):
         node.add_route(KV_READ, self._session_gate(self._read), when=lambda body: "key" in body)
         node.add_route(WRITE, self._session_gate(self._write))
         node.add_route(CAS, self._session_gate(self._cas))
+        node.add_route(TXN, self._session_gate(self._txn))
         node.add_route(CAUSAL_WRITES, self._on_writes)
         node.add_route(CAUSAL_SYNC, self._on_sync)
         node.add_route(CAUSAL_SNAPSHOT, self._on_snapshot)

@@ -53,8 +53,8 @@ from crdt.replication.lattices import (
 )
 from crdt.replication.versions import EPOCH_MS, Ref, VersionTable
 from nodes.core import DurableStore, Field, Kind, NodeCore, Rpc
-from nodes.kv_engine import CasOutcome, EngineError, json_bytes
-from nodes.workload_handlers import ANTI_ENTROPY_MS, CAS, KV_READ, WRITE, jitter_ms
+from nodes.kv_engine import CasOutcome, EngineError, TxnRejected, json_bytes, kv_txn
+from nodes.workload_handlers import ANTI_ENTROPY_MS, CAS, KV_READ, TXN, WRITE, jitter_ms, txn_problem
 from protocol.maelstrom_json import ErrorCode, Message
 from protocol.replies import ErrorReply
 
@@ -317,6 +317,29 @@ class LwwKeyspace:
             return CasOutcome(False, current), []
         return CasOutcome(True, current), self.write(key, new, now_ms)
 
+    def txn(self, mops: Sequence[Sequence[Any]], now_ms: int) -> tuple[list[list[Any]], list[Entry]]:
+        """Run one Elle transaction locally as MULTI/EXEC and stamp every key it wrote.
+
+        Returns:
+            The completed micro-ops (`nodes.kv_engine.kv_txn`) and the new entries.
+
+        Raises:
+            TxnRejected: a write of the wrong type for its key (nothing ran).
+            EngineError: the engine answered with an error reply.
+        """
+        dbs = self.engine.dbs
+        saved = [db.delta for db in dbs]
+        for db in dbs:
+            db.delta = []
+        try:
+            done = kv_txn(self.engine, self.session, mops, now_ms)
+            delta = {db.index: db.delta for db in dbs if db.delta}
+        finally:
+            for db, kept in zip(dbs, saved, strict=True):
+                db.delta = kept
+        stamped = self.stamp(delta, now_ms)  # type: ignore[arg-type]
+        return done, stamped.entries
+
     # -- replication ---------------------------------------------------------------------------
 
     def observe(self, entries: Iterable[Entry], now_ms: int,
@@ -542,6 +565,33 @@ class KvRequests:
         self._replicate(entries, msg.src)
         node.reply_ok(msg, WRITE)
 
+    def _txn(self, msg: Message, now_ms: int) -> None:
+        """A transaction on this replica alone, coordination-free: its writes replicate as one delta.
+
+        Nothing orders transactions across replicas, so concurrent ones on
+        different nodes both commit and the later write of each key wins:
+        the checker shows which anomalies that allows (lost updates, ...).
+        """
+        node = self.node
+        assert node is not None
+        problem = txn_problem(msg.body["txn"])
+        if problem is not None:
+            node.reply_error(msg, ErrorCode.MALFORMED_REQUEST, problem)
+            return
+        try:
+            done, entries = self.keyspace.txn(msg.body["txn"], now_ms)
+        except TxnRejected as exc:
+            node.reply_error(msg, ErrorCode.ABORT, str(exc))
+            return
+        except EngineError as exc:
+            answer_kv_error(node, msg, exc)
+            return
+        if entries:
+            self._replicate(entries, msg.src)
+        else:
+            self._observed(msg.src)
+        node.reply_ok(msg, TXN, txn=done)
+
     def _cas(self, msg: Message, now_ms: int) -> None:
         node = self.node
         assert node is not None
@@ -587,6 +637,7 @@ class EventualKv(KvRequests):
         node.add_route(KV_READ, self._read, when=lambda body: "key" in body)
         node.add_route(WRITE, self._write)
         node.add_route(CAS, self._cas)
+        node.add_route(TXN, self._txn)
         node.add_route(KV_DELTA, self._on_delta)
         node.add_route(KV_DIGESTS, self._on_digests)
         node.add_route(KV_SHARDS, self._on_shards)

@@ -109,7 +109,8 @@ from nodes.strong_commands import (
     parse_resp_key,
     resp_key,
 )
-from nodes.workload_handlers import CAS, KV_READ, WRITE
+from nodes.strong_txn import TXN_REGISTER, apply_txns, txn_op_value
+from nodes.workload_handlers import CAS, KV_READ, TXN, WRITE, txn_problem
 from protocol.errors import ProtocolError
 from protocol.maelstrom_json import ErrorCode, Message
 
@@ -158,7 +159,7 @@ BUGGIFY_REPLY_DELAY_MS: Final[int] = 200
 DURABLE_SLOT: Final[str] = "paxos/slot/"
 DURABLE_COUNTER: Final[str] = "paxos/counter"
 
-_SPECS: Final = {OpKind.READ: KV_READ, OpKind.WRITE: WRITE, OpKind.CAS: CAS}
+_SPECS: Final = {OpKind.READ: KV_READ, OpKind.WRITE: WRITE, OpKind.CAS: CAS, OpKind.TXN: TXN}
 
 #: A command op's answer when it failed definitely: no accept carrying it was ever sent.
 COMMAND_NOT_APPLIED: Final[bytes] = (b"-TRYAGAIN strong mode: no majority reachable in time; "
@@ -273,6 +274,7 @@ class StrongKv:
         node.add_route(KV_READ, self._on_client, when=lambda body: "key" in body)
         node.add_route(WRITE, self._on_client)
         node.add_route(CAS, self._on_client)
+        node.add_route(TXN, self._on_client)
         node.add_route(PAXOS_PREPARE, self._on_prepare)
         node.add_route(PAXOS_ACCEPT, self._on_accept)
         node.add_route(PAXOS_PREPARE_OK, self._on_promises)
@@ -454,17 +456,24 @@ class StrongKv:
     def _on_client(self, msg: Message, now_ms: int) -> None:
         node = self._node()
         body = msg.body
+        if msg.type == TXN.type:
+            problem = txn_problem(body["txn"])
+            if problem is not None:
+                node.reply_error(msg, ErrorCode.MALFORMED_REQUEST, problem)
+                return
         self.next_rid += 1
         rid = f"{node.node_id}.{self.incarnation:08x}.{self.next_rid}"
         expires = now_ms + self.request_timeout_ms
-        if msg.type == WRITE.type:
+        if msg.type == TXN.type:
+            op = Op(rid, OpKind.TXN, value=txn_op_value(body["txn"]), expires_ms=expires)
+        elif msg.type == WRITE.type:
             op = Op(rid, OpKind.WRITE, value=json_bytes(body["value"]), expires_ms=expires)
         elif msg.type == CAS.type:
             op = Op(rid, OpKind.CAS, value=json_bytes(body["to"]), expected=json_bytes(body["from"]),
                     create=body.get("create_if_not_exists") is True, expires_ms=expires)
         else:
             op = Op(rid, OpKind.READ, expires_ms=expires)
-        key = json_bytes(body["key"]).decode()
+        key = TXN_REGISTER if op.kind is OpKind.TXN else json_bytes(body["key"]).decode()
         kp = self.proposers.get(key)
         if kp is None:
             kp = self.proposers[key] = _KeyProposer(key)
@@ -564,6 +573,9 @@ class StrongKv:
             if req.op.kind is OpKind.READ:
                 assert result.value is not None
                 node.reply_ok(req.msg, spec, value=orjson.loads(result.value))
+            elif req.op.kind is OpKind.TXN:
+                assert result.value is not None
+                node.reply_ok(req.msg, spec, txn=orjson.loads(result.value))
             else:
                 node.reply_ok(req.msg, spec)
         else:
@@ -752,7 +764,10 @@ class StrongKv:
         ops = [r.op for r in batch]
         live_own = [r.op.rid for r in batch]
         try:
-            if kp.command_key is None:
+            if kp.key == TXN_REGISTER:
+                proposal, results = apply_txns(current, ops, origin=node.node_id, live_own=live_own,
+                                               now_ms=now_ms, gc_margin_ms=self.gc_margin_ms)
+            elif kp.command_key is None:
                 proposal, results = apply_batch(
                     self.engine, self.session, kp.key.encode(), current, ops,
                     origin=node.node_id, live_own=live_own, now_ms=now_ms, gc_margin_ms=self.gc_margin_ms)

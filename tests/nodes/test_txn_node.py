@@ -1,4 +1,4 @@
-"""The single node's txn handler (one MULTI/EXEC per txn) and the replicated node's refusal."""
+"""The single node's txn handler (one MULTI/EXEC per txn) and the replicated node's, per mode."""
 
 from __future__ import annotations
 
@@ -91,10 +91,39 @@ def test_other_nodes_forward_to_the_node_of_record() -> None:
     assert home.handle(roundtrip(fwd), T0) == []  # a duplicated forward is served once
 
 
-@pytest.mark.parametrize("mode", ["eventual", "causal", "strong"])
-def test_the_replicated_node_answers_not_supported(mode: str) -> None:
+@pytest.mark.parametrize("mode", ["eventual", "causal"])
+def test_the_replicated_node_runs_a_txn_locally_and_pushes_its_writes(mode: str) -> None:
     core = ReplicatedNode(rng=random.Random(7), config=ReplicatedConfig(mode=mode), now_ms=T0)
     core.handle(Message("c0", "n0", {"type": "init", "msg_id": 1, "node_id": "n0",
                                      "node_ids": ["n0", "n1", "n2"]}), T0)
-    body = txn(core, [["append", 1, 1]])
-    assert body["type"] == "error" and body["code"] == 10
+    out = [roundtrip(m) for m in core.handle(roundtrip(Message(
+        "c1", "n0", {"type": "txn", "msg_id": 7, "txn": [["append", 1, 5], ["r", 1, None], ["w", 2, 3]]})), T0)]
+    [reply] = [m for m in out if m.dest == "c1"]
+    assert reply.body["txn"] == [["append", 1, 5], ["r", 1, [5]], ["w", 2, 3]]
+    # both keys the transaction wrote are on their way to both peers (or, causal, at the next sync)
+    peer = ReplicatedNode(rng=random.Random(8), config=ReplicatedConfig(mode=mode), now_ms=T0)
+    peer.handle(Message("c0", "n1", {"type": "init", "msg_id": 1, "node_id": "n1",
+                                     "node_ids": ["n0", "n1", "n2"]}), T0)
+    to_peer = [m for m in out if m.dest == "n1"]
+    t = T0
+    while not to_peer:  # causal mode sends its writes with the next sync round
+        t += 100
+        to_peer = [roundtrip(m) for m in core.tick(t) if m.dest == "n1"]
+        assert t < T0 + 60_000, "the writes never left"
+    for m in to_peer:
+        peer.handle(m, t)
+    answer = txn(peer, [["r", 1, None], ["r", 2, None]])
+    assert answer["txn"] == [["r", 1, [5]], ["r", 2, 3]]
+
+
+@pytest.mark.parametrize("mode", ["eventual", "causal", "strong"])
+def test_the_replicated_node_refuses_malformed_txns_and_wrong_types(mode: str) -> None:
+    core = ReplicatedNode(rng=random.Random(7), config=ReplicatedConfig(mode=mode), now_ms=T0)
+    core.handle(Message("c0", "n0", {"type": "init", "msg_id": 1, "node_id": "n0",
+                                     "node_ids": ["n0"]}), T0)
+    body = txn(core, [["incr", 1, 1]])
+    assert body["type"] == "error" and body["code"] == 12
+    assert txn(core, [["w", 1, 1]], msg_id=8)["type"] == "txn_ok"
+    body = txn(core, [["append", 1, 2], ["w", 3, 1]], msg_id=9)  # one node: a strong round commits at once
+    assert body["type"] == "error" and body["code"] == 14 and "holds a string" in body["text"]
+    assert txn(core, [["r", 1, None], ["r", 3, None]], msg_id=10)["txn"] == [["r", 1, 1], ["r", 3, None]]
