@@ -17,8 +17,7 @@ PORT ?= 6379
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help serve cluster bench-cluster txn-list-append txn-rw-register txn-list-append-strong \
-        txn-rw-register-strong test test-all bench bench-checker fuzz redis-tools chromium python-venv clean \
+.PHONY: help serve cluster bench-cluster txn-list-append txn-rw-register test test-all bench bench-checker fuzz redis-tools chromium python-venv clean \
         maelstrom lin-kv-strong lin-kv-eventual lin-kv-causal crdt sim sim-long bench-sim
 
 # Maelstrom runs: our harness (`gyre test`) unless MAELSTROM=/path/to/maelstrom
@@ -53,8 +52,8 @@ help:
 	@echo "make lin-kv-strong  3-node lin-kv with partitions, strong mode (also -eventual, -causal,"
 	@echo "                    which are expected to be invalid and then exit 0 saying so)"
 	@echo "make txn-list-append / txn-rw-register  the transactional workloads on the single node"
-	@echo "make txn-list-append-strong (also -eventual, -causal; txn-rw-register-*)  3 replicated"
-	@echo "                    nodes with partitions, judged strict-serializable (weak modes: invalid)"
+	@echo "make txn-list-append-strong (also -eventual, -causal; txn-rw-register-*, kafka-*)"
+	@echo "                    3 replicated nodes with partitions (weak modes: invalid expected)"
 	@echo "make crdt           g-set, g-counter, pn-counter and broadcast, replicated, with partitions"
 	@echo "make maelstrom-W BIN=path  workload W (echo, unique-ids, broadcast, g-set, g-counter,"
 	@echo "                    pn-counter, lin-kv) against any Maelstrom node program"
@@ -165,7 +164,7 @@ sim-long: $(STAMP)
 	@$(MAKE) --no-print-directory sim SEEDS=1..$(LONG_SEEDS)
 
 sim: $(STAMP)
-	@for w in echo unique-ids broadcast g-set g-counter pn-counter lin-kv txn-list-append txn-rw-register; do \
+	@for w in echo unique-ids broadcast g-set g-counter pn-counter lin-kv txn-list-append txn-rw-register kafka; do \
 	    echo "== $$w, single node"; $(SIM) -w $$w --node single || exit $$?; \
 	done
 	@for m in eventual causal strong; do \
@@ -178,6 +177,7 @@ sim: $(STAMP)
 	    echo "== $$w, replicated strong"; \
 	    $(SIM) -w $$w --node replicated --mode strong --consistency-models strict-serializable || exit $$?; \
 	done
+	@echo "== kafka, replicated strong"; $(SIM) -w kafka --node replicated --mode strong
 
 bench-sim: $(STAMP)
 	$(PY) -m bench.bench_sim $(if $(PROFILE),--profile) $(ARGS)
@@ -226,25 +226,29 @@ lin-kv-eventual lin-kv-causal: lin-kv-%: $(STAMP)
 	  *) echo "make lin-kv-$*: exit $$code: neither valid nor invalid, which is a failure" >&2; exit $$code;; \
 	esac
 
-# The transactional workloads on 3 replicated nodes with partitions, judged strict-serializable.
-# Strong mode orders every transaction through one CASPaxos register (nodes/strong_txn.py): valid.
-# Eventual and causal run them coordination-free: invalid is the expected outcome, as for
+# The transactional workloads and kafka on 3 replicated nodes with partitions (txn judged
+# strict-serializable). Strong mode orders every transaction through one CASPaxos register
+# (nodes/strong_txn.py) and each kafka log is a register (nodes/strong_kafka.py): valid.
+# Eventual and causal serve them coordination-free: invalid is the expected outcome, as for
 # lin-kv-eventual above (exit 0 saying so; any other verdict but valid is a failure).
-TXN_REPLICATED = $(RUN_TEST) -w $(1) --bin $(REPLICATED) --node-count $(NODES) --concurrency 2n \
+REPLICATED_RUN = $(RUN_TEST) -w $(1) --bin $(REPLICATED) --node-count $(NODES) --concurrency 2n \
 	    --time-limit $(TIME_LIMIT) --rate 100 --latency 10 --nemesis partition \
-	    --consistency-models strict-serializable $(MAELSTROM_ARGS)
-TXN_WEAK := $(foreach w,txn-list-append txn-rw-register,$(w)-eventual $(w)-causal)
-.PHONY: $(TXN_WEAK)
+	    $(if $(filter txn-%,$(1)),--consistency-models strict-serializable) $(MAELSTROM_ARGS)
+REPLICATED_STRONG := txn-list-append-strong txn-rw-register-strong kafka-strong
+REPLICATED_WEAK := $(foreach w,txn-list-append txn-rw-register kafka,$(w)-eventual $(w)-causal)
+.PHONY: $(REPLICATED_STRONG) $(REPLICATED_WEAK)
+mode_of = $(lastword $(subst -, ,$(1)))
+workload_of = $(patsubst %-$(call mode_of,$(1)),%,$(1))
 
-txn-list-append-strong txn-rw-register-strong: %-strong: $(STAMP)
-	GYRE_MODE=strong GYRE_WORKLOAD=$* $(call TXN_REPLICATED,$*)
+$(REPLICATED_STRONG): %-strong: $(STAMP)
+	GYRE_MODE=strong GYRE_WORKLOAD=$* $(call REPLICATED_RUN,$*)
 
-$(TXN_WEAK): $(STAMP)
-	@mode=$(lastword $(subst -, ,$@)); w=$(patsubst %-$(lastword $(subst -, ,$@)),%,$@); \
-	GYRE_MODE=$$mode GYRE_WORKLOAD=$$w $(call TXN_REPLICATED,$$w); code=$$?; \
+$(REPLICATED_WEAK): $(STAMP)
+	@GYRE_MODE=$(call mode_of,$@) GYRE_WORKLOAD=$(call workload_of,$@) \
+	    $(call REPLICATED_RUN,$(call workload_of,$@)); code=$$?; \
 	case $$code in \
-	  1) echo "make $@: invalid, as expected for this mode (its transactions are coordination-free)";; \
-	  0) echo "make $@: valid; this run did not catch the anomalies $$mode mode allows (try a longer TIME_LIMIT)";; \
+	  1) echo "make $@: invalid, as expected for this mode (it serves $(call workload_of,$@) coordination-free)";; \
+	  0) echo "make $@: valid; this run did not catch the anomalies $(call mode_of,$@) mode allows (try a longer TIME_LIMIT)";; \
 	  *) echo "make $@: exit $$code: neither valid nor invalid, which is a failure" >&2; exit $$code;; \
 	esac
 
@@ -257,7 +261,7 @@ crdt: $(STAMP)
 
 # Only the workloads our nodes know (nodes/workload_handlers.py WORKLOADS): another name
 # in GYRE_WORKLOAD would stop our node at start-up.
-NODE_WORKLOADS := echo unique-ids broadcast g-set g-counter pn-counter lin-kv txn-list-append txn-rw-register
+NODE_WORKLOADS := echo unique-ids broadcast g-set g-counter pn-counter lin-kv txn-list-append txn-rw-register kafka
 
 maelstrom-%: $(STAMP)
 	$(if $(filter $*,$(NODE_WORKLOADS)),GYRE_WORKLOAD=$* )$(RUN_TEST) -w $* --bin $(BIN) --node-count $(NODES) --time-limit $(TIME_LIMIT) \

@@ -307,7 +307,7 @@ class OpKind(enum.Enum):
     WRITE = "write"
     CAS = "cas"
     COMMAND = "command"  # a RESP command on a RESP key (`nodes.strong_commands`)
-    TXN = "txn"  # a transaction on the transactional keyspace (`nodes.strong_txn`)
+    JSON = "json"  # a request on a JSON register (`nodes.json_registers`): txn, kafka
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,9 +316,9 @@ class Op:
 
     Attributes:
         rid: unique request id (``node.incarnation.n``).
-        kind: read, write, cas (lin-kv), command (RESP) or txn.
-        value: the write's value, or the cas's ``to`` (canonical JSON bytes); a txn's
-            micro-ops (JSON bytes).
+        kind: read, write, cas (lin-kv), command (RESP) or json.
+        value: the write's value, or the cas's ``to`` (canonical JSON bytes); a JSON
+            register's request (JSON bytes).
         expected: the cas's ``from``.
         create: cas ``create_if_not_exists``.
         expires_ms: when the proposer gives up on it (its done entry lives a margin longer).

@@ -536,6 +536,10 @@ class KvRequests:
     def _replicate(self, entries: list[Entry], client: str) -> None:
         raise NotImplementedError
 
+    def replicate_local(self, entries: list[Entry], client: str) -> None:
+        """Replicate what another handler wrote through this keyspace for ``client`` (kafka)."""
+        self._replicate(entries, client)
+
     def _observed(self, client: str) -> None:
         """A client saw this replica's state (the causal mode keeps its session)."""
 

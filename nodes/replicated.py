@@ -30,6 +30,7 @@ from crdt.engine import Engine
 from nodes.causal import SESSION_WAIT_MS, CausalKv
 from nodes.core import RPC_TIMEOUT_MS, NodeCore
 from nodes.eventual import EventualKv
+from nodes.weak_kafka import WeakKafka
 from nodes.workload_handlers import (
     ANTI_ENTROPY_MS,
     WORKLOADS,
@@ -42,7 +43,8 @@ from nodes.workload_handlers import (
     install_unknown_read,
 )
 
-__all__ = ["BROADCAST_BATCH_MS", "BROADCAST_RELAY_MS", "MODES", "ReplicatedConfig", "ReplicatedNode", "make_kv"]
+__all__ = ["BROADCAST_BATCH_MS", "BROADCAST_RELAY_MS", "MODES", "ReplicatedConfig", "ReplicatedNode", "make_kafka",
+           "make_kv"]
 
 #: The consistency modes, in the order the CLI lists them.
 MODES: Final = ("eventual", "causal", "strong")
@@ -106,6 +108,20 @@ def make_kv(config: ReplicatedConfig, engine: Engine, now_ms: int) -> Any:
     return StrongKv(engine=engine)
 
 
+def make_kafka(config: ReplicatedConfig, kv: Any, now_ms: int) -> Any:
+    """The kafka handler for ``config.mode``, on the lin-kv handler's replication.
+
+    Returns:
+        ``StrongKafka`` (each key's log a CASPaxos register) in strong mode,
+        else `WeakKafka` (each replica serves from its own engine).
+    """
+    if config.mode == "strong":
+        from nodes.strong_kafka import StrongKafka
+
+        return StrongKafka(kv)
+    return WeakKafka(kv, now_ms)
+
+
 class ReplicatedNode(NodeCore):
     """The replicated node (see module doc).
 
@@ -130,6 +146,8 @@ class ReplicatedNode(NodeCore):
         self.gset = GSetWorkload(self.selector, anti_entropy_ms=cfg.anti_entropy_ms)
         self.counter = CounterWorkload(self.selector, anti_entropy_ms=cfg.anti_entropy_ms)
         self.kv = make_kv(cfg, self.engine, now_ms)
-        for handler in (self.echo, self.unique_ids, self.broadcast, self.gset, self.counter, self.kv):
+        self.kafka = make_kafka(cfg, self.kv, now_ms)
+        for handler in (self.echo, self.unique_ids, self.broadcast, self.gset, self.counter, self.kv,
+                        self.kafka):
             handler.install(self)
         install_unknown_read(self, self.selector)

@@ -73,7 +73,7 @@ import logging
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 import orjson
 
@@ -109,7 +109,9 @@ from nodes.strong_commands import (
     parse_resp_key,
     resp_key,
 )
-from nodes.strong_txn import TXN_REGISTER, apply_txns, txn_op_value
+from nodes.json_registers import JSON_PREFIX, Step, apply_json_ops, json_op
+from nodes.strong_kafka import COMMIT_PREFIX, LOG_PREFIX, commit_step, log_step
+from nodes.strong_txn import TXN_REGISTER, txn_step
 from nodes.workload_handlers import CAS, KV_READ, TXN, WRITE, txn_problem
 from protocol.errors import ProtocolError
 from protocol.maelstrom_json import ErrorCode, Message
@@ -159,7 +161,20 @@ BUGGIFY_REPLY_DELAY_MS: Final[int] = 200
 DURABLE_SLOT: Final[str] = "paxos/slot/"
 DURABLE_COUNTER: Final[str] = "paxos/counter"
 
-_SPECS: Final = {OpKind.READ: KV_READ, OpKind.WRITE: WRITE, OpKind.CAS: CAS, OpKind.TXN: TXN}
+_SPECS: Final = {OpKind.READ: KV_READ, OpKind.WRITE: WRITE, OpKind.CAS: CAS}
+
+
+def _json_step(register: str) -> Step | None:
+    """The step function of a JSON register (`nodes.json_registers`), by its name; None for others."""
+    if not register.startswith(JSON_PREFIX):
+        return None
+    if register == TXN_REGISTER:
+        return txn_step
+    if register.startswith(LOG_PREFIX):
+        return log_step
+    if register.startswith(COMMIT_PREFIX):
+        return commit_step
+    return None
 
 #: A command op's answer when it failed definitely: no accept carrying it was ever sent.
 COMMAND_NOT_APPLIED: Final[bytes] = (b"-TRYAGAIN strong mode: no majority reachable in time; "
@@ -177,6 +192,7 @@ class _Request:
     msg: Message | None  # a lin-kv client's request, or None for a command op
     op: Op
     done: Callable[[bytes], None] | None = None  # a command op's answer goes here
+    on_result: Callable[[Result], None] | None = None  # a JSON op's result goes here
     proposed: bool = False  # an accept carrying it was sent: failure is indefinite from now on
     answered: bool = False
     timer: Timer | None = None
@@ -274,7 +290,7 @@ class StrongKv:
         node.add_route(KV_READ, self._on_client, when=lambda body: "key" in body)
         node.add_route(WRITE, self._on_client)
         node.add_route(CAS, self._on_client)
-        node.add_route(TXN, self._on_client)
+        node.add_route(TXN, self._on_txn)
         node.add_route(PAXOS_PREPARE, self._on_prepare)
         node.add_route(PAXOS_ACCEPT, self._on_accept)
         node.add_route(PAXOS_PREPARE_OK, self._on_promises)
@@ -456,28 +472,63 @@ class StrongKv:
     def _on_client(self, msg: Message, now_ms: int) -> None:
         node = self._node()
         body = msg.body
-        if msg.type == TXN.type:
-            problem = txn_problem(body["txn"])
-            if problem is not None:
-                node.reply_error(msg, ErrorCode.MALFORMED_REQUEST, problem)
-                return
         self.next_rid += 1
         rid = f"{node.node_id}.{self.incarnation:08x}.{self.next_rid}"
         expires = now_ms + self.request_timeout_ms
-        if msg.type == TXN.type:
-            op = Op(rid, OpKind.TXN, value=txn_op_value(body["txn"]), expires_ms=expires)
-        elif msg.type == WRITE.type:
+        if msg.type == WRITE.type:
             op = Op(rid, OpKind.WRITE, value=json_bytes(body["value"]), expires_ms=expires)
         elif msg.type == CAS.type:
             op = Op(rid, OpKind.CAS, value=json_bytes(body["to"]), expected=json_bytes(body["from"]),
                     create=body.get("create_if_not_exists") is True, expires_ms=expires)
         else:
             op = Op(rid, OpKind.READ, expires_ms=expires)
-        key = TXN_REGISTER if op.kind is OpKind.TXN else json_bytes(body["key"]).decode()
+        key = json_bytes(body["key"]).decode()
         kp = self.proposers.get(key)
         if kp is None:
             kp = self.proposers[key] = _KeyProposer(key)
         req = _Request(msg, op)
+        req.timer = node.call_at(expires, lambda t: self._expire(kp, req, t))
+        kp.queue.append(req)
+        if kp.round is None and kp.backoff is None:
+            self._start_round(kp, now_ms)
+
+    def _on_txn(self, msg: Message, now_ms: int) -> None:
+        """A transaction: one op on `TXN_REGISTER` (`nodes.strong_txn`)."""
+        node = self._node()
+        problem = txn_problem(msg.body["txn"])
+        if problem is not None:
+            node.reply_error(msg, ErrorCode.MALFORMED_REQUEST, problem)
+            return
+
+        def answer(result: Result) -> None:
+            if result.ok:
+                assert result.value is not None
+                node.reply_ok(msg, TXN, txn=orjson.loads(result.value))
+            else:
+                assert result.code is not None
+                node.reply_error(msg, result.code, result.text)
+        self.submit_json(TXN_REGISTER, msg.body["txn"], now_ms, answer)
+
+    def submit_json(self, register: str, request: Any, now_ms: int, on_result: Callable[[Result], None]) -> None:
+        """Queue one request on a JSON register (`nodes.json_registers`): txn and kafka ops.
+
+        Args:
+            register: the register's name; its prefix picks the change function (`_JSON_STEPS`).
+            request: the request, JSON (the step function's second argument).
+            now_ms: the current time.
+            on_result: called exactly once, from inside `handle` or `tick`, with the
+                request's result, or with a failure at its deadline: 11 (definite)
+                if no accept carrying it was ever sent, else 0 (indefinite).
+        """
+        node = self._node()
+        assert _json_step(register) is not None, register
+        self.next_rid += 1
+        rid = f"{node.node_id}.{self.incarnation:08x}.{self.next_rid}"
+        expires = now_ms + self.request_timeout_ms
+        kp = self.proposers.get(register)
+        if kp is None:
+            kp = self.proposers[register] = _KeyProposer(register)
+        req = _Request(None, json_op(rid, request, expires), on_result=on_result)
         req.timer = node.call_at(expires, lambda t: self._expire(kp, req, t))
         kp.queue.append(req)
         if kp.round is None and kp.backoff is None:
@@ -556,6 +607,9 @@ class StrongKv:
         req.answered = True
         if req.timer is not None:
             req.timer.cancel()
+        if req.on_result is not None:
+            req.on_result(result)
+            return
         if req.done is not None:
             if result.ok:
                 assert result.value is not None
@@ -573,9 +627,6 @@ class StrongKv:
             if req.op.kind is OpKind.READ:
                 assert result.value is not None
                 node.reply_ok(req.msg, spec, value=orjson.loads(result.value))
-            elif req.op.kind is OpKind.TXN:
-                assert result.value is not None
-                node.reply_ok(req.msg, spec, txn=orjson.loads(result.value))
             else:
                 node.reply_ok(req.msg, spec)
         else:
@@ -764,9 +815,10 @@ class StrongKv:
         ops = [r.op for r in batch]
         live_own = [r.op.rid for r in batch]
         try:
-            if kp.key == TXN_REGISTER:
-                proposal, results = apply_txns(current, ops, origin=node.node_id, live_own=live_own,
-                                               now_ms=now_ms, gc_margin_ms=self.gc_margin_ms)
+            step = _json_step(kp.key)
+            if step is not None:
+                proposal, results = apply_json_ops(step, current, ops, origin=node.node_id, live_own=live_own,
+                                                   now_ms=now_ms, gc_margin_ms=self.gc_margin_ms)
             elif kp.command_key is None:
                 proposal, results = apply_batch(
                     self.engine, self.session, kp.key.encode(), current, ops,

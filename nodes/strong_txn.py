@@ -31,25 +31,20 @@ the whole transaction before anything of it runs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, Final
 
 import orjson
 
-from nodes.caspaxos import DoneEntry, Op, OpKind, RegState, Result, finish_done, live_done
+from nodes.caspaxos import Result
+from nodes.json_registers import JSON_PREFIX
 from nodes.kv_engine import TXN_APPEND, TXN_READ, TXN_WRITE, json_bytes
 from protocol.maelstrom_json import ErrorCode
 
-__all__ = ["TXN_REGISTER", "apply_txns", "run_txn", "txn_op_value"]
+__all__ = ["TXN_REGISTER", "run_txn", "txn_step"]
 
-#: The register every transaction changes. Lin-kv keys are canonical JSON text and RESP
-#: registers start with ``r:``; JSON text never starts with ``x``.
-TXN_REGISTER: Final[str] = "x:txn"
-
-
-def txn_op_value(txn: Sequence[Any]) -> bytes:
-    """A ``txn`` body's micro-ops as an op's value (JSON bytes)."""
-    return orjson.dumps(txn)
+#: The register every transaction changes (a JSON register, `nodes.json_registers`).
+TXN_REGISTER: Final[str] = JSON_PREFIX + "txn"
 
 
 def run_txn(state: dict[str, Any], mops: Sequence[Sequence[Any]]) -> list[list[Any]] | str:
@@ -90,35 +85,15 @@ def run_txn(state: dict[str, Any], mops: Sequence[Sequence[Any]]) -> list[list[A
     return out
 
 
-def apply_txns(current: RegState, ops: Sequence[Op], *, origin: str, live_own: Iterable[str],
-               now_ms: int, gc_margin_ms: int) -> tuple[RegState, dict[str, Result]]:
-    """The round's change function for `TXN_REGISTER`: ``ops`` (kind TXN) applied in order.
+def txn_step(doc: Any, mops: Any) -> tuple[Any, Result, bool]:
+    """`nodes.json_registers.Step` of `TXN_REGISTER`: one transaction (its micro-ops).
 
-    Args, returns: as `nodes.caspaxos.apply_batch`. A transaction already
-    in ``current``'s done table gets its recorded result and is not applied
-    again; a read-only transaction records nothing (a retry reads again).
+    The result's value is the completed micro-ops as JSON; a rejected
+    transaction is ``abort`` (14, definite) and writes nothing; a read-only
+    one needs no done entry (a retry reads again).
     """
-    assert current.value is None or isinstance(current.value, bytes), current.value
-    state: dict[str, Any] = {} if current.value is None else orjson.loads(current.value)
-    done = live_done(current, origin=origin, live_own=live_own, now_ms=now_ms, gc_margin_ms=gc_margin_ms)
-    results: dict[str, Result] = {}
-    changed = False
-    for op in ops:
-        assert op.kind is OpKind.TXN and op.value is not None, op
-        prior = done.get(op.rid)
-        if prior is not None:
-            results[op.rid] = prior.result
-            continue
-        mops = orjson.loads(op.value)
-        got = run_txn(state, mops)
-        if isinstance(got, str):
-            result = Result(ErrorCode.ABORT, got)
-        else:
-            result = Result(value=orjson.dumps(got))
-        results[op.rid] = result
-        if all(m[0] == TXN_READ for m in mops):
-            continue
-        changed = changed or result.ok
-        done[op.rid] = DoneEntry(op.rid, origin, op.expires_ms, result)
-    value = current.value if not changed else orjson.dumps(state, option=orjson.OPT_SORT_KEYS)
-    return RegState(value, finish_done(done)), results
+    state: dict[str, Any] = {} if doc is None else doc
+    got = run_txn(state, mops)
+    if isinstance(got, str):
+        return doc, Result(ErrorCode.ABORT, got), False
+    return state, Result(value=orjson.dumps(got)), any(m[0] != TXN_READ for m in mops)

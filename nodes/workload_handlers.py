@@ -104,7 +104,7 @@ __all__ = [
     "GENERATE", "GOSSIP", "GSET_ADD", "GSET_READ", "GSET_STATE", "KAFKA_COMMIT", "KAFKA_LIST_COMMITTED",
     "KAFKA_POLL", "KAFKA_SEND", "KV_READ", "TOPOLOGY", "TXN", "WORKLOADS", "WRITE", "Broadcast",
     "CounterWorkload", "Echo", "GSetWorkload", "Kafka", "KeyspaceOfRecord", "LinKv", "TxnKv", "UniqueIds",
-    "WorkloadSelector", "jitter_ms", "spanning_tree",
+    "WorkloadSelector", "jitter_ms", "kafka_offsets", "spanning_tree", "txn_problem",
 ]
 
 log = logging.getLogger("gyre.node")
@@ -140,7 +140,7 @@ COUNTER_STATE: Final = Rpc("counter_state", fields=(Field("state", Kind.OBJECT),
 
 #: Workload names a node can be told to expect (``--workload``); "auto" infers.
 WORKLOADS: Final = ("auto", "echo", "unique-ids", "broadcast", "g-set", "g-counter", "pn-counter",
-                    "lin-kv", "txn-list-append", "txn-rw-register")
+                    "lin-kv", "txn-list-append", "txn-rw-register", "kafka")
 
 # Which handler answers a bare ``read`` for each workload name.
 _BARE_READ_OWNER: Final = {"broadcast": "broadcast", "g-set": "g-set", "g-counter": "counter",
@@ -980,7 +980,7 @@ class Kafka(KeyspaceOfRecord):
 
     def _poll(self, body: Mapping[str, Any], now_ms: int) -> dict[str, Any]:
         msgs: dict[str, list[list[Any]]] = {}
-        for key, offset in sorted(_offsets(body["offsets"]).items()):
+        for key, offset in sorted(kafka_offsets(body["offsets"]).items()):
             start = max(0, offset)
             got = self._run([b"LRANGE", KAFKA_LOG_PREFIX + key.encode(), str(start).encode(),
                              str(start + KAFKA_POLL_MAX - 1).encode()], now_ms)
@@ -989,7 +989,7 @@ class Kafka(KeyspaceOfRecord):
         return {"msgs": msgs}
 
     def _commit(self, body: Mapping[str, Any], now_ms: int) -> dict[str, Any]:
-        for key, offset in sorted(_offsets(body["offsets"]).items()):
+        for key, offset in sorted(kafka_offsets(body["offsets"]).items()):
             field_ = key.encode()
             old = self._run([b"HGET", KAFKA_COMMITTED, field_], now_ms)
             if old is None or int(old) < offset:
@@ -1008,7 +1008,12 @@ class _BadRequest(ValueError):
     """A kafka request whose offsets map is not keys to integers."""
 
 
-def _offsets(value: Mapping[str, Any]) -> dict[str, int]:
+def kafka_offsets(value: Mapping[str, Any]) -> dict[str, int]:
+    """A kafka request's ``offsets`` map, checked: keys to integers.
+
+    Raises:
+        ValueError: an offset that is not an integer.
+    """
     out: dict[str, int] = {}
     for k, v in value.items():
         if not isinstance(v, int) or isinstance(v, bool):

@@ -77,18 +77,22 @@ def test_maelstrom_workload_target_takes_any_binary(stand_in: tuple[Path, Path])
 
 @needs_make
 @pytest.mark.parametrize("mode", ["eventual", "causal"])
+@pytest.mark.parametrize("workload", ["lin-kv", "txn-rw-register", "kafka"])
 @pytest.mark.parametrize(("verdict_exit", "make_ok", "says"), [
     ("1", True, "invalid, as expected for this mode"),
-    ("0", True, "valid; this run did not catch the stale reads"),
+    ("0", True, "valid; this run did not catch the"),
     ("2", False, "exit 2: neither valid nor invalid"),
     ("255", False, "exit 255: neither valid nor invalid"),
 ])
-def test_weak_lin_kv_targets_expect_invalid(stand_in: tuple[Path, Path], mode: str,
-                                            verdict_exit: str, make_ok: bool, says: str) -> None:
-    script, _ = stand_in
-    r = make(f"lin-kv-{mode}", f"MAELSTROM={script}", env={"STAND_IN_EXIT": verdict_exit})
+def test_weak_mode_targets_expect_invalid(stand_in: tuple[Path, Path], mode: str, workload: str,
+                                          verdict_exit: str, make_ok: bool, says: str) -> None:
+    script, log = stand_in
+    r = make(f"{workload}-{mode}", f"MAELSTROM={script}", env={"STAND_IN_EXIT": verdict_exit})
     assert (r.returncode == 0) is make_ok, r.stdout + r.stderr
     assert says in r.stdout + r.stderr
+    call = log.read_text().splitlines()[-1].split()
+    assert call[:6] == [f"GYRE_MODE={mode}", f"GYRE_WORKLOAD={workload}", "test", "-w", workload, "--bin"]
+    assert ("--consistency-models" in call) is workload.startswith("txn-")
 
 
 @needs_make
@@ -109,5 +113,7 @@ def test_make_maelstrom_runs_our_harness_and_prints_the_verdict(tmp_path: Path) 
 @needs_make
 def test_workload_target_names_only_workloads_our_nodes_know(stand_in: tuple[Path, Path]) -> None:
     script, log = stand_in
-    assert make("maelstrom-kafka", f"MAELSTROM={script}").returncode == 0
+    assert make("maelstrom-my-own-workload", f"MAELSTROM={script}").returncode == 0
     assert log.read_text().split()[:4] == ["GYRE_MODE=", "GYRE_WORKLOAD=", "test", "-w"]
+    assert make("maelstrom-kafka", f"MAELSTROM={script}").returncode == 0
+    assert log.read_text().splitlines()[-1].split()[:4] == ["GYRE_MODE=", "GYRE_WORKLOAD=kafka", "test", "-w"]

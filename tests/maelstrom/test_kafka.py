@@ -283,13 +283,62 @@ def test_allowed_types_and_info_sends() -> None:
 
 # -- nodes ---------------------------------------------------------------------------------------------
 
-def test_replicated_node_answers_kafka_not_supported() -> None:
-    from nodes.replicated import ReplicatedNode
+@pytest.mark.parametrize("mode", ["eventual", "causal", "strong"])
+def test_replicated_node_serves_kafka_in_every_mode(mode: str) -> None:
+    from nodes.replicated import ReplicatedConfig, ReplicatedNode
 
-    node = ReplicatedNode(rng=random.Random(1))
+    node = ReplicatedNode(rng=random.Random(1), config=ReplicatedConfig(mode=mode, workload="kafka"))
     node.handle(Message("c0", "n0", {"type": "init", "msg_id": 1, "node_id": "n0", "node_ids": ["n0"]}), 0)
-    [out] = node.handle(Message("c1", "n0", {"type": "send", "msg_id": 1, "key": "1", "msg": 1}), 1)
-    assert out.body["type"] == "error" and out.body["code"] == 10
+
+    def call(body: dict[str, Any]) -> dict[str, Any]:  # one node: a strong round commits at once
+        [out] = [m for m in node.handle(Message("c1", "n0", {**body, "msg_id": 9}), 1) if m.dest == "c1"]
+        return {k: v for k, v in out.body.items() if k != "in_reply_to"}
+
+    assert call({"type": "send", "key": "a", "msg": {"x": 1}}) == {"type": "send_ok", "offset": 0}
+    assert call({"type": "send", "key": "a", "msg": 2}) == {"type": "send_ok", "offset": 1}
+    assert call({"type": "poll", "offsets": {"a": 1, "b": 0}}) == {"type": "poll_ok", "msgs": {"a": [[1, 2]]}}
+    assert call({"type": "poll", "offsets": {}}) == {"type": "poll_ok", "msgs": {}}
+    assert call({"type": "commit_offsets", "offsets": {"a": 1}}) == {"type": "commit_offsets_ok"}
+    assert call({"type": "commit_offsets", "offsets": {"a": 0}}) == {"type": "commit_offsets_ok"}
+    assert call({"type": "list_committed_offsets", "keys": ["a", "b"]}) == {
+        "type": "list_committed_offsets_ok", "offsets": {"a": 1}}  # never lowered
+    bad = call({"type": "poll", "offsets": {"a": "x"}})
+    assert bad["type"] == "error" and bad["code"] == 12
+
+
+def test_strong_kafka_log_and_offset_steps() -> None:
+    from nodes.strong_kafka import commit_step, log_step
+
+    doc, res, wrote = log_step(None, ["send", "m0"])
+    assert (doc, res.value, wrote) == (["m0"], b"0", True)
+    doc, res, wrote = log_step(doc + ["m1", "m2"], ["poll", 1])
+    assert (json.loads(res.value or b""), wrote) == ([[1, "m1"], [2, "m2"]], False)
+    assert json.loads(log_step(doc, ["poll", -5])[1].value or b"")[0] == [0, "m0"]
+    assert commit_step(None, ["read", None])[1].value == b"null"
+    assert commit_step(3, ["commit", 2])[0] == 3 and commit_step(3, ["commit", 2])[2] is False
+    assert commit_step(3, ["commit", 5])[:1] == (5,)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_simulated_strong_kafka_loses_nothing_through_partitions_loss_and_duplication(
+        tmp_path: Path, seed: int) -> None:
+    from tests.maelstrom.sim_helpers import sim_config, simulate
+
+    cfg = sim_config(tmp_path, "kafka", "replicated", "strong", seed=seed,
+                     nemesis=("partition", "loss", "duplicate"))
+    res, _ = simulate(cfg)
+    assert res.valid is True, res.summary
+    assert res.results is not None and res.results["workload"]["send-count"] > 30
+
+
+@pytest.mark.parametrize("mode", ["eventual", "causal"])
+def test_simulated_weak_kafka_loses_concurrent_sends(tmp_path: Path, mode: str) -> None:
+    from tests.maelstrom.sim_helpers import sim_config, simulate
+
+    res, _ = simulate(sim_config(tmp_path, "kafka", "replicated", mode, seed=1))
+    assert res.valid is False
+    workload = res.results["workload"] if res.results else {}
+    assert {"lost-write", "inconsistent-offsets"} <= set(workload["bad-error-types"]), workload
 
 
 def test_single_node_serves_kafka() -> None:

@@ -53,7 +53,7 @@ def test_config_rejects_unknown_mode_and_workload() -> None:
     with pytest.raises(ValueError, match="mode"):
         ReplicatedConfig(mode="weird")
     with pytest.raises(ValueError, match="workload"):
-        ReplicatedConfig(workload="kafka")
+        ReplicatedConfig(workload="kafka-streams")
 
 
 @pytest.mark.parametrize("mode,kind", [("eventual", EventualKv), ("causal", CausalKv)])
