@@ -41,7 +41,7 @@ help:
 	@echo "make test-all       the default suite plus the slow tests"
 	@echo "make bench          gyre serve vs Debian's redis-server, side by side (redis-benchmark)"
 	@echo "make fuzz           the command fuzz vs redis-server for MINUTES minutes (60); finds become tests"
-	@echo "make bench-checker  speed of the linearizability checker"
+	@echo "make bench-checker  speed of the linearizability checker and of the Elle-style txn checker"
 	@echo "make bench-cluster  one node of a 3-node cluster vs a single server, per mode; replication lag"
 	@echo "make sim            gyre sim over SEEDS ($(SEEDS)) for every workload and mode that must pass"
 	@echo "make sim-long       make sim over seeds 1..$(LONG_SEEDS) (hours; not part of make test)"
@@ -140,6 +140,7 @@ fuzz: $(STAMP) redis-tools
 
 bench-checker: $(STAMP)
 	$(PY) -m bench.bench_checker $(ARGS)
+	$(PY) -m bench.bench_elle $(ARGS)
 
 # One server of a 3-node cluster (each mode) beside a single gyre serve, redis-benchmark -c 25
 # SET/GET, and the replication lag n1 -> n2 under load (p50/p99).

@@ -6,6 +6,7 @@ import copy
 import random
 from typing import Any
 
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -90,3 +91,15 @@ def test_a_null_register_read_after_a_write_is_caught(seed: int, n: int, keys: i
     res = check_rw_register(build(*tampered))
     assert res["valid"] is False, (i, j)
     assert res["explanations"]
+
+
+@pytest.mark.parametrize("write_f", ["append", "w"])
+def test_the_benchmarks_planted_stale_read_is_always_found(write_f: str) -> None:
+    from bench.bench_elle import Case, history
+
+    check = check_list_append if write_f == "append" else check_rw_register
+    for seed in range(1, 6):
+        case = Case("planted", 300, write_f, anomaly=True)
+        assert check(history(case, seed), ("strict-serializable",))["valid"] is False, seed
+        assert check(history(Case("clean", 300, write_f, anomaly=False), seed),
+                     ("strict-serializable",))["valid"] is True, seed
