@@ -8,6 +8,9 @@ so it renders alike from a live run or a stored one:
 - `maelstrom.report.failing_key`: for an invalid linearizability check, the
   failing key's operations on a time axis (first on the page, right under
   the summary, so the failing operation is on screen without scrolling);
+- `maelstrom.report.cycles`: for a transactional check that found cycles,
+  the first cycle of each anomaly type as a small diagram beside its
+  explanation (in the same place);
 - `maelstrom.report.charts`: latency and rate over time with round ticks,
   legends above the plots and the effective partitions shaded
   (`maelstrom.report.partitions` reads them back from the history);
@@ -26,6 +29,7 @@ from typing import Any, Final
 
 from maelstrom.history import History
 from maelstrom.report.charts import latency_svg, rate_svg
+from maelstrom.report.cycles import cycle_svg
 from maelstrom.report.failing_key import linearizability_svg, named_indexes
 from maelstrom.report.lamport import AFTER_EVENTS, BEFORE_EVENTS, lamport_svg, pick_windows
 from maelstrom.report.partitions import (PartitionSpan, partition_spans,
@@ -39,6 +43,8 @@ __all__ = ["PartitionSpan", "lamport_svg", "latency_svg", "linearizability_svg",
 #: The failing key's picture for windows of at least WIDE_MIN_PX (the narrow one is 760 px).
 WIDE_PX: Final[int] = 1480
 WIDE_MIN_PX: Final[int] = 1300
+#: Anomaly types whose first cycle is drawn (the rest are named in the results).
+CYCLE_TYPES_MAX: Final[int] = 4
 #: Lamport windows drawn around partitions (the failure always gets one).
 PARTITION_WINDOWS_MAX: Final[int] = 3
 
@@ -105,6 +111,34 @@ def _failure_html(key: str, failure: Mapping[str, Any]) -> str:
             f'{esc(str(failure.get("state")))}.{more}</p>'
             f'<div class="narrow">{linearizability_svg(failure)}</div>'
             f'<div class="wide">{linearizability_svg(failure, WIDE_PX, "-wide")}</div></section>')
+
+
+def _cycles_html(results: Mapping[str, Any]) -> str:
+    """The first cycle of each anomaly type a transactional checker found, drawn and explained."""
+    wl = results.get("workload")
+    anomalies = wl.get("anomalies") if isinstance(wl, Mapping) else None
+    if not isinstance(anomalies, Mapping):
+        return ""
+    drawn = []
+    for kind, found in anomalies.items():
+        first = found[0] if isinstance(found, list) and found else None
+        if not isinstance(first, Mapping) or not first.get("cycle"):
+            continue
+        svg = cycle_svg(first)
+        if svg:
+            more = f" ({len(found) - 1} more of this type in results.json)" if len(found) > 1 else ""
+            drawn.append(f"<figure class='anomaly'><h3>{esc(str(kind))}{esc(more)}</h3>"
+                         f"<p class='reason'>{esc(str(first.get('explanation', '')))}</p>{svg}</figure>")
+        if len(drawn) == CYCLE_TYPES_MAX:
+            break
+    if not drawn:
+        return ""
+    types = [str(k) for k in anomalies]
+    return (f"<section class='anomalies'><h2>Anomalies: {esc(', '.join(types))}</h2>"
+            "<p class='note'>Each cycle top to bottom: an arrow from one transaction to the next says "
+            "why the first must come before the second (ww, wr, rw: the key's versions; realtime: it "
+            "completed before the other began; process: same process, earlier); the arrow on the "
+            "right closes the cycle.</p>" + "".join(drawn) + "</section>")
 
 
 def _partitions_table(spans: Sequence[PartitionSpan]) -> str:
@@ -185,6 +219,9 @@ def render_report(workload: str, history: History, journal: Iterable[Mapping[str
                 f"style='color:{VERDICT_COLOURS[word]}'>{word}</span></h1>",
                 summary_html(workload, history, results, node_list)]
     sections.extend(_failure_html(k, f) for k, f in failures)
+    cycles = _cycles_html(results)
+    if cycles:
+        sections.append(cycles)
     sections.append("<h2>Operations over time</h2><div class='charts'>"
                     f"<figure>{latency_svg(history, spans, end_ms)}</figure>"
                     f"<figure>{rate_svg(history, spans, end_ms)}</figure></div>")

@@ -160,3 +160,47 @@ def test_an_empty_run_still_renders() -> None:
     page = render_report("echo", History(), iter(()), {"valid": "unknown"}, 0.0)
     assert "echo: <span class='headline unknown'" in page and "No messages." in page
     assert "0: <b>0</b> ok" in page and "p50 – · p99 –" in page
+
+
+# -- Elle cycles ----------------------------------------------------------------------------------
+
+
+def _checked_cycle() -> dict[str, Any]:
+    """A real G-single-realtime found by the list-append checker, as results.json holds it."""
+    from maelstrom.elle import check_list_append
+    from tests.maelstrom.elle_histories import build
+
+    h = build(("txn", 0, [["append", "x", 1]], [["append", "x", 1]]),
+              ("txn", 1, [["r", "x", None], ["append", "y", 2]], [["r", "x", []], ["append", "y", 2]]),
+              ("txn", 2, [["r", "x", None]], [["r", "x", [1]]]))  # shows that 1 is x's first element
+    res = check_list_append(h, ("strict-serializable",))
+    assert res["valid"] is False
+    return res
+
+
+def test_a_cycle_is_drawn_box_by_box_with_every_edge_labelled() -> None:
+    from maelstrom.report.cycles import EDGE_COLOURS, cycle_svg
+
+    [anomaly] = _checked_cycle()["anomalies"]["G-single-realtime"]
+    svg = cycle_svg(anomaly)
+    texts = [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
+    names = [t.split()[0] for t in texts if re.match(r"T\d ", t)]
+    assert names == [t["name"] for t in anomaly["cycle"]] == ["T1", "T2"]
+    # one arrow down per step but the last, which closes the cycle on the right
+    assert svg.count("class='edge'") == 1 and svg.count("class='edge closing'") == 1
+    kinds = [s["type"] for s in anomaly["steps"]]
+    assert kinds == ["rw", "realtime"]
+    assert "rw, key x" in texts and "realtime" in texts
+    assert all(EDGE_COLOURS[k] in svg for k in kinds)
+    width = int(re.search(r"width='(\d+)'", svg).group(1))  # type: ignore[union-attr]
+    for x, text in re.findall(r"<text x='(\d+)'[^>]*>([^<]*)</text>", svg):
+        assert int(x) + len(html.unescape(text)) * 12 * MONO_ADVANCE <= width, text
+
+
+def test_the_report_shows_each_anomaly_types_first_cycle_and_nothing_without_cycles() -> None:
+    res = _checked_cycle()
+    page = render_report("txn-list-append", History(), iter([]), {"valid": False, "workload": res}, 1000.0)
+    assert "Anomalies: G-single-realtime" in page and page.count("<svg class='cycle'") == 1
+    assert html.escape(res["explanations"][0].split(": ", 1)[-1][:40]) in page
+    plain = render_report("lin-kv", History(), iter([]), {"valid": True, "workload": {"valid": True}}, 1000.0)
+    assert "class='cycle'" not in plain and "Anomalies" not in plain
