@@ -24,7 +24,8 @@ from maelstrom.sim.driver import MODES
 from maelstrom.test_cli import build_config
 
 #: The workloads compared, in report order.
-WORKLOADS: Final[tuple[str, ...]] = ("lin-kv", "g-counter", "pn-counter", "g-set", "broadcast")
+WORKLOADS: Final[tuple[str, ...]] = ("lin-kv", "txn-list-append", "txn-rw-register", "kafka", "g-counter",
+                                     "pn-counter", "g-set", "broadcast")
 NODE_COUNTS: Final[tuple[int, ...]] = (3, 5)
 #: Fault name -> the nemesis faults it turns on (``loss``: loss with duplication).
 FAULT_NEMESIS: Final[dict[str, tuple[str, ...]]] = {

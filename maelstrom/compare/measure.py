@@ -27,8 +27,11 @@ of runs needs no run directory after its run:
     after A (values repeat in lin-kv, so this is read from indexes and
     times, not values alone);
 
-  for the other workloads, from the checker's counts (lost, duplicated or
-  unexpected elements; a wrong final count), and ``liveness``,
+  for the transactional workloads, the first anomaly type the Elle-style
+  checker found (``G-single-realtime``, ``lost-update``, ``G1c`` ...); for
+  kafka, the first of its checker's error types (``lost-write``,
+  ``inconsistent-offsets`` ...); for the other workloads, from the checker's
+  counts (lost, duplicated or unexpected elements; a wrong final count), and ``liveness``,
   ``availability``/``stats``, a crash or an unknown verdict by name;
 - **availability**: client operations invoked while a fault was active
   (an effective partition, `maelstrom.report.partitions`, or loss or
@@ -90,6 +93,8 @@ UNAVAILABLE: Final = "unavailable"
 CRASH: Final = "crash"
 UNDECIDED: Final = "undecided"
 OTHER: Final = "other"
+#: Workloads judged by the Elle-style checker: a run's anomaly is the first anomaly type it found.
+TXN_WORKLOADS: Final[frozenset[str]] = frozenset({"txn-list-append", "txn-rw-register"})
 
 _STORED_BY: Final = re.compile(r"last stored by index (\d+)")
 _SET_BY: Final = re.compile(r"index (\d+) certainly set")
@@ -261,6 +266,14 @@ def _workload_anomaly(workload: str, res: Mapping[str, Any], ops: Sequence[Opera
         return UNDECIDED
     if workload == "lin-kv":
         return lin_kv_anomaly(res, ops)
+    if workload in TXN_WORKLOADS:
+        # Elle's anomaly names (G-single-realtime, lost-update, G1c, ...): the first in the
+        # checker's order, the rest are counted in results.json.
+        kinds = res.get("anomaly_types") or []
+        return str(kinds[0]) if kinds else OTHER
+    if workload == "kafka":
+        kinds = res.get("bad-error-types") or []  # lost-write, inconsistent-offsets, ...
+        return str(kinds[0]) if kinds else OTHER
     if res.get("lost-count"):
         return LOST_ELEMENT
     if res.get("duplicated-count"):

@@ -332,6 +332,15 @@ def test_other_workloads_and_checkers_name_their_anomaly() -> None:
     assert classify("lin-kv", EXIT_VALID, {"valid": True}, []) is None
 
 
+def test_transactional_and_kafka_runs_name_the_checkers_first_anomaly() -> None:
+    txn = {"valid": False, "workload": {"valid": False, "anomaly_types": ["G-single-realtime", "lost-update"],
+                                         "explanations": ["G-single-realtime: T1 read ..."]}}
+    for workload in ("txn-list-append", "txn-rw-register"):
+        assert classify(workload, EXIT_INVALID, txn, []).kind == "G-single-realtime"  # type: ignore[union-attr]
+    kafka = {"valid": False, "workload": {"valid": False, "bad-error-types": ["inconsistent-offsets", "lost-write"]}}
+    assert classify("kafka", EXIT_INVALID, kafka, []).kind == "inconsistent-offsets"  # type: ignore[union-attr]
+
+
 NEMESIS = [ev(0, 0, "nemesis", "invoke", "start-partition", value="one"),
            ev(1, 0, "nemesis", "info", "start-partition", value=["isolated", {"n0": ["n1"]}]),
            ev(2, 100, "nemesis", "invoke", "stop-partition"),
