@@ -38,7 +38,9 @@ class WeakKafka(Kafka):
     """
 
     def __init__(self, kv: KvRequests, now_ms: int = 0) -> None:
-        super().__init__(kv.keyspace.engine, now_ms)
+        # Not durable: a restarted replica is repaired by its peers (a restored log written
+        # through the keyspace would be stamped anew and overwrite what the peers hold).
+        super().__init__(kv.keyspace.engine, now_ms, durable=False)
         self.kv = kv
         self._written: list[Entry] = []
 

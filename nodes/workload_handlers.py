@@ -161,6 +161,10 @@ DURABLE_KV: Final[str] = "lin-kv/"
 #: Durable record prefixes of the txn keyspace: a list key's elements, a register's value.
 DURABLE_TXN_LIST: Final[str] = "txn-list/"
 DURABLE_TXN_REGISTER: Final[str] = "txn-register/"
+#: Durable record prefixes of kafka: one record per message (``<key>/<offset>``), and each
+#: key's committed offset.
+DURABLE_KAFKA_MSG: Final[str] = "kafka-msg/"
+DURABLE_KAFKA_COMMITTED: Final[str] = "kafka-committed/"
 #: Kafka: the most messages one poll returns per key.
 KAFKA_POLL_MAX: Final[int] = 100
 #: Kafka: engine key prefix of each log (a list) and the hash of committed offsets.
@@ -924,27 +928,47 @@ class Kafka(KeyspaceOfRecord):
     ``list_committed_offsets`` is HMGET (unknown keys left out). Messages are
     stored as canonical JSON. With several nodes every node forwards to the
     first of ``node_ids`` and the home node serves a forwarded request once
-    (`KeyspaceOfRecord`, as lin-kv does). Nothing is written to the durable
-    store, so a killed node loses its logs.
+    (`KeyspaceOfRecord`, as lin-kv does). Every acknowledged send and commit
+    is written through to the durable store first (one record per message,
+    so a send costs one small record), and a restarted node takes its logs
+    and offsets back at init.
 
     Args:
         engine: the keyspace.
         now_ms: the time the engine session opens.
+        durable: write through to, and restore from, the node's durable store.
     """
 
     def __init__(self, engine: Engine, now_ms: int = 0, *,
-                 forward_timeout_ms: int = FORWARD_TIMEOUT_MS) -> None:
+                 forward_timeout_ms: int = FORWARD_TIMEOUT_MS, durable: bool = True) -> None:
         self.engine = engine
         self.session = engine.open_session(now_ms, addr="maelstrom-kafka")
         self.node: NodeCore | None = None
         self.forward_timeout_ms = forward_timeout_ms
         self._forwarded: dict[tuple[str, Any], None] = {}
+        self.durable = durable
 
     def install(self, node: NodeCore) -> None:
         self.node = node
         for spec, fn in ((KAFKA_SEND, self._send), (KAFKA_POLL, self._poll),
                          (KAFKA_COMMIT, self._commit), (KAFKA_LIST_COMMITTED, self._list_committed)):
             node.add_route(spec, self._serve(spec, fn))
+        if self.durable:
+            node.on_init(self._restore)
+
+    def _restore(self, now_ms: int) -> None:
+        """Take back the logs and committed offsets a previous life of this node acknowledged."""
+        assert self.node is not None
+        logs: dict[str, dict[int, Any]] = {}
+        for name, msg in self.node.durable.items(DURABLE_KAFKA_MSG):
+            key, _, offset = name[len(DURABLE_KAFKA_MSG):].rpartition("/")
+            logs.setdefault(key, {})[int(offset)] = msg
+        for key, msgs in logs.items():
+            self._run([b"RPUSH", KAFKA_LOG_PREFIX + key.encode(),
+                       *(json_bytes(msgs[i]) for i in sorted(msgs))], now_ms)
+        for name, offset in self.node.durable.items(DURABLE_KAFKA_COMMITTED):
+            self._run([b"HSET", KAFKA_COMMITTED, name[len(DURABLE_KAFKA_COMMITTED):].encode(),
+                       str(offset).encode()], now_ms)
 
     def _serve(self, spec: Rpc, fn: Callable[[Mapping[str, Any], int], dict[str, Any]]
                ) -> Callable[[Message, int], None]:
@@ -976,7 +1000,11 @@ class Kafka(KeyspaceOfRecord):
     def _send(self, body: Mapping[str, Any], now_ms: int) -> dict[str, Any]:
         length = self._run([b"RPUSH", KAFKA_LOG_PREFIX + body["key"].encode(), json_bytes(body["msg"])],
                            now_ms)
-        return {"offset": int(length) - 1}
+        offset = int(length) - 1
+        if self.durable:
+            assert self.node is not None
+            self.node.durable.put(f"{DURABLE_KAFKA_MSG}{body['key']}/{offset}", body["msg"])
+        return {"offset": offset}
 
     def _poll(self, body: Mapping[str, Any], now_ms: int) -> dict[str, Any]:
         msgs: dict[str, list[list[Any]]] = {}
@@ -994,6 +1022,9 @@ class Kafka(KeyspaceOfRecord):
             old = self._run([b"HGET", KAFKA_COMMITTED, field_], now_ms)
             if old is None or int(old) < offset:
                 self._run([b"HSET", KAFKA_COMMITTED, field_, str(offset).encode()], now_ms)
+                if self.durable:
+                    assert self.node is not None
+                    self.node.durable.put(DURABLE_KAFKA_COMMITTED + key, offset)
         return {}
 
     def _list_committed(self, body: Mapping[str, Any], now_ms: int) -> dict[str, Any]:
