@@ -194,3 +194,17 @@ def test_node_logs_go_to_node_logs_and_with_log_stderr_to_the_console(tmp_path: 
     assert re.search(r"^n0 \|\s+\d+ I initialised as n0", res.output, re.M), res.output
     run = tmp_path / "store" / "echo" / "latest"
     assert "initialised as n1" in (run / "node-logs" / "n1.log").read_text()
+
+
+def test_log_net_send_and_recv_print_each_message_and_the_journal_keeps_them_all(tmp_path: Path) -> None:
+    import orjson
+
+    res = _sim(tmp_path, "-w", "echo", "--node", "single", "--node-count", "1", "--time-limit", "1",
+              "--log-net-send", "--seed", "2")
+    assert res.exit_code == 0, res.output
+    sends = [line for line in res.output.splitlines() if line.startswith("send ")]
+    assert sends[0] == 'send c0 -> n0 #0 {"type":"init","node_id":"n0","node_ids":["n0"],"msg_id":1}'
+    assert not any(line.startswith("recv ") for line in res.output.splitlines())
+    [run] = [p for p in (tmp_path / "store" / "echo").iterdir() if p.name != "latest"]
+    journal = [orjson.loads(line) for line in (run / "messages.jsonl").read_bytes().splitlines()]
+    assert len(sends) == sum(1 for e in journal if e["event"] == "send") > 2
