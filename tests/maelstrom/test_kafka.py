@@ -258,6 +258,29 @@ def test_internal_poll_anomalies() -> None:
     assert e["values"] == [2, 1] and "backwards" in e["explanation"]
 
 
+def test_longer_cycles_over_ww_wr_and_realtime_or_process_edges() -> None:
+    # The send of offset 1 is polled; only then is offset 0 sent (by another process): offset 0
+    # precedes offset 1 in the log (ww), offset 1 was polled (wr), and the poll completed
+    # before offset 0's send began (realtime). No two-op cycle, no other anomaly.
+    h = (H().send(1, "k", 2, 1).poll(2, {"k": [[1, 2]]}).send(0, "k", 1, 0)
+         .poll(3, {"k": [[0, 1], [1, 2]]}))
+    res = check_kafka(h.h)
+    assert res["valid"] is False and res["bad-error-types"] == ["G1c-realtime"]
+    [e] = errs(res, "G1c-realtime")
+    # the poll (op 2), the send of offset 0 (op 4), the send of offset 1 (op 0), round
+    assert e["cycle"] == [2, 4, 0]
+    assert [s["type"] for s in e["steps"]] == ["realtime", "ww", "wr"]
+    assert e["explanation"] == (
+        "T1 (poll, process 2, op index 2) completed before T2 (send, process 0, op index 4) began "
+        "(realtime); T2 sent 1 to key 'k' right before T3 (send, process 1, op index 0)'s 2 in the log "
+        "(ww); T3 sent 2 to key 'k', which T1 polled (wr). So T1 would have to come before itself: a cycle.")
+    # the two sends alone, in real time against the log's order: G0-realtime, which is allowed
+    assert "G0-realtime" in res["error-types"] and "G0-realtime" not in res["bad-error-types"]
+    # the same on one process: the process edge closes it first
+    h = H().send(1, "k", 2, 1).poll(2, {"k": [[1, 2]]}).send(2, "k", 1, 0).poll(3, {"k": [[0, 1], [1, 2]]})
+    assert "G1c-process" in check_kafka(h.h)["bad-error-types"]
+
+
 def test_nonmonotonic_send_duplicate_inconsistent_and_g1a() -> None:
     res = check_kafka(H().send(0, "1", 1, 5).send(0, "1", 2, 3).poll(1, {"1": [[3, 2], [5, 1]]}).h)
     [e] = errs(res, "nonmonotonic-send")
