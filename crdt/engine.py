@@ -244,6 +244,12 @@ class Engine:
             if routed is not None:
                 if routed is DEFERRED:
                     session.attention = True  # the driver parks the client until its reply
+                    self.calls[cmd.index] += 1  # it runs elsewhere; it counts here (`deferred_error`)
+                    if self.monitors:
+                        monitor_feed.feed(session, cmd, argv)
+                    return routed
+                if isinstance(routed, ErrorReply):  # refused where it is: counted as Redis counts a rejection
+                    return self._reject(session, bytes(routed), cmd)
                 return routed
         return self.call(cmd, argv, session)
 
@@ -333,6 +339,15 @@ class Engine:
         self.internal_errors += 1
         self.on_internal_error(argv, exc)
         return self._error(errors.internal_error(name, exc))
+
+    def deferred_error(self, name: bytes, text: bytes) -> None:
+        """A routed command (`router`, `DEFERRED`) named ``name`` was answered with the error
+        ``text``: a failed call and an error reply in INFO commandstats and errorstats, as if it
+        had failed here. Its call was counted when it was routed."""
+        cmd = self._lookup(name) or self._lookup(name.lower())
+        if cmd is not None:
+            self.failed_calls[cmd.index] += 1
+        self._error(text)
 
     def _served_error(self, command: bytes, text: bytes) -> ErrorReply:
         """The error a blocked client gets when served (`Blocking.failed`), counted as Redis

@@ -234,8 +234,13 @@ class Replication:
         if kind == "refused":
             return ErrorReply(route.error)
         server = self.server
-        kv.submit_command(argv, session.db_index, session.resp3, session.now_ms,
-                          lambda reply: server.answer_deferred(session, reply), route=route)
+        engine = self.engine
+
+        def answer(reply: bytes) -> None:
+            if reply[:1] == b"-":  # the command's error, or the round's: counted as the server's own
+                engine.deferred_error(argv[0], reply[1:].rstrip(b"\r\n"))
+            server.answer_deferred(session, reply)
+        kv.submit_command(argv, session.db_index, session.resp3, session.now_ms, answer, route=route)
         self._kick = True
         return DEFERRED
 

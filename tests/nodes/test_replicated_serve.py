@@ -285,3 +285,23 @@ def test_strong_mode_without_dir_refuses_to_start_unless_volatile() -> None:
     assert result.returncode == 2
     assert "strong mode keeps its Paxos acceptor state in --dir" in result.stderr
     assert "--volatile" in result.stderr
+
+
+def test_strong_mode_counts_routed_commands_in_commandstats_errorstats_and_monitor(tmp_path: Path) -> None:
+    with Cluster("strong", data_dirs={n: tmp_path / n for n in ("n1", "n2", "n3")}) as cluster:
+        c1 = cluster["n1"].client()
+        with c1.monitor() as monitor:
+            c1.set("k", "v")  # a round on the majority; the command counts on the server that took it
+            seen = [monitor.next_command()["command"] for _ in range(2)]  # the new connection's HELLO first
+            assert seen[-1] == "SET k v", seen
+        c1.rpush("l", "x")
+        with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
+            c1.get("l")
+        with pytest.raises(redis.ResponseError, match="strong mode"):
+            c1.mset({"a": "1", "b": "2"})
+        stats = c1.info("commandstats")
+        assert stats["cmdstat_set"]["calls"] == 1 and stats["cmdstat_set"]["failed_calls"] == 0
+        assert stats["cmdstat_get"]["calls"] == 1 and stats["cmdstat_get"]["failed_calls"] == 1
+        assert stats["cmdstat_mset"]["calls"] == 0 and stats["cmdstat_mset"]["rejected_calls"] == 1
+        errors = c1.info("errorstats")
+        assert errors["errorstat_WRONGTYPE"]["count"] == 1 and errors["errorstat_ERR"]["count"] >= 1
