@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -132,11 +133,24 @@ def main() -> int:
                     for test in ("set", "get"):
                         single: dict[str, list[tuple[float, float]]] = {}
                         ours: dict[str, list[tuple[float, float]]] = {}
+                        failed = None
                         for r in range(opts.rounds):
                             order = ((single_port, single_pid, single), (n1_port, n1_pid, ours))
                             for port, pid, into in order if r % 2 == 0 else reversed(order):
-                                for name, measured in run_benchmark(port, pid, load, test).items():
+                                try:
+                                    measured_rows = run_benchmark(port, pid, load, test)
+                                except subprocess.CalledProcessError as exc:  # it stops at an error reply
+                                    failed = (exc.stderr or exc.stdout or "").strip().splitlines()[:1]
+                                    break
+                                for name, measured in measured_rows.items():
                                     into.setdefault(name, []).append(measured)
+                            if failed is not None:
+                                break
+                        if failed is not None:
+                            missed += pattern == "1 key"
+                            print(f"{mode:<10}{test.upper():<8}{pattern:<7} redis-benchmark stopped: "
+                                  f"{failed[0] if failed else 'no output'}", flush=True)
+                            continue
                         for name, runs in single.items():
                             row = row_figures(runs, ours.get(name, [(0.0, 0.0)] * len(runs)))
                             judged = pattern == "1 key"  # the target's own benchmark (module doc)
