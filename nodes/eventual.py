@@ -53,8 +53,8 @@ from crdt.replication.lattices import (
 )
 from crdt.replication.versions import EPOCH_MS, Ref, VersionTable
 from nodes.core import DurableStore, Field, Kind, NodeCore, Rpc
-from nodes.kv_engine import CasOutcome, EngineError, TxnRejected, json_bytes, kv_txn
-from nodes.workload_handlers import ANTI_ENTROPY_MS, CAS, KV_READ, TXN, WRITE, jitter_ms, txn_problem
+from nodes.kv_engine import CasOutcome, EngineError, json_bytes, kv_txn
+from nodes.workload_handlers import ANTI_ENTROPY_MS, CAS, KV_READ, TXN, WRITE, attempt_txn, jitter_ms, txn_problem
 from protocol.maelstrom_json import ErrorCode, Message
 from protocol.replies import ErrorReply
 
@@ -582,19 +582,19 @@ class KvRequests:
         if problem is not None:
             node.reply_error(msg, ErrorCode.MALFORMED_REQUEST, problem)
             return
-        try:
-            done, entries = self.keyspace.txn(msg.body["txn"], now_ms)
-        except TxnRejected as exc:
-            node.reply_error(msg, ErrorCode.ABORT, str(exc))
+        ran = attempt_txn(node, msg, lambda: self.keyspace.txn(msg.body["txn"], now_ms))
+        if ran is None:
             return
-        except EngineError as exc:
-            answer_kv_error(node, msg, exc)
-            return
-        if entries:
-            self._replicate(entries, msg.src)
-        else:
-            self._observed(msg.src)
+        done, entries = ran
+        self._after_local(entries, msg.src)
         node.reply_ok(msg, TXN, txn=done)
+
+    def _after_local(self, entries: list[Entry], client: str) -> None:
+        """What a client's request wrote is replicated; a request that wrote nothing was a read."""
+        if entries:
+            self._replicate(entries, client)
+        else:
+            self._observed(client)
 
     def _cas(self, msg: Message, now_ms: int) -> None:
         node = self.node
@@ -607,10 +607,7 @@ class KvRequests:
         except EngineError as exc:
             answer_kv_error(node, msg, exc)
             return
-        if entries:
-            self._replicate(entries, msg.src)
-        else:
-            self._observed(msg.src)
+        self._after_local(entries, msg.src)
         answer_cas(node, msg, outcome)
 
 

@@ -77,7 +77,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import orjson
 
@@ -104,7 +104,7 @@ __all__ = [
     "GENERATE", "GOSSIP", "GSET_ADD", "GSET_READ", "GSET_STATE", "KAFKA_COMMIT", "KAFKA_LIST_COMMITTED",
     "KAFKA_POLL", "KAFKA_SEND", "KV_READ", "TOPOLOGY", "TXN", "WORKLOADS", "WRITE", "Broadcast",
     "CounterWorkload", "Echo", "GSetWorkload", "Kafka", "KeyspaceOfRecord", "LinKv", "TxnKv", "UniqueIds",
-    "WorkloadSelector", "jitter_ms", "kafka_offsets", "spanning_tree", "txn_problem",
+    "WorkloadSelector", "attempt_txn", "jitter_ms", "kafka_offsets", "spanning_tree", "txn_problem",
 ]
 
 log = logging.getLogger("gyre.node")
@@ -846,6 +846,24 @@ def txn_problem(txn: list[Any]) -> str | None:
     return None
 
 
+T = TypeVar("T")
+
+
+def attempt_txn(node: NodeCore, msg: Message, run: Callable[[], T]) -> T | None:
+    """``run()`` a transaction; on failure answer ``msg`` and return None.
+
+    A write of the wrong type for its key is ``abort`` (definite: nothing ran);
+    an engine error is ``crash`` (indefinite: it may have partly run).
+    """
+    try:
+        return run()
+    except TxnRejected as exc:
+        node.reply_error(msg, ErrorCode.ABORT, str(exc))
+    except EngineError as exc:
+        node.reply_error(msg, ErrorCode.CRASH, str(exc))
+    return None
+
+
 class TxnKv(KeyspaceOfRecord):
     """txn-list-append and txn-rw-register: each ``txn`` one MULTI/EXEC on the engine.
 
@@ -905,13 +923,8 @@ class TxnKv(KeyspaceOfRecord):
             return
         if self._served_before(msg):
             return
-        try:
-            done = kv_txn(self.engine, self.session, msg.body["txn"], now_ms)
-        except TxnRejected as exc:
-            node.reply_error(msg, ErrorCode.ABORT, str(exc))
-            return
-        except EngineError as exc:
-            node.reply_error(msg, ErrorCode.CRASH, str(exc))  # it may have partly run: indefinite
+        done = attempt_txn(node, msg, lambda: kv_txn(self.engine, self.session, msg.body["txn"], now_ms))
+        if done is None:
             return
         self._save(done)
         node.reply_ok(msg, TXN, txn=done)
