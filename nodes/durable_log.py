@@ -400,6 +400,11 @@ class DurableLog(DurableStore):
         self.writes += 1
         self._maybe_compact()
 
+    @property
+    def dirty(self) -> bool:
+        """Whether records were appended since the last fsync."""
+        return self._dirty
+
     def sync(self) -> bool:
         """Fsync the log if anything was appended since the last sync.
 

@@ -178,7 +178,11 @@ class Replication:
         self.batches_replicated = 0
         self.strong = options.mode == "strong"
         self._kick = False  # strong: commands were submitted; the core's next tick starts their rounds
+        self._phase_requests: frozenset[str] = frozenset()
         if self.strong:
+            from nodes.strong import PHASE_REQUESTS  # only strong mode needs the module
+
+            self._phase_requests = PHASE_REQUESTS
             self.engine.router = self._route
         else:
             for db in self.engine.dbs:
@@ -349,9 +353,33 @@ class Replication:
 
     def _emit(self, out: list[Message]) -> None:
         """Sync durable records, then hand what the core produced to the transport: the
-        messages for one peer as one bundle (one line, one decode, one task switch)."""
+        messages for one peer as one bundle (one line, one decode, one task switch).
+
+        Strong mode: promises and accepts are on disk before they are answered. A
+        proposer's phase requests depend on no record but a new ballot reservation
+        (`nodes.strong`), so unless this turn made one they leave first and the
+        peers' fsyncs overlap ours; every answer waits for the sync.
+        """
         if self.strong and self.durable is not None:
-            self.durable.sync()  # promises and accepts are on disk before they are answered
+            kv = self.kv
+            if not kv.reserved_this_turn and self.durable.dirty:
+                requests = self._phase_requests
+                early = [m for m in out if m.body.get("type") in requests]
+                if early:
+                    out = [m for m in out if m.body.get("type") not in requests]
+                    self._send_bundled(early)
+            kv.reserved_this_turn = False
+            self.durable.sync()
+        self._send_bundled(out)
+        deadline = self.core.next_deadline_ms()  # wake the timer task only if it sleeps too long
+        if deadline is not None and (self._sleep_until_ms is None or deadline < self._sleep_until_ms):
+            self._wake.set()
+        # Clients whose deferred replies came out, or who were blocked on keys a merge
+        # created, are served now (they may submit more, or write more).
+        self.server.after_external_writes()
+
+    def _send_bundled(self, out: list[Message]) -> None:
+        """Send to the peers: the messages for one peer as one bundle."""
         peers = self.options.peers
         send = self.transport.send
         if len(out) > 1:
@@ -365,12 +393,6 @@ class Replication:
         for msg in out:
             if msg.dest in peers:
                 send(msg)
-        deadline = self.core.next_deadline_ms()  # wake the timer task only if it sleeps too long
-        if deadline is not None and (self._sleep_until_ms is None or deadline < self._sleep_until_ms):
-            self._wake.set()
-        # Clients whose deferred replies came out, or who were blocked on keys a merge
-        # created, are served now (they may submit more, or write more).
-        self.server.after_external_writes()
 
     # -- INFO ---------------------------------------------------------------------------------
 

@@ -51,11 +51,17 @@ different keys, as in Maelstrom); a RESP key's register is
 Durable state (`NodeCore.durable`; CASPaxos is safe through crashes only
 with it): every acceptor slot whose promise or accepted ``(ballot, state)``
 changes is written through (``paxos/slot/<key>``: promised, accepted, state)
-before the answer leaves, and so is the ballot counter at every new ballot
-(``paxos/counter``), so a restarted proposer never reuses a ballot with
-another value. A slot record holds the promise piggybacked on an accept
-too (1RTT), and the piggybacked ballot comes from the durable counter. A
-restarted node reads both back at init. Everything else (queued requests,
+before the answer leaves. The ballot counter is reserved in blocks:
+``paxos/counter`` holds the highest counter this node may use
+(`BALLOT_BLOCK` past the one that needed it), written when a new ballot
+passes it, and a restarted proposer starts above it, so it never reuses a
+ballot with another value. A slot record holds the promise piggybacked on
+an accept too (1RTT), and the piggybacked ballot comes from the reserved
+counter. A restarted node reads both back at init. So a phase request
+(prepare, accept) depends on no durable write but a new reservation:
+a server driver may send the requests of a turn before it syncs the turn's
+records, unless ``reserved_this_turn`` (the acceptor's answers, which
+depend on the slot records, always wait for the sync). Everything else (queued requests,
 rounds, warm ballots, the round-trip estimate) is lost with the process,
 which only costs availability: a client whose request died with it sees a
 timeout (indefinite). A store that keeps nothing (`VolatileStore`, ``gyre
@@ -116,8 +122,8 @@ from nodes.workload_handlers import CAS, KV_READ, TXN, WRITE, txn_problem
 from protocol.errors import ProtocolError
 from protocol.maelstrom_json import ErrorCode, Message
 
-__all__ = ["COMMAND_MAY_HAVE_APPLIED", "COMMAND_NOT_APPLIED", "PAXOS_ACCEPT", "PAXOS_ACCEPT_OK",
-           "PAXOS_PREPARE", "PAXOS_PREPARE_OK",
+__all__ = ["BALLOT_BLOCK", "COMMAND_MAY_HAVE_APPLIED", "COMMAND_NOT_APPLIED", "PAXOS_ACCEPT",
+           "PAXOS_ACCEPT_OK", "PAXOS_PREPARE", "PAXOS_PREPARE_OK", "PHASE_REQUESTS",
            "REQUEST_TIMEOUT_MS", "StrongKv"]
 
 log = logging.getLogger("gyre.node")
@@ -138,6 +144,8 @@ PAXOS_ACCEPT_OK: Final = Rpc("paxos_accept_ok", fields=(Field("items", Kind.LIST
 #: ``paxos_relay{to, body}`` to the relaying peer, ``paxos_relayed{from, body}`` from it.
 #: With one-way cuts (a majorities ring on three nodes: n0 -> n2 -> n1 -> n0 only) no
 #: direct exchange completes, but every relayed one does.
+#: The phase requests a proposer sends (what a server driver may send before syncing, see module doc).
+PHASE_REQUESTS: Final[frozenset[str]] = frozenset({PAXOS_PREPARE.type, PAXOS_ACCEPT.type})
 PAXOS_RELAY: Final = Rpc("paxos_relay", fields=(Field("to", Kind.STR), Field("body", Kind.OBJECT)))
 PAXOS_RELAYED: Final = Rpc("paxos_relayed", fields=(Field("from", Kind.STR), Field("body", Kind.OBJECT)))
 
@@ -160,6 +168,8 @@ BUGGIFY_REPLY_DELAY_MS: Final[int] = 200
 #: Durable record names.
 DURABLE_SLOT: Final[str] = "paxos/slot/"
 DURABLE_COUNTER: Final[str] = "paxos/counter"
+#: Ballot counters reserved by one durable write of ``paxos/counter`` (module doc).
+BALLOT_BLOCK: Final[int] = 1024
 
 _SPECS: Final = {OpKind.READ: KV_READ, OpKind.WRITE: WRITE, OpKind.CAS: CAS}
 
@@ -266,6 +276,10 @@ class StrongKv:
         self.acceptor = Acceptor()
         self.proposers: dict[str, _KeyProposer] = {}
         self.counter = 0
+        # The highest counter the durable record allows (`_next_ballot`), and whether this
+        # turn raised it: then no phase request may leave before the record is synced.
+        self.reserved = 0
+        self.reserved_this_turn = False
         self.incarnation = 0
         self.next_rid = 0
         self.srtt_ms: float | None = None
@@ -309,7 +323,7 @@ class StrongKv:
 
     def _restore(self, node: NodeCore) -> None:
         """Read back what a previous life of this node wrote (nothing on a first start)."""
-        self.counter = max(self.counter, int(node.durable.get(DURABLE_COUNTER, 0)))
+        self.counter = self.reserved = max(self.counter, int(node.durable.get(DURABLE_COUNTER, 0)))
         restored = 0
         for name, (promised, accepted, state) in node.durable.items(DURABLE_SLOT):
             self.acceptor.slots[name[len(DURABLE_SLOT):]] = AcceptorSlot(
@@ -371,7 +385,10 @@ class StrongKv:
         node = self._node()
         assert node.node_id is not None
         self.counter += 1
-        self._save(DURABLE_COUNTER, self.counter)
+        if self.counter > self.reserved:
+            self.reserved = self.counter + BALLOT_BLOCK - 1
+            self._save(DURABLE_COUNTER, self.reserved)
+            self.reserved_this_turn = True
         return (self.counter, node.node_id)
 
     # -- acceptor -------------------------------------------------------------------------
