@@ -333,6 +333,25 @@ def test_a_volatile_store_gets_no_slot_records_and_rounds_still_commit() -> None
     c.check()
 
 
+def test_ballots_are_reserved_in_blocks_and_a_restart_starts_above_the_block() -> None:
+    from nodes.strong import BALLOT_BLOCK, DURABLE_COUNTER
+
+    c = Cluster()
+    kv = c.kv("n0")
+    for i in range(5):
+        c.request("n0", "write", value=i)  # a round or more each, one reservation for all
+    used = kv.counter
+    assert 1 <= used < BALLOT_BLOCK
+    assert c.cores["n0"].durable.get(DURABLE_COUNTER) == BALLOT_BLOCK  # written once, for the block
+    # a new life reads the reservation back: every ballot it makes is above any the old one used
+    again = StrongKv()
+    core = StrongTestNode(rng=random.Random(9), kv=again)
+    core.durable = DurableStore(c.cores["n0"].durable.records)
+    core.handle(Message("c-init", "n0", {"type": "init", "msg_id": 1, "node_id": "n0", "node_ids": c.ids}), 0)
+    assert again._next_ballot() == (BALLOT_BLOCK + 1, "n0")
+    assert again.reserved_this_turn and core.durable.get(DURABLE_COUNTER) == 2 * BALLOT_BLOCK
+
+
 # --- retries, duels and the done table ----------------------------------------------------------
 
 
