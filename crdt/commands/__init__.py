@@ -24,6 +24,7 @@ from crdt.commands import (  # noqa: F401  (importing a module registers its com
     memory,
     monitor,
     pubsub,
+    scripting,
     server,
     sets,
     slowlog,

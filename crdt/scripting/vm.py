@@ -1,0 +1,365 @@
+"""The engine's one Lua interpreter: the script cache, running a script, and redis.call.
+
+Strategy: `LuaVM` creates a lupa Lua 5.1 runtime (strings cross as bytes),
+runs `crdt.scripting.sandbox.SANDBOX` once and keeps the runners it returns.
+A script's commands run through `Engine.call` on a private session (Redis's
+"lua client") whose database, time and protocol follow the caller and
+redis.setresp, so every command behaves as when a client sends it, with
+Redis's extra checks first: unknown command, arity, ``noscript`` commands,
+writes from a read-only script (EVAL_RO, FCALL_RO, a no-writes function).
+
+Long scripts: a Lua count hook calls `LuaVM._hook` every `HOOK_INSTRUCTIONS`
+instructions. With a clock given (`LuaVM.clock`, set by the driver: the
+engine keeps no clock), once the script has run `busy-reply-threshold` ms it
+calls `LuaVM.while_busy` on every hook, where the driver serves other
+clients (-BUSY, or SCRIPT KILL / FUNCTION KILL, which set `kill_requested`);
+the next hook then fails the script with Redis's "Script killed" error, and
+keeps failing it at every instruction so a pcall cannot swallow the kill.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from lupa import lua51
+
+from crdt.errors import CommandError
+from crdt.scripting import convert, libs
+from crdt.scripting.sandbox import SANDBOX
+from crdt.session import Session
+from protocol.replies import ErrorReply
+
+if TYPE_CHECKING:
+    from crdt.table import Command
+
+HOOK_INSTRUCTIONS = 10_000
+
+ARGS_NONE = b"ERR Please specify at least one argument for this redis lib call"
+ARGS_TYPE = b"ERR Lua redis lib command arguments must be strings or integers"
+UNKNOWN = b"ERR Unknown Redis command called from script"
+ARITY = b"ERR Wrong number of args calling Redis command from script"
+NOSCRIPT_CMD = b"ERR This Redis command is not allowed from script"
+WRITE_IN_RO = b"ERR Write commands are not allowed from read-only scripts."
+KILLED = b"ERR Script killed by user with SCRIPT KILL..."
+KILLED_FUNCTION = b"ERR Script killed by user with FUNCTION KILL..."
+COMPILE = b"ERR Error compiling script (new function): "
+LOAD_TIMEOUT = b"FUNCTION LOAD timeout"
+NOSCRIPT = b"NOSCRIPT No matching script. Please use EVAL."
+BUSY_EVAL = b"BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+BUSY_FUNCTION = (b"BUSY Redis is busy running a script. You can only call FUNCTION KILL or "
+                 b"SHUTDOWN NOSAVE.")
+NOTBUSY = b"NOTBUSY No scripts in execution right now."
+UNKILLABLE = (b"UNKILLABLE Sorry the script already executed write commands against the dataset. "
+              b"You can either wait the script termination or kill the server in a hard way "
+              b"using the SHUTDOWN NOSAVE command.")
+
+LOG_LEVELS = ("debug", "verbose", "notice", "warning")
+
+
+def of(engine: Any) -> LuaVM:
+    """The engine's Lua VM, created on first use (an engine that runs no script pays nothing)."""
+    vm = engine.lua_vm
+    if vm is None:
+        vm = engine.lua_vm = LuaVM(engine)
+    return vm
+
+
+def sha1hex(body: bytes) -> bytes:
+    return hashlib.sha1(body).hexdigest().encode()
+
+
+class LuaVM:
+    """The Lua state of one engine and what runs in it."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.lua = lua51.LuaRuntime(encoding=None, register_eval=False, register_builtins=False,
+                                    unpack_returned_tuples=True)
+        lib_table = libs.build(self.lua)
+        (self._run_script, self._run_function, self._compile, self._load_library,
+         self._set_hook, _) = self.lua.execute(
+            SANDBOX, self._call, self._pcall, self._log, self._sha1, self._setresp,
+            self._acl_check, lib_table, _unwrap)
+        self.scripts: dict[bytes, tuple[bytes, Any]] = {}  # sha1 hex -> (body, function)
+        self.session = Session(engine, 0, 0)
+        self.session.name = b""
+        self.session.in_exec = True  # blocking commands answer at once
+        self.session.flags = "S"  # unused by handlers; documents it is not a real client
+        self._lookup = engine.table.lookup.get
+        # The current run (None between scripts).
+        self.caller: Session | None = None
+        self.read_only = False
+        self.resp3 = False
+        self.wrote = False
+        self.is_eval = True
+        self.running_name = b""
+        # Long scripts (see the module docstring).
+        self.clock: Callable[[], int] | None = None  # ms, set by the driver
+        self.while_busy: Callable[[], None] | None = None
+        self.started_ms = 0
+        self.busy = False
+        self.kill_requested = False
+        self.log: Callable[[str, bytes], None] = lambda level, text: None
+        self.loading_hooks = -1  # FUNCTION LOAD: hooks left before the body is stopped
+        self._hook_fn = self._make_hook()
+        self._rearm_hook()
+
+    # -- the cache -----------------------------------------------------------
+
+    def compile(self, body: bytes, chunk: bytes = b"@user_script") -> Any:
+        """The Lua function of a script body; raises Redis's compile error."""
+        result = self._compile(body, chunk)
+        if type(result) is tuple:
+            message = result[1] if len(result) > 1 else b""
+            raise CommandError(COMPILE + _one_line(message if type(message) is bytes else b""))
+        return result
+
+    def load(self, body: bytes) -> tuple[bytes, Any]:
+        """Compile and cache a script (SCRIPT LOAD, EVAL); returns (sha, function)."""
+        sha = sha1hex(body)
+        cached = self.scripts.get(sha)
+        if cached is not None:
+            return sha, cached[1]
+        f = self.compile(body)
+        self.scripts[sha] = (body, f)
+        return sha, f
+
+    def flush(self) -> None:
+        """SCRIPT FLUSH: forget every cached script (and let Lua free them)."""
+        self.scripts.clear()
+        self.lua.execute("collectgarbage()")
+
+    # -- running -------------------------------------------------------------
+
+    def run(self, s: Session, f: Any, name: bytes, argv: list[bytes], read_only: bool,
+            is_eval: bool = True) -> Any:
+        """Run a compiled script (or function) for the client `s`; the reply, or raise its error.
+
+        `argv` is the command line: numkeys at index 2, then keys and args.
+        `name` names it in a raised error's "script: ..." suffix.
+        """
+        raw = argv[2]
+        try:
+            nkeys = int(raw)
+            if raw != b"%d" % nkeys:
+                raise ValueError
+        except ValueError:
+            raise CommandError(b"ERR value is not an integer or out of range") from None
+        if nkeys > len(argv) - 3:
+            raise CommandError(b"ERR Number of keys can't be greater than number of args")
+        if nkeys < 0:
+            raise CommandError(b"ERR Number of keys can't be negative")
+        fake = self.session
+        fake.db = s.db
+        fake.db_index = s.db_index
+        fake.now_ms = s.now_ms
+        fake.resp3 = False
+        self.caller = s
+        self.read_only = read_only
+        self.resp3 = False
+        self.wrote = False
+        self.is_eval = is_eval
+        self.running_name = name
+        self.busy = False
+        self.kill_requested = False
+        if self.clock is not None:
+            self.started_ms = self.clock()
+        try:
+            runner = self._run_script if is_eval else self._run_function
+            result = runner(f, nkeys, *argv[3:])
+        finally:
+            self.caller = None
+            self.busy = False
+            if self.kill_requested:
+                self.kill_requested = False
+                self._rearm_hook()
+        if type(result) is not tuple:
+            result = (result,)
+        ok = result[0]
+        value = result[1] if len(result) > 1 else None
+        if ok:
+            reply = convert.from_lua(value, self.resp3)
+            if isinstance(reply, ErrorReply):
+                raise CommandError(bytes(reply))
+            return reply
+        raise CommandError(self._error_text(value, name))
+
+    def _error_text(self, err: Any, name: bytes) -> bytes:
+        if err is None or lua51.lua_type(err) != "table":
+            return b"ERR Error running script"
+        text = err[b"err"]
+        text = text if type(text) is bytes else b"ERR Error running script"
+        source = err[b"source"]
+        line = err[b"line"]
+        if type(source) is bytes and type(line) is int:
+            text += b" script: %s, on %s:%d." % (name, source, line)
+        return _one_line(text)
+
+    # -- redis.call ----------------------------------------------------------
+
+    def _call(self, *args: Any) -> Any:
+        reply = self._dispatch(args)
+        if type(reply) is tuple:
+            raise CallError(reply[1])
+        return reply
+
+    def _pcall(self, *args: Any) -> Any:
+        return self._dispatch(args)
+
+    def _dispatch(self, args: tuple[Any, ...]) -> Any:
+        """One redis.call: the converted reply, or (None, error text) for the Lua side to raise."""
+        if not args:
+            return None, ARGS_NONE
+        argv = []
+        for a in args:
+            t = type(a)
+            if t is bytes:
+                argv.append(a)
+            elif t is int:
+                argv.append(b"%d" % a)
+            elif t is float:
+                argv.append(b"%d" % a if a.is_integer() else repr(a).encode())
+            else:
+                return None, ARGS_TYPE
+        cmd = self._command(argv)
+        if type(cmd) is bytes:
+            return None, cmd
+        fake = self.session
+        if "write" in cmd.flags:
+            if self.read_only:
+                return None, WRITE_IN_RO
+            self.wrote = True
+        engine = self.engine
+        reply = engine.call(cmd, argv, fake)
+        fake.attention = False
+        if fake.outbox:
+            fake.outbox.clear()
+        if isinstance(reply, ErrorReply):
+            return None, bytes(reply)
+        return convert.to_lua(self.lua, reply, self.resp3)
+
+    def _command(self, argv: list[bytes]) -> Command | bytes:
+        """The table row for a script's command line, or the error text Redis gives."""
+        lookup = self._lookup
+        cmd = lookup(argv[0]) or lookup(argv[0].lower())
+        if cmd is None:
+            return UNKNOWN
+        n = len(argv)
+        if cmd.subcommands and n > 1:
+            sub = cmd.subcommands.get(argv[1]) or cmd.subcommands.get(argv[1].lower())
+            if sub is None:
+                return UNKNOWN
+            cmd = sub
+        elif cmd.handler is None:
+            return ARITY
+        arity = cmd.arity
+        if n != arity and (arity > 0 or n < -arity):
+            return ARITY
+        if "noscript" in cmd.flags:
+            return NOSCRIPT_CMD
+        return cmd
+
+    def _acl_check(self, *args: Any) -> Any:
+        """redis.acl_check_cmd: gyrekv has one user who may run everything."""
+        if not args:
+            return None, ARGS_NONE
+        if any(type(a) not in (bytes, int, float) for a in args):
+            return None, ARGS_TYPE
+        argv = [a if type(a) is bytes else str(a).encode() for a in args]
+        cmd = self._command(argv)
+        if cmd == UNKNOWN:
+            return None, b"Invalid command passed to redis.acl_check_cmd()"
+        return True
+
+    def _log(self, level: int, text: bytes) -> None:
+        self.log(LOG_LEVELS[int(level)], text)
+
+    @staticmethod
+    def _sha1(text: bytes) -> bytes:
+        return sha1hex(text)
+
+    def _setresp(self, version: int) -> None:
+        self.resp3 = version == 3
+        self.session.resp3 = self.resp3
+
+    # -- long scripts --------------------------------------------------------
+
+    def _make_hook(self) -> Any:
+        hook = self._hook
+        return self.lua.execute(
+            "local py_hook, error = ...; "
+            "return function() local e = py_hook(); if e ~= nil then error(e, 0) end end",
+            hook, self.lua.eval("error"))
+
+    def _hook(self) -> Any:
+        if self.caller is None:
+            if self.loading_hooks > 0:
+                self.loading_hooks -= 1
+                if self.loading_hooks == 0:
+                    self._set_every_instruction()
+                    return LOAD_TIMEOUT
+            return None
+        if self.kill_requested:
+            self._set_every_instruction()
+            return KILLED if self.is_eval else KILLED_FUNCTION
+        clock = self.clock
+        if clock is None:
+            return None
+        if not self.busy:
+            threshold = self.engine.config["busy-reply-threshold"]
+            if clock() - self.started_ms < threshold:
+                return None
+            self.busy = True
+        if self.while_busy is not None:
+            self.while_busy()
+        if self.kill_requested:
+            self._set_every_instruction()
+            return KILLED if self.is_eval else KILLED_FUNCTION
+        return None
+
+    def _set_every_instruction(self) -> None:
+        self.lua.execute("local sethook, f = ...; sethook(f, 1)", self._set_hook, self._hook_fn)
+
+    def _rearm_hook(self) -> None:
+        self.lua.execute("local sethook, f, n = ...; sethook(f, n)", self._set_hook, self._hook_fn,
+                         HOOK_INSTRUCTIONS)
+
+    def kill(self, is_eval: bool) -> bytes:
+        """SCRIPT KILL (is_eval) or FUNCTION KILL: OK, or the error text Redis answers."""
+        if self.caller is None:
+            return NOTBUSY
+        if self.wrote:
+            return UNKILLABLE
+        if is_eval and not self.is_eval:
+            return BUSY_FUNCTION
+        if not is_eval and self.is_eval:
+            return BUSY_EVAL
+        self.kill_requested = True
+        return b""
+
+    @property
+    def busy_error(self) -> bytes:
+        return BUSY_EVAL if self.is_eval else BUSY_FUNCTION
+
+
+class CallError(Exception):
+    """A redis.call that failed: Lua sees this exception, the sandbox turns it into {err=text}."""
+
+    def __init__(self, text: bytes) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+def _unwrap(e: Any) -> bytes | None:
+    """The error text of a Python exception raised through Lua, None for other userdata."""
+    if isinstance(e, CallError):
+        return e.text
+    if isinstance(e, BaseException):  # a bug of ours inside a callback
+        return ("ERR " + type(e).__name__ + ": " + str(e)).encode()
+    return None
+
+
+def _one_line(text: bytes) -> bytes:
+    return text.replace(b"\r", b" ").replace(b"\n", b" ")
