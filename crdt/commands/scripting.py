@@ -23,9 +23,9 @@ from protocol.replies import OK
 _EVAL_SYNTAX = "script numkeys [key [key ...]] [arg [arg ...]]"
 _EVALSHA_SYNTAX = "sha1 numkeys [key [key ...]] [arg [arg ...]]"
 _RW_SPEC = ("RW access update index:2 keynum:0:1:1 # We cannot tell how the keys will be used so we "
-            "assume the worst, RW and UPDATE flags",)
+            "assume the worst, RW and UPDATE",)
 _RO_SPEC = ("RO access index:2 keynum:0:1:1 # We cannot tell how the keys will be used so we "
-            "assume the worst, RO and ACCESS flags",)
+            "assume the worst, RO and ACCESS",)
 _RW_SPEC_PLAIN = ("RW access update index:2 keynum:0:1:1",)
 _RO_SPEC_PLAIN = ("RO access index:2 keynum:0:1:1",)
 _FLAGS = "noscript stale skip_monitor no_mandatory_keys"
@@ -33,12 +33,14 @@ _FLAGS = "noscript stale skip_monitor no_mandatory_keys"
 
 def _eval(s: Session, argv: list[bytes], read_only: bool) -> Any:
     vm = lua.of(s.engine)
+    lua.check_numkeys(argv)
     sha, f = vm.load(argv[1])
     return vm.run(s, f, sha, argv, read_only)
 
 
 def _evalsha(s: Session, argv: list[bytes], read_only: bool) -> Any:
     vm = lua.of(s.engine)
+    lua.check_numkeys(argv)
     sha = argv[1]
     cached = vm.scripts.get(sha) if len(sha) == 40 else None
     if cached is None:
@@ -64,7 +66,7 @@ def evalsha(s: Session, argv: list[bytes]) -> Any:
     return _evalsha(s, argv, False)
 
 
-@register("eval_ro", -3, "readonly " + _FLAGS, group="scripting", since="7.0.0",
+@register("eval_ro", -3, "readonly " + _FLAGS, group="scripting", since="7.0.0", acl="-read",
           complexity="Depends on the script that is executed.",
           summary="Execute a read-only Lua script server side", syntax=_EVAL_SYNTAX,
           key_specs=_RO_SPEC)
@@ -72,7 +74,7 @@ def eval_ro(s: Session, argv: list[bytes]) -> Any:
     return _eval(s, argv, True)
 
 
-@register("evalsha_ro", -3, "readonly " + _FLAGS, group="scripting", since="7.0.0",
+@register("evalsha_ro", -3, "readonly " + _FLAGS, group="scripting", since="7.0.0", acl="-read",
           complexity="Depends on the script that is executed.",
           summary="Execute a read-only Lua script server side", syntax=_EVALSHA_SYNTAX,
           key_specs=_RO_SPEC_PLAIN)
@@ -86,7 +88,7 @@ container("script", group="scripting", since="2.6.0",
 
 @register("script|load", 3, "noscript stale", group="scripting", since="2.6.0",
           complexity="O(N) with N being the length in bytes of the script body.",
-          summary="Load the specified Lua script into the script cache", syntax="script",
+          summary="Load the specified Lua script into the script cache.", syntax="script",
           tips="request_policy:all_nodes response_policy:all_succeeded")
 def script_load(s: Session, argv: list[bytes]) -> Any:
     sha, _ = lua.of(s.engine).load(argv[2])
@@ -127,7 +129,7 @@ def script_kill(s: Session, argv: list[bytes]) -> Any:
 
 
 @register("script|debug", 3, "noscript", group="scripting", since="3.2.0",
-          summary="Set the debug mode for executed scripts.", syntax="mode: YES | SYNC | NO")
+          summary="Set the debug mode for executed scripts.", syntax="(mode: YES | SYNC | NO)")
 def script_debug(s: Session, argv: list[bytes]) -> Any:
     mode = argv[2].lower()
     if mode == b"no":
@@ -139,6 +141,8 @@ def script_debug(s: Session, argv: list[bytes]) -> Any:
 
 
 _SCRIPT_HELP = (
+    "DEBUG (YES|SYNC|NO)",
+    "    Set the debug mode for subsequent scripts executed.",
     "EXISTS <sha1> [<sha1> ...]",
     "    Return information about the existence of the scripts in the script cache.",
     "FLUSH [ASYNC|SYNC]",
@@ -151,8 +155,6 @@ _SCRIPT_HELP = (
     "    Kill the currently executing Lua script.",
     "LOAD <script>",
     "    Load a script into the scripts cache without executing it.",
-    "DEBUG (YES|SYNC|NO)",
-    "    Set the debug mode for subsequent scripts executed.",
 )
 
 

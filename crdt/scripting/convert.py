@@ -82,7 +82,7 @@ def from_lua(value: Any, resp3: bool, depth: int = 0) -> Any:
     if t is int:
         return value
     if t is float:
-        if value != value or value in (float("inf"), float("-inf")):
+        if value != value or not -(2.0**63) <= value < 2.0**63:
             return -(2**63)  # what a C cast of these gives on x86-64
         return int(value)
     if t is bool:

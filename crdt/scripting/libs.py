@@ -77,7 +77,8 @@ def build(lua: Any) -> Any:
                    b"encode_sparse_array": _noop, b"encode_invalid_numbers": _noop,
                    b"decode_invalid_numbers": _noop},
                   {b"null": NULL, b"_NAME": b"cjson", b"_VERSION": b"2.1.0"})
-    cmsgpack = table({b"pack": ctx.msgpack_pack, b"unpack": ctx.msgpack_unpack},
+    cmsgpack = table({b"pack": ctx.msgpack_pack, b"unpack": ctx.msgpack_unpack,
+                      b"unpack_one": ctx.msgpack_unpack_one, b"unpack_limit": ctx.msgpack_unpack_limit},
                      {b"_NAME": b"lua-cmsgpack", b"_VERSION": b"lua-cmsgpack 0.4.0",
                       b"_COPYRIGHT": b"Copyright (C) 2012, Salvatore Sanfilippo",
                       b"_DESCRIPTION": b"MessagePack C implementation for Lua"})
@@ -358,6 +359,22 @@ class _Ctx:
         if not values:
             raise LibError("Bad data format in input.")
         return tuple(values)
+
+    def msgpack_unpack_limit(self, data: Any = None, limit: Any = 0, offset: Any = 0) -> Any:
+        """Up to `limit` objects (0: all) from byte `offset`: (next offset or -1, objects...)."""
+        if type(data) is not bytes:
+            raise LibError("bad argument #1 to 'unpack_limit' (string expected)")
+        pos = int(offset)
+        if pos < 0 or pos > len(data):
+            raise LibError("Start offset %d greater than input length %d." % (pos, len(data)))
+        values = []
+        while pos < len(data) and (not limit or len(values) < int(limit)):
+            value, pos = self._unpack(data, pos)
+            values.append(value)
+        return (pos if pos < len(data) else -1, *values)
+
+    def msgpack_unpack_one(self, data: Any = None, offset: Any = 0) -> Any:
+        return self.msgpack_unpack_limit(data, 1, offset)
 
     def _unpack(self, d: bytes, p: int) -> tuple[Any, int]:
         try:

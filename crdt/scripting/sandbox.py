@@ -23,13 +23,14 @@ a function) in Lua, and return xpcall's (ok, result).
 from __future__ import annotations
 
 SANDBOX = r"""
-local py_call, py_pcall, py_log, py_sha1, py_setresp, py_ignore, libs, py_unwrap = ...
+local py_call, py_pcall, helpers, libs, py_unwrap = ...
 local G = _G
+local as_function = python.as_function  -- a Python callable as a Lua C function
 local getinfo = debug.getinfo
 local sethook = debug.sethook
 local raw_pcall, raw_xpcall = pcall, xpcall
-local raw_rawset, raw_next, raw_pairs, xpcall, type, tostring, error, select, setmetatable, concat =
-    rawset, next, pairs, xpcall, type, tostring, error, select, setmetatable, table.concat
+local raw_rawset, raw_next, raw_pairs, xpcall, type, tostring, error, select, setmetatable =
+    rawset, next, pairs, xpcall, type, tostring, error, select, setmetatable
 local loadstring, setfenv = loadstring, setfenv
 
 local function readonly_error() error('Attempt to modify a readonly table', 2) end
@@ -46,12 +47,12 @@ local redis = {
     REPL_NONE = 0, REPL_AOF = 1, REPL_SLAVE = 2, REPL_REPLICA = 2, REPL_ALL = 3,
     REDIS_VERSION = libs.version, REDIS_VERSION_NUM = libs.version_num,
 }
-
--- redis.call is the Python callable itself: a call to it is a C call, so a
--- script's `return redis.call(...)` keeps its frame (a Lua wrapper would be
--- tail-called away) and an error still names the script's line. Its errors
--- reach Lua as the Python exception; `unwrap` turns them into {err=...}.
-redis.call = py_call
+-- redis.call and the helpers are Python callables: a call to one is a C call, so
+-- a script's `return redis.call(...)` keeps its frame (a Lua wrapper would be
+-- tail-called away) and an error names the script's line. Their errors reach
+-- Lua as the Python exception; `unwrap` turns them into {err=...}.
+redis.call = as_function(py_call)
+for name, f in raw_pairs(helpers) do redis[name] = as_function(f) end
 
 local function unwrap(e)
     if type(e) == 'userdata' then
@@ -67,134 +68,120 @@ function redis.pcall(...)
     return r
 end
 
-function redis.error_reply(msg)
-    if type(msg) ~= 'string' then error('wrong number or type of arguments', 2) end
-    if msg:sub(1, 1) ~= '-' then msg = '-' .. msg end
-    local space = msg:find(' ', 1, true)
-    if space then return {err = msg:sub(2, space - 1) .. ' ' .. msg:sub(space + 1)} end
-    return {err = 'ERR ' .. msg:sub(2)}
-end
-
-function redis.status_reply(msg)
-    if type(msg) ~= 'string' then error('wrong number or type of arguments', 2) end
-    return {ok = msg}
-end
-
-function redis.sha1hex(s)
-    if type(s) ~= 'string' and type(s) ~= 'number' then
-        error('wrong number of arguments', 2)
-    end
-    return py_sha1(tostring(s))
-end
-
-function redis.log(level, ...)
-    if select('#', ...) == 0 then error('redis.log() requires two arguments or more.', 2) end
-    if type(level) ~= 'number' then error('First argument must be a number (log level).', 2) end
-    if level < 0 or level > 3 then error('Invalid debug level.', 2) end
-    local parts = {}
-    for i = 1, select('#', ...) do
-        local v = select(i, ...)
-        parts[#parts + 1] = tostring(v)
-    end
-    py_log(level, concat(parts, ' '))
-end
-
-function redis.setresp(v)
-    if select('#', v) == 0 or type(v) ~= 'number' then
-        error('redis.setresp() requires one argument.', 2)
-    end
-    if v ~= 2 and v ~= 3 then error('RESP version must be 2 or 3.', 2) end
-    py_setresp(v)
-end
-
-function redis.set_repl(flags)
-    if type(flags) ~= 'number' then error('redis.set_repl() requires one argument.', 2) end
-    if flags < 0 or flags > 3 then error('Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.', 2) end
-end
-
-function redis.replicate_commands() return true end
-
-function redis.acl_check_cmd(...)
-    local r, e = py_ignore(...)
-    if e ~= nil then error(e, 2) end
-    return r
-end
-
--- FUNCTION LOAD runs a library's body with this as redis.register_function (see libs.register).
-local registrar = nil
-function redis.register_function(...)
-    if registrar == nil then
-        error('redis.register_function can only be called on FUNCTION LOAD command', 2)
-    end
-    local e = registrar(...)
-    if e ~= nil then error(e, 2) end
-end
-
-local cjson = libs.cjson
 local packed = {
     string = string, table = table, math = math, coroutine = coroutine,
-    bit = libs.bit, cjson = cjson, cmsgpack = libs.cmsgpack, struct = libs.struct,
+    bit = libs.bit, cjson = libs.cjson, cmsgpack = libs.cmsgpack, struct = libs.struct,
 }
-
 local allowed = {
     '_VERSION', 'assert', 'collectgarbage', 'error', 'gcinfo', 'getmetatable', 'ipairs',
-    'load', 'rawequal', 'rawget', 'select', 'setmetatable', 'tonumber', 'tostring', 'type',
-    'unpack',
+    'load', 'rawequal', 'rawget', 'select', 'tonumber', 'tostring', 'type', 'unpack',
 }
--- What scripts see as globals: a private table behind a read-only proxy. The
--- runtime's own _G stays as it is (lupa needs it), scripts never reach it.
-local globals = {}
-for _, k in ipairs(allowed) do globals[k] = G[k] end
-for name, t in raw_pairs(packed) do globals[name] = readonly(t) end
-globals.redis = readonly(redis)
 
-local env = setmetatable({}, {
-    __index = function(_, k)
-        local v = globals[k]
-        if v == nil then
-            error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
-        end
-        return v
-    end,
-    __newindex = readonly_error,
-    __metatable = false,
-})
-proxied[env] = globals
-globals._G = env
+-- An environment: a read-only proxy over a globals table, which `switch`
+-- can replace (a function library sees one set of globals while FUNCTION
+-- LOAD runs its body and another when FCALL runs its functions). The
+-- runtime's own _G stays as it is (lupa needs it); scripts never reach it.
+local function make_env(globals)
+    local current = globals
+    local env = setmetatable({}, {
+        __index = function(_, k)
+            local v = current[k]
+            if v == nil then
+                error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+            end
+            return v
+        end,
+        __newindex = readonly_error,
+        __metatable = false,
+    })
+    proxied[env] = current
+    local function switch(g)
+        current = g
+        proxied[env] = g
+    end
+    return env, switch
+end
 
 local function find(t) return proxied[t] or t end
-function globals.rawset(t, k, v)
-    if proxied[t] then error('Attempt to modify a readonly table', 0) end
-    return raw_rawset(t, k, v)
-end
 local function fix(ok, ...)
     if ok then return ok, ... end
-    return false, unwrap((...))
-end
-function globals.pcall(f, ...) return fix(raw_pcall(f, ...)) end
-function globals.xpcall(f, h)
-    return raw_xpcall(f, function(e) return h(unwrap(e)) end)
-end
-function globals.next(t, k) return raw_next(find(t), k) end
-function globals.pairs(t) return raw_next, find(t), nil end
-function globals.loadstring(body, chunk)
-    local f, err = loadstring(body, chunk)
-    if f then setfenv(f, env) end
-    return f, err
+    local e = unwrap((...))
+    if type(e) == 'table' and type(e.err) == 'string' then e = e.err end
+    return false, e
 end
 
+-- The globals of scripts and of functions: the allowed builtins, the read-only
+-- libraries, `redis_table`, and wrappers that keep the read-only tables so.
+local function runtime_globals(env, redis_table)
+    local g = {}
+    for _, k in ipairs(allowed) do g[k] = G[k] end
+    for name, t in raw_pairs(packed) do g[name] = readonly(t) end
+    g.redis = readonly(redis_table)
+    g._G = env
+    function g.rawset(t, k, v)
+        if proxied[t] then error('Attempt to modify a readonly table', 0) end
+        return raw_rawset(t, k, v)
+    end
+    function g.pcall(f, ...) return fix(raw_pcall(f, ...)) end
+    function g.xpcall(f, h)
+        return raw_xpcall(f, function(e) return h(unwrap(e)) end)
+    end
+    function g.setmetatable(t, m)
+        if proxied[t] then error({err = 'ERR Attempt to modify a readonly table'}) end
+        return setmetatable(t, m)
+    end
+    function g.next(t, k) return raw_next(find(t), k) end
+    function g.pairs(t) return raw_next, find(t), nil end
+    function g.loadstring(body, chunk)
+        local f, err = loadstring(body, chunk)
+        if f then setfenv(f, env) end
+        return f, err
+    end
+    return g
+end
+
+local function copy(t, names)
+    local out = {}
+    for _, k in ipairs(names) do out[k] = t[k] end
+    return out
+end
+
+-- Scripts (EVAL): Redis 7.0's redis table, KEYS and ARGV set by each run.
+local script_redis = copy(redis, {
+    'LOG_DEBUG', 'LOG_VERBOSE', 'LOG_NOTICE', 'LOG_WARNING', 'REPL_NONE', 'REPL_AOF',
+    'REPL_SLAVE', 'REPL_REPLICA', 'REPL_ALL', 'REDIS_VERSION', 'REDIS_VERSION_NUM', 'call',
+    'pcall', 'error_reply', 'status_reply', 'sha1hex', 'log', 'setresp', 'set_repl',
+    'replicate_commands', 'acl_check_cmd', 'breakpoint', 'debug'})
+local script_env, switch_script = make_env({})
+local globals = runtime_globals(script_env, script_redis)
+switch_script(globals)
+
+-- Functions (FCALL): no KEYS/ARGV, no debugger helpers; while FUNCTION LOAD runs a
+-- library body the globals are only a redis table with register_function and log.
+local function_redis = copy(redis, {
+    'LOG_DEBUG', 'LOG_VERBOSE', 'LOG_NOTICE', 'LOG_WARNING', 'REPL_NONE', 'REPL_AOF',
+    'REPL_SLAVE', 'REPL_REPLICA', 'REPL_ALL', 'REDIS_VERSION', 'REDIS_VERSION_NUM', 'call',
+    'pcall', 'error_reply', 'status_reply', 'sha1hex', 'log', 'setresp', 'set_repl',
+    'acl_check_cmd'})
+local function_env, switch_function = make_env({})
+local function_globals = runtime_globals(function_env, function_redis)
+local load_globals = {redis = readonly(copy(redis, {
+    'LOG_DEBUG', 'LOG_VERBOSE', 'LOG_NOTICE', 'LOG_WARNING', 'REDIS_VERSION', 'REDIS_VERSION_NUM',
+    'log', 'register_function'}))}
+switch_function(function_globals)
+
 local function handler(err)
+    -- Redis's rule: the frame that raised it, or its caller when that is a C
+    -- function (redis.call, error...); the sandbox's own frames (its metamethods
+    -- stand for Redis's C ones) are skipped too.
     local source, line
     local level = 2
-    while true do
-        local info = getinfo(level, 'Sl')
-        if info == nil then break end
-        if info.source == '@user_script' or info.source == '@user_function' then
-            source, line = info.source, info.currentline
-            break
-        end
+    local info = getinfo(level, 'Sl')
+    while info and (info.source == '=sandbox' or info.what == 'C') do
         level = level + 1
+        info = getinfo(level, 'Sl')
     end
+    if info then source, line = info.source, info.currentline end
     err = unwrap(err)
     if type(err) ~= 'table' then
         err = {err = 'ERR ' .. tostring(err)}
@@ -228,20 +215,18 @@ end
 local function compile(body, chunk)
     local f, err = loadstring(body, chunk)
     if f then
-        setfenv(f, env)
+        setfenv(f, chunk == '@user_function' and function_env or script_env)
         return f
     end
     return nil, err
 end
 
--- Runs a library body with redis.register_function bound to `register` (a Python
--- callable answering nil or an error text); the body sees only a limited
--- environment, as in Redis: redis (with register_function, log, setresp...)
--- and the pure libraries.
-local function load_library(f, register)
-    registrar = register
+-- Runs a library body (compiled with chunk '@user_function') with the load-time
+-- globals; the functions it registers keep the function environment.
+local function load_library(f)
+    switch_function(load_globals)
     local ok, err = xpcall(f, handler)
-    registrar = nil
+    switch_function(function_globals)
     return ok, err
 end
 
@@ -249,5 +234,5 @@ local function set_hook(f, count)
     if f == nil then sethook() else sethook(f, '', count) end
 end
 
-return run_script, run_function, compile, load_library, set_hook, readonly_error
+return run_script, run_function, compile, load_library, set_hook
 """

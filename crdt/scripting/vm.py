@@ -66,6 +66,22 @@ def of(engine: Any) -> LuaVM:
     return vm
 
 
+def check_numkeys(argv: list[bytes]) -> int:
+    """The numkeys of EVAL/FCALL-like command lines (argv[2]), checked as Redis checks it."""
+    raw = argv[2]
+    try:
+        nkeys = int(raw)
+        if raw != b"%d" % nkeys or not -(2**63) <= nkeys < 2**63:
+            raise ValueError
+    except ValueError:
+        raise CommandError(b"ERR value is not an integer or out of range") from None
+    if nkeys > len(argv) - 3:
+        raise CommandError(b"ERR Number of keys can't be greater than number of args")
+    if nkeys < 0:
+        raise CommandError(b"ERR Number of keys can't be negative")
+    return nkeys
+
+
 def sha1hex(body: bytes) -> bytes:
     return hashlib.sha1(body).hexdigest().encode()
 
@@ -78,10 +94,9 @@ class LuaVM:
         self.lua = lua51.LuaRuntime(encoding=None, register_eval=False, register_builtins=False,
                                     unpack_returned_tuples=True)
         lib_table = libs.build(self.lua)
+        sandbox = self.lua.eval("loadstring")(SANDBOX.encode(), b"=sandbox")
         (self._run_script, self._run_function, self._compile, self._load_library,
-         self._set_hook, _) = self.lua.execute(
-            SANDBOX, self._call, self._pcall, self._log, self._sha1, self._setresp,
-            self._acl_check, lib_table, _unwrap)
+         self._set_hook) = sandbox(self._call, self._pcall, self._helpers(), lib_table, _unwrap)
         self.scripts: dict[bytes, tuple[bytes, Any]] = {}  # sha1 hex -> (body, function)
         self.session = Session(engine, 0, 0)
         self.session.name = b""
@@ -102,6 +117,9 @@ class LuaVM:
         self.busy = False
         self.kill_requested = False
         self.log: Callable[[str, bytes], None] = lambda level, text: None
+        # While FUNCTION LOAD runs a library body: takes register_function's arguments,
+        # answers None or an error text (crdt.scripting.functions).
+        self.registering: Callable[[tuple[Any, ...]], bytes | None] | None = None
         self.loading_hooks = -1  # FUNCTION LOAD: hooks left before the body is stopped
         self._hook_fn = self._make_hook()
         self._rearm_hook()
@@ -140,17 +158,7 @@ class LuaVM:
         `argv` is the command line: numkeys at index 2, then keys and args.
         `name` names it in a raised error's "script: ..." suffix.
         """
-        raw = argv[2]
-        try:
-            nkeys = int(raw)
-            if raw != b"%d" % nkeys:
-                raise ValueError
-        except ValueError:
-            raise CommandError(b"ERR value is not an integer or out of range") from None
-        if nkeys > len(argv) - 3:
-            raise CommandError(b"ERR Number of keys can't be greater than number of args")
-        if nkeys < 0:
-            raise CommandError(b"ERR Number of keys can't be negative")
+        nkeys = check_numkeys(argv)
         fake = self.session
         fake.db = s.db
         fake.db_index = s.db_index
@@ -217,10 +225,8 @@ class LuaVM:
             t = type(a)
             if t is bytes:
                 argv.append(a)
-            elif t is int:
-                argv.append(b"%d" % a)
-            elif t is float:
-                argv.append(b"%d" % a if a.is_integer() else repr(a).encode())
+            elif t is int or t is float:
+                argv.append(_number_arg(a))
             else:
                 return None, ARGS_TYPE
         cmd = self._command(argv)
@@ -261,28 +267,97 @@ class LuaVM:
             return NOSCRIPT_CMD
         return cmd
 
-    def _acl_check(self, *args: Any) -> Any:
-        """redis.acl_check_cmd: gyrekv has one user who may run everything."""
-        if not args:
-            return None, ARGS_NONE
-        if any(type(a) not in (bytes, int, float) for a in args):
-            return None, ARGS_TYPE
-        argv = [a if type(a) is bytes else str(a).encode() for a in args]
-        cmd = self._command(argv)
-        if cmd == UNKNOWN:
-            return None, b"Invalid command passed to redis.acl_check_cmd()"
-        return True
+    # -- the redis.* helpers (Python callables, see the sandbox) -----------------
 
-    def _log(self, level: int, text: bytes) -> None:
-        self.log(LOG_LEVELS[int(level)], text)
+    def _helpers(self) -> Any:
+        lua = self.lua
 
-    @staticmethod
-    def _sha1(text: bytes) -> bytes:
-        return sha1hex(text)
+        def fail(text: bytes) -> Any:
+            raise CallError(b"ERR " + text)
 
-    def _setresp(self, version: int) -> None:
-        self.resp3 = version == 3
-        self.session.resp3 = self.resp3
+        def error_reply(*args: Any) -> Any:
+            if len(args) != 1 or type(args[0]) is not bytes:
+                fail(b"wrong number or type of arguments")
+            msg = args[0]
+            if not msg.startswith(b"-"):
+                msg = b"-" + msg
+            code, space, rest = msg[1:].partition(b" ")
+            text = code + b" " + rest if space else b"ERR " + code
+            return lua.table_from({b"err": text.rstrip(b"\r\n")})
+
+        def status_reply(*args: Any) -> Any:
+            if len(args) != 1 or type(args[0]) is not bytes:
+                fail(b"wrong number or type of arguments")
+            return lua.table_from({b"ok": args[0]})
+
+        def sha1(*args: Any) -> bytes:
+            if len(args) != 1:
+                fail(b"wrong number of arguments")
+            v = args[0]
+            if type(v) in (int, float):
+                v = _number_arg(v)
+            elif type(v) is not bytes:
+                v = b""
+            return sha1hex(v)
+
+        def log(*args: Any) -> None:
+            if len(args) < 2:
+                fail(b"redis.log() requires two arguments or more.")
+            level = args[0]
+            if type(level) not in (int, float):
+                fail(b"First argument must be a number (log level).")
+            if not 0 <= level <= 3:
+                fail(b"Invalid debug level.")
+            parts = [a if type(a) is bytes else _number_arg(a) if type(a) in (int, float) else b""
+                     for a in args[1:]]
+            self.log(LOG_LEVELS[int(level)], b" ".join(parts))
+
+        def setresp(*args: Any) -> None:
+            if len(args) != 1:
+                fail(b"redis.setresp() requires one argument.")
+            if args[0] not in (2, 3):
+                fail(b"RESP version must be 2 or 3.")
+            self.resp3 = args[0] == 3
+            self.session.resp3 = self.resp3
+
+        def set_repl(*args: Any) -> None:
+            if len(args) != 1:
+                fail(b"redis.set_repl() requires two arguments.")
+            if type(args[0]) not in (int, float) or not 0 <= args[0] <= 3:
+                fail(b"Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.")
+
+        def replicate_commands(*args: Any) -> bool:
+            return True  # always on since Redis 7.0: effects replicate
+
+        def acl_check_cmd(*args: Any) -> bool:
+            if not args:
+                fail(b"Please specify at least one argument for this redis lib call")
+            if any(type(a) not in (bytes, int, float) for a in args):
+                fail(b"Lua redis lib command arguments must be strings or integers")
+            argv = [a if type(a) is bytes else _number_arg(a) for a in args]
+            if self._command(argv) == UNKNOWN:
+                fail(b"Invalid command passed to redis.acl_check_cmd()")
+            return True  # gyrekv has one user, who may run every command
+
+        def breakpoint(*args: Any) -> bool:
+            return False  # outside the Lua debugger, as in Redis
+
+        def debug(*args: Any) -> None:
+            return None
+
+        def register_function(*args: Any) -> None:
+            if self.registering is None:
+                fail(b"redis.register_function can only be called on FUNCTION LOAD command")
+            error = self.registering(args)
+            if error is not None:
+                raise CallError(b"ERR " + error)
+
+        return lua.table_from({
+            b"error_reply": error_reply, b"status_reply": status_reply, b"sha1hex": sha1,
+            b"log": log, b"setresp": setresp, b"set_repl": set_repl,
+            b"replicate_commands": replicate_commands, b"acl_check_cmd": acl_check_cmd,
+            b"breakpoint": breakpoint, b"debug": debug, b"register_function": register_function,
+        })
 
     # -- long scripts --------------------------------------------------------
 
@@ -359,6 +434,13 @@ def _unwrap(e: Any) -> bytes | None:
     if isinstance(e, BaseException):  # a bug of ours inside a callback
         return ("ERR " + type(e).__name__ + ": " + str(e)).encode()
     return None
+
+
+def _number_arg(a: float) -> bytes:
+    """A Lua number as a command argument: Redis prints the double with %.17g."""
+    if type(a) is int and -(10**17) < a < 10**17:
+        return b"%d" % a
+    return b"%.17g" % float(a)
 
 
 def _one_line(text: bytes) -> bytes:
