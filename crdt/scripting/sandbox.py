@@ -171,6 +171,9 @@ local load_globals = {redis = readonly(copy(redis, {
 switch_function(function_globals)
 
 local function handler(err)
+    -- A killed script's hook fires at every instruction: stop it, or it would
+    -- fail this handler too (the Python side sets it again after the run).
+    sethook()
     -- Redis's rule: the frame that raised it, or its caller when that is a C
     -- function (redis.call, error...); the sandbox's own frames (its metamethods
     -- stand for Redis's C ones) are skipped too.

@@ -42,8 +42,8 @@ UNKNOWN = b"ERR Unknown Redis command called from script"
 ARITY = b"ERR Wrong number of args calling Redis command from script"
 NOSCRIPT_CMD = b"ERR This Redis command is not allowed from script"
 WRITE_IN_RO = b"ERR Write commands are not allowed from read-only scripts."
-KILLED = b"ERR Script killed by user with SCRIPT KILL..."
-KILLED_FUNCTION = b"ERR Script killed by user with FUNCTION KILL..."
+KILLED = b"Script killed by user with SCRIPT KILL..."
+KILLED_FUNCTION = b"Script killed by user with FUNCTION KILL..."
 COMPILE = b"ERR Error compiling script (new function): "
 LOAD_TIMEOUT = b"FUNCTION LOAD timeout"
 NOSCRIPT = b"NOSCRIPT No matching script. Please use EVAL."
@@ -103,6 +103,7 @@ class LuaVM:
         self.session.in_exec = True  # blocking commands answer at once
         self.session.flags = "S"  # unused by handlers; documents it is not a real client
         self._lookup = engine.table.lookup.get
+        self._time = engine.table.lookup[b"time"]
         # The current run (None between scripts).
         self.caller: Session | None = None
         self.read_only = False
@@ -180,12 +181,12 @@ class LuaVM:
         finally:
             self.caller = None
             self.busy = False
-            if self.kill_requested:
-                self.kill_requested = False
-                self._rearm_hook()
+            self.kill_requested = False
         if type(result) is not tuple:
             result = (result,)
         ok = result[0]
+        if not ok:
+            self._rearm_hook()  # the error handler stopped the hook (see the sandbox)
         value = result[1] if len(result) > 1 else None
         if ok:
             reply = convert.from_lua(value, self.resp3)
@@ -238,6 +239,14 @@ class LuaVM:
                 return None, WRITE_IN_RO
             self.wrote = True
         engine = self.engine
+        if cmd is self._time and self.clock is not None:
+            # Keys expire by the script's start time (Redis freezes it), but TIME
+            # reads the clock: a script may wait on it.
+            frozen = fake.now_ms
+            fake.now_ms = self.clock()
+            reply = engine.call(cmd, argv, fake)
+            fake.now_ms = frozen
+            return convert.to_lua(self.lua, reply, self.resp3)
         reply = engine.call(cmd, argv, fake)
         fake.attention = False
         if fake.outbox:
@@ -362,11 +371,12 @@ class LuaVM:
     # -- long scripts --------------------------------------------------------
 
     def _make_hook(self) -> Any:
-        hook = self._hook
-        return self.lua.execute(
-            "local py_hook, error = ...; "
-            "return function() local e = py_hook(); if e ~= nil then error(e, 0) end end",
-            hook, self.lua.eval("error"))
+        """The Lua hook function; its chunk is named like the sandbox's, so errors skip its frame."""
+        make = self.lua.eval("loadstring")(
+            b"local py_hook = ...; "
+            b"return function() local e = py_hook(); if e ~= nil then error({err = e}) end end",
+            b"=sandbox")
+        return make(self._hook)
 
     def _hook(self) -> Any:
         if self.caller is None:
