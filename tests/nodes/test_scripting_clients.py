@@ -17,7 +17,6 @@ import pytest
 import redis
 from redis.exceptions import LockError, LockNotOwnedError, NoScriptError, ResponseError
 
-
 DEADLINE_S = 10.0
 
 
