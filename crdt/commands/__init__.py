@@ -17,6 +17,7 @@ from crdt.commands import (  # noqa: F401  (importing a module registers its com
     bits,
     blocking,
     expiry,
+    functions,
     hashes,
     introspection,
     keys,

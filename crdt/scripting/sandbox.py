@@ -165,9 +165,10 @@ local function_redis = copy(redis, {
     'acl_check_cmd'})
 local function_env, switch_function = make_env({})
 local function_globals = runtime_globals(function_env, function_redis)
-local load_globals = {redis = readonly(copy(redis, {
+local load_redis = make_env(copy(redis, {
     'LOG_DEBUG', 'LOG_VERBOSE', 'LOG_NOTICE', 'LOG_WARNING', 'REDIS_VERSION', 'REDIS_VERSION_NUM',
-    'log', 'register_function'}))}
+    'log', 'register_function'}))  -- strict, like the globals: redis.call is "nonexistent" here
+local load_globals = {redis = load_redis}
 switch_function(function_globals)
 
 local function handler(err)

@@ -27,6 +27,7 @@ from lupa import lua51
 
 from crdt.errors import CommandError
 from crdt.scripting import convert, libs
+from crdt.scripting.functions import Libraries
 from crdt.scripting.sandbox import SANDBOX
 from crdt.session import Session
 from protocol.replies import ErrorReply
@@ -98,6 +99,7 @@ class LuaVM:
         (self._run_script, self._run_function, self._compile, self._load_library,
          self._set_hook) = sandbox(self._call, self._pcall, self._helpers(), lib_table, _unwrap)
         self.scripts: dict[bytes, tuple[bytes, Any]] = {}  # sha1 hex -> (body, function)
+        self.libraries = Libraries()
         self.session = Session(engine, 0, 0)
         self.session.name = b""
         self.session.in_exec = True  # blocking commands answer at once
@@ -111,6 +113,7 @@ class LuaVM:
         self.wrote = False
         self.is_eval = True
         self.running_name = b""
+        self.running_argv: list[bytes] = []
         # Long scripts (see the module docstring).
         self.clock: Callable[[], int] | None = None  # ms, set by the driver
         self.while_busy: Callable[[], None] | None = None
@@ -127,12 +130,12 @@ class LuaVM:
 
     # -- the cache -----------------------------------------------------------
 
-    def compile(self, body: bytes, chunk: bytes = b"@user_script") -> Any:
+    def compile(self, body: bytes, chunk: bytes = b"@user_script", error: bytes = COMPILE) -> Any:
         """The Lua function of a script body; raises Redis's compile error."""
         result = self._compile(body, chunk)
         if type(result) is tuple:
             message = result[1] if len(result) > 1 else b""
-            raise CommandError(COMPILE + _one_line(message if type(message) is bytes else b""))
+            raise CommandError(error + _one_line(message if type(message) is bytes else b""))
         return result
 
     def load(self, body: bytes) -> tuple[bytes, Any]:
@@ -171,6 +174,7 @@ class LuaVM:
         self.wrote = False
         self.is_eval = is_eval
         self.running_name = name
+        self.running_argv = argv
         self.busy = False
         self.kill_requested = False
         if self.clock is not None:
