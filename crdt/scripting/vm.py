@@ -44,7 +44,6 @@ ARITY = b"ERR Wrong number of args calling Redis command from script"
 NOSCRIPT_CMD = b"ERR This Redis command is not allowed from script"
 WRITE_IN_RO = b"ERR Write commands are not allowed from read-only scripts."
 KILLED = b"Script killed by user with SCRIPT KILL..."
-KILLED_FUNCTION = b"Script killed by user with FUNCTION KILL..."
 COMPILE = b"ERR Error compiling script (new function): "
 LOAD_TIMEOUT = b"FUNCTION LOAD timeout"
 NOSCRIPT = b"NOSCRIPT No matching script. Please use EVAL."
@@ -392,7 +391,7 @@ class LuaVM:
             return None
         if self.kill_requested:
             self._set_every_instruction()
-            return KILLED if self.is_eval else KILLED_FUNCTION
+            return KILLED  # for functions too: Redis 7.0 names SCRIPT KILL either way
         clock = self.clock
         if clock is None:
             return None
@@ -405,7 +404,7 @@ class LuaVM:
             self.while_busy()
         if self.kill_requested:
             self._set_every_instruction()
-            return KILLED if self.is_eval else KILLED_FUNCTION
+            return KILLED  # for functions too: Redis 7.0 names SCRIPT KILL either way
         return None
 
     def _set_every_instruction(self) -> None:
