@@ -37,10 +37,11 @@ def _fcall(s: Session, argv: list[bytes], read_only: bool) -> Any:
             raise ValueError
     except ValueError:
         raise CommandError(b"ERR Bad number of keys provided") from None
+    nkeys = lua.check_numkeys(argv)
     no_writes = b"no-writes" in fn.flags
     if read_only and not no_writes:
         raise CommandError(b"ERR Can not execute a script with write flag using *_ro command.")
-    return vm.run(s, fn.callback, fn.name, argv, read_only or no_writes, is_eval=False)
+    return vm.run(s, fn.callback, fn.name, argv, nkeys, read_only or no_writes, is_eval=False)
 
 
 @register("fcall", -3, _FLAGS, group="scripting", since="7.0.0",

@@ -33,14 +33,14 @@ _FLAGS = "noscript stale skip_monitor no_mandatory_keys"
 
 def _eval(s: Session, argv: list[bytes], read_only: bool) -> Any:
     vm = lua.of(s.engine)
-    lua.check_numkeys(argv)
+    nkeys = lua.check_numkeys(argv)
     sha, f = vm.load(argv[1])
-    return vm.run(s, f, sha, argv, read_only)
+    return vm.run(s, f, sha, argv, nkeys, read_only)
 
 
 def _evalsha(s: Session, argv: list[bytes], read_only: bool) -> Any:
     vm = lua.of(s.engine)
-    lua.check_numkeys(argv)
+    nkeys = lua.check_numkeys(argv)
     sha = argv[1]
     cached = vm.scripts.get(sha) if len(sha) == 40 else None
     if cached is None:
@@ -48,7 +48,7 @@ def _evalsha(s: Session, argv: list[bytes], read_only: bool) -> Any:
         cached = vm.scripts.get(sha) if len(sha) == 40 else None
         if cached is None:
             raise CommandError(lua.NOSCRIPT)
-    return vm.run(s, cached[1], sha, argv, read_only)
+    return vm.run(s, cached[1], sha, argv, nkeys, read_only)
 
 
 @register("eval", -3, _FLAGS, group="scripting", since="2.6.0",

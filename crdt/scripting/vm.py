@@ -105,6 +105,7 @@ class LuaVM:
         self.session.flags = "S"  # unused by handlers; documents it is not a real client
         self._lookup = engine.table.lookup.get
         self._time = engine.table.lookup[b"time"]
+        self._fast = self._fast_commands()
         # The current run (None between scripts).
         self.caller: Session | None = None
         self.read_only = False
@@ -154,14 +155,13 @@ class LuaVM:
 
     # -- running -------------------------------------------------------------
 
-    def run(self, s: Session, f: Any, name: bytes, argv: list[bytes], read_only: bool,
+    def run(self, s: Session, f: Any, name: bytes, argv: list[bytes], nkeys: int, read_only: bool,
             is_eval: bool = True) -> Any:
         """Run a compiled script (or function) for the client `s`; the reply, or raise its error.
 
-        `argv` is the command line: numkeys at index 2, then keys and args.
+        `argv` is the command line: numkeys (`nkeys`, checked) at index 2, then keys and args.
         `name` names it in a raised error's "script: ..." suffix.
         """
-        nkeys = check_numkeys(argv)
         fake = self.session
         fake.db = s.db
         fake.db_index = s.db_index
@@ -179,24 +179,23 @@ class LuaVM:
         if self.clock is not None:
             self.started_ms = self.clock()
         try:
-            runner = self._run_script if is_eval else self._run_function
-            result = runner(f, nkeys, *argv[3:])
+            result = (self._run_script if is_eval else self._run_function)(f, nkeys, *argv[3:])
         finally:
             self.caller = None
             self.busy = False
             self.kill_requested = False
-        if type(result) is not tuple:
-            result = (result,)
-        ok = result[0]
-        if not ok:
+        if type(result) is tuple:
+            if result[0]:
+                value = result[1]
+                if type(value) is bytes or type(value) is int:
+                    return value
+                reply = convert.from_lua(value, self.resp3)
+                if isinstance(reply, ErrorReply):
+                    raise CommandError(bytes(reply))
+                return reply
             self._rearm_hook()  # the error handler stopped the hook (see the sandbox)
-        value = result[1] if len(result) > 1 else None
-        if ok:
-            reply = convert.from_lua(value, self.resp3)
-            if isinstance(reply, ErrorReply):
-                raise CommandError(bytes(reply))
-            return reply
-        raise CommandError(self._error_text(value, name))
+            raise CommandError(self._error_text(result[1] if len(result) > 1 else None, name))
+        return None  # the script returned nothing
 
     def _error_text(self, err: Any, name: bytes) -> bytes:
         if err is None or lua51.lua_type(err) != "table":
@@ -212,10 +211,42 @@ class LuaVM:
     # -- redis.call ----------------------------------------------------------
 
     def _call(self, *args: Any) -> Any:
+        # The usual call: a plain command, string arguments, allowed here (see `_fast_commands`).
+        entry = self._fast(args[0]) if args and type(args[0]) is bytes else None
+        if entry is not None:
+            cmd, least, most, write = entry
+            if least <= len(args) <= most and (not write or not self.read_only):
+                for a in args:
+                    if type(a) is not bytes:
+                        break
+                else:
+                    if write:
+                        self.wrote = True
+                    fake = self.session
+                    reply = self.engine.call(cmd, list(args), fake)
+                    if fake.attention:
+                        fake.attention = False
+                        fake.outbox.clear()
+                    if type(reply) is bytes or type(reply) is int:
+                        return reply
+                    if isinstance(reply, ErrorReply):
+                        raise CallError(bytes(reply))
+                    return convert.to_lua(self.lua, reply, self.resp3)
         reply = self._dispatch(args)
         if type(reply) is tuple:
             raise CallError(reply[1])
         return reply
+
+    def _fast_commands(self) -> Any:
+        """Name (as spelled in the table) -> (row, least argc, most argc, writes) for every
+        command a script may call that has no subcommands: `_call`'s one-lookup path."""
+        table = {}
+        for name, cmd in self.engine.table.lookup.items():
+            if cmd.subcommands or cmd.handler is None or "noscript" in cmd.flags or cmd is self._time:
+                continue
+            most = cmd.arity if cmd.arity > 0 else 1 << 62
+            table[name] = (cmd, abs(cmd.arity), most, "write" in cmd.flags)
+        return table.get
 
     def _pcall(self, *args: Any) -> Any:
         return self._dispatch(args)
