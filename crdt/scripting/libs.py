@@ -21,10 +21,10 @@ libraries Redis bundles:
 from __future__ import annotations
 
 import math
+import re
 import struct as pystruct
 from typing import Any
 
-import orjson
 from lupa import lua51
 
 lua_type = lua51.lua_type
@@ -34,70 +34,71 @@ MAX_DEPTH = 1000
 
 
 class LibError(Exception):
-    """An error a library function raises in Lua, with this text."""
+    """An error a library function raises in Lua, with this text.
+
+    Like the C libraries' luaL_error, it names the calling script's line
+    ("user_script:1: ...") when it ends a script; see the sandbox's handler.
+    """
+
+
+def argerror(n: int, fname: str, msg: str) -> LibError:
+    """luaL_argerror's text."""
+    return LibError("bad argument #%d to '%s' (%s)" % (n, fname, msg))
 
 
 class Null:
-    """cjson.null: the userdata that stands for JSON null."""
+    """cjson.null: the userdata that stands for JSON null (Redis's is a NULL light userdata)."""
 
     def __repr__(self) -> str:
-        return "cjson.null"
+        return "userdata: (nil)"
+
+    __str__ = __repr__
 
 
 NULL = Null()
 
-_WRAP = r"""
-local function finish(ok, ...)
-    if not ok then error((...), 0) end
-    return ...
-end
-return function(f) return function(...) return finish(f(...)) end end
-"""
-
 
 def build(lua: Any) -> Any:
-    """The `libs` table the sandbox reads: version facts and the four libraries."""
-    wrap = lua.execute(_WRAP)
+    """The `libs` table the sandbox reads: version facts and the four libraries.
 
-    def table(functions: dict[bytes, Any], extra: dict[bytes, Any] | None = None) -> Any:
-        entries: dict[bytes, Any] = {}
-        for name, fn in functions.items():
-            entries[name] = wrap(_guarded(fn))
-        entries.update(extra or {})
-        return lua.table_from(entries)
+    Each library is ``{fns = {...}, consts = {...}}``: the sandbox turns every
+    function into a Lua C function (python.as_function), so a script's call
+    to one is a C call, as with Redis's libraries.
+    """
+    def spec(fns: dict[bytes, Any], consts: dict[bytes, Any] | None = None) -> Any:
+        return lua.table_from({b"fns": lua.table_from({k: _guarded(f, k.decode()) for k, f in fns.items()}),
+                               b"consts": lua.table_from(consts or {})})
 
     ctx = _Ctx(lua)
-    bit = table({b"tobit": _tobit, b"tohex": _tohex, b"bnot": lambda x: _s32(~_n(x)),
-                 b"band": _fold(lambda a, b: a & b), b"bor": _fold(lambda a, b: a | b),
-                 b"bxor": _fold(lambda a, b: a ^ b), b"lshift": _lshift, b"rshift": _rshift,
-                 b"arshift": _arshift, b"rol": _rol, b"ror": _ror, b"bswap": _bswap})
-    cjson = table({b"encode": ctx.json_encode, b"decode": ctx.json_decode,
-                   b"encode_keep_buffer": _noop, b"encode_max_depth": _noop,
-                   b"decode_max_depth": _noop, b"encode_number_precision": _noop,
-                   b"encode_sparse_array": _noop, b"encode_invalid_numbers": _noop,
-                   b"decode_invalid_numbers": _noop},
-                  {b"null": NULL, b"_NAME": b"cjson", b"_VERSION": b"2.1.0"})
-    cmsgpack = table({b"pack": ctx.msgpack_pack, b"unpack": ctx.msgpack_unpack,
-                      b"unpack_one": ctx.msgpack_unpack_one, b"unpack_limit": ctx.msgpack_unpack_limit},
-                     {b"_NAME": b"lua-cmsgpack", b"_VERSION": b"lua-cmsgpack 0.4.0",
-                      b"_COPYRIGHT": b"Copyright (C) 2012, Salvatore Sanfilippo",
-                      b"_DESCRIPTION": b"MessagePack C implementation for Lua"})
-    struct = table({b"pack": _struct_pack, b"unpack": _struct_unpack, b"size": _struct_size})
+    bit = spec({b"tobit": _tobit, b"tohex": _tohex, b"bnot": lambda *a: _s32(~_n(a, 1, "bnot")),
+                b"band": _fold("band", lambda a, b: a & b), b"bor": _fold("bor", lambda a, b: a | b),
+                b"bxor": _fold("bxor", lambda a, b: a ^ b), b"lshift": _shift("lshift"),
+                b"rshift": _shift("rshift"), b"arshift": _shift("arshift"), b"rol": _shift("rol"),
+                b"ror": _shift("ror"), b"bswap": lambda *a: _bswap(_n(a, 1, "bswap"))})
+    cjson = spec({b"encode": ctx.json_encode, b"decode": ctx.json_decode,
+                  b"encode_keep_buffer": _noop, b"encode_max_depth": _noop,
+                  b"decode_max_depth": _noop, b"encode_number_precision": _noop,
+                  b"encode_sparse_array": _noop, b"encode_invalid_numbers": _noop,
+                  b"decode_invalid_numbers": _noop, b"new": _noop},
+                 {b"null": NULL, b"_NAME": b"cjson", b"_VERSION": b"2.1.0"})
+    cmsgpack = spec({b"pack": ctx.msgpack_pack, b"unpack": ctx.msgpack_unpack,
+                     b"unpack_one": ctx.msgpack_unpack_one, b"unpack_limit": ctx.msgpack_unpack_limit},
+                    {b"_NAME": b"lua-cmsgpack", b"_VERSION": b"lua-cmsgpack 0.4.0",
+                     b"_COPYRIGHT": b"Copyright (C) 2012, Salvatore Sanfilippo",
+                     b"_DESCRIPTION": b"MessagePack C implementation for Lua"})
+    struct = spec({b"pack": _struct_pack, b"unpack": _struct_unpack, b"size": _struct_size})
     return lua.table_from({b"version": VERSION, b"version_num": VERSION_NUM, b"bit": bit,
                            b"cjson": cjson, b"cmsgpack": cmsgpack, b"struct": struct})
 
 
-def _guarded(fn: Any) -> Any:
+def _guarded(fn: Any, fname: str) -> Any:
     def call(*args: Any) -> Any:
         try:
-            result = fn(*args)
-        except LibError as e:
-            return False, str(e).encode()
-        except (TypeError, ValueError, OverflowError, pystruct.error) as e:
-            return False, b"bad argument (" + str(e).encode() + b")"
-        if type(result) is tuple:
-            return (True, *result)
-        return True, result
+            return fn(*args)
+        except LibError:
+            raise
+        except (TypeError, ValueError, OverflowError, pystruct.error, IndexError) as e:
+            raise LibError("bad argument to '%s' (%s)" % (fname, e)) from None
     return call
 
 
@@ -108,14 +109,16 @@ def _noop(*args: Any) -> Any:
 # -- bit -------------------------------------------------------------------------
 
 
-def _n(x: Any) -> int:
+def _n(args: tuple[Any, ...], i: int, fname: str) -> int:
+    """Argument `i` (1-based) as LuaBitOp reads it: a number, normalised to 32 bits."""
+    x = args[i - 1] if len(args) >= i else None
     if type(x) is bytes:
         try:
             x = float(x)
         except ValueError:
-            raise LibError("bad argument #1 (number expected, got string)") from None
+            raise argerror(i, fname, "number expected, got string") from None
     if type(x) not in (int, float):
-        raise LibError("bad argument #1 (number expected, got %s)" % ("nil" if x is None else "no value"))
+        raise argerror(i, fname, "number expected, got %s" % ("no value" if len(args) < i else lua_type(x) or "nil"))
     if type(x) is float:
         if math.isnan(x) or math.isinf(x):
             return 0
@@ -128,60 +131,53 @@ def _s32(x: int) -> int:
     return x - 0x100000000 if x & 0x80000000 else x
 
 
-def _tobit(x: Any) -> int:
-    return _s32(_n(x))
+def _tobit(*args: Any) -> int:
+    return _s32(_n(args, 1, "tobit"))
 
 
-def _fold(op: Any) -> Any:
-    def f(x: Any, *rest: Any) -> int:
-        acc = _n(x)
-        for y in rest:
-            acc = op(acc, _n(y))
+def _fold(fname: str, op: Any) -> Any:
+    def f(*args: Any) -> int:
+        acc = _n(args, 1, fname)
+        for i in range(2, len(args) + 1):
+            acc = op(acc, _n(args, i, fname))
         return _s32(acc)
     return f
 
 
-def _tohex(x: Any, n: Any = 8) -> bytes:
-    value = _n(x)
-    digits = 8 if n is None else _s32(_n(n))
+def _tohex(*args: Any) -> bytes:
+    value = _n(args, 1, "tohex")
+    digits = 8 if len(args) < 2 or args[1] is None else _s32(_n(args, 2, "tohex"))
     upper = digits < 0
     digits = min(abs(digits), 8)
     text = ("%08x" % value)[8 - digits:]
     return (text.upper() if upper else text).encode()
 
 
-def _lshift(x: Any, n: Any) -> int:
-    return _s32(_n(x) << (_n(n) & 31))
+def _shift(fname: str) -> Any:
+    def f(*args: Any) -> int:
+        v, k = _n(args, 1, fname), _n(args, 2, fname) & 31
+        if fname == "lshift":
+            return _s32(v << k)
+        if fname == "rshift":
+            return _s32(v >> k)
+        if fname == "arshift":
+            return _s32(_s32(v) >> k)
+        if fname == "rol":
+            return _s32((v << k) | (v >> (32 - k)))
+        return _s32((v >> k) | (v << (32 - k)))
+    return f
 
 
-def _rshift(x: Any, n: Any) -> int:
-    return _s32(_n(x) >> (_n(n) & 31))
-
-
-def _arshift(x: Any, n: Any) -> int:
-    return _s32(_s32(_n(x)) >> (_n(n) & 31))
-
-
-def _rol(x: Any, n: Any) -> int:
-    v, k = _n(x), _n(n) & 31
-    return _s32((v << k) | (v >> (32 - k)))
-
-
-def _ror(x: Any, n: Any) -> int:
-    v, k = _n(x), _n(n) & 31
-    return _s32((v >> k) | (v << (32 - k)))
-
-
-def _bswap(x: Any) -> int:
-    return _s32(int.from_bytes(_n(x).to_bytes(4, "little"), "big"))
+def _bswap(v: int) -> int:
+    return _s32(int.from_bytes(v.to_bytes(4, "little"), "big"))
 
 
 # -- cjson and cmsgpack ----------------------------------------------------------
 
 
 def _number_text(x: Any) -> bytes:
-    if type(x) is int:
-        return b"%d" % x
+    """A Lua number as cjson prints it (%.14g: 1e+14, not 100000000000000)."""
+    x = float(x)
     if math.isnan(x) or math.isinf(x):
         raise LibError("Cannot serialise number: must not be NaN or Inf")
     return b"%.14g" % x
@@ -274,36 +270,19 @@ class _Ctx:
         else:
             raise LibError("Cannot serialise %s: type not supported" % (lua_type(v) or "userdata"))
 
-    def json_decode(self, text: Any = ..., *rest: Any) -> Any:
-        if text is ... or rest:
-            raise LibError("bad argument #1 to 'decode' (expected 1 argument)")
+    def json_decode(self, *args: Any) -> Any:
+        if len(args) != 1:
+            raise argerror(1, "decode", "expected 1 argument")
+        text = args[0]
         if type(text) in (int, float):
             text = _number_text(text)
         if type(text) is not bytes:
-            raise LibError("bad argument #1 to 'decode' (string expected, got %s)"
-                           % (lua_type(text) or "nil"))
-        try:
-            parsed = orjson.loads(text)
-        except orjson.JSONDecodeError as e:
-            raise LibError("Expected value but found invalid token at character %d" % (e.pos + 1)) from None
-        return self._to_lua(parsed, 0)
-
-    def _to_lua(self, v: Any, depth: int) -> Any:
-        if depth > MAX_DEPTH:
-            raise LibError("Found too many nested data structures (%d) at character 1" % depth)
-        if isinstance(v, str):
-            return v.encode()
-        if v is None:
-            return NULL
-        if isinstance(v, list):
-            return self.lua.table_from([self._to_lua(x, depth + 1) for x in v])
-        if isinstance(v, dict):
-            return self.lua.table_from({k.encode(): self._to_lua(x, depth + 1) for k, x in v.items()})
-        return v
+            raise argerror(1, "decode", "string expected, got %s" % (lua_type(text) or "nil"))
+        return _JsonDecoder(self.lua, text).document()
 
     def msgpack_pack(self, *values: Any) -> bytes:
         if not values:
-            raise LibError("MessagePack pack needs input.")
+            raise argerror(0, "pack", "MessagePack pack needs input.")
         out = bytearray()
         for v in values:
             self._pack(v, out, 0)
@@ -315,8 +294,12 @@ class _Ctx:
             out.append(0xC0)
         elif t is bool:
             out.append(0xC3 if v else 0xC2)
-        elif t is float and not v.is_integer() or t is float and math.isinf(v):
-            out += b"\xcb" + pystruct.pack(">d", v)
+        elif t is float and (not v.is_integer() or math.isinf(v)):
+            single = pystruct.unpack(">f", pystruct.pack(">f", v))[0] if abs(v) < 3.4e38 or math.isinf(v) else None
+            if single == v or (single != single and v != v):
+                out += b"\xca" + pystruct.pack(">f", v)
+            else:
+                out += b"\xcb" + pystruct.pack(">d", v)
         elif t in (int, float):
             _pack_int(int(v), out)
         elif t is bytes:
@@ -336,7 +319,7 @@ class _Ctx:
                 n = _array_length(items)
             except LibError:
                 n = -1
-            if n > 0:
+            if n >= 0:  # an empty table is an (empty) array
                 _pack_header(n, out, 0x90, b"\xdc", b"\xdd")
                 for i in range(1, n + 1):
                     self._pack(v[i], out, depth + 1)
@@ -350,14 +333,12 @@ class _Ctx:
 
     def msgpack_unpack(self, data: Any = None) -> Any:
         if type(data) is not bytes:
-            raise LibError("bad argument #1 to 'unpack' (string expected)")
+            raise argerror(1, "unpack", "string expected, got %s" % (lua_type(data) or "nil"))
         values = []
         pos = 0
         while pos < len(data):
             value, pos = self._unpack(data, pos)
             values.append(value)
-        if not values:
-            raise LibError("Bad data format in input.")
         return tuple(values)
 
     def msgpack_unpack_limit(self, data: Any = None, limit: Any = 0, offset: Any = 0) -> Any:
@@ -470,136 +451,341 @@ def _pack_header(n: int, out: bytearray, fix: int, c16: bytes, c32: bytes) -> No
 
 
 # -- struct ----------------------------------------------------------------------
+# lua_struct (Roberto Ierusalimschy's): ">" big endian, "<" and "=" little, "!n" alignment;
+# "b B h H l L T i I" integers (i/I take an optional size, "l" is 8 bytes), "f d" floats,
+# "s" a zero-terminated string, "cn" n chars ("c0": the length is the value before), "x"
+# a padding byte.
 
-_STRUCT_INTS = {"b": 1, "B": 1, "h": 2, "H": 2, "i": 4, "I": 4, "l": 8, "L": 8, "j": 8, "J": 8,
-                "T": 8}
-
-
-def _struct_items(fmt: bytes) -> list[tuple[str, int]]:
-    """The format as (letter, count) pairs; endianness letters have count 0."""
-    text = fmt.decode("latin-1")
-    items = []
-    i = 0
-    while i < len(text):
-        c = text[i]
-        i += 1
-        j = i
-        while j < len(text) and text[j].isdigit():
-            j += 1
-        count = int(text[i:j]) if j > i else -1
-        i = j
-        if c == " ":
-            continue
-        if c not in "<>!=xbBhHiIlLjJTfdscz":
-            raise LibError("invalid format option '%s'" % c)
-        items.append((c, count))
-    return items
+_STRUCT_SIZES = {"b": 1, "B": 1, "h": 2, "H": 2, "l": 8, "L": 8, "T": 8, "i": 4, "I": 4,
+                 "f": 4, "d": 8, "x": 1, "s": 0, "c": 1}
+MAXINTSIZE = 32
+MAXALIGN = 8
 
 
-def _struct_walk(fmt: bytes) -> list[tuple[str, int, str]]:
-    """(letter, size, endianness) for every item."""
-    endian = "<"
-    out = []
-    for c, count in _struct_items(fmt):
-        if c in "<>=!":
-            endian = {"<": "<", ">": ">", "=": "<", "!": endian}[c]
-            continue
-        if c in _STRUCT_INTS:
-            size = count if count > 0 and c in "iI" else _STRUCT_INTS[c]
-            if size > 8:
-                raise LibError("integral size %d is larger than limit of 8" % size)
-        elif c == "f":
-            size = 4
-        elif c == "d":
-            size = 8
-        elif c == "x":
-            size = 1
-        elif c == "c":
-            size = max(count, 0) if count >= 0 else 1
-        elif c == "s":
-            size = count if count > 0 else 8
-        else:
-            size = 0
-        out.append((c, size, endian))
-    return out
+class _Walk:
+    """The format's items in order: (option, size, little endian, padding before it)."""
+
+    def __init__(self, fmt: Any, fname: str) -> None:
+        if type(fmt) in (int, float):
+            fmt = _number_text(fmt)
+        if type(fmt) is not bytes:
+            raise argerror(1, fname, "string expected, got %s" % (lua_type(fmt) or "nil"))
+        self.text = fmt.decode("latin-1")
+        self.name = fname
+
+    def items(self, total_of: Any) -> Any:
+        text = self.text
+        little = True
+        align = 1
+        i = 0
+        while i < len(text):
+            opt = text[i]
+            i += 1
+            j = i
+            while j < len(text) and text[j].isdigit():
+                j += 1
+            number = int(text[i:j]) if j > i else None
+            if opt == " ":
+                continue
+            if opt in "<=":
+                little = True
+                continue
+            if opt == ">":
+                little = False
+                continue
+            if opt == "!":
+                align = number if number is not None else MAXALIGN
+                i = j
+                continue
+            if opt not in _STRUCT_SIZES:
+                raise argerror(1, self.name, "invalid format option '%s'" % opt)
+            size = _STRUCT_SIZES[opt]
+            if opt in "iI" and number is not None:
+                size = number
+                i = j
+                if size > MAXINTSIZE:
+                    raise LibError("integral size %d is larger than limit of %d" % (size, MAXINTSIZE))
+            elif opt == "c":
+                size = number if number is not None else 1
+                i = j
+            elif number is not None:
+                raise argerror(1, self.name, "invalid format option '%s'" % text[i])
+            pad = 0
+            if size > 1 and opt not in "cs":
+                a = min(size, align)
+                if a & (a - 1):
+                    raise argerror(1, self.name, "alignment must be power of 2")
+                pad = (a - (total_of() & (a - 1))) & (a - 1)
+            yield opt, size, little, pad
 
 
-def _struct_size(fmt: Any) -> int:
+def _struct_size(*args: Any) -> int:
+    walk = _Walk(args[0] if args else None, "size")
     total = 0
-    for c, size, _ in _struct_walk(_bytes(fmt)):
-        if c in "sz":
-            raise LibError("options 's' and 'z' are variable-length")
-        total += size
+    for opt, size, _, pad in walk.items(lambda: total):
+        if opt == "s" or (opt == "c" and size == 0):
+            raise argerror(1, "size", "option '%s' has no fixed size" % opt)
+        total += pad + size
     return total
 
 
-def _bytes(v: Any) -> bytes:
-    if type(v) is bytes:
-        return v
-    if type(v) in (int, float):
-        return _number_text(v)
-    raise LibError("bad argument #1 (string expected)")
-
-
-def _struct_pack(fmt: Any, *args: Any) -> bytes:
+def _struct_pack(*args: Any) -> bytes:
+    walk = _Walk(args[0] if args else None, "pack")
     out = bytearray()
-    values = list(args)
-    for c, size, endian in _struct_walk(_bytes(fmt)):
-        if c == "x":
+    arg = 1
+    for opt, size, little, pad in walk.items(lambda: len(out)):
+        out += bytes(pad)
+        if opt == "x":
             out.append(0)
             continue
-        if not values:
-            raise LibError("bad argument to 'pack' (no value)")
-        v = values.pop(0)
-        order = "little" if endian == "<" else "big"
-        if c in _STRUCT_INTS:
-            n = int(v) if type(v) in (int, float) else int(_bytes(v))
+        arg += 1
+        v = args[arg - 1] if len(args) >= arg else None
+        order = "little" if little else "big"
+        if opt in "bBhHlLTiI":
+            got = "string" if type(v) is bytes else lua_type(v) or ("nil" if len(args) >= arg else "no value")
+            if type(v) is bytes:
+                try:
+                    v = float(v)
+                except ValueError:
+                    v = None
+            if type(v) not in (int, float):
+                raise argerror(arg, "pack", "number expected, got %s" % got)
+            n = int(v)
             out += (n & ((1 << (8 * size)) - 1)).to_bytes(size, order)
-        elif c in "fd":
-            out += pystruct.pack(endian + c, float(v))
-        elif c == "c":
-            s = _bytes(v)
-            out += s[:size] if size else s
-            if len(s) < size:
-                out += bytes(size - len(s))
-        elif c == "z":
-            out += _bytes(v) + b"\x00"
-        elif c == "s":
-            s = _bytes(v)
-            out += len(s).to_bytes(size, order) + s
+        elif opt in "fd":
+            if type(v) not in (int, float):
+                raise argerror(arg, "pack", "number expected, got %s" % (lua_type(v) or "no value"))
+            out += pystruct.pack(("<" if little else ">") + opt, float(v))
+        else:  # c, s
+            if type(v) in (int, float):
+                v = _number_text(v)
+            if type(v) is not bytes:
+                raise argerror(arg, "pack", "string expected, got %s" % (lua_type(v) or "no value"))
+            if opt == "c":
+                n = size or len(v)
+                if len(v) < n:  # lua_struct names the argument after it here
+                    raise argerror(arg + 1, "pack", "string too short")
+                out += v[:n]
+            else:
+                out += v + b"\x00"
     return bytes(out)
 
 
-def _struct_unpack(fmt: Any, data: Any, start: Any = 1) -> tuple[Any, ...]:
-    d = _bytes(data)
-    pos = int(start) - 1
+def _struct_unpack(*args: Any) -> tuple[Any, ...]:
+    walk = _Walk(args[0] if args else None, "unpack")
+    data = args[1] if len(args) > 1 else None
+    if type(data) in (int, float):
+        data = _number_text(data)
+    if type(data) is not bytes:
+        raise argerror(2, "unpack", "string expected, got %s" % (lua_type(data) or "no value"))
+    pos = int(args[2]) - 1 if len(args) > 2 and type(args[2]) in (int, float) else 0
+    if pos < 0 or pos > len(data):
+        raise argerror(3, "unpack", "offset must be 1 or greater")
     out: list[Any] = []
-    for c, size, endian in _struct_walk(_bytes(fmt)):
-        order = "little" if endian == "<" else "big"
-        if c == "z":
-            end = d.find(b"\x00", pos)
+    for opt, size, little, pad in walk.items(lambda: pos):
+        pos += pad
+        if opt == "s":
+            end = data.find(b"\x00", pos)
             if end < 0:
-                raise LibError("unfinished string for format 'z'")
-            out.append(d[pos:end])
+                raise argerror(2, "unpack", "unfinished string in data")
+            out.append(data[pos:end])
             pos = end + 1
             continue
-        if pos + size > len(d):
-            raise LibError("data string too short")
-        chunk = d[pos:pos + size]
+        if opt == "c" and size == 0:
+            if not out or type(out[-1]) not in (int, float):
+                raise argerror(1, "unpack", "format 'c0' needs a previous size")
+            size = int(out.pop())
+        if pos + size > len(data):
+            raise argerror(2, "unpack", "data string too short")
+        chunk = data[pos:pos + size]
         pos += size
-        if c == "x":
+        order = "little" if little else "big"
+        if opt == "x":
             continue
-        if c in _STRUCT_INTS:
-            out.append(int.from_bytes(chunk, order, signed=c in "bhilj"))
-        elif c in "fd":
-            out.append(pystruct.unpack(endian + c, chunk)[0])
-        elif c == "c":
+        if opt in "bBhHlLTiI":
+            out.append(int.from_bytes(chunk, order, signed=opt in "bhli"))
+        elif opt in "fd":
+            out.append(pystruct.unpack(("<" if little else ">") + opt, chunk)[0])
+        else:
             out.append(chunk)
-        elif c == "s":
-            n = int.from_bytes(chunk, order)
-            if pos + n > len(d):
-                raise LibError("data string too short")
-            out.append(d[pos:pos + n])
-            pos += n
     out.append(pos + 1)
     return tuple(out)
+
+
+# -- the cjson decoder -------------------------------------------------------------
+
+
+class _JsonDecoder:
+    """Redis's cjson decoding, with its error texts: token by token, doubles for numbers."""
+
+    _SIMPLE = {ord("{"): "T_OBJ_BEGIN", ord("}"): "T_OBJ_END", ord("["): "T_ARR_BEGIN",
+               ord("]"): "T_ARR_END", ord(":"): "T_COLON", ord(","): "T_COMMA"}
+    _NUMBER = re.compile(rb"-?(?:0[xX][0-9a-fA-F]+|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf(?:inity)?|nan)",
+                         re.IGNORECASE)
+
+    def __init__(self, lua: Any, text: bytes) -> None:
+        self.lua = lua
+        self.text = text
+        self.pos = 0
+        self.depth = 0
+
+    def _token(self) -> tuple[str, Any, int]:
+        text, pos = self.text, self.pos
+        while pos < len(text) and text[pos] in b" \t\r\n":
+            pos += 1
+        start = pos
+        if pos >= len(text):
+            self.pos = pos
+            return "T_END", None, start
+        c = text[pos]
+        if c in self._SIMPLE:
+            self.pos = pos + 1
+            return self._SIMPLE[c], None, start
+        if c == ord('"'):
+            return self._string(pos)
+        for word, kind, value in ((b"true", "T_BOOLEAN", True), (b"false", "T_BOOLEAN", False),
+                                  (b"null", "T_NULL", NULL)):
+            if text.startswith(word, pos):
+                self.pos = pos + len(word)
+                return kind, value, start
+        m = self._NUMBER.match(text, pos)
+        if m and (c in b"-0123456789"):
+            raw = m.group(0)
+            try:
+                value = float(int(raw, 16)) if raw.lower().lstrip(b"-").startswith(b"0x") else float(raw)
+            except ValueError:
+                return "T_ERROR", "invalid number", start
+            if raw.lower().lstrip(b"-").startswith((b"inf", b"nan")):
+                return "T_ERROR", "invalid number", start
+            self.pos = m.end()
+            if value.is_integer() and abs(value) < 2**63:
+                return "T_NUMBER", int(value), start
+            return "T_NUMBER", value, start
+        return "T_ERROR", "invalid token", start
+
+    def _string(self, pos: int) -> tuple[str, Any, int]:
+        text = self.text
+        start = pos
+        pos += 1
+        out = bytearray()
+        escapes = {ord('"'): b'"', ord("\\"): b"\\", ord("/"): b"/", ord("b"): b"\b",
+                   ord("f"): b"\f", ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t"}
+        while True:
+            if pos >= len(text):
+                return "T_ERROR", "unexpected end of string", start
+            c = text[pos]
+            if c == ord('"'):
+                self.pos = pos + 1
+                return "T_STRING", bytes(out), start
+            if c == ord("\\"):
+                if pos + 1 >= len(text):
+                    return "T_ERROR", "invalid escape code", start
+                e = text[pos + 1]
+                if e in escapes:
+                    out += escapes[e]
+                    pos += 2
+                    continue
+                if e == ord("u"):
+                    code = self._unicode(pos)
+                    if code is None:
+                        return "T_ERROR", "invalid unicode escape code", start
+                    ch, pos = code
+                    out += ch
+                    continue
+                return "T_ERROR", "invalid escape code", start
+            out.append(c)
+            pos += 1
+
+    def _unicode(self, pos: int) -> tuple[bytes, int] | None:
+        hex4 = self.text[pos + 2:pos + 6]
+        try:
+            code = int(hex4, 16)
+        except ValueError:
+            return None
+        if len(hex4) != 4:
+            return None
+        pos += 6
+        if 0xD800 <= code <= 0xDBFF:
+            if self.text[pos:pos + 2] != b"\\u":
+                return None
+            try:
+                low = int(self.text[pos + 2:pos + 6], 16)
+            except ValueError:
+                return None
+            if not 0xDC00 <= low <= 0xDFFF:
+                return None
+            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+            pos += 6
+        elif 0xDC00 <= code <= 0xDFFF:
+            return None
+        return chr(code).encode("utf-8", "surrogatepass"), pos
+
+    def _fail(self, expected: str, token: tuple[str, Any, int]) -> LibError:
+        kind, value, start = token
+        found = value if kind == "T_ERROR" else kind
+        return LibError("Expected %s but found %s at character %d" % (expected, found, start + 1))
+
+    def document(self) -> Any:
+        value = self._value(self._token())
+        end = self._token()
+        if end[0] != "T_END":
+            raise self._fail("the end", end)
+        return value
+
+    def _value(self, token: tuple[str, Any, int]) -> Any:
+        kind, value, start = token
+        if kind in ("T_STRING", "T_NUMBER", "T_BOOLEAN", "T_NULL"):
+            return value
+        if kind == "T_OBJ_BEGIN":
+            return self._object(start)
+        if kind == "T_ARR_BEGIN":
+            return self._array(start)
+        raise self._fail("value", token)
+
+    def _nest(self, start: int) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise LibError("Found too many nested data structures (%d) at character %d"
+                           % (self.depth, start + 1))
+
+    def _object(self, start: int) -> Any:
+        self._nest(start)
+        table = self.lua.table_from({})
+        token = self._token()
+        if token[0] == "T_OBJ_END":
+            self.depth -= 1
+            return table
+        while True:
+            if token[0] != "T_STRING":
+                raise self._fail("object key string", token)
+            key = token[1]
+            colon = self._token()
+            if colon[0] != "T_COLON":
+                raise self._fail("colon", colon)
+            table[key] = self._value(self._token())
+            token = self._token()
+            if token[0] == "T_OBJ_END":
+                self.depth -= 1
+                return table
+            if token[0] != "T_COMMA":
+                raise self._fail("comma or object end", token)
+            token = self._token()
+
+    def _array(self, start: int) -> Any:
+        self._nest(start)
+        table = self.lua.table_from({})
+        token = self._token()
+        if token[0] == "T_ARR_END":
+            self.depth -= 1
+            return table
+        i = 1
+        while True:
+            table[i] = self._value(token)
+            i += 1
+            token = self._token()
+            if token[0] == "T_ARR_END":
+                self.depth -= 1
+                return table
+            if token[0] != "T_COMMA":
+                raise self._fail("comma or array end", token)
+            token = self._token()

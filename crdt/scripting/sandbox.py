@@ -54,10 +54,13 @@ local redis = {
 redis.call = as_function(py_call)
 for name, f in raw_pairs(helpers) do redis[name] = as_function(f) end
 
+-- A Python exception raised through Lua: redis.call's errors become {err=...}; a
+-- library's (cjson.decode...) a string error that, like luaL_error's, names
+-- the script's line once the handler knows it (`positional`).
 local function unwrap(e)
     if type(e) == 'userdata' then
-        local text = py_unwrap(e)
-        if text ~= nil then return {err = text} end
+        local text, positional = py_unwrap(e)
+        if text ~= nil then return {err = text, positional = positional} end
     end
     return e
 end
@@ -68,9 +71,16 @@ function redis.pcall(...)
     return r
 end
 
+local function library(spec)
+    local t = {}
+    for name, f in raw_pairs(spec.fns) do t[name] = as_function(f) end
+    for name, v in raw_pairs(spec.consts) do t[name] = v end
+    return t
+end
 local packed = {
     string = string, table = table, math = math, coroutine = coroutine,
-    bit = libs.bit, cjson = libs.cjson, cmsgpack = libs.cmsgpack, struct = libs.struct,
+    bit = library(libs.bit), cjson = library(libs.cjson), cmsgpack = library(libs.cmsgpack),
+    struct = library(libs.struct),
 }
 local allowed = {
     '_VERSION', 'assert', 'collectgarbage', 'error', 'gcinfo', 'getmetatable', 'ipairs',
@@ -187,6 +197,11 @@ local function handler(err)
     end
     if info then source, line = info.source, info.currentline end
     err = unwrap(err)
+    if type(err) == 'table' and err.positional then
+        local where = ''
+        if source and source:sub(1, 1) == '@' then where = source:sub(2) .. ':' .. line .. ': ' end
+        err = where .. err.err
+    end
     if type(err) ~= 'table' then
         err = {err = 'ERR ' .. tostring(err)}
     elseif type(err.err) ~= 'string' then

@@ -471,10 +471,13 @@ class CallError(Exception):
         self.text = text
 
 
-def _unwrap(e: Any) -> bytes | None:
-    """The error text of a Python exception raised through Lua, None for other userdata."""
+def _unwrap(e: Any) -> Any:
+    """The error text of a Python exception raised through Lua (and whether it names the
+    script's line, as a library's luaL_error does), None for other userdata."""
     if isinstance(e, CallError):
         return e.text
+    if isinstance(e, libs.LibError):
+        return str(e).encode(), True
     if isinstance(e, BaseException):  # a bug of ours inside a callback
         return ("ERR " + type(e).__name__ + ": " + str(e)).encode()
     return None
