@@ -28,6 +28,7 @@ _FLAGS = "noscript stale skip_monitor no_mandatory_keys"
 
 def _fcall(s: Session, argv: list[bytes], read_only: bool) -> Any:
     vm = lua.of(s.engine)
+    lua.announce(s, argv)
     fn = vm.libraries.function(argv[1])
     if fn is None:
         raise CommandError(b"ERR Function not found")

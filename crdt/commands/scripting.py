@@ -33,6 +33,7 @@ _FLAGS = "noscript stale skip_monitor no_mandatory_keys"
 
 def _eval(s: Session, argv: list[bytes], read_only: bool) -> Any:
     vm = lua.of(s.engine)
+    lua.announce(s, argv)
     nkeys = lua.check_numkeys(argv)
     sha, f = vm.load(argv[1])
     return vm.run(s, f, sha, argv, nkeys, read_only)
@@ -40,6 +41,7 @@ def _eval(s: Session, argv: list[bytes], read_only: bool) -> Any:
 
 def _evalsha(s: Session, argv: list[bytes], read_only: bool) -> Any:
     vm = lua.of(s.engine)
+    lua.announce(s, argv)
     nkeys = lua.check_numkeys(argv)
     sha = argv[1]
     cached = vm.scripts.get(sha) if len(sha) == 40 else None

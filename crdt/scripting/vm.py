@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from lupa import lua51
 
+from crdt import monitor_feed
 from crdt.errors import CommandError
 from crdt.scripting import convert, libs
 from crdt.scripting.functions import Libraries
@@ -66,6 +67,16 @@ def of(engine: Any) -> LuaVM:
     return vm
 
 
+def announce(s: Session, argv: list[bytes]) -> None:
+    """EVAL & co. carry skip_monitor, yet MONITOR shows them before the script's own
+    commands ([db lua] lines), as Redis does: their line goes out here, first."""
+    engine = s.engine
+    if engine.monitors:
+        text = monitor_feed.line(s, argv, s.now_ms)
+        for monitor in engine.monitors:
+            engine.pubsub.push(monitor, text)
+
+
 def check_numkeys(argv: list[bytes]) -> int:
     """The numkeys of EVAL/FCALL-like command lines (argv[2]), checked as Redis checks it."""
     raw = argv[2]
@@ -100,7 +111,7 @@ class LuaVM:
         self.scripts: dict[bytes, tuple[bytes, Any]] = {}  # sha1 hex -> (body, function)
         self.libraries = Libraries()
         self.session = Session(engine, 0, 0)
-        self.session.name = b""
+        self.session.addr = "lua"  # MONITOR shows its commands as [db lua], as Redis does
         self.session.in_exec = True  # blocking commands answer at once
         self.session.flags = "S"  # unused by handlers; documents it is not a real client
         self._lookup = engine.table.lookup.get

@@ -55,6 +55,15 @@ def test_a_script_unblocks_a_waiting_pop_after_it_ends(box: EngineBox) -> None:
     assert [(s is waiter, reply) for s, reply in answered] == [(True, [b"q", b"b"])]
 
 
+def test_monitor_shows_a_scripts_commands_as_lua(box: EngineBox) -> None:
+    watcher = box.engine.open_session(box.now)
+    box("MONITOR", session=watcher)
+    watcher.outbox.clear()
+    box("EVAL", "return redis.call('get', 'k')", 0)
+    lines = [bytes(m) for m in watcher.outbox]
+    assert len(lines) == 2 and b'"EVAL"' in lines[0] and lines[1].endswith(b'[0 lua] "get" "k"')
+
+
 def test_eval_in_multi_runs_at_exec(box: EngineBox) -> None:
     assert box("MULTI") == b"OK"
     assert box("EVAL", "return redis.call('incr', 'n')", 0) == b"QUEUED"

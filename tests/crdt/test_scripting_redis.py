@@ -217,6 +217,18 @@ SCRIPT_SUBCOMMANDS = (b"script|load", b"script|exists", b"script|flush", b"scrip
                       b"script|debug", b"script|help")
 
 
+def test_info_counts_cached_scripts_as_redis_does(d: Differential) -> None:
+    def cached(info: object) -> object:
+        return [line for line in bytes(info).split(b"\r\n") if line.startswith(b"number_of_")]  # type: ignore[arg-type]
+
+    d.check(b"INFO", b"memory", normalise=cached)
+    d.check(b"SCRIPT", b"LOAD", b"return 'info'")
+    d.check(b"EVAL", b"return 'info2'", 0)
+    d.check(b"FUNCTION", b"LOAD", b"#!lua name=infolib\nredis.register_function('infof', function() end)")
+    d.check(b"INFO", b"memory", normalise=cached)
+    d.check(b"FUNCTION", b"DELETE", b"infolib")
+
+
 def test_command_info_and_docs_of_the_script_commands_match_redis(d: Differential) -> None:
     for name in (b"eval", b"evalsha", b"eval_ro", b"evalsha_ro", *SCRIPT_SUBCOMMANDS):
         d.check(b"COMMAND", b"INFO", name)
