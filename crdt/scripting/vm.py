@@ -108,7 +108,7 @@ class LuaVM:
         sandbox = self.lua.eval("loadstring")(SANDBOX.encode(), b"=sandbox")
         (self._run_script, self._run_function, self._compile, self._load_library,
          self._set_hook) = sandbox(self._call, self._pcall, self._helpers(), lib_table, _unwrap)
-        self.scripts: dict[bytes, tuple[bytes, Any]] = {}  # sha1 hex -> (body, function)
+        self.scripts: dict[bytes, tuple[bytes, Any, bool]] = {}  # sha1 hex -> (body, function, no-writes)
         self.libraries = Libraries()
         self.session = Session(engine, 0, 0)
         self.session.addr = "lua"  # MONITOR shows its commands as [db lua], as Redis does
@@ -149,15 +149,24 @@ class LuaVM:
             raise CommandError(error + _one_line(message if type(message) is bytes else b""))
         return result
 
-    def load(self, body: bytes) -> tuple[bytes, Any]:
-        """Compile and cache a script (SCRIPT LOAD, EVAL); returns (sha, function)."""
+    def load(self, body: bytes) -> tuple[bytes, Any, bool]:
+        """Compile and cache a script (SCRIPT LOAD, EVAL); returns (sha, function, no-writes).
+
+        A script may start with Redis 7.0's shebang, ``#!lua flags=no-writes,...``:
+        its flags are checked (only no-writes changes what gyrekv does) and the
+        code after the line is compiled, keeping the line numbers.
+        """
         sha = sha1hex(body)
         cached = self.scripts.get(sha)
         if cached is not None:
-            return sha, cached[1]
-        f = self.compile(body)
-        self.scripts[sha] = (body, f)
-        return sha, f
+            return sha, cached[1], cached[2]
+        no_writes = False
+        code = body
+        if body.startswith(b"#!"):
+            no_writes, code = _shebang(body)
+        f = self.compile(code)
+        self.scripts[sha] = (body, f, no_writes)
+        return sha, f, no_writes
 
     def flush(self) -> None:
         """SCRIPT FLUSH: forget every cached script (and let Lua free them)."""
@@ -492,6 +501,28 @@ def _unwrap(e: Any) -> Any:
     if isinstance(e, BaseException):  # a bug of ours inside a callback
         return ("ERR " + type(e).__name__ + ": " + str(e)).encode()
     return None
+
+
+SHEBANG_FLAGS = (b"no-writes", b"allow-oom", b"allow-stale", b"no-cluster", b"allow-cross-slot-keys")
+
+
+def _shebang(body: bytes) -> tuple[bool, bytes]:
+    """An EVAL script's ``#!lua [flags=a,b]`` line: (no-writes, the code after it)."""
+    end = body.find(b"\n")
+    if end < 0:
+        raise CommandError(b"ERR Invalid script shebang")
+    parts = body[:end].split()
+    if not parts or parts[0] != b"#!lua":
+        raise CommandError(b"ERR Unexpected engine in script shebang: %s" % (parts[0] if parts else b""))
+    flags: list[bytes] = []
+    for part in parts[1:]:
+        if not part.startswith(b"flags="):
+            raise CommandError(b"ERR Unknown lua shebang option: %s" % part)
+        for flag in part[6:].split(b","):
+            if flag and flag not in SHEBANG_FLAGS:
+                raise CommandError(b"ERR Unexpected flag in script shebang: %s" % flag)
+            flags.append(flag)
+    return b"no-writes" in flags, body[end:]
 
 
 def _number_arg(a: float) -> bytes:

@@ -100,6 +100,10 @@ ERRORS = [
     "return redis.call('set', 'k')",
     "return redis.call('incr', 1.5)", "return redis.call('echo', 1.5)", "return redis.call('echo', 3)",
     "return redis.call('echo', 1e20)", "return redis.call('echo', -0.25)",
+    "#!lua flags=no-writes\nreturn redis.call('set','x','1')", "#!lua flags=no-writes,bad\nreturn 1",
+    "#!lua foo=bar\nreturn 1", "#!js\nreturn 1", "#!lua\nreturn error('x')", "#!lua",
+    "#!lua flags=no-writes\nreturn redis.call('get','x')", "#!lua name=x\nreturn 1",
+    "#!lua flags=\nreturn 2", "#!lua flags=allow-oom,no-cluster\n\nreturn redis.call('incr', 'n')",
 ]
 
 
