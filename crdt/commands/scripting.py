@@ -42,7 +42,6 @@ def _eval(s: Session, argv: list[bytes], read_only: bool) -> Any:
 def _evalsha(s: Session, argv: list[bytes], read_only: bool) -> Any:
     vm = lua.of(s.engine)
     lua.announce(s, argv)
-    nkeys = lua.check_numkeys(argv)
     sha = argv[1]
     cached = vm.scripts.get(sha) if len(sha) == 40 else None
     if cached is None:
@@ -50,6 +49,7 @@ def _evalsha(s: Session, argv: list[bytes], read_only: bool) -> Any:
         cached = vm.scripts.get(sha) if len(sha) == 40 else None
         if cached is None:
             raise CommandError(lua.NOSCRIPT)
+    nkeys = lua.check_numkeys(argv)  # after the lookup, as in Redis
     return vm.run(s, cached[1], sha, argv, nkeys, read_only or cached[2])
 
 
@@ -134,6 +134,8 @@ def script_kill(s: Session, argv: list[bytes]) -> Any:
           summary="Set the debug mode for executed scripts.", syntax="(mode: YES | SYNC | NO)")
 def script_debug(s: Session, argv: list[bytes]) -> Any:
     mode = argv[2].lower()
+    if s.in_exec:
+        raise CommandError(b"ERR SCRIPT DEBUG must be called outside a pipeline")
     if mode == b"no":
         return OK
     if mode in (b"yes", b"sync"):
