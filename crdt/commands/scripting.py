@@ -43,13 +43,15 @@ def _evalsha(s: Session, argv: list[bytes], read_only: bool) -> Any:
     vm = lua.of(s.engine)
     lua.announce(s, argv)
     sha = argv[1]
-    cached = vm.scripts.get(sha) if len(sha) == 40 else None
+    if len(sha) != 40:  # Redis's order: the SHA's length, numkeys, then the lookup
+        raise CommandError(lua.NOSCRIPT)
+    nkeys = lua.check_numkeys(argv)
+    cached = vm.scripts.get(sha)
     if cached is None:
         sha = sha.lower()
-        cached = vm.scripts.get(sha) if len(sha) == 40 else None
+        cached = vm.scripts.get(sha)
         if cached is None:
             raise CommandError(lua.NOSCRIPT)
-    nkeys = lua.check_numkeys(argv)  # after the lookup, as in Redis
     return vm.run(s, cached[1], sha, argv, nkeys, read_only or cached[2])
 
 

@@ -8,5 +8,7 @@ private script session, so they write the same keys, send the same keyspace
 events and fill the same replication delta as the caller's own commands.
 Replies cross the boundary through `crdt.scripting.convert`. The libraries
 Redis adds to Lua that lupa's Lua lacks (bit, cjson, cmsgpack, struct) are in
-`crdt.scripting.libs`, backed by Python.
+`crdt.scripting.libs`, backed by Python; function libraries (FUNCTION LOAD,
+FCALL, DUMP/RESTORE payloads) in `crdt.scripting.functions`. The commands
+themselves are `crdt.commands.scripting` and `crdt.commands.functions`.
 """
