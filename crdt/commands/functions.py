@@ -17,6 +17,7 @@ from crdt import errors
 from crdt.errors import CommandError
 from crdt.glob import glob_match
 from crdt.scripting import vm as lua
+from crdt.scripting.text import c_string
 from crdt.session import Session
 from crdt.table import command as register
 from crdt.table import container
@@ -80,7 +81,7 @@ def function_load(s: Session, argv: list[bytes]) -> Any:
             replace = True
             i += 1
         else:
-            raise CommandError(b"ERR Unknown option given: %s" % argv[i])
+            raise CommandError(b"ERR Unknown option given: %s" % c_string(argv[i]))
     if i != len(argv) - 1:
         raise CommandError(b"ERR Function code is missing")
     vm = lua.of(s.engine)
@@ -139,7 +140,7 @@ def function_list(s: Session, argv: list[bytes]) -> Any:
             pattern = argv[i + 1]
             i += 2
         else:
-            raise CommandError(b"ERR Unknown argument %s" % argv[i])
+            raise CommandError(b"ERR Unknown argument %s" % c_string(argv[i]))
     out = []
     for library in lua.of(s.engine).libraries.libraries.values():
         if pattern is not None and not glob_match(pattern, library.name, nocase=True):

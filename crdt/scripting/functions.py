@@ -26,6 +26,7 @@ from typing import Any
 from lupa import lua51
 
 from crdt.errors import CommandError
+from crdt.scripting.text import c_string
 
 lua_type = lua51.lua_type
 FLAGS = (b"no-writes", b"allow-oom", b"allow-stale", b"no-cluster", b"allow-cross-slot-keys")
@@ -108,14 +109,14 @@ class Libraries:
         for library in new:
             if library.name in self.libraries and not replace:
                 text = b"ERR Library '%s' already exists" if quoted else b"ERR Library %s already exists"
-                raise CommandError(text % library.name)
+                raise CommandError(text % c_string(library.name))
         replaced = {lib.name for lib in new}
         for library in new:
             for fname in library.functions:
                 owner = self.functions.get(fname.lower())
                 if owner is not None and owner.library is not None \
                         and owner.library.name not in replaced:
-                    raise CommandError(b"ERR Function %s already exists" % fname)
+                    raise CommandError(b"ERR Function %s already exists" % c_string(fname))
         for library in new:
             self.delete(library.name)
             self.libraries[library.name] = library
@@ -176,11 +177,11 @@ def parse_metadata(code: bytes) -> tuple[bytes, bytes]:
         if part[:5].lower() == b"name=":
             name = part[5:]
         else:
-            raise CommandError(b"ERR Invalid metadata value given: %s" % part)
+            raise CommandError(b"ERR Invalid metadata value given: %s" % c_string(part))
     if name is None:
         raise CommandError(b"ERR Library name was not given")
     if engine.lower() != b"lua":
-        raise CommandError(b"ERR Engine '%s' not found" % engine)
+        raise CommandError(b"ERR Engine '%s' not found" % c_string(engine))
     if not _NAME_RE.match(name):
         raise CommandError(b"ERR " + NAME_ERROR)
     return name, code[end:]

@@ -30,6 +30,7 @@ from crdt.errors import CommandError
 from crdt.scripting import convert, libs
 from crdt.scripting.functions import Libraries
 from crdt.scripting.sandbox import SANDBOX
+from crdt.scripting.text import c_string
 from crdt.session import Session
 from protocol.replies import ErrorReply
 
@@ -513,14 +514,14 @@ def _shebang(body: bytes) -> tuple[bool, bytes]:
         raise CommandError(b"ERR Invalid script shebang")
     parts = body[:end].split()
     if not parts or parts[0] != b"#!lua":
-        raise CommandError(b"ERR Unexpected engine in script shebang: %s" % (parts[0] if parts else b""))
+        raise CommandError(b"ERR Unexpected engine in script shebang: %s" % c_string(parts[0] if parts else b""))
     flags: list[bytes] = []
     for part in parts[1:]:
         if not part.startswith(b"flags="):
-            raise CommandError(b"ERR Unknown lua shebang option: %s" % part)
+            raise CommandError(b"ERR Unknown lua shebang option: %s" % c_string(part))
         for flag in part[6:].split(b","):
             if flag and flag not in SHEBANG_FLAGS:
-                raise CommandError(b"ERR Unexpected flag in script shebang: %s" % flag)
+                raise CommandError(b"ERR Unexpected flag in script shebang: %s" % c_string(flag))
             flags.append(flag)
     return b"no-writes" in flags, body[end:]
 
