@@ -81,7 +81,7 @@ def function_load(s: Session, argv: list[bytes]) -> Any:
             replace = True
             i += 1
         else:
-            raise CommandError(b"ERR Unknown option given: %s" % c_string(argv[i]))
+            raise CommandError(b"ERR Unknown option given: %s" % c_string(argv[i], at_end=True))
     if i != len(argv) - 1:
         raise CommandError(b"ERR Function code is missing")
     vm = lua.of(s.engine)
