@@ -49,7 +49,8 @@ than ``busy-reply-threshold``, the script's instruction hook calls
 `_while_script_busy` (Redis's processEventsWhileBlocked): other clients are
 read and answered right there, -BUSY for everything but the commands flagged
 ``allow_busy`` (SCRIPT KILL, FUNCTION KILL, FUNCTION STATS, MULTI...), which
-run. Nothing else (expiry, timeouts) runs until the script ends.
+run. Nothing else (expiry, timeouts) runs until the script ends. SHUTDOWN
+(NOSAVE) stops the script even after it wrote, and then the server.
 """
 
 from __future__ import annotations
@@ -359,7 +360,7 @@ class RespServer:
                 for conn in deferred:
                     if conn.out and conns.get(conn.fd) is conn:
                         self._flush(conn)
-                if stopping:
+                if stopping or self.engine.shutdown_requested:  # the latter: SHUTDOWN during a script
                     if replication is not None:
                         replication.after_batch(now)
                     return
@@ -844,9 +845,15 @@ class RespServer:
             if cmd is not None and cmd.subcommands and len(argv) > 1:
                 cmd = cmd.subcommands.get(argv[1]) or cmd.subcommands.get(argv[1].lower()) or cmd
             if cmd is None or "allow_busy" in cmd.flags or cmd.subcommands:
-                replies.append(engine.execute(argv, session, now))  # runs, or refuses (unknown...)
+                reply = engine.execute(argv, session, now)  # runs, or refuses (unknown...)
                 engine.blocking.running = running
                 session.attention = False
+                if reply is NO_REPLY:  # SHUTDOWN: the script is stopped, then the server
+                    if engine.shutdown_requested:
+                        log.warning("SHUTDOWN from client id=%d addr=%s during a script: stopping it, "
+                                    "then closing every connection and exiting", session.id, session.addr)
+                    continue
+                replies.append(reply)
             else:
                 replies.append(engine._reject(session, engine.lua_vm.busy_error, cmd))
         encode_many(conn.out, replies, session.resp3)

@@ -454,6 +454,8 @@ class LuaVM:
             self.busy = True
         if self.while_busy is not None:
             self.while_busy()
+        if self.engine.shutdown_requested:  # SHUTDOWN NOSAVE: the way out of an unkillable script
+            self.kill_requested = True
         if self.kill_requested:
             self._set_every_instruction()
             return KILLED  # for functions too: Redis 7.0 names SCRIPT KILL either way

@@ -9,6 +9,7 @@ sleep).
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -193,3 +194,38 @@ def test_busy_and_kill_match_redis(case: str, gyre_port: int, real_redis_port: i
     ours = _busy_flow(gyre_port, script, kills, fcall)
     theirs = _busy_flow(real_redis_port, script, kills, fcall)
     assert ours == theirs
+
+
+def test_shutdown_nosave_stops_an_unkillable_script_and_the_server() -> None:
+    from tests.helpers import gyre_process, read_until_closed
+
+    with gyre_process() as (port, proc):
+        a = redis.Redis(port=port)
+        b = redis.Redis(port=port)
+        a.config_set("busy-reply-threshold", 50)
+        outcome: list[object] = []
+
+        def run() -> None:
+            try:
+                outcome.append(a.eval("redis.call('set', 'x', 1) while true do end", 0))
+            except (ResponseError, redis.ConnectionError) as e:
+                outcome.append(type(e).__name__)
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        deadline = time.monotonic() + DEADLINE_S
+        while True:
+            assert time.monotonic() < deadline, "the script never made the server busy"
+            try:
+                b.ping()
+            except ResponseError:
+                break
+        with pytest.raises(ResponseError, match="^UNKILLABLE"):
+            b.script_kill()
+        # A raw socket: redis-py would retry the dropped connection with back-off.
+        with socket.create_connection(("127.0.0.1", port), timeout=DEADLINE_S) as raw:
+            raw.sendall(b"SHUTDOWN NOSAVE\r\n")
+            assert read_until_closed(raw) == b""  # no reply: the server closes and exits
+        thread.join(DEADLINE_S)
+        assert not thread.is_alive() and outcome in (["ResponseError"], ["ConnectionError"])
+        assert proc.wait(timeout=DEADLINE_S) == 0
