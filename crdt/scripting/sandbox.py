@@ -1,14 +1,20 @@
 """The Lua side of the sandbox: run once in a fresh Lua state, it returns the runners.
 
-Strategy: `SANDBOX` is Lua source executed with the Python callbacks as its
-varargs. It builds the `redis` table around them, keeps private copies of
-what it needs (debug.getinfo, rawset, xpcall...), then removes every global
-Redis 7.0 does not offer (os, io, debug, require, dofile, loadfile, module,
-package, setfenv, getfenv, newproxy, print, lupa's python). Library tables
-are replaced by read-only proxies and the global table gets a metatable that
-refuses new globals ("Attempt to modify a readonly table") and reads of
-missing ones ("Script attempted to access nonexistent global variable"); a
-wrapped rawset and pairs/next see through the proxies.
+Strategy: `SANDBOX` is Lua source run once (chunk name ``=sandbox``) with
+the Python callbacks as its varargs. It builds the `redis` table around them
+(each Python callable made a Lua C function with lupa's python.as_function,
+so a script's `return redis.call(...)` is not a tail call that loses its
+line), keeps private copies of what it needs (debug.getinfo, sethook,
+rawset, pcall...), and builds the environments scripts run in: a read-only
+proxy over a private globals table holding only what Redis 7.0 offers (no
+os, io, debug, require, dofile, loadfile, module, package, setfenv, getfenv,
+newproxy, print, lupa's python). The runtime's own _G is left alone (lupa
+uses it). Writes to globals or library tables fail with "Attempt to modify
+a readonly table", reads of missing globals with "Script attempted to access
+nonexistent global variable"; wrapped rawset, setmetatable, pairs and next
+see through the proxies, and pcall turns error tables into their text, as
+Redis's pcall does. Functions get their own environment, which FUNCTION
+LOAD switches to the load-time globals while a library body runs.
 
 Errors are tables ``{err=..., source=..., line=...}``: the message handler
 given to xpcall turns a string error into ``{err="ERR " .. msg}`` and notes

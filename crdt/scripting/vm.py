@@ -14,7 +14,14 @@ engine keeps no clock), once the script has run `busy-reply-threshold` ms it
 calls `LuaVM.while_busy` on every hook, where the driver serves other
 clients (-BUSY, or SCRIPT KILL / FUNCTION KILL, which set `kill_requested`);
 the next hook then fails the script with Redis's "Script killed" error, and
-keeps failing it at every instruction so a pcall cannot swallow the kill.
+keeps failing it at every instruction so a pcall cannot swallow the kill
+(SHUTDOWN does the same to a script that wrote). The script's top-level
+error handler stops the hook; `run` sets it again afterwards.
+
+The usual redis.call (a plain command, string arguments, allowed here) takes
+`_call`'s fast path: one dict lookup for the command's row, arity and write
+flag; a bulk or integer reply crosses back unconverted. Everything else
+takes `_dispatch`, with Redis's checks in Redis's order.
 """
 
 from __future__ import annotations
