@@ -121,7 +121,6 @@ class LuaVM:
         self.session = Session(engine, 0, 0)
         self.session.addr = "lua"  # MONITOR shows its commands as [db lua], as Redis does
         self.session.in_exec = True  # blocking commands answer at once
-        self.session.flags = "S"  # unused by handlers; documents it is not a real client
         self._lookup = engine.table.lookup.get
         self._time = engine.table.lookup[b"time"]
         self._fast = self._fast_commands()
