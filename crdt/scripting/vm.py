@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from crdt.table import Command
 
 HOOK_INSTRUCTIONS = 10_000
+LUA_MAX_MEMORY = 1 << 30
 
 ARGS_NONE = b"ERR Please specify at least one argument for this redis lib call"
 ARGS_TYPE = b"ERR Lua redis lib command arguments must be strings or integers"
@@ -110,8 +111,10 @@ class LuaVM:
 
     def __init__(self, engine: Any) -> None:
         self.engine = engine
+        # max_memory: a script that asks for more gets Lua's "not enough memory" error
+        # instead of taking the server down (Redis sets no limit; this one is generous).
         self.lua = lua51.LuaRuntime(encoding=None, register_eval=False, register_builtins=False,
-                                    unpack_returned_tuples=True)
+                                    unpack_returned_tuples=True, max_memory=LUA_MAX_MEMORY)
         lib_table = libs.build(self.lua)
         sandbox = self.lua.eval("loadstring")(SANDBOX.encode(), b"=sandbox")
         (self._run_script, self._run_function, self._compile, self._load_library,
@@ -225,6 +228,8 @@ class LuaVM:
         return None  # the script returned nothing
 
     def _error_text(self, err: Any, name: bytes) -> bytes:
+        if type(err) is bytes:  # Lua calls no handler for a memory error: the bare message
+            return _one_line(b"ERR " + err)
         if err is None or lua51.lua_type(err) != "table":
             return b"ERR Error running script"
         text = err[b"err"]

@@ -146,11 +146,21 @@ def test_a_library_body_that_never_ends_is_stopped(box: EngineBox) -> None:
     "return cjson.decode(string.rep('[', 100000))",
     "return cmsgpack.unpack(string.rep('\\220', 10))",
     "return struct.pack('i17', 1)",
+    "return #string.rep('x', 2^31)",
 ])
 def test_hostile_scripts_get_an_error_or_a_reply(box: EngineBox, body: str) -> None:
     box("EVAL", body, 0)  # whatever it answers, the engine lives and stays usable
     assert box.engine.internal_errors == 0
     assert box("EVAL", "return redis.call('ping')", 0) == b"PONG"
+
+
+def test_a_script_past_the_memory_limit_gets_an_error(box: EngineBox) -> None:
+    vm = lua.of(box.engine)
+    assert vm.lua.get_max_memory() == lua.LUA_MAX_MEMORY
+    vm.lua.set_max_memory(32 << 20)  # the same check as the server's 1 GiB, sooner
+    text = box.err("EVAL", "local t, s = {}, string.rep('x', 2^20) for i = 1, 1e9 do t[i] = s .. i end", 0)
+    assert text == b"ERR not enough memory"
+    assert box("EVAL", "return #string.rep('x', 1000)", 0) == 1000
 
 
 def test_huge_script_bodies_compile_or_fail_cleanly(box: EngineBox) -> None:
