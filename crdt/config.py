@@ -169,6 +169,7 @@ PARAMS: tuple[Param, ...] = (
     Param("slowlog-log-slower-than", "10000", "int", low=-1, high=LONG_MAX),
     Param("slowlog-max-len", "128", "int", high=LONG_MAX),
     Param("latency-monitor-threshold", "0", "int", high=LONG_MAX),
+    Param("busy-reply-threshold", "5000", "int", high=LONG_MAX),  # ms a script runs before -BUSY
     # Redis's default is 0 (off); gyrekv's watchdog is on by default (nodes/watchdog.py).
     Param("watchdog-period", "1000", "int", high=INT_MAX, hidden=True),
 )
@@ -180,6 +181,7 @@ ALIASES = {
     "hash-max-ziplist-value": "hash-max-listpack-value",
     "zset-max-ziplist-entries": "zset-max-listpack-entries",
     "zset-max-ziplist-value": "zset-max-listpack-value",
+    "lua-time-limit": "busy-reply-threshold",
 }
 
 BY_NAME = {p.name: p for p in PARAMS}

@@ -100,6 +100,7 @@ class Engine:
         # (run here), a reply (a refusal), or DEFERRED (submitted; the reply comes later).
         self.router: Callable[[list[bytes], Session], Any] | None = None
         self.blocking: Blocking[Session] = Blocking(failed=self._served_error)
+        self.lua_vm: Any = None  # crdt.scripting.vm.LuaVM, made by the first script (vm.of)
         self.slowlog = SlowLog()  # filled by the driver's timing (crdt.timings.record_command)
         self.latency = LatencyMonitor()
         for db in self.dbs:

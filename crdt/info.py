@@ -126,6 +126,15 @@ def _clients(e: EngineView, now_ms: int) -> list[str]:
     ]
 
 
+def _script_counts(e: EngineView) -> list[str]:
+    """INFO memory's script counts (crdt.scripting): cached scripts, functions, libraries."""
+    vm = e.lua_vm
+    scripts, functions, libraries = (0, 0, 0) if vm is None else (
+        len(vm.scripts), len(vm.libraries.functions), len(vm.libraries.libraries))
+    return [f"number_of_cached_scripts:{scripts}", f"number_of_functions:{functions}",
+            f"number_of_libraries:{libraries}"]
+
+
 def _memory(e: EngineView, now_ms: int) -> list[str]:
     rss = e.host.rss_bytes()
     human = bytes_to_human(rss)
@@ -150,9 +159,7 @@ def _memory(e: EngineView, now_ms: int) -> list[str]:
         "used_memory_vm_eval:0",
         "used_memory_lua_human:0B",
         "used_memory_scripts_eval:0",
-        "number_of_cached_scripts:0",
-        "number_of_functions:0",
-        "number_of_libraries:0",
+        *_script_counts(e),
         "used_memory_vm_functions:0",
         "used_memory_vm_total:0",
         "used_memory_vm_total_human:0B",

@@ -53,6 +53,7 @@ class EngineView(Protocol):
     start_ms: int
     last_save_ms: int
     shutdown_requested: bool
+    lua_vm: Any  # crdt.scripting.vm.LuaVM, or None before the first script
 
     @property
     def total_commands(self) -> int: ...

@@ -43,6 +43,14 @@ for idle clients, and TCP keepalive so half-open connections are found and
 closed. A departed client's memory is freed at once and the heap it leaves
 is handed back to the OS every second (`_trim_loop`), so the RSS comes back
 near its baseline after a load.
+
+A Lua script runs inside its command, on this loop. Once it has run longer
+than ``busy-reply-threshold``, the script's instruction hook calls
+`_while_script_busy` (Redis's processEventsWhileBlocked): other clients are
+read and answered right there, -BUSY for everything but the commands flagged
+``allow_busy`` (SCRIPT KILL, FUNCTION KILL, FUNCTION STATS, MULTI...), which
+run. Nothing else (expiry, timeouts) runs until the script ends. SHUTDOWN
+(NOSAVE) stops the script even after it wrote, and then the server.
 """
 
 from __future__ import annotations
@@ -69,6 +77,7 @@ import trio
 from crdt.channels import NO_REPLY
 from crdt.config import Config
 from crdt.engine import DEFERRED, Engine, HostInfo
+from crdt.scripting import vm as lua_vm
 from crdt.session import Session
 from crdt.timings import (
     EVENT_EXPIRE_CYCLE,
@@ -201,6 +210,10 @@ class RespServer:
         self.engine = engine if engine is not None else Engine(
             config=config, rng=random.Random(), now_ms=clock())
         self.engine.on_internal_error = _log_internal_error
+        scripts = lua_vm.of(self.engine)
+        scripts.clock = clock
+        scripts.while_busy = self._while_script_busy
+        scripts.log = _log_script
         self.conns: dict[int, Conn] = {}
         self.poller = select.epoll()
         self.listener: socket.socket | None = None
@@ -347,7 +360,7 @@ class RespServer:
                 for conn in deferred:
                     if conn.out and conns.get(conn.fd) is conn:
                         self._flush(conn)
-                if stopping:
+                if stopping or self.engine.shutdown_requested:  # the latter: SHUTDOWN during a script
                     if replication is not None:
                         replication.after_batch(now)
                     return
@@ -780,6 +793,74 @@ class RespServer:
             if conn is not None and self.conns.get(conn.fd) is conn:
                 self._drop(conn)
 
+    # -- a long script -------------------------------------------------------
+
+    def _while_script_busy(self) -> None:
+        """Serve the other clients while a script runs past busy-reply-threshold (see the docstring)."""
+        engine = self.engine
+        running = engine.lua_vm.caller
+        listen_fd = self.listener.fileno() if self.listener is not None else -1
+        now = self.clock()
+        for fd, mask in self.poller.poll(0):
+            conn = self.conns.get(fd)
+            if conn is None:
+                if fd == listen_fd:
+                    self._accept()
+                continue
+            if conn.session is running:
+                continue
+            if mask & EV_WRITE:
+                self._flush(conn)
+                if fd not in self.conns:
+                    continue
+            if mask & EV_READABLE and not conn.closing:
+                self._answer_while_busy(conn, now, running)
+
+    def _answer_while_busy(self, conn: Conn, now: int, running: Session | None) -> None:
+        try:
+            data = os.read(conn.fd, RECV_BYTES)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self._drop(conn)
+            return
+        if not data:
+            self._drop(conn)
+            return
+        engine = self.engine
+        session = conn.session
+        engine.stats.net_input_bytes += len(data)
+        try:
+            conn.reader.feed(data)
+            commands = conn.reader.gets_all()
+        except ProtocolError:
+            commands = []
+        if session.blocked is not None or conn.awaiting:
+            conn.pending.extend(commands)
+            return
+        lookup = engine.table.lookup.get
+        replies = []
+        for argv in commands:
+            cmd = lookup(argv[0]) or lookup(argv[0].lower())
+            if cmd is not None and cmd.subcommands and len(argv) > 1:
+                cmd = cmd.subcommands.get(argv[1]) or cmd.subcommands.get(argv[1].lower()) or cmd
+            if cmd is None or "allow_busy" in cmd.flags or cmd.subcommands:
+                reply = engine.execute(argv, session, now)  # runs, or refuses (unknown...)
+                engine.blocking.running = running
+                session.attention = False
+                if reply is NO_REPLY:  # SHUTDOWN: the script is stopped, then the server
+                    if engine.shutdown_requested:
+                        log.warning("SHUTDOWN from client id=%d addr=%s during a script: stopping it, "
+                                    "then closing every connection and exiting", session.id, session.addr)
+                    continue
+                replies.append(reply)
+            else:
+                replies.append(engine._reject(session, engine.lua_vm.busy_error, cmd))
+        encode_many(conn.out, replies, session.resp3)
+        if session.close_after_reply or session.kill:
+            conn.closing = True
+        self._flush(conn)
+
     # -- periodic work -------------------------------------------------------
 
     async def _expire_loop(self) -> None:
@@ -847,6 +928,12 @@ class RespServer:
                 session = conn.session
                 if session.blocked is None and not session.pubsub_count and not session.monitor:
                     self._drop(conn)
+
+
+def _log_script(level: str, text: bytes) -> None:
+    """redis.log: into the server's log at the matching level."""
+    log.log({"debug": logging.DEBUG, "verbose": logging.DEBUG, "notice": logging.INFO,
+             "warning": logging.WARNING}[level], "<script> %s", text.decode("utf-8", "replace"))
 
 
 def _log_internal_error(argv: list[bytes], exc: Exception) -> None:

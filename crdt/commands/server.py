@@ -713,40 +713,6 @@ def bgrewriteaof(s: Session, argv: list[bytes]) -> Any:
     raise CommandError(errors.NO_PERSISTENCE)
 
 
-container("function", group="scripting", since="7.0.0",
-          summary="A container for function commands")
-
-
-@register("function|flush", -2, "write noscript", group="scripting", since="7.0.0",
-          complexity="O(N) where N is the number of functions deleted",
-          summary="Deleting all functions", syntax="[async: ASYNC | SYNC]",
-          tips="request_policy:all_shards response_policy:all_succeeded")
-def function_flush(s: Session, argv: list[bytes]) -> Any:
-    """FUNCTION FLUSH [ASYNC|SYNC]: there are no functions, so OK."""
-    if len(argv) > 3:
-        raise CommandError(errors.subcommand_syntax(argv))
-    if len(argv) == 3 and argv[2].lower() not in (b"async", b"sync"):
-        raise CommandError(errors.FUNCTION_FLUSH_MODE)
-    return OK
-
-
-_FUNCTION_HELP = (
-    "FLUSH [ASYNC|SYNC]",
-    "    Delete all the libraries.",
-    "    When called without the optional mode argument, the behavior is determined by the",
-    "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
-    "    * ASYNC: Asynchronously flush the libraries.",
-    "    * SYNC: Synchronously flush the libraries.",
-)
-
-
-@register("function|help", 2, "loading stale", group="scripting", since="7.0.0",
-          summary="Show helpful text about the different subcommands")
-def function_help(s: Session, argv: list[bytes]) -> Any:
-    """FUNCTION HELP: Redis's lines for the subcommands gyrekv has."""
-    return _help("FUNCTION", list(_FUNCTION_HELP))
-
-
 # -- DEBUG -----------------------------------------------------------------------
 
 _DEBUG_HELP = (

@@ -27,6 +27,8 @@ NOT_FUZZED: dict[str, str] = {
     "config|set": "would reconfigure the servers under test (ports, directories, passwords); "
                   "CONFIG SET is compared parameter by parameter in tests/crdt/test_server_redis.py",
     "config|rewrite": "writes the servers' configuration files",
+    "script|debug": "YES/SYNC turn Redis's connection into a Lua debugger session; documented: "
+                    "gyrekv does not offer the debugger",
     "save": "documented: gyrekv keeps no persistence",
     "bgsave": "documented: gyrekv keeps no persistence",
     "bgrewriteaof": "documented: gyrekv keeps no persistence",
@@ -49,7 +51,6 @@ SHAPE_ONLY: dict[str, str] = {
 TYPE_ONLY: dict[str, str] = {
     "client|help": "lists the subcommands gyrekv has; Redis has more (PAUSE, TRACKING...)",
     "memory|help": "documented: MEMORY STATS and DOCTOR are not offered",
-    "function|help": "FUNCTION offers FLUSH and HELP only (scripting is its own issue)",
     "latency|help": "LATENCY DOCTOR, GRAPH and HISTOGRAM are not offered",
     "slowlog|get": "which commands ran slowly depends on each server's own timing",
     "slowlog|len": "as SLOWLOG GET",

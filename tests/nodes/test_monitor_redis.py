@@ -40,6 +40,12 @@ CLIENT_SCRIPT: list[list[bytes]] = [
     [b"CLIENT", b"SETNAME", b"x"], [b"CLIENT", b"GETNAME"], [b"PING"], [b"ECHO", b"two words"],
     [b"BITFIELD", b"bf", b"SET", b"u8", b"0", b"255"], [b"BLPOP", b"nolist", b"0.01"],
     [b"WATCH", b"k"], [b"UNWATCH"], [b"PUBLISH", b"chan", b"msg"],
+    # Scripts: the EVAL/FCALL line first, then the script's commands as [db lua] lines.
+    [b"EVAL", b"redis.call('set', KEYS[1], ARGV[1]) redis.call('select', 2) return redis.call('get', 'x')",
+     b"1", b"sk", b"sv"],
+    [b"EVAL", b"return redis.call('incr', 'sk')", b"0"], [b"EVALSHA", b"f" * 40, b"0"],
+    [b"FCALL", b"nosuch", b"0"], [b"EVAL", b"return 1"],
+    [b"MULTI"], [b"EVAL", b"return redis.call('ping')", b"0"], [b"EXEC"],
     [b"ECHO", DONE],
 ]
 # Then the monitor's own commands: replies, refusals and its own lines.

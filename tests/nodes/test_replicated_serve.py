@@ -69,6 +69,23 @@ def test_writes_of_every_type_on_different_servers_converge(mode: str) -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_a_scripts_writes_replicate_as_its_effects(mode: str) -> None:
+    with Cluster(mode) as cluster:
+        c = cluster.clients()
+        # A lock taken and extended with redis-py's Lua scripts on one server, a script
+        # writing two databases on another: every server ends with the same keys.
+        lock = c["n1"].lock("lock", timeout=60)
+        assert lock.acquire(blocking=False) and lock.extend(30)
+        c["n2"].eval("redis.call('rpush', KEYS[1], 'a', 'b') redis.call('select', 1) "
+                     "redis.call('set', KEYS[2], ARGV[1]) return 1", 2, "sl", "sk", "v")
+        agreed = converged(c)
+        assert agreed[0][b"lock"][1] == lock.local.token and agreed[0][b"lock"][2] > 60_000
+        assert agreed[0][b"sl"][1] == [b"a", b"b"] and agreed[1] == {b"sk": (b"string", b"v", -1)}
+        c["n3"].eval("redis.call('del', 'sl')", 0)
+        assert b"sl" not in converged(c)[0]
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_flushdb_flushall_and_swapdb_replicate(mode: str) -> None:
     with Cluster(mode) as cluster:
         c = cluster.clients()

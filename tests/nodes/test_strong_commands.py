@@ -370,6 +370,7 @@ def test_crash_restart_with_durable_records_keeps_acknowledged_writes() -> None:
     ("MULTI", "transaction"), ("EXEC", "transaction"), ("WATCH k", "transaction"),
     ("BLPOP k 0", "blocking"), ("BZPOPMIN k 1", "blocking"),
     ("SUBSCRIBE c", "pubsub"), ("PUBLISH c m", "pubsub"), ("FUNCTION FLUSH", "scripting"),
+    ("EVAL x 0", "scripting"), ("EVALSHA x 1 k", "scripting"), ("FCALL f 1 k", "scripting"),
 ])
 def test_refused_commands_name_the_mode(command: str, reason: str) -> None:
     route = classify(_argv(command))
@@ -393,7 +394,7 @@ def test_single_key_commands(command: str, key: bytes, readonly: bool) -> None:
     "PING", "ECHO x", "INFO", "CONFIG GET maxmemory", "CLIENT ID", "SELECT 1", "TIME", "COMMAND COUNT",
     "HELLO 3", "QUIT", "RESET",
     # the engine answers these with an error, touching no key (as Redis Cluster routes them)
-    "NOSUCH k", "GET", "GET a b", "CLIENT NOSUCH", "ZUNION abc k", "EVAL x 0",
+    "NOSUCH k", "GET", "GET a b", "CLIENT NOSUCH", "ZUNION abc k",
 ])
 def test_local_commands(command: str) -> None:
     assert classify(_argv(command)).kind is RouteKind.LOCAL
