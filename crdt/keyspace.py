@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import heapq
 import random
+import sys
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from itertools import islice
@@ -42,6 +43,17 @@ from typing import Any
 from zlib import crc32
 
 from crdt.args import is_int
+from crdt.memory_account import (
+    ALIGN_MASK,
+    BYTES_OVERHEAD,
+    INT_BYTES,
+    KEY_FIXED_BYTES,
+    TTL_BYTES,
+    Account,
+    key_cost,
+    recount,
+    value_cost,
+)
 
 EMBSTR_MAX_BYTES = 44
 SHARD_COUNT = 16
@@ -136,6 +148,7 @@ class Db:
         "index", "shards", "expires", "_heap", "atime", "key_count",
         "hits", "misses", "expired", "changes", "watchers", "delta",
         "on_expire", "_scan_keys", "_scan_pos", "_scan_stale", "blocked_keys", "on_ready",
+        "account", "sized", "dirty", "lfu", "freq", "samples",
     )
 
     def __init__(self, index: int) -> None:
@@ -163,6 +176,16 @@ class Db:
         self._scan_keys: list[bytes] = []
         self._scan_pos: list[int] = []
         self._scan_stale = True
+        # Memory accounting (crdt.memory_account): the engine's shared figure; the last
+        # estimate of each value that changes in place; the keys written since.
+        self.account = Account()
+        self.sized: dict[bytes, int] = {}
+        self.dirty: set[bytes] = set()
+        # Under an LFU policy: key -> Redis's packed counter (minutes << 8 | log counter).
+        self.lfu: Any = None  # the crdt.eviction.Lfu of the engine, when the policy is LFU
+        self.freq: dict[bytes, int] = {}
+        # Snapshots of the shards' keys (and of `expires`, last) that eviction samples from.
+        self.samples: list[list[bytes] | None] = [None] * (SHARD_COUNT + 1)
 
     # -- reads -------------------------------------------------------------
 
@@ -193,6 +216,8 @@ class Db:
                     return None
             self.hits += 1
             self.atime[key] = now_ms
+            if self.lfu is not None:
+                self.lfu.touch(self.freq, key, now_ms)
             return value
         self.misses += 1
         return None
@@ -235,33 +260,80 @@ class Db:
             keep_ttl: bool = False) -> None:
         """Store `value` under `key`, replacing any value; the TTL is cleared unless kept."""
         shard = self.shards[crc32(key) & SHARD_MASK]
-        if key not in shard:  # Redis's dbAdd: the key is created
+        old = shard.get(key)
+        if old is None:  # Redis's dbAdd: the key is created
             self.key_count += 1
             self._scan_stale = True
+            grow = ((len(key) + BYTES_OVERHEAD) & ALIGN_MASK) + KEY_FIXED_BYTES
             if self.blocked_keys and key in self.blocked_keys:
                 self.on_ready(self, key, value)
+            if self.lfu is not None:
+                self.lfu.create(self.freq, key, now_ms)
+        else:
+            t = type(old)
+            if t is bytes:
+                grow = -((len(old) + BYTES_OVERHEAD) & ALIGN_MASK)
+            elif t is int:
+                grow = -INT_BYTES
+            else:
+                grow = -self.sized.pop(key, 0)
+            if self.lfu is not None:
+                self.lfu.touch(self.freq, key, now_ms)
         shard[key] = value
+        t = type(value)
+        if t is bytes:
+            grow += (len(value) + BYTES_OVERHEAD) & ALIGN_MASK
+        elif t is int:
+            grow += INT_BYTES
+        else:
+            self._mark_sized(key)
         self.atime[key] = now_ms
         if expire_at_ms is not None:
             self.set_expire(key, expire_at_ms)
-        elif not keep_ttl and self.expires:
-            self.expires.pop(key, None)
+        elif not keep_ttl and self.expires and self.expires.pop(key, None) is not None:
+            grow -= TTL_BYTES
+        self.account.data += grow
         self.changes += 1  # `signal`, written out: every SET's path
         if self.watchers or self.delta is not None:
             self.tell_observers(key)
 
+    def _mark_sized(self, key: bytes) -> None:
+        """Account a value that changes in place: estimated at the next settle."""
+        self.sized[key] = 0
+        dirty = self.dirty
+        if not dirty:
+            self.account.dirty = True
+        dirty.add(key)
+
+    def account_swap(self, key: bytes, old: Any, value: Any) -> None:
+        """Account the swap of `old` for `value` under an existing key."""
+        cost = value_cost(old)
+        grow = -(self.sized.pop(key, 0) if cost is None else cost)
+        cost = value_cost(value)
+        if cost is None:
+            self._mark_sized(key)
+        else:
+            grow += cost
+        self.account.data += grow
+
     def replace_value(self, key: bytes, value: Any) -> None:
         """Swap the value of an existing key in place, keeping its TTL (INCR, APPEND...)."""
-        self.shards[crc32(key) & SHARD_MASK][key] = value
+        shard = self.shards[crc32(key) & SHARD_MASK]
+        self.account_swap(key, shard.get(key), value)
+        shard[key] = value
         self.signal(key)
 
     def unshare(self, key: bytes, value: Any) -> None:
         """Swap in an equal value of another form (a string made editable, as
         Redis's dbUnshareStringValue): not a write, so nothing is signalled."""
-        self.shards[crc32(key) & SHARD_MASK][key] = value
+        shard = self.shards[crc32(key) & SHARD_MASK]
+        self.account_swap(key, shard.get(key), value)
+        shard[key] = value
 
     def set_expire(self, key: bytes, when_ms: int) -> None:
         """Give an existing key an absolute expiry time in ms."""
+        if key not in self.expires:
+            self.account.data += TTL_BYTES
         self.expires[key] = when_ms
         heap = self._heap
         heapq.heappush(heap, (when_ms, key))
@@ -271,22 +343,33 @@ class Db:
 
     def persist(self, key: bytes) -> bool:
         """Remove a key's TTL; True if it had one."""
-        return self.expires.pop(key, None) is not None
+        if self.expires.pop(key, None) is None:
+            return False
+        self.account.data -= TTL_BYTES
+        return True
 
     def delete(self, key: bytes) -> bool:
         """Remove a key and its TTL; True if it was stored (expired or not)."""
         shard = self.shards[crc32(key) & SHARD_MASK]
-        if shard.pop(key, None) is None:
+        value = shard.pop(key, None)
+        if value is None:
             return False
         self.key_count -= 1
-        self.expires.pop(key, None)
+        cost = value_cost(value)
+        shrink = key_cost(key) + (self.sized.pop(key, 0) if cost is None else cost)
+        if self.expires and self.expires.pop(key, None) is not None:
+            shrink += TTL_BYTES
+        self.account.data -= shrink
         self.atime.pop(key, None)
+        if self.freq:
+            self.freq.pop(key, None)
         self.signal(key)
         return True
 
     def flush(self) -> int:
         """Remove every key; returns how many there were. Watchers of every key are told."""
         removed = self.key_count
+        self.account.data -= recount(self)
         if self.watchers:
             for key in list(self.watchers):
                 if self.shards[crc32(key) & SHARD_MASK].get(key) is not None:
@@ -296,6 +379,8 @@ class Db:
         self._heap = []
         self.atime = {}
         self.key_count = 0
+        self.sized, self.dirty, self.freq = {}, set(), {}
+        self.samples = [None] * (SHARD_COUNT + 1)
         self._scan_keys, self._scan_pos, self._scan_stale = [], [], True
         self.changes += removed
         if self.delta is not None:
@@ -303,8 +388,13 @@ class Db:
         return removed
 
     def signal(self, key: bytes) -> None:
-        """Note a write to `key` (WATCH, change counters, replication delta)."""
+        """Note a write to `key` (WATCH, change counters, replication delta, memory accounting)."""
         self.changes += 1
+        if key in self.sized:  # a value changed in place: re-estimated at the next settle
+            dirty = self.dirty
+            if not dirty:
+                self.account.dirty = True
+            dirty.add(key)
         if self.watchers or self.delta is not None:
             self.tell_observers(key)
 
@@ -364,6 +454,53 @@ class Db:
     def has_expired_pending(self, now_ms: int) -> bool:
         """True if the next active cycle would find something to delete."""
         return bool(self._heap) and self._heap[0][0] < now_ms
+
+    # -- memory and eviction sampling ---------------------------------------
+
+    def table_bytes(self) -> int:
+        """The allocated size of this database's tables (`crdt.memory_account`'s structure part)."""
+        size = sys.getsizeof
+        total = sum(size(shard) for shard in self.shards)
+        total += size(self.atime) + size(self.expires) + size(self._heap) + size(self.sized)
+        total += size(self.dirty) + size(self._scan_keys) + size(self._scan_pos)
+        if self.freq:
+            total += size(self.freq) + INT_BYTES * len(self.freq)
+        total += sum(size(snap) for snap in self.samples if snap is not None)
+        return total
+
+    def sample_keys(self, rng: random.Random, count: int, volatile: bool) -> list[bytes]:
+        """Up to `count` live keys drawn at random (with the injected RNG), for eviction.
+
+        Python's dicts cannot be indexed, so draws are made from a snapshot of a
+        shard's keys (or, for `volatile`, of the keys with a TTL), taken when
+        first needed and taken again once the dict outgrew it by a quarter or
+        half of a round's draws found deleted keys. Keys created since a
+        snapshot are not drawn until the next one: they are the most recently
+        used, the last an LRU policy would pick.
+        """
+        out: list[bytes] = []
+        if not (self.expires if volatile else self.key_count):
+            return out
+        misses = 0
+        tries = 0
+        while len(out) < count and tries < 3 * count:
+            tries += 1
+            slot = SHARD_COUNT if volatile else rng.randrange(SHARD_COUNT)
+            source = self.expires if volatile else self.shards[slot]
+            snap = self.samples[slot]
+            if snap is None or len(source) > len(snap) + (len(snap) >> 2) or not snap:
+                snap = self.samples[slot] = list(source)
+                if not snap:
+                    continue
+            key = snap[rng.randrange(len(snap))]
+            if key in source:
+                out.append(key)
+            else:
+                misses += 1
+                if misses > count // 2:
+                    self.samples[slot] = None
+                    misses = 0
+        return out
 
     # -- random and scan ---------------------------------------------------
 

@@ -16,8 +16,10 @@ if TYPE_CHECKING:
 
     from crdt.channels import PubSub
     from crdt.config import Config
+    from crdt.eviction import Evictor
     from crdt.host import HostInfo, Stats
     from crdt.keyspace import Db
+    from crdt.memory_account import Account
     from crdt.table import Command, CommandTable
     from crdt.timings import LatencyMonitor, SlowLog
     from crdt.waiters import Blocking
@@ -53,6 +55,8 @@ class EngineView(Protocol):
     start_ms: int
     last_save_ms: int
     shutdown_requested: bool
+    account: Account
+    evictor: Evictor
 
     @property
     def total_commands(self) -> int: ...
