@@ -169,6 +169,15 @@ PARAMS: tuple[Param, ...] = (
     Param("slowlog-log-slower-than", "10000", "int", low=-1, high=LONG_MAX),
     Param("slowlog-max-len", "128", "int", high=LONG_MAX),
     Param("latency-monitor-threshold", "0", "int", high=LONG_MAX),
+    # Eviction (crdt.eviction); maxmemory is compared with crdt.memory_account's figure.
+    Param("maxmemory", "0", "memory", high=LONG_MAX),
+    Param("maxmemory-policy", "noeviction", "enum", choices=(
+        "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
+        "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction")),
+    Param("maxmemory-samples", "5", "int", low=1, high=INT_MAX),
+    Param("maxmemory-eviction-tenacity", "10", "int", high=100),
+    Param("lfu-log-factor", "10", "int", high=INT_MAX),
+    Param("lfu-decay-time", "1", "int", high=INT_MAX),
     # Redis's default is 0 (off); gyrekv's watchdog is on by default (nodes/watchdog.py).
     Param("watchdog-period", "1000", "int", high=INT_MAX, hidden=True),
 )
