@@ -148,6 +148,7 @@ class Engine:
         elif name in _EVICTION_PARAMS:
             self.maxmemory = self.config["maxmemory"]
             self.evictor.configure()
+            refresh(self)
             if self.maxmemory:  # a lowered limit is reached in steps the driver runs
                 self.evictor.pending = True
                 self.evictor.on_pending()

@@ -34,7 +34,7 @@ from bisect import insort
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from crdt.memory_account import settle
+from crdt.memory_account import refresh, settle
 
 if TYPE_CHECKING:
     import random
@@ -215,7 +215,7 @@ class Evictor:
             found = self._choose(policy, now_ms)
             if found is None:
                 self.pending = False
-                return EVICT_FAIL
+                return EVICT_OK if refresh(engine) <= limit else EVICT_FAIL
             db, key = found
             self._evict_key(db, key)
             deleted += 1

@@ -483,10 +483,17 @@ class Db:
             return out
         misses = 0
         tries = 0
+        shards = self.shards
         while len(out) < count and tries < 3 * count:
             tries += 1
-            slot = SHARD_COUNT if volatile else rng.randrange(SHARD_COUNT)
-            source = self.expires if volatile else self.shards[slot]
+            if volatile:
+                slot, source = SHARD_COUNT, self.expires
+            else:  # a shard chosen in proportion to its keys
+                pick = rng.randrange(self.key_count)
+                for slot, source in enumerate(shards):  # noqa: B007
+                    if pick < len(source):
+                        break
+                    pick -= len(source)
             snap = self.samples[slot]
             if snap is None or len(source) > len(snap) + (len(snap) >> 2) or not snap:
                 snap = self.samples[slot] = list(source)

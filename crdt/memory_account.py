@@ -93,7 +93,7 @@ def estimate(value: Any) -> int:
 class Account:
     """The engine's memory figure; every `Db` of the engine adds to `data` and marks `dirty`."""
 
-    __slots__ = ("data", "dirty", "structure", "clients", "peak", "checks")
+    __slots__ = ("data", "dirty", "structure", "clients", "peak", "checks", "tables")
 
     def __init__(self) -> None:
         self.data = 0
@@ -102,6 +102,7 @@ class Account:
         self.clients = 0
         self.peak = 0
         self.checks = 0
+        self.tables: dict[int, tuple[int, int]] = {}  # db index -> (its changes, its tables' bytes)
 
     @property
     def used(self) -> int:
@@ -134,11 +135,13 @@ def settle_db(db: Db) -> None:
 
 
 def structure_bytes(db: Db) -> int:
-    """The keyspace tables of one database, as allocated now."""
-    if not db.key_count and not db.sized:
-        size = sys.getsizeof
-        return sum(size(shard) for shard in db.shards)
-    return db.table_bytes()
+    """The keyspace tables of one database, as allocated now (re-measured only after writes)."""
+    cached = db.account.tables.get(db.index)
+    if cached is not None and cached[0] == db.changes:
+        return cached[1]
+    measured = db.table_bytes()
+    db.account.tables[db.index] = (db.changes, measured)
+    return measured
 
 
 def client_bytes(engine: Engine) -> int:
