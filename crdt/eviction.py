@@ -242,18 +242,23 @@ class Evictor:
             return None
         samples = self.engine.config["maxmemory-samples"]
         pool = self.pool
+        entries = pool.entries
         idleness = self._idleness(policy, now_ms)
+        lru = policy.endswith("-lru")
         for _ in range(2):  # a pool emptied by deletes elsewhere gets one refill
             for db in dbs:
-                if db.key_count and (db.expires or not volatile):
-                    for key in db.sample_keys(rng, samples, volatile):
-                        pool.offer(idleness(db, key), db.index, key)
-            while True:
-                best = pool.pop_idlest()
-                if best is None:
-                    break
-                db = dbs[best[0]]
-                key = best[1]
+                if not db.key_count or (volatile and not db.expires):
+                    continue
+                index = db.index
+                atime = db.atime
+                for key in db.sample_keys(rng, samples, volatile):
+                    # LRU, the usual policy, written out: idle ms since the last access.
+                    idle = now_ms - atime.get(key, 0) if lru else idleness(db, key)
+                    if len(entries) < POOL_SIZE or idle > entries[0][0]:
+                        pool.offer(idle, index, key)
+            while entries:
+                _, index, key = entries.pop()
+                db = dbs[index]
                 if db.contains(key) and (not volatile or key in db.expires):
                     return db, key
         return None

@@ -38,7 +38,7 @@ import random
 import sys
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
-from itertools import islice
+from itertools import chain, islice
 from typing import Any
 from zlib import crc32
 
@@ -184,8 +184,8 @@ class Db:
         # Under an LFU policy: key -> Redis's packed counter (minutes << 8 | log counter).
         self.lfu: Any = None  # the crdt.eviction.Lfu of the engine, when the policy is LFU
         self.freq: dict[bytes, int] = {}
-        # Snapshots of the shards' keys (and of `expires`, last) that eviction samples from.
-        self.samples: list[list[bytes] | None] = [None] * (SHARD_COUNT + 1)
+        # Snapshots of the keys and of the keys with a TTL that eviction samples from.
+        self.samples: list[list[bytes] | None] = [None, None]
 
     # -- reads -------------------------------------------------------------
 
@@ -380,7 +380,7 @@ class Db:
         self.atime = {}
         self.key_count = 0
         self.sized, self.dirty, self.freq = {}, set(), {}
-        self.samples = [None] * (SHARD_COUNT + 1)
+        self.samples = [None, None]
         self._scan_keys, self._scan_pos, self._scan_stale = [], [], True
         self.changes += removed
         if self.delta is not None:
@@ -471,42 +471,39 @@ class Db:
     def sample_keys(self, rng: random.Random, count: int, volatile: bool) -> list[bytes]:
         """Up to `count` live keys drawn at random (with the injected RNG), for eviction.
 
-        Python's dicts cannot be indexed, so draws are made from a snapshot of a
-        shard's keys (or, for `volatile`, of the keys with a TTL), taken when
-        first needed and taken again once the dict outgrew it by a quarter or
-        half of a round's draws found deleted keys. Keys created since a
-        snapshot are not drawn until the next one: they are the most recently
-        used, the last an LRU policy would pick.
+        Python's dicts cannot be indexed, so draws are made from a snapshot of
+        the keys (or, for `volatile`, of the keys with a TTL), taken when first
+        needed and taken again once it holds under four fifths of the keys or
+        a round's draws found more deleted keys than live ones. Keys created
+        since a snapshot are not drawn until the next one: they are the most
+        recently used, the last an LRU policy would pick.
         """
-        out: list[bytes] = []
-        if not (self.expires if volatile else self.key_count):
-            return out
-        misses = 0
-        tries = 0
+        n = len(self.expires) if volatile else self.key_count
+        if not n:
+            return []
+        slot = 1 if volatile else 0
+        snap = self.samples[slot]
         shards = self.shards
-        while len(out) < count and tries < 3 * count:
-            tries += 1
-            if volatile:
-                slot, source = SHARD_COUNT, self.expires
-            else:  # a shard chosen in proportion to its keys
-                pick = rng.randrange(self.key_count)
-                for slot, source in enumerate(shards):  # noqa: B007
-                    if pick < len(source):
+        expires = self.expires
+        draw = rng.random
+        out: list[bytes] = []
+        for _ in range(2):  # a snapshot that gave nothing but deleted keys is taken again
+            if snap is None or 5 * len(snap) < 4 * n:
+                snap = self.samples[slot] = list(expires) if volatile else list(chain.from_iterable(shards))
+            size = len(snap)
+            misses = 0
+            for _ in range(3 * count):
+                key = snap[int(draw() * size)]
+                if (key in expires) if volatile else (key in shards[crc32(key) & SHARD_MASK]):
+                    out.append(key)
+                    if len(out) == count:
                         break
-                    pick -= len(source)
-            snap = self.samples[slot]
-            if snap is None or len(source) > len(snap) + (len(snap) >> 2) or not snap:
-                snap = self.samples[slot] = list(source)
-                if not snap:
-                    continue
-            key = snap[rng.randrange(len(snap))]
-            if key in source:
-                out.append(key)
-            else:
-                misses += 1
-                if misses > count // 2:
-                    self.samples[slot] = None
-                    misses = 0
+                else:
+                    misses += 1
+            if misses > len(out):
+                snap = self.samples[slot] = None  # mostly deleted keys: a new snapshot
+            if out:
+                break
         return out
 
     # -- random and scan ---------------------------------------------------

@@ -35,6 +35,8 @@ transient objects of the command running.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -55,6 +57,11 @@ KEY_FIXED_BYTES = INT_BYTES
 TTL_BYTES = 64 + INT_BYTES
 # Elements sampled per collection re-estimate (MEMORY USAGE's default).
 SAMPLES = 5
+POINTER_BYTES = 8
+FLOAT_BYTES = sys.getsizeof(0.0)
+PAIR_BYTES = sys.getsizeof((0.0, b""))
+# A sorted set's SortedList: the object, its attribute dict, its list of lists and index.
+SORTED_LIST_BYTES = 640
 # Eviction checks between refreshes of the structure and client parts.
 REFRESH_EVERY = 1024
 # Eviction checks between settles of the dirty keys (a settle samples each one's elements).
@@ -81,13 +88,43 @@ def value_cost(value: Any) -> int | None:
     return None
 
 
-def estimate(value: Any) -> int:
-    """The sampled cost of a value that changes in place (a collection or a bytearray)."""
-    from crdt.commands.memory import value_bytes  # the collection types live above the keyspace
+def _block(n: int) -> int:
+    """The allocator block an object of `n` bytes takes."""
+    return (n + 15) & ALIGN_MASK
 
+
+def _sampled(count: int, sizes: Iterator[int]) -> int:
+    """`count` elements' blocks estimated from the first `SAMPLES` of them."""
+    taken = [_block(n) for n in islice(sizes, SAMPLES)]
+    return sum(taken) * count // len(taken) if taken else 0
+
+
+def estimate(value: Any) -> int:
+    """The sampled cost of a value that changes in place (a collection or a bytearray).
+
+    Like MEMORY USAGE (crdt.commands.memory) it measures the containers whole
+    and the elements by a sample, but counts each object as the allocator
+    block it takes, and a sorted set's SortedList too, so that the figure
+    follows the RSS rather than the objects' own sizes.
+    """
+    size = sys.getsizeof
     if type(value) is bytearray:
-        return (sys.getsizeof(value) + 15) & ALIGN_MASK
-    return value_bytes(value, SAMPLES)  # type: ignore[no-any-return]
+        return _block(size(value))
+    kind = value.type_name
+    n = len(value)
+    if kind == b"list":
+        return _block(size(value)) + _sampled(n, map(size, value))
+    if kind == b"hash":
+        return _block(size(value)) + _sampled(n, (_block(size(f)) + size(v) for f, v in value.items()))
+    if kind == b"set":
+        return _block(size(value)) + size(value.items) + size(value.index) \
+            + _sampled(n, map(size, value.items))
+    if kind == b"zset":
+        # member -> score dict; sorted (score, member) tuples, their floats and list slots.
+        per_member = _block(FLOAT_BYTES) + _block(PAIR_BYTES) + POINTER_BYTES
+        return _block(size(value)) + size(value.scores) + SORTED_LIST_BYTES \
+            + _sampled(n, (size(m) + per_member for m in value.scores))
+    raise AssertionError(f"no estimate for a stored {type(value).__name__}")
 
 
 class Account:
