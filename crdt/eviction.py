@@ -22,7 +22,9 @@ Strategy, after Redis's approximated algorithms (evict.c):
   increments it with probability 1 / ((counter - 5) * lfu-log-factor + 1).
 - An evicted key goes through `Db.delete` like any delete, so WATCH,
   replication's write delta (a replicated server sends a delete: eviction is
-  a local decision) and the ``evicted`` keyspace event all see it.
+  a local decision) and the ``evicted`` keyspace event all see it. A strong-mode
+  server (`Engine.router` set) never evicts: its deletes must go through the
+  replicated log, so over maxmemory it refuses writes as noeviction does.
 
 Randomness comes only from the engine's seeded RNG (``Engine.rng``), time
 only from the ``now_ms`` passed in, so the simulator can replay eviction.
@@ -202,7 +204,9 @@ class Evictor:
             self.pending = False
             return EVICT_OK
         policy = config["maxmemory-policy"]
-        if policy == "noeviction":
+        # A strong-mode server (its driver routes commands through a replicated log) may
+        # not delete on its own: a local delete would bypass the log. It refuses instead.
+        if policy == "noeviction" or engine.router is not None:
             self.pending = False
             return EVICT_FAIL
         budget = step_keys(config["maxmemory-eviction-tenacity"])

@@ -244,3 +244,13 @@ def test_used_memory_follows_the_data() -> None:
     assert 1000 * (96 + 48 + 32) + 1000 * 144 < grown < 450_000
     run(engine, s, "FLUSHALL")
     assert refresh(engine) == empty
+
+
+def test_a_strong_mode_server_refuses_instead_of_evicting() -> None:
+    """With a router (strong mode's replicated log) a local delete would bypass the log."""
+    engine, s = fresh(maxmemory_policy="allkeys-lru")
+    run(engine, s, "SET", "k", "v")
+    engine.router = lambda argv, session: None  # every command runs locally
+    run(engine, s, "CONFIG", "SET", "maxmemory", "1")
+    assert run(engine, s, "SET", "other", "v").startswith(b"OOM")  # type: ignore[union-attr]
+    assert engine.dbs[0].contains(b"k") and engine.stats.evicted_keys == 0
