@@ -74,20 +74,30 @@ def step_keys(tenacity: int) -> int:
 class Lfu:
     """Redis's logarithmic access counter with decay, kept packed per key in `Db.freq`."""
 
-    __slots__ = ("log_factor", "decay_minutes", "rng")
+    __slots__ = ("log_factor", "decay_minutes", "rng", "_shared", "_shared_minute")
 
     def __init__(self, log_factor: int, decay_minutes: int, rng: random.Random) -> None:
         self.log_factor = log_factor
         self.decay_minutes = decay_minutes
         self.rng = rng
+        # The packed values of the current minute, one int object each: keys share them
+        # (a packed value is past CPython's small ints; 32 bytes a key otherwise).
+        self._shared: dict[int, int] = {}
+        self._shared_minute = -1
 
     @staticmethod
     def minutes(now_ms: int) -> int:
         return (now_ms // MS_PER_MINUTE) & LFU_MINUTES_MASK
 
+    def _packed(self, minute: int, counter: int) -> int:
+        if minute != self._shared_minute:
+            self._shared, self._shared_minute = {}, minute
+        packed = (minute << 8) | counter
+        return self._shared.setdefault(packed, packed)
+
     def create(self, freq: dict[bytes, int], key: bytes, now_ms: int) -> None:
         """A new key: counter LFU_INIT_VAL, so it is not evicted before it can be accessed."""
-        freq[key] = (self.minutes(now_ms) << 8) | LFU_INIT_VAL
+        freq[key] = self._packed(self.minutes(now_ms), LFU_INIT_VAL)
 
     def decayed(self, packed: int, now_ms: int) -> int:
         """The counter after decay for the minutes elapsed since its last decrement."""
@@ -113,7 +123,7 @@ class Lfu:
         """An access: decay, then increment (Redis's updateLFU)."""
         packed = freq.get(key)
         counter = LFU_INIT_VAL if packed is None else self.decayed(packed, now_ms)
-        freq[key] = (self.minutes(now_ms) << 8) | self.incremented(counter)
+        freq[key] = self._packed(self.minutes(now_ms), self.incremented(counter))
 
     def frequency(self, freq: dict[bytes, int], key: bytes, now_ms: int) -> int:
         """OBJECT FREQ: the decayed counter, without counting this as an access."""

@@ -59,6 +59,18 @@ EMBSTR_MAX_BYTES = 44
 SHARD_COUNT = 16
 SHARD_MASK = SHARD_COUNT - 1
 HEAP_SLACK_ENTRIES = 64
+# The keyspace tables as the memory figure counts them (see `Db.table_bytes`). A dict
+# entry's average cost: CPython keeps 1.5-3 slots an entry while a dict grows and 3-6
+# under churn (deletes and inserts), each slot an index of 2-4 bytes plus two thirds of
+# a 24-byte entry; 64 is between the two regimes' averages (~40 and ~85).
+DICT_ENTRY_BYTES = 64
+POINTER_BYTES = 8
+DB_FIXED_BYTES = 19 * sys.getsizeof({})  # the empty tables: 16 shards, access times, TTLs
+# An eviction snapshot is taken again once more than 1 in SNAPSHOT_STALE_DRAWS of its
+# draws (after SNAPSHOT_MIN_DRAWS) found a deleted key: about as many keys created since
+# are then out of the eviction's sight.
+SNAPSHOT_STALE_DRAWS = 10
+SNAPSHOT_MIN_DRAWS = 50
 
 
 class _Mark:
@@ -141,6 +153,17 @@ def encoding_of(value: Any, config: Any) -> bytes:
     return value.encoding(config)  # type: ignore[no-any-return]
 
 
+class _Snapshot:
+    """The keys eviction draws from (`Db.sample_keys`), and how many draws found them gone."""
+
+    __slots__ = ("keys", "draws", "misses")
+
+    def __init__(self, keys: list[bytes]) -> None:
+        self.keys = keys
+        self.draws = 0
+        self.misses = 0
+
+
 class Db:
     """The keys of one logical database (SELECT index)."""
 
@@ -185,7 +208,7 @@ class Db:
         self.lfu: Any = None  # the crdt.eviction.Lfu of the engine, when the policy is LFU
         self.freq: dict[bytes, int] = {}
         # Snapshots of the keys and of the keys with a TTL that eviction samples from.
-        self.samples: list[list[bytes] | None] = [None, None]
+        self.samples: list[_Snapshot | None] = [None, None]
 
     # -- reads -------------------------------------------------------------
 
@@ -458,15 +481,19 @@ class Db:
     # -- memory and eviction sampling ---------------------------------------
 
     def table_bytes(self) -> int:
-        """The allocated size of this database's tables (`crdt.memory_account`'s structure part)."""
-        size = sys.getsizeof
-        total = sum(size(shard) for shard in self.shards)
-        total += size(self.atime) + size(self.expires) + size(self._heap) + size(self.sized)
-        total += size(self.dirty) + size(self._scan_keys) + size(self._scan_pos)
-        if self.freq:
-            total += size(self.freq) + INT_BYTES * len(self.freq)
-        total += sum(size(snap) for snap in self.samples if snap is not None)
-        return total
+        """This database's tables (`crdt.memory_account`'s structure part): a fixed part plus
+        `DICT_ENTRY_BYTES` a dict entry and a pointer a list slot.
+
+        A CPython dict's real size is a step function of its history (it
+        doubles, keeps deleted slots until it resizes, and resizes to 3x its
+        live entries): counted as it is allocated, the figure jumps by a
+        quarter of a small maxmemory at one resize, and eviction swings the
+        keys held by half. Counted per entry it moves with the keys.
+        """
+        entries = self.key_count + len(self.atime) + len(self.expires) + len(self.sized) + len(self.freq)
+        slots = len(self._heap) + len(self._scan_keys) + len(self._scan_pos) + len(self.dirty)
+        slots += sum(len(sample.keys) for sample in self.samples if sample is not None)
+        return DB_FIXED_BYTES + DICT_ENTRY_BYTES * entries + POINTER_BYTES * slots
 
     def sample_keys(self, rng: random.Random, count: int, volatile: bool) -> list[bytes]:
         """Up to `count` live keys drawn at random (with the injected RNG), for eviction.
@@ -474,22 +501,25 @@ class Db:
         Python's dicts cannot be indexed, so draws are made from a snapshot of
         the keys (or, for `volatile`, of the keys with a TTL), taken when first
         needed and taken again once it holds under four fifths of the keys or
-        a round's draws found more deleted keys than live ones. Keys created
-        since a snapshot are not drawn until the next one: they are the most
-        recently used, the last an LRU policy would pick.
+        a tenth of its draws found deleted keys. Keys created since a snapshot
+        are not drawn until the next one (at most about a tenth of the keys in
+        steady eviction): they are the most recently used, the last an LRU
+        policy would pick.
         """
         n = len(self.expires) if volatile else self.key_count
         if not n:
             return []
         slot = 1 if volatile else 0
-        snap = self.samples[slot]
+        sample = self.samples[slot]
         shards = self.shards
         expires = self.expires
         draw = rng.random
         out: list[bytes] = []
         for _ in range(2):  # a snapshot that gave nothing but deleted keys is taken again
-            if snap is None or 5 * len(snap) < 4 * n:
-                snap = self.samples[slot] = list(expires) if volatile else list(chain.from_iterable(shards))
+            if sample is None or 5 * len(sample.keys) < 4 * n:
+                sample = self.samples[slot] = _Snapshot(
+                    list(expires) if volatile else list(chain.from_iterable(shards)))
+            snap = sample.keys
             size = len(snap)
             misses = 0
             for _ in range(3 * count):
@@ -500,8 +530,10 @@ class Db:
                         break
                 else:
                     misses += 1
-            if misses > len(out):
-                snap = self.samples[slot] = None  # mostly deleted keys: a new snapshot
+            sample.draws += len(out) + misses
+            sample.misses += misses
+            if sample.misses * SNAPSHOT_STALE_DRAWS > sample.draws and sample.draws >= SNAPSHOT_MIN_DRAWS:
+                sample = self.samples[slot] = None  # too many keys gone (and as many new unseen)
             if out:
                 break
         return out

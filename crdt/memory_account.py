@@ -17,9 +17,11 @@ baseline. So the figure is an estimate, kept in three parts:
   the container measured whole, its elements by the average of a few) before
   the figure is next read. A TTL adds its heap tuple and deadline ``int``.
 - ``structure``: the keyspace's own tables (the shard dicts, access times,
-  expiries, the expiry heap, LFU counters): ``sys.getsizeof`` of each, which
-  is exact and O(1) per table. CPython dicts never shrink on delete, and
-  this part shows that, as the RSS does.
+  expiries, the expiry heap, LFU counters, eviction's key snapshots), a fixed
+  cost per dict entry and list slot (`crdt.keyspace.Db.table_bytes`): an
+  average of what CPython's dicts take while they grow and under churn, not
+  their allocated size, which jumps at each resize (the figure would swing,
+  and eviction with it).
 - ``clients``: every client's query and output buffers.
 
 `structure` and `clients` are refreshed by `refresh` (INFO, the server's
@@ -130,7 +132,7 @@ def estimate(value: Any) -> int:
 class Account:
     """The engine's memory figure; every `Db` of the engine adds to `data` and marks `dirty`."""
 
-    __slots__ = ("data", "dirty", "structure", "clients", "peak", "checks", "tables")
+    __slots__ = ("data", "dirty", "structure", "clients", "peak", "checks")
 
     def __init__(self) -> None:
         self.data = 0
@@ -139,7 +141,6 @@ class Account:
         self.clients = 0
         self.peak = 0
         self.checks = 0
-        self.tables: dict[int, tuple[int, int]] = {}  # db index -> (its changes, its tables' bytes)
 
     @property
     def used(self) -> int:
@@ -172,13 +173,8 @@ def settle_db(db: Db) -> None:
 
 
 def structure_bytes(db: Db) -> int:
-    """The keyspace tables of one database, as allocated now (re-measured only after writes)."""
-    cached = db.account.tables.get(db.index)
-    if cached is not None and cached[0] == db.changes:
-        return cached[1]
-    measured = db.table_bytes()
-    db.account.tables[db.index] = (db.changes, measured)
-    return measured
+    """The keyspace tables of one database (`Db.table_bytes`)."""
+    return db.table_bytes()
 
 
 def client_bytes(engine: Engine) -> int:
