@@ -101,3 +101,31 @@ def test_every_policy_bounds_rss(server) -> None:  # type: ignore[no-untyped-def
         replies = client.pipeline([[b"EXISTS", k] for k in stored])
         assert all(r == b":1" for r in replies)
     assert client.call("GET", "nothing") == b"$-1"
+
+
+@pytest.mark.parametrize("server", ["noeviction"], indirect=True)
+def test_lowering_maxmemory_evicts_at_once_while_others_are_served(server) -> None:  # type: ignore[no-untyped-def]
+    """CONFIG SET maxmemory far below the data: the server evicts down to it in steps
+    between other clients' commands (no command waits for the whole eviction)."""
+    import time
+
+    _, port, pid = server
+    client, other = Client(port), Client(port)
+    assert client.call("CONFIG", "SET", "maxmemory", "0") == b"+OK"
+    filler = Filler(seed=9)
+    while int(_info(client, "memory")["used_memory"]) < 2 * MAXMEMORY:
+        client.pipeline(filler.batch()[0])
+    assert client.call("CONFIG", "SET", "maxmemory-policy", "allkeys-lru") == b"+OK"
+    assert client.call("CONFIG", "SET", "maxmemory", str(MAXMEMORY // 8)) == b"+OK"
+    slowest = 0.0
+    pings = 0
+    deadline = time.monotonic() + 30
+    while int(_info(other, "memory")["used_memory"]) > MAXMEMORY // 8:
+        assert time.monotonic() < deadline, "eviction did not reach the new maxmemory"
+        start = time.monotonic()
+        assert other.call("PING") == b"+PONG"
+        slowest = max(slowest, time.monotonic() - start)
+        pings += 1
+    assert pings > 1, "the eviction ran in one piece"
+    assert int(_info(other, "stats")["evicted_keys"]) > 0
+    assert slowest < 0.25, (slowest, pings)  # each step is bounded; other clients go between them
