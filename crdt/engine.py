@@ -48,7 +48,8 @@ _MAY_REPLICATE = frozenset({"publish", "spublish"})
 # Inside MULTI, under maxmemory, every command but these is refused when memory is
 # short (queueing grows memory too); EXEC only if it holds a denyoom command.
 _MULTI_OOM_EXEMPT = frozenset({"exec", "discard", "quit", "reset"})
-_EVICTION_PARAMS = frozenset({"maxmemory", "maxmemory-policy", "lfu-log-factor", "lfu-decay-time"})
+_EVICTION_PARAMS = frozenset({"maxmemory", "maxmemory-policy", "maxmemory-samples",
+                              "maxmemory-eviction-tenacity", "lfu-log-factor", "lfu-decay-time"})
 
 
 class _Deferred:

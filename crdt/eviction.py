@@ -162,7 +162,8 @@ class Pool:
 class Evictor:
     """The engine's eviction state: the policy's pool, the LFU counter, the statistics."""
 
-    __slots__ = ("engine", "pool", "next_db", "pending", "lfu", "on_pending")
+    __slots__ = ("engine", "pool", "next_db", "pending", "lfu", "on_pending", "policy", "volatile",
+                 "samples", "budget")
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -176,7 +177,10 @@ class Evictor:
     def configure(self) -> None:
         """Follow the config (policy, LFU parameters); called when it changes."""
         config = self.engine.config
-        policy = config["maxmemory-policy"]
+        policy = self.policy = config["maxmemory-policy"]
+        self.volatile = policy.startswith("volatile-")
+        self.samples = config["maxmemory-samples"]
+        self.budget = step_keys(config["maxmemory-eviction-tenacity"])
         if policy.endswith("-lfu"):
             if self.lfu is None:
                 self.lfu = Lfu(config["lfu-log-factor"], config["lfu-decay-time"], self.engine.rng)
@@ -191,11 +195,6 @@ class Evictor:
                     db.freq.clear()
         self.pool = Pool()
 
-    def over_limit(self) -> bool:
-        """Whether the memory figure exceeds maxmemory (a limit of 0: never)."""
-        limit = self.engine.config["maxmemory"]
-        return bool(limit) and self.engine.account.used > limit
-
     def evict(self, now_ms: int) -> int:
         """Delete keys by the policy until under maxmemory, at most a step's worth.
 
@@ -205,21 +204,20 @@ class Evictor:
             with nothing the policy may evict: denyoom commands get -OOM).
         """
         engine = self.engine
-        config = engine.config
         account = engine.account
-        limit = config["maxmemory"]
+        limit = engine.maxmemory
         if account.dirty:
             settle(engine.dbs)
         if not limit or account.used <= limit:
             self.pending = False
             return EVICT_OK
-        policy = config["maxmemory-policy"]
+        policy = self.policy
         # A strong-mode server (its driver routes commands through a replicated log) may
         # not delete on its own: a local delete would bypass the log. It refuses instead.
         if policy == "noeviction" or engine.router is not None:
             self.pending = False
             return EVICT_FAIL
-        budget = step_keys(config["maxmemory-eviction-tenacity"])
+        budget = self.budget
         deleted = 0
         while account.data + account.structure + account.clients > limit:
             if deleted >= budget:
@@ -243,7 +241,7 @@ class Evictor:
 
     def _choose(self, policy: str, now_ms: int) -> tuple[Db, bytes] | None:
         """The key the policy evicts next, or None when it has nothing to evict."""
-        volatile = policy.startswith("volatile-")
+        volatile = self.volatile
         dbs = self.engine.dbs
         rng = self.engine.rng
         if policy.endswith("-random"):
@@ -254,7 +252,7 @@ class Evictor:
                 if keys:
                     return db, keys[0]
             return None
-        samples = self.engine.config["maxmemory-samples"]
+        samples = self.samples
         pool = self.pool
         entries = pool.entries
         idleness = self._idleness(policy, now_ms)
