@@ -62,8 +62,10 @@ HEAP_SLACK_ENTRIES = 64
 # The keyspace tables as the memory figure counts them (see `Db.table_bytes`). A dict
 # entry's average cost: CPython keeps 1.5-3 slots an entry while a dict grows and 3-6
 # under churn (deletes and inserts), each slot an index of 2-4 bytes plus two thirds of
-# a 24-byte entry; 64 is between the two regimes' averages (~40 and ~85).
-DICT_ENTRY_BYTES = 64
+# a 24-byte entry; averaged over a resize cycle ~40 bytes an entry while growing, ~85
+# under churn. A cache under maxmemory lives under churn; a fill is counted a little
+# high (2-4%).
+DICT_ENTRY_BYTES = 80
 POINTER_BYTES = 8
 DB_FIXED_BYTES = 19 * sys.getsizeof({})  # the empty tables: 16 shards, access times, TTLs
 # An eviction snapshot is taken again once more than 1 in SNAPSHOT_STALE_DRAWS of its
