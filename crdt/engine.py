@@ -27,7 +27,7 @@ from crdt.errors import CommandError
 from crdt.eviction import EVICT_FAIL, Evictor
 from crdt.host import HostInfo, Stats
 from crdt.keyspace import Db
-from crdt.memory_account import REFRESH_EVERY, SETTLE_EVERY, Account, refresh, settle
+from crdt.memory_account import REFRESH_EVERY, SETTLE_EVERY, SETTLE_MARGIN_SHIFT, Account, refresh, settle
 from crdt.session import Session
 from crdt.table import Command
 from crdt.timings import LatencyMonitor, SlowLog
@@ -312,9 +312,14 @@ class Engine:
         account.checks += 1
         if account.checks >= REFRESH_EVERY:
             refresh(self)
-        elif account.dirty and not account.checks % SETTLE_EVERY:
+        used = account.data + account.structure + account.clients
+        limit = self.maxmemory
+        if account.dirty and not account.checks % SETTLE_EVERY and used > limit - (limit >> SETTLE_MARGIN_SHIFT):
+            # Near the limit: the collections written since are re-estimated now, not at
+            # the next refresh (far from it, what a thousand commands add can wait).
             settle(self.dbs)
-        if account.data + account.structure + account.clients <= self.maxmemory:
+            used = account.data + account.structure + account.clients
+        if used <= limit:
             return False
         return self.evictor.evict(now_ms) == EVICT_FAIL
 

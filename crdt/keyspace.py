@@ -173,7 +173,7 @@ class Db:
         "index", "shards", "expires", "_heap", "atime", "key_count",
         "hits", "misses", "expired", "changes", "watchers", "delta",
         "on_expire", "_scan_keys", "_scan_pos", "_scan_stale", "blocked_keys", "on_ready",
-        "account", "sized", "dirty", "lfu", "freq", "samples",
+        "account", "sized", "dirty", "averages", "lfu", "freq", "samples",
     )
 
     def __init__(self, index: int) -> None:
@@ -206,6 +206,8 @@ class Db:
         self.account = Account()
         self.sized: dict[bytes, int] = {}
         self.dirty: set[bytes] = set()
+        # key -> (a collection's sampled element average, its length then); see settle_db.
+        self.averages: dict[bytes, tuple[int, int]] = {}
         # Under an LFU policy: key -> Redis's packed counter (minutes << 8 | log counter).
         self.lfu: Any = None  # the crdt.eviction.Lfu of the engine, when the policy is LFU
         self.freq: dict[bytes, int] = {}
@@ -302,6 +304,7 @@ class Db:
                 grow = -INT_BYTES
             else:
                 grow = -self.sized.pop(key, 0)
+                self.averages.pop(key, None)
             if self.lfu is not None:
                 self.lfu.touch(self.freq, key, now_ms)
         shard[key] = value
@@ -333,7 +336,11 @@ class Db:
     def account_swap(self, key: bytes, old: Any, value: Any) -> None:
         """Account the swap of `old` for `value` under an existing key."""
         cost = value_cost(old)
-        grow = -(self.sized.pop(key, 0) if cost is None else cost)
+        if cost is None:
+            grow = -self.sized.pop(key, 0)
+            self.averages.pop(key, None)
+        else:
+            grow = -cost
         cost = value_cost(value)
         if cost is None:
             self._mark_sized(key)
@@ -381,7 +388,10 @@ class Db:
             return False
         self.key_count -= 1
         cost = value_cost(value)
-        shrink = key_cost(key) + (self.sized.pop(key, 0) if cost is None else cost)
+        if cost is None:
+            cost = self.sized.pop(key, 0)
+            self.averages.pop(key, None)
+        shrink = key_cost(key) + cost
         if self.expires and self.expires.pop(key, None) is not None:
             shrink += TTL_BYTES
         self.account.data -= shrink
@@ -404,7 +414,7 @@ class Db:
         self._heap = []
         self.atime = {}
         self.key_count = 0
-        self.sized, self.dirty, self.freq = {}, set(), {}
+        self.sized, self.dirty, self.averages, self.freq = {}, set(), {}, {}
         self.samples = [None, None]
         self._scan_keys, self._scan_pos, self._scan_stale = [], [], True
         self.changes += removed
@@ -492,7 +502,8 @@ class Db:
         quarter of a small maxmemory at one resize, and eviction swings the
         keys held by half. Counted per entry it moves with the keys.
         """
-        entries = self.key_count + len(self.atime) + len(self.expires) + len(self.sized) + len(self.freq)
+        entries = self.key_count + len(self.atime) + len(self.expires) + len(self.sized) + len(self.freq) \
+            + 2 * len(self.averages)  # an entry and its tuple
         slots = len(self._heap) + len(self._scan_keys) + len(self._scan_pos) + len(self.dirty)
         slots += sum(len(sample.keys) for sample in self.samples if sample is not None)
         return DB_FIXED_BYTES + DICT_ENTRY_BYTES * entries + POINTER_BYTES * slots

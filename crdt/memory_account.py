@@ -24,9 +24,12 @@ baseline. So the figure is an estimate, kept in three parts:
   and eviction with it).
 - ``clients``: every client's query and output buffers.
 
-`structure` and `clients` are refreshed by `refresh` (INFO, the server's
-tick, every `REFRESH_EVERY` eviction checks, and each eviction), so the
-check before a write costs an addition and a comparison.
+`structure` and `clients` are refreshed, and the dirty keys settled, by
+`refresh` (INFO, the server's tick, every `REFRESH_EVERY` eviction checks);
+within a sixteenth of maxmemory the dirty keys are also settled every
+`SETTLE_EVERY` checks, and always before anything is evicted. So the check
+before a write costs an addition and a comparison, and a collection written
+many times between two settles is re-estimated once.
 
 What it does not count: the interpreter itself and the imported code (the
 process's baseline RSS at start-up), free memory pymalloc keeps in its arenas
@@ -66,8 +69,12 @@ PAIR_BYTES = sys.getsizeof((0.0, b""))
 SORTED_LIST_BYTES = 640
 # Eviction checks between refreshes of the structure and client parts.
 REFRESH_EVERY = 1024
-# Eviction checks between settles of the dirty keys (a settle samples each one's elements).
+# Eviction checks between settles of the dirty keys, once the figure is within
+# 1/2**SETTLE_MARGIN_SHIFT of maxmemory (farther from it, only each refresh settles).
 SETTLE_EVERY = 32
+SETTLE_MARGIN_SHIFT = 4
+# A collection's element average is sampled again at least once in this many settles.
+RESAMPLE_EVERY = 16
 
 
 def bytes_cost(n: int) -> int:
@@ -101,6 +108,37 @@ def _sampled(count: int, sizes: Iterator[int]) -> int:
     return sum(taken) * count // len(taken) if taken else 0
 
 
+def containers(value: Any) -> int:
+    """A collection's own tables, measured whole (O(1))."""
+    size = sys.getsizeof
+    kind = value.type_name
+    if kind == b"set":
+        return _block(size(value)) + size(value.items) + size(value.index)
+    if kind == b"zset":
+        return _block(size(value)) + size(value.scores) + SORTED_LIST_BYTES
+    return _block(size(value))  # a list's deque blocks, a hash's dict
+
+
+def element_average(value: Any) -> int:
+    """The average blocks of one element (a member, an item, a field and its value), sampled."""
+    size = sys.getsizeof
+    kind = value.type_name
+    if kind == b"list":
+        sizes: Iterator[int] = map(size, value)
+    elif kind == b"hash":
+        sizes = (_block(size(f)) + size(v) for f, v in value.items())
+    elif kind == b"set":
+        sizes = map(size, value.items)
+    elif kind == b"zset":
+        # a member, its score's float, its (score, member) tuple and list slot
+        per_member = _block(FLOAT_BYTES) + _block(PAIR_BYTES) + POINTER_BYTES
+        sizes = (size(m) + per_member for m in value.scores)
+    else:
+        raise AssertionError(f"no estimate for a stored {type(value).__name__}")
+    taken = [_block(n) for n in islice(sizes, SAMPLES)]
+    return sum(taken) // len(taken) if taken else 0
+
+
 def estimate(value: Any) -> int:
     """The sampled cost of a value that changes in place (a collection or a bytearray).
 
@@ -109,24 +147,9 @@ def estimate(value: Any) -> int:
     block it takes, and a sorted set's SortedList too, so that the figure
     follows the RSS rather than the objects' own sizes.
     """
-    size = sys.getsizeof
     if type(value) is bytearray:
-        return _block(size(value))
-    kind = value.type_name
-    n = len(value)
-    if kind == b"list":
-        return _block(size(value)) + _sampled(n, map(size, value))
-    if kind == b"hash":
-        return _block(size(value)) + _sampled(n, (_block(size(f)) + size(v) for f, v in value.items()))
-    if kind == b"set":
-        return _block(size(value)) + size(value.items) + size(value.index) \
-            + _sampled(n, map(size, value.items))
-    if kind == b"zset":
-        # member -> score dict; sorted (score, member) tuples, their floats and list slots.
-        per_member = _block(FLOAT_BYTES) + _block(PAIR_BYTES) + POINTER_BYTES
-        return _block(size(value)) + size(value.scores) + SORTED_LIST_BYTES \
-            + _sampled(n, (size(m) + per_member for m in value.scores))
-    raise AssertionError(f"no estimate for a stored {type(value).__name__}")
+        return _block(sys.getsizeof(value))
+    return containers(value) + len(value) * element_average(value)
 
 
 class Account:
@@ -158,14 +181,27 @@ def settle(dbs: list[Db]) -> None:
 
 
 def settle_db(db: Db) -> None:
+    """Re-estimate one database's dirty keys. A collection's element average is sampled
+    again only when its length halved or doubled since, or one settle in `RESAMPLE_EVERY`
+    (by the database's change count); otherwise the estimate is its containers' size plus
+    length x the kept average, a few O(1) calls."""
     sized = db.sized
+    averages = db.averages
+    resample = not db.changes % RESAMPLE_EVERY
     grow = 0
     for key in db.dirty:
         old = sized.get(key)
         if old is None:  # deleted, or a string now
             continue
         value = db.peek(key)
-        new = estimate(value)
+        if type(value) is bytearray:
+            new = _block(sys.getsizeof(value))
+        else:
+            n = len(value)
+            kept = averages.get(key)
+            if kept is None or resample or n > 2 * kept[1] + 8 or 2 * n < kept[1]:
+                kept = averages[key] = (element_average(value), n)
+            new = containers(value) + n * kept[0]
         sized[key] = new
         grow += new - old
     db.dirty.clear()

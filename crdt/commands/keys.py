@@ -50,7 +50,8 @@ SHARED_REFCOUNT = INT32_MAX
 # other slot stays with the database index: index, watchers, delta, on_expire
 # and the statistics. tests/crdt/test_keys.py checks this list against Db.__slots__.
 DB_CONTENT_SLOTS = ("shards", "expires", "_heap", "atime", "key_count",
-                    "_scan_keys", "_scan_pos", "_scan_stale", "sized", "dirty", "freq", "samples")
+                    "_scan_keys", "_scan_pos", "_scan_stale", "sized", "dirty", "averages", "freq",
+                    "samples")
 DB_INDEX_SLOTS = ("index", "hits", "misses", "expired", "changes", "watchers", "delta",
                   "on_expire", "blocked_keys", "on_ready", "account", "lfu")
 
