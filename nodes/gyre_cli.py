@@ -94,7 +94,7 @@ def serve(host: str, port: int, requirepass: str, maxclients: int, databases: in
     try:
         cfg.engine_config()
     except (KeyError, ValueError) as e:
-        raise click.BadParameter(f"bad --config-set: {e}") from None
+        raise click.BadParameter(f"bad --config-set, --maxmemory or --maxmemory-policy: {e}") from None
     attach = None
     if peers is not None:
         attach = _replication(peers, node_id, peer_port, peer_host, mode, cluster_secret, data_dir,
