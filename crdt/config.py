@@ -70,6 +70,7 @@ class Param:
     check: Callable[[str], str] | None = None
     clamp: tuple[int, int] | None = None  # stored value is clamped (Redis's hz)
     hidden: bool = False  # listed by CONFIG GET only when named exactly (Redis's HIDDEN_CONFIG)
+    unsigned: bool = False  # a memory value Redis keeps unsigned (size_t): no wrap to negative
 
 
 def _save(value: str) -> str:
@@ -170,7 +171,7 @@ PARAMS: tuple[Param, ...] = (
     Param("slowlog-max-len", "128", "int", high=LONG_MAX),
     Param("latency-monitor-threshold", "0", "int", high=LONG_MAX),
     # Eviction (crdt.eviction); maxmemory is compared with crdt.memory_account's figure.
-    Param("maxmemory", "0", "memory", high=LONG_MAX),
+    Param("maxmemory", "0", "memory", high=ULLONG_MAX, unsigned=True),
     Param("maxmemory-policy", "noeviction", "enum", choices=(
         "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
         "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction")),
@@ -237,7 +238,7 @@ def _parse(p: Param, text: str, current: Any = None) -> Any:
         raw = parse_memory(text)
         if raw is None:
             raise ValueError(errors.CONFIG_NOT_MEMORY)
-        value = _as_signed(raw)
+        value = raw if p.unsigned else _as_signed(raw)
         if not p.low <= value <= p.high:
             raise ValueError(errors.CONFIG_RANGE % (p.low, p.high))
         return value

@@ -58,7 +58,9 @@ def _ours_only(reply: list[bytes]) -> dict[bytes, bytes]:
 
 
 @pytest.mark.parametrize("name,values", [
-    ("maxmemory", ("100mb", "1gb", "1GB", "10k", "10KB", "12345", "0", "3G", "7b")),
+    ("maxmemory", ("100mb", "1gb", "1GB", "10k", "10KB", "12345", "0", "3G", "7b",
+                   "9223372036854775808", "18446744073709551615", "18446744073709551616",
+                   "17179869184gb")),
     ("maxmemory-policy", (*POLICIES, "ALLKEYS-LRU", "Volatile-TTL")),
     ("maxmemory-samples", ("1", "64", "2147483647")),
     ("maxmemory-eviction-tenacity", ("0", "55", "100")),
