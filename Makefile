@@ -17,7 +17,7 @@ PORT ?= 6379
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help serve cluster bench-cluster txn-list-append txn-rw-register test test-all bench bench-checker fuzz redis-tools chromium python-venv clean \
+.PHONY: help serve cluster bench-cluster bench-cache txn-list-append txn-rw-register test test-all bench bench-checker fuzz redis-tools chromium python-venv clean \
         maelstrom lin-kv-strong lin-kv-eventual lin-kv-causal crdt sim sim-long bench-sim
 
 # Maelstrom runs: our harness (`gyre test`) unless MAELSTROM=/path/to/maelstrom
@@ -40,6 +40,8 @@ help:
 	@echo "make test           the default test suite (installs redis-server/redis-tools and chromium as root)"
 	@echo "make test-all       the default suite plus the slow tests"
 	@echo "make bench          gyre serve vs Debian's redis-server, side by side (redis-benchmark)"
+	@echo "make bench-cache    eviction quality: Zipf GET/SET cache hit ratios vs redis-server under"
+	@echo "                    maxmemory, allkeys-lru and -lfu (a few minutes; ARGS=--quick: ~1 min)"
 	@echo "make fuzz           the command fuzz vs redis-server for MINUTES minutes (60); finds become tests"
 	@echo "make bench-checker  speed of the linearizability checker and of the Elle-style txn checker"
 	@echo "make bench-cluster  one node of a 3-node cluster vs a single server, per mode; replication lag"
@@ -125,6 +127,9 @@ test-all: $(STAMP) redis-tools chromium
 bench: $(STAMP) redis-tools
 	$(PY) -m bench.bench_server $(ARGS)
 	$(PY) -m bench.bench_zset_memory $(ARGS)
+
+bench-cache: $(STAMP) redis-tools
+	$(PY) -m bench.bench_cache $(ARGS)
 
 # The fuzz campaigns against Debian's redis-server for MINUTES minutes, side by side (one a
 # core): the command fuzz (tests/fuzz/campaign.py; what it finds goes to

@@ -145,6 +145,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="10x fewer requests")
     parser.add_argument("--tests", default=TESTS, help="redis-benchmark -t list")
     parser.add_argument("--rounds", type=int, default=5, help="measurements per row (median)")
+    parser.add_argument("--gyre-args", default="", help="more gyre serve options, e.g. '--maxmemory 1gb'")
     opts = parser.parse_args()
     for tool in ("redis-server", "redis-benchmark"):
         if shutil.which(tool) is None:
@@ -152,7 +153,7 @@ def main() -> int:
             return 1
     loads = QUICK_LOADS if opts.quick else LOADS
     rounds = max(1, opts.rounds)
-    with both_servers() as ((gyre_port, gyre_pid), (redis_port, redis_pid)):
+    with both_servers(tuple(opts.gyre_args.split())) as ((gyre_port, gyre_pid), (redis_port, redis_pid)):
         # The interpreter matters (a build without PGO/LTO is ~20% slower): say which ran.
         print(f"gyre serve on Python {sys.version.split()[0]} ({os.path.realpath(sys.executable)})")
         print(f"{'load':<14}{'test':<34}{'redis rps':>12}{'gyre rps':>12}{'ratio':>8}"

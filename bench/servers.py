@@ -46,13 +46,13 @@ def server_process(argv: list[str], ready_text: str) -> Iterator[subprocess.Pope
 
 
 @contextmanager
-def both_servers() -> Iterator[tuple[tuple[int, int], tuple[int, int]]]:
-    """Yields ((gyre port, gyre pid), (redis port, redis pid))."""
+def both_servers(gyre_args: tuple[str, ...] = ()) -> Iterator[tuple[tuple[int, int], tuple[int, int]]]:
+    """Yields ((gyre port, gyre pid), (redis port, redis pid)); `gyre_args` go to gyre serve."""
     gyre_port, redis_port = free_port(), free_port()
     with tempfile.TemporaryDirectory() as workdir, \
             server_process([*pin(SERVER_CORE), "redis-server", "--port", str(redis_port),
                             "--save", "", "--appendonly", "no", "--dir", workdir, "--logfile", ""],
                            "Ready to accept connections") as redis_proc, \
             server_process([*pin(SERVER_CORE), sys.executable, "-m", "nodes.gyre_cli", "serve",
-                            "--port", str(gyre_port)], GYRE_READY_TEXT) as gyre_proc:
+                            "--port", str(gyre_port), *gyre_args], GYRE_READY_TEXT) as gyre_proc:
         yield (gyre_port, gyre_proc.pid), (redis_port, redis_proc.pid)

@@ -70,6 +70,7 @@ class Param:
     check: Callable[[str], str] | None = None
     clamp: tuple[int, int] | None = None  # stored value is clamped (Redis's hz)
     hidden: bool = False  # listed by CONFIG GET only when named exactly (Redis's HIDDEN_CONFIG)
+    unsigned: bool = False  # a memory value Redis keeps unsigned (size_t): no wrap to negative
 
 
 def _save(value: str) -> str:
@@ -170,6 +171,15 @@ PARAMS: tuple[Param, ...] = (
     Param("slowlog-max-len", "128", "int", high=LONG_MAX),
     Param("latency-monitor-threshold", "0", "int", high=LONG_MAX),
     Param("busy-reply-threshold", "5000", "int", high=LONG_MAX),  # ms a script runs before -BUSY
+    # Eviction (crdt.eviction); maxmemory is compared with crdt.memory_account's figure.
+    Param("maxmemory", "0", "memory", high=ULLONG_MAX, unsigned=True),
+    Param("maxmemory-policy", "noeviction", "enum", choices=(
+        "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
+        "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction")),
+    Param("maxmemory-samples", "5", "int", low=1, high=INT_MAX),
+    Param("maxmemory-eviction-tenacity", "10", "int", high=100),
+    Param("lfu-log-factor", "10", "int", high=INT_MAX),
+    Param("lfu-decay-time", "1", "int", high=INT_MAX),
     # Redis's default is 0 (off); gyrekv's watchdog is on by default (nodes/watchdog.py).
     Param("watchdog-period", "1000", "int", high=INT_MAX, hidden=True),
 )
@@ -230,7 +240,7 @@ def _parse(p: Param, text: str, current: Any = None) -> Any:
         raw = parse_memory(text)
         if raw is None:
             raise ValueError(errors.CONFIG_NOT_MEMORY)
-        value = _as_signed(raw)
+        value = raw if p.unsigned else _as_signed(raw)
         if not p.low <= value <= p.high:
             raise ValueError(errors.CONFIG_RANGE % (p.low, p.high))
         return value

@@ -24,8 +24,10 @@ from crdt.channels import SUBSCRIBED_ALLOWED, PubSub
 from crdt.commands import TABLE
 from crdt.config import Config
 from crdt.errors import CommandError
+from crdt.eviction import EVICT_FAIL, Evictor
 from crdt.host import HostInfo, Stats
 from crdt.keyspace import Db
+from crdt.memory_account import REFRESH_EVERY, SETTLE_EVERY, SETTLE_MARGIN_SHIFT, Account, refresh, settle
 from crdt.session import Session
 from crdt.table import Command
 from crdt.timings import LatencyMonitor, SlowLog
@@ -43,6 +45,11 @@ MULTI_IMMEDIATE = frozenset({"exec", "discard", "multi", "watch", "quit", "reset
 # table has none); of our commands PUBLISH and SPUBLISH carry it.
 _KEYSPACE_FLAGS = frozenset({"readonly", "write"})
 _MAY_REPLICATE = frozenset({"publish", "spublish"})
+# Inside MULTI, under maxmemory, every command but these is refused when memory is
+# short (queueing grows memory too); EXEC only if it holds a denyoom command.
+_MULTI_OOM_EXEMPT = frozenset({"exec", "discard", "quit", "reset"})
+_EVICTION_PARAMS = frozenset({"maxmemory", "maxmemory-policy", "maxmemory-samples",
+                              "maxmemory-eviction-tenacity", "lfu-log-factor", "lfu-decay-time"})
 
 
 class _Deferred:
@@ -68,11 +75,11 @@ class Engine:
         self.dbs = [Db(i) for i in range(self.config["databases"])]
         self.table = TABLE
         self._lookup = TABLE.lookup.get
-        # Name -> (handler, least argc, most argc, index, name) for every command
+        # Name -> (handler, least argc, most argc, index, name, denyoom) for every command
         # without subcommands: `execute_many`'s one-lookup path.
         self._plain = {
             name: (cmd.handler, abs(cmd.arity), cmd.arity if cmd.arity > 0 else sys.maxsize,
-                   cmd.index, cmd.name_bytes)
+                   cmd.index, cmd.name_bytes, "denyoom" in cmd.flags)
             for name, cmd in TABLE.lookup.items() if not cmd.subcommands and cmd.handler is not None
         }.get
         self.calls = [0] * len(TABLE.by_name)
@@ -103,9 +110,14 @@ class Engine:
         self.lua_vm: Any = None  # crdt.scripting.vm.LuaVM, made by the first script (vm.of)
         self.slowlog = SlowLog()  # filled by the driver's timing (crdt.timings.record_command)
         self.latency = LatencyMonitor()
+        # Memory: the figure (crdt.memory_account) every database adds to, and eviction.
+        self.account = Account()
         for db in self.dbs:
             db.on_ready = self.blocking.signal
             db.on_expire = self._key_expired
+            db.account = self.account
+        self.maxmemory = self.config["maxmemory"]
+        self.evictor = Evictor(self)
         self.pubsub.notify_flags = self.config.event_flags
         self.config.listeners.append(self._config_changed)
         self.last_save_ms = now_ms
@@ -135,6 +147,13 @@ class Engine:
     def _config_changed(self, name: str, value: Any) -> None:
         if name == "notify-keyspace-events":
             self.pubsub.notify_flags = self.config.event_flags
+        elif name in _EVICTION_PARAMS:
+            self.maxmemory = self.config["maxmemory"]
+            self.evictor.configure()
+            refresh(self)
+            if self.maxmemory:  # a lowered limit is reached in steps the driver runs
+                self.evictor.pending = True
+                self.evictor.on_pending()
 
     # -- commands ------------------------------------------------------------
 
@@ -193,9 +212,13 @@ class Engine:
             if plain is None:
                 put(self._execute_checked(argv, session, now_ms))
             else:  # the usual command: no subcommand
-                handler, least, most, index, name = plain
+                handler, least, most, index, name, denyoom = plain
                 if least <= len(argv) <= most:
                     session.last_cmd = name
+                    if denyoom and self.maxmemory and self.out_of_memory(now_ms):
+                        self.rejected_calls[index] += 1
+                        put(self._error(errors.OOM))
+                        continue
                     try:
                         put(handler(session, argv))
                     except CommandError as e:
@@ -239,6 +262,8 @@ class Engine:
             refused = self._gate(cmd, argv, session)
             if refused is not None:
                 return refused
+        elif self.maxmemory and "denyoom" in cmd.flags and self.out_of_memory(now_ms):
+            return self._reject(session, errors.OOM, cmd)
         session.last_cmd = cmd.name_bytes
         if self.router is not None:
             routed = self.router(argv, session)
@@ -259,6 +284,8 @@ class Engine:
         MULTI), else None."""
         if not session.authenticated and "no_auth" not in cmd.flags:
             return self._reject(session, errors.NOAUTH, cmd)
+        if self.maxmemory and self._refuses_on_oom(cmd, session) and self.out_of_memory(session.now_ms):
+            return self._reject(session, errors.OOM, cmd)
         if session.pubsub_count and not session.resp3 \
                 and cmd.name not in SUBSCRIBED_ALLOWED:
             return self._reject(session, errors.subscribed_context(cmd.name), cmd)
@@ -274,6 +301,44 @@ class Engine:
             session.multi.append((cmd, argv))
             return QUEUED
         return None
+
+    def _refuses_on_oom(self, cmd: Command, session: Session) -> bool:
+        """Whether a command is refused when memory is short (Redis's processCommand rules)."""
+        if "denyoom" in cmd.flags:
+            return True
+        if session.multi is None:
+            return False
+        if cmd.name == "exec":  # refused if it would run a command that may grow memory
+            return any("denyoom" in queued.flags for queued, _ in session.multi)
+        return cmd.name not in _MULTI_OOM_EXEMPT
+
+    def out_of_memory(self, now_ms: int) -> bool:
+        """Before a command that may grow memory: evict down to maxmemory if over it; True
+        if that could not be done (the command is refused with -OOM)."""
+        account = self.account
+        account.checks += 1
+        if account.checks >= REFRESH_EVERY:
+            refresh(self)
+        used = account.data + account.structure + account.clients
+        limit = self.maxmemory
+        if account.dirty and not account.checks % SETTLE_EVERY and used > limit - (limit >> SETTLE_MARGIN_SHIFT):
+            # Near the limit: the collections written since are re-estimated now, not at
+            # the next refresh (far from it, what a thousand commands add can wait).
+            settle(self.dbs)
+            used = account.data + account.structure + account.clients
+        if used <= limit:
+            return False
+        return self.evictor.evict(now_ms) == EVICT_FAIL
+
+    def memory_tick(self, now_ms: int) -> bool:
+        """The driver's periodic memory work: refresh the figure; one bounded eviction step
+        if over maxmemory. True if more steps are wanted at once (`Evictor.pending`)."""
+        refresh(self)
+        if self.maxmemory and self.account.used > self.maxmemory:
+            self.evictor.evict(now_ms)
+        else:
+            self.evictor.pending = False
+        return self.evictor.pending
 
     def call(self, cmd: Command, argv: list[bytes], session: Session) -> Any:
         """Run an already validated command (EXEC runs its queue through here).

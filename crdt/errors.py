@@ -74,6 +74,11 @@ BITFIELD_RO_GET_ONLY = b"ERR BITFIELD_RO only supports the GET subcommand"
 # Keys and expiry.
 UNSUPPORTED_OPTION = b"ERR Unsupported option %s"  # bytes %: the option as sent
 INT_RANGE = b"ERR value is out of range, value must between -2147483648 and 2147483647"
+OBJECT_IDLETIME = (
+    b"ERR An LFU maxmemory policy is selected, idle time not tracked. "
+    b"Please note that when switching between policies at runtime LRU and LFU data "
+    b"will take some time to adjust."
+)
 OBJECT_FREQ = (
     b"ERR An LFU maxmemory policy is not selected, access frequency not tracked. "
     b"Please note that when switching between policies at runtime LRU and LFU data "
@@ -207,6 +212,9 @@ MULTI_NESTED = b"ERR MULTI calls can not be nested"
 EXEC_WITHOUT_MULTI = b"ERR EXEC without MULTI"
 DISCARD_WITHOUT_MULTI = b"ERR DISCARD without MULTI"
 EXECABORT = b"EXECABORT Transaction discarded because of previous errors."
+
+
+OOM = b"OOM command not allowed when used memory > 'maxmemory'."
 
 
 def exec_abort(reason: bytes) -> bytes:

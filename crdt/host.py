@@ -38,4 +38,5 @@ class Stats:
     net_output_bytes: int = 0
     expired_keys: int = 0
     expire_cycles: int = 0
+    evicted_keys: int = 0
     errors_by_code: dict[bytes, int] = field(default_factory=dict)

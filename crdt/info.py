@@ -12,8 +12,10 @@ Values come from the engine (`host`, `stats`, `calls`, the databases,
 the config, the client sessions). Where gyrekv has no counterpart the field
 keeps Redis's idle value (no persistence, no replication links, no forks,
 no per-command timing: usec fields are 0), rather than inventing numbers.
-Memory: gyrekv does not own an allocator, so used_memory is the process's
-resident set size as the driver reports it.
+Memory: gyrekv does not own an allocator; used_memory is its own estimate
+of its data (crdt.memory_account), the figure eviction compares with
+maxmemory, and used_memory_rss the process's resident set size as the driver
+reports it (mem_fragmentation_ratio is their quotient).
 
 No I/O, clock or randomness: time is the ``now_ms`` passed in.
 """
@@ -136,22 +138,30 @@ def _script_counts(e: EngineView) -> list[str]:
 
 
 def _memory(e: EngineView, now_ms: int) -> list[str]:
+    # used_memory is gyrekv's estimate of its data (crdt.memory_account), as
+    # eviction compares it with maxmemory; the RSS is the process's real size.
+    from crdt.memory_account import refresh
+
+    used = refresh(e)  # type: ignore[arg-type]
+    account = e.account
     rss = e.host.rss_bytes()
-    human = bytes_to_human(rss)
+    human = bytes_to_human(used)
+    maxmemory = e.config["maxmemory"]
+    ratio = rss / used if used else 0.0
     return [
-        f"used_memory:{rss}",
+        f"used_memory:{used}",
         f"used_memory_human:{human}",
         f"used_memory_rss:{rss}",
-        f"used_memory_rss_human:{human}",
-        f"used_memory_peak:{rss}",
-        f"used_memory_peak_human:{human}",
-        "used_memory_peak_perc:100.00%",
-        "used_memory_overhead:0",
+        f"used_memory_rss_human:{bytes_to_human(rss)}",
+        f"used_memory_peak:{account.peak}",
+        f"used_memory_peak_human:{bytes_to_human(account.peak)}",
+        f"used_memory_peak_perc:{100 * used / account.peak if account.peak else 100:.2f}%",
+        f"used_memory_overhead:{account.structure + account.clients}",
         "used_memory_startup:0",
-        f"used_memory_dataset:{rss}",
-        "used_memory_dataset_perc:100.00%",
-        f"allocator_allocated:{rss}",
-        f"allocator_active:{rss}",
+        f"used_memory_dataset:{account.data}",
+        f"used_memory_dataset_perc:{100 * account.data / used if used else 0:.2f}%",
+        f"allocator_allocated:{used}",
+        f"allocator_active:{used}",
         f"allocator_resident:{rss}",
         "total_system_memory:0",
         "total_system_memory_human:0B",
@@ -166,17 +176,17 @@ def _memory(e: EngineView, now_ms: int) -> list[str]:
         "used_memory_functions:0",
         "used_memory_scripts:0",
         "used_memory_scripts_human:0B",
-        "maxmemory:0",
-        "maxmemory_human:0B",
-        "maxmemory_policy:noeviction",
+        f"maxmemory:{maxmemory}",
+        f"maxmemory_human:{bytes_to_human(maxmemory)}",
+        f"maxmemory_policy:{e.config['maxmemory-policy']}",
         "allocator_frag_ratio:1.00",
         "allocator_frag_bytes:0",
         "allocator_rss_ratio:1.00",
         "allocator_rss_bytes:0",
         "rss_overhead_ratio:1.00",
         "rss_overhead_bytes:0",
-        "mem_fragmentation_ratio:1.00",
-        "mem_fragmentation_bytes:0",
+        f"mem_fragmentation_ratio:{ratio:.2f}",
+        f"mem_fragmentation_bytes:{rss - used}",
         "mem_not_counted_for_evict:0",
         "mem_replication_backlog:0",
         "mem_total_replication_buffers:0",
@@ -251,7 +261,7 @@ def _stats(e: EngineView, now_ms: int) -> list[str]:
         "expired_stale_perc:0.00",
         "expired_time_cap_reached_count:0",
         "expire_cycle_cpu_milliseconds:0",
-        "evicted_keys:0",
+        f"evicted_keys:{st.evicted_keys}",
         "evicted_clients:0",
         "total_eviction_exceeded_time:0",
         "current_eviction_exceeded_time:0",

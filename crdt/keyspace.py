@@ -35,18 +35,44 @@ from __future__ import annotations
 
 import heapq
 import random
+import sys
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
-from itertools import islice
+from itertools import chain, islice
 from typing import Any
 from zlib import crc32
 
 from crdt.args import is_int
+from crdt.memory_account import (
+    ALIGN_MASK,
+    BYTES_OVERHEAD,
+    INT_BYTES,
+    KEY_FIXED_BYTES,
+    TTL_BYTES,
+    Account,
+    key_cost,
+    recount,
+    value_cost,
+)
 
 EMBSTR_MAX_BYTES = 44
 SHARD_COUNT = 16
 SHARD_MASK = SHARD_COUNT - 1
 HEAP_SLACK_ENTRIES = 64
+# The keyspace tables as the memory figure counts them (see `Db.table_bytes`). A dict
+# entry's average cost: CPython keeps 1.5-3 slots an entry while a dict grows and 3-6
+# under churn (deletes and inserts), each slot an index of 2-4 bytes plus two thirds of
+# a 24-byte entry; averaged over a resize cycle ~40 bytes an entry while growing, ~85
+# under churn. A cache under maxmemory lives under churn; a fill is counted a little
+# high (2-4%).
+DICT_ENTRY_BYTES = 80
+POINTER_BYTES = 8
+DB_FIXED_BYTES = 19 * sys.getsizeof({})  # the empty tables: 16 shards, access times, TTLs
+# An eviction snapshot is taken again once more than 1 in SNAPSHOT_STALE_DRAWS of its
+# draws (after SNAPSHOT_MIN_DRAWS) found a deleted key: about as many keys created since
+# are then out of the eviction's sight.
+SNAPSHOT_STALE_DRAWS = 10
+SNAPSHOT_MIN_DRAWS = 50
 
 
 class _Mark:
@@ -129,6 +155,17 @@ def encoding_of(value: Any, config: Any) -> bytes:
     return value.encoding(config)  # type: ignore[no-any-return]
 
 
+class _Snapshot:
+    """The keys eviction draws from (`Db.sample_keys`), and how many draws found them gone."""
+
+    __slots__ = ("keys", "draws", "misses")
+
+    def __init__(self, keys: list[bytes]) -> None:
+        self.keys = keys
+        self.draws = 0
+        self.misses = 0
+
+
 class Db:
     """The keys of one logical database (SELECT index)."""
 
@@ -136,6 +173,7 @@ class Db:
         "index", "shards", "expires", "_heap", "atime", "key_count",
         "hits", "misses", "expired", "changes", "watchers", "delta",
         "on_expire", "_scan_keys", "_scan_pos", "_scan_stale", "blocked_keys", "on_ready",
+        "account", "sized", "dirty", "averages", "lfu", "freq", "samples",
     )
 
     def __init__(self, index: int) -> None:
@@ -163,6 +201,18 @@ class Db:
         self._scan_keys: list[bytes] = []
         self._scan_pos: list[int] = []
         self._scan_stale = True
+        # Memory accounting (crdt.memory_account): the engine's shared figure; the last
+        # estimate of each value that changes in place; the keys written since.
+        self.account = Account()
+        self.sized: dict[bytes, int] = {}
+        self.dirty: set[bytes] = set()
+        # key -> (a collection's sampled element average, its length then); see settle_db.
+        self.averages: dict[bytes, tuple[int, int]] = {}
+        # Under an LFU policy: key -> Redis's packed counter (minutes << 8 | log counter).
+        self.lfu: Any = None  # the crdt.eviction.Lfu of the engine, when the policy is LFU
+        self.freq: dict[bytes, int] = {}
+        # Snapshots of the keys and of the keys with a TTL that eviction samples from.
+        self.samples: list[_Snapshot | None] = [None, None]
 
     # -- reads -------------------------------------------------------------
 
@@ -193,6 +243,8 @@ class Db:
                     return None
             self.hits += 1
             self.atime[key] = now_ms
+            if self.lfu is not None:
+                self.lfu.touch(self.freq, key, now_ms)
             return value
         self.misses += 1
         return None
@@ -235,33 +287,85 @@ class Db:
             keep_ttl: bool = False) -> None:
         """Store `value` under `key`, replacing any value; the TTL is cleared unless kept."""
         shard = self.shards[crc32(key) & SHARD_MASK]
-        if key not in shard:  # Redis's dbAdd: the key is created
+        old = shard.get(key)
+        if old is None:  # Redis's dbAdd: the key is created
             self.key_count += 1
             self._scan_stale = True
+            grow = ((len(key) + BYTES_OVERHEAD) & ALIGN_MASK) + KEY_FIXED_BYTES
             if self.blocked_keys and key in self.blocked_keys:
                 self.on_ready(self, key, value)
+            if self.lfu is not None:
+                self.lfu.create(self.freq, key, now_ms)
+        else:
+            t = type(old)
+            if t is bytes:
+                grow = -((len(old) + BYTES_OVERHEAD) & ALIGN_MASK)
+            elif t is int:
+                grow = -INT_BYTES
+            else:
+                grow = -self.sized.pop(key, 0)
+                self.averages.pop(key, None)
+            if self.lfu is not None:
+                self.lfu.touch(self.freq, key, now_ms)
         shard[key] = value
+        t = type(value)
+        if t is bytes:
+            grow += (len(value) + BYTES_OVERHEAD) & ALIGN_MASK
+        elif t is int:
+            grow += INT_BYTES
+        else:
+            self._mark_sized(key)
         self.atime[key] = now_ms
         if expire_at_ms is not None:
             self.set_expire(key, expire_at_ms)
-        elif not keep_ttl and self.expires:
-            self.expires.pop(key, None)
+        elif not keep_ttl and self.expires and self.expires.pop(key, None) is not None:
+            grow -= TTL_BYTES
+        self.account.data += grow
         self.changes += 1  # `signal`, written out: every SET's path
         if self.watchers or self.delta is not None:
             self.tell_observers(key)
 
+    def _mark_sized(self, key: bytes) -> None:
+        """Account a value that changes in place: estimated at the next settle."""
+        self.sized[key] = 0
+        dirty = self.dirty
+        if not dirty:
+            self.account.dirty = True
+        dirty.add(key)
+
+    def account_swap(self, key: bytes, old: Any, value: Any) -> None:
+        """Account the swap of `old` for `value` under an existing key."""
+        cost = value_cost(old)
+        if cost is None:
+            grow = -self.sized.pop(key, 0)
+            self.averages.pop(key, None)
+        else:
+            grow = -cost
+        cost = value_cost(value)
+        if cost is None:
+            self._mark_sized(key)
+        else:
+            grow += cost
+        self.account.data += grow
+
     def replace_value(self, key: bytes, value: Any) -> None:
         """Swap the value of an existing key in place, keeping its TTL (INCR, APPEND...)."""
-        self.shards[crc32(key) & SHARD_MASK][key] = value
+        shard = self.shards[crc32(key) & SHARD_MASK]
+        self.account_swap(key, shard.get(key), value)
+        shard[key] = value
         self.signal(key)
 
     def unshare(self, key: bytes, value: Any) -> None:
         """Swap in an equal value of another form (a string made editable, as
         Redis's dbUnshareStringValue): not a write, so nothing is signalled."""
-        self.shards[crc32(key) & SHARD_MASK][key] = value
+        shard = self.shards[crc32(key) & SHARD_MASK]
+        self.account_swap(key, shard.get(key), value)
+        shard[key] = value
 
     def set_expire(self, key: bytes, when_ms: int) -> None:
         """Give an existing key an absolute expiry time in ms."""
+        if key not in self.expires:
+            self.account.data += TTL_BYTES
         self.expires[key] = when_ms
         heap = self._heap
         heapq.heappush(heap, (when_ms, key))
@@ -271,22 +375,36 @@ class Db:
 
     def persist(self, key: bytes) -> bool:
         """Remove a key's TTL; True if it had one."""
-        return self.expires.pop(key, None) is not None
+        if self.expires.pop(key, None) is None:
+            return False
+        self.account.data -= TTL_BYTES
+        return True
 
     def delete(self, key: bytes) -> bool:
         """Remove a key and its TTL; True if it was stored (expired or not)."""
         shard = self.shards[crc32(key) & SHARD_MASK]
-        if shard.pop(key, None) is None:
+        value = shard.pop(key, None)
+        if value is None:
             return False
         self.key_count -= 1
-        self.expires.pop(key, None)
+        cost = value_cost(value)
+        if cost is None:
+            cost = self.sized.pop(key, 0)
+            self.averages.pop(key, None)
+        shrink = key_cost(key) + cost
+        if self.expires and self.expires.pop(key, None) is not None:
+            shrink += TTL_BYTES
+        self.account.data -= shrink
         self.atime.pop(key, None)
+        if self.freq:
+            self.freq.pop(key, None)
         self.signal(key)
         return True
 
     def flush(self) -> int:
         """Remove every key; returns how many there were. Watchers of every key are told."""
         removed = self.key_count
+        self.account.data -= recount(self)
         if self.watchers:
             for key in list(self.watchers):
                 if self.shards[crc32(key) & SHARD_MASK].get(key) is not None:
@@ -296,6 +414,8 @@ class Db:
         self._heap = []
         self.atime = {}
         self.key_count = 0
+        self.sized, self.dirty, self.averages, self.freq = {}, set(), {}, {}
+        self.samples = [None, None]
         self._scan_keys, self._scan_pos, self._scan_stale = [], [], True
         self.changes += removed
         if self.delta is not None:
@@ -303,8 +423,13 @@ class Db:
         return removed
 
     def signal(self, key: bytes) -> None:
-        """Note a write to `key` (WATCH, change counters, replication delta)."""
+        """Note a write to `key` (WATCH, change counters, replication delta, memory accounting)."""
         self.changes += 1
+        if key in self.sized:  # a value changed in place: re-estimated at the next settle
+            dirty = self.dirty
+            if not dirty:
+                self.account.dirty = True
+            dirty.add(key)
         if self.watchers or self.delta is not None:
             self.tell_observers(key)
 
@@ -364,6 +489,67 @@ class Db:
     def has_expired_pending(self, now_ms: int) -> bool:
         """True if the next active cycle would find something to delete."""
         return bool(self._heap) and self._heap[0][0] < now_ms
+
+    # -- memory and eviction sampling ---------------------------------------
+
+    def table_bytes(self) -> int:
+        """This database's tables (`crdt.memory_account`'s structure part): a fixed part plus
+        `DICT_ENTRY_BYTES` a dict entry and a pointer a list slot.
+
+        A CPython dict's real size is a step function of its history (it
+        doubles, keeps deleted slots until it resizes, and resizes to 3x its
+        live entries): counted as it is allocated, the figure jumps by a
+        quarter of a small maxmemory at one resize, and eviction swings the
+        keys held by half. Counted per entry it moves with the keys.
+        """
+        entries = self.key_count + len(self.atime) + len(self.expires) + len(self.sized) + len(self.freq) \
+            + 2 * len(self.averages)  # an entry and its tuple
+        slots = len(self._heap) + len(self._scan_keys) + len(self._scan_pos) + len(self.dirty)
+        slots += sum(len(sample.keys) for sample in self.samples if sample is not None)
+        return DB_FIXED_BYTES + DICT_ENTRY_BYTES * entries + POINTER_BYTES * slots
+
+    def sample_keys(self, rng: random.Random, count: int, volatile: bool) -> list[bytes]:
+        """Up to `count` live keys drawn at random (with the injected RNG), for eviction.
+
+        Python's dicts cannot be indexed, so draws are made from a snapshot of
+        the keys (or, for `volatile`, of the keys with a TTL), taken when first
+        needed and taken again once it holds under four fifths of the keys or
+        a tenth of its draws found deleted keys. Keys created since a snapshot
+        are not drawn until the next one (at most about a tenth of the keys in
+        steady eviction): they are the most recently used, the last an LRU
+        policy would pick.
+        """
+        n = len(self.expires) if volatile else self.key_count
+        if not n:
+            return []
+        slot = 1 if volatile else 0
+        sample = self.samples[slot]
+        shards = self.shards
+        expires = self.expires
+        draw = rng.random
+        out: list[bytes] = []
+        for _ in range(2):  # a snapshot that gave nothing but deleted keys is taken again
+            if sample is None or 5 * len(sample.keys) < 4 * n:
+                sample = self.samples[slot] = _Snapshot(
+                    list(expires) if volatile else list(chain.from_iterable(shards)))
+            snap = sample.keys
+            size = len(snap)
+            misses = 0
+            for _ in range(3 * count):
+                key = snap[int(draw() * size)]
+                if (key in expires) if volatile else (key in shards[crc32(key) & SHARD_MASK]):
+                    out.append(key)
+                    if len(out) == count:
+                        break
+                else:
+                    misses += 1
+            sample.draws += len(out) + misses
+            sample.misses += misses
+            if sample.misses * SNAPSHOT_STALE_DRAWS > sample.draws and sample.draws >= SNAPSHOT_MIN_DRAWS:
+                sample = self.samples[slot] = None  # too many keys gone (and as many new unseen)
+            if out:
+                break
+        return out
 
     # -- random and scan ---------------------------------------------------
 

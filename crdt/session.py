@@ -16,8 +16,10 @@ if TYPE_CHECKING:
 
     from crdt.channels import PubSub
     from crdt.config import Config
+    from crdt.eviction import Evictor
     from crdt.host import HostInfo, Stats
     from crdt.keyspace import Db
+    from crdt.memory_account import Account
     from crdt.table import Command, CommandTable
     from crdt.timings import LatencyMonitor, SlowLog
     from crdt.waiters import Blocking
@@ -54,6 +56,8 @@ class EngineView(Protocol):
     last_save_ms: int
     shutdown_requested: bool
     lua_vm: Any  # crdt.scripting.vm.LuaVM, or None before the first script
+    account: Account
+    evictor: Evictor
 
     @property
     def total_commands(self) -> int: ...

@@ -28,6 +28,16 @@ def main() -> None:
     """gyrekv: a Redis-compatible cache and a Maelstrom-style test suite."""
 
 
+def _memory_flags(maxmemory: str | None, policy: str | None) -> dict[str, str]:
+    """--maxmemory and --maxmemory-policy as the CONFIG parameters they stand for."""
+    flags = {}
+    if maxmemory is not None:
+        flags["maxmemory"] = maxmemory
+    if policy is not None:
+        flags["maxmemory-policy"] = policy
+    return flags
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (loopback by default).")
@@ -40,6 +50,12 @@ def main() -> None:
               help="Number of logical databases (SELECT 0..N-1).")
 @click.option("--loglevel", default="notice", show_default=True,
               type=click.Choice(sorted(LOG_LEVELS)), help="Log verbosity (stderr).")
+@click.option("--maxmemory", default=None, metavar="BYTES",
+              help="Memory limit of the data (100mb, 1gb...); 0 = none. Same as --config-set maxmemory.")
+@click.option("--maxmemory-policy", default=None,
+              type=click.Choice(("noeviction", "allkeys-lru", "volatile-lru", "allkeys-lfu", "volatile-lfu",
+                                 "allkeys-random", "volatile-random", "volatile-ttl")),
+              help="What goes when memory is over maxmemory [default: noeviction].")
 @click.option("--config-set", "config_set", multiple=True, nargs=2, metavar="NAME VALUE",
               help="Any other CONFIG parameter at start-up, e.g. --config-set hz 20.")
 @click.option("--peers", default=None, metavar="ID=HOST:PORT,...",
@@ -61,7 +77,8 @@ def main() -> None:
 @click.option("--sync-timeout", default=5.0, show_default=True, type=click.FloatRange(0),
               help="Seconds a new server answers -LOADING while it waits for a peer to catch up from.")
 def serve(host: str, port: int, requirepass: str, maxclients: int, databases: int,
-          loglevel: str, config_set: tuple[tuple[str, str], ...], peers: str | None, node_id: str | None,
+          loglevel: str, maxmemory: str | None, maxmemory_policy: str | None,
+          config_set: tuple[tuple[str, str], ...], peers: str | None, node_id: str | None,
           peer_port: int, peer_host: str, mode: str | None, cluster_secret: str | None,
           data_dir: Path | None, volatile: bool, sync_timeout: float) -> None:
     """Serve the Redis protocol (RESP2/RESP3) until SIGINT or SIGTERM; with --peers, replicated."""
@@ -72,11 +89,12 @@ def serve(host: str, port: int, requirepass: str, maxclients: int, databases: in
                         format=f"%(process)d:{'M' if node_id is None else node_id} %(asctime)s "
                                "%(levelname).1s %(message)s")
     cfg = ServeConfig(host=host, port=port, requirepass=requirepass, maxclients=maxclients,
-                      databases=databases, loglevel=loglevel, extra=dict(config_set))
+                      databases=databases, loglevel=loglevel,
+                      extra=_memory_flags(maxmemory, maxmemory_policy) | dict(config_set))
     try:
         cfg.engine_config()
     except (KeyError, ValueError) as e:
-        raise click.BadParameter(f"bad --config-set: {e}") from None
+        raise click.BadParameter(f"bad --config-set, --maxmemory or --maxmemory-policy: {e}") from None
     attach = None
     if peers is not None:
         attach = _replication(peers, node_id, peer_port, peer_host, mode, cluster_secret, data_dir,

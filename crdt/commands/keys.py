@@ -50,9 +50,10 @@ SHARED_REFCOUNT = INT32_MAX
 # other slot stays with the database index: index, watchers, delta, on_expire
 # and the statistics. tests/crdt/test_keys.py checks this list against Db.__slots__.
 DB_CONTENT_SLOTS = ("shards", "expires", "_heap", "atime", "key_count",
-                    "_scan_keys", "_scan_pos", "_scan_stale")
+                    "_scan_keys", "_scan_pos", "_scan_stale", "sized", "dirty", "averages", "freq",
+                    "samples")
 DB_INDEX_SLOTS = ("index", "hits", "misses", "expired", "changes", "watchers", "delta",
-                  "on_expire", "blocked_keys", "on_ready")
+                  "on_expire", "blocked_keys", "on_ready", "account", "lfu")
 
 _NONE = SimpleString(b"none")
 _TYPE_REPLIES = {name: SimpleString(name)
@@ -444,6 +445,8 @@ def object_idletime(s: Any, argv: list[bytes]) -> int | None:
     now_s = s.now_ms // MS_PER_SECOND
     if lookup_notouch(db, key, s.now_ms) is None:
         return None
+    if db.lfu is not None:
+        raise CommandError(errors.OBJECT_IDLETIME)
     return max(0, now_s - db.atime.get(key, s.now_ms) // MS_PER_SECOND)  # type: ignore[no-any-return]
 
 
@@ -471,11 +474,15 @@ def object_refcount(s: Any, argv: list[bytes]) -> int | None:
 @command("object|freq", 3, flags="readonly", keys=(2, 2, 1), group="generic", since="4.0.0",
          summary="Get the logarithmic access frequency counter of a Redis object", syntax="key",
          key_specs=("RO",), tips="nondeterministic_output")
-def object_freq(s: Any, argv: list[bytes]) -> None:
-    """OBJECT FREQ key: nil if absent, else Redis's error (no LFU policy is configurable)."""
-    if lookup_notouch(s.db, argv[2], s.now_ms) is None:
+def object_freq(s: Any, argv: list[bytes]) -> int | None:
+    """OBJECT FREQ key: the key's decayed LFU counter under an LFU policy, else Redis's
+    error; nil if absent."""
+    db = s.db
+    if lookup_notouch(db, argv[2], s.now_ms) is None:
         return None
-    raise CommandError(errors.OBJECT_FREQ)
+    if db.lfu is None:
+        raise CommandError(errors.OBJECT_FREQ)
+    return db.lfu.frequency(db.freq, argv[2], s.now_ms)  # type: ignore[no-any-return]
 
 
 # -- whole databases -------------------------------------------------------------

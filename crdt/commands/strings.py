@@ -581,6 +581,8 @@ def incr(s: Session, argv: list[bytes], delta: int = 1) -> Reply:
         n = (value if type(value) is int else _stored_int(value)) + delta
         if n > INT64_MAX or n < INT64_MIN:
             raise CommandError(errors.OVERFLOW)
+        if type(value) is not int:  # text becomes a counter: the accounting follows
+            db.account_swap(key, value, n)
         shard[key] = n
         db.atime[key] = now
         db.changes += 1  # `Db.signal`, written out like `Db.set` writes it

@@ -108,8 +108,10 @@ def test_clients_section(box: Box) -> None:
 
 def test_memory_section(box: Box) -> None:
     m = box.info("memory")["Memory"]
-    assert m["used_memory"] == "12292096" and m["used_memory_human"] == "11.72M"
-    assert m["used_memory_rss"] == "12292096" and m["maxmemory"] == "0"
+    # used_memory is gyrekv's estimate of its data (crdt.memory_account), the RSS the driver's.
+    assert 0 < int(m["used_memory"]) < 1_000_000
+    assert m["used_memory_rss"] == "12292096" and m["used_memory_rss_human"] == "11.72M"
+    assert m["maxmemory"] == "0" and m["maxmemory_human"] == "0B"
     assert m["maxmemory_policy"] == "noeviction" and m["mem_allocator"]
 
 
