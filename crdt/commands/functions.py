@@ -43,7 +43,8 @@ def _fcall(s: Session, argv: list[bytes], read_only: bool) -> Any:
     no_writes = b"no-writes" in fn.flags
     if read_only and not no_writes:
         raise CommandError(b"ERR Can not execute a script with write flag using *_ro command.")
-    return vm.run(s, fn.callback, fn.name, argv, nkeys, read_only or no_writes, is_eval=False)
+    return vm.run(s, fn.callback, fn.name, argv, nkeys, read_only or no_writes, is_eval=False,
+                  oom=lua.oom_rule(fn.flags))
 
 
 @register("fcall", -3, _FLAGS, group="scripting", since="7.0.0",

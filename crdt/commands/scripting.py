@@ -35,8 +35,8 @@ def _eval(s: Session, argv: list[bytes], read_only: bool) -> Any:
     vm = lua.of(s.engine)
     lua.announce(s, argv)
     nkeys = lua.check_numkeys(argv)
-    sha, f, no_writes = vm.load(argv[1])
-    return vm.run(s, f, sha, argv, nkeys, read_only or no_writes)
+    sha, f, no_writes, oom = vm.load(argv[1])
+    return vm.run(s, f, sha, argv, nkeys, read_only or no_writes, oom=oom)
 
 
 def _evalsha(s: Session, argv: list[bytes], read_only: bool) -> Any:
@@ -52,7 +52,7 @@ def _evalsha(s: Session, argv: list[bytes], read_only: bool) -> Any:
         cached = vm.scripts.get(sha)
         if cached is None:
             raise CommandError(lua.NOSCRIPT)
-    return vm.run(s, cached[1], sha, argv, nkeys, read_only or cached[2])
+    return vm.run(s, cached[1], sha, argv, nkeys, read_only or cached[2], oom=cached[3])
 
 
 @register("eval", -3, _FLAGS, group="scripting", since="2.6.0",
@@ -95,7 +95,7 @@ container("script", group="scripting", since="2.6.0",
           summary="Load the specified Lua script into the script cache.", syntax="script",
           tips="request_policy:all_nodes response_policy:all_succeeded")
 def script_load(s: Session, argv: list[bytes]) -> Any:
-    sha, _, _ = lua.of(s.engine).load(argv[2])
+    sha = lua.of(s.engine).load(argv[2])[0]
     return sha
 
 

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from lupa import lua51
 
-from crdt import monitor_feed
+from crdt import errors, monitor_feed
 from crdt.errors import CommandError
 from crdt.scripting import convert, libs
 from crdt.scripting.functions import Libraries
@@ -106,6 +106,17 @@ def sha1hex(body: bytes) -> bytes:
     return hashlib.sha1(body).hexdigest().encode()
 
 
+#: What a script does when the server is out of memory (`LuaVM.run`).
+OOM_LEGACY = "legacy"  # no flags: runs; a denyoom call fails until it has written
+OOM_DENY = "deny"      # flags without allow-oom or no-writes: refused before it runs
+OOM_ALLOW = "allow"    # allow-oom, or no-writes: never refused
+
+
+def oom_rule(flags: list[bytes] | tuple[bytes, ...]) -> str:
+    """The out-of-memory rule of a script or function that declares ``flags``."""
+    return OOM_ALLOW if b"allow-oom" in flags or b"no-writes" in flags else OOM_DENY
+
+
 class LuaVM:
     """The Lua state of one engine and what runs in it."""
 
@@ -132,6 +143,7 @@ class LuaVM:
         self.read_only = False
         self.resp3 = False
         self.wrote = False
+        self.script_oom = False  # out of memory when the running script started (`run`)
         self.is_eval = True
         self.running_name = b""
         self.running_argv: list[bytes] = []
@@ -159,24 +171,28 @@ class LuaVM:
             raise CommandError(error + _one_line(message if type(message) is bytes else b""))
         return result
 
-    def load(self, body: bytes) -> tuple[bytes, Any, bool]:
-        """Compile and cache a script (SCRIPT LOAD, EVAL); returns (sha, function, no-writes).
+    def load(self, body: bytes) -> tuple[bytes, Any, bool, str]:
+        """Compile and cache a script (SCRIPT LOAD, EVAL); returns (sha, function, no-writes,
+        its out-of-memory rule: `OOM_LEGACY`, `OOM_DENY` or `OOM_ALLOW`, see `run`).
 
         A script may start with Redis 7.0's shebang, ``#!lua flags=no-writes,...``:
-        its flags are checked (only no-writes changes what gyrekv does) and the
-        code after the line is compiled, keeping the line numbers.
+        its flags are checked (no-writes and allow-oom change what gyrekv does) and
+        the code after the line is compiled, keeping the line numbers.
         """
         sha = sha1hex(body)
         cached = self.scripts.get(sha)
         if cached is not None:
-            return sha, cached[1], cached[2]
+            return sha, cached[1], cached[2], cached[3]
         no_writes = False
+        oom = OOM_LEGACY
         code = body
         if body.startswith(b"#!"):
-            no_writes, code = _shebang(body)
+            flags, code = _shebang(body)
+            no_writes = b"no-writes" in flags
+            oom = oom_rule(flags)
         f = self.compile(code)
-        self.scripts[sha] = (body, f, no_writes)
-        return sha, f, no_writes
+        self.scripts[sha] = (body, f, no_writes, oom)
+        return sha, f, no_writes, oom
 
     def flush(self) -> None:
         """SCRIPT FLUSH: forget every cached script (and let Lua free them)."""
@@ -186,12 +202,25 @@ class LuaVM:
     # -- running -------------------------------------------------------------
 
     def run(self, s: Session, f: Any, name: bytes, argv: list[bytes], nkeys: int, read_only: bool,
-            is_eval: bool = True) -> Any:
+            is_eval: bool = True, oom: str = OOM_LEGACY) -> Any:
         """Run a compiled script (or function) for the client `s`; the reply, or raise its error.
 
         `argv` is the command line: numkeys (`nkeys`, checked) at index 2, then keys and args.
         `name` names it in a raised error's "script: ..." suffix.
+
+        Out of memory (maxmemory set and eviction cannot get under it), as Redis 7.0: a
+        script or function with flags but neither allow-oom nor no-writes (`OOM_DENY`) is
+        refused before it runs; a script without flags (`OOM_LEGACY`) runs, and its
+        redis.call of a command that may grow memory fails with -OOM until the script
+        has written something (it cannot be stopped half-way); allow-oom (`OOM_ALLOW`)
+        and read-only scripts are never refused.
         """
+        self.script_oom = False
+        engine = self.engine
+        if engine.maxmemory and not read_only and oom != OOM_ALLOW and engine.out_of_memory(s.now_ms):
+            if oom == OOM_DENY:
+                raise CommandError(errors.OOM)
+            self.script_oom = True
         fake = self.session
         fake.db = s.db
         fake.db_index = s.db_index
@@ -247,7 +276,7 @@ class LuaVM:
         entry = self._fast(args[0]) if args and type(args[0]) is bytes else None
         if entry is not None:
             cmd, least, most, write = entry
-            if least <= len(args) <= most and (not write or not self.read_only):
+            if least <= len(args) <= most and (not write or not self.read_only) and not self.script_oom:
                 for a in args:
                     if type(a) is not bytes:
                         break
@@ -300,6 +329,8 @@ class LuaVM:
         if type(cmd) is bytes:
             return None, cmd
         fake = self.session
+        if self.script_oom and not self.wrote and "denyoom" in cmd.flags:
+            return None, errors.OOM
         if "write" in cmd.flags:
             if self.read_only:
                 return None, WRITE_IN_RO
@@ -520,8 +551,8 @@ def _unwrap(e: Any) -> Any:
 SHEBANG_FLAGS = (b"no-writes", b"allow-oom", b"allow-stale", b"no-cluster", b"allow-cross-slot-keys")
 
 
-def _shebang(body: bytes) -> tuple[bool, bytes]:
-    """An EVAL script's ``#!lua [flags=a,b]`` line: (no-writes, the code after it)."""
+def _shebang(body: bytes) -> tuple[list[bytes], bytes]:
+    """An EVAL script's ``#!lua [flags=a,b]`` line: (its flags, the code after it)."""
     end = body.find(b"\n")
     if end < 0:
         raise CommandError(b"ERR Invalid script shebang")
@@ -536,7 +567,7 @@ def _shebang(body: bytes) -> tuple[bool, bytes]:
             if flag and flag not in SHEBANG_FLAGS:
                 raise CommandError(b"ERR Unexpected flag in script shebang: %s" % c_string(flag))
             flags.append(flag)
-    return b"no-writes" in flags, body[end:]
+    return flags, body[end:]
 
 
 def _number_arg(a: float) -> bytes:

@@ -183,3 +183,32 @@ def test_object_freq_and_idletime_follow_the_policy(both: Differential) -> None:
     both.check("OBJECT", "FREQ", "missing")
     both.check("CONFIG", "SET", "maxmemory-policy", "volatile-lru")
     both.check("OBJECT", "FREQ", "k")
+
+
+LIB = ("#!lua name=ooml\n"
+       "redis.register_function('plain', function(k) return redis.call('SET', k[1], 'x') end)\n"
+       "redis.register_function{function_name='roomy', callback=function(k) return redis.call('SET', k[1], 'x') end,"
+       " flags={'allow-oom'}}\n"
+       "redis.register_function{function_name='reader', callback=function(k) return redis.call('GET', k[1]) end,"
+       " flags={'no-writes'}}\n")
+
+
+def test_scripts_and_functions_out_of_memory(both: Differential) -> None:
+    both.check("FUNCTION", "FLUSH")
+    both.check("FUNCTION", "LOAD", LIB)
+    _fill_then_limit(both)
+    for script in (
+            "return redis.call('SET', KEYS[1], 'x')",  # no flags: runs, its first growing call fails
+            "return redis.pcall('SET', KEYS[1], 'x')",
+            "redis.call('DEL', 'n') return redis.call('SET', KEYS[1], 'x')",  # wrote first: then allowed
+            "return redis.call('GET', 's')",
+            "#!lua\nreturn redis.call('SET', KEYS[1], 'x')",  # flags, no allow-oom: refused before it runs
+            "#!lua flags=allow-oom\nreturn redis.call('SET', KEYS[1], 'y')",
+            "#!lua flags=no-writes\nreturn redis.call('GET', 's')"):
+        both.check("EVAL", script, "1", "k")
+    for name in ("plain", "roomy", "reader"):
+        both.check("FCALL", name, "1", "k2")
+    both.check("GET", "k")
+    both.check("GET", "k2")
+    both.check("CONFIG", "SET", "maxmemory", "0")
+    both.check("FUNCTION", "FLUSH")
