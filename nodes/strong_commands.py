@@ -158,6 +158,20 @@ def _static_route(cmd: Command) -> Route | None:
 _STATIC: Final[dict[str, Route | None]] = {name: _static_route(cmd) for name, cmd in TABLE.by_name.items()}
 
 
+def _key_is_first_argument(cmd: Command) -> bool:
+    """Whether the command's one key is always ``argv[1]`` (GET, SET, INCR, LPUSH, HSET, ...):
+    one key spec, index 1, a range of that key alone."""
+    if _STATIC[cmd.name] is not None or len(cmd.key_specs) != 1 or cmd.name in ("sort", "sort_ro", "copy"):
+        return False
+    spec = cmd.key_specs[0]
+    return spec.begin == ("index", 1) and spec.find[0] == "range" and spec.find[1] == 0
+
+
+#: Command row name -> readonly, for the commands whose key is ``argv[1]`` (`classify`'s fast path).
+_FIRST_ARGUMENT_KEY: Final[dict[str, bool]] = {
+    name: "readonly" in cmd.flags for name, cmd in TABLE.by_name.items() if _key_is_first_argument(cmd)}
+
+
 def _resolve(argv: Sequence[bytes]) -> Command | None:
     """The table row ``argv`` runs, or None when the engine will refuse it (name, subcommand, arity)."""
     cmd = TABLE.get(argv[0])
@@ -211,6 +225,9 @@ def classify(argv: Sequence[bytes]) -> Route:
     static = _STATIC[cmd.name]
     if static is not None:
         return static
+    readonly = _FIRST_ARGUMENT_KEY.get(cmd.name)
+    if readonly is not None:  # arity is checked (`_resolve`): argv[1] is there
+        return Route(RouteKind.SINGLE_KEY, key=argv[1], readonly=readonly)
     try:
         _, found = find_keys(list(argv))
     except CommandError:
