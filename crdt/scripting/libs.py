@@ -58,8 +58,68 @@ class Null:
 NULL = Null()
 
 
-def build(lua: Any) -> Any:
-    """The `libs` table the sandbox reads: version facts and the four libraries.
+class Rand48:
+    """math.random's generator, as Redis replaces Lua's (rand.c: drand48's 48-bit congruence).
+
+    Not the C library's rand(): one sequence runs on across scripts, as in Redis
+    7.0, and its seed comes from the engine's RNG (`Engine.rng`), so the
+    simulator replays it; math.randomseed(n) gives Redis's own numbers.
+    """
+
+    MASK = (1 << 48) - 1
+    MAX = 0x7FFFFFFF  # REDIS_LRAND48_MAX
+
+    def __init__(self) -> None:
+        self.x = 0
+        self.seed(0)
+
+    def seed(self, n: int) -> None:
+        """srand48: the seed's 32 bits above 0x330E."""
+        self.x = ((n & 0xFFFFFFFF) << 16) | 0x330E
+
+    def next31(self) -> int:
+        self.x = (0x5DEECE66D * self.x + 0xB) & self.MASK
+        return self.x >> 17
+
+    def random(self, *args: Any) -> float:
+        """math.random([m [, n]]), as Redis's redis_math_random."""
+        r = (self.next31() % self.MAX) / self.MAX
+        if not args:
+            return r
+        if len(args) == 1:
+            u = _checkint(args, 1, "random")
+            if u < 1:
+                raise argerror(1, "random", "interval is empty")
+            return float(math.floor(r * u) + 1)
+        if len(args) == 2:
+            lo, hi = _checkint(args, 1, "random"), _checkint(args, 2, "random")
+            if lo > hi:
+                raise argerror(2, "random", "interval is empty")
+            return float(math.floor(r * (hi - lo + 1)) + lo)
+        raise LibError("wrong number of arguments")
+
+    def randomseed(self, *args: Any) -> None:
+        self.seed(_checkint(args, 1, "randomseed"))
+
+
+def _checkint(args: tuple[Any, ...], i: int, fname: str) -> int:
+    """luaL_checkint: argument `i` (1-based) as a number (numeric strings too), truncated."""
+    x = args[i - 1] if len(args) >= i else None
+    if type(x) is bytes:
+        try:
+            x = float(x)
+        except ValueError:
+            raise argerror(i, fname, "number expected, got string") from None
+    if type(x) not in (int, float):
+        raise argerror(i, fname, "number expected, got %s" % ("no value" if len(args) < i else lua_type(x) or "nil"))
+    if type(x) is float and (math.isnan(x) or math.isinf(x)):
+        return -(2**31)  # what C's cast gives on x86
+    return int(x)
+
+
+def build(lua: Any, prng: Rand48) -> Any:
+    """The `libs` table the sandbox reads: version facts, the four libraries, and
+    math.random/math.randomseed on `prng`.
 
     Each library is ``{fns = {...}, consts = {...}}``: the sandbox turns every
     function into a Lua C function (python.as_function), so a script's call
@@ -87,8 +147,9 @@ def build(lua: Any) -> Any:
                      b"_COPYRIGHT": b"Copyright (C) 2012, Salvatore Sanfilippo",
                      b"_DESCRIPTION": b"MessagePack C implementation for Lua"})
     struct = spec({b"pack": _struct_pack, b"unpack": _struct_unpack, b"size": _struct_size})
+    rmath = spec({b"random": prng.random, b"randomseed": prng.randomseed})
     return lua.table_from({b"version": VERSION, b"version_num": VERSION_NUM, b"bit": bit,
-                           b"cjson": cjson, b"cmsgpack": cmsgpack, b"struct": struct})
+                           b"cjson": cjson, b"cmsgpack": cmsgpack, b"struct": struct, b"math": rmath})
 
 
 def _guarded(fn: Any, fname: str) -> Any:

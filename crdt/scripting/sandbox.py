@@ -83,8 +83,12 @@ local function library(spec)
     for name, v in raw_pairs(spec.consts) do t[name] = v end
     return t
 end
+-- math, with Redis's random and randomseed (libs.Rand48) instead of the C library's
+local rmath = {}
+for name, v in raw_pairs(math) do rmath[name] = v end
+for name, f in raw_pairs(libs.math.fns) do rmath[name] = as_function(f) end
 local packed = {
-    string = string, table = table, math = math, coroutine = coroutine,
+    string = string, table = table, math = rmath, coroutine = coroutine,
     bit = library(libs.bit), cjson = library(libs.cjson), cmsgpack = library(libs.cmsgpack),
     struct = library(libs.struct),
 }

@@ -126,7 +126,9 @@ class LuaVM:
         # instead of taking the server down (Redis sets no limit; this one is generous).
         self.lua = lua51.LuaRuntime(encoding=None, register_eval=False, register_builtins=False,
                                     unpack_returned_tuples=True, max_memory=LUA_MAX_MEMORY)
-        lib_table = libs.build(self.lua)
+        self.prng = libs.Rand48()
+        self.prng.seed(engine.rng.getrandbits(32))  # Redis seeds it once at start; ours comes from the engine
+        lib_table = libs.build(self.lua, self.prng)
         sandbox = self.lua.eval("loadstring")(SANDBOX.encode(), b"=sandbox")
         (self._run_script, self._run_function, self._compile, self._load_library,
          self._set_hook) = sandbox(self._call, self._pcall, self._helpers(), lib_table, _unwrap)

@@ -76,6 +76,12 @@ CASES = [
     HEX + "return hex(struct.pack('>I2 x H', 513, 7))", "return {struct.unpack('<H', '\\1\\2\\3', 2)}",
     HEX + "return hex(struct.pack('s', 'ab'))", "return {struct.unpack('s', 'ab\\0cd')}",
     HEX + "return hex(struct.pack('c0', 'abc'))", "return struct.pack('i', 'x')",
+    # math.random is Redis's drand48, not the C library's: seeded, the numbers are Redis's own
+    "math.randomseed(42) return {tostring(math.random()), math.random(10), math.random(5, 9)}",
+    "math.randomseed(-7) return {math.random(1000000), tostring(math.random())}",
+    "math.randomseed('3') return math.random(2, 2)",
+    "return math.random(0)", "return math.random(3, 2)", "return math.random(1, 2, 3)",
+    "return math.random('x')", "return math.randomseed()",
 ]
 
 
