@@ -21,7 +21,8 @@ Strategy:
   is present for the whole scan, which is Redis's guarantee.
 - Every write calls `signal(key)`: it counts changes, marks WATCHers dirty and
   records the key in the open write delta (replication reads the keys' values
-  after the command); a flush records `FLUSHED` there, a SWAPDB `SWAPPED`.
+  after the command); a flush records `FLUSHED` there, a SWAPDB `SWAPPED`, an
+  increment an `Incremented` note after its key.
 - Blocked clients are told only when a key they block on is *created* (`set`
   of a key not stored), as Redis's dbAdd signals it ready, with the new value
   (the engine ignores types nobody blocks on); an overwrite or an in-place
@@ -85,6 +86,26 @@ class _Mark:
 
     def __repr__(self) -> str:
         return self.name
+
+
+class Incremented:
+    """Recorded in an open write delta right after the key an increment wrote (INCR and friends,
+    HINCRBY, ZINCRBY): replication keeps an increment an increment, so that concurrent ones on
+    different replicas add up (`crdt.replication.typed.local`).
+
+    Attributes:
+        key: the key.
+        element: None for a string, the field of a hash, the member of a sorted set.
+    """
+
+    __slots__ = ("key", "element")
+
+    def __init__(self, key: bytes, element: bytes | None) -> None:
+        self.key = key
+        self.element = element
+
+    def __repr__(self) -> str:
+        return f"Incremented({self.key!r}, {self.element!r})"
 
 
 #: Recorded in an open write delta when the database was flushed (FLUSHDB, FLUSHALL).
@@ -442,6 +463,11 @@ class Db:
                     session.touch_watched(self, key)
         if self.delta is not None:
             self.delta.append(key)
+
+    def note_increment(self, key: bytes, element: bytes | None) -> None:
+        """Record that the write just signalled for ``key`` was an increment (`Incremented`)."""
+        if self.delta is not None:
+            self.delta.append(Incremented(key, element))  # type: ignore[arg-type]
 
     def wake_blocked(self) -> None:
         """Mark ready every key a client blocks on that is stored now (after SWAPDB).

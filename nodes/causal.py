@@ -1,7 +1,7 @@
 """Causal mode: lin-kv writes carry vector clocks and become visible in causal order.
 
-Strategy: causal broadcast (Birman-Schiper-Stephenson) over the same
-versioned keyspace as the eventual mode (`nodes.eventual.LwwKeyspace`).
+Strategy: causal broadcast (Birman-Schiper-Stephenson) over the same typed
+keyspace as the eventual mode (`nodes.typed_keyspace.TypedKeyspace`).
 
 * Every node has an *origin* id, ``<node_id>:<incarnation>`` (32 random bits
   drawn at init), so a restarted node never reuses the sequence numbers of
@@ -18,17 +18,20 @@ versioned keyspace as the eventual mode (`nodes.eventual.LwwKeyspace`).
   heads (one queue per origin, sorted by sequence number). Duplicates and
   writes already visible are dropped, so loss, duplication and reordering
   only delay visibility.
-* Convergence: applying a write merges its registers into the per-key LWW
-  versions (larger HLC timestamp wins, node id breaks ties). The HLC observes
-  every received timestamp, so a write that causally follows another has a
-  larger timestamp: LWW agrees with causal order, and concurrent writes are
-  resolved the same way everywhere. Replicas that applied the same set of
-  writes hold the same state.
+* Convergence: applying a write joins its key deltas into the keys' typed
+  CRDTs (concurrent writes merge by data type; strings: larger HLC timestamp
+  wins). The HLC observes every received timestamp, so a write that
+  causally follows another has a larger timestamp: last-writer-wins agrees
+  with causal order, and concurrent writes are resolved the same way
+  everywhere. Replicas that applied the same set of writes hold the same
+  state.
 * Anti-entropy: every ``anti_entropy_ms`` a node with writes sends its
   ``applied`` clock to every peer (``causal_sync``). The receiver answers
   with the writes the sender lacks from its log (at most
   `WRITES_PER_MESSAGE_MAX` a round), and syncs back once when it is itself
-  behind, so an empty (restarted) replica is repaired too. Shard digests
+  behind, so an empty (restarted) replica is repaired too. The round also
+  carries the replica's acknowledgement (the version vector of the dots it
+  has merged), which drives the keyspace's GC. Shard digests
   would not do here: merging arbitrary registers could make a write visible
   before its dependencies. The unit of repair is the write, identified by
   ``(origin, seq)``.
@@ -60,13 +63,13 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from crdt.engine import Engine
-from crdt.replication.clocks import DecodeError, Timestamp, VectorClock
+from crdt.replication.clocks import DecodeError, VectorClock
+from crdt.replication.keystates import Entry, Mark
 from nodes.core import Field, Kind, NodeCore, Rpc
-from nodes.eventual import (
-    Entry,
-    KvRequests,
-    LwwKeyspace,
+from nodes.eventual import KvRequests, note_ack
+from nodes.typed_keyspace import (
     Stamped,
+    TypedKeyspace,
     entries_from_json,
     entries_to_json,
     marks_from_json,
@@ -85,7 +88,7 @@ log = logging.getLogger("gyre.node")
 CAUSAL_WRITES: Final = Rpc("causal_writes", fields=(Field("writes", Kind.LIST),))
 CAUSAL_SYNC: Final = Rpc("causal_sync", fields=(Field("clock", Kind.OBJECT),),
                          optional=(Field("sessions", Kind.OBJECT), Field("reply", Kind.BOOL),
-                                   Field("sync", Kind.BOOL)))
+                                   Field("sync", Kind.BOOL), Field("seen", Kind.OBJECT)))
 CAUSAL_SNAPSHOT: Final = Rpc("causal_snapshot", fields=(Field("clock", Kind.OBJECT), Field("entries", Kind.LIST)),
                              optional=(Field("marks", Kind.LIST), Field("sync", Kind.BOOL)))
 
@@ -125,7 +128,7 @@ class CausalWrite:
     entries: tuple[Entry, ...]
     client: str | None = None
     #: flush marks of the write (FLUSHDB, FLUSHALL, SWAPDB of a RESP client), applied before its entries.
-    marks: tuple[tuple[int, Timestamp], ...] = ()
+    marks: tuple[tuple[int, Mark], ...] = ()
 
     def __post_init__(self) -> None:
         assert self.seq >= 1 and self.deps.counter(self.origin) == self.seq, self
@@ -177,7 +180,7 @@ class CausalKv(KvRequests):
 
     def __init__(self, engine: Engine, now_ms: int = 0, *, anti_entropy_ms: int = ANTI_ENTROPY_MS,
                  session_wait_ms: int = SESSION_WAIT_MS) -> None:
-        self.keyspace = LwwKeyspace(engine, now_ms)
+        self.keyspace = TypedKeyspace(engine, now_ms)
         self.anti_entropy_ms = anti_entropy_ms
         self.session_wait_ms = session_wait_ms
         self.node: NodeCore | None = None
@@ -207,8 +210,8 @@ class CausalKv(KvRequests):
     def _start(self, now_ms: int) -> None:
         node = self.node
         assert node is not None and node.node_id is not None
-        self.keyspace.start(node.node_id)
         self.origin = f"{node.node_id}:{node.rng.getrandbits(32):08x}"
+        self.keyspace.start(node.node_id, self.origin)
         node.call_later(now_ms, jitter_ms(node, self.anti_entropy_ms), self._anti_entropy)
 
     @property
@@ -276,7 +279,7 @@ class CausalKv(KvRequests):
         self._commit_local(entries, client)
 
     def replicate(self, stamped: Stamped) -> None:
-        """What local RESP commands wrote (`LwwKeyspace.stamp`) as one causal write.
+        """What local RESP commands wrote (`TypedKeyspace.stamp`) as one causal write.
 
         A RESP client stays on its server, which gives it read-your-writes
         and monotonic reads with no session clock.
@@ -293,7 +296,7 @@ class CausalKv(KvRequests):
             node.send(peer, body)
 
     def _commit_local(self, entries: list[Entry], client: str | None,
-                      marks: tuple[tuple[int, Timestamp], ...] = ()) -> None:
+                      marks: tuple[tuple[int, Mark], ...] = ()) -> None:
         """Turn locally applied registers into a causal write: log it and push it to every peer."""
         node = self.node
         assert node is not None
@@ -390,7 +393,9 @@ class CausalKv(KvRequests):
         node = self.node
         assert node is not None
         if self.applied:
-            body: dict[str, Any] = {"type": CAUSAL_SYNC.type, "clock": self.clock.to_json()}
+            self.keyspace.collect(node.peers)
+            body: dict[str, Any] = {"type": CAUSAL_SYNC.type, "clock": self.clock.to_json(),
+                                    "seen": self.keyspace.table.acknowledgement()}
             if self._sessions_dirty:
                 names = list(self._sessions_dirty)[-SESSIONS_PER_SYNC_MAX:]
                 body["sessions"] = {c: self.sessions[c].to_json() for c in names if c in self.sessions}
@@ -404,6 +409,8 @@ class CausalKv(KvRequests):
         assert node is not None
         body = msg.body
         theirs = VectorClock.from_json(body["clock"])
+        if "seen" in body:
+            note_ack(self.keyspace, msg.src, body["seen"])
         sessions = body.get("sessions") or {}
         decoded = {c: VectorClock.from_json(vc) for c, vc in sorted(sessions.items())}
         for client, vc in decoded.items():
@@ -415,9 +422,9 @@ class CausalKv(KvRequests):
         if missing is None:
             self.snapshots_sent += 1
             snapshot: dict[str, Any] = {"type": CAUSAL_SNAPSHOT.type, "clock": self.clock.to_json(),
-                                        "entries": entries_to_json(self.keyspace.versions.items())}
-            if self.keyspace.versions.marks:
-                snapshot["marks"] = marks_to_json(self.keyspace.versions.marks)
+                                        "entries": entries_to_json(self.keyspace.table.items())}
+            if self.keyspace.table.marks:
+                snapshot["marks"] = marks_to_json(self.keyspace.table.marks)
             if body.get("sync"):
                 snapshot["sync"] = True
             node.send(peer, snapshot)

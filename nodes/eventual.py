@@ -1,164 +1,87 @@
-"""Eventual mode: lin-kv on last-writer-wins registers, pushed at once and repaired by digests.
+"""Eventual mode: every key a typed CRDT, deltas pushed at once and repaired by digests.
 
-Strategy (Anna-style): the Redis engine holds the values; beside it every
-key carries the version of the write that set it, an `LWWRegister` in one
-`LWWMap` (16 shards) stamped by the node's hybrid logical clock, so versions
-are totally ordered by ``(physical_ms, logical, node_id)``.
+Strategy (Anna-style, with typed lattices): the Redis engine holds the
+values; beside it every key is a typed CRDT (`nodes.typed_keyspace`), so
+replicas merge concurrent writes by data type (counters add up, sets are
+add-wins, hashes merge per field, lists keep every push; strings are
+last-writer-wins by the node's hybrid logical clock).
 
-* A local write (``write``, or the SET of a successful ``cas``) runs through
-  `Engine.execute_with_delta`; each key it wrote gets a fresh HLC timestamp
-  and the new registers are pushed to every peer at once in one
-  ``kv_delta`` message (fire and forget).
-* Receiving registers (a delta, a repair) first observes their timestamps
-  (HLC receive rule), then merges them key by key; a register that wins is
-  written into the engine. Merging is a join, so lost, duplicated and
-  reordered messages are harmless: whatever arrives eventually, in any
-  order and any number of times, gives the same state.
+* A local write (``write``, the SET of a successful ``cas``, a transaction,
+  or a RESP client's batch in `gyre serve`) is stamped into one delta per
+  key it wrote, pushed to every peer at once in one ``kv_delta`` message
+  (fire and forget).
+* Receiving deltas or states (a delta, a repair) first observes their
+  timestamps (HLC receive rule), then joins them key by key; a key whose
+  contents changed is written into the engine. Joining is commutative,
+  associative and idempotent, so lost, duplicated and reordered messages
+  are harmless: whatever arrives eventually, in any order and any number of
+  times, gives the same state.
 * Anti-entropy: every ``anti_entropy_ms`` (jittered) a node that holds any
-  key sends its 16 shard digests (`LWWMap` digests, maintained
-  incrementally) to every peer in ``kv_digests``. A peer whose digests
-  differ answers ``kv_shards`` with its entries of the differing shards and
-  all its digests; the initiator merges them and, for each shard still
-  different, pushes its own entries back as a ``kv_delta``. Replicas in
-  sync exchange one small message per pair and round; only differing shards
-  travel.
-* ``cas`` compares locally and, when it matches, does an LWW write: two
-  sides of a partition may both succeed, and the later timestamp wins after
-  healing. That is the honest eventual-consistency result: lin-kv with
-  partitions is not linearizable, but every replica converges.
+  key sends its 16 shard digests (of its keys' live contents, maintained
+  incrementally) to every peer in ``kv_digests``, with its acknowledgement
+  (the version vector of what it has merged). A peer whose digests differ
+  answers ``kv_shards`` with the states of its keys in the differing shards
+  and all its digests; the initiator merges them and, for each shard still
+  different, pushes its own states back as a ``kv_delta``. Replicas in sync
+  exchange one small message per pair and round; only differing shards
+  travel. The acknowledgements drive GC (`TypedKeyspace.collect`), run once
+  a round.
+* ``cas`` compares locally and, when it matches, writes: two sides of a
+  partition may both succeed, and the later timestamp wins after healing.
+  That is the honest eventual-consistency result: lin-kv with partitions is
+  not linearizable, but every replica converges.
 
-`LwwKeyspace` (engine + versions + clock) is shared with the causal mode,
-which adds visibility rules on top. Expiry (TTL) is not replicated: lin-kv
-never sets one, and a key that expires locally keeps its version.
+`TypedKeyspace` is shared with the causal mode, which adds visibility rules
+on top.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Final
 
 import orjson
 
 from crdt.engine import Engine
-from crdt.keyspace import FLUSHED, SWAPPED, Db
-from crdt.replication.clocks import DecodeError, HybridClock, Timestamp
-from crdt.replication.images import Image, image_from_json, image_of, image_to_json, restore
-from crdt.replication.lattices import (
-    SHARD_COUNT,
-    LWWRegister,
-    decode_bytes,
-    encode_bytes,
+from crdt.replication.clocks import DecodeError, VectorClock
+from crdt.replication.keystates import EPOCH_MS, Entry, Mark
+from crdt.replication.lattices import SHARD_COUNT
+from nodes.core import Field, Kind, NodeCore, Rpc
+from nodes.kv_engine import CasOutcome, EngineError, json_bytes
+from nodes.typed_keyspace import (
+    Stamped,
+    TypedKeyspace,
+    entries_from_json,
+    entries_to_json,
+    marks_from_json,
+    marks_to_json,
 )
-from crdt.replication.versions import EPOCH_MS, Ref, VersionTable
-from nodes.core import DurableStore, Field, Kind, NodeCore, Rpc
-from nodes.kv_engine import CasOutcome, EngineError, json_bytes, kv_txn
 from nodes.workload_handlers import ANTI_ENTROPY_MS, CAS, KV_READ, TXN, WRITE, attempt_txn, jitter_ms, txn_problem
 from protocol.maelstrom_json import ErrorCode, Message
-from protocol.replies import ErrorReply
 
-__all__ = [
-    "KV_DELTA", "KV_DIGESTS", "KV_SHARDS", "Entry", "EventualKv", "LwwKeyspace", "Stamped",
-    "entries_from_json", "entries_to_json", "marks_from_json", "marks_to_json",
-]
+__all__ = ["KV_DELTA", "KV_DIGESTS", "KV_SHARDS", "EventualKv", "KvRequests", "note_ack"]
 
 log = logging.getLogger("gyre.node")
-
-Entry = tuple[Ref, LWWRegister[Any]]
 
 # Node-to-node messages of the eventual mode (all fire and forget). ``marks``
 # carries flush marks (FLUSHDB, FLUSHALL, SWAPDB) wherever entries travel.
 KV_DELTA: Final = Rpc("kv_delta", fields=(Field("entries", Kind.LIST),), optional=(Field("marks", Kind.LIST),))
 KV_DIGESTS: Final = Rpc("kv_digests", fields=(Field("digests", Kind.STR_LIST),),
-                        optional=(Field("marks", Kind.LIST), Field("sync", Kind.BOOL), Field("cutoff", Kind.INT)))
+                        optional=(Field("marks", Kind.LIST), Field("sync", Kind.BOOL), Field("cutoff", Kind.INT),
+                                  Field("seen", Kind.OBJECT)))
 KV_SHARDS: Final = Rpc("kv_shards", fields=(Field("entries", Kind.LIST), Field("digests", Kind.STR_LIST)),
                        optional=(Field("marks", Kind.LIST), Field("cutoff", Kind.INT)))
 #: Anti-entropy compares entries at least this many whole epochs old
-#: (`crdt.replication.versions.EPOCH_MS`): deltas still in flight are not repaired.
+#: (`crdt.replication.keystates.EPOCH_MS`): deltas still in flight are not repaired.
 SETTLE_EPOCHS: Final[int] = 1
 #: The most entries one repair message carries; the rest follow in the next rounds.
 REPAIR_ENTRIES_MAX: Final[int] = 4096
 
-#: Databases a peer may name (Redis's own ceiling for ``databases`` is far above any real use).
-DATABASES_MAX: Final[int] = 1 << 16
 _DIGEST_MOD: Final[int] = 1 << 64
 
 
 # --- wire forms ---------------------------------------------------------------------------------
-
-
-def entries_to_json(entries: Iterable[Entry]) -> list[list[Any]]:
-    """Encode ``((db, key), register)`` pairs as ``[[key, {"ts", "value"}], ...]``.
-
-    An entry of database 0 is ``[key, register]``, of another database
-    ``[key, register, db]``; keys are Latin-1 strings, values `image_to_json`.
-    """
-    out: list[list[Any]] = []
-    for (db, key), reg in entries:
-        item = [encode_bytes(key), reg.to_json(image_to_json)]
-        if db:
-            item.append(db)
-        out.append(item)
-    return out
-
-
-def entries_from_json(data: object) -> list[Entry]:
-    """Decode `entries_to_json` output from a peer.
-
-    Raises:
-        DecodeError: the structure, a key, a database, a timestamp or a value is invalid.
-    """
-    if not isinstance(data, list):
-        raise DecodeError(f"entries must be a list, got {data!r:.80}")
-    out: list[Entry] = []
-    append = out.append
-    for item in data:
-        # The usual entry, a string without TTL in database 0, checked with exact type tests
-        # in one pass (as `decode_obj` does for envelopes); anything else takes the full path.
-        if type(item) is list and len(item) == 2:
-            key, raw = item
-            if type(key) is str and type(raw) is dict and len(raw) == 2:
-                ts, value = raw.get("ts"), raw.get("value", raw)
-                if (type(ts) is list and len(ts) == 3 and type(ts[0]) is int and type(ts[1]) is int
-                        and type(ts[2]) is str and ts[0] >= 0 and ts[1] >= 0
-                        and (value is None or type(value) is str)):
-                    try:
-                        ref = (0, key.encode("latin-1"))
-                        image = None if value is None else Image("string", value.encode("latin-1"))
-                    except UnicodeEncodeError as exc:
-                        raise DecodeError(f"a key or value is not a byte string: {exc}") from exc
-                    append((ref, LWWRegister(image, Timestamp(ts[0], ts[1], ts[2]))))
-                    continue
-        if not isinstance(item, list) or len(item) not in (2, 3):
-            raise DecodeError(f"an entry must be [key, register] or [key, register, db], got {item!r:.80}")
-        db = item[2] if len(item) == 3 else 0
-        if not isinstance(db, int) or isinstance(db, bool) or not 0 <= db < DATABASES_MAX:
-            raise DecodeError(f"an entry's database must be an integer 0..{DATABASES_MAX - 1}, got {db!r:.40}")
-        out.append(((db, decode_bytes(item[0])), LWWRegister.from_json(item[1], image_from_json)))
-    return out
-
-
-def marks_to_json(marks: Mapping[int, Timestamp]) -> list[list[Any]]:
-    """Flush marks as ``[[db, timestamp], ...]``."""
-    return [[db, ts.to_json()] for db, ts in sorted(marks.items())]
-
-
-def marks_from_json(data: object) -> list[tuple[int, Timestamp]]:
-    """Decode `marks_to_json` output from a peer.
-
-    Raises:
-        DecodeError: not a list of ``[db, timestamp]`` pairs.
-    """
-    if not isinstance(data, list):
-        raise DecodeError(f"flush marks must be a list, got {data!r:.80}")
-    out: list[tuple[int, Timestamp]] = []
-    for item in data:
-        if (not isinstance(item, list) or len(item) != 2 or not isinstance(item[0], int)
-                or isinstance(item[0], bool) or not 0 <= item[0] < DATABASES_MAX):
-            raise DecodeError(f"a flush mark must be [db, timestamp], got {item!r:.80}")
-        out.append((item[0], Timestamp.from_json(item[1])))
-    return out
 
 
 def digests_to_json(digests: Sequence[int]) -> list[str]:
@@ -183,326 +106,6 @@ def digests_from_json(data: list[str]) -> list[int]:
     return out
 
 
-# --- the versioned keyspace ----------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class Stamped:
-    """What a batch of local commands replicates: new registers and flush marks (one unit)."""
-
-    entries: list[Entry]
-    marks: dict[int, Timestamp]
-
-    def __bool__(self) -> bool:
-        return bool(self.entries or self.marks)
-
-
-class LwwKeyspace:
-    """The engine's databases plus one LWW version per ``(db, key)``, flush marks and the node's HLC.
-
-    Local writes are stamped after the engine ran them (`stamp`, from the
-    keys each database recorded in its ``delta``); remote registers are
-    merged into the version table and the winners written into the engine
-    directly (not through commands, so they are never stamped again).
-    Expiry is not replicated as a delete: the TTL travels in the image and
-    every replica expires the key on its own clock.
-
-    Args:
-        engine: where values live.
-        now_ms: when the engine session opens.
-    """
-
-    def __init__(self, engine: Engine, now_ms: int = 0) -> None:
-        self.engine = engine
-        self.session = engine.open_session(now_ms, addr="replication")
-        self.versions = VersionTable()
-        self.clock: HybridClock | None = None  # set by `start` once the node id is known
-        self.applied = 0  # remote registers that won here (INFO replication)
-        self.durable: DurableStore | None = None  # where versions are kept, once `persist_to` ran
-
-    def start(self, node_id: str) -> None:
-        """Create the clock; called at init."""
-        self.clock = HybridClock(node_id)
-
-    def __len__(self) -> int:
-        return len(self.versions)
-
-    # -- local commands -----------------------------------------------------------------------
-
-    def read(self, key: bytes, now_ms: int) -> bytes | None:
-        """GET ``key`` from the engine.
-
-        Raises:
-            EngineError: the engine answered with an error reply.
-        """
-        reply = self.engine.execute([b"GET", key], self.session, now_ms)
-        if isinstance(reply, ErrorReply):
-            raise EngineError(reply.decode("utf-8", "replace"))
-        return None if reply is None else bytes(reply)
-
-    def execute(self, argv: list[bytes], now_ms: int) -> tuple[Any, list[Entry]]:
-        """Run a local command and stamp every key it wrote with a new HLC timestamp.
-
-        Returns:
-            The reply and the new ``(ref, register)`` entries (to replicate).
-        """
-        reply, delta = self.engine.execute_with_delta(argv, self.session, now_ms)
-        stamped = self.stamp(delta, now_ms)
-        assert not stamped.marks, "lin-kv commands do not flush"
-        return reply, stamped.entries
-
-    def stamp(self, delta: Mapping[int, Sequence[Any]], now_ms: int) -> Stamped:
-        """Version what local commands wrote: ``delta`` maps a database to the keys its
-        ``delta`` recorded (with `FLUSHED`/`SWAPPED` marks), in write order.
-
-        A flush gives the database a new mark; keys written after the last
-        flush get registers. A swap is a flush followed by a write of every
-        key the database holds now. A key that is absent because its TTL
-        passed is not stamped (its replicas expire it themselves).
-        """
-        clock = self.clock
-        assert clock is not None, "keyspace used before init"
-        versions = self.versions
-        out = Stamped([], {})
-        for db_index in sorted(delta):
-            keys = delta[db_index]
-            db = self.engine.dbs[db_index]
-            last = _last_mark(keys)
-            if last >= 0:
-                mark = clock.now(now_ms)
-                self._persist_flush(db_index, mark, versions.mark_flush(db_index, mark))
-                out.marks[db_index] = mark
-                keys = list(db.keys()) if keys[last] is SWAPPED else keys[last + 1:]
-            for key in dict.fromkeys(keys):
-                if key is FLUSHED or key is SWAPPED:
-                    continue
-                ref = (db_index, key)
-                value = db.peek(key)
-                expire_at = db.expires.get(key) if value is not None else None
-                if value is None or (expire_at is not None and now_ms > expire_at):
-                    old = versions.get(ref)
-                    if old is None or old.value is None or old.value.expired(now_ms):
-                        continue  # nothing replicated to delete, or it expired everywhere
-                    reg: LWWRegister[Any] = LWWRegister(None, clock.now(now_ms))
-                else:
-                    reg = LWWRegister(image_of(value, expire_at), clock.now(now_ms))
-                versions.put(ref, reg)
-                out.entries.append((ref, reg))
-                if self.durable is not None:
-                    self.durable.put(_entry_name(ref), reg.to_json(image_to_json))
-        return out
-
-    def write(self, key: bytes, value: bytes, now_ms: int) -> list[Entry]:
-        """SET ``key`` ``value`` locally.
-
-        Raises:
-            EngineError: the engine answered with an error reply.
-        """
-        reply, entries = self.execute([b"SET", key, value], now_ms)
-        if isinstance(reply, ErrorReply):
-            raise EngineError(reply.decode("utf-8", "replace"))
-        return entries
-
-    def cas(self, key: bytes, expected: bytes, new: bytes, now_ms: int,
-            create_if_missing: bool = False) -> tuple[CasOutcome, list[Entry]]:
-        """Compare locally, then write on a match (atomic: nothing runs in between).
-
-        Raises:
-            EngineError: the engine answered with an error reply.
-        """
-        current = self.read(key, now_ms)
-        if current is None and not create_if_missing:
-            return CasOutcome(False, None), []
-        if current is not None and current != expected:
-            return CasOutcome(False, current), []
-        return CasOutcome(True, current), self.write(key, new, now_ms)
-
-    def txn(self, mops: Sequence[Sequence[Any]], now_ms: int) -> tuple[list[list[Any]], list[Entry]]:
-        """Run one Elle transaction locally as MULTI/EXEC and stamp every key it wrote.
-
-        Returns:
-            The completed micro-ops (`nodes.kv_engine.kv_txn`) and the new entries.
-
-        Raises:
-            TxnRejected: a write of the wrong type for its key (nothing ran).
-            EngineError: the engine answered with an error reply.
-        """
-        dbs = self.engine.dbs
-        saved = [db.delta for db in dbs]
-        for db in dbs:
-            db.delta = []
-        try:
-            done = kv_txn(self.engine, self.session, mops, now_ms)
-            delta = {db.index: db.delta for db in dbs if db.delta}
-        finally:
-            for db, kept in zip(dbs, saved, strict=True):
-                db.delta = kept
-        stamped = self.stamp(delta, now_ms)  # type: ignore[arg-type]
-        return done, stamped.entries
-
-    # -- replication ---------------------------------------------------------------------------
-
-    def observe(self, entries: Iterable[Entry], now_ms: int,
-                marks: Iterable[tuple[int, Timestamp]] = ()) -> None:
-        """HLC receive rule over the largest timestamp among ``entries`` and ``marks``."""
-        clock = self.clock
-        assert clock is not None
-        latest: Timestamp | None = max(
-            [r.ts for _, r in entries] + [ts for _, ts in marks], default=None)
-        if latest is not None:
-            clock.observe(latest, now_ms)
-
-    def merge(self, entries: Iterable[Entry], now_ms: int,
-              marks: Iterable[tuple[int, Timestamp]] = ()) -> list[Entry]:
-        """Merge flush marks, then registers, from a peer; winners are written into the engine.
-
-        Raises:
-            DecodeError: an entry or mark names a database this engine does
-                not have (nothing is merged then).
-
-        Returns:
-            The entries that changed this replica.
-        """
-        entries = list(entries)
-        marks = list(marks)
-        self.check_databases(entries, marks)
-        dbs = self.engine.dbs
-        self.observe(entries, now_ms, marks)
-        for db_index, ts in marks:
-            gone = self.versions.mark_flush(db_index, ts)
-            self._persist_flush(db_index, ts, gone)
-            if gone:
-                db = dbs[db_index]
-                with _quiet(db):
-                    for (_, key), reg in gone:
-                        if reg.value is not None:
-                            db.delete(key)
-        changed = self.versions.merge_entries(entries)
-        durable = self.durable
-        config = self.engine.config
-        saved = [db.delta for db in dbs]  # remote winners are not local writes: not recorded
-        for db in dbs:
-            db.delta = None
-        try:
-            for ref, reg in changed:
-                if durable is not None:
-                    durable.put(_entry_name(ref), reg.to_json(image_to_json))
-                db = dbs[ref[0]]
-                image = reg.value
-                if image is None or image.expired(now_ms):
-                    db.delete(ref[1])
-                elif image.type == "string":
-                    db.set(ref[1], image.data, now_ms, expire_at_ms=image.expire_at)
-                else:
-                    db.set(ref[1], restore(image, config), now_ms, expire_at_ms=image.expire_at)
-        finally:
-            for db, kept in zip(dbs, saved, strict=True):
-                db.delta = kept
-        self.applied += len(changed)
-        return changed
-
-    def persist_to(self, durable: DurableStore, now_ms: int) -> int:
-        """Restore the versions (and values) a previous life kept in ``durable``, then keep every
-        change there from now on (``kv/<db>/<key>`` registers, ``kv-mark/<db>`` flush marks).
-
-        Returns:
-            How many entries were restored.
-
-        Raises:
-            DecodeError: a record is not what this module writes.
-        """
-        marks = [(_int_name(name, MARK_RECORD), Timestamp.from_json(v)) for name, v in durable.items(MARK_RECORD)]
-        entries: list[Entry] = []
-        for name, value in durable.items(ENTRY_RECORD):
-            db_text, _, key = name[len(ENTRY_RECORD):].partition("/")
-            db = _int_name(ENTRY_RECORD + db_text, ENTRY_RECORD)
-            entries.append(((db, key.encode("latin-1")), LWWRegister.from_json(value, image_from_json)))
-        self.merge(entries, now_ms, marks)
-        self.durable = durable
-        return len(entries)
-
-    def _persist_flush(self, db: int, mark: Timestamp, gone: list[Entry] | None) -> None:
-        durable = self.durable
-        if durable is None or gone is None:
-            return
-        durable.put(f"{MARK_RECORD}{db}", mark.to_json())
-        for ref, _ in gone:
-            durable.delete(_entry_name(ref))
-
-    def check_databases(self, entries: Iterable[Entry], marks: Iterable[tuple[int, Timestamp]] = ()) -> None:
-        """Refuse peer input naming a database this engine does not have.
-
-        Raises:
-            DecodeError: an entry or mark names a database index out of range.
-        """
-        count = len(self.engine.dbs)
-        for db_index in [ref[0] for ref, _ in entries] + [db for db, _ in marks]:
-            if db_index >= count:
-                raise DecodeError(f"database {db_index} does not exist here ({count} databases)")
-
-    def digests(self, cutoff: int | None = None) -> list[int]:
-        """The 16 shard digests, flush marks included (of epochs below ``cutoff``, if given)."""
-        return self.versions.digests(cutoff)
-
-    def shard_entries(self, shards: Iterable[int], cutoff: int | None = None,
-                      limit: int | None = None) -> list[Entry]:
-        """The entries (tombstones included) of some shards, in deterministic order: those of
-        epochs below ``cutoff`` if given, at most ``limit`` of them."""
-        out: list[Entry] = []
-        for i in sorted(set(shards)):
-            out.extend(self.versions.shard_items(i, cutoff))
-            if limit is not None and len(out) >= limit:
-                return out[:limit]
-        return out
-
-    def value_of(self, key: bytes, db: int = 0) -> bytes | None:
-        """The replicated string value of ``key`` (None when absent, deleted or not a string)."""
-        reg = self.versions.get((db, key))
-        if reg is None or reg.value is None or reg.value.type != "string":
-            return None
-        return reg.value.data  # type: ignore[no-any-return]
-
-
-#: Durable record names (`LwwKeyspace.persist_to`).
-ENTRY_RECORD: Final[str] = "kv/"
-MARK_RECORD: Final[str] = "kv-mark/"
-
-
-def _entry_name(ref: Ref) -> str:
-    return f"{ENTRY_RECORD}{ref[0]}/{ref[1].decode('latin-1')}"
-
-
-def _int_name(name: str, prefix: str) -> int:
-    text = name[len(prefix):]
-    if not text.isdigit():
-        raise DecodeError(f"durable record {name!r} does not name a database")
-    return int(text)
-
-
-def _last_mark(keys: Sequence[Any]) -> int:
-    """The index of the last `FLUSHED`/`SWAPPED` mark in a delta, or -1."""
-    for i in range(len(keys) - 1, -1, -1):
-        if keys[i] is FLUSHED or keys[i] is SWAPPED:
-            return i
-    return -1
-
-
-class _quiet:
-    """Write a remote winner into a database without recording it as a local write."""
-
-    __slots__ = ("db", "saved")
-
-    def __init__(self, db: Db) -> None:
-        self.db = db
-        self.saved: list[Any] | None = None
-
-    def __enter__(self) -> None:
-        self.saved, self.db.delta = self.db.delta, None
-
-    def __exit__(self, *exc: object) -> None:
-        self.db.delta = self.saved
-
-
 # --- the lin-kv handler ----------------------------------------------------------------------------
 
 
@@ -524,14 +127,14 @@ def answer_cas(node: NodeCore, msg: Message, outcome: CasOutcome) -> None:
 
 
 class KvRequests:
-    """read, write and cas against a replica's `LwwKeyspace`.
+    """read, write and cas against a replica's `TypedKeyspace`.
 
     The modes differ only in how a local write is replicated (`_replicate`)
     and what a client's read tells them (`_observed`).
     """
 
     node: NodeCore | None
-    keyspace: LwwKeyspace
+    keyspace: TypedKeyspace
 
     def _replicate(self, entries: list[Entry], client: str) -> None:
         raise NotImplementedError
@@ -621,7 +224,7 @@ class EventualKv(KvRequests):
     """
 
     def __init__(self, engine: Engine, now_ms: int = 0, *, anti_entropy_ms: int = ANTI_ENTROPY_MS) -> None:
-        self.keyspace = LwwKeyspace(engine, now_ms)
+        self.keyspace = TypedKeyspace(engine, now_ms)
         self.anti_entropy_ms = anti_entropy_ms
         self.node: NodeCore | None = None
         self.repairs = 0  # kv_shards answers sent (for tests, logs and INFO)
@@ -647,7 +250,7 @@ class EventualKv(KvRequests):
     def _start(self, now_ms: int) -> None:
         node = self.node
         assert node is not None and node.node_id is not None
-        self.keyspace.start(node.node_id)
+        self.keyspace.start(node.node_id, f"{node.node_id}:{node.rng.getrandbits(32):08x}")
         node.call_later(now_ms, jitter_ms(node, self.anti_entropy_ms), self._anti_entropy)
 
     # -- client requests -------------------------------------------------------------------------
@@ -656,7 +259,7 @@ class EventualKv(KvRequests):
         self._push(entries)
 
     def replicate(self, stamped: Stamped) -> None:
-        """Push what local commands wrote (`LwwKeyspace.stamp`) to every peer, as one delta."""
+        """Push what local commands wrote (`TypedKeyspace.stamp`) to every peer, as one delta."""
         self._push(stamped.entries, marks=stamped.marks)
 
     def request_sync(self) -> None:
@@ -668,14 +271,14 @@ class EventualKv(KvRequests):
         node = self.node
         assert node is not None
         body = {"type": KV_DIGESTS.type, "digests": digests_to_json(self.keyspace.digests()),
-                "marks": marks_to_json(self.keyspace.versions.marks), "sync": True}
+                "marks": marks_to_json(self.keyspace.table.marks), "sync": True}
         for peer in node.peers:
             node.send(peer, body)
 
     # -- replication --------------------------------------------------------------------------------
 
     def _push(self, entries: list[Entry], peers: Iterable[str] | None = None,
-              marks: Mapping[int, Timestamp] | None = None) -> None:
+              marks: Mapping[int, Mark] | None = None) -> None:
         node = self.node
         assert node is not None
         if not entries and not marks:
@@ -694,12 +297,15 @@ class EventualKv(KvRequests):
         node = self.node
         assert node is not None
         keyspace = self.keyspace
-        if len(keyspace) or keyspace.versions.marks:  # an empty replica stays silent; peers repair it
+        table = keyspace.table
+        if len(keyspace) or table.marks:  # an empty replica stays silent; peers repair it
+            keyspace.collect(node.peers)
             cutoff = max(0, now_ms // EPOCH_MS - SETTLE_EPOCHS)
             body: dict[str, Any] = {"type": KV_DIGESTS.type, "cutoff": cutoff,
-                                    "digests": digests_to_json(keyspace.digests(cutoff))}
-            if keyspace.versions.marks:
-                body["marks"] = marks_to_json(keyspace.versions.marks)
+                                    "digests": digests_to_json(keyspace.digests(cutoff)),
+                                    "seen": table.acknowledgement()}
+            if table.marks:
+                body["marks"] = marks_to_json(table.marks)
             for peer in node.peers:
                 if self.peer_ready(peer):
                     node.send(peer, body)
@@ -711,8 +317,10 @@ class EventualKv(KvRequests):
         assert node is not None
         body = msg.body
         theirs = digests_from_json(body["digests"])
+        if "seen" in body:
+            note_ack(self.keyspace, msg.src, body["seen"])
         cutoff = body.get("cutoff")
-        marks = self.keyspace.versions.marks
+        marks = self.keyspace.table.marks
         mine = self.keyspace.digests(cutoff)
         differ = [i for i in range(SHARD_COUNT) if mine[i] != theirs[i]]
         if not differ and not body.get("sync"):
@@ -739,6 +347,15 @@ class EventualKv(KvRequests):
         cutoff = body.get("cutoff")
         mine = self.keyspace.digests(cutoff)
         still = [i for i in range(SHARD_COUNT) if mine[i] != theirs[i]]
-        marks = self.keyspace.versions.marks
+        marks = self.keyspace.table.marks
         self._push(self.keyspace.shard_entries(still, cutoff, REPAIR_ENTRIES_MAX), peers=[msg.src],
                    marks=marks if still else None)
+
+
+def note_ack(keyspace: TypedKeyspace, peer: str, data: object) -> None:
+    """Keep a peer's acknowledgement (the version vector of what it has merged) for GC.
+
+    Raises:
+        DecodeError: not an object of non-negative integers.
+    """
+    keyspace.table.note_ack(peer, VectorClock.from_json(data).to_json())

@@ -11,7 +11,7 @@ it; this module only moves things between three parties:
   writes (and FLUSHED / SWAPPED marks). Whenever the serving loop yields
   (after at most 16 poll batches) the server calls
   `Replication.after_batch`: the keyspace stamps what was written
-  (`LwwKeyspace.stamp`), the handler turns it into one delta (eventual) or
+  (`TypedKeyspace.stamp`), the handler turns it into one delta (eventual) or
   one causal write (causal), and the messages go to the transport. So all
   writes of one command, one EXEC, or one batch of commands travel together,
   and a client's reply never waits for its peers (eventual and causal
@@ -38,7 +38,7 @@ records live in `nodes.durable_log.DurableLog`. Strong mode keeps its
 acceptor state there, synced after every `handle`/`tick`/batch and before
 what came out is sent (a promise or accept is on disk before it is
 answered). Eventual and causal modes keep every key's version there
-(`LwwKeyspace.persist_to`), fsynced once a second like Redis's
+(`TypedKeyspace.persist_to`), fsynced once a second like Redis's
 ``appendfsync everysec``: a restarted server serves what it kept at once
 (no ``-LOADING``) and catches up with its peers meanwhile; a ``kill -9``
 loses at most the last second of writes that had not reached a peer.

@@ -2,7 +2,7 @@
 
 Strategy: the single node's `nodes.workload_handlers.Kafka` (a key's log is
 an engine list, committed offsets one engine hash), run on the replica's
-`LwwKeyspace` instead of a node of record: every replica serves every
+`TypedKeyspace` instead of a node of record: every replica serves every
 request at once, and what a request wrote replicates like a lin-kv write
 of the mode (`KvRequests.replicate_local`: the eventual mode's delta, the
 causal mode's dependency-tracked writes). A replicated key image is the

@@ -338,6 +338,7 @@ def hincrby(s: Session, argv: list[bytes]) -> Reply:
         raise CommandError(errors.OVERFLOW)
     _set_field(h, field, b"%d" % total, s.engine.config)
     _store(s, key, h, created, b"hincrby")
+    db.note_increment(key, field)
     return total
 
 
@@ -370,6 +371,7 @@ def hincrbyfloat(s: Session, argv: list[bytes]) -> Reply:
     text = format_incr_float(total)
     _set_field(h, field, text, s.engine.config)
     _store(s, key, h, created, b"hincrbyfloat")
+    db.note_increment(key, field)
     return text
 
 

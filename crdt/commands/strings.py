@@ -588,6 +588,8 @@ def incr(s: Session, argv: list[bytes], delta: int = 1) -> Reply:
         db.changes += 1  # `Db.signal`, written out like `Db.set` writes it
         if db.watchers or db.delta is not None:
             db.tell_observers(key)
+    if db.delta is not None:
+        db.note_increment(key, None)
     if s.engine.pubsub.notify_flags:
         if value is None:
             notify_new(s, key)
@@ -643,6 +645,7 @@ def incrbyfloat(s: Session, argv: list[bytes]) -> Reply:
         raise CommandError(errors.INCR_NAN_OR_INF)
     text = format_incr_float(total)
     db.set(key, text, now, None, True)
+    db.note_increment(key, None)
     if value is None:
         notify_new(s, key)
     notify(s, "$", b"incrbyfloat", key)

@@ -528,6 +528,8 @@ def _zadd(s: Session, argv: list[bytes], flags: int) -> Reply:
     elif added or updated:
         db.signal(key)
     if added or updated:
+        if incr:
+            db.note_increment(key, argv[i + 1])
         notify(s, "z", b"zincr" if incr else b"zadd", key)
     if incr:
         return score if processed else None

@@ -149,7 +149,7 @@ def test_timestamps_grow_and_the_table_keeps_the_latest() -> None:
     first = s.batch(("SET", "k", "1"))
     second = s.batch(("SET", "k", "2"), ("APPEND", "k", "x"))  # one key, one register per batch
     [(_, r1)], [(ref, r2)] = first.entries, second.entries
-    assert r1.ts < r2.ts and s.ks.versions.get(ref) == r2 and r2.value == Image("string", b"2x")
+    assert r1.ts < r2.ts and s.ks.table.get(ref) == r2 and r2.value == Image("string", b"2x")
 
 
 def test_nothing_written_stamps_nothing() -> None:
@@ -166,7 +166,7 @@ def test_flushdb_is_a_mark_and_later_writes_of_the_batch_follow_it() -> None:
     assert list(out.marks) == [0] and refs(out) == [(0, b"after")]  # no entry for keys the flush removed
     [(_, reg)] = out.entries
     assert reg.value == Image("string", b"3") and reg.ts > out.marks[0]
-    versions = s.ks.versions
+    versions = s.ks.table
     assert versions.get((0, b"old")) is None and versions.get((0, b"before")) is None
     assert versions.get((1, b"other")) is not None  # another database is untouched
     out = s.batch(("FLUSHALL",))
@@ -181,7 +181,7 @@ def test_swapdb_marks_both_databases_and_rewrites_every_key() -> None:
     assert images(out) == {(0, b"b"): Image("string", b"1"), (0, b"c"): Image("list", (b"x",)),
                           (0, b"d"): Image("string", b"after"), (1, b"a"): Image("string", b"0")}
     assert all(reg.ts > out.marks[ref[0]] for ref, reg in out.entries)
-    assert sorted(s.ks.versions.refs_of_db(1)) == [(1, b"a")]
+    assert sorted(s.ks.table.refs_of_db(1)) == [(1, b"a")]
 
 
 def test_expiry_is_not_stamped_as_a_delete() -> None:
@@ -191,7 +191,7 @@ def test_expiry_is_not_stamped_as_a_delete() -> None:
     assert s("GET", "lazy", now=later) is None  # lazy expiry deletes it: the delta records the key
     assert s.engine.active_expire(later) == 1
     assert not s.stamp(later)
-    assert s.ks.versions.get((0, b"lazy")).value.expire_at == T0 + 10  # type: ignore[union-attr]
+    assert s.ks.table.get((0, b"lazy")).value.expire_at == T0 + 10  # type: ignore[union-attr]
     # a write to an expired key (DEL finds it expired) is no delete either
     s.batch(("SET", "x", "v", "PX", 10))
     assert not s.batch(("DEL", "x"), now=later)
@@ -217,7 +217,7 @@ def test_a_peer_merging_every_batch_holds_the_same_keyspace() -> None:
         assert peer.state(now) == a.state(now), i
     later = T0 + 60_000  # TTLs pass on both sides by their own clocks
     assert peer.state(later) == a.state(later) and b"z" not in peer.state(later)[0]
-    assert peer.ks.versions == a.ks.versions and peer.ks.digests() == a.ks.digests()
+    assert peer.ks.table == a.ks.table and peer.ks.digests() == a.ks.digests()
 
 
 def test_a_remote_flush_removes_older_keys_but_keeps_a_later_concurrent_write() -> None:
@@ -231,7 +231,7 @@ def test_a_remote_flush_removes_older_keys_but_keeps_a_later_concurrent_write() 
     a.merge(early, T0 + 21)  # older than the flush: refused
     assert peer.state(T0 + 21) == a.state(T0 + 21) == {
         0: {b"z": (b"string", b"after-the-flush", -1)}}
-    assert a.ks.versions == peer.ks.versions and a.ks.digests() == peer.ks.digests()
+    assert a.ks.table == peer.ks.table and a.ks.digests() == peer.ks.digests()
 
 
 def test_a_merge_naming_a_missing_database_changes_nothing() -> None:
@@ -268,7 +268,7 @@ def test_a_delta_with_a_garbage_image_is_malformed_and_changes_nothing() -> None
         [reply] = n0.handle(roundtrip(Message("n1", "n0", body)), T0)
         assert_error(reply.body, ErrorCode.MALFORMED_REQUEST, 5)
     ks = n0.kv.keyspace
-    assert len(ks) == 0 and not ks.versions.marks and ks.engine.dbs[0].key_count == 0
+    assert len(ks) == 0 and not ks.table.marks and ks.engine.dbs[0].key_count == 0
 
 
 def resp_side(core: ReplicatedNode) -> Server:
@@ -300,7 +300,7 @@ def test_causal_replicate_carries_flush_marks() -> None:
     deliver([push], n1, T0 + 5)
     assert b_side.state(T0 + 5) == a.state(T0 + 5)
     assert set(b_side.state(T0 + 5)[2]) == {b"after"}
-    assert n1.kv.keyspace.versions == kv0.keyspace.versions
+    assert n1.kv.keyspace.table == kv0.keyspace.table
 
 
 def test_causal_request_sync_on_an_empty_node_gets_a_snapshot() -> None:
@@ -319,7 +319,7 @@ def test_causal_request_sync_on_an_empty_node_gets_a_snapshot() -> None:
     deliver([snap], n1, T0 + 1)
     assert kv1.synced_with == {"n0"}
     assert resp_side(n1).state(T0 + 1) == a.state(T0 + 1)
-    assert kv1.keyspace.versions == kv0.keyspace.versions and kv1.clock == kv0.clock
+    assert kv1.keyspace.table == kv0.keyspace.table and kv1.clock == kv0.clock
 
 
 def test_eventual_replicate_carries_flush_marks_and_request_sync_repairs_an_empty_node() -> None:
@@ -333,7 +333,7 @@ def test_eventual_replicate_carries_flush_marks_and_request_sync_repairs_an_empt
     [push] = n0.drain()
     assert push.body["type"] == KV_DELTA.type and push.body["entries"] == [] and len(push.body["marks"]) == 1
     deliver([push], n1, T0 + 1)
-    assert n1.kv.keyspace.versions.marks == kv0.keyspace.versions.marks
+    assert n1.kv.keyspace.table.marks == kv0.keyspace.table.marks
     kv1.request_sync()
     [ask] = n1.drain()
     assert ask.body["sync"] is True
@@ -378,7 +378,7 @@ def test_any_batches_merged_on_a_peer_give_the_same_keyspace(batches: list[list[
                 a(*argv, now=now)
         peer.merge(a.stamp(now), now)
         assert peer.state(now) == a.state(now)
-    assert peer.ks.versions == a.ks.versions and peer.ks.digests() == a.ks.digests()
+    assert peer.ks.table == a.ks.table and peer.ks.digests() == a.ks.digests()
 
 
 @settings(max_examples=25, deadline=None)
@@ -407,7 +407,7 @@ def test_two_writers_converge_whatever_the_delivery_order(batches: list[tuple[bo
         for stamped in pending + pending[:1]:  # any order, duplicates harmless
             side.merge(stamped, end)
     a, b_side = sides
-    assert a.ks.versions == b_side.ks.versions and a.ks.digests() == b_side.ks.digests()
+    assert a.ks.table == b_side.ks.table and a.ks.digests() == b_side.ks.digests()
     assert a.state(end) == b_side.state(end)
 
 

@@ -461,8 +461,14 @@ class DotStore:
         Returns:
             This state.
         """
+        self.join(other)
+        return self
+
+    def join(self, other: DotStore) -> bool:
+        """`merge`, telling whether the live dots changed (a dot added, removed or re-valued)."""
         if other is self:
-            return self
+            return False
+        changed = False
         entries, where = self.entries, self._where
         # 1. our dots the other side has seen but no longer holds were removed there.
         octx = other.ctx
@@ -477,6 +483,7 @@ class DotStore:
                 mine = entries[key]
                 del mine[d]
                 del where[d]
+                changed = True
                 if not mine:
                     del entries[key]
         # 2. their dots we hold too are joined; those we never saw are added.
@@ -485,12 +492,16 @@ class DotStore:
             mine = entries.get(key)
             for d, v in theirs.items():
                 if mine is not None and d in mine:
-                    mine[d] = join_values(mine[d], v)
+                    held = mine[d]
+                    if held != v:
+                        mine[d] = join_values(held, v)
+                        changed = changed or mine[d] is not held
                 elif d not in ctx:
                     if mine is None:
                         mine = entries[key] = {}
                     mine[d] = v
                     where[d] = key
+                    changed = True
         # 3. ghosts: coalesced dots the other side removed, held here one by one.
         for key, ranges in other.ghosts.items():
             mine = entries.get(key)
@@ -501,10 +512,23 @@ class DotStore:
                 for d in [d for d in mine if d[0] == r and lo <= d[1] <= hi and d not in theirs]:
                     del mine[d]
                     del where[d]
+                    changed = True
             if not mine:
                 del entries[key]
         ctx.merge(octx)
-        return self
+        return changed
+
+    def drop_older(self, ts: Timestamp) -> bool:
+        """Drop every live dot whose value is older than ``ts`` (a flush mark), keeping them in the
+        context (so they stay dropped); True if any was live."""
+        doomed = [(key, d) for key, dots in self.entries.items() for d, v in dots.items() if v.ts < ts]
+        for key, d in doomed:
+            dots = self.entries[key]
+            del dots[d]
+            del self._where[d]
+            if not dots:
+                del self.entries[key]
+        return bool(doomed)
 
     # -- GC --------------------------------------------------------------------------------------------
 
@@ -559,16 +583,20 @@ class DotStore:
 
         A value is ``["=", ts, payload]`` or ``["+", amount, start, ts]``.
         """
+        body: dict[str, Any] = {"ctx": self.ctx.to_json(), "e": self.entries_json(codec)}
+        if self.ghosts:
+            body["g"] = [[codec.encode_key(k), [list(g) for g in sorted(self.ghosts[k])]]
+                         for k in sorted(self.ghosts, key=codec.sort_key)]
+        return body
+
+    def entries_json(self, codec: Codec) -> list[Any]:
+        """The live dots as `to_json` writes them (``"e"``): equal live contents, equal JSON."""
         out = []
         for key in sorted(self.entries, key=codec.sort_key):
             dots = self.entries[key]
             out.append([codec.encode_key(key), [[r, c, _value_to_json(dots[(r, c)], key, codec)]
                                                 for r, c in sorted(dots)]])
-        body: dict[str, Any] = {"ctx": self.ctx.to_json(), "e": out}
-        if self.ghosts:
-            body["g"] = [[codec.encode_key(k), [list(g) for g in sorted(self.ghosts[k])]]
-                         for k in sorted(self.ghosts, key=codec.sort_key)]
-        return body
+        return out
 
     @classmethod
     def from_json(cls, data: object, codec: Codec) -> DotStore:
