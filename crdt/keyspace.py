@@ -22,7 +22,8 @@ Strategy:
 - Every write calls `signal(key)`: it counts changes, marks WATCHers dirty and
   records the key in the open write delta (replication reads the keys' values
   after the command); a flush records `FLUSHED` there, a SWAPDB `SWAPPED`, an
-  increment an `Incremented` note after its key.
+  increment an `Incremented` note after its key, SADD/HSET/ZADD a `Touched`
+  note of the elements they named.
 - Blocked clients are told only when a key they block on is *created* (`set`
   of a key not stored), as Redis's dbAdd signals it ready, with the new value
   (the engine ignores types nobody blocks on); an overwrite or an in-place
@@ -106,6 +107,26 @@ class Incremented:
 
     def __repr__(self) -> str:
         return f"Incremented({self.key!r}, {self.element!r})"
+
+
+class Touched:
+    """Recorded in an open write delta by SADD, HSET and ZADD with the members or fields they named,
+    changed or not: in Redis they are written again, and replication keeps such a write concurrent
+    with a remove of the same element (add-wins, `crdt.replication.typed.local`).
+
+    Attributes:
+        key: the key.
+        elements: the members (SADD, ZADD) or fields (HSET).
+    """
+
+    __slots__ = ("key", "elements")
+
+    def __init__(self, key: bytes, elements: list[bytes]) -> None:
+        self.key = key
+        self.elements = elements
+
+    def __repr__(self) -> str:
+        return f"Touched({self.key!r}, {self.elements!r})"
 
 
 #: Recorded in an open write delta when the database was flushed (FLUSHDB, FLUSHALL).
@@ -468,6 +489,11 @@ class Db:
         """Record that the write just signalled for ``key`` was an increment (`Incremented`)."""
         if self.delta is not None:
             self.delta.append(Incremented(key, element))  # type: ignore[arg-type]
+
+    def note_touched(self, key: bytes, elements: list[bytes]) -> None:
+        """Record the members or fields a SADD, HSET or ZADD named (`Touched`)."""
+        if self.delta is not None:
+            self.delta.append(Touched(key, elements))  # type: ignore[arg-type]
 
     def wake_blocked(self) -> None:
         """Mark ready every key a client blocks on that is stored now (after SWAPDB).

@@ -3,18 +3,21 @@
 Strategy: the same handler objects as the single node (`nodes.workload_handlers`),
 installed on one `NodeCore`; only lin-kv changes with the mode:
 
-* ``eventual``: `nodes.eventual.EventualKv` (LWW registers with hybrid
-  timestamps, deltas pushed at once, per-shard digest anti-entropy);
+* ``eventual``: `nodes.eventual.EventualKv` (every key a typed CRDT,
+  deltas pushed at once, per-shard digest anti-entropy);
 * ``causal``: `nodes.causal.CausalKv` (vector-clock dependencies, causal
   delivery, session guarantees, clock-based anti-entropy);
 * ``strong``: ``nodes.strong.StrongKv`` (per-key CASPaxos), imported only
   when that mode is asked for.
 
 Every node serves reads and writes from its own engine, so every side of a
-partition answers in eventual and causal mode. The CRDT workloads (g-set,
-g-counter, pn-counter) are the state-based lattices of `nodes.workload_handlers`,
-pushed after each change and on every anti-entropy round, so they converge
-after a partition heals whatever was lost or duplicated. Broadcast gossips
+partition answers in eventual and causal mode. g-set (and, in strong mode,
+g-counter and pn-counter) are the state-based lattices of
+`nodes.workload_handlers`, pushed after each change and on every
+anti-entropy round, so they converge after a partition heals whatever was
+lost or duplicated; in eventual and causal mode the counters are INCRBY on
+the replicated keyspace, whose typed merge adds concurrent increments up
+(`nodes.engine_counter`). Broadcast gossips
 along a spanning tree of the given topology, batching per neighbour
 (``broadcast_batch_ms``), with retries until acknowledged.
 """
@@ -29,6 +32,7 @@ from crdt.config import Config
 from crdt.engine import Engine
 from nodes.causal import SESSION_WAIT_MS, CausalKv
 from nodes.core import RPC_TIMEOUT_MS, NodeCore
+from nodes.engine_counter import EngineCounter
 from nodes.eventual import EventualKv
 from nodes.weak_kafka import WeakKafka
 from nodes.workload_handlers import (
@@ -144,8 +148,9 @@ class ReplicatedNode(NodeCore):
         self.broadcast = Broadcast(self.selector, batch_ms=cfg.broadcast_batch_ms,
                                    relay_ms=cfg.broadcast_relay_ms, tree=cfg.broadcast_tree)
         self.gset = GSetWorkload(self.selector, anti_entropy_ms=cfg.anti_entropy_ms)
-        self.counter = CounterWorkload(self.selector, anti_entropy_ms=cfg.anti_entropy_ms)
         self.kv = make_kv(cfg, self.engine, now_ms)
+        self.counter: Any = (CounterWorkload(self.selector, anti_entropy_ms=cfg.anti_entropy_ms)
+                             if cfg.mode == "strong" else EngineCounter(self.selector, self.kv))
         self.kafka = make_kafka(cfg, self.kv, now_ms)
         for handler in (self.echo, self.unique_ids, self.broadcast, self.gset, self.counter, self.kv,
                         self.kafka):

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from crdt.engine import Engine
-from crdt.keyspace import FLUSHED, SWAPPED, Incremented
+from crdt.keyspace import FLUSHED, SWAPPED, Incremented, Touched
 from crdt.replication.clocks import DecodeError, HybridClock, Timestamp, VectorClock
 from crdt.replication.images import restore
 from crdt.replication.keystates import Entry, KeyState, KeyTable, Mark, Ref
@@ -211,7 +211,7 @@ class TypedKeyspace:
                 self._persist_mark(db_index, mark, gone)
                 out.marks[db_index] = mark
                 items = list(db.keys()) if items[last] is SWAPPED else items[last + 1:]
-            for key, incremented in _writes(items).items():
+            for key, (incremented, touched) in _writes(items).items():
                 ref = (db_index, key)
                 value = db.peek(key)
                 expire_at = db.expires.get(key) if value is not None else None
@@ -220,7 +220,7 @@ class TypedKeyspace:
                 state = table.state_for(ref)
                 ts = clock.now(now_ms)
                 crdt = local_write(state.crdt, value, expire_at, now_ms, incremented=incremented,
-                                   dot=self._dot, ts=ts)
+                                   touched=touched, dot=self._dot, ts=ts)
                 if crdt is None:
                     continue
                 table.put(ref, state, ts)
@@ -465,27 +465,32 @@ def _last_mark(items: Sequence[Any]) -> int:
     return -1
 
 
-def _writes(items: Sequence[Any]) -> dict[bytes, set[bytes | None]]:
+def _writes(items: Sequence[Any]) -> dict[bytes, tuple[set[bytes | None], set[bytes]]]:
     """The keys a delta wrote, in first-write order, each with the elements it changed only by
-    increments: an `Incremented` note right after its key's write makes that write an increment;
-    any other write of the key makes every change of the batch to it an assignment."""
-    out: dict[bytes, set[bytes | None]] = {}
+    increments and the elements SADD/HSET/ZADD named (`Touched`). An `Incremented` note right
+    after its key's write makes that write an increment; any other write of the key makes every
+    change of the batch to it an assignment."""
+    out: dict[bytes, tuple[set[bytes | None], set[bytes]]] = {}
     plain: set[bytes] = set()
     pending: bytes | None = None  # the last key written, not yet known to be an increment
     for item in items:
-        if type(item) is Incremented:
+        kind = type(item)
+        if kind is Incremented:
             if item.key == pending:
                 pending = None
-            out.setdefault(item.key, set()).add(item.element)
+            out.setdefault(item.key, (set(), set()))[0].add(item.element)
+            continue
+        if kind is Touched:
+            out.setdefault(item.key, (set(), set()))[1].update(item.elements)
             continue
         if item is FLUSHED or item is SWAPPED:
             continue
         if pending is not None:
             plain.add(pending)
         pending = item
-        out.setdefault(item, set())
+        out.setdefault(item, (set(), set()))
     if pending is not None:
         plain.add(pending)
     for key in plain:
-        out[key] = set()
+        out[key][0].clear()
     return out

@@ -168,6 +168,8 @@ def hset(s: Session, argv: list[bytes]) -> Reply:
         db.set(key, h, now)
     else:
         db.signal(key)
+    if db.delta is not None:
+        db.note_touched(key, argv[2::2])
     if s.engine.pubsub.notify_flags:
         if created:
             notify_new(s, key)

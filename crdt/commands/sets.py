@@ -272,6 +272,8 @@ def sadd(s: Session, argv: list[bytes]) -> Reply:
             notify_new(s, key)
     elif added:
         db.signal(key)
+    if db.delta is not None:
+        db.note_touched(key, argv[2:])
     if added and s.engine.pubsub.notify_flags:
         notify(s, "s", b"sadd", key)
     return added

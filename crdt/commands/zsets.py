@@ -527,6 +527,8 @@ def _zadd(s: Session, argv: list[bytes], flags: int) -> Reply:
         notify_new(s, key)
     elif added or updated:
         db.signal(key)
+    if processed and not incr and not flags & (_NX | _GT | _LT) and db.delta is not None:
+        db.note_touched(key, [argv[j] for j in range(i + 1, n, 2) if argv[j] in current])
     if added or updated:
         if incr:
             db.note_increment(key, argv[i + 1])
@@ -571,6 +573,8 @@ def zadd(s: Session, argv: list[bytes]) -> Reply:
     if type(zs) is not ZSet:
         raise CommandError(WRONGTYPE)
     old = zs.scores.get(member)
+    if db.delta is not None:
+        db.note_touched(key, [member])
     if old == score:
         return 0
     zs.add(member, score, s.engine.config)

@@ -7,33 +7,30 @@ from typing import Any
 
 from crdt.engine import Engine
 from crdt.replication.clocks import Timestamp
-from crdt.replication.images import Image
-from crdt.replication.lattices import LWWRegister, shard_of
-from nodes.eventual import (
-    KV_DELTA,
-    KV_DIGESTS,
-    KV_SHARDS,
-    LwwKeyspace,
-    entries_from_json,
-    entries_to_json,
-)
+from crdt.replication.keystates import Entry
+from crdt.replication.lattices import shard_of
+from crdt.replication.typed import KeyCRDT
+from nodes.eventual import KV_DELTA, KV_DIGESTS, KV_SHARDS
 from nodes.kv_engine import json_bytes
 from nodes.replicated import ReplicatedConfig, ReplicatedNode
+from nodes.typed_keyspace import TypedKeyspace, entries_from_json, entries_to_json
 from protocol.maelstrom_json import ErrorCode, Message
 from tests.nodes.helpers_nodes import assert_error, roundtrip
 
 T0 = 1_000_000
 
 
-def text(data: bytes) -> Image:
-    """The image of a string without a TTL."""
-    return Image("string", data)
-
-
-def keyspace(node_id: str = "n0") -> LwwKeyspace:
-    ks = LwwKeyspace(Engine(now_ms=T0), T0)
-    ks.start(node_id)
+def keyspace(node_id: str = "n0") -> TypedKeyspace:
+    ks = TypedKeyspace(Engine(now_ms=T0), T0)
+    ks.start(node_id, f"{node_id}:1")
     return ks
+
+
+def text_entry(key: bytes, data: bytes, ts: Timestamp, counter: int = 1) -> Entry:
+    """A peer's delta setting a string (its dot: the timestamp's node, life 1)."""
+    crdt = KeyCRDT()
+    crdt.view("string").assign(data, (f"{ts.node_id}:1", counter), ts)
+    return Entry((0, key), ts, crdt)
 
 
 def node(me: str, ids: tuple[str, ...] = ("n0", "n1")) -> ReplicatedNode:
@@ -56,45 +53,49 @@ def read(core: ReplicatedNode, key: Any) -> Any:
 
 def test_local_writes_get_increasing_timestamps_and_stay_in_the_engine() -> None:
     ks = keyspace()
-    [(k1, r1)] = ks.write(b"k", b"1", T0)
-    [(_, r2)] = ks.write(b"k", b"2", T0)  # same millisecond: the logical counter orders them
-    assert k1 == (0, b"k") and r1.ts < r2.ts and r2.ts.node_id == "n0"
+    [(k1, ts1, _)] = ks.write(b"k", b"1", T0)
+    [(_, ts2, _)] = ks.write(b"k", b"2", T0)  # same millisecond: the logical counter orders them
+    assert k1 == (0, b"k") and ts1 < ts2 and ts2.node_id == "n0"
     assert ks.read(b"k", T0) == b"2" and ks.value_of(b"k") == b"2"
-    reply, entries = ks.execute([b"DEL", b"k"], T0 + 1)
-    assert reply == 1 and entries[0][1].value is None  # a tombstone replicates the delete
-    assert ks.read(b"k", T0 + 1) is None
+    reply, [(_, _, delete)] = ks.execute([b"DEL", b"k"], T0 + 1)
+    assert reply == 1 and not delete.store.entries and ("n0:1", 2) in delete.store.ctx  # observed-remove
+    assert ks.read(b"k", T0 + 1) is None and ks.value_of(b"k") is None
 
 
-def test_a_counter_replicates_as_its_text() -> None:
+def test_a_counter_replicates_as_increments() -> None:
     ks = keyspace()
     ks.execute([b"INCRBY", b"n", b"-42"], T0)
-    reply, [(key, reg)] = ks.execute([b"INCR", b"n"], T0 + 1)
-    assert reply == -41 and key == (0, b"n") and reg.value == text(b"-41")
+    reply, [entry] = ks.execute([b"INCR", b"n"], T0 + 1)
+    assert reply == -41 and entry.ref == (0, b"n")
+    [(dot, value)] = entry.crdt.store.dots_of(("string", b"")).items()
+    assert value.amount == 1  # the increment travels, not the text
     peer = keyspace("b")
-    peer.merge([(key, reg)], T0 + 2)
+    assert peer.merge([entry], T0 + 2) == [entry]
+    assert peer.read(b"n", T0 + 2) == b"1"  # only this increment has arrived
+    peer.merge(ks.table.items(), T0 + 2)
     assert peer.read(b"n", T0 + 2) == b"-41"
 
 
 def test_merge_keeps_the_latest_whatever_the_order_and_repeats() -> None:
-    old = ((0, b"k"), LWWRegister(text(b"old"), Timestamp(T0, 0, "n1")))
-    new = ((0, b"k"), LWWRegister(text(b"new"), Timestamp(T0 + 5, 0, "n2")))
+    old = text_entry(b"k", b"old", Timestamp(T0, 0, "n1"))
+    new = text_entry(b"k", b"new", Timestamp(T0 + 5, 0, "n2"))
     a, b = keyspace("a"), keyspace("b")
     assert a.merge([old], T0) == [old] and a.merge([new, new], T0) == [new]
-    assert b.merge([new], T0) == [new] and b.merge([old, new], T0) == []
+    assert b.merge([new], T0) == [new] and b.merge([old, new], T0) == [old]  # concurrent: both dots kept
     assert a.read(b"k", T0) == b.read(b"k", T0) == b"new"
-    assert a.versions == b.versions and a.digests() == b.digests()
+    assert a.table == b.table and a.digests() == b.digests()
 
 
 def test_equal_timestamps_break_ties_by_node_id() -> None:
     a, b = keyspace("a"), keyspace("b")
-    x = ((0, b"k"), LWWRegister(text(b"x"), Timestamp(T0, 0, "n1")))
-    y = ((0, b"k"), LWWRegister(text(b"y"), Timestamp(T0, 0, "n2")))
+    x = text_entry(b"k", b"x", Timestamp(T0, 0, "n1"))
+    y = text_entry(b"k", b"y", Timestamp(T0, 0, "n2"))
     a.merge([x, y], T0)
     b.merge([y, x], T0)
     assert a.read(b"k", T0) == b.read(b"k", T0) == b"y"
 
 
-def test_incremental_digests_match_the_lattice() -> None:
+def test_incremental_digests_match_a_table_built_at_once() -> None:
     ks = keyspace()
     for i in range(40):
         ks.write(json_bytes(i % 13), json_bytes(i), T0 + i)
@@ -107,16 +108,21 @@ def test_incremental_digests_match_the_lattice() -> None:
 def test_receiving_observes_the_remote_clock() -> None:
     ks = keyspace("n0")
     ahead = Timestamp(T0 + 60_000, 3, "n1")
-    ks.merge([((0, b"k"), LWWRegister(text(b"theirs"), ahead))], T0)
-    [(_, mine)] = ks.write(b"k", b"mine", T0)
-    assert mine.ts > ahead and ks.read(b"k", T0) == b"mine"
+    ks.merge([text_entry(b"k", b"theirs", ahead)], T0)
+    [(_, mine, _)] = ks.write(b"k", b"mine", T0)
+    assert mine > ahead and ks.read(b"k", T0) == b"mine"
 
 
 def test_entries_roundtrip_through_json() -> None:
-    entries = [((0, b"\x00\xffk"), LWWRegister(text(b"v\x80"), Timestamp(T0, 1, "n0"))),
-               ((0, b"gone"), LWWRegister(None, Timestamp(T0, 2, "n0"))),
-               ((3, b"l"), LWWRegister(Image("list", (b"a", b"a"), T0 + 9), Timestamp(T0, 3, "n0")))]
-    assert entries_from_json(entries_to_json(entries)) == entries
+    ks = keyspace()
+    ks.execute([b"SET", b"\x00\xffk", b"v\x80"], T0)
+    ks.execute([b"SELECT", b"3"], T0)
+    ks.execute([b"RPUSH", b"l", b"a", b"a"], T0)
+    ks.execute([b"PEXPIREAT", b"l", b"%d" % (T0 + 9)], T0)
+    ks.execute([b"SET", b"gone", b"x"], T0)
+    ks.execute([b"DEL", b"gone"], T0)
+    entries = list(ks.table.items())
+    assert len(entries) == 3 and entries_from_json(entries_to_json(entries)) == entries
 
 
 # --- the handler ----------------------------------------------------------------------------------
@@ -162,7 +168,7 @@ def test_anti_entropy_sends_only_the_shards_that_differ() -> None:
     [ask] = [m for m in digests if m.body["type"] == KV_DIGESTS.type]
     [repair] = n1.handle(ask, T0 + 5_000)
     assert repair.body["type"] == KV_SHARDS.type
-    shards = {shard_of(k) for (_, k), _ in entries_from_json(repair.body["entries"])}
+    shards = {shard_of(e.ref[1]) for e in entries_from_json(repair.body["entries"])}
     assert shards == {shard_of(json_bytes(7))}  # one shard travels, not the keyspace
     push = n0.handle(repair, T0 + 5_000)  # n1 lacks key 7: n0 pushes that shard back
     assert [m.body["type"] for m in push] == [KV_DELTA.type]
@@ -185,8 +191,14 @@ def test_an_empty_replica_is_repaired_by_its_peers() -> None:
 
 def test_bad_peer_input_is_malformed_and_changes_nothing() -> None:
     n0 = node("n0")
-    for body in ({"type": "kv_delta", "entries": [["k", {"ts": [1, 0], "value": "x"}]]},
-                 {"type": "kv_delta", "entries": [["\u0400", {"ts": [1, 0, "n1"], "value": "x"}]]},
+    good = KeyCRDT()
+    good.view("string").assign(b"x", ("n1:1", 1), Timestamp(1, 0, "n1"))
+    state = good.to_json()
+    for body in ({"type": "kv_delta", "entries": [["k", [1, 0], state]]},
+                 {"type": "kv_delta", "entries": [["\u0400", [1, 0, "n1"], state]]},
+                 {"type": "kv_delta", "entries": [["k", [1, 0, "n1"], {**state, "e": [[["string", ""], [["n1:1", 1,
+                                                                                                   ["=", 5]]]]]}]]},
+                 {"type": "kv_delta", "entries": [["k", [1, 0, "n1"], {**state, "ctx": {"vv": {}, "cloud": []}}]]},
                  {"type": "kv_digests", "digests": ["0"] * 3},
                  {"type": "kv_digests", "digests": ["zz"] * 16},
                  {"type": "kv_shards", "digests": ["0"] * 16, "entries": [1]}):

@@ -1,7 +1,7 @@
-"""Replicated RESP servers: stamping what commands wrote (`LwwKeyspace.stamp`) and merging it on a peer.
+"""Replicated RESP servers: stamping what commands wrote (`TypedKeyspace.stamp`) and merging it on a peer.
 
 Each `Server` is an engine with every database's write delta kept open, as
-`gyre serve --peers` runs it, plus the `LwwKeyspace` beside it; a batch of
+`gyre serve --peers` runs it, plus the `TypedKeyspace` beside it; a batch of
 commands is stamped the way `Replication.after_batch` does it.
 """
 
@@ -10,113 +10,27 @@ from __future__ import annotations
 import random
 from typing import Any
 
-import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crdt.engine import Engine
 from crdt.replication.clocks import DecodeError, Timestamp
 from crdt.replication.images import Image
-from crdt.replication.lattices import LWWRegister
+from crdt.replication.keystates import Entry, Mark
+from crdt.replication.typed import KeyCRDT
 from nodes.causal import CAUSAL_SNAPSHOT, CAUSAL_SYNC, CAUSAL_WRITES, CausalKv
-from nodes.eventual import (
-    KV_DELTA,
-    EventualKv,
-    LwwKeyspace,
-    Stamped,
-    entries_from_json,
-    entries_to_json,
-    marks_from_json,
-    marks_to_json,
-)
+from nodes.eventual import KV_DELTA, EventualKv
 from nodes.replicated import ReplicatedConfig, ReplicatedNode
+from nodes.typed_keyspace import (
+    Stamped,
+)
 from protocol.maelstrom_json import ErrorCode, Message
 from tests.nodes.helpers_nodes import assert_error, roundtrip
-
-T0 = 1_000_000
-
-
-def b(*args: Any) -> list[bytes]:
-    return [a if isinstance(a, bytes) else str(a).encode() for a in args]
-
-
-class Server:
-    """An engine with open deltas, a client session and the replicated keyspace."""
-
-    def __init__(self, node_id: str = "n0", keyspace: LwwKeyspace | None = None) -> None:
-        if keyspace is None:
-            keyspace = LwwKeyspace(Engine(now_ms=T0), T0)
-            keyspace.start(node_id)
-        self.ks = keyspace
-        self.engine = keyspace.engine
-        for db in self.engine.dbs:
-            db.delta = []
-        self.client = self.engine.open_session(T0, addr="client")
-
-    def __call__(self, *argv: Any, now: int = T0) -> Any:
-        """Run one command as the RESP client (not stamped yet)."""
-        return self.engine.execute(b(*argv), self.client, now)
-
-    def batch(self, *commands: tuple[Any, ...], now: int = T0) -> Stamped:
-        """Run commands, then stamp what they wrote (`Replication.after_batch`)."""
-        for argv in commands:
-            self(*argv, now=now)
-        return self.stamp(now)
-
-    def stamp(self, now: int) -> Stamped:
-        delta: dict[int, list[Any]] = {}
-        for db in self.engine.dbs:
-            if db.delta:
-                delta[db.index] = db.delta
-                db.delta = []
-        return self.ks.stamp(delta, now)
-
-    def merge(self, stamped: Stamped, now: int = T0) -> None:
-        """Merge another server's stamped batch, as it travels (JSON both ways)."""
-        entries = entries_from_json(orjson.loads(orjson.dumps(entries_to_json(stamped.entries))))
-        marks = marks_from_json(orjson.loads(orjson.dumps(marks_to_json(stamped.marks))))
-        self.ks.merge(entries, now, marks)
-        assert not any(db.delta for db in self.engine.dbs), "a merged write must not be stamped again"
-
-    def state(self, now: int) -> dict[int, dict[bytes, tuple[Any, ...]]]:
-        """Every live key of every database through commands: type, contents, absolute expiry."""
-        session = self.engine.open_session(now, addr="probe")
-        out: dict[int, dict[bytes, tuple[Any, ...]]] = {}
-
-        def run(*argv: Any) -> Any:
-            return self.engine.execute(b(*argv), session, now)
-
-        for index in range(len(self.engine.dbs)):
-            run("SELECT", index)
-            keys = sorted(run("KEYS", "*"))
-            saved = [db.delta for db in self.engine.dbs]
-            db_state = {}
-            for key in keys:
-                kind = run("TYPE", key)
-                kind = getattr(kind, "text", kind)
-                contents = {b"string": ("GET", key), b"list": ("LRANGE", key, 0, -1), b"set": ("SMEMBERS", key),
-                            b"hash": ("HGETALL", key), b"zset": ("ZRANGE", key, 0, -1, "WITHSCORES")}
-                reply = run(*contents[bytes(kind)])
-                if kind == b"set":
-                    reply = sorted(map(bytes, reply))
-                elif kind == b"hash":
-                    pairs = reply.items() if isinstance(reply, dict) else zip(reply[::2], reply[1::2], strict=True)
-                    reply = sorted((bytes(f), bytes(v)) for f, v in pairs)
-                db_state[bytes(key)] = (bytes(kind), reply, run("PEXPIRETIME", key))
-            for db, kept in zip(self.engine.dbs, saved, strict=True):
-                db.delta = kept  # reads that expire keys lazily are not this test's writes
-            if db_state:
-                out[index] = db_state
-        return out
+from tests.nodes.helpers_replicas import T0, Server
 
 
 def refs(stamped: Stamped) -> list[tuple[int, bytes]]:
-    return [ref for ref, _ in stamped.entries]
-
-
-def images(stamped: Stamped) -> dict[tuple[int, bytes], Image | None]:
-    return {ref: reg.value for ref, reg in stamped.entries}
+    return [e.ref for e in stamped.entries]
 
 
 # --- stamping -------------------------------------------------------------------------------------
@@ -125,31 +39,33 @@ def images(stamped: Stamped) -> dict[tuple[int, bytes], Image | None]:
 def test_each_command_stamps_the_keys_it_wrote_with_their_images() -> None:
     s = Server()
     out = s.batch(("SET", "k", "v"))
-    assert images(out) == {(0, b"k"): Image("string", b"v")} and not out.marks
-    assert images(s.batch(("SET", "t", "v", "PX", 500))) == {(0, b"t"): Image("string", b"v", T0 + 500)}
-    assert images(s.batch(("EXPIRE", "k", 100), now=T0 + 1)) == {(0, b"k"): Image("string", b"v", T0 + 100_001)}
-    assert images(s.batch(("PERSIST", "k"), now=T0 + 2)) == {(0, b"k"): Image("string", b"v")}
-    assert images(s.batch(("RENAME", "k", "r"))) == {(0, b"k"): None, (0, b"r"): Image("string", b"v")}
-    assert images(s.batch(("MOVE", "r", 2))) == {(0, b"r"): None, (2, b"r"): Image("string", b"v")}
-    assert images(s.batch(("COPY", "t", "c", "DB", 1))) == {(1, b"c"): Image("string", b"v", T0 + 500)}
-    assert images(s.batch(("SELECT", 3), ("SET", "three", "3"), ("SELECT", 0))) == {
+    assert s.images(out) == {(0, b"k"): Image("string", b"v")} and not out.marks
+    assert s.images(s.batch(("SET", "t", "v", "PX", 500))) == {(0, b"t"): Image("string", b"v", T0 + 500)}
+    assert s.images(s.batch(("EXPIRE", "k", 100), now=T0 + 1)) == {(0, b"k"): Image("string", b"v", T0 + 100_001)}
+    assert s.images(s.batch(("PERSIST", "k"), now=T0 + 2)) == {(0, b"k"): Image("string", b"v")}
+    assert s.images(s.batch(("RENAME", "k", "r"))) == {(0, b"k"): None, (0, b"r"): Image("string", b"v")}
+    assert s.images(s.batch(("MOVE", "r", 2))) == {(0, b"r"): None, (2, b"r"): Image("string", b"v")}
+    assert s.images(s.batch(("COPY", "t", "c", "DB", 1))) == {(1, b"c"): Image("string", b"v", T0 + 500)}
+    assert s.images(s.batch(("SELECT", 3), ("SET", "three", "3"), ("SELECT", 0))) == {
         (3, b"three"): Image("string", b"3")}
-    assert images(s.batch(("LPUSH", "l", "a", "b", "a"))) == {(0, b"l"): Image("list", (b"a", b"b", b"a"))}
-    assert images(s.batch(("SADD", "s", "2", "x", "1"))) == {(0, b"s"): Image("set", (b"1", b"2", b"x"))}
-    assert images(s.batch(("HSET", "h", "g", "2", "f", "1"))) == {
+    assert s.images(s.batch(("LPUSH", "l", "a", "b", "a"))) == {(0, b"l"): Image("list", (b"a", b"b", b"a"))}
+    assert s.images(s.batch(("SADD", "s", "2", "x", "1"))) == {(0, b"s"): Image("set", (b"1", b"2", b"x"))}
+    assert s.images(s.batch(("HSET", "h", "g", "2", "f", "1"))) == {
         (0, b"h"): Image("hash", ((b"f", b"1"), (b"g", b"2")))}
-    assert images(s.batch(("ZADD", "z", "inf", "m", "-1.5", "a"))) == {
+    assert s.images(s.batch(("ZADD", "z", "inf", "m", "-1.5", "a"))) == {
         (0, b"z"): Image("zset", ((b"a", -1.5), (b"m", float("inf"))))}
-    assert images(s.batch(("INCR", "n"), ("INCRBY", "n", 41))) == {(0, b"n"): Image("string", b"42")}
-    assert images(s.batch(("DEL", "l", "s"))) == {(0, b"l"): None, (0, b"s"): None}
+    assert s.images(s.batch(("INCR", "n"), ("INCRBY", "n", 41))) == {(0, b"n"): Image("string", b"42")}
+    assert s.images(s.batch(("DEL", "l", "s"))) == {(0, b"l"): None, (0, b"s"): None}
 
 
 def test_timestamps_grow_and_the_table_keeps_the_latest() -> None:
     s = Server()
     first = s.batch(("SET", "k", "1"))
-    second = s.batch(("SET", "k", "2"), ("APPEND", "k", "x"))  # one key, one register per batch
-    [(_, r1)], [(ref, r2)] = first.entries, second.entries
-    assert r1.ts < r2.ts and s.ks.table.get(ref) == r2 and r2.value == Image("string", b"2x")
+    second = s.batch(("SET", "k", "2"), ("APPEND", "k", "x"))  # one key, one delta per batch
+    [e1], [e2] = first.entries, second.entries
+    assert e1.ts < e2.ts and s.ks.table.get(e2.ref).ts == e2.ts  # type: ignore[union-attr]
+    assert s.images(second) == {(0, b"k"): Image("string", b"2x")}
+    assert len(e2.crdt.store.dots_of(("string", b""))) == 1  # only the batch's net effect travels
 
 
 def test_nothing_written_stamps_nothing() -> None:
@@ -164,13 +80,12 @@ def test_flushdb_is_a_mark_and_later_writes_of_the_batch_follow_it() -> None:
     s.batch(("SET", "old", "1"), ("SELECT", 1), ("SET", "other", "1"), ("SELECT", 0))
     out = s.batch(("SET", "before", "1"), ("FLUSHDB",), ("SET", "after", "2"), ("SET", "after", "3"))
     assert list(out.marks) == [0] and refs(out) == [(0, b"after")]  # no entry for keys the flush removed
-    [(_, reg)] = out.entries
-    assert reg.value == Image("string", b"3") and reg.ts > out.marks[0]
-    versions = s.ks.table
-    assert versions.get((0, b"old")) is None and versions.get((0, b"before")) is None
-    assert versions.get((1, b"other")) is not None  # another database is untouched
+    [entry] = out.entries
+    assert s.images(out) == {(0, b"after"): Image("string", b"3")} and entry.ts > out.marks[0].ts
+    assert s.live(0) == [(0, b"after")] and s.live(1) == [(1, b"other")]  # another database is untouched
     out = s.batch(("FLUSHALL",))
-    assert sorted(out.marks) == list(range(len(s.engine.dbs))) and not out.entries and len(versions) == 0
+    assert sorted(out.marks) == list(range(len(s.engine.dbs))) and not out.entries
+    assert not any(s.live(db) for db in range(len(s.engine.dbs)))
 
 
 def test_swapdb_marks_both_databases_and_rewrites_every_key() -> None:
@@ -178,23 +93,23 @@ def test_swapdb_marks_both_databases_and_rewrites_every_key() -> None:
     s.batch(("SET", "a", "0"), ("SELECT", 1), ("SET", "b", "1"), ("RPUSH", "c", "x"), ("SELECT", 0))
     out = s.batch(("SWAPDB", 0, 1), ("SET", "d", "after"))
     assert sorted(out.marks) == [0, 1] and out.marks[0] != out.marks[1]
-    assert images(out) == {(0, b"b"): Image("string", b"1"), (0, b"c"): Image("list", (b"x",)),
+    assert s.images(out) == {(0, b"b"): Image("string", b"1"), (0, b"c"): Image("list", (b"x",)),
                           (0, b"d"): Image("string", b"after"), (1, b"a"): Image("string", b"0")}
-    assert all(reg.ts > out.marks[ref[0]] for ref, reg in out.entries)
-    assert sorted(s.ks.table.refs_of_db(1)) == [(1, b"a")]
+    assert all(e.ts > out.marks[e.ref[0]].ts for e in out.entries)
+    assert s.live(1) == [(1, b"a")]
 
 
-def test_expiry_is_not_stamped_as_a_delete() -> None:
-    s = Server()
-    s.batch(("SET", "lazy", "v", "PX", 10), ("SET", "active", "v", "PX", 10), ("SET", "kept", "v"))
+def test_expiry_replicates_as_an_observed_remove() -> None:
+    s, peer = Server(), Server("n1")
+    peer.merge(s.batch(("SET", "lazy", "v", "PX", 10), ("SET", "active", "v", "PX", 10), ("SET", "kept", "v")))
     later = T0 + 100
     assert s("GET", "lazy", now=later) is None  # lazy expiry deletes it: the delta records the key
     assert s.engine.active_expire(later) == 1
-    assert not s.stamp(later)
-    assert s.ks.table.get((0, b"lazy")).value.expire_at == T0 + 10  # type: ignore[union-attr]
-    # a write to an expired key (DEL finds it expired) is no delete either
-    s.batch(("SET", "x", "v", "PX", 10))
-    assert not s.batch(("DEL", "x"), now=later)
+    out = s.stamp(later)
+    assert sorted(refs(out)) == [(0, b"active"), (0, b"lazy")]
+    assert all(not e.crdt.store.entries for e in out.entries)  # removes, no new contents
+    peer.merge(out, T0 + 5)  # the peer's clock has not reached the TTL: the remove still applies
+    assert peer.state(T0 + 5) == s.state(later) == {0: {b"kept": (b"string", b"v", -1)}}
 
 
 # --- a peer merging what was stamped ---------------------------------------------------------------
@@ -239,12 +154,14 @@ def test_a_merge_naming_a_missing_database_changes_nothing() -> None:
     s.batch(("SET", "k", "v"))
     before, digests = s.state(T0), s.ks.digests()
     ts = Timestamp(T0 + 50, 0, "n9")
-    good = ((0, b"k"), LWWRegister(Image("string", b"new"), ts))
-    bad = ((len(s.engine.dbs), b"k"), LWWRegister(Image("string", b"x"), ts))
+    crdt = KeyCRDT()
+    crdt.view("string").assign(b"new", ("n9:1", 1), ts)
+    good = Entry((0, b"k"), ts, crdt)
+    bad = Entry((len(s.engine.dbs), b"k"), ts, crdt)
     with pytest.raises(DecodeError):
         s.ks.merge([good, bad], T0)
     with pytest.raises(DecodeError):
-        s.ks.merge([good], T0, marks=[(len(s.engine.dbs), ts)])
+        s.ks.merge([good], T0, marks=[(len(s.engine.dbs), Mark(ts, ("n9:1", 2)))])
     assert s.state(T0) == before and s.ks.digests() == digests and s.ks.applied == 0
 
 
@@ -257,14 +174,19 @@ def node(me: str, mode: str, ids: tuple[str, ...] = ("n0", "n1")) -> ReplicatedN
     return core
 
 
-def test_a_delta_with_a_garbage_image_is_malformed_and_changes_nothing() -> None:
+def test_a_delta_with_a_garbage_state_is_malformed_and_changes_nothing() -> None:
     n0 = node("n0", "eventual")
     assert isinstance(n0.kv, EventualKv)
-    good = ["k", {"ts": [T0, 0, "n1"], "value": {"t": "list", "v": ["a"]}}]
-    for garbage in ({"t": "zset", "v": [["m", "nan"]]}, {"t": "set", "v": []}, {"t": "set", "v": ["a", "a"]},
-                    {"t": "hash", "v": [["f"]]}, {"t": "string", "v": "v", "x": -1}, {"t": "stream", "v": ["a"]}):
-        body = {"type": KV_DELTA.type, "entries": [good, ["bad", {"ts": [T0, 1, "n1"], "value": garbage}]],
-                "marks": [[0, [T0, 2, "n1"]]], "msg_id": 5}
+    ctx = {"vv": {"n1:1": 1}, "cloud": []}
+    good = ["k", [T0, 0, "n1"], {"ctx": ctx, "e": [[["list", [[0, "n1:1", 1]]], [["n1:1", 1, ["=", [T0, 0, "n1"], "a"]]]]]}]
+    for garbage in ({"ctx": ctx, "e": [[["zset", "m"], [["n1:1", 1, ["=", [T0, 0, "n1"], "nan"]]]]]},
+                    {"ctx": ctx, "e": [[["set", "m"], [["n1:1", 1, ["+", 1, 1, [T0, 0, "n1"]]]]]]},
+                    {"ctx": ctx, "e": [[["set", "m"], [["n1:1", 2, ["=", [T0, 0, "n1"], None]]]]]},
+                    {"ctx": ctx, "e": [[["ttl", ""], [["n1:1", 1, ["=", [T0, 0, "n1"], -1]]]]]},
+                    {"ctx": ctx, "e": [[["stream", "a"], [["n1:1", 1, ["=", [T0, 0, "n1"], "a"]]]]]},
+                    {"ctx": ctx, "e": [], "extra": 1}):
+        body = {"type": KV_DELTA.type, "entries": [good, ["bad", [T0, 1, "n1"], garbage]],
+                "marks": [[0, [T0, 2, "n1"], ["n1:1", 3]]], "msg_id": 5}
         [reply] = n0.handle(roundtrip(Message("n1", "n0", body)), T0)
         assert_error(reply.body, ErrorCode.MALFORMED_REQUEST, 5)
     ks = n0.kv.keyspace
@@ -296,7 +218,7 @@ def test_causal_replicate_carries_flush_marks() -> None:
     kv0.replicate(a.batch(("SELECT", 2), ("FLUSHDB",), ("SET", "after", "1"), ("SELECT", 0), now=T0 + 5))
     [push] = n0.drain()
     [write] = push.body["writes"]
-    assert write["marks"] == [[2, write["marks"][0][1]]] and len(write["entries"]) == 1
+    assert [m[0] for m in write["marks"]] == [2] and len(write["entries"]) == 1
     deliver([push], n1, T0 + 5)
     assert b_side.state(T0 + 5) == a.state(T0 + 5)
     assert set(b_side.state(T0 + 5)[2]) == {b"after"}
@@ -418,13 +340,15 @@ def test_causal_writes_naming_a_missing_database_are_refused_whole() -> None:
     assert isinstance(kv1, CausalKv)
 
     def write(seq: int, db: int) -> dict[str, Any]:
+        state = {"ctx": {"vv": {"n0:1": seq}, "cloud": []},
+                 "e": [[["string", ""], [["n0:1", seq, ["=", [T0, seq, "n0"], "v"]]]]]}
         return {"origin": "n0:1", "seq": seq, "deps": {"n0:1": seq}, "client": None,
-                "entries": [[f"k{seq}", {"ts": [T0, seq, "n0"], "value": "v"}, db]]}
+                "entries": [[f"k{seq}", [T0, seq, "n0"], state, db]]}
 
     body = {"type": CAUSAL_WRITES.type, "writes": [write(1, 0), write(2, 20)], "msg_id": 3}
     [reply] = n1.handle(roundtrip(Message("n0", "n1", body)), T0)
     assert_error(reply.body, ErrorCode.MALFORMED_REQUEST, 3)
-    body = {"type": CAUSAL_WRITES.type, "writes": [write(1, 0), {**write(2, 0), "marks": [[16, [T0, 9, "n0"]]]}],
+    body = {"type": CAUSAL_WRITES.type, "writes": [write(1, 0), {**write(2, 0), "marks": [[16, [T0, 9, "n0"], ["n0:1", 9]]]}],
             "msg_id": 4}
     [reply] = n1.handle(roundtrip(Message("n0", "n1", body)), T0)
     assert_error(reply.body, ErrorCode.MALFORMED_REQUEST, 4)

@@ -11,7 +11,9 @@ the batch did:
   the batch changed *only* by increments (INCR, INCRBY, DECR, DECRBY,
   INCRBYFLOAT: the engine notes them, `crdt.keyspace.Incremented`) is an
   increment of the exact difference, so concurrent increments add up;
-* a set: new members are adds, missing ones observed-removes;
+* a set: new members are adds (and so are members SADD named again:
+  Redis wrote them, so they survive a concurrent SREM), missing ones
+  observed-removes;
 * a hash: new or changed fields are assignments (increments when only
   HINCRBY/HINCRBYFLOAT changed them), missing fields are removed;
 * a sorted set: new members and changed scores are assignments (increments
@@ -221,8 +223,8 @@ class _Writer:
 
 
 def local_write(state: KeyCRDT, value: Any, expire_at: int | None, now_ms: int, *,
-                incremented: Collection[bytes | None] = (), dot: Callable[[], Dot],
-                ts: Timestamp) -> KeyCRDT | None:
+                incremented: Collection[bytes | None] = (), touched: Collection[bytes] = (),
+                dot: Callable[[], Dot], ts: Timestamp) -> KeyCRDT | None:
     """Bring ``state`` to the engine's value for the key, in place; return the delta (module doc).
 
     Args:
@@ -232,6 +234,8 @@ def local_write(state: KeyCRDT, value: Any, expire_at: int | None, now_ms: int, 
         now_ms: the local time (a state whose TTL has passed is removed first).
         incremented: the elements the batch changed only by increments: None for a string's
             value, a field for a hash, a member for a sorted set.
+        touched: members or fields SADD, HSET or ZADD named: written again even when their
+            value did not change (so they survive a concurrent remove, as Redis wrote them).
         dot: allocates a fresh dot (a node-wide counter).
         ts: the batch's hybrid timestamp for this key.
 
@@ -261,13 +265,13 @@ def local_write(state: KeyCRDT, value: Any, expire_at: int | None, now_ms: int, 
             w.assign(_STRING, bytes(new))
     elif kind == "set":
         old = {inner for (t, inner) in store.entries if t == "set"}
-        for member in sorted(new - old):
+        for member in sorted((new - old) | (new & set(touched))):
             w.assign(("set", member), None)
         w.remove([("set", m) for m in sorted(old - new)])
     elif kind == "hash":
-        _diff_fields(w, "hash", new, incremented)
+        _diff_fields(w, "hash", new, incremented, touched)
     elif kind == "zset":
-        _diff_scores(w, new, incremented)
+        _diff_scores(w, new, incremented, touched)
     else:
         _diff_list(w, new)
     if state.expire_at() != expire_at:
@@ -275,12 +279,13 @@ def local_write(state: KeyCRDT, value: Any, expire_at: int | None, now_ms: int, 
     return w.finish()
 
 
-def _diff_fields(w: _Writer, tag: str, new: Mapping[bytes, bytes], incremented: Collection[bytes | None]) -> None:
+def _diff_fields(w: _Writer, tag: str, new: Mapping[bytes, bytes], incremented: Collection[bytes | None],
+                 touched: Collection[bytes]) -> None:
     store = w.state.store
     old = {inner: text_of(dots) for (t, inner), dots in store.entries.items() if t == tag}
     for field in sorted(new):
         text = new[field]
-        if old.get(field) == text:
+        if old.get(field) == text and field not in touched:
             continue
         key = (tag, field)
         amount = _increment(text, store.dots_of(key)) if field in incremented else None
@@ -295,12 +300,13 @@ def _same_score(a: float | None, b: float) -> bool:
     return a is not None and a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
 
 
-def _diff_scores(w: _Writer, new: Mapping[bytes, float], incremented: Collection[bytes | None]) -> None:
+def _diff_scores(w: _Writer, new: Mapping[bytes, float], incremented: Collection[bytes | None],
+                 touched: Collection[bytes]) -> None:
     store = w.state.store
     old = {inner: score_of(dots) for (t, inner), dots in store.entries.items() if t == "zset"}
     for member in sorted(new):
         score = new[member]
-        if _same_score(old.get(member), score):
+        if _same_score(old.get(member), score) and member not in touched:
             continue
         key = ("zset", member)
         total = _score_total(store.dots_of(key)) if member in incremented and not math.isinf(score) else None
