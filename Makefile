@@ -17,7 +17,7 @@ PORT ?= 6379
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help serve cluster bench-cluster bench-cache txn-list-append txn-rw-register test test-all bench bench-checker fuzz redis-tools chromium python-venv clean \
+.PHONY: help serve cluster bench-cluster bench-crdt bench-cache txn-list-append txn-rw-register test test-all bench bench-checker fuzz redis-tools chromium python-venv clean \
         maelstrom lin-kv-strong lin-kv-eventual lin-kv-causal crdt sim sim-long bench-sim
 
 # Maelstrom runs: our harness (`gyre test`) unless MAELSTROM=/path/to/maelstrom
@@ -149,6 +149,10 @@ bench-checker: $(STAMP)
 
 # One server of a 3-node cluster (each mode) beside a single gyre serve, redis-benchmark -c 25
 # SET/GET, and the replication lag n1 -> n2 under load (p50/p99).
+# Typed CRDT metadata over 10^5 commands on 3 replicas with partitions, with and without GC.
+bench-crdt: $(STAMP)
+	$(PY) -m bench.bench_typed_gc $(ARGS)
+
 bench-cluster: $(STAMP) redis-tools
 	$(PY) -m bench.bench_cluster $(ARGS)
 

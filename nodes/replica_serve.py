@@ -432,6 +432,8 @@ class Replication:
             f"gyre_replicated_batches:{self.batches_replicated}",
             f"gyre_remote_writes_applied:{kv.keyspace.applied}",
             f"gyre_versioned_keys:{len(kv.keyspace)}",
+            f"gyre_gc_passes:{kv.keyspace.table.collections}",
+            f"gyre_gc_forgotten_keys:{kv.keyspace.table.forgotten}",
         ]
         if opts.mode == "eventual":
             return lines + [f"gyre_anti_entropy_rounds:{kv.rounds}", f"gyre_anti_entropy_repairs:{kv.repairs}",

@@ -5,13 +5,14 @@ an engine list, committed offsets one engine hash), run on the replica's
 `TypedKeyspace` instead of a node of record: every replica serves every
 request at once, and what a request wrote replicates like a lin-kv write
 of the mode (`KvRequests.replicate_local`: the eventual mode's delta, the
-causal mode's dependency-tracked writes). A replicated key image is the
-whole list, last writer wins, so two replicas that append to one key's log
-concurrently (on both sides of a partition, or merely within a round trip)
-give the same offsets to different messages and one side's sends vanish
-at the merge: lost writes and inconsistent offsets, which the kafka checker
-reports. That is what these modes promise for kafka (nothing); strong mode
-(`nodes.strong_kafka`) is the one that loses no acknowledged send.
+causal mode's dependency-tracked writes). A key's log replicates as a
+typed list, so two replicas that append to one key's log concurrently (on
+both sides of a partition, or merely within a round trip) both keep their
+messages, but each gave its own message the same offset, and at the merge
+the two are ordered one after the other: inconsistent offsets and polls
+that skip or go back, which the kafka checker reports (no acknowledged
+send is lost). That is what these modes promise for kafka; strong mode
+(`nodes.strong_kafka`) is the one whose offsets hold.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from nodes.core import Rpc
-from nodes.eventual import Entry, KvRequests
+from crdt.replication.keystates import Entry
+from nodes.eventual import KvRequests
 from nodes.kv_engine import EngineError
 from nodes.workload_handlers import Kafka
 from protocol.maelstrom_json import Message

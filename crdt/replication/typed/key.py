@@ -62,6 +62,10 @@ class KeyCRDT:
 
     def type(self) -> str | None:
         """TYPE: the winning type (module doc), or None when the key holds nothing."""
+        tags = {key[0] for key in self.store.entries}
+        tags.discard("ttl")
+        if len(tags) < 2:  # the usual case: no type conflict, no timestamps to compare
+            return next(iter(tags), None)
         newest: dict[str, Timestamp] = {}
         for (tag, _), dots in self.store.entries.items():
             if tag == "ttl":
