@@ -121,10 +121,13 @@ def test_concurrent_writes_to_one_key_settle_on_one_value(mode: str) -> None:
         for t in threads:
             t.join()
         agreed = converged(c)[0]
-        assert agreed[b"k"][1] in {f"{n}-299".encode() for n in c}
-        # Last writer wins on the whole list: everyone holds the list of the server that
-        # pushed last (with whatever it had merged from the others before).
-        assert agreed[b"log"][1][-1] in {f"{n}-299".encode() for n in c}
+        assert agreed[b"k"][1] in {f"{n}-299".encode() for n in c}  # a string: last writer wins
+        # A list keeps every push, each server's in the order it pushed them.
+        log = agreed[b"log"][1]
+        assert sorted(log) == sorted(f"{n}-{i}".encode() for n in c for i in range(300))
+        for n in c:
+            mine = [x for x in log if x.startswith(f"{n}-".encode())]
+            assert mine == [f"{n}-{i}".encode() for i in range(300)]
 
 
 def test_a_server_killed_with_sigkill_catches_up_after_a_restart() -> None:
@@ -192,6 +195,40 @@ def test_a_cut_link_shows_stale_reads_then_heals_without_a_restart() -> None:
             assert converged(c)[0] == {b"k": (b"string", b"after", -1)}
             assert cluster["n1"].log is not None
             cluster["n1"].log.wait_for(r"peer n2: link up", START_S)
+    finally:
+        proxy.close()
+
+
+def test_writes_on_both_sides_of_a_cut_link_merge_by_type_at_the_heal() -> None:
+    cluster = Cluster("eventual", n=2)
+    proxy = ProxyThread(cluster["n2"].peer_port)
+    try:
+        cluster.route_via("n1", "n2", proxy.port)
+        with cluster:
+            c = cluster.clients()
+            c["n1"].set("hits", 100)
+            c["n1"].sadd("s", "x", "y")
+            c["n1"].hset("h", mapping={"f": "0", "n": "10"})
+            converged(c)
+            proxy.cut()
+            for _ in range(5):
+                c["n1"].incr("hits")
+                c["n2"].incrby("hits", 10)
+            c["n1"].srem("s", "x")
+            c["n2"].sadd("s", "x", "z")  # concurrent with the SREM: x stays
+            c["n1"].hdel("h", "f")
+            c["n2"].hset("h", "f", "kept")
+            c["n1"].hincrby("h", "n", 1)
+            c["n2"].hincrby("h", "n", 2)
+            c["n2"].rpush("l", "from-n2")
+            c["n1"].rpush("l", "from-n1")
+            assert c["n1"].get("hits") == b"105" and c["n2"].get("hits") == b"150"
+            proxy.restore()
+            agreed = converged(c)[0]
+            assert agreed[b"hits"] == (b"string", b"155", -1)  # every increment of both sides
+            assert sorted(agreed[b"s"][1]) == [b"x", b"y", b"z"]
+            assert dict(agreed[b"h"][1]) == {b"f": b"kept", b"n": b"13"}
+            assert sorted(agreed[b"l"][1]) == [b"from-n1", b"from-n2"]
     finally:
         proxy.close()
 

@@ -8,7 +8,10 @@ engine and its typed keyspace) that do not hear each other, exchanges what each 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from crdt.replication.keystates import KeyTable
 from tests.nodes.helpers_replicas import T0, Server, b
@@ -151,3 +154,14 @@ def test_acknowledgements_of_a_peer_this_replica_has_not_caught_up_with_are_not_
     assert t.stable(["p"]) is None
     t.note_ack("p", {"me": 1})  # an older one would do, but it is not newer than what is kept
     assert t.stable(["p"]) is None
+
+
+@pytest.mark.parametrize("mode", ["eventual", "causal"])
+@pytest.mark.parametrize("workload", ["g-counter", "pn-counter"])
+def test_counter_workloads_through_incrby_stay_valid_with_partitions_loss_and_duplication(
+        tmp_path: Path, mode: str, workload: str) -> None:
+    from tests.maelstrom.sim_helpers import sim_config, simulate
+
+    res, _ = simulate(sim_config(tmp_path, workload, "replicated", mode, seed=2,
+                                 nemesis=("partition", "loss", "duplicate")))
+    assert res.valid is True, res.summary
