@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from crdt.replication.keystates import KeyTable
 from maelstrom.harness import EXIT_INVALID, EXIT_VALID
 from maelstrom.sim.cli import sim_command
 from nodes.caspaxos import Acceptor, RegState, Round
@@ -85,6 +86,11 @@ def _merge_drops_remote(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(CounterWorkload, "merge_json", lambda self, data: None)
 
 
+def _typed_merge_drops_remote(mp: pytest.MonkeyPatch) -> None:
+    """The typed keyspace's join ignores what a peer sent (eventual and causal counters are INCRBY on it)."""
+    mp.setattr(KeyTable, "merge", lambda self, entry: False)
+
+
 def _broadcast_without_retry(mp: pytest.MonkeyPatch) -> None:
     """Broadcast's resend timer never fires (nor re-arms)."""
     mp.setattr(Broadcast, "_retry", lambda self, now_ms: None)
@@ -96,8 +102,9 @@ MUTANTS: list[tuple[str, Callable[[pytest.MonkeyPatch], None], tuple[str, str, s
     ("accept-below-promise", _accept_below_promise, ("lin-kv", "replicated", "strong")),
     ("warm-without-promise", _warm_without_promise, ("lin-kv", "replicated", "strong")),
     ("g-set-without-anti-entropy", _gset_without_anti_entropy, ("g-set", "replicated", "causal")),
-    ("counter-merge-drops-remote", _merge_drops_remote, ("g-counter", "replicated", "eventual")),
-    ("pn-counter-merge-drops-remote", _merge_drops_remote, ("pn-counter", "replicated", "causal")),
+    ("counter-merge-drops-remote", _merge_drops_remote, ("g-counter", "replicated", "strong")),
+    ("pn-counter-merge-drops-remote", _merge_drops_remote, ("pn-counter", "replicated", "strong")),
+    ("typed-counter-merge-drops-remote", _typed_merge_drops_remote, ("pn-counter", "replicated", "eventual")),
     ("broadcast-without-retry", _broadcast_without_retry, ("broadcast", "replicated", "eventual")),
 ]
 
