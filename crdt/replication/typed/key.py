@@ -110,7 +110,7 @@ class KeyCRDT:
         assert tag in TYPES, tag
         typeless = self.type() is None
         doomed = [k for k in self.store.entries if k[0] != tag and (k[0] != "ttl" or typeless)]
-        return KeyCRDT(self.store.remove(doomed))
+        return KeyCRDT(self.store.remove(doomed) if doomed else None)
 
     def delete(self) -> KeyCRDT:
         """DEL, expiry, eviction: observed-remove of everything. Returns the delta."""

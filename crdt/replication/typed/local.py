@@ -198,7 +198,10 @@ class _Writer:
     def take(self, part: Any) -> None:
         store = part.store if not isinstance(part, DotStore) else part
         if store.entries or store.ctx.vv or store.ctx.cloud:
-            join_delta(self.delta, store)
+            if self.wrote:
+                join_delta(self.delta, store)
+            else:  # the first part is the delta so far (nothing else holds it)
+                self.delta = store
             self.wrote = True
 
     def assign(self, key: Any, payload: bytes | float | None) -> None:
