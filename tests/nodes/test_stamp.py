@@ -284,10 +284,27 @@ commands = st.one_of(
     st.tuples(st.just("SELECT"), st.integers(0, 2)),
     st.tuples(st.just("SWAPDB"), st.integers(0, 2), st.integers(0, 2)),
     st.just(("FLUSHDB",)), st.just(("GET", "a")), st.just(("EXPIRE_CYCLE",)),
+    # element-wise writes of every type, increments among them
+    st.tuples(st.just("LINSERT"), st.sampled_from(KEYS), st.sampled_from(["BEFORE", "AFTER"]),
+              st.sampled_from(["m", "2"]), st.sampled_from(["n", "m"])),
+    st.tuples(st.just("LSET"), st.sampled_from(KEYS), st.integers(-2, 1), st.sampled_from(["s", "m"])),
+    st.tuples(st.just("LREM"), st.sampled_from(KEYS), st.integers(-1, 1), st.sampled_from(["m", "2"])),
+    st.tuples(st.just("LTRIM"), st.sampled_from(KEYS), st.integers(-2, 1), st.integers(-2, 2)),
+    st.tuples(st.sampled_from(["RPOP", "SREM", "ZREM"]), st.sampled_from(KEYS), st.sampled_from(["m", "2"])),
+    st.tuples(st.just("LPUSH"), st.sampled_from(KEYS), st.sampled_from(["m", "q"]), st.sampled_from(["m", "r"])),
+    st.tuples(st.just("INCRBYFLOAT"), st.sampled_from(KEYS), st.sampled_from(["0.1", "-2.5", "1e3"])),
+    st.tuples(st.just("INCRBY"), st.sampled_from(KEYS), st.integers(-3, 3)),
+    st.tuples(st.just("HINCRBY"), st.sampled_from(KEYS), st.sampled_from(["f", "g"]), st.integers(-3, 3)),
+    st.tuples(st.just("HINCRBYFLOAT"), st.sampled_from(KEYS), st.sampled_from(["f", "n"]), st.just("0.5")),
+    st.tuples(st.just("HDEL"), st.sampled_from(KEYS), st.sampled_from(["f", "g"])),
+    st.tuples(st.just("ZINCRBY"), st.sampled_from(KEYS), st.sampled_from(["1.5", "-1", "inf"]),
+              st.sampled_from(["m", "n"])),
+    st.tuples(st.just("SMOVE"), st.sampled_from(KEYS), st.sampled_from(KEYS), st.sampled_from(["m", "2"])),
+    st.tuples(st.just("APPEND"), st.sampled_from(KEYS), st.just("+")),
 )
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.lists(st.lists(commands, min_size=1, max_size=6), min_size=1, max_size=5))
 def test_any_batches_merged_on_a_peer_give_the_same_keyspace(batches: list[list[tuple[Any, ...]]]) -> None:
     a, peer = Server("n0"), Server("n1")
@@ -303,7 +320,7 @@ def test_any_batches_merged_on_a_peer_give_the_same_keyspace(batches: list[list[
     assert peer.ks.table == a.ks.table and peer.ks.digests() == a.ks.digests()
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(st.lists(st.tuples(st.booleans(), st.lists(commands, min_size=1, max_size=5), st.booleans()),
                 min_size=1, max_size=6), st.randoms(use_true_random=False))
 def test_two_writers_converge_whatever_the_delivery_order(batches: list[tuple[bool, list[tuple[Any, ...]], bool]],

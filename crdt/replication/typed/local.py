@@ -262,7 +262,7 @@ def local_write(state: KeyCRDT, value: Any, expire_at: int | None, now_ms: int, 
         if None in incremented and not dots:
             amount = _exact(new)
         if amount is not None:
-            if amount != 0:
+            if amount != 0 or not dots:  # INCRBY k 0 on a missing key creates it
                 w.add(_STRING, amount)
         else:
             w.assign(_STRING, bytes(new))
