@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ import redis
 
 from tests.helpers import LogLines
 from tests.nodes.helpers_cluster import (
+    CONVERGE_S,
     START_S,
     Cluster,
     ProxyThread,
@@ -229,6 +231,12 @@ def test_writes_on_both_sides_of_a_cut_link_merge_by_type_at_the_heal() -> None:
             assert sorted(agreed[b"s"][1]) == [b"x", b"y", b"z"]
             assert dict(agreed[b"h"][1]) == {b"f": b"kept", b"n": b"13"}
             assert sorted(agreed[b"l"][1]) == [b"from-n1", b"from-n2"]
+            # Deleted keys are forgotten once both servers have acknowledged the delete.
+            c["n2"].delete("s", "l")
+            converged(c)
+            end = time.monotonic() + CONVERGE_S
+            while not all(cl.info("replication")["gyre_gc_forgotten_keys"] >= 2 for cl in c.values()):
+                assert time.monotonic() < end, [cl.info("replication") for cl in c.values()]
     finally:
         proxy.close()
 
