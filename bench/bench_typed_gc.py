@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> None:
     for gc in (True, False):
         for n, (live, dots, ctx) in run(args.ops, gc, list(marks)):
             per: Any = f"{(dots + ctx) / live:.2f}" if live else "-"
-            print(f"{n:>8} {'on' if gc else 'off':>4} {live:>6} {dots:>6} {ctx:>6} {per:>17}")
+            print(f"{n:>8} {'on' if gc else 'off':>4} {live:>6} {dots:>6} {ctx:>6} {per:>17}", flush=True)
 
 
 if __name__ == "__main__":

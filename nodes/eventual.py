@@ -17,7 +17,7 @@ last-writer-wins by the node's hybrid logical clock).
   are harmless: whatever arrives eventually, in any order and any number of
   times, gives the same state.
 * Anti-entropy: every ``anti_entropy_ms`` (jittered) a node that holds any
-  key sends its 16 shard digests (of its keys' live contents, maintained
+  key sends its 16 shard digests (of its keys' states, maintained
   incrementally) to every peer in ``kv_digests``, with its acknowledgement
   (the version vector of what it has merged). A peer whose digests differ
   answers ``kv_shards`` with the states of its keys in the differing shards
