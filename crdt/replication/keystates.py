@@ -37,13 +37,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Final, NamedTuple, TypeAlias
+from zlib import crc32
 
 import orjson
 
 from crdt.replication.clocks import Timestamp, VectorClock
-from crdt.replication.lattices import SHARD_COUNT, shard_of
+from crdt.replication.lattices import SHARD_COUNT
 from crdt.replication.typed import KeyCRDT
-from crdt.replication.typed.codec import CODEC
 from crdt.replication.typed.context import CausalContext, Dot
 
 __all__ = ["ACKS_KEPT", "EPOCH_MS", "Entry", "KeyState", "KeyTable", "Mark", "Ref", "epoch_of", "state_digest"]
@@ -56,6 +56,11 @@ EPOCH_MS: Final[int] = 1000
 EPOCHS_KEPT: Final[int] = 120
 #: Acknowledgements kept per peer (the newest one this replica has caught up with is used).
 ACKS_KEPT: Final[int] = 8
+
+
+def shard_of(key: bytes) -> int:
+    """A key's shard: `crdt.replication.lattices.shard_of` for bytes keys, without its type checks."""
+    return crc32(key) & (SHARD_COUNT - 1)
 
 
 def epoch_of(ts: Timestamp) -> int:

@@ -49,7 +49,6 @@ Peer JSON is validated and a bad one raises `DecodeError`, nothing else.
 from __future__ import annotations
 
 import re
-
 from collections.abc import Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -408,14 +407,28 @@ class DotStore:
         """
         check_dot(dot)
         assert dot not in self.ctx, f"dot {dot!r} was already used"
-        delta = DotStore()
+        delta = _blank()
         delta.entries = {key: {dot: value}}
         delta._where = {dot: key}
         delta.ctx.add(dot)
-        if replace:
-            self._forget(delta, key)
-        self.merge(delta)
+        self._apply_write(delta, key, dot, value, replace)
         return delta
+
+    def _apply_write(self, delta: DotStore, key: Key, dot: Dot, value: Value, replace: bool) -> None:
+        """What merging a one-key write's delta does, done directly: the replaced dots go (they are
+        in the context already), the new one comes."""
+        mine = self.entries.get(key)
+        if mine is None:
+            mine = self.entries[key] = {}
+        elif replace and mine:
+            self._forget(delta, key)
+            where = self._where
+            for d in mine:
+                del where[d]
+            mine.clear()
+        mine[dot] = value
+        self._where[dot] = key
+        self.ctx.add(dot)
 
     def _forget(self, delta: DotStore, key: Key) -> None:
         """Put the dots of ``key`` seen here into ``delta``'s context (and ghosts for coalesced ones)."""
@@ -426,15 +439,14 @@ class DotStore:
 
     def write_many(self, writes: Iterable[tuple[Key, Dot, Value]]) -> DotStore:
         """Several replacing writes to distinct keys as one delta (a multi-element push)."""
-        delta = DotStore()
+        delta = _blank()
         for key, dot, value in writes:
             check_dot(dot)
             assert dot not in self.ctx and key not in delta.entries, (dot, key)
             delta.entries[key] = {dot: value}
             delta._where[dot] = key
             delta.ctx.add(dot)
-            self._forget(delta, key)
-        self.merge(delta)
+            self._apply_write(delta, key, dot, value, True)
         return delta
 
     def remove(self, keys: Iterable[Key]) -> DotStore:
@@ -443,10 +455,16 @@ class DotStore:
         Returns:
             The delta: no entries, a context holding the removed dots.
         """
-        delta = DotStore()
+        delta = _blank()
+        entries, where = self.entries, self._where
         for key in keys:
-            self._forget(delta, key)
-        self.merge(delta)
+            dots = entries.pop(key, None)
+            if dots:
+                entries[key] = dots  # `_forget` reads them
+                self._forget(delta, key)
+                del entries[key]
+                for d in dots:
+                    del where[d]
         return delta
 
     def clear(self) -> DotStore:
@@ -648,6 +666,15 @@ class DotStore:
                 for d in dots:
                     store._where[d] = key
         return store
+
+
+def _blank() -> DotStore:
+    """An empty dot store, built without `DotStore.__init__`'s checks (nothing to check)."""
+    out = DotStore.__new__(DotStore)
+    ctx = CausalContext.__new__(CausalContext)
+    ctx.vv, ctx.cloud = {}, set()
+    out.entries, out.ctx, out.ghosts, out._where = {}, ctx, {}, {}
+    return out
 
 
 def _sum(amounts: Iterable[Amount]) -> Amount:
