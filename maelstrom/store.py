@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 from pathlib import Path
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, Any, Final
 
 import orjson
@@ -121,6 +121,12 @@ class RunStore:
         """Append one network journal event, already its ``messages.jsonl`` line."""
         if self._messages is not None:
             self._messages.write(line)
+
+    def message_writer(self) -> Callable[[bytes], object] | None:
+        """What `message_line` does, as the open file's own ``write`` (no Python frame per
+        line): for a driver that sends nothing once the store is closed (the simulator).
+        None once closed."""
+        return None if self._messages is None else self._messages.write
 
     def node_log(self, node_id: str, line: bytes) -> None:
         """Append one stderr line of a node to ``node-logs/<id>.log``."""

@@ -77,7 +77,11 @@ from maelstrom.sim.faults import Buggify, FaultPlan, NodeClock, NodeFaultSchedul
 from maelstrom.sim.loop import EventQueue
 from maelstrom.workloads import SETUP_TIMEOUT_MS
 from nodes.core import DurableStore, NodeCore
-from protocol.maelstrom_json import MalformedMessage, Message, decode_line, encode
+from protocol.maelstrom_json import LINE_BYTES_MAX, MalformedMessage, Message, decode_line, decode_obj, encode
+
+_dumps = orjson.dumps
+_loads = orjson.loads
+_APPEND_NEWLINE: Final[int] = orjson.OPT_APPEND_NEWLINE
 
 NODE_KINDS: Final[tuple[str, ...]] = ("single", "replicated")
 MODES: Final[tuple[str, ...]] = ("eventual", "causal", "strong")
@@ -191,6 +195,8 @@ class Simulation:
                          checker_clock=time.monotonic)
         self.net = self.h.net
         self.net.clone = _copy_message
+        if self.net.journal == self.h.store.message_line:  # nothing is sent once the store closes
+            self.net.journal = self.h.store.message_writer()
         self.now = 0
         self.current: str | None = None
         self.events = EventQueue()
@@ -350,19 +356,21 @@ class Simulation:
         self.now = now
         cores = self.cores
         for env in self.net.deliver_due(now):
-            dest = env.msg.dest
+            msg = env.msg
+            dest = msg.dest
             core = cores.get(dest)
             if core is None:
                 slot = self.h.route(env, now)
                 if slot is not None:
                     self._wake(slot, now)
                 continue
-            msg = env.msg
             if msg.src not in cores:
                 # from a client or a service, which may keep the body: the node gets its own
                 msg = decode_line(orjson.dumps(env.wire()))
             self._run_node(dest, core, msg)
-        for node_id, d in list(self._deadlines.items()):
+        # Only `_run_node(n)` changes ``_deadlines[n]`` (a value, never the keys), so the
+        # dict is walked as it is: each node's deadline is read before that node runs.
+        for node_id, d in self._deadlines.items():
             if d is not None and d <= now:
                 self._run_node(node_id, cores[node_id], None)
         self.events.run_due(now)
@@ -386,9 +394,16 @@ class Simulation:
 
         A core's next deadline only changes when it is called, so it is read
         back here once and kept in ``_deadlines``.
+
+        Each message the node produced goes through the wire encoding (one
+        ``orjson.dumps``, as `protocol.maelstrom_json.encode` writes it, and one
+        decode, as `protocol.maelstrom_json.decode_line` reads it) onto the network.
+        This runs for every message, so those steps are inlined here; anything
+        unusual (a body that cannot be serialised, a line that is not a message,
+        an unknown destination) takes the slow path, which says why.
         """
         self.current = node_id
-        clock = self._clocks.get(node_id)
+        clock = self._clocks.get(node_id) if self._clocks else None
         now = self.now if clock is None else clock.to_node(self.now)
         try:
             out = core.tick(now) if msg is None else core.handle(msg, now)
@@ -401,11 +416,28 @@ class Simulation:
             self.current = None
         deadline = core.next_deadline_ms()
         self._deadlines[node_id] = deadline if clock is None or deadline is None else clock.to_sim(deadline)
+        if not out:
+            return
+        now = self.now
+        self.h.now_ms = now
+        send = self.net.send
         for m in out:
-            self._emit(node_id, m)
+            try:
+                line = _dumps({"src": m.src, "dest": m.dest, "body": m.body}, option=_APPEND_NEWLINE)
+                sent = decode_obj(_loads(line)) if len(line) <= LINE_BYTES_MAX else None
+            except (TypeError, ValueError, MalformedMessage):  # orjson's errors are TypeError, ValueError
+                sent = None
+            if sent is None:
+                self._emit(node_id, m)
+                continue
+            try:
+                send(sent, now, line)
+            except KeyError:
+                self.h.send(sent, f"{node_id} stdout", now, line)  # diagnoses it
 
     def _emit(self, node_id: str, m: Message) -> None:
-        """A message a node produced: through the wire encoding, onto the network."""
+        """A message a node produced: through the wire encoding, onto the network
+        (`_run_node` does the same inline; this is its careful path)."""
         try:
             line = encode(m)
         except TypeError as exc:
