@@ -154,6 +154,13 @@ class DoneEntry:
 
 
 def _entry_from_wire(data: Any) -> DoneEntry:
+    # The usual entry (a lin-kv write or cas, as a JSON parser builds it) in one pass of exact
+    # type tests (``type(x) is int`` also refuses booleans); anything else takes the full check.
+    if type(data) is list and len(data) == 5:
+        rid, origin, expires, code, text = data
+        if (type(rid) is str and type(origin) is str and type(expires) is int
+                and (code is None or type(code) is int) and (text is None or type(text) is str)):
+            return DoneEntry(rid, origin, expires, Result(code, text))
     if not isinstance(data, list) or len(data) not in (5, 6):
         raise ProtocolError(f"done entry must be [rid, origin, expires_ms, code, text(, reply)], "
                             f"not {data!r:.80}")
@@ -182,6 +189,9 @@ class RegState:
 
     value: bytes | Image | None = None
     done: tuple[DoneEntry, ...] = ()
+    #: `to_wire`'s answer, kept once made (the state is immutable): a state is sent to two peers
+    #: and written to the durable store, and an acceptor answers prepares with the state it holds.
+    _wire: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     def lookup(self, rid: str) -> DoneEntry | None:
         for e in self.done:
@@ -196,10 +206,16 @@ class RegState:
         return self.value
 
     def to_wire(self) -> dict[str, Any]:
-        done = [e.to_wire() for e in self.done]
-        if isinstance(self.value, Image):
-            return {"i": image_to_json(self.value), "d": done}
-        return {"v": None if self.value is None else self.value.decode(), "d": done}
+        """The wire form (one object per state, made once: treat it as read-only)."""
+        wire = self._wire
+        if wire is None:
+            done = [e.to_wire() for e in self.done]
+            if isinstance(self.value, Image):
+                wire = {"i": image_to_json(self.value), "d": done}
+            else:
+                wire = {"v": None if self.value is None else self.value.decode(), "d": done}
+            object.__setattr__(self, "_wire", wire)
+        return wire
 
     @staticmethod
     def from_wire(data: Any) -> RegState:
@@ -210,7 +226,9 @@ class RegState:
         """
         if not isinstance(data, dict) or not isinstance(data.get("d"), list):
             raise ProtocolError(f"state must be {{v, d}} or {{i, d}}, not {data!r:.80}")
-        entries = tuple(sorted((_entry_from_wire(e) for e in data["d"]), key=lambda e: e.rid))
+        parsed = [_entry_from_wire(e) for e in data["d"]]
+        in_order = all(parsed[i].rid < parsed[i + 1].rid for i in range(len(parsed) - 1))
+        entries = tuple(parsed) if in_order else tuple(sorted(parsed, key=lambda e: e.rid))
         if "i" in data:
             if len(data) != 2:
                 raise ProtocolError(f"an image state has exactly i and d, not {sorted(data)!r:.80}")
@@ -225,7 +243,12 @@ class RegState:
             except orjson.JSONDecodeError as exc:
                 raise ProtocolError(f"state value is not JSON: {exc}") from exc
             value = v.encode()
-        return RegState(value, entries)
+        # ``data`` is exactly what `to_wire` makes of the result when it is the lin-kv form with
+        # the keys in to_wire's order, entries sorted and every entry of five elements (a
+        # command's reply, the sixth, is re-encoded): then it is kept as the wire form.
+        canonical = (in_order and len(data) == 2 and next(iter(data)) == "v"
+                     and all(len(e) == 5 for e in data["d"]))
+        return RegState(value, entries, data if canonical else None)
 
 
 # --- the acceptor --------------------------------------------------------------------------------

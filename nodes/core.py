@@ -189,11 +189,14 @@ class Rpc:
     reply_type: str = ""
     #: ``reply_fields`` as a set, for `NodeCore.reply_ok`'s assertion on every reply.
     reply_keys: frozenset[str] = field(init=False, repr=False, compare=False)
+    #: ``(name, check)`` of the required fields, for `problem` on every request.
+    _required: tuple[tuple[str, Callable[[object], bool]], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.reply_type:
             object.__setattr__(self, "reply_type", self.type + "_ok")
         object.__setattr__(self, "reply_keys", frozenset(self.reply_fields))
+        object.__setattr__(self, "_required", tuple((f.name, f.kind.check) for f in self.fields))
 
     def problem(self, body: Mapping[str, Any]) -> str | None:
         """Check a request body against this schema.
@@ -205,6 +208,12 @@ class Rpc:
             None when the body is valid, else the text of the
             ``malformed-request`` error. Unknown extra fields are allowed.
         """
+        for name, check in self._required:  # the usual body: one lookup and one check per field
+            if name not in body or not check(body[name]):
+                break
+        else:
+            if not self.optional:
+                return None
         for f in self.fields:
             if f.name not in body:
                 return f"{self.type}: body has no {f.name!r} (expected {f.kind.text})"
@@ -387,7 +396,7 @@ class NodeCore:
         body = msg.body
         if body.get("in_reply_to") is not None:
             self._on_reply(msg, now_ms)
-        elif msg.type == INIT.type:
+        elif body["type"] == "init":  # INIT.type
             self._on_init(msg, now_ms)
         elif self.node_id is None:
             self._refuse(msg, ErrorCode.TEMPORARILY_UNAVAILABLE, "node is not initialised yet (no init received)")
@@ -485,7 +494,7 @@ class NodeCore:
         """
         assert self.node_id is not None, "send before init"
         assert isinstance(body.get("type"), str), body
-        self._outbox.append(Message(src=self.node_id, dest=dest, body=body))
+        self._outbox.append(Message(self.node_id, dest, body))
 
     def reply_ok(self, req: Message, spec: Rpc, **fields: Any) -> None:
         """Answer ``req`` with ``spec``'s ``*_ok`` body, closed by construction.
@@ -563,9 +572,12 @@ class NodeCore:
     def _drain(self) -> list[Message]:
         for callback in self._drain_callbacks:
             callback()
-        out, self._outbox = self._outbox, []
-        self.counters.sent += len(out)
-        return out
+        out = self._outbox
+        if out:
+            self._outbox = []
+            self.counters.sent += len(out)
+            return out
+        return []
 
     def _answer(self, req: Message, body: dict[str, Any]) -> None:
         if req.msg_id is None:
@@ -608,13 +620,14 @@ class NodeCore:
                 callback(now_ms)
 
     def _dispatch(self, msg: Message, now_ms: int) -> None:
-        kind = msg.type
-        self.counters.by_type[kind] = self.counters.by_type.get(kind, 0) + 1
+        body = msg.body
+        kind = body["type"]
+        by_type = self.counters.by_type
+        by_type[kind] = by_type.get(kind, 0) + 1
         routes = self._routes.get(kind)
         if routes is None:
             self._refuse(msg, ErrorCode.NOT_SUPPORTED, f"message type {kind!r} is not supported")
             return
-        body = msg.body
         for route in routes:
             if route.when is None or route.when(body):
                 break
