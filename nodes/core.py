@@ -370,6 +370,8 @@ class NodeCore:
         self.node_ids: tuple[str, ...] = ()
         self.counters = _Counters()
         self._routes: dict[str, list[_Route]] = {}
+        # The route of each type that has only one, without a predicate (`handle`'s short cut).
+        self._single: dict[str, _Route] = {}
         self._init_callbacks: list[Callable[[int], None]] = []
         self._outbox: list[Message] = []
         self._timers: list[tuple[int, int, Timer]] = []
@@ -396,6 +398,20 @@ class NodeCore:
         body = msg.body
         if body.get("in_reply_to") is not None:
             self._on_reply(msg, now_ms)
+        elif (route := self._single.get(body["type"])) is not None and msg.dest == self.node_id:
+            # `_dispatch` for a type with a single route, inlined (init has no route, and a node
+            # without an id matches no ``dest``: both go the long way below)
+            kind = body["type"]
+            by_type = self.counters.by_type
+            by_type[kind] = by_type.get(kind, 0) + 1
+            problem = route.spec.problem(body)
+            if problem is not None:
+                self._refuse(msg, ErrorCode.MALFORMED_REQUEST, problem)
+            else:
+                try:
+                    route.handler(msg, now_ms)
+                except ProtocolError as exc:  # a peer's payload failed deeper validation
+                    self._refuse(msg, ErrorCode.MALFORMED_REQUEST, f"{kind}: {exc}")
         elif body["type"] == "init":  # INIT.type
             self._on_init(msg, now_ms)
         elif self.node_id is None:
@@ -467,7 +483,12 @@ class NodeCore:
                 the same type; routes are tried in the order they were added.
         """
         assert spec.type != INIT.type, "init is handled by NodeCore"
-        self._routes.setdefault(spec.type, []).append(_Route(spec, handler, when))
+        routes = self._routes.setdefault(spec.type, [])
+        routes.append(_Route(spec, handler, when))
+        if len(routes) == 1 and when is None:
+            self._single[spec.type] = routes[0]
+        else:
+            self._single.pop(spec.type, None)
 
     def on_init(self, callback: Callable[[int], None]) -> None:
         """Run ``callback(now_ms)`` once init has set ``node_id``."""
