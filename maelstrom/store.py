@@ -39,6 +39,10 @@ TEST_FILE: Final[str] = "test.json"
 NODE_LOGS_DIR: Final[str] = "node-logs"
 HARNESS_LOG_FILE: Final[str] = "harness.log"
 
+#: Write buffer of ``messages.jsonl`` (two events per message: the default 8 KiB costs a
+#: system call every few dozen messages).
+MESSAGES_BUFFER_BYTES: Final[int] = 1 << 20
+
 _JSON_OPTS: Final[int] = orjson.OPT_NON_STR_KEYS | orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
 #: ``to_json(value, indent=False) + b"\n"`` in one call (a journal line, once per event).
 _JSONL_OPTS: Final[int] = orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE
@@ -92,7 +96,8 @@ class RunStore:
                 path = base.with_name(f"{base.name}-{n}")
         self.path = path
         (self.path / NODE_LOGS_DIR).mkdir()
-        self._messages: IO[bytes] | None = open(self.path / MESSAGES_FILE, "wb")  # noqa: SIM115
+        self._messages: IO[bytes] | None = open(self.path / MESSAGES_FILE, "wb",  # noqa: SIM115
+                                                buffering=MESSAGES_BUFFER_BYTES)
         self._node_logs: dict[str, IO[bytes]] = {}
         self._harness_log: IO[str] = open(self.path / HARNESS_LOG_FILE, "w")  # noqa: SIM115
         self._link_latest()

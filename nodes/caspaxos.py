@@ -153,6 +153,11 @@ class DoneEntry:
         return out
 
 
+#: How many parsed done entries `_entry_from_wire` keeps for reuse (emptied when full).
+ENTRY_CACHE_MAX: Final[int] = 4096
+_ENTRY_CACHE: dict[tuple[str, str, int, int | None, str | None], DoneEntry] = {}
+
+
 def _entry_from_wire(data: Any) -> DoneEntry:
     # The usual entry (a lin-kv write or cas, as a JSON parser builds it) in one pass of exact
     # type tests (``type(x) is int`` also refuses booleans); anything else takes the full check.
@@ -160,7 +165,15 @@ def _entry_from_wire(data: Any) -> DoneEntry:
         rid, origin, expires, code, text = data
         if (type(rid) is str and type(origin) is str and type(expires) is int
                 and (code is None or type(code) is int) and (text is None or type(text) is str)):
-            return DoneEntry(rid, origin, expires, Result(code, text))
+            # An entry rides in every state of its key while it lives, so the same one is read
+            # again and again: parsed once and shared (it is immutable).
+            key = (rid, origin, expires, code, text)
+            entry = _ENTRY_CACHE.get(key)
+            if entry is None:
+                if len(_ENTRY_CACHE) >= ENTRY_CACHE_MAX:
+                    _ENTRY_CACHE.clear()
+                entry = _ENTRY_CACHE[key] = DoneEntry(rid, origin, expires, Result(code, text))
+            return entry
     if not isinstance(data, list) or len(data) not in (5, 6):
         raise ProtocolError(f"done entry must be [rid, origin, expires_ms, code, text(, reply)], "
                             f"not {data!r:.80}")
