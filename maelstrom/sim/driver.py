@@ -343,6 +343,7 @@ class Simulation:
     # -- the loop ------------------------------------------------------------------------------
 
     def _next_time(self) -> int | None:
+        """The earliest due time among the event queue, the network and the nodes' timers."""
         best = self.events.next_time_ms()
         net = self.net.next_deadline_ms()
         if net is not None:
@@ -354,7 +355,13 @@ class Simulation:
         return best
 
     def _step(self, now: int) -> None:
+        """One step at ``now`` (see module doc): deliveries, then node timers, then events."""
         self.now = now
+        self._deliver(now)
+        self._fire_timers(now)
+        self.events.run_due(now)
+
+    def _deliver(self, now: int) -> None:
         cores = self.cores
         for env in self.net.deliver_due(now):
             msg = env.msg
@@ -369,25 +376,47 @@ class Simulation:
                 # from a client or a service, which may keep the body: the node gets its own
                 msg = decode_line(orjson.dumps(env.wire()))
             self._run_node(dest, core, msg)
+
+    def _fire_timers(self, now: int) -> None:
         # Only `_run_node(n)` changes ``_deadlines[n]`` (a value, never the keys), so the
         # dict is walked as it is: each node's deadline is read before that node runs.
+        cores = self.cores
         for node_id, d in self._deadlines.items():
             if d is not None and d <= now:
                 self._run_node(node_id, cores[node_id], None)
-        self.events.run_due(now)
 
     def run_until(self, stop: Callable[[], bool], until_ms: int | None = None) -> None:
-        """Step until ``stop()`` holds, or virtual time would pass ``until_ms``."""
+        """Step until ``stop()`` holds, or virtual time would pass ``until_ms``.
+
+        `_next_time` and `_step` inlined (this loop turns once per virtual millisecond
+        with work): a phase whose source has nothing due is not called.
+        """
+        h = self.h
+        events = self.events
+        net = self.net
+        deadlines = self._deadlines
         while not stop():
-            if self.h.crash_reason is not None:
+            if h.crash_reason is not None:
                 raise _Stop
-            t = self._next_time()
+            t = events.next_time_ms()
+            t_net = net.next_deadline_ms()
+            if t_net is not None:
+                t_net = int(math.ceil(t_net))
+                if t is None or t_net < t:
+                    t = t_net
+            for d in deadlines.values():
+                if d is not None and (t is None or d < t):
+                    t = d
             if t is None or (until_ms is not None and t > until_ms):
                 if until_ms is not None:
                     self.now = max(self.now, until_ms)
                 return
-            self._step(max(self.now, t))
-        if self.h.crash_reason is not None:
+            now = self.now = max(self.now, t)
+            if t_net is not None and t_net <= now:
+                self._deliver(now)
+            self._fire_timers(now)
+            events.run_due(now)
+        if h.crash_reason is not None:
             raise _Stop
 
     def _run_node(self, node_id: str, core: NodeCore, msg: Message | None) -> None:
