@@ -641,6 +641,7 @@ class StrongKv:
         req.answered = True
         if req.timer is not None:
             req.timer.cancel()
+            req.timer = None  # its callback holds this request: no cycle left for the collector
         if req.on_result is not None:
             req.on_result(result)
             return

@@ -67,6 +67,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import IO, Any, Final
 
 import orjson
@@ -548,17 +549,20 @@ class Simulation:
                   then: Callable[[int], None] | None = None) -> None:
         c, sent = self.h.start_op(inv, self.now)
         timeout_ms = self.h.workload.rpc_timeout_ms()
+        # A partial, not a closure that names itself: that would be a reference cycle per op,
+        # left for the cyclic collector.
+        self._await(c, sent, timeout_ms, partial(self._op_done, sched, inv, c, then, timeout_ms))
 
-        def complete(now: int) -> None:
-            if self.h.advance_op(c, now):  # another RPC for this op (kafka's commit_offsets)
-                self._await(c, True, timeout_ms, complete)
-                return
-            self.h.end_op(sched, inv, c, now)
-            if then is not None:
-                then(now)
-            self._pump()
-
-        self._await(c, sent, timeout_ms, complete)
+    def _op_done(self, sched: Scheduler, inv: Invocation, c: ClientSlot,
+                 then: Callable[[int], None] | None, timeout_ms: float, now: int) -> None:
+        """An op's reply came, or its timeout passed (`_start_op`)."""
+        if self.h.advance_op(c, now):  # another RPC for this op (kafka's commit_offsets)
+            self._await(c, True, timeout_ms, partial(self._op_done, sched, inv, c, then, timeout_ms))
+            return
+        self.h.end_op(sched, inv, c, now)
+        if then is not None:
+            then(now)
+        self._pump()
 
     def _pump(self) -> None:
         """Start every op the scheduler allows now and arrange to be woken for the next."""
