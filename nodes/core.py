@@ -293,6 +293,32 @@ class DurableStore:
         self._records[name] = orjson.dumps(value)
         self.writes += 1
 
+    def put_later(self, name: str, make: Callable[[], Any]) -> None:
+        """Write (replace) one record whose value is ``make()``.
+
+        For a writer whose record is built from immutable parts that ``make``
+        holds (strong mode's acceptor slots, rewritten on most messages): this
+        in-memory store keeps ``make`` and encodes its value only when the record
+        is read or copied (`get`, `items`, `records`: a crash), so a record
+        written over first is never encoded, and what a crash keeps is byte for
+        byte what `put` would have kept. A store that overrides `put` (a file,
+        `VolatileStore`) gets ``put(name, make())`` at once.
+
+        Raises:
+            TypeError: (when encoded) the value is not JSON-serialisable.
+        """
+        if type(self).put is not DurableStore.put:
+            self.put(name, make())
+            return
+        self._records[name] = make  # type: ignore[assignment]  # encoded by `_encoded`
+        self.writes += 1
+
+    def _encoded(self, name: str) -> bytes | None:
+        raw: Any = self._records.get(name)
+        if raw is not None and type(raw) is not bytes:
+            raw = self._records[name] = orjson.dumps(raw())
+        return raw  # type: ignore[no-any-return]
+
     def delete(self, name: str) -> None:
         """Remove one record (no effect when absent)."""
         if self._records.pop(name, None) is not None:
@@ -300,17 +326,18 @@ class DurableStore:
 
     def get(self, name: str, default: Any = None) -> Any:
         """The decoded value of one record, or ``default``."""
-        raw = self._records.get(name)
+        raw = self._encoded(name)
         return default if raw is None else orjson.loads(raw)
 
     def items(self, prefix: str = "") -> list[tuple[str, Any]]:
         """Every record whose name starts with ``prefix``, decoded, sorted by name."""
-        return [(k, orjson.loads(v)) for k, v in sorted(self._records.items()) if k.startswith(prefix)]
+        return [(k, orjson.loads(self._encoded(k) or b"null")) for k in sorted(self._records)
+                if k.startswith(prefix)]
 
     @property
     def records(self) -> dict[str, bytes]:
         """A copy of the raw records (what survives a crash)."""
-        return dict(self._records)
+        return {k: self._encoded(k) or b"null" for k in self._records}
 
     def __len__(self) -> int:
         return len(self._records)

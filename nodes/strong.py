@@ -77,6 +77,7 @@ from __future__ import annotations
 
 import logging
 import random
+from functools import partial
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -172,6 +173,11 @@ DURABLE_COUNTER: Final[str] = "paxos/counter"
 BALLOT_BLOCK: Final[int] = 1024
 
 _SPECS: Final = {OpKind.READ: KV_READ, OpKind.WRITE: WRITE, OpKind.CAS: CAS}
+
+
+def _slot_record(promised: Ballot, accepted: Ballot, state: RegState) -> list[object]:
+    """The durable record of an acceptor slot (``paxos/slot/<key>``)."""
+    return [ballot_to_wire(promised), ballot_to_wire(accepted), state.to_wire()]
 
 
 def _json_step(register: str) -> Step | None:
@@ -346,7 +352,8 @@ class StrongKv:
         if durable.discards:  # --volatile: skip encoding a record nobody keeps
             return
         s = self.acceptor.slots[key]
-        durable.put(DURABLE_SLOT + key, [[*s.promised], [*s.accepted], s.state.to_wire()])  # _save
+        # ballots are tuples and the state is frozen: the record is encoded only if it is read
+        durable.put_later(DURABLE_SLOT + key, partial(_slot_record, s.promised, s.accepted, s.state))
 
     def _prepare_here(self, key: str, ballot: Ballot) -> Promise:
         """This node's acceptor: prepare, and persist the promise before anyone hears of it."""
