@@ -458,6 +458,57 @@ def apply_batch(engine: Engine, session: Session, key: bytes, current: RegState,
     return RegState(kv_read(engine, session, key, now_ms), finish_done(done)), results
 
 
+# --- fast constructors -------------------------------------------------------------------------
+
+# Results, done entries, states and promises are built for most messages: their constructors set
+# the slots through the slot descriptors, about twice as fast as the generated frozen ``__init__``
+# (``object.__setattr__`` by name). They stay frozen: assigning an attribute later still raises.
+
+
+def _slot_setters(cls: type, *names: str) -> tuple[Any, ...]:
+    return tuple(getattr(cls, n).__set__ for n in names)
+
+
+_R_CODE, _R_TEXT, _R_VALUE = _slot_setters(Result, "code", "text", "value")
+_E_RID, _E_ORIGIN, _E_EXPIRES, _E_RESULT = _slot_setters(DoneEntry, "rid", "origin", "expires_ms", "result")
+_S_VALUE, _S_DONE, _S_WIRE = _slot_setters(RegState, "value", "done", "_wire")
+_P_OK, _P_PROMISED, _P_ACCEPTED, _P_STATE = _slot_setters(Promise, "ok", "promised", "accepted", "state")
+
+
+def _result_init(self: Result, code: int | None = None, text: str | None = None,
+                 value: bytes | None = None) -> None:
+    _R_CODE(self, code)
+    _R_TEXT(self, text)
+    _R_VALUE(self, value)
+
+
+def _entry_init(self: DoneEntry, rid: str, origin: str, expires_ms: int, result: Result) -> None:
+    _E_RID(self, rid)
+    _E_ORIGIN(self, origin)
+    _E_EXPIRES(self, expires_ms)
+    _E_RESULT(self, result)
+
+
+def _state_init(self: RegState, value: bytes | Image | None = None, done: tuple[DoneEntry, ...] = (),
+                _wire: dict[str, Any] | None = None) -> None:
+    _S_VALUE(self, value)
+    _S_DONE(self, done)
+    _S_WIRE(self, _wire)
+
+
+def _promise_init(self: Promise, ok: bool, promised: Ballot, accepted: Ballot, state: RegState) -> None:
+    _P_OK(self, ok)
+    _P_PROMISED(self, promised)
+    _P_ACCEPTED(self, accepted)
+    _P_STATE(self, state)
+
+
+Result.__init__ = _result_init  # type: ignore[method-assign]
+DoneEntry.__init__ = _entry_init  # type: ignore[method-assign]
+RegState.__init__ = _state_init  # type: ignore[method-assign]
+Promise.__init__ = _promise_init  # type: ignore[method-assign]
+
+
 # --- one proposer round ----------------------------------------------------------------------
 
 
