@@ -332,7 +332,26 @@ class NetModel:
         msg_id = self._next_id
         self._next_id = msg_id + 1
         client = src[:1] == "c" or dest[:1] == "c"  # is_client, inlined
-        env = self._push(msg, now_ms, msg_id, json, client)
+        # `_push`, inlined
+        if client:
+            at = now_ms
+        else:
+            config = self.config
+            mean = config.latency_ms
+            if mean <= 0:
+                at = now_ms
+            elif config.latency_dist == "constant":
+                at = now_ms + int(mean)
+            else:
+                at = now_ms + draw_latency_ms(config, self.rng)
+        env = Envelope(msg_id, msg, now_ms, at, json)
+        seq = self._seq
+        self._seq = seq + 1
+        held = self._held.get(dest) if self._held else None
+        if held is None:
+            heapq.heappush(self._heap, (at, seq, env))
+        else:
+            held.append((at, seq, env))
         st = self._all
         st.send_count += 1
         st = self._clients if client else self._servers
