@@ -340,20 +340,25 @@ class StrongKv:
             log.info("restored %d acceptor slots and ballot counter %d", restored, self.counter)
 
     def _save(self, name: str, value: object) -> None:
-        """Write one durable record through (the only place strong mode touches `NodeCore.durable`)."""
+        """Write one durable record through (the only place strong mode writes `NodeCore.durable`).
+
+        A callable ``value`` makes the record (`DurableStore.put_later`: encoded only if read).
+        """
         node = self.node
         assert node is not None
-        node.durable.put(name, value)
+        if callable(value):
+            node.durable.put_later(name, value)
+        else:
+            node.durable.put(name, value)
 
     def _save_slot(self, key: str) -> None:
         node = self.node
         assert node is not None
-        durable = node.durable
-        if durable.discards:  # --volatile: skip encoding a record nobody keeps
+        if node.durable.discards:  # --volatile: skip encoding a record nobody keeps
             return
         s = self.acceptor.slots[key]
         # ballots are tuples and the state is frozen: the record is encoded only if it is read
-        durable.put_later(DURABLE_SLOT + key, partial(_slot_record, s.promised, s.accepted, s.state))
+        self._save(DURABLE_SLOT + key, partial(_slot_record, s.promised, s.accepted, s.state))
 
     def _prepare_here(self, key: str, ballot: Ballot) -> Promise:
         """This node's acceptor: prepare, and persist the promise before anyone hears of it."""
