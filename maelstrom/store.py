@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-from pathlib import Path
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import IO, Any, Final
 
 import orjson

@@ -77,9 +77,9 @@ from __future__ import annotations
 
 import logging
 import random
-from functools import partial
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Final
 
 import orjson
