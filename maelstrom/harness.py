@@ -505,7 +505,7 @@ class Harness:
         msgs = self.net.stats["all"]
         head = (f"{c.workload} on {len(self.nodes)} nodes with seed {c.seed}: {ops} ops "
                 f"({self.counts['ok']} ok, {self.counts['fail']} fail, {self.counts['info']} info) "
-                f"and {len(msgs.msg_ids)} messages in {now_ms / 1000:.1f} s")
+                f"and {msgs.msg_count} messages in {now_ms / 1000:.1f} s")
         if results is None:
             first = self.crash_reason.splitlines()[0] if self.crash_reason else "unknown reason"
             return (f"{head}. The run CRASHED, so nothing was checked: {first} "

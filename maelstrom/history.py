@@ -196,6 +196,9 @@ class History:
         self._events: list[Event] = []
         self._open: dict[Process, int] = {}
         self.source = source
+        # `operations`' answer and how many events it was made from (events are only appended,
+        # and operations are immutable: every checker of a run asks, so it is paired once).
+        self._ops: tuple[int, list[Operation]] | None = None
         for event in events:
             self.append(event)
 
@@ -336,8 +339,11 @@ class History:
         Returns:
             One :class:`Operation` per invocation. An invocation with no
             completion is an ``info`` operation with ``return_index=None``;
-            ``info`` operations have ``return_time = inf``.
+            ``info`` operations have ``return_time = inf``. A new list each call.
         """
+        cached = self._ops
+        if cached is not None and cached[0] == len(self._events):
+            return list(cached[1])
         done: dict[int, int] = {}
         open_: dict[Process, int] = {}
         for pos, e in enumerate(self._events):
@@ -358,14 +364,15 @@ class History:
                 error=c.error if c is not None else None, call_time=e.time,
                 return_time=INFINITE_TIME if outcome == "info" else float(c.time),  # type: ignore[union-attr]
                 call_index=pos, return_index=rpos, index=e.index))
-        return ops
+        self._ops = (len(self._events), ops)
+        return list(ops)
 
     # -- JSON Lines ----------------------------------------------------------
 
     def dumps(self) -> bytes:
         """The history as JSON Lines (one event per line, newline-terminated)."""
-        return b"".join(orjson.dumps(e.to_dict(), option=orjson.OPT_NON_STR_KEYS) + b"\n"
-                        for e in self._events)
+        opts = orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE
+        return b"".join([orjson.dumps(e.to_dict(), option=opts) for e in self._events])
 
     @classmethod
     def loads(cls, data: bytes | str, source: str = "<string>") -> History:

@@ -40,7 +40,7 @@ import heapq
 import math
 import random
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 import orjson
@@ -120,24 +120,41 @@ def draw_latency_ms(config: NetConfig, rng: random.Random) -> int:
     return int(rng.expovariate(1.0 / mean))
 
 
-@dataclass(frozen=True, slots=True)
 class Envelope:
-    """A message in flight.
+    """A message in flight (treat as read-only; a plain slotted class, not a frozen
+    dataclass, because one is built for every message sent and a frozen dataclass's
+    constructor costs several times as much).
 
     Attributes:
         id: The network-wide message id (Maelstrom's top-level ``"id"``).
         msg: The message.
         sent_ms: When it was sent.
         deliver_at_ms: When it leaves its destination's queue.
+        json: ``"src":...,"dest":...,"body":...`` as JSON without the braces, made once per
+            message for the journal (None when there is no journal).
     """
 
-    id: int
-    msg: Message
-    sent_ms: float
-    deliver_at_ms: float
-    #: ``"src":...,"dest":...,"body":...`` as JSON without the braces, made once per
-    #: message for the journal (None when there is no journal).
-    json: bytes | None = None
+    __slots__ = ("id", "msg", "sent_ms", "deliver_at_ms", "json")
+
+    def __init__(self, id: int, msg: Message, sent_ms: float, deliver_at_ms: float,  # noqa: A002
+                 json: bytes | None = None) -> None:
+        self.id = id
+        self.msg = msg
+        self.sent_ms = sent_ms
+        self.deliver_at_ms = deliver_at_ms
+        self.json = json
+
+    def __repr__(self) -> str:
+        return (f"Envelope(id={self.id!r}, msg={self.msg!r}, sent_ms={self.sent_ms!r}, "
+                f"deliver_at_ms={self.deliver_at_ms!r})")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Envelope):
+            return NotImplemented
+        return (self.id, self.msg, self.sent_ms, self.deliver_at_ms, self.json) == (
+            other.id, other.msg, other.sent_ms, other.deliver_at_ms, other.json)
+
+    __hash__ = None  # type: ignore[assignment]  # equal by value, like the message it holds
 
     def wire(self) -> dict[str, Any]:
         """The JSON object written to a node's stdin: envelope plus ``id``."""
@@ -146,16 +163,24 @@ class Envelope:
 
 @dataclass(slots=True)
 class LinkStats:
-    """Counters for one class of traffic (``all``, ``clients`` or ``servers``)."""
+    """Counters for one class of traffic (``all``, ``clients`` or ``servers``).
+
+    Every send takes a fresh message id (a duplicate shares its original's and is
+    not a send), so the count of distinct ids is the send count.
+    """
 
     send_count: int = 0
     recv_count: int = 0
-    msg_ids: set[int] = field(default_factory=set)
+
+    @property
+    def msg_count(self) -> int:
+        """How many distinct message ids were sent."""
+        return self.send_count
 
     def as_dict(self) -> dict[str, int]:
         """Maelstrom's field names (``msg-count`` counts distinct message ids)."""
         return {"send-count": self.send_count, "recv-count": self.recv_count,
-                "msg-count": len(self.msg_ids)}
+                "msg-count": self.msg_count}
 
 
 class NetModel:
@@ -264,22 +289,14 @@ class NetModel:
             return 0
         return draw_latency_ms(self.config, self.rng)
 
-    def _between_nodes(self, src: str, dest: str) -> bool:
-        return src in self.nodes and dest in self.nodes
-
-    def _traffic(self, msg: Message) -> tuple[LinkStats, LinkStats]:
-        """The counters a message counts in: ``all`` and ``clients`` or ``servers``."""
-        is_client_traffic = msg.src[:1] == "c" or msg.dest[:1] == "c"  # is_client, inlined
-        return self._all, self._clients if is_client_traffic else self._servers
-
     def _log(self, event: str, env: Envelope, now_ms: float, reason: str | None = None) -> None:
         journal = self.journal
         if journal is not None:
-            if reason is None and env.json is not None:  # the usual case, `journal_line` inlined
-                journal(b'{"time":%d,"event":"%b","id":%d,%b}\n' % (int(now_ms * 1e6), event.encode(), env.id,
-                                                                      env.json))
-            else:
-                journal(journal_line(event, env, now_ms, reason))
+            journal(journal_line(event, env, now_ms, reason))
+
+    # `send` and `deliver_due` run for every message: each does its work in one frame (the
+    # journal line, the counters and the latency draw are inlined), in the order the
+    # separate steps had, so the journal and every RNG draw are unchanged.
 
     def send(self, msg: Message, now_ms: float, wire: bytes | None = None) -> Envelope:
         """Put a message on the wire.
@@ -298,41 +315,79 @@ class NetModel:
             KeyError: ``src`` or ``dest`` is not registered (the caller
                 diagnoses; Maelstrom asserts here).
         """
+        src = msg.src
+        dest = msg.dest
         registered = self._registered
-        if msg.src not in registered or msg.dest not in registered:
-            for role, who in (("source", msg.src), ("destination", msg.dest)):
+        if src not in registered or dest not in registered:
+            for role, who in (("source", src), ("destination", dest)):
                 if who not in registered:
                     raise KeyError(f"unknown {role} {who!r}")
+        journal = self.journal
         json = None
-        if self.journal is not None:
-            json = (wire if wire is not None else envelope_json(msg)).strip()[1:-1]
-        env = self._push(msg, now_ms, self._next_id, json)
-        self._next_id += 1
-        st_all, st_class = self._traffic(msg)
-        st_all.send_count += 1
-        st_all.msg_ids.add(env.id)
-        st_class.send_count += 1
-        st_class.msg_ids.add(env.id)
-        self._log("send", env, now_ms)
-        if self._between_nodes(msg.src, msg.dest):
+        if journal is not None:
+            if wire is not None and wire[:1] == b"{" and wire[-2:] == b"}\n":  # `encode`'s line
+                json = wire[1:-2]
+            else:
+                json = (wire if wire is not None else envelope_json(msg)).strip()[1:-1]
+        msg_id = self._next_id
+        self._next_id = msg_id + 1
+        client = src[:1] == "c" or dest[:1] == "c"  # is_client, inlined
+        # `_push`, inlined
+        if client:
+            at = now_ms
+        else:
+            config = self.config
+            mean = config.latency_ms
+            if mean <= 0:
+                at = now_ms
+            elif config.latency_dist == "constant":
+                at = now_ms + int(mean)
+            else:
+                at = now_ms + draw_latency_ms(config, self.rng)
+        env = Envelope(msg_id, msg, now_ms, at, json)
+        seq = self._seq
+        self._seq = seq + 1
+        held = self._held.get(dest) if self._held else None
+        if held is None:
+            heapq.heappush(self._heap, (at, seq, env))
+        else:
+            held.append((at, seq, env))
+        st = self._all
+        st.send_count += 1
+        st = self._clients if client else self._servers
+        st.send_count += 1
+        if journal is not None:
+            journal(b'{"time":%d,"event":"send","id":%d,%b}\n' % (int(now_ms * 1e6), msg_id, json))
+        if not client and src in self.nodes and dest in self.nodes:
             if self.loss_rate and self.rng.random() < self.loss_rate:
                 self._remove(env)
                 self._log("drop", env, now_ms, reason="loss")
                 return env
             if self.duplicate_rate and self.rng.random() < self.duplicate_rate:
-                dup = self._push(msg if self.clone is None else self.clone(msg), now_ms, env.id, json)
+                dup = self._push(msg if self.clone is None else self.clone(msg), now_ms, env.id, json, client)
                 self._log("duplicate", dup, now_ms)
         return env
 
-    def _push(self, msg: Message, now_ms: float, msg_id: int, json: bytes | None = None) -> Envelope:
-        env = Envelope(msg_id, msg, now_ms, now_ms + self.latency_ms(msg.src, msg.dest), json)
-        item = (env.deliver_at_ms, self._seq, env)
-        self._seq += 1
-        held = self._held.get(msg.dest)
-        if held is None:
-            heapq.heappush(self._heap, item)
+    def _push(self, msg: Message, now_ms: float, msg_id: int, json: bytes | None, client: bool) -> Envelope:
+        if client:
+            at = now_ms
         else:
-            held.append(item)
+            config = self.config
+            mean = config.latency_ms
+            if mean <= 0:
+                at = now_ms
+            elif config.latency_dist == "constant":
+                at = now_ms + int(mean)
+            else:
+                at = now_ms + draw_latency_ms(config, self.rng)
+        env = Envelope(msg_id, msg, now_ms, at, json)
+        seq = self._seq
+        self._seq = seq + 1
+        held = self._held.get(msg.dest) if self._held else None
+        if held is None:
+            heapq.heappush(self._heap, (at, seq, env))
+        else:
+            held.append((at, seq, env))
         return env
 
     def _remove(self, env: Envelope) -> None:
@@ -368,22 +423,37 @@ class NetModel:
             The delivered envelopes, in ``(deadline, seq)`` order.
         """
         heap = self._heap
-        due: list[tuple[float, int, Envelope]] = []
-        while heap and heap[0][0] <= now_ms:
-            due.append(heapq.heappop(heap))
         out: list[Envelope] = []
+        if not heap or heap[0][0] > now_ms:
+            return out
+        due: list[Envelope] = []
+        pop = heapq.heappop
+        while heap and heap[0][0] <= now_ms:
+            due.append(pop(heap)[2])
         down = self._down
-        for _, _, env in due:
-            if env.msg.src in self._grudge.get(env.msg.dest, ()):
+        grudge = self._grudge
+        journal = self.journal
+        time_ns = int(now_ms * 1e6)
+        st_all, st_clients, st_servers = self._all, self._clients, self._servers
+        for env in due:
+            msg = env.msg
+            if grudge and msg.src in grudge.get(msg.dest, ()):
                 self._log("drop", env, now_ms, reason="partition")
                 continue
-            if down and env.msg.dest in down:
+            if down and msg.dest in down:
                 self._log("drop", env, now_ms, reason="down")
                 continue
-            st_all, st_class = self._traffic(env.msg)
             st_all.recv_count += 1
-            st_class.recv_count += 1
-            self._log("recv", env, now_ms)
+            if msg.src[:1] == "c" or msg.dest[:1] == "c":  # is_client, inlined
+                st_clients.recv_count += 1
+            else:
+                st_servers.recv_count += 1
+            if journal is not None:
+                json = env.json
+                if json is None:
+                    journal(journal_line("recv", env, now_ms))
+                else:
+                    journal(b'{"time":%d,"event":"recv","id":%d,%b}\n' % (time_ns, env.id, json))
             out.append(env)
         return out
 
@@ -397,7 +467,7 @@ class NetModel:
         for name, st in self.stats.items():
             d: dict[str, Any] = st.as_dict()
             if name != "clients":
-                d["msgs-per-op"] = (len(st.msg_ids) / invoke_count) if invoke_count else None
+                d["msgs-per-op"] = (st.msg_count / invoke_count) if invoke_count else None
             res[name] = d
         res["valid"] = True
         return res

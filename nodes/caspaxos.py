@@ -153,7 +153,27 @@ class DoneEntry:
         return out
 
 
+#: How many parsed done entries `_entry_from_wire` keeps for reuse (emptied when full).
+ENTRY_CACHE_MAX: Final[int] = 4096
+_ENTRY_CACHE: dict[tuple[str, str, int, int | None, str | None], DoneEntry] = {}
+
+
 def _entry_from_wire(data: Any) -> DoneEntry:
+    # The usual entry (a lin-kv write or cas, as a JSON parser builds it) in one pass of exact
+    # type tests (``type(x) is int`` also refuses booleans); anything else takes the full check.
+    if type(data) is list and len(data) == 5:
+        rid, origin, expires, code, text = data
+        if (type(rid) is str and type(origin) is str and type(expires) is int
+                and (code is None or type(code) is int) and (text is None or type(text) is str)):
+            # An entry rides in every state of its key while it lives, so the same one is read
+            # again and again: parsed once and shared (it is immutable).
+            key = (rid, origin, expires, code, text)
+            entry = _ENTRY_CACHE.get(key)
+            if entry is None:
+                if len(_ENTRY_CACHE) >= ENTRY_CACHE_MAX:
+                    _ENTRY_CACHE.clear()
+                entry = _ENTRY_CACHE[key] = DoneEntry(rid, origin, expires, Result(code, text))
+            return entry
     if not isinstance(data, list) or len(data) not in (5, 6):
         raise ProtocolError(f"done entry must be [rid, origin, expires_ms, code, text(, reply)], "
                             f"not {data!r:.80}")
@@ -182,6 +202,9 @@ class RegState:
 
     value: bytes | Image | None = None
     done: tuple[DoneEntry, ...] = ()
+    #: `to_wire`'s answer, kept once made (the state is immutable): a state is sent to two peers
+    #: and written to the durable store, and an acceptor answers prepares with the state it holds.
+    _wire: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     def lookup(self, rid: str) -> DoneEntry | None:
         for e in self.done:
@@ -196,10 +219,16 @@ class RegState:
         return self.value
 
     def to_wire(self) -> dict[str, Any]:
-        done = [e.to_wire() for e in self.done]
-        if isinstance(self.value, Image):
-            return {"i": image_to_json(self.value), "d": done}
-        return {"v": None if self.value is None else self.value.decode(), "d": done}
+        """The wire form (one object per state, made once: treat it as read-only)."""
+        wire = self._wire
+        if wire is None:
+            done = [e.to_wire() for e in self.done]
+            if isinstance(self.value, Image):
+                wire = {"i": image_to_json(self.value), "d": done}
+            else:
+                wire = {"v": None if self.value is None else self.value.decode(), "d": done}
+            object.__setattr__(self, "_wire", wire)
+        return wire
 
     @staticmethod
     def from_wire(data: Any) -> RegState:
@@ -210,7 +239,9 @@ class RegState:
         """
         if not isinstance(data, dict) or not isinstance(data.get("d"), list):
             raise ProtocolError(f"state must be {{v, d}} or {{i, d}}, not {data!r:.80}")
-        entries = tuple(sorted((_entry_from_wire(e) for e in data["d"]), key=lambda e: e.rid))
+        parsed = [_entry_from_wire(e) for e in data["d"]]
+        in_order = all(parsed[i].rid < parsed[i + 1].rid for i in range(len(parsed) - 1))
+        entries = tuple(parsed) if in_order else tuple(sorted(parsed, key=lambda e: e.rid))
         if "i" in data:
             if len(data) != 2:
                 raise ProtocolError(f"an image state has exactly i and d, not {sorted(data)!r:.80}")
@@ -225,7 +256,12 @@ class RegState:
             except orjson.JSONDecodeError as exc:
                 raise ProtocolError(f"state value is not JSON: {exc}") from exc
             value = v.encode()
-        return RegState(value, entries)
+        # ``data`` is exactly what `to_wire` makes of the result when it is the lin-kv form with
+        # the keys in to_wire's order, entries sorted and every entry of five elements (a
+        # command's reply, the sixth, is re-encoded): then it is kept as the wire form.
+        canonical = (in_order and len(data) == 2 and next(iter(data)) == "v"
+                     and all(len(e) == 5 for e in data["d"]))
+        return RegState(value, entries, data if canonical else None)
 
 
 # --- the acceptor --------------------------------------------------------------------------------
@@ -420,6 +456,57 @@ def apply_batch(engine: Engine, session: Session, key: bytes, current: RegState,
         results[op.rid] = result
         done[op.rid] = DoneEntry(op.rid, origin, op.expires_ms, result)
     return RegState(kv_read(engine, session, key, now_ms), finish_done(done)), results
+
+
+# --- fast constructors -------------------------------------------------------------------------
+
+# Results, done entries, states and promises are built for most messages: their constructors set
+# the slots through the slot descriptors, about twice as fast as the generated frozen ``__init__``
+# (``object.__setattr__`` by name). They stay frozen: assigning an attribute later still raises.
+
+
+def _slot_setters(cls: type, *names: str) -> tuple[Any, ...]:
+    return tuple(getattr(cls, n).__set__ for n in names)
+
+
+_R_CODE, _R_TEXT, _R_VALUE = _slot_setters(Result, "code", "text", "value")
+_E_RID, _E_ORIGIN, _E_EXPIRES, _E_RESULT = _slot_setters(DoneEntry, "rid", "origin", "expires_ms", "result")
+_S_VALUE, _S_DONE, _S_WIRE = _slot_setters(RegState, "value", "done", "_wire")
+_P_OK, _P_PROMISED, _P_ACCEPTED, _P_STATE = _slot_setters(Promise, "ok", "promised", "accepted", "state")
+
+
+def _result_init(self: Result, code: int | None = None, text: str | None = None,
+                 value: bytes | None = None) -> None:
+    _R_CODE(self, code)
+    _R_TEXT(self, text)
+    _R_VALUE(self, value)
+
+
+def _entry_init(self: DoneEntry, rid: str, origin: str, expires_ms: int, result: Result) -> None:
+    _E_RID(self, rid)
+    _E_ORIGIN(self, origin)
+    _E_EXPIRES(self, expires_ms)
+    _E_RESULT(self, result)
+
+
+def _state_init(self: RegState, value: bytes | Image | None = None, done: tuple[DoneEntry, ...] = (),
+                _wire: dict[str, Any] | None = None) -> None:
+    _S_VALUE(self, value)
+    _S_DONE(self, done)
+    _S_WIRE(self, _wire)
+
+
+def _promise_init(self: Promise, ok: bool, promised: Ballot, accepted: Ballot, state: RegState) -> None:
+    _P_OK(self, ok)
+    _P_PROMISED(self, promised)
+    _P_ACCEPTED(self, accepted)
+    _P_STATE(self, state)
+
+
+Result.__init__ = _result_init  # type: ignore[method-assign]
+DoneEntry.__init__ = _entry_init  # type: ignore[method-assign]
+RegState.__init__ = _state_init  # type: ignore[method-assign]
+Promise.__init__ = _promise_init  # type: ignore[method-assign]
 
 
 # --- one proposer round ----------------------------------------------------------------------

@@ -189,11 +189,14 @@ class Rpc:
     reply_type: str = ""
     #: ``reply_fields`` as a set, for `NodeCore.reply_ok`'s assertion on every reply.
     reply_keys: frozenset[str] = field(init=False, repr=False, compare=False)
+    #: ``(name, check)`` of the required fields, for `problem` on every request.
+    _required: tuple[tuple[str, Callable[[object], bool]], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.reply_type:
             object.__setattr__(self, "reply_type", self.type + "_ok")
         object.__setattr__(self, "reply_keys", frozenset(self.reply_fields))
+        object.__setattr__(self, "_required", tuple((f.name, f.kind.check) for f in self.fields))
 
     def problem(self, body: Mapping[str, Any]) -> str | None:
         """Check a request body against this schema.
@@ -205,6 +208,12 @@ class Rpc:
             None when the body is valid, else the text of the
             ``malformed-request`` error. Unknown extra fields are allowed.
         """
+        for name, check in self._required:  # the usual body: one lookup and one check per field
+            if name not in body or not check(body[name]):
+                break
+        else:
+            if not self.optional:
+                return None
         for f in self.fields:
             if f.name not in body:
                 return f"{self.type}: body has no {f.name!r} (expected {f.kind.text})"
@@ -284,6 +293,32 @@ class DurableStore:
         self._records[name] = orjson.dumps(value)
         self.writes += 1
 
+    def put_later(self, name: str, make: Callable[[], Any]) -> None:
+        """Write (replace) one record whose value is ``make()``.
+
+        For a writer whose record is built from immutable parts that ``make``
+        holds (strong mode's acceptor slots, rewritten on most messages): this
+        in-memory store keeps ``make`` and encodes its value only when the record
+        is read or copied (`get`, `items`, `records`: a crash), so a record
+        written over first is never encoded, and what a crash keeps is byte for
+        byte what `put` would have kept. A store that overrides `put` (a file,
+        `VolatileStore`) gets ``put(name, make())`` at once.
+
+        Raises:
+            TypeError: (when encoded) the value is not JSON-serialisable.
+        """
+        if type(self).put is not DurableStore.put:
+            self.put(name, make())
+            return
+        self._records[name] = make  # type: ignore[assignment]  # encoded by `_encoded`
+        self.writes += 1
+
+    def _encoded(self, name: str) -> bytes | None:
+        raw: Any = self._records.get(name)
+        if raw is not None and type(raw) is not bytes:
+            raw = self._records[name] = orjson.dumps(raw())
+        return raw  # type: ignore[no-any-return]
+
     def delete(self, name: str) -> None:
         """Remove one record (no effect when absent)."""
         if self._records.pop(name, None) is not None:
@@ -291,17 +326,18 @@ class DurableStore:
 
     def get(self, name: str, default: Any = None) -> Any:
         """The decoded value of one record, or ``default``."""
-        raw = self._records.get(name)
+        raw = self._encoded(name)
         return default if raw is None else orjson.loads(raw)
 
     def items(self, prefix: str = "") -> list[tuple[str, Any]]:
         """Every record whose name starts with ``prefix``, decoded, sorted by name."""
-        return [(k, orjson.loads(v)) for k, v in sorted(self._records.items()) if k.startswith(prefix)]
+        return [(k, orjson.loads(self._encoded(k) or b"null")) for k in sorted(self._records)
+                if k.startswith(prefix)]
 
     @property
     def records(self) -> dict[str, bytes]:
         """A copy of the raw records (what survives a crash)."""
-        return dict(self._records)
+        return {k: self._encoded(k) or b"null" for k in self._records}
 
     def __len__(self) -> int:
         return len(self._records)
@@ -361,6 +397,8 @@ class NodeCore:
         self.node_ids: tuple[str, ...] = ()
         self.counters = _Counters()
         self._routes: dict[str, list[_Route]] = {}
+        # The route of each type that has only one, without a predicate (`handle`'s short cut).
+        self._single: dict[str, _Route] = {}
         self._init_callbacks: list[Callable[[int], None]] = []
         self._outbox: list[Message] = []
         self._timers: list[tuple[int, int, Timer]] = []
@@ -387,7 +425,21 @@ class NodeCore:
         body = msg.body
         if body.get("in_reply_to") is not None:
             self._on_reply(msg, now_ms)
-        elif msg.type == INIT.type:
+        elif (route := self._single.get(body["type"])) is not None and msg.dest == self.node_id:
+            # `_dispatch` for a type with a single route, inlined (init has no route, and a node
+            # without an id matches no ``dest``: both go the long way below)
+            kind = body["type"]
+            by_type = self.counters.by_type
+            by_type[kind] = by_type.get(kind, 0) + 1
+            problem = route.spec.problem(body)
+            if problem is not None:
+                self._refuse(msg, ErrorCode.MALFORMED_REQUEST, problem)
+            else:
+                try:
+                    route.handler(msg, now_ms)
+                except ProtocolError as exc:  # a peer's payload failed deeper validation
+                    self._refuse(msg, ErrorCode.MALFORMED_REQUEST, f"{kind}: {exc}")
+        elif body["type"] == "init":  # INIT.type
             self._on_init(msg, now_ms)
         elif self.node_id is None:
             self._refuse(msg, ErrorCode.TEMPORARILY_UNAVAILABLE, "node is not initialised yet (no init received)")
@@ -458,7 +510,12 @@ class NodeCore:
                 the same type; routes are tried in the order they were added.
         """
         assert spec.type != INIT.type, "init is handled by NodeCore"
-        self._routes.setdefault(spec.type, []).append(_Route(spec, handler, when))
+        routes = self._routes.setdefault(spec.type, [])
+        routes.append(_Route(spec, handler, when))
+        if len(routes) == 1 and when is None:
+            self._single[spec.type] = routes[0]
+        else:
+            self._single.pop(spec.type, None)
 
     def on_init(self, callback: Callable[[int], None]) -> None:
         """Run ``callback(now_ms)`` once init has set ``node_id``."""
@@ -485,7 +542,7 @@ class NodeCore:
         """
         assert self.node_id is not None, "send before init"
         assert isinstance(body.get("type"), str), body
-        self._outbox.append(Message(src=self.node_id, dest=dest, body=body))
+        self._outbox.append(Message(self.node_id, dest, body))
 
     def reply_ok(self, req: Message, spec: Rpc, **fields: Any) -> None:
         """Answer ``req`` with ``spec``'s ``*_ok`` body, closed by construction.
@@ -563,9 +620,12 @@ class NodeCore:
     def _drain(self) -> list[Message]:
         for callback in self._drain_callbacks:
             callback()
-        out, self._outbox = self._outbox, []
-        self.counters.sent += len(out)
-        return out
+        out = self._outbox
+        if out:
+            self._outbox = []
+            self.counters.sent += len(out)
+            return out
+        return []
 
     def _answer(self, req: Message, body: dict[str, Any]) -> None:
         if req.msg_id is None:
@@ -608,13 +668,14 @@ class NodeCore:
                 callback(now_ms)
 
     def _dispatch(self, msg: Message, now_ms: int) -> None:
-        kind = msg.type
-        self.counters.by_type[kind] = self.counters.by_type.get(kind, 0) + 1
+        body = msg.body
+        kind = body["type"]
+        by_type = self.counters.by_type
+        by_type[kind] = by_type.get(kind, 0) + 1
         routes = self._routes.get(kind)
         if routes is None:
             self._refuse(msg, ErrorCode.NOT_SUPPORTED, f"message type {kind!r} is not supported")
             return
-        body = msg.body
         for route in routes:
             if route.when is None or route.when(body):
                 break

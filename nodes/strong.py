@@ -79,6 +79,7 @@ import logging
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Final
 
 import orjson
@@ -172,6 +173,11 @@ DURABLE_COUNTER: Final[str] = "paxos/counter"
 BALLOT_BLOCK: Final[int] = 1024
 
 _SPECS: Final = {OpKind.READ: KV_READ, OpKind.WRITE: WRITE, OpKind.CAS: CAS}
+
+
+def _slot_record(promised: Ballot, accepted: Ballot, state: RegState) -> list[object]:
+    """The durable record of an acceptor slot (``paxos/slot/<key>``)."""
+    return [ballot_to_wire(promised), ballot_to_wire(accepted), state.to_wire()]
 
 
 def _json_step(register: str) -> Step | None:
@@ -315,7 +321,8 @@ class StrongKv:
         node.on_drain(self._flush)
 
     def _start(self, now_ms: int) -> None:
-        node = self._node()
+        node = self.node
+        assert node is not None
         self.incarnation = node.rng.getrandbits(32)
         self._restore(node)
 
@@ -333,15 +340,25 @@ class StrongKv:
             log.info("restored %d acceptor slots and ballot counter %d", restored, self.counter)
 
     def _save(self, name: str, value: object) -> None:
-        """Write one durable record through (the only place strong mode touches `NodeCore.durable`)."""
-        self._node().durable.put(name, value)
+        """Write one durable record through (the only place strong mode writes `NodeCore.durable`).
+
+        A callable ``value`` makes the record (`DurableStore.put_later`: encoded only if read).
+        """
+        node = self.node
+        assert node is not None
+        if callable(value):
+            node.durable.put_later(name, value)
+        else:
+            node.durable.put(name, value)
 
     def _save_slot(self, key: str) -> None:
-        if self._node().durable.discards:  # --volatile: skip encoding a record nobody keeps
+        node = self.node
+        assert node is not None
+        if node.durable.discards:  # --volatile: skip encoding a record nobody keeps
             return
         s = self.acceptor.slots[key]
-        self._save(DURABLE_SLOT + key,
-                   [ballot_to_wire(s.promised), ballot_to_wire(s.accepted), s.state.to_wire()])
+        # ballots are tuples and the state is frozen: the record is encoded only if it is read
+        self._save(DURABLE_SLOT + key, partial(_slot_record, s.promised, s.accepted, s.state))
 
     def _prepare_here(self, key: str, ballot: Ballot) -> Promise:
         """This node's acceptor: prepare, and persist the promise before anyone hears of it."""
@@ -379,10 +396,12 @@ class StrongKv:
         self.srtt_ms = float(ms) if self.srtt_ms is None else self.srtt_ms + RTT_GAIN * (ms - self.srtt_ms)
 
     def _see(self, ballot: Ballot) -> None:
-        self.counter = max(self.counter, ballot[0])
+        if ballot[0] > self.counter:
+            self.counter = ballot[0]
 
     def _next_ballot(self) -> Ballot:
-        node = self._node()
+        node = self.node
+        assert node is not None
         assert node.node_id is not None
         self.counter += 1
         if self.counter > self.reserved:
@@ -431,7 +450,8 @@ class StrongKv:
     def _reply(self, msg: Message, spec: Rpc, items: list[list[object]], now_ms: int) -> None:
         """An acceptor's answers to one message: at once (with the turn's others), or (BUGGIFY)
         later; the answers to a resend are relayed too (see `PAXOS_RELAY`)."""
-        node = self._node()
+        node = self.node
+        assert node is not None
         dest = msg.src
         if node.buggify("strong.delay-reply"):
             delay = 1 + node.rng.randrange(BUGGIFY_REPLY_DELAY_MS)
@@ -445,7 +465,8 @@ class StrongKv:
         """Send what this turn gathered: one message per peer and kind (`NodeCore.on_drain`)."""
         if not self._outgoing:
             return
-        node = self._node()
+        node = self.node
+        assert node is not None
         outgoing, self._outgoing = self._outgoing, {}
         relay, self._relay = self._relay, set()
         for (dest, kind), items in outgoing.items():
@@ -460,7 +481,8 @@ class StrongKv:
 
     def _on_relay(self, msg: Message, now_ms: int) -> None:
         """Pass a peer's Paxos message on to its destination (one hop, never further)."""
-        node = self._node()
+        node = self.node
+        assert node is not None
         to = msg.body["to"]
         if to == node.node_id or to not in node.peers:
             raise ProtocolError(f"paxos_relay to {to!r}: not another node of this cluster")
@@ -468,7 +490,8 @@ class StrongKv:
 
     def _on_relayed(self, msg: Message, now_ms: int) -> None:
         """A Paxos message another node relayed: handled as if it came from its sender."""
-        node = self._node()
+        node = self.node
+        assert node is not None
         origin, body = msg.body["from"], msg.body["body"]
         if origin == node.node_id or origin not in node.peers:
             raise ProtocolError(f"paxos_relayed from {origin!r}: not another node of this cluster")
@@ -487,7 +510,8 @@ class StrongKv:
     # -- client requests --------------------------------------------------------------------
 
     def _on_client(self, msg: Message, now_ms: int) -> None:
-        node = self._node()
+        node = self.node
+        assert node is not None
         body = msg.body
         self.next_rid += 1
         rid = f"{node.node_id}.{self.incarnation:08x}.{self.next_rid}"
@@ -511,7 +535,8 @@ class StrongKv:
 
     def _on_txn(self, msg: Message, now_ms: int) -> None:
         """A transaction: one op on `TXN_REGISTER` (`nodes.strong_txn`)."""
-        node = self._node()
+        node = self.node
+        assert node is not None
         problem = txn_problem(msg.body["txn"])
         if problem is not None:
             node.reply_error(msg, ErrorCode.MALFORMED_REQUEST, problem)
@@ -537,7 +562,8 @@ class StrongKv:
                 request's result, or with a failure at its deadline: 11 (definite)
                 if no accept carrying it was ever sent, else 0 (indefinite).
         """
-        node = self._node()
+        node = self.node
+        assert node is not None
         assert _json_step(register) is not None, register
         self.next_rid += 1
         rid = f"{node.node_id}.{self.incarnation:08x}.{self.next_rid}"
@@ -579,7 +605,8 @@ class StrongKv:
                 `COMMAND_MAY_HAVE_APPLIED` (an accept carrying it was sent).
             route: ``classify(argv)``, when the caller has it already.
         """
-        node = self._node()
+        node = self.node
+        assert node is not None
         assert db >= 0, db
         if route is None:
             route = classify(argv)
@@ -614,16 +641,19 @@ class StrongKv:
 
     def _scratch(self) -> CommandScratch:
         if self.scratch is None:
-            node = self._node()
+            node = self.node
+            assert node is not None
             config = self.command_config if self.command_config is not None else Config()
             self.scratch = CommandScratch(config, random.Random(node.rng.getrandbits(64)))
         return self.scratch
 
     def _answer(self, req: _Request, result: Result) -> None:
-        node = self._node()
+        node = self.node
+        assert node is not None
         req.answered = True
         if req.timer is not None:
             req.timer.cancel()
+            req.timer = None  # its callback holds this request: no cycle left for the collector
         if req.on_result is not None:
             req.on_result(result)
             return
@@ -672,7 +702,8 @@ class StrongKv:
                 self._start_round(kp, now_ms)
 
     def _start_round(self, kp: _KeyProposer, now_ms: int) -> None:
-        node = self._node()
+        node = self.node
+        assert node is not None
         kp.backoff = None
         kp.queue = [r for r in kp.queue if not r.answered]
         if not kp.queue:
@@ -699,7 +730,8 @@ class StrongKv:
     def _arm_resend(self, kp: _KeyProposer, now_ms: int) -> None:
         if kp.resend is not None:
             kp.resend.cancel()
-        node = self._node()
+        node = self.node
+        assert node is not None
         delay = self.resend_ms
         if node.buggify("strong.short-resend"):
             delay = 1 + node.rng.randrange(RESEND_MIN_MS)
@@ -709,7 +741,8 @@ class StrongKv:
     def _send_phase(self, kp: _KeyProposer, rnd: Round, now_ms: int, targets: list[str]) -> None:
         """Ask ``targets`` for the round's current phase; our own acceptor answers inline, the
         others get an item in this turn's message to them (`_flush`)."""
-        node = self._node()
+        node = self.node
+        assert node is not None
         me = node.node_id
         phase = rnd.phase
         item: list[object] | None = None
@@ -820,7 +853,8 @@ class StrongKv:
             self._lost(kp, rnd, now_ms)
 
     def _propose(self, kp: _KeyProposer, rnd: Round, now_ms: int) -> None:
-        node = self._node()
+        node = self.node
+        assert node is not None
         assert node.node_id is not None and self.engine is not None and self.session is not None
         kp.queue = [r for r in kp.queue if not r.answered]
         batch = list(kp.queue)
@@ -905,7 +939,8 @@ class StrongKv:
             kp.resend = None
 
     def _lost(self, kp: _KeyProposer, rnd: Round, now_ms: int) -> None:
-        node = self._node()
+        node = self.node
+        assert node is not None
         self.stats.rejected += 1
         self._see(rnd.highest_seen)
         rnd.abandon()

@@ -231,6 +231,24 @@ class Message:
         return self.reply(error_body(code, text))
 
 
+# A message is built for every line read and every message sent: its constructor sets the three
+# slots through their descriptors, about twice as fast as the generated frozen ``__init__``
+# (which goes through ``object.__setattr__`` by name). Assigning an attribute later still raises
+# FrozenInstanceError.
+_set_src = Message.src.__set__  # type: ignore[attr-defined]
+_set_dest = Message.dest.__set__  # type: ignore[attr-defined]
+_set_body = Message.body.__set__  # type: ignore[attr-defined]
+
+
+def _message_init(self: Message, src: str, dest: str, body: dict[str, Any]) -> None:
+    _set_src(self, src)
+    _set_dest(self, dest)
+    _set_body(self, body)
+
+
+Message.__init__ = _message_init  # type: ignore[method-assign]
+
+
 class MalformedMessage(ProtocolError):
     """A line that is not a valid Maelstrom message.
 

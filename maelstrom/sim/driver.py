@@ -58,6 +58,7 @@ in insertion order.
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
 import random
@@ -66,6 +67,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import IO, Any, Final
 
 import orjson
@@ -77,7 +79,11 @@ from maelstrom.sim.faults import Buggify, FaultPlan, NodeClock, NodeFaultSchedul
 from maelstrom.sim.loop import EventQueue
 from maelstrom.workloads import SETUP_TIMEOUT_MS
 from nodes.core import DurableStore, NodeCore
-from protocol.maelstrom_json import MalformedMessage, Message, decode_line, encode
+from protocol.maelstrom_json import LINE_BYTES_MAX, MalformedMessage, Message, decode_line, decode_obj, encode
+
+_dumps = orjson.dumps
+_loads = orjson.loads
+_APPEND_NEWLINE: Final[int] = orjson.OPT_APPEND_NEWLINE
 
 NODE_KINDS: Final[tuple[str, ...]] = ("single", "replicated")
 MODES: Final[tuple[str, ...]] = ("eventual", "causal", "strong")
@@ -191,6 +197,8 @@ class Simulation:
                          checker_clock=time.monotonic)
         self.net = self.h.net
         self.net.clone = _copy_message
+        if self.net.journal == self.h.store.message_line:  # nothing is sent once the store closes
+            self.net.journal = self.h.store.message_writer()
         self.now = 0
         self.current: str | None = None
         self.events = EventQueue()
@@ -336,6 +344,7 @@ class Simulation:
     # -- the loop ------------------------------------------------------------------------------
 
     def _next_time(self) -> int | None:
+        """The earliest due time among the event queue, the network and the nodes' timers."""
         best = self.events.next_time_ms()
         net = self.net.next_deadline_ms()
         if net is not None:
@@ -347,38 +356,70 @@ class Simulation:
         return best
 
     def _step(self, now: int) -> None:
+        """One step at ``now`` (see module doc): deliveries, then node timers, then events."""
         self.now = now
+        self._deliver(now)
+        self._fire_timers(now)
+        self.events.run_due(now)
+
+    def _deliver(self, now: int) -> None:
         cores = self.cores
         for env in self.net.deliver_due(now):
-            dest = env.msg.dest
+            msg = env.msg
+            dest = msg.dest
             core = cores.get(dest)
             if core is None:
                 slot = self.h.route(env, now)
                 if slot is not None:
                     self._wake(slot, now)
                 continue
-            msg = env.msg
             if msg.src not in cores:
                 # from a client or a service, which may keep the body: the node gets its own
                 msg = decode_line(orjson.dumps(env.wire()))
             self._run_node(dest, core, msg)
-        for node_id, d in list(self._deadlines.items()):
+
+    def _fire_timers(self, now: int) -> None:
+        # Only `_run_node(n)` changes ``_deadlines[n]`` (a value, never the keys), so the
+        # dict is walked as it is: each node's deadline is read before that node runs.
+        cores = self.cores
+        for node_id, d in self._deadlines.items():
             if d is not None and d <= now:
                 self._run_node(node_id, cores[node_id], None)
-        self.events.run_due(now)
 
     def run_until(self, stop: Callable[[], bool], until_ms: int | None = None) -> None:
-        """Step until ``stop()`` holds, or virtual time would pass ``until_ms``."""
+        """Step until ``stop()`` holds, or virtual time would pass ``until_ms``.
+
+        `_next_time` and `_step` inlined (this loop turns once per virtual millisecond
+        with work): a phase whose source has nothing due is not called.
+        """
+        h = self.h
+        events = self.events
+        net = self.net
+        deadlines = self._deadlines
         while not stop():
-            if self.h.crash_reason is not None:
+            if h.crash_reason is not None:
                 raise _Stop
-            t = self._next_time()
+            t = events.next_time_ms()
+            t_net = net.next_deadline_ms()
+            if t_net is not None:
+                t_net = int(math.ceil(t_net))
+                if t is None or t_net < t:
+                    t = t_net
+            for d in deadlines.values():
+                if d is not None and (t is None or d < t):
+                    t = d
             if t is None or (until_ms is not None and t > until_ms):
                 if until_ms is not None:
                     self.now = max(self.now, until_ms)
                 return
-            self._step(max(self.now, t))
-        if self.h.crash_reason is not None:
+            now = self.now = max(self.now, t)
+            if t_net is not None and t_net <= now:
+                self._deliver(now)
+            for node_id, d in deadlines.items():  # `_fire_timers`, inlined
+                if d is not None and d <= now:
+                    self._run_node(node_id, self.cores[node_id], None)
+            events.run_due(now)
+        if h.crash_reason is not None:
             raise _Stop
 
     def _run_node(self, node_id: str, core: NodeCore, msg: Message | None) -> None:
@@ -386,9 +427,16 @@ class Simulation:
 
         A core's next deadline only changes when it is called, so it is read
         back here once and kept in ``_deadlines``.
+
+        Each message the node produced goes through the wire encoding (one
+        ``orjson.dumps``, as `protocol.maelstrom_json.encode` writes it, and one
+        decode, as `protocol.maelstrom_json.decode_line` reads it) onto the network.
+        This runs for every message, so those steps are inlined here; anything
+        unusual (a body that cannot be serialised, a line that is not a message,
+        an unknown destination) takes the slow path, which says why.
         """
         self.current = node_id
-        clock = self._clocks.get(node_id)
+        clock = self._clocks.get(node_id) if self._clocks else None
         now = self.now if clock is None else clock.to_node(self.now)
         try:
             out = core.tick(now) if msg is None else core.handle(msg, now)
@@ -401,11 +449,28 @@ class Simulation:
             self.current = None
         deadline = core.next_deadline_ms()
         self._deadlines[node_id] = deadline if clock is None or deadline is None else clock.to_sim(deadline)
+        if not out:
+            return
+        now = self.now
+        self.h.now_ms = now
+        send = self.net.send
         for m in out:
-            self._emit(node_id, m)
+            try:
+                line = _dumps({"src": m.src, "dest": m.dest, "body": m.body}, option=_APPEND_NEWLINE)
+                sent = decode_obj(_loads(line)) if len(line) <= LINE_BYTES_MAX else None
+            except (TypeError, ValueError, MalformedMessage):  # orjson's errors are TypeError, ValueError
+                sent = None
+            if sent is None:
+                self._emit(node_id, m)
+                continue
+            try:
+                send(sent, now, line)
+            except KeyError:
+                self.h.send(sent, f"{node_id} stdout", now, line)  # diagnoses it
 
     def _emit(self, node_id: str, m: Message) -> None:
-        """A message a node produced: through the wire encoding, onto the network."""
+        """A message a node produced: through the wire encoding, onto the network
+        (`_run_node` does the same inline; this is its careful path)."""
         try:
             line = encode(m)
         except TypeError as exc:
@@ -486,17 +551,20 @@ class Simulation:
                   then: Callable[[int], None] | None = None) -> None:
         c, sent = self.h.start_op(inv, self.now)
         timeout_ms = self.h.workload.rpc_timeout_ms()
+        # A partial, not a closure that names itself: that would be a reference cycle per op,
+        # left for the cyclic collector.
+        self._await(c, sent, timeout_ms, partial(self._op_done, sched, inv, c, then, timeout_ms))
 
-        def complete(now: int) -> None:
-            if self.h.advance_op(c, now):  # another RPC for this op (kafka's commit_offsets)
-                self._await(c, True, timeout_ms, complete)
-                return
-            self.h.end_op(sched, inv, c, now)
-            if then is not None:
-                then(now)
-            self._pump()
-
-        self._await(c, sent, timeout_ms, complete)
+    def _op_done(self, sched: Scheduler, inv: Invocation, c: ClientSlot,
+                 then: Callable[[int], None] | None, timeout_ms: float, now: int) -> None:
+        """An op's reply came, or its timeout passed (`_start_op`)."""
+        if self.h.advance_op(c, now):  # another RPC for this op (kafka's commit_offsets)
+            self._await(c, True, timeout_ms, partial(self._op_done, sched, inv, c, then, timeout_ms))
+            return
+        self.h.end_op(sched, inv, c, now)
+        if then is not None:
+            then(now)
+        self._pump()
 
     def _pump(self) -> None:
         """Start every op the scheduler allows now and arrange to be woken for the next."""
@@ -654,6 +722,11 @@ class Simulation:
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False
+        # Everything alive before the run (modules, the harness, the nodes as built) leaves the
+        # cyclic collector's generations while the run goes, so a full collection triggered
+        # by the run's garbage does not walk them all again; they rejoin the oldest generation
+        # after (objects are freed by reference counting as usual meanwhile).
+        gc.freeze()
         try:
             self._init()
             self._main()
@@ -661,6 +734,7 @@ class Simulation:
         except _Stop:
             pass
         finally:
+            gc.unfreeze()
             logger.removeHandler(handler)
             logger.setLevel(saved[0])
             logger.propagate = saved[1]

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from nodes.core import Field, Kind, NodeCore, Rpc
+from nodes.core import DurableStore, Field, Kind, NodeCore, Rpc, VolatileStore
 from protocol.maelstrom_json import ErrorCode, Message
 from tests.nodes.helpers_nodes import Net, assert_closed_ok, assert_error, roundtrip
 
@@ -292,3 +292,28 @@ def test_rpc_between_two_cores_over_the_fake_link() -> None:
     start = net.now_ms
     body = net.request("c1", "n1", {"type": "ask", "n": 1})
     assert body["code"] == ErrorCode.TIMEOUT and net.now_ms - start >= 100
+
+
+def test_put_later_encodes_only_what_is_read_and_as_put_would() -> None:
+    made: list[str] = []
+
+    def maker(name: str, value: Any) -> Any:
+        def make() -> Any:
+            made.append(name)
+            return value
+        return make
+
+    d = DurableStore()
+    d.put_later("a", maker("a1", [[1, "n0"], {"v": "2", "d": []}]))
+    d.put_later("a", maker("a2", [[2, "n0"], {"v": "3", "d": []}]))  # replaces a1 unread
+    d.put_later("b", maker("b", 7))
+    assert made == [] and d.writes == 3 and len(d) == 2
+    assert d.get("b") == 7 and made == ["b"]
+    plain = DurableStore()
+    plain.put("a", [[2, "n0"], {"v": "3", "d": []}])
+    plain.put("b", 7)
+    assert d.records == plain.records and made == ["b", "a2"]  # a1 was never encoded
+    assert DurableStore(d.records).items() == plain.items()
+    v = VolatileStore()  # a store that overrides put gets put(name, make()) at once
+    v.put_later("x", maker("x", 1))
+    assert made[-1] == "x" and v.writes == 1 and len(v) == 0
