@@ -40,19 +40,23 @@ def _eval(s: Session, argv: list[bytes], read_only: bool) -> Any:
 
 
 def _evalsha(s: Session, argv: list[bytes], read_only: bool) -> Any:
-    vm = lua.of(s.engine)
-    lua.announce(s, argv)
+    engine = s.engine
+    vm = engine.lua_vm or lua.of(engine)
+    if engine.monitors:
+        lua.announce(s, argv)
     sha = argv[1]
     if len(sha) != 40:  # Redis's order: the SHA's length, numkeys, then the lookup
         raise CommandError(lua.NOSCRIPT)
-    nkeys = lua.check_numkeys(argv)
+    nkeys = lua.SMALL_NUMKEYS.get(argv[2])
+    if nkeys is None or nkeys > len(argv) - 3:
+        nkeys = lua.check_numkeys(argv)
     cached = vm.scripts.get(sha)
     if cached is None:
         sha = sha.lower()
         cached = vm.scripts.get(sha)
         if cached is None:
             raise CommandError(lua.NOSCRIPT)
-    return vm.run(s, cached[1], sha, argv, nkeys, read_only or cached[2], oom=cached[3])
+    return vm.run(s, cached[1], sha, argv, nkeys, read_only or cached[2], True, cached[3])
 
 
 @register("eval", -3, _FLAGS, group="scripting", since="2.6.0",

@@ -86,6 +86,10 @@ def announce(s: Session, argv: list[bytes]) -> None:
             engine.pubsub.push(monitor, text)
 
 
+#: The usual numkeys, spelled as `check_numkeys` accepts them: a lookup spares the parse.
+SMALL_NUMKEYS = {b"%d" % n: n for n in range(16)}
+
+
 def check_numkeys(argv: list[bytes]) -> int:
     """The numkeys of EVAL/FCALL-like command lines (argv[2]), checked as Redis checks it."""
     raw = argv[2]
@@ -132,6 +136,9 @@ class LuaVM:
         sandbox = self.lua.eval("loadstring")(SANDBOX.encode(), b"=sandbox")
         (self._run_script, self._run_function, self._compile, self._load_library,
          self._set_hook) = sandbox(self._call, self._pcall, self._helpers(), lib_table, _unwrap)
+        # lupa looks up debug.traceback as the message handler of every call into Lua; the
+        # sandbox's runners handle their own errors, and it kept what it needs of debug.
+        self.lua.execute("debug = nil")
         self.scripts: dict[bytes, tuple[bytes, Any, bool]] = {}  # sha1 hex -> (body, function, no-writes)
         self.libraries = Libraries()
         self.session = Session(engine, 0, 0)
@@ -235,8 +242,7 @@ class LuaVM:
         self.is_eval = is_eval
         self.running_name = name
         self.running_argv = argv
-        self.busy = False
-        self.kill_requested = False
+        # busy and kill_requested are False here: the last run's `finally` left them so.
         if self.clock is not None:
             self.started_ms = self.clock()
         try:
@@ -275,7 +281,11 @@ class LuaVM:
 
     def _call(self, *args: Any) -> Any:
         # The usual call: a plain command, string arguments, allowed here (see `_fast_commands`).
-        entry = self._fast(args[0]) if args and type(args[0]) is bytes else None
+        # No arguments (IndexError) or a table for a name (TypeError) go to `_dispatch`.
+        try:
+            entry = self._fast(args[0])
+        except (IndexError, TypeError):
+            entry = None
         if entry is not None:
             cmd, least, most, write = entry
             if least <= len(args) <= most and (not write or not self.read_only) and not self.script_oom:
@@ -286,7 +296,20 @@ class LuaVM:
                     if write:
                         self.wrote = True
                     fake = self.session
-                    reply = self.engine.call(cmd, list(args), fake)
+                    engine = self.engine
+                    argv = list(args)
+                    # `Engine.call`, written out as `Engine.execute_many` does for the usual command.
+                    try:
+                        reply = cmd.handler(fake, argv)
+                    except CommandError as e:
+                        engine.failed_calls[cmd.index] += 1
+                        reply = engine._error(e.text)
+                    except Exception as e:  # our bug: answered as an error (see `Engine._internal`)
+                        engine.failed_calls[cmd.index] += 1
+                        reply = engine._internal(cmd.name_bytes, argv, e)
+                    engine.calls[cmd.index] += 1
+                    if engine.monitors:
+                        monitor_feed.feed(fake, cmd, argv)
                     if fake.attention:
                         fake.attention = False
                         fake.outbox.clear()
