@@ -223,24 +223,21 @@ local function handler(err)
 end
 globals.__redis__err__handler = handler
 
+-- The command's keys and args as two fresh tables, as Redis makes them for each
+-- run; when all or none of them are keys, the varargs' table is one of the two.
 local function split(nkeys, ...)
     local all = {...}
+    local n = #all
+    if nkeys == n then return all, {} end
+    if nkeys == 0 then return {}, all end
     local keys, args = {}, {}
     for i = 1, nkeys do keys[i] = all[i] end
-    for i = nkeys + 1, #all do args[i - nkeys] = all[i] end
+    for i = nkeys + 1, n do args[i - nkeys] = all[i] end
     return keys, args
 end
 
--- Fresh KEYS and ARGV tables for each run, as Redis makes them; when every
--- argument is a key (or none is) the varargs make the one table directly.
 local function run_script(f, nkeys, ...)
-    if nkeys == select('#', ...) then
-        globals.KEYS, globals.ARGV = {...}, {}
-    elseif nkeys == 0 then
-        globals.KEYS, globals.ARGV = {}, {...}
-    else
-        globals.KEYS, globals.ARGV = split(nkeys, ...)
-    end
+    globals.KEYS, globals.ARGV = split(nkeys, ...)
     return xpcall(f, handler)
 end
 
