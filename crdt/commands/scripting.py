@@ -39,7 +39,19 @@ def _eval(s: Session, argv: list[bytes], read_only: bool) -> Any:
     return vm.run(s, f, sha, argv, nkeys, read_only or no_writes, oom=oom)
 
 
-def _evalsha(s: Session, argv: list[bytes], read_only: bool) -> Any:
+@register("eval", -3, _FLAGS, group="scripting", since="2.6.0",
+          complexity="Depends on the script that is executed.",
+          summary="Execute a Lua script server side", syntax=_EVAL_SYNTAX, key_specs=_RW_SPEC)
+def eval_(s: Session, argv: list[bytes]) -> Any:
+    return _eval(s, argv, False)
+
+
+@register("evalsha", -3, _FLAGS, group="scripting", since="2.6.0",
+          complexity="Depends on the script that is executed.",
+          summary="Execute a Lua script server side", syntax=_EVALSHA_SYNTAX,
+          key_specs=_RW_SPEC_PLAIN)
+def evalsha(s: Session, argv: list[bytes], read_only: bool = False) -> Any:
+    # The handler itself (EVALSHA_RO passes read_only): one frame less for the usual script.
     engine = s.engine
     vm = engine.lua_vm or lua.of(engine)
     if engine.monitors:
@@ -59,21 +71,6 @@ def _evalsha(s: Session, argv: list[bytes], read_only: bool) -> Any:
     return vm.run(s, cached[1], sha, argv, nkeys, read_only or cached[2], True, cached[3])
 
 
-@register("eval", -3, _FLAGS, group="scripting", since="2.6.0",
-          complexity="Depends on the script that is executed.",
-          summary="Execute a Lua script server side", syntax=_EVAL_SYNTAX, key_specs=_RW_SPEC)
-def eval_(s: Session, argv: list[bytes]) -> Any:
-    return _eval(s, argv, False)
-
-
-@register("evalsha", -3, _FLAGS, group="scripting", since="2.6.0",
-          complexity="Depends on the script that is executed.",
-          summary="Execute a Lua script server side", syntax=_EVALSHA_SYNTAX,
-          key_specs=_RW_SPEC_PLAIN)
-def evalsha(s: Session, argv: list[bytes]) -> Any:
-    return _evalsha(s, argv, False)
-
-
 @register("eval_ro", -3, "readonly " + _FLAGS, group="scripting", since="7.0.0", acl="-read",
           complexity="Depends on the script that is executed.",
           summary="Execute a read-only Lua script server side", syntax=_EVAL_SYNTAX,
@@ -87,7 +84,7 @@ def eval_ro(s: Session, argv: list[bytes]) -> Any:
           summary="Execute a read-only Lua script server side", syntax=_EVALSHA_SYNTAX,
           key_specs=_RO_SPEC_PLAIN)
 def evalsha_ro(s: Session, argv: list[bytes]) -> Any:
-    return _evalsha(s, argv, True)
+    return evalsha(s, argv, True)
 
 
 container("script", group="scripting", since="2.6.0",

@@ -124,6 +124,16 @@ def oom_rule(flags: list[bytes] | tuple[bytes, ...]) -> str:
 class LuaVM:
     """The Lua state of one engine and what runs in it."""
 
+    # Slots: each script reads and sets a dozen of these (an instance dict this
+    # size is no longer a compact shared-key one, and its lookups are slower).
+    __slots__ = (
+        "engine", "lua", "prng", "_run_script", "_run_function", "_compile", "_load_library",
+        "_set_hook", "scripts", "libraries", "session", "_lookup", "_time", "_fast", "caller",
+        "read_only", "resp3", "wrote", "script_oom", "is_eval", "running_name", "running_argv",
+        "clock", "while_busy", "started_ms", "busy", "kill_requested", "log", "registering",
+        "loading_hooks", "_hook_fn",
+    )
+
     def __init__(self, engine: Any) -> None:
         self.engine = engine
         # max_memory: a script that asks for more gets Lua's "not enough memory" error
