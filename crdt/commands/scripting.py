@@ -39,22 +39,6 @@ def _eval(s: Session, argv: list[bytes], read_only: bool) -> Any:
     return vm.run(s, f, sha, argv, nkeys, read_only or no_writes, oom=oom)
 
 
-def _evalsha(s: Session, argv: list[bytes], read_only: bool) -> Any:
-    vm = lua.of(s.engine)
-    lua.announce(s, argv)
-    sha = argv[1]
-    if len(sha) != 40:  # Redis's order: the SHA's length, numkeys, then the lookup
-        raise CommandError(lua.NOSCRIPT)
-    nkeys = lua.check_numkeys(argv)
-    cached = vm.scripts.get(sha)
-    if cached is None:
-        sha = sha.lower()
-        cached = vm.scripts.get(sha)
-        if cached is None:
-            raise CommandError(lua.NOSCRIPT)
-    return vm.run(s, cached[1], sha, argv, nkeys, read_only or cached[2], oom=cached[3])
-
-
 @register("eval", -3, _FLAGS, group="scripting", since="2.6.0",
           complexity="Depends on the script that is executed.",
           summary="Execute a Lua script server side", syntax=_EVAL_SYNTAX, key_specs=_RW_SPEC)
@@ -66,8 +50,25 @@ def eval_(s: Session, argv: list[bytes]) -> Any:
           complexity="Depends on the script that is executed.",
           summary="Execute a Lua script server side", syntax=_EVALSHA_SYNTAX,
           key_specs=_RW_SPEC_PLAIN)
-def evalsha(s: Session, argv: list[bytes]) -> Any:
-    return _evalsha(s, argv, False)
+def evalsha(s: Session, argv: list[bytes], read_only: bool = False) -> Any:
+    # The handler itself (EVALSHA_RO passes read_only): one frame less for the usual script.
+    engine = s.engine
+    vm = engine.lua_vm or lua.of(engine)
+    if engine.monitors:
+        lua.announce(s, argv)
+    sha = argv[1]
+    if len(sha) != 40:  # Redis's order: the SHA's length, numkeys, then the lookup
+        raise CommandError(lua.NOSCRIPT)
+    nkeys = lua.SMALL_NUMKEYS.get(argv[2])
+    if nkeys is None or nkeys > len(argv) - 3:
+        nkeys = lua.check_numkeys(argv)
+    cached = vm.scripts.get(sha)
+    if cached is None:
+        sha = sha.lower()
+        cached = vm.scripts.get(sha)
+        if cached is None:
+            raise CommandError(lua.NOSCRIPT)
+    return vm.run(s, cached[1], sha, argv, nkeys, read_only or cached[2], True, cached[3])
 
 
 @register("eval_ro", -3, "readonly " + _FLAGS, group="scripting", since="7.0.0", acl="-read",
@@ -83,7 +84,7 @@ def eval_ro(s: Session, argv: list[bytes]) -> Any:
           summary="Execute a read-only Lua script server side", syntax=_EVALSHA_SYNTAX,
           key_specs=_RO_SPEC_PLAIN)
 def evalsha_ro(s: Session, argv: list[bytes]) -> Any:
-    return _evalsha(s, argv, True)
+    return evalsha(s, argv, True)
 
 
 container("script", group="scripting", since="2.6.0",

@@ -35,8 +35,8 @@ local as_function = python.as_function  -- a Python callable as a Lua C function
 local getinfo = debug.getinfo
 local sethook = debug.sethook
 local raw_pcall, raw_xpcall = pcall, xpcall
-local raw_rawset, raw_next, raw_pairs, xpcall, type, tostring, error, select, setmetatable =
-    rawset, next, pairs, xpcall, type, tostring, error, select, setmetatable
+local raw_rawset, raw_next, raw_pairs, xpcall, type, tostring, error, select, setmetatable, getmetatable =
+    rawset, next, pairs, xpcall, type, tostring, error, select, setmetatable, getmetatable
 local loadstring, setfenv = loadstring, setfenv
 
 local function readonly_error() error('Attempt to modify a readonly table', 2) end
@@ -101,24 +101,26 @@ local allowed = {
 -- can replace (a function library sees one set of globals while FUNCTION
 -- LOAD runs its body and another when FCALL runs its functions). The
 -- runtime's own _G stays as it is (lupa needs it); scripts never reach it.
+--
+-- A global read is a table lookup, not a Lua call: the proxy's __index is the
+-- globals table itself, whose own metatable (`strict`) raises the error for a
+-- name it lacks. Lua calls that __index function from the reading frame, so
+-- level 2 is the script's line, as with Redis's C metamethod.
+local strict = {
+    __index = function(_, k)
+        error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+    end,
+    __metatable = false,
+}
 local function make_env(globals)
-    local current = globals
-    local env = setmetatable({}, {
-        __index = function(_, k)
-            local v = current[k]
-            if v == nil then
-                error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
-            end
-            return v
-        end,
-        __newindex = readonly_error,
-        __metatable = false,
-    })
-    proxied[env] = current
+    local meta = {__index = globals, __newindex = readonly_error, __metatable = false}
+    local env = setmetatable({}, meta)
     local function switch(g)
-        current = g
+        if getmetatable(g) == nil then setmetatable(g, strict) end
+        meta.__index = g
         proxied[env] = g
     end
+    switch(globals)
     return env, switch
 end
 
@@ -221,18 +223,21 @@ local function handler(err)
 end
 globals.__redis__err__handler = handler
 
+-- The command's keys and args as two fresh tables, as Redis makes them for each
+-- run; when all or none of them are keys, the varargs' table is one of the two.
 local function split(nkeys, ...)
     local all = {...}
+    local n = #all
+    if nkeys == n then return all, {} end
+    if nkeys == 0 then return {}, all end
     local keys, args = {}, {}
     for i = 1, nkeys do keys[i] = all[i] end
-    for i = nkeys + 1, #all do args[i - nkeys] = all[i] end
+    for i = nkeys + 1, n do args[i - nkeys] = all[i] end
     return keys, args
 end
 
 local function run_script(f, nkeys, ...)
-    local keys, args = split(nkeys, ...)
-    globals.KEYS = keys
-    globals.ARGV = args
+    globals.KEYS, globals.ARGV = split(nkeys, ...)
     return xpcall(f, handler)
 end
 

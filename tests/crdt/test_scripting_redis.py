@@ -175,6 +175,18 @@ def test_script_returns_reach_a_resp3_client_as_in_redis(d3: Differential, resp:
         d3.check(b"EVAL", f"redis.setresp({resp}) " + body, 0)
 
 
+def test_keys_and_argv_split_and_numkeys_as_in_redis(d: Differential) -> None:
+    # All, none or some of the arguments are keys (the sandbox's three ways of making
+    # KEYS and ARGV); EVALSHA's numkeys: the usual spellings, then what Redis refuses.
+    sha = d.check(b"SCRIPT", b"LOAD", (DESCRIBE + "KEYS[9] = 'w' return describe({KEYS, ARGV})").encode())
+    for tail in ([b"0"], [b"0", b"a"], [b"0", b"a", b"b"], [b"1", b"k"], [b"2", b"k", b"j"],
+                 [b"1", b"k", b"a", b"b"], [b"2", b"k", b"j", b"a"], [b"15", *[b"k"] * 15]):
+        d.check(b"EVALSHA", sha, *tail)
+        d.check(b"EVALSHA", sha, *tail)  # a run's changes to KEYS stay in that run
+    for numkeys in (b"3", b"01", b"+1", b"-1", b"1.0", b" 1", b"x", b"16", b"99999999999999999999"):
+        d.check(b"EVALSHA", sha, numkeys, b"k", b"a")
+
+
 def test_script_and_evalsha_surfaces_match_redis(d: Differential) -> None:
     sha = d.check(b"SCRIPT", b"LOAD", b"return ARGV[1]")
     d.check(b"EVALSHA", sha, 0, b"x")
