@@ -219,7 +219,7 @@ class Engine:
                 if least <= len(argv) <= most:
                     session.last_cmd = name
                     # Far from maxmemory, `data` is below the trip and the check ends here.
-                    if denyoom and self.maxmemory and account.data > account.trip and self.out_of_memory(now_ms):
+                    if denyoom and self.maxmemory and account.data > account.trip and self._past_trip(now_ms):
                         self.rejected_calls[index] += 1
                         put(self._error(errors.OOM))
                         continue
@@ -325,11 +325,13 @@ class Engine:
         re-armed; near it (or with keys to re-estimate) every check is counted.
         """
         account = self.account
-        trip = account.trip
-        if account.data <= trip:
-            return False
+        return account.data > account.trip and self._past_trip(now_ms)
+
+    def _past_trip(self, now_ms: int) -> bool:
+        """`out_of_memory` once `data` is past the trip (`execute_many` tests that inline)."""
+        account = self.account
         account.checks += 1
-        if trip >= 0 or account.checks >= REFRESH_EVERY:
+        if account.checks >= REFRESH_EVERY or account.trip >= 0:
             refresh(self)  # re-arms the trip
             if account.data <= account.trip:
                 return False
