@@ -117,6 +117,8 @@ class Engine:
             db.on_expire = self._key_expired
             db.account = self.account
         self.maxmemory = self.config["maxmemory"]
+        if self.maxmemory:
+            refresh(self)  # arms the trip of the check before a denyoom command
         self.evictor = Evictor(self)
         self.pubsub.notify_flags = self.config.event_flags
         self.config.listeners.append(self._config_changed)
@@ -206,6 +208,7 @@ class Engine:
                 return False
         plain_command = self._plain
         calls = self.calls
+        account = self.account
         session.now_ms = now_ms
         for argv in commands:
             plain = plain_command(argv[0])
@@ -215,7 +218,8 @@ class Engine:
                 handler, least, most, index, name, denyoom = plain
                 if least <= len(argv) <= most:
                     session.last_cmd = name
-                    if denyoom and self.maxmemory and self.out_of_memory(now_ms):
+                    # Far from maxmemory, `data` is below the trip and the check ends here.
+                    if denyoom and self.maxmemory and account.data > account.trip and self._past_trip(now_ms):
                         self.rejected_calls[index] += 1
                         put(self._error(errors.OOM))
                         continue
@@ -314,11 +318,23 @@ class Engine:
 
     def out_of_memory(self, now_ms: int) -> bool:
         """Before a command that may grow memory: evict down to maxmemory if over it; True
-        if that could not be done (the command is refused with -OOM)."""
+        if that could not be done (the command is refused with -OOM).
+
+        Far from the limit nothing is done until `data` passes the trip
+        (`crdt.memory_account.rearm`), then the figure is refreshed and the trip
+        re-armed; near it (or with keys to re-estimate) every check is counted.
+        """
+        account = self.account
+        return account.data > account.trip and self._past_trip(now_ms)
+
+    def _past_trip(self, now_ms: int) -> bool:
+        """`out_of_memory` once `data` is past the trip (`execute_many` tests that inline)."""
         account = self.account
         account.checks += 1
-        if account.checks >= REFRESH_EVERY:
-            refresh(self)
+        if account.checks >= REFRESH_EVERY or account.trip >= 0:
+            refresh(self)  # re-arms the trip
+            if account.data <= account.trip:
+                return False
         used = account.data + account.structure + account.clients
         limit = self.maxmemory
         if account.dirty and not account.checks % SETTLE_EVERY and used > limit - (limit >> SETTLE_MARGIN_SHIFT):

@@ -50,6 +50,7 @@ from crdt.memory_account import (
     BYTES_OVERHEAD,
     INT_BYTES,
     KEY_FIXED_BYTES,
+    TRIPPED,
     TTL_BYTES,
     Account,
     key_cost,
@@ -371,8 +372,10 @@ class Db:
         """Account a value that changes in place: estimated at the next settle."""
         self.sized[key] = 0
         dirty = self.dirty
-        if not dirty:
-            self.account.dirty = True
+        if not dirty:  # its growth is not in `data` until settled: the next check looks
+            account = self.account
+            account.dirty = True
+            account.trip = TRIPPED
         dirty.add(key)
 
     def account_swap(self, key: bytes, old: Any, value: Any) -> None:
@@ -470,7 +473,9 @@ class Db:
         if key in self.sized:  # a value changed in place: re-estimated at the next settle
             dirty = self.dirty
             if not dirty:
-                self.account.dirty = True
+                account = self.account
+                account.dirty = True
+                account.trip = TRIPPED
             dirty.add(key)
         if self.watchers or self.delta is not None:
             self.tell_observers(key)

@@ -25,11 +25,24 @@ baseline. So the figure is an estimate, kept in three parts:
 - ``clients``: every client's query and output buffers.
 
 `structure` and `clients` are refreshed, and the dirty keys settled, by
-`refresh` (INFO, the server's tick, every `REFRESH_EVERY` eviction checks);
-within a sixteenth of maxmemory the dirty keys are also settled every
-`SETTLE_EVERY` checks, and always before anything is evicted. So the check
-before a write costs an addition and a comparison, and a collection written
-many times between two settles is re-estimated once.
+`refresh` (INFO, the server's tick, a trip, every `REFRESH_EVERY` eviction
+checks near the limit); within a sixteenth of maxmemory the dirty keys are
+also settled every `SETTLE_EVERY` checks, and always before anything is
+evicted. A collection written many times between two settles is re-estimated
+once.
+
+The check before a denyoom command is one comparison while the figure is far
+from maxmemory: ``data > trip``. Each refresh re-arms `Account.trip` (`rearm`):
+far from the limit (more than two sixteenths of it left) it is ``data`` plus a
+`TRIP_SHARE`-th of the room up to the last sixteenth, since a new key's table
+entries cost at most about twice its data (`TRIP_SHARE` covers them), so
+`data` reaching it is the first moment the whole figure may have come near;
+the engine then refreshes and re-arms. Near the limit, with no limit, or with
+dirty keys (a collection's growth is not in `data` until it is settled) the
+trip is -1 or unreachable and every check takes the counted path above. Far
+from the limit the parts `data` does not follow (client buffers, scan
+snapshots) are thus refreshed by the driver's tick and at trips rather than
+every `REFRESH_EVERY` checks; the sixteenth kept free covers them.
 
 What it does not count: the interpreter itself and the imported code (the
 process's baseline RSS at start-up), free memory pymalloc keeps in its arenas
@@ -75,6 +88,15 @@ SETTLE_EVERY = 32
 SETTLE_MARGIN_SHIFT = 4
 # A collection's element average is sampled again at least once in this many settles.
 RESAMPLE_EVERY = 16
+# Far from maxmemory, `data` may grow by 1/TRIP_SHARE of the room left before the figure is
+# refreshed: a new key's table entries (key count, access time, LFU counter: 3 x 80 bytes)
+# cost at most ~2.2x its data (at least a 48-byte key block, its 32-byte access time and a
+# 32-byte int), so the whole figure grows at most ~3.2x as fast as `data`.
+TRIP_SHARE = 4
+# `Account.trip` with no maxmemory: `data` never reaches it.
+NO_TRIP = sys.maxsize
+# `Account.trip` when every check must look at the whole figure: `data` is never below it.
+TRIPPED = -1
 
 
 def bytes_cost(n: int) -> int:
@@ -155,7 +177,7 @@ def estimate(value: Any) -> int:
 class Account:
     """The engine's memory figure; every `Db` of the engine adds to `data` and marks `dirty`."""
 
-    __slots__ = ("data", "dirty", "structure", "clients", "peak", "checks")
+    __slots__ = ("data", "dirty", "structure", "clients", "peak", "checks", "trip")
 
     def __init__(self) -> None:
         self.data = 0
@@ -164,6 +186,9 @@ class Account:
         self.clients = 0
         self.peak = 0
         self.checks = 0
+        # While `data` <= trip, a denyoom command needs no eviction check (`rearm`);
+        # marking a key dirty sets it to TRIPPED.
+        self.trip = NO_TRIP
 
     @property
     def used(self) -> int:
@@ -228,7 +253,26 @@ def refresh(engine: Engine) -> int:
     used = account.used
     if used > account.peak:
         account.peak = used
+    rearm(account, engine.maxmemory)
     return used
+
+
+def rearm(account: Account, limit: int) -> None:
+    """Set the `data` level up to which the check before a denyoom command is skipped.
+
+    Called right after the figure was refreshed. Far from `limit` (more than two
+    sixteenths of it left) and with no dirty keys: `data` plus a `TRIP_SHARE`-th of
+    the room up to the last sixteenth. Otherwise every check takes the counted path.
+    """
+    if not limit:
+        account.trip = NO_TRIP
+        return
+    margin = limit >> SETTLE_MARGIN_SHIFT
+    room = limit - margin - account.used
+    if room > margin and not account.dirty:
+        account.trip = account.data + room // TRIP_SHARE
+    else:
+        account.trip = TRIPPED
 
 
 def recount(db: Db) -> int:

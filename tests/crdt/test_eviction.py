@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import random
 
+from crdt.config import Config
 from crdt.engine import Engine
 from crdt.eviction import LFU_INIT_VAL, POOL_SIZE, Lfu, Pool, step_keys
-from crdt.memory_account import recount, refresh, settle
+from crdt.keyspace import DICT_ENTRY_BYTES
+from crdt.memory_account import NO_TRIP, REFRESH_EVERY, TRIPPED, recount, refresh, settle
 from crdt.session import Session
 
 MINUTE = 60_000
@@ -270,3 +272,73 @@ def test_keys_held_stay_steady_under_churn() -> None:
         if i >= 10_000 and i % 250 == 0:
             held.append(engine.dbs[0].key_count)
     assert max(held) - min(held) <= 0.05 * max(held), (min(held), max(held))
+
+
+# -- the check before a denyoom command ---------------------------------------
+
+def _fresh_used(engine: Engine) -> int:
+    """The whole figure as a refresh would compute it, without refreshing (no side effect)."""
+    account = engine.account
+    clients = sum(c.output_buffer_bytes + c.query_buffer_bytes for c in engine.clients.values())
+    return account.data + sum(db.table_bytes() for db in engine.dbs) + clients
+
+
+def test_far_from_maxmemory_the_check_is_one_comparison_until_data_passes_the_trip() -> None:
+    engine, s = fresh()
+    assert engine.account.trip == NO_TRIP
+    run(engine, s, "CONFIG", "SET", "maxmemory", "10mb", "maxmemory-policy", "allkeys-lru")
+    account = engine.account
+    trip = account.trip
+    # A quarter of the room up to the last sixteenth of the limit, less the figure now.
+    assert trip == account.data + (10 * 2**20 - 10 * 2**16 - account.used) // 4
+    structure = account.structure
+    i = 0
+    while account.data <= trip:  # below the trip: no check counted, no refresh
+        run(engine, s, "SET", f"k{i}", "x" * 50)
+        i += 1
+        if account.data <= trip:
+            assert account.checks == 0 and account.structure == structure
+    before, data = _fresh_used(engine), account.data
+    run(engine, s, "SET", "one more", "x" * 50)  # past it: refreshed before it ran, re-armed higher
+    assert account.structure > structure and account.trip > trip
+    assert account.used - (account.data - data) == before
+
+
+def test_a_dirty_collection_or_a_near_limit_makes_every_check_look() -> None:
+    engine, s = fresh(maxmemory="10mb")
+    assert engine.account.trip >= 0
+    run(engine, s, "RPUSH", "list", "a")  # its growth is not in `data` until settled
+    assert engine.account.dirty and engine.account.trip == TRIPPED
+    run(engine, s, "RPUSH", "list", "b")
+    assert engine.account.checks == 1
+    refresh(engine)  # settled: far again
+    assert not engine.account.dirty and engine.account.trip >= 0
+    run(engine, s, "CONFIG", "SET", "maxmemory", str(engine.account.used + 1000))
+    assert engine.account.trip == TRIPPED  # near: counted checks, as before the trip existed
+    run(engine, s, "SET", "k", "v")
+    assert engine.account.checks == 1
+
+
+def test_a_limit_given_at_start_arms_the_trip() -> None:
+    engine = Engine(config=Config({"maxmemory": "1mb"}), now_ms=T0)
+    assert 0 <= engine.account.trip < 2**20
+    s = engine.open_session(T0)
+    replies = [run(engine, s, "SET", f"k{i}", "x" * 100) for i in range(10_000)]
+    assert replies[-1].startswith(b"OOM")  # type: ignore[union-attr]  # noeviction: refused once full, not grown past it
+    assert _fresh_used(engine) <= 2**20 * 1.1
+
+
+def test_filling_past_a_far_limit_stays_within_it() -> None:
+    """From far below the limit to steady eviction: the trips refresh the figure in time."""
+    engine, s = fresh(maxmemory="1mb", maxmemory_policy="allkeys-lru")
+    db = engine.dbs[0]
+    others = sum(other.table_bytes() for other in engine.dbs[1:])  # empty, and stay so
+    highest = 0
+    for i in range(8000):
+        run(engine, s, "SET", f"k{i}", "x" * 50, now=T0 + i)
+        highest = max(highest, engine.account.data + db.table_bytes() + others)
+    assert engine.stats.evicted_keys > 4000
+    # Near the limit the tables are re-measured every REFRESH_EVERY checks (a new key's
+    # two entries unseen until then), as they were before the trip.
+    assert highest <= 2**20 + REFRESH_EVERY * 2 * DICT_ENTRY_BYTES, highest
+    assert 0.8 * 2**20 < engine.account.used <= 2**20 + 200  # the last SET ran after its check
