@@ -310,11 +310,13 @@ class TypedKeyspace:
             for ref in gone or ():
                 touched[ref] = None
         changed: list[Entry] = []
+        durable = self.durable
         for entry in entries:
             if table.merge(entry):
                 touched[entry.ref] = None
                 changed.append(entry)
-                self._persist(entry.ref, table.state_for(entry.ref))
+                if durable is not None:
+                    self._persist(entry.ref, table.state_for(entry.ref))
         if touched:
             self._apply(touched, now_ms)
         self.applied += len(changed)
@@ -322,7 +324,8 @@ class TypedKeyspace:
 
     def _apply(self, refs: Iterable[Ref], now_ms: int) -> None:
         """Write the reading of each key's CRDT into the engine, unrecorded (not a local write)."""
-        dbs = self.engine.dbs
+        refs = list(refs)
+        dbs = [self.engine.dbs[i] for i in sorted({ref[0] for ref in refs})]
         config = self.engine.config
         table = self.table
         saved = [db.delta for db in dbs]
@@ -330,7 +333,7 @@ class TypedKeyspace:
             db.delta = None
         try:
             for ref in refs:
-                db = dbs[ref[0]]
+                db = self.engine.dbs[ref[0]]
                 state = table.get(ref)
                 image = None if state is None else image_of_key(state.crdt, now_ms)
                 if image is None:

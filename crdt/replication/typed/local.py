@@ -68,6 +68,7 @@ from crdt.replication.typed.rlist import Position, RList, between
 __all__ = ["contents_of", "image_of_key", "join_delta", "local_write"]
 
 _STRING = ("string", b"")
+_TEXT_TYPES = (bytes, bytearray, int)
 
 
 def contents_of(value: Any) -> tuple[str, Any]:
@@ -245,6 +246,13 @@ def local_write(state: KeyCRDT, value: Any, expire_at: int | None, now_ms: int, 
     Returns:
         The delta to replicate, or None when the key's state did not change.
     """
+    if expire_at is None and not incremented and type(value) in _TEXT_TYPES:
+        entries = state.store.entries
+        if not entries or (len(entries) == 1 and _STRING in entries):
+            # The usual SET: a string without a TTL over a string without one (or nothing):
+            # what the general path below does, without its checks.
+            text = value if type(value) is bytes else string_bytes(value)
+            return KeyCRDT(state.store.write(_STRING, dot(), Assign(ts, text)))  # type: ignore[arg-type]
     w = _Writer(state, dot, ts)
     old_expiry = state.expire_at()
     if state.type() is not None and old_expiry is not None and now_ms > old_expiry:
