@@ -213,14 +213,22 @@ class KeyTable:
     def merge(self, entry: Entry) -> bool:
         """Join a peer's delta or state; True when the key's live contents changed."""
         ref = entry.ref
-        state = self.state_for(ref)
+        shard = self.shards[shard_of(ref[1])]
+        state = shard.get(ref)
+        if state is None:
+            state = self.state_for(ref)
+            shard[ref] = state
         store = state.crdt.store
         changed = store.join(entry.crdt.store)
-        mark = self.marks.get(ref[0])
-        if mark is not None:
-            store.drop_older(mark.ts)  # what the delta brought that a flush covers stays dead
+        if self.marks:
+            mark = self.marks.get(ref[0])
+            if mark is not None:
+                store.drop_older(mark.ts)  # what the delta brought that a flush covers stays dead
         self.seen.merge(entry.crdt.store.ctx)
-        self.put(ref, state, entry.ts)
+        if state.ts is None or entry.ts > state.ts:
+            state.ts = entry.ts
+        self._dirty.add(ref)
+        self._gc.add(ref)
         return changed
 
     def remove(self, ref: Ref) -> None:
