@@ -42,7 +42,6 @@ from crdt.replication.lattices import decode_bytes, encode_bytes
 from crdt.replication.typed import KeyCRDT
 from crdt.replication.typed.context import Dot, dot_from_json
 from crdt.replication.typed.local import image_of_key, local_write
-from crdt.replication.typed.register import text_of
 from nodes.core import DurableStore
 from nodes.kv_engine import CasOutcome, EngineError, kv_txn
 from protocol.replies import ErrorReply
@@ -51,8 +50,6 @@ __all__ = [
     "DATABASES_MAX", "ENTRY_RECORD", "FLOOR_RECORD", "MARK_RECORD", "Stamped", "TypedKeyspace",
     "entries_from_json", "entries_to_json", "marks_from_json", "marks_to_json",
 ]
-
-_STRING = ("string", b"")
 
 #: Databases a peer may name (Redis's own ceiling for ``databases`` is far above any real use).
 DATABASES_MAX: Final[int] = 1 << 16
@@ -338,11 +335,6 @@ class TypedKeyspace:
             for ref in refs:
                 db = self.engine.dbs[ref[0]]
                 state = table.get(ref)
-                if state is not None:
-                    entries = state.crdt.store.entries
-                    if len(entries) == 1 and _STRING in entries:  # a string without a TTL
-                        db.set(ref[1], text_of(entries[_STRING]), now_ms)  # type: ignore[arg-type]
-                        continue
                 image = None if state is None else image_of_key(state.crdt, now_ms)
                 if image is None:
                     db.delete(ref[1])

@@ -62,12 +62,11 @@ from crdt.replication.clocks import Timestamp
 from crdt.replication.images import Image
 from crdt.replication.typed.context import Add, Assign, Dot, DotStore, Value, newest_assign
 from crdt.replication.typed.key import KeyCRDT
-from crdt.replication.typed.register import score_of, text_of
+from crdt.replication.typed.register import STRING_KEY, score_of, text_of
 from crdt.replication.typed.rlist import Position, RList, between
 
 __all__ = ["contents_of", "image_of_key", "join_delta", "local_write"]
 
-_STRING = ("string", b"")
 _TEXT_TYPES = (bytes, bytearray, int)
 
 
@@ -95,6 +94,9 @@ def contents_of(value: Any) -> tuple[str, Any]:
 def image_of_key(state: KeyCRDT, now_ms: int | None = None) -> Image | None:
     """What the engine must hold for a key state: an `Image` (canonical contents and TTL), or None
     when the key holds nothing (or, given ``now_ms``, its TTL has passed)."""
+    entries = state.store.entries
+    if len(entries) == 1 and STRING_KEY in entries:  # the usual key: a string without a TTL
+        return Image("string", text_of(entries[STRING_KEY]), None)
     read = state.read()
     if read is None:
         return None
@@ -248,11 +250,11 @@ def local_write(state: KeyCRDT, value: Any, expire_at: int | None, now_ms: int, 
     """
     if expire_at is None and not incremented and type(value) in _TEXT_TYPES:
         entries = state.store.entries
-        if not entries or (len(entries) == 1 and _STRING in entries):
+        if not entries or (len(entries) == 1 and STRING_KEY in entries):
             # The usual SET: a string without a TTL over a string without one (or nothing):
             # what the general path below does, without its checks.
             text = value if type(value) is bytes else string_bytes(value)
-            return KeyCRDT(state.store.write(_STRING, dot(), Assign(ts, text)))  # type: ignore[arg-type]
+            return KeyCRDT(state.store.write(STRING_KEY, dot(), Assign(ts, text)))  # type: ignore[arg-type]
     w = _Writer(state, dot, ts)
     old_expiry = state.expire_at()
     if state.type() is not None and old_expiry is not None and now_ms > old_expiry:
@@ -265,15 +267,15 @@ def local_write(state: KeyCRDT, value: Any, expire_at: int | None, now_ms: int, 
     w.take(state.claim(kind))
     store = state.store
     if kind == "string":
-        dots = store.dots_of(_STRING)
+        dots = store.dots_of(STRING_KEY)
         amount = _increment(new, dots) if dots and None in incremented else None
         if None in incremented and not dots:
             amount = _exact(new)
         if amount is not None:
             if amount != 0 or not dots:  # INCRBY k 0 on a missing key creates it
-                w.add(_STRING, amount)
+                w.add(STRING_KEY, amount)
         else:
-            w.assign(_STRING, bytes(new))
+            w.assign(STRING_KEY, bytes(new))
     elif kind == "set":
         old = {inner for (t, inner) in store.entries if t == "set"}
         for member in sorted((new - old) | (new & set(touched))):

@@ -40,9 +40,10 @@ from crdt.replication.clocks import Timestamp
 from crdt.replication.typed.base import Typed
 from crdt.replication.typed.context import Add, Amount, Assign, Dot, Value, newest_assign
 
-__all__ = ["CounterRegister", "score_of", "text_of"]
+__all__ = ["STRING_KEY", "CounterRegister", "score_of", "text_of"]
 
-_KEY: Final = ("string", b"")
+#: The dot-store key of a string's value (its tag and an empty inner key).
+STRING_KEY: Final = ("string", b"")
 
 
 def text_of(dots: Mapping[Dot, Value]) -> bytes | None:
@@ -106,7 +107,7 @@ class CounterRegister(Typed):
         Returns:
             The delta.
         """
-        return self._wrap(self.store.write(_KEY, dot, Assign(ts, bytes(text))))
+        return self._wrap(self.store.write(STRING_KEY, dot, Assign(ts, bytes(text))))
 
     def increment(self, amount: int | Fraction, dot: Dot, ts: Timestamp) -> CounterRegister:
         """INCRBY (an int) or INCRBYFLOAT (the increment as `parse_long_double` read it).
@@ -115,12 +116,12 @@ class CounterRegister(Typed):
             The delta.
         """
         assert isinstance(amount, int | Fraction) and not isinstance(amount, bool), amount
-        return self._wrap(self.store.write(_KEY, dot, Add(amount, dot[1], ts), replace=False))
+        return self._wrap(self.store.write(STRING_KEY, dot, Add(amount, dot[1], ts), replace=False))
 
     def delete(self) -> CounterRegister:
         """Observed-remove of the whole value (a concurrent write survives)."""
-        return self._wrap(self.store.remove([_KEY]))
+        return self._wrap(self.store.remove([STRING_KEY]))
 
     def text(self) -> bytes | None:
         """GET: the text, or None when absent."""
-        return text_of(self.store.dots_of(_KEY))
+        return text_of(self.store.dots_of(STRING_KEY))
