@@ -12,7 +12,10 @@ it; this module only moves things between three parties:
   (after at most 16 poll batches) the server calls
   `Replication.after_batch`: the keyspace stamps what was written
   (`TypedKeyspace.stamp`), the handler turns it into one delta (eventual) or
-  one causal write (causal), and the messages go to the transport. So all
+  one causal write (causal), and the messages go to the transport; under
+  load at most once per `REPLICATE_WINDOW_MS` (batches stamped sooner wait
+  for the window's end and leave together, before any peer message is
+  handled). So all
   writes of one command, one EXEC, or one batch of commands travel together,
   and a client's reply never waits for its peers (eventual and causal
   modes answer locally, as the modes promise).
@@ -63,6 +66,7 @@ from nodes.peer_auth import PeerConfig
 from nodes.peers import PeerTransport
 from nodes.replicated import ReplicatedConfig, make_kv
 from nodes.stdio import wall_ms
+from nodes.typed_keyspace import Stamped
 from protocol.maelstrom_json import MalformedMessage, Message, decode_obj
 from protocol.replies import ErrorReply
 
@@ -78,6 +82,11 @@ MESSAGES_PER_TURN: Final[int] = 256
 DRIVER_ID: Final[str] = "gyre-serve"
 #: Eventual and causal modes with --dir: how often the log is fsynced.
 SYNC_INTERVAL_S: Final[float] = 1.0
+#: Eventual and causal modes: the shortest gap between two replicated messages. Batches stamped
+#: sooner are sent together at the end of the window (`Replication.after_batch`): under load a
+#: peer handles one message per window instead of one per poll batch (its cost is mostly per
+#: message: the read, the decode, a turn of its loop), and lag grows by at most this much.
+REPLICATE_WINDOW_MS: Final[int] = 2
 #: Body type of several messages to one peer sent as one (see `Replication._emit`).
 BUNDLE_TYPE: Final[str] = "gyre_bundle"
 #: The garbage-collector thresholds of a replicated server (Python's default is 700, 10, 10).
@@ -176,6 +185,9 @@ class Replication:
         self._synced = trio.Event()  # set once a peer answered the sync request
         self.loaded_at_ms: int | None = None
         self.batches_replicated = 0
+        self._replicated_at_ms = 0  # when local writes were last stamped and sent (eventual, causal)
+        self._replicate_due_ms: int | None = None  # stamped writes wait for the window's end (timer task)
+        self._unsent: Stamped | None = None  # the window's stamped writes, not sent yet
         self.strong = options.mode == "strong"
         self._kick = False  # strong: commands were submitted; the core's next tick starts their rounds
         self._phase_requests: frozenset[str] = frozenset()
@@ -206,8 +218,15 @@ class Replication:
 
     # -- the RESP side (called by RespServer) -------------------------------------------------
 
-    def after_batch(self, now_ms: int) -> None:
-        """Replicate what the commands of a poll batch (or an expiry cycle) wrote."""
+    def after_batch(self, now_ms: int, *, force: bool = False) -> None:
+        """Stamp what the commands of a poll batch (or an expiry cycle) wrote, and replicate it.
+
+        Eventual and causal modes stamp every batch at once (so what one batch wrote
+        stays one unit, as the typed rules need) but send at most once per
+        `REPLICATE_WINDOW_MS`: batches stamped within the window wait for its end
+        (the timer task calls back with ``force``) and go as one delta or causal
+        write. ``force`` sends at once (before a peer's message is handled).
+        """
         if self.strong:
             if self._kick:  # start the rounds of the commands submitted meanwhile
                 self._kick = False
@@ -220,13 +239,28 @@ class Replication:
                     delta = {}
                 delta[db.index] = db.delta
                 db.delta = []
-        if delta is None:
+        if delta is not None:
+            stamped = self.kv.keyspace.stamp(delta, now_ms)
+            if stamped:
+                unsent = self._unsent
+                if unsent is None:
+                    self._unsent = stamped
+                else:
+                    unsent.entries.extend(stamped.entries)
+                    unsent.marks.update(stamped.marks)
+                self.batches_replicated += 1
+        if self._unsent is None:
             return
-        stamped = self.kv.keyspace.stamp(delta, now_ms)
-        if stamped:
-            self.kv.replicate(stamped)
-            self.batches_replicated += 1
+        if force or now_ms - self._replicated_at_ms >= REPLICATE_WINDOW_MS:
+            unsent, self._unsent = self._unsent, None
+            self._replicate_due_ms = None
+            self._replicated_at_ms = now_ms
+            self.kv.replicate(unsent)
             self._emit(self.core.drain())
+        elif self._replicate_due_ms is None:
+            self._replicate_due_ms = due = self._replicated_at_ms + REPLICATE_WINDOW_MS
+            if self._sleep_until_ms is None or due < self._sleep_until_ms:
+                self._wake.set()
 
     def _route(self, argv: list[bytes], session: Any) -> Any:
         """Strong mode's `Engine.router`: a single-key command becomes a round, answered later."""
@@ -301,7 +335,7 @@ class Replication:
         inbox = self.inbox
         async for msg in inbox:
             now = self.clock()
-            self.after_batch(now)  # local writes not stamped yet go first (blocked clients served late)
+            self.after_batch(now, force=True)  # local writes not stamped yet go first (blocked clients served late)
             out = self._handle(msg, now)
             for _ in range(MESSAGES_PER_TURN - 1):
                 try:
@@ -318,7 +352,11 @@ class Replication:
         core = self.core
         while True:
             self._wake = trio.Event()
-            deadline = self._sleep_until_ms = core.next_deadline_ms()
+            deadline = core.next_deadline_ms()
+            due = self._replicate_due_ms
+            if due is not None and (deadline is None or due < deadline):
+                deadline = due
+            self._sleep_until_ms = deadline
             if deadline is None:
                 await self._wake.wait()
                 continue
@@ -328,7 +366,12 @@ class Replication:
                     await self._wake.wait()
                 continue
             self._sleep_until_ms = None
-            self._emit(core.tick(self.clock()))
+            now = self.clock()
+            if self._replicate_due_ms is not None:
+                self.after_batch(now, force=True)
+            core_due = core.next_deadline_ms()
+            if core_due is not None and core_due <= now:
+                self._emit(core.tick(now))
 
     def _handle(self, msg: Message, now_ms: int) -> list[Message]:
         """Feed one peer message to the core; a bundle is fed message by message."""
