@@ -24,43 +24,48 @@ own entries once it answered the request; every proposer drops entries
 its deadline), so the table stays as small as the number of requests in
 flight.
 
-One-round-trip rounds (the paper's 1RTT optimisation, section 2.2.1): an
-accept may carry ``next``, a fresh ballot of the same proposer above the
-accept's own. An acceptor that accepts ``(b, state)`` then also promises
-``next`` in the same step (`Acceptor.accept`), and its ack reports the
-ballot it promised. When a majority's acks report exactly ``next``
-(`Round.next_granted`), each of them, at the moment it answered, had
-accepted ``(b, state)`` and promised ``next``: that is a complete phase 1
-for ``next`` whose highest accepted state is the proposer's own ``state``.
-So the key's next round on this proposer may skip prepare and send
-``accept(next, f(state))`` at once (`Round.warm`). Why this is safe:
+Steady state, one round trip and pipelining (Multi-Paxos's stable leader,
+applied to one register): after a prepare at ballot ``b`` a proposer may send
+a *chain* of accepts at ``b``, ``(b, 1, v1)``, ``(b, 2, v2)``, ..., where
+``v1`` is the change function applied to the adopted state and each
+``v(i+1)`` the change function applied to ``vi``. An accepted state is named
+by ``(ballot, seq)`` and ordered by that pair; a promise still names a ballot
+only. So the key's next round on a proposer whose last round committed goes
+straight to accept at ``(b, seq + 1)`` (no prepare: one round trip), and a
+proposer may send ``(b, i + 1)`` before ``(b, i)`` committed (several accepts
+in flight on one key). Why this is safe:
 
-* It is ordinary Paxos: a ballot's accept goes out only after a majority
-  promised that ballot, reporting their accepted states, and the proposal
-  is derived from the highest of them. Only the message carrying the
-  promise changed. ``next`` comes from the durable ballot counter, so it is
-  never used for another value, never by a fallback round, and never by
-  another node (ballots end in the node id).
-* Anything that happened since is caught by the acceptors: a ballot above
-  ``next`` prepared or accepted anywhere in that majority raised its
-  promise, so it nacks our accept at ``next``; a ballot between ``b`` and
-  ``next`` is nacked by every acceptor that promised ``next`` (and one that
-  accepted it first nacked our ``b``, so it is not in the granting
-  majority). A majority that still acks ``next`` therefore holds no state
-  newer than ours, exactly as a fresh prepare would have shown.
-* A nack sends the proposer back to a full round at a fresh ballot above
-  every ballot it saw; the warm ballot is dropped on any failure and on a
-  restart (it lives in memory only; the promises acceptors made for it are
-  durable like any promise, and a promise nobody uses is harmless).
-* An accept repeated after its acceptor promised ``next`` is acked again
-  (a ballot carries one value, so ``accepted == b`` means this state); a
-  stale accept below the promise of anyone else is nacked as before.
+* ``v1`` is ordinary Paxos: a majority promised ``b`` and reported their
+  accepted states, and ``v1`` extends the highest of them, hence every state
+  chosen at a lower ballot. Every later ``vi`` extends ``v1``, and ``vj``
+  extends ``vi`` for ``j > i``: nothing accepted at ``b`` ever forks, so a
+  state chosen at ``(b, i)`` is contained in every state accepted at
+  ``(b, j >= i)``, and a later prepare, which adopts the highest ``(ballot,
+  seq)`` of a majority, adopts a state that contains it.
+* A proposer never sends two states with one ``(b, seq)``, and once any
+  round of the chain fails (a nack, or an abandon) it drops the whole chain
+  and prepares at a fresh ballot: ``b`` is never used again. A restarted
+  proposer never reuses a ballot (the durable counter).
+* An acceptor accepts ``(b, seq)`` when ``b`` is at least its promise and the
+  pair is above what it accepted; a pair at or below an accepted ``(b, s)``
+  of the same ballot is acked without change (the acceptor holds that state
+  or a later one of the same chain, which contains it), also after it
+  promised a higher ballot to someone else. Anything else is nacked. So an
+  ack of ``(b, j)`` also means ``(b, i)`` for ``i <= j``: a majority acking
+  ``(b, j)`` commits every round of the chain up to ``j`` (answers are
+  given in chain order).
+* Another proposer's prepare above ``b`` reaches a majority only by
+  promising above ``b`` there; every later accept of the chain is nacked by
+  those acceptors, so the chain cannot overwrite what that proposer adopts.
 
 The change function of a round is the batch of requests a node has queued
 for the key, applied in arrival order through the Redis engine
 (`apply_batch`: GET/SET/compare-and-set on a scratch key holding the current
 value), so "the change function is the command applied to the current
 value". Every request of the batch takes effect at the round's commit.
+A pipelined round's change function runs on the state the round before it
+proposed (not yet committed): if that round fails, the later one fails with
+it and their requests are retried, which the done table makes safe.
 """
 
 from __future__ import annotations
@@ -274,6 +279,7 @@ class AcceptorSlot:
     promised: Ballot = ZERO_BALLOT
     accepted: Ballot = ZERO_BALLOT
     state: RegState = field(default_factory=RegState)
+    seq: int = 0  # the accepted state's place in its ballot's chain (module doc)
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +290,7 @@ class Promise:
     promised: Ballot
     accepted: Ballot
     state: RegState
+    seq: int = 0  # the accepted state's place in its ballot's chain
 
 
 class Acceptor:
@@ -308,30 +315,28 @@ class Acceptor:
         s = self.slot(key)
         if ballot >= s.promised:
             s.promised = ballot
-            return Promise(True, ballot, s.accepted, s.state)
-        return Promise(False, s.promised, s.accepted, s.state)
+            return Promise(True, ballot, s.accepted, s.state, s.seq)
+        return Promise(False, s.promised, s.accepted, s.state, s.seq)
 
-    def accept(self, key: str, ballot: Ballot, state: RegState,
-               next_ballot: Ballot | None = None) -> tuple[bool, Ballot]:
-        """Accept ``state`` at ``ballot`` unless a higher ballot was promised.
+    def accept(self, key: str, ballot: Ballot, state: RegState, seq: int = 1) -> tuple[bool, Ballot]:
+        """Accept ``state`` as ``(ballot, seq)`` of its ballot's chain unless a higher ballot was promised.
 
-        With ``next_ballot`` (above ``ballot``), an acceptor that accepts also
-        promises ``next_ballot`` in the same step: the piggybacked prepare of
-        the 1RTT path (module doc). An accept repeated after the acceptor
-        moved on to that promise is acked again (``accepted == ballot``: a
-        ballot carries one value only), so a lost ack costs no spurious nack.
+        A pair at or below what the acceptor accepted of the same ballot is
+        acked without change: it holds that state or a later one of the same
+        chain (module doc), also after it promised a higher ballot since, so
+        a repeated accept or a lost ack costs no spurious nack.
 
         Returns:
             ``(accepted, promised ballot after the call)``.
         """
         s = self.slot(key)
+        if ballot == s.accepted and seq <= s.seq and ballot != ZERO_BALLOT:
+            return True, s.promised
         if ballot >= s.promised:
-            s.accepted = ballot
+            s.accepted = s.promised = ballot
+            s.seq = seq
             s.state = state
-            s.promised = ballot if next_ballot is None or next_ballot <= ballot else next_ballot
-            return True, s.promised
-        if ballot == s.accepted and ballot != ZERO_BALLOT:
-            return True, s.promised
+            return True, ballot
         return False, s.promised
 
 
@@ -472,7 +477,8 @@ def _slot_setters(cls: type, *names: str) -> tuple[Any, ...]:
 _R_CODE, _R_TEXT, _R_VALUE = _slot_setters(Result, "code", "text", "value")
 _E_RID, _E_ORIGIN, _E_EXPIRES, _E_RESULT = _slot_setters(DoneEntry, "rid", "origin", "expires_ms", "result")
 _S_VALUE, _S_DONE, _S_WIRE = _slot_setters(RegState, "value", "done", "_wire")
-_P_OK, _P_PROMISED, _P_ACCEPTED, _P_STATE = _slot_setters(Promise, "ok", "promised", "accepted", "state")
+_P_OK, _P_PROMISED, _P_ACCEPTED, _P_STATE, _P_SEQ = _slot_setters(Promise, "ok", "promised", "accepted", "state",
+                                                                  "seq")
 
 
 def _result_init(self: Result, code: int | None = None, text: str | None = None,
@@ -496,11 +502,13 @@ def _state_init(self: RegState, value: bytes | Image | None = None, done: tuple[
     _S_WIRE(self, _wire)
 
 
-def _promise_init(self: Promise, ok: bool, promised: Ballot, accepted: Ballot, state: RegState) -> None:
+def _promise_init(self: Promise, ok: bool, promised: Ballot, accepted: Ballot, state: RegState,
+                  seq: int = 0) -> None:
     _P_OK(self, ok)
     _P_PROMISED(self, promised)
     _P_ACCEPTED(self, accepted)
     _P_STATE(self, state)
+    _P_SEQ(self, seq)
 
 
 Result.__init__ = _result_init  # type: ignore[method-assign]
@@ -529,50 +537,44 @@ class Outcome(enum.Enum):
 
 
 class Round:
-    """One proposer attempt at one ballot (pure; the caller sends and delivers).
+    """One proposer attempt at one ``(ballot, seq)`` of a chain (pure; the caller sends and delivers).
 
     Args:
-        ballot: this attempt's ballot, unique to it.
+        ballot: the chain's ballot, unique to this proposer.
         acceptors: every node id (self included).
+        seq: the round's place in the chain (1 for the round that prepares).
+        adopted: the state a chained round starts from (`chained`): the
+            state of the chain's round before it; None for a round that prepares.
     """
 
-    def __init__(self, ballot: Ballot, acceptors: Sequence[str], *, next_ballot: Ballot | None = None,
+    def __init__(self, ballot: Ballot, acceptors: Sequence[str], *, seq: int = 1,
                  adopted: RegState | None = None) -> None:
         assert acceptors
-        assert next_ballot is None or next_ballot > ballot, (ballot, next_ballot)
+        assert seq >= 1 and (seq == 1 or adopted is not None), (seq, adopted)
         self.ballot = ballot
+        self.seq = seq
         self.acceptors = tuple(sorted(acceptors))
         self.quorum = len(self.acceptors) // 2 + 1
         self.phase = Phase.PREPARE
-        self.promises: dict[str, tuple[Ballot, RegState]] = {}
+        self.promises: dict[str, tuple[tuple[Ballot, int], RegState]] = {}
         self.acks: set[str] = set()
         self.nacks: dict[str, Ballot] = {}
         self.proposal: RegState | None = None
         self.accept_sent = False
-        #: The ballot every accept of this round asks its acceptor to promise next (None: no 1RTT).
-        self.next_ballot = next_ballot
-        #: Acceptors whose ack said they promised exactly ``next_ballot`` (their accepted is ours).
-        self.next_promised: set[str] = set()
-        #: The state a 1RTT round starts from: its phase 1 was the previous round's accept.
+        #: The state a chained round starts from: its phase 1 was the chain's prepare.
         self.adopted = adopted
 
     @classmethod
-    def warm(cls, ballot: Ballot, acceptors: Sequence[str], adopted: RegState, *,
-             next_ballot: Ballot | None = None) -> Round:
-        """A 1RTT round: a majority promised ``ballot`` when it accepted ``adopted`` (`next_granted`),
-        so the round is prepared already; call `start_accept` at once."""
-        return cls(ballot, acceptors, next_ballot=next_ballot, adopted=adopted)
+    def chained(cls, ballot: Ballot, seq: int, acceptors: Sequence[str], adopted: RegState) -> Round:
+        """The round ``(ballot, seq)`` after a round of the same chain that proposed ``adopted``
+        (committed or still in flight, module doc): prepared already, call `start_accept` at once."""
+        assert seq > 1, seq
+        return cls(ballot, acceptors, seq=seq, adopted=adopted)
 
     @property
     def prepared(self) -> bool:
-        """A majority promised this round's ballot (answers to prepare, or the previous round's accept)."""
+        """A majority promised this round's ballot (answers to prepare, or the chain's prepare)."""
         return self.adopted is not None or len(self.promises) >= self.quorum
-
-    @property
-    def next_granted(self) -> bool:
-        """A committed round whose acks carried a majority's promise of ``next_ballot``, made when
-        they accepted this round's proposal: the key's next round may skip prepare (module doc)."""
-        return self.phase is Phase.COMMITTED and len(self.next_promised) >= self.quorum
 
     @property
     def highest_seen(self) -> Ballot:
@@ -605,13 +607,13 @@ class Round:
             return Outcome.WAIT
         if not promise.ok:
             return self._nack(acceptor, promise.promised)
-        self.promises[acceptor] = (promise.accepted, promise.state)
+        self.promises[acceptor] = ((promise.accepted, promise.seq), promise.state)
         if len(self.promises) >= self.quorum:
             return Outcome.PREPARED
         return Outcome.WAIT
 
     def current(self) -> RegState:
-        """The adopted state: the highest-ballot accepted state among the promises."""
+        """The adopted state: the highest ``(ballot, seq)`` accepted state among the promises."""
         if self.adopted is not None:
             return self.adopted
         assert len(self.promises) >= self.quorum
@@ -627,15 +629,13 @@ class Round:
         self.accept_sent = True
 
     def on_accepted(self, acceptor: str, ballot: Ballot, ok: bool, promised: Ballot) -> Outcome:
-        """Count one answer to this round's accept."""
+        """Count one answer to this round's accept (the caller matched its ``seq``)."""
         if (self.phase is not Phase.ACCEPT or ballot != self.ballot or acceptor not in self.acceptors
                 or acceptor in self.acks or acceptor in self.nacks):
             return Outcome.WAIT
         if not ok:
             return self._nack(acceptor, promised)
         self.acks.add(acceptor)
-        if promised == self.next_ballot:
-            self.next_promised.add(acceptor)
         if len(self.acks) >= self.quorum:
             self.phase = Phase.COMMITTED
             return Outcome.COMMITTED

@@ -466,6 +466,7 @@ class Replication:
             st = kv.stats
             return lines + [
                 f"gyre_paxos_rounds:{st.rounds}", f"gyre_paxos_warm_rounds:{st.warm_rounds}",
+                f"gyre_paxos_pipelined_rounds:{st.pipelined_rounds}",
                 f"gyre_paxos_committed:{st.committed}",
                 f"gyre_paxos_rejected:{st.rejected}", f"gyre_paxos_resends:{st.resends}",
                 f"gyre_paxos_definite_failures:{st.definite_failures}",

@@ -13,17 +13,23 @@ them to a `NodeCore`. Every node is an acceptor (``paxos_prepare`` and
   everything below: acceptor, rounds, batching, done table, durable
   records, resend, backoff and deadlines; only the change function and the
   way an answer leaves differ.
-* A key runs at most one round at a time on this node. A round takes every
-  queued op (a batch), prepares at a fresh ballot ``(counter, node_id)``,
-  adopts the highest accepted state of a majority of promises, applies the
-  batch to it in arrival order (`apply_batch`, or `apply_commands` for a
-  RESP key, both through the Redis engine) and
-  sends the result in ``accept``. A majority of acks commits the round and
-  every op in it is answered with its result; ops that arrived meanwhile
-  start the next round at once. A read is a full round too (it writes back
-  the state it adopted), so it is linearizable without clock assumptions.
-  Once a round committed with its acceptors' promise of the next ballot,
-  the key's next round on this node skips prepare (1RTT, `nodes.caspaxos`).
+* A round takes every queued op (a batch), prepares at a fresh ballot
+  ``(counter, node_id)``, adopts the highest accepted state of a majority of
+  promises, applies the batch to it in arrival order (`apply_batch`, or
+  `apply_commands` for a RESP key, both through the Redis engine) and sends
+  the result in ``accept``. A majority of acks commits the round and every
+  op in it is answered with its result. A read is a full round too (it
+  writes back the state it adopted), so it is linearizable without clock
+  assumptions.
+* The rounds of a key on this node form a chain at one ballot
+  (`nodes.caspaxos`): once a round committed, the key's next round goes
+  straight to accept at ``(ballot, seq + 1)`` on the state it committed (one
+  round trip), and ops that arrive while a round's accept is in flight are
+  proposed at once in a round chained to it, on the state it proposed
+  (pipelining, up to ``pipeline_depth`` rounds in flight on a key). An ack
+  of a later round commits the earlier ones too; answers go in chain order.
+  Any failure drops the whole chain: its ops are retried in a full round at
+  a fresh ballot.
 * This node's own acceptor answers by a direct call; the others get an
   item in a one-way message (every item for one peer and kind in a turn
   goes in one message, answered by one message: per-message work is paid
@@ -55,14 +61,13 @@ before the answer leaves. The ballot counter is reserved in blocks:
 ``paxos/counter`` holds the highest counter this node may use
 (`BALLOT_BLOCK` past the one that needed it), written when a new ballot
 passes it, and a restarted proposer starts above it, so it never reuses a
-ballot with another value. A slot record holds the promise piggybacked on
-an accept too (1RTT), and the piggybacked ballot comes from the reserved
-counter. A restarted node reads both back at init. So a phase request
+ballot with another value. A slot record also holds the accepted state's
+place in its ballot's chain (``seq``). A restarted node reads both back at init. So a phase request
 (prepare, accept) depends on no durable write but a new reservation:
 a server driver may send the requests of a turn before it syncs the turn's
 records, unless ``reserved_this_turn`` (the acceptor's answers, which
 depend on the slot records, always wait for the sync). Everything else (queued requests,
-rounds, warm ballots, the round-trip estimate) is lost with the process,
+rounds, chains, the round-trip estimate) is lost with the process,
 which only costs availability: a client whose request died with it sees a
 timeout (indefinite). A store that keeps nothing (`VolatileStore`, ``gyre
 serve --volatile``) gets no slot records (not even encoded).
@@ -104,6 +109,7 @@ from nodes.caspaxos import (
     ballot_to_wire,
 )
 from nodes.core import Field, Kind, NodeCore, Rpc, Timer
+from nodes.json_registers import JSON_PREFIX, Step, apply_json_ops, json_op
 from nodes.kv_engine import EngineError, json_bytes
 from nodes.strong_commands import (
     CommandScratch,
@@ -116,7 +122,6 @@ from nodes.strong_commands import (
     parse_resp_key,
     resp_key,
 )
-from nodes.json_registers import JSON_PREFIX, Step, apply_json_ops, json_op
 from nodes.strong_kafka import COMMIT_PREFIX, LOG_PREFIX, commit_step, log_step
 from nodes.strong_txn import TXN_REGISTER, txn_step
 from nodes.workload_handlers import CAS, KV_READ, TXN, WRITE, txn_problem
@@ -134,9 +139,9 @@ log = logging.getLogger("gyre.node")
 # is its canonical JSON text (or a RESP register name), the state `RegState.to_wire`, a ballot
 # ``[counter, node]``:
 #   paxos_prepare    items [key, ballot]
-#   paxos_prepare_ok items [key, ballot, ok, promised, accepted, state]
-#   paxos_accept     items [key, ballot, state, next ballot or null (the 1RTT promise)]
-#   paxos_accept_ok  items [key, ballot, ok, promised]
+#   paxos_prepare_ok items [key, ballot, ok, promised, accepted, state, accepted seq]
+#   paxos_accept     items [key, ballot, state, seq] (seq: the state's place in the ballot's chain)
+#   paxos_accept_ok  items [key, ballot, ok, promised, seq]
 PAXOS_PREPARE: Final = Rpc("paxos_prepare", fields=(Field("items", Kind.LIST),))
 PAXOS_PREPARE_OK: Final = Rpc("paxos_prepare_ok", fields=(Field("items", Kind.LIST),))
 PAXOS_ACCEPT: Final = Rpc("paxos_accept", fields=(Field("items", Kind.LIST),))
@@ -164,6 +169,8 @@ BACKOFF_CAP_MS: Final[int] = 200
 DONE_GC_MARGIN_MS: Final[int] = 10_000
 #: Weight of a new round-trip sample in the smoothed estimate (as TCP's SRTT, 1/8).
 RTT_GAIN: Final[float] = 0.125
+#: Rounds a key may have in flight at once (one prepare or accept, then chained accepts, `_extend`).
+PIPELINE_DEPTH: Final[int] = 3
 #: BUGGIFY ``strong.delay-reply``: an acceptor's answer leaves up to this much later.
 BUGGIFY_REPLY_DELAY_MS: Final[int] = 200
 #: Durable record names.
@@ -175,9 +182,9 @@ BALLOT_BLOCK: Final[int] = 1024
 _SPECS: Final = {OpKind.READ: KV_READ, OpKind.WRITE: WRITE, OpKind.CAS: CAS}
 
 
-def _slot_record(promised: Ballot, accepted: Ballot, state: RegState) -> list[object]:
+def _slot_record(promised: Ballot, accepted: Ballot, state: RegState, seq: int) -> list[object]:
     """The durable record of an acceptor slot (``paxos/slot/<key>``)."""
-    return [ballot_to_wire(promised), ballot_to_wire(accepted), state.to_wire()]
+    return [ballot_to_wire(promised), ballot_to_wire(accepted), state.to_wire(), seq]
 
 
 def _json_step(register: str) -> Step | None:
@@ -211,28 +218,39 @@ class _Request:
     on_result: Callable[[Result], None] | None = None  # a JSON op's result goes here
     proposed: bool = False  # an accept carrying it was sent: failure is indefinite from now on
     answered: bool = False
+    in_flight: bool = False  # in the batch of a round of the key's chain still in flight
     timer: Timer | None = None
+
+
+@dataclass(eq=False, slots=True)
+class _Flight:
+    """One round of a key's chain in flight: a prepare then an accept, or (chained) an accept only."""
+
+    round: Round
+    batch: list[_Request] = field(default_factory=list)  # the ops of the round's accept
+    results: dict[str, Result] = field(default_factory=dict)  # their results, if the accept commits
+    sent_at: dict[str, int] = field(default_factory=dict)  # acceptor -> when this phase last asked it
+    phase_at: int = 0  # when the round's current phase was first sent
 
 
 @dataclass(slots=True)
 class _KeyProposer:
     key: str  # canonical JSON text, or a RESP key's register name
     command_key: bytes | None = None  # the Redis key of a RESP register (None: lin-kv)
-    queue: list[_Request] = field(default_factory=list)
-    round: Round | None = None
-    batch: list[_Request] = field(default_factory=list)  # the ops of the round's accept
-    results: dict[str, Result] = field(default_factory=dict)  # their results, if the accept commits
-    sent_at: dict[str, int] = field(default_factory=dict)  # acceptor -> when this phase last asked it
+    queue: list[_Request] = field(default_factory=list)  # every request not answered yet, in order
+    # The chain's rounds in flight, oldest first (`nodes.caspaxos`): at most one prepares (the
+    # first); the others are accepts at the same ballot, each proposing the change of its batch
+    # applied to the state the round before it proposed. Empty: no round on the key.
+    flights: list[_Flight] = field(default_factory=list)
     resend: Timer | None = None
     backoff: Timer | None = None
+    kicked: bool = False  # waiting in `StrongKv._kicked` for the next tick
     failures: int = 0
-    # The ballot a majority promised when it accepted ``state`` in this node's last committed round
-    # on the key: the next round may go straight to accept (1RTT, `nodes.caspaxos`). None: prepare.
-    warm: tuple[Ballot, RegState] | None = None
-    wire: list[object] | None = None  # the round's ballot, as sent
-    phase_at: int = 0  # when the round's current phase was first sent
+    # The chain's last committed ``(ballot, seq, state)`` once no round is in flight: the key's next
+    # round goes straight to accept at ``(ballot, seq + 1)``. None: the next round prepares.
+    warm: tuple[Ballot, int, RegState] | None = None
+    wire: list[object] | None = None  # the chain's ballot, as sent
     resend_from: int = 0  # when the pending resend timer was armed
-    next_wire: list[object] | None = None  # its piggybacked next ballot, as sent
 
 
 @dataclass(slots=True)
@@ -240,7 +258,8 @@ class StrongStats:
     """Counters for logs and tests."""
 
     rounds: int = 0
-    warm_rounds: int = 0  # rounds that skipped prepare (1RTT)
+    warm_rounds: int = 0  # rounds that skipped prepare (chained: one round trip)
+    pipelined_rounds: int = 0  # chained rounds started while an earlier round of the key was in flight
     committed: int = 0
     rejected: int = 0
     resends: int = 0
@@ -261,13 +280,16 @@ class StrongKv:
             (`CommandScratch`); default: ``engine``'s, else a fresh one.
         resend_initial_ms: resend period before any round trip was measured.
         backoff_cap_ms: longest backoff after a lost duel.
+        pipeline_depth: how many rounds a key may have in flight at once (1: no pipelining).
         gc_margin_ms: how long past its expiry a done entry is kept.
     """
 
     def __init__(self, rpc_timeout_ms: int = REQUEST_TIMEOUT_MS, *, engine: Engine | None = None,
                  resend_initial_ms: int = RESEND_INITIAL_MS, backoff_cap_ms: int = BACKOFF_CAP_MS,
-                 gc_margin_ms: int = DONE_GC_MARGIN_MS, config: Config | None = None) -> None:
-        assert rpc_timeout_ms > 0 and resend_initial_ms > 0 and backoff_cap_ms > 0
+                 gc_margin_ms: int = DONE_GC_MARGIN_MS, config: Config | None = None,
+                 pipeline_depth: int = PIPELINE_DEPTH) -> None:
+        assert rpc_timeout_ms > 0 and resend_initial_ms > 0 and backoff_cap_ms > 0 and pipeline_depth >= 1
+        self.pipeline_depth = pipeline_depth
         self.request_timeout_ms = rpc_timeout_ms
         self.engine = engine
         self.session = None if engine is None else engine.open_session(0, addr="strong")
@@ -332,9 +354,11 @@ class StrongKv:
         """Read back what a previous life of this node wrote (nothing on a first start)."""
         self.counter = self.reserved = max(self.counter, int(node.durable.get(DURABLE_COUNTER, 0)))
         restored = 0
-        for name, (promised, accepted, state) in node.durable.items(DURABLE_SLOT):
+        for name, record in node.durable.items(DURABLE_SLOT):
+            promised, accepted, state = record[:3]
+            seq = record[3] if len(record) > 3 else 1  # a record of a version before chains: seq 1
             self.acceptor.slots[name[len(DURABLE_SLOT):]] = AcceptorSlot(
-                ballot_from_wire(promised), ballot_from_wire(accepted), RegState.from_wire(state))
+                ballot_from_wire(promised), ballot_from_wire(accepted), RegState.from_wire(state), seq)
             restored += 1
         if restored or self.counter:
             log.info("restored %d acceptor slots and ballot counter %d", restored, self.counter)
@@ -358,7 +382,7 @@ class StrongKv:
             return
         s = self.acceptor.slots[key]
         # ballots are tuples and the state is frozen: the record is encoded only if it is read
-        self._save(DURABLE_SLOT + key, partial(_slot_record, s.promised, s.accepted, s.state))
+        self._save(DURABLE_SLOT + key, partial(_slot_record, s.promised, s.accepted, s.state, s.seq))
 
     def _prepare_here(self, key: str, ballot: Ballot) -> Promise:
         """This node's acceptor: prepare, and persist the promise before anyone hears of it."""
@@ -369,16 +393,15 @@ class StrongKv:
             self._save_slot(key)
         return p
 
-    def _accept_here(self, key: str, ballot: Ballot, state: RegState,
-                     next_ballot: Ballot | None) -> tuple[bool, Ballot]:
-        """This node's acceptor: accept (and promise ``next_ballot``), and persist the accepted state
-        and the promise before anyone hears of them."""
+    def _accept_here(self, key: str, ballot: Ballot, state: RegState, seq: int) -> tuple[bool, Ballot]:
+        """This node's acceptor: accept ``(ballot, seq)``, and persist the accepted state and the
+        promise before anyone hears of them."""
         slot = self.acceptor.slots.get(key)
-        before = None if slot is None else (slot.promised, slot.accepted)
-        ok, promised = self.acceptor.accept(key, ballot, state, next_ballot)
+        before = None if slot is None else (slot.promised, slot.accepted, slot.seq)
+        ok, promised = self.acceptor.accept(key, ballot, state, seq)
         if ok:
             slot = self.acceptor.slots[key]
-            if (slot.promised, slot.accepted) != before:  # else a repeated accept: nothing changed
+            if (slot.promised, slot.accepted, slot.seq) != before:  # else a repeat: nothing changed
                 self._save_slot(key)
         return ok, promised
 
@@ -425,26 +448,24 @@ class StrongKv:
             self._see(ballot)
             p = self._prepare_here(key, ballot)
             out.append([key, ballot_wire, p.ok, ballot_to_wire(p.promised), ballot_to_wire(p.accepted),
-                        p.state.to_wire()])
+                        p.state.to_wire(), p.seq])
         self._reply(msg, PAXOS_PREPARE_OK, out, now_ms)
 
     def _on_accept(self, msg: Message, now_ms: int) -> None:
         parsed = []
         for item in msg.body["items"]:  # all checked before any is accepted
-            if not isinstance(item, list) or len(item) != 4 or not isinstance(item[0], str):
-                raise ProtocolError(f"an accept item is [key, ballot, state, next], not {item!r:.80}")
+            if (not isinstance(item, list) or len(item) != 4 or not isinstance(item[0], str)
+                    or type(item[3]) is not int or item[3] < 1):
+                raise ProtocolError(f"an accept item is [key, ballot, state, seq >= 1], not {item!r:.80}")
             key = item[0]
             state = RegState.from_wire(item[2])
             check_state(key, state, known=key in self.acceptor.slots)
-            parsed.append((key, ballot_from_wire(item[1]), item[1], state,
-                           None if item[3] is None else ballot_from_wire(item[3])))
+            parsed.append((key, ballot_from_wire(item[1]), item[1], state, item[3]))
         out: list[list[object]] = []
-        for key, ballot, ballot_wire, state, next_ballot in parsed:
-            # Counting the piggybacked ballot too, our own next prepare goes above the proposer's
-            # warm ballot rather than into a nack from it.
-            self._see(ballot if next_ballot is None else max(ballot, next_ballot))
-            ok, promised = self._accept_here(key, ballot, state, next_ballot)
-            out.append([key, ballot_wire, ok, ballot_to_wire(promised)])
+        for key, ballot, ballot_wire, state, seq in parsed:
+            self._see(ballot)
+            ok, promised = self._accept_here(key, ballot, state, seq)
+            out.append([key, ballot_wire, ok, ballot_to_wire(promised), seq])
         self._reply(msg, PAXOS_ACCEPT_OK, out, now_ms)
 
     def _reply(self, msg: Message, spec: Rpc, items: list[list[object]], now_ms: int) -> None:
@@ -530,8 +551,7 @@ class StrongKv:
         req = _Request(msg, op)
         req.timer = node.call_at(expires, lambda t: self._expire(kp, req, t))
         kp.queue.append(req)
-        if kp.round is None and kp.backoff is None:
-            self._start_round(kp, now_ms)
+        self._queued(kp, now_ms)
 
     def _on_txn(self, msg: Message, now_ms: int) -> None:
         """A transaction: one op on `TXN_REGISTER` (`nodes.strong_txn`)."""
@@ -574,8 +594,7 @@ class StrongKv:
         req = _Request(None, json_op(rid, request, expires), on_result=on_result)
         req.timer = node.call_at(expires, lambda t: self._expire(kp, req, t))
         kp.queue.append(req)
-        if kp.round is None and kp.backoff is None:
-            self._start_round(kp, now_ms)
+        self._queued(kp, now_ms)
 
     # -- RESP commands (the server driver's API) ------------------------------------------
 
@@ -633,11 +652,11 @@ class StrongKv:
         req = _Request(None, op, done)
         req.timer = node.call_at(expires, lambda t: self._expire(kp, req, t))
         kp.queue.append(req)
-        if kp.round is None and kp.backoff is None:
+        if not kp.kicked and kp.backoff is None:
             if self._kick is None:  # one timer starts every round submitted before the next tick
                 self._kick = node.call_at(now_ms, self._start_kicked)
             self._kicked.append(kp)
-            kp.backoff = self._kick
+            kp.kicked = True
 
     def _scratch(self) -> CommandScratch:
         if self.scratch is None:
@@ -698,34 +717,65 @@ class StrongKv:
     def _start_kicked(self, now_ms: int) -> None:
         kicked, self._kicked, self._kick = self._kicked, [], None
         for kp in kicked:
-            if kp.round is None:
-                self._start_round(kp, now_ms)
+            kp.kicked = False
+            self._queued(kp, now_ms)
+
+    def _queued(self, kp: _KeyProposer, now_ms: int) -> None:
+        """Requests were queued on ``kp``: start its round, or chain one behind those in flight."""
+        if kp.backoff is not None:
+            return  # the backoff's timer starts the next round
+        if not kp.flights:
+            self._start_round(kp, now_ms)
+        else:
+            self._extend(kp, now_ms)
+
+    def _pending(self, kp: _KeyProposer) -> list[_Request]:
+        """The key's requests that wait for a round (not answered, in no round in flight)."""
+        return [r for r in kp.queue if not r.answered and not r.in_flight]
 
     def _start_round(self, kp: _KeyProposer, now_ms: int) -> None:
+        """Start the key's first round in flight: chained to the last committed one, else a prepare."""
         node = self.node
         assert node is not None
+        assert not kp.flights
         kp.backoff = None
         kp.queue = [r for r in kp.queue if not r.answered]
         if not kp.queue:
-            kp.round = None
             return
-        kp.batch = []
-        kp.sent_at = {}
         self.stats.rounds += 1
-        if kp.warm is not None:  # a majority promised this ballot with our state: straight to accept
-            ballot, adopted = kp.warm
+        if kp.warm is not None:  # our chain still holds its ballot: straight to accept
+            ballot, seq, adopted = kp.warm
             kp.warm = None
             self.stats.warm_rounds += 1
-            rnd = kp.round = Round.warm(ballot, node.node_ids, adopted)
-            kp.wire = ballot_to_wire(ballot)
-            self._propose(kp, rnd, now_ms)
+            self._chain(kp, Round.chained(ballot, seq + 1, node.node_ids, adopted), now_ms)
             return
-        rnd = kp.round = Round(self._next_ballot(), node.node_ids)
+        rnd = Round(self._next_ballot(), node.node_ids)
         kp.wire = ballot_to_wire(rnd.ballot)
-        kp.phase_at = now_ms
-        self._send_phase(kp, rnd, now_ms, rnd.missing())
-        if kp.round is rnd and rnd.phase in (Phase.PREPARE, Phase.ACCEPT) and kp.resend is None:
+        flight = _Flight(rnd, phase_at=now_ms)
+        kp.flights = [flight]
+        self._send_phase(kp, flight, now_ms, rnd.missing())
+        if kp.flights and rnd.phase in (Phase.PREPARE, Phase.ACCEPT) and kp.resend is None:
             self._arm_resend(kp, now_ms)
+
+    def _extend(self, kp: _KeyProposer, now_ms: int) -> None:
+        """Pipeline: a round chained to the last one in flight, for the requests queued since
+        (at most `pipeline_depth` rounds in flight on a key; none behind a prepare)."""
+        node = self.node
+        assert node is not None
+        last = kp.flights[-1].round
+        if (len(kp.flights) >= self.pipeline_depth or last.phase is not Phase.ACCEPT
+                or not self._pending(kp)):
+            return
+        assert last.proposal is not None
+        self.stats.rounds += 1
+        self.stats.warm_rounds += 1
+        self.stats.pipelined_rounds += 1
+        self._chain(kp, Round.chained(last.ballot, last.seq + 1, node.node_ids, last.proposal), now_ms)
+
+    def _chain(self, kp: _KeyProposer, rnd: Round, now_ms: int) -> None:
+        flight = _Flight(rnd)
+        kp.flights.append(flight)
+        self._propose(kp, flight, now_ms)
 
     def _arm_resend(self, kp: _KeyProposer, now_ms: int) -> None:
         if kp.resend is not None:
@@ -738,39 +788,41 @@ class StrongKv:
         kp.resend_from = now_ms
         kp.resend = node.call_later(now_ms, delay, lambda t: self._on_resend(kp, t))
 
-    def _send_phase(self, kp: _KeyProposer, rnd: Round, now_ms: int, targets: list[str]) -> None:
+    def _send_phase(self, kp: _KeyProposer, flight: _Flight, now_ms: int, targets: list[str]) -> None:
         """Ask ``targets`` for the round's current phase; our own acceptor answers inline, the
         others get an item in this turn's message to them (`_flush`)."""
         node = self.node
         assert node is not None
         me = node.node_id
+        rnd = flight.round
         phase = rnd.phase
         item: list[object] | None = None
         for acceptor in targets:
-            if kp.round is not rnd or rnd.phase is not phase:
+            if rnd.phase is not phase or flight not in kp.flights:
                 return  # our own answer already moved the round on
-            kp.sent_at[acceptor] = now_ms
+            flight.sent_at[acceptor] = now_ms
             if acceptor == me:
                 if phase is Phase.PREPARE:
-                    self._on_promise(kp, rnd, acceptor, self._prepare_here(kp.key, rnd.ballot), now_ms)
+                    self._on_promise(kp, flight, acceptor, self._prepare_here(kp.key, rnd.ballot), now_ms)
                 else:
                     assert rnd.proposal is not None
-                    ok, promised = self._accept_here(kp.key, rnd.ballot, rnd.proposal, rnd.next_ballot)
-                    self._on_accepted(kp, rnd, acceptor, ok, promised, now_ms)
+                    ok, promised = self._accept_here(kp.key, rnd.ballot, rnd.proposal, rnd.seq)
+                    self._on_accepted(kp, flight, acceptor, ok, promised, now_ms)
                 continue
             if item is None:  # one item for every peer (sent as JSON, never changed)
                 if phase is Phase.PREPARE:
                     item = [kp.key, kp.wire]
                 else:
                     assert rnd.proposal is not None
-                    item = [kp.key, kp.wire, rnd.proposal.to_wire(), kp.next_wire]
+                    item = [kp.key, kp.wire, rnd.proposal.to_wire(), rnd.seq]
             kind = PAXOS_PREPARE.type if phase is Phase.PREPARE else PAXOS_ACCEPT.type
             self._outgoing.setdefault((acceptor, kind), []).append(item)
             if self._resending:
                 self._relay.add((acceptor, kind))
 
-    def _round_for(self, key: object, ballot_wire: object, phase: Phase) -> tuple[_KeyProposer, Round] | None:
-        """The round an answer item is for, or None when it is stale (that round is over).
+    def _flight_for(self, key: object, ballot_wire: object, phase: Phase,
+                    seq: int = 1) -> tuple[_KeyProposer, _Flight] | None:
+        """The round in flight an answer item is for, or None when it is stale (that round is over).
 
         Compared in wire form: an answer names the ballot we sent, so the
         common case parses nothing (a stale or garbage ballot simply matches no round).
@@ -778,20 +830,18 @@ class StrongKv:
         if not isinstance(key, str):
             raise ProtocolError(f"an answer's key must be a string, not {key!r:.40}")
         kp = self.proposers.get(key)
-        if kp is None:
+        if kp is None or ballot_wire != kp.wire:
             return None
-        rnd = kp.round
-        if rnd is None or rnd.phase is not phase or ballot_wire != kp.wire:
-            return None
-        return kp, rnd
+        for flight in kp.flights:
+            rnd = flight.round
+            if rnd.seq == seq:
+                return (kp, flight) if rnd.phase is phase else None
+        return None
 
-    def _promised(self, rnd: Round | None, wire: object, kp: _KeyProposer | None) -> Ballot:
+    def _promised(self, wire: object, kp: _KeyProposer | None, rnd: Round | None) -> Ballot:
         """The ballot an answer says its acceptor promised, seen (`_see`); ours is not parsed again."""
-        if kp is not None and rnd is not None:
-            if wire == kp.wire:
-                return rnd.ballot
-            if rnd.next_ballot is not None and wire == kp.next_wire:
-                return rnd.next_ballot
+        if kp is not None and rnd is not None and wire == kp.wire:
+            return rnd.ballot
         promised = ballot_from_wire(wire)
         self._see(promised)
         return promised
@@ -801,70 +851,77 @@ class StrongKv:
         acceptor = msg.src
         for item in msg.body["items"]:
             try:
-                if not isinstance(item, list) or len(item) != 6 or not isinstance(item[2], bool):
-                    raise ProtocolError(f"a promise item is [key, ballot, ok, promised, accepted, state], "
+                if (not isinstance(item, list) or len(item) != 7 or not isinstance(item[2], bool)
+                        or type(item[6]) is not int or item[6] < 0):
+                    raise ProtocolError(f"a promise item is [key, ballot, ok, promised, accepted, state, seq], "
                                         f"not {item!r:.80}")
-                found = self._round_for(item[0], item[1], Phase.PREPARE)
+                found = self._flight_for(item[0], item[1], Phase.PREPARE)
                 if found is None:
-                    self._promised(None, item[3], None)
+                    self._promised(item[3], None, None)
                     continue
-                kp, rnd = found
-                promise = Promise(item[2], self._promised(rnd, item[3], kp), ballot_from_wire(item[4]),
-                                  RegState.from_wire(item[5]))
+                kp, flight = found
+                promise = Promise(item[2], self._promised(item[3], kp, flight.round), ballot_from_wire(item[4]),
+                                  RegState.from_wire(item[5]), item[6])
                 check_state(kp.key, promise.state, known=True)  # our own key: only the kind
             except ProtocolError as exc:
                 self._node().counters.malformed += 1
                 log.warning("bad paxos_prepare_ok item from %s: %s", acceptor, exc)
                 continue
-            self._rtt(kp, rnd, acceptor, Phase.PREPARE, now_ms)
-            self._on_promise(kp, rnd, acceptor, promise, now_ms)
+            self._rtt(kp, flight, acceptor, Phase.PREPARE, now_ms)
+            self._on_promise(kp, flight, acceptor, promise, now_ms)
 
     def _on_accepts(self, msg: Message, now_ms: int) -> None:
         """Answers to our accepts: each item is checked on its own (a bad one is dropped and counted)."""
         acceptor = msg.src
         for item in msg.body["items"]:
             try:
-                if not isinstance(item, list) or len(item) != 4 or not isinstance(item[2], bool):
-                    raise ProtocolError(f"an accepted item is [key, ballot, ok, promised], not {item!r:.80}")
-                found = self._round_for(item[0], item[1], Phase.ACCEPT)
+                if (not isinstance(item, list) or len(item) != 5 or not isinstance(item[2], bool)
+                        or type(item[4]) is not int):
+                    raise ProtocolError(f"an accepted item is [key, ballot, ok, promised, seq], not {item!r:.80}")
+                found = self._flight_for(item[0], item[1], Phase.ACCEPT, item[4])
                 if found is None:
-                    self._promised(None, item[3], None)
+                    self._promised(item[3], None, None)
                     continue
-                kp, rnd = found
-                promised = self._promised(rnd, item[3], kp)
+                kp, flight = found
+                promised = self._promised(item[3], kp, flight.round)
             except ProtocolError as exc:
                 self._node().counters.malformed += 1
                 log.warning("bad paxos_accept_ok item from %s: %s", acceptor, exc)
                 continue
-            self._rtt(kp, rnd, acceptor, Phase.ACCEPT, now_ms)
-            self._on_accepted(kp, rnd, acceptor, item[2], promised, now_ms)
+            self._rtt(kp, flight, acceptor, Phase.ACCEPT, now_ms)
+            self._on_accepted(kp, flight, acceptor, item[2], promised, now_ms)
 
-    def _rtt(self, kp: _KeyProposer, rnd: Round, acceptor: str, phase: Phase, now_ms: int) -> None:
-        if kp.round is rnd and rnd.phase is phase and acceptor in kp.sent_at:
-            self._sample_rtt(now_ms - kp.sent_at[acceptor])
+    def _rtt(self, kp: _KeyProposer, flight: _Flight, acceptor: str, phase: Phase, now_ms: int) -> None:
+        if flight.round.phase is phase and acceptor in flight.sent_at and flight in kp.flights:
+            self._sample_rtt(now_ms - flight.sent_at[acceptor])
 
-    def _on_promise(self, kp: _KeyProposer, rnd: Round, acceptor: str, promise: Promise, now_ms: int) -> None:
-        if kp.round is not rnd:
+    def _on_promise(self, kp: _KeyProposer, flight: _Flight, acceptor: str, promise: Promise,
+                    now_ms: int) -> None:
+        if flight not in kp.flights:
             return
+        rnd = flight.round
         outcome = rnd.on_promise(acceptor, rnd.ballot, promise)
         if outcome is Outcome.PREPARED:
-            self._propose(kp, rnd, now_ms)
+            self._propose(kp, flight, now_ms)
         elif outcome is Outcome.REJECTED:
-            self._lost(kp, rnd, now_ms)
+            self._lost(kp, now_ms)
 
-    def _propose(self, kp: _KeyProposer, rnd: Round, now_ms: int) -> None:
+    def _propose(self, kp: _KeyProposer, flight: _Flight, now_ms: int) -> None:
+        """Apply the batch of pending requests to the round's starting state and send the accept."""
         node = self.node
         assert node is not None
         assert node.node_id is not None and self.engine is not None and self.session is not None
+        rnd = flight.round
         kp.queue = [r for r in kp.queue if not r.answered]
-        batch = list(kp.queue)
+        batch = self._pending(kp)
         if not batch:  # every op expired while preparing: nothing to propose
-            rnd.abandon()
-            self._end_round(kp)
+            self._drop(kp, flight)
             return
         current = rnd.current()
         ops = [r.op for r in batch]
-        live_own = [r.op.rid for r in batch]
+        # Every request that may still be retried keeps its done entry, those of earlier rounds
+        # still in flight too (a retry after this round failed may adopt this round's state).
+        live_own = [r.op.rid for r in kp.queue]
         try:
             step = _json_step(kp.key)
             if step is not None:
@@ -884,68 +941,88 @@ class StrongKv:
             for r in batch:
                 if not r.proposed:
                     self._answer(r, Result(ErrorCode.TEMPORARILY_UNAVAILABLE, str(exc)))
-            rnd.abandon()
-            self._end_round(kp)
+            self._drop(kp, flight)
             return
         self.stats.deduplicated += sum(1 for r in batch if current.lookup(r.op.rid) is not None)
-        kp.batch = batch
-        kp.results = results
+        flight.batch = batch
+        flight.results = results
         for r in batch:
             r.proposed = True
-        rnd.next_ballot = self._next_ballot()  # promised with the accept: the next round's phase 1
-        kp.next_wire = ballot_to_wire(rnd.next_ballot)
+            r.in_flight = True
         rnd.start_accept(proposal)
-        kp.sent_at = {}
-        kp.phase_at = now_ms
-        self._send_phase(kp, rnd, now_ms, rnd.missing())
-        if kp.round is rnd and rnd.phase is Phase.ACCEPT and kp.resend is None:
+        flight.sent_at = {}
+        flight.phase_at = now_ms
+        self._send_phase(kp, flight, now_ms, rnd.missing())
+        if flight in kp.flights and rnd.phase is Phase.ACCEPT and kp.resend is None:
             self._arm_resend(kp, now_ms)  # else the prepare's timer moves on when it fires
 
-    def _on_accepted(self, kp: _KeyProposer, rnd: Round, acceptor: str, ok: bool, promised: Ballot,
+    def _drop(self, kp: _KeyProposer, flight: _Flight) -> None:
+        """A round that proposed nothing leaves the chain (no accept went out for it)."""
+        flight.round.abandon()
+        kp.flights.remove(flight)
+        if not kp.flights:
+            self._end_round(kp)
+
+    def _on_accepted(self, kp: _KeyProposer, flight: _Flight, acceptor: str, ok: bool, promised: Ballot,
                      now_ms: int) -> None:
-        if kp.round is not rnd:
+        if flight not in kp.flights:
             return
+        rnd = flight.round
         outcome = rnd.on_accepted(acceptor, rnd.ballot, ok, promised)
         if outcome is Outcome.COMMITTED:
-            self._commit(kp, rnd, now_ms)
+            self._commit(kp, flight, now_ms)
         elif outcome is Outcome.REJECTED:
-            self._lost(kp, rnd, now_ms)
+            self._lost(kp, now_ms)
 
-    def _commit(self, kp: _KeyProposer, rnd: Round, now_ms: int) -> None:
-        self.stats.committed += 1
-        if kp.command_key is not None and self.on_command_commit is not None:
-            assert rnd.proposal is not None
-            db, _ = parse_resp_key(kp.key)
-            self.on_command_commit(db, kp.command_key, rnd.proposal.image)
-        for r in kp.batch:
-            if not r.answered:
-                self._answer(r, kp.results[r.op.rid])
-        kp.batch = []
-        kp.results = {}
+    def _commit(self, kp: _KeyProposer, flight: _Flight, now_ms: int) -> None:
+        """A majority accepted ``flight``'s state: it and every earlier round of the chain committed
+        (their states are contained in it, `nodes.caspaxos`); answer them in chain order."""
+        at = kp.flights.index(flight)
+        committed, kp.flights = kp.flights[:at + 1], kp.flights[at + 1:]
+        mirror = self.on_command_commit if kp.command_key is not None else None
+        for done in committed:
+            self.stats.committed += 1
+            done.round.phase = Phase.COMMITTED
+            if mirror is not None:
+                assert done.round.proposal is not None and kp.command_key is not None
+                db, _ = parse_resp_key(kp.key)
+                mirror(db, kp.command_key, done.round.proposal.image)
+            for r in done.batch:
+                r.in_flight = False
+                if not r.answered:
+                    self._answer(r, done.results[r.op.rid])
         kp.failures = 0
-        if rnd.next_granted:
-            assert rnd.next_ballot is not None and rnd.proposal is not None
-            kp.warm = (rnd.next_ballot, rnd.proposal)
+        if kp.flights:  # later rounds of the chain are still in flight
+            self._extend(kp, now_ms)
+            return
+        rnd = flight.round
+        assert rnd.proposal is not None
+        kp.warm = (rnd.ballot, rnd.seq, rnd.proposal)
         self._end_round(kp)
-        if kp.queue and any(not r.answered for r in kp.queue):
+        if any(not r.answered for r in kp.queue):
             self._start_round(kp, now_ms)
         else:
             kp.queue = []
 
     def _end_round(self, kp: _KeyProposer) -> None:
-        kp.round = None
+        kp.flights = []
         if kp.resend is not None:
             kp.resend.cancel()
             kp.resend = None
 
-    def _lost(self, kp: _KeyProposer, rnd: Round, now_ms: int) -> None:
+    def _lost(self, kp: _KeyProposer, now_ms: int) -> None:
+        """A round of the chain was rejected: drop the whole chain (its ballot is never used
+        again), and prepare at a fresh ballot after a random backoff."""
         node = self.node
         assert node is not None
         self.stats.rejected += 1
-        self._see(rnd.highest_seen)
-        rnd.abandon()
+        for flight in kp.flights:
+            self._see(flight.round.highest_seen)
+            flight.round.abandon()
+            for r in flight.batch:
+                r.in_flight = False
         self._end_round(kp)
-        kp.batch = []
+        kp.warm = None
         kp.failures += 1
         base = max(BACKOFF_BASE_MIN_MS, int(self.srtt_ms or BACKOFF_BASE_MIN_MS))
         span = min(self.backoff_cap_ms, base << min(kp.failures, 6))
@@ -953,26 +1030,31 @@ class StrongKv:
         kp.backoff = node.call_later(now_ms, delay, lambda t: self._start_round(kp, t))
 
     def _on_resend(self, kp: _KeyProposer, now_ms: int) -> None:
-        rnd = kp.round
         kp.resend = None
-        if rnd is None or rnd.phase not in (Phase.PREPARE, Phase.ACCEPT):
+        if not kp.flights:
             return
-        if kp.phase_at > kp.resend_from:  # armed for the prepare; the accept went out since
-            self._arm_resend(kp, kp.phase_at)
+        head = kp.flights[0]
+        if head.phase_at > kp.resend_from:  # armed for an earlier phase or round; this one went out since
+            self._arm_resend(kp, head.phase_at)
             return
-        if rnd.nacks:
-            self._lost(kp, rnd, now_ms)
+        if any(flight.round.nacks for flight in kp.flights):
+            self._lost(kp, now_ms)
             return
         if not any(not r.answered for r in kp.queue):
-            # Every op expired: stop asking (nothing is waiting for this round any more).
-            rnd.abandon()
+            # Every op expired: stop asking (nothing is waiting for these rounds any more).
+            for flight in kp.flights:
+                flight.round.abandon()
+                for r in flight.batch:
+                    r.in_flight = False
             self._end_round(kp)
             return
         self.stats.resends += 1
         self._resending = True
         try:
-            self._send_phase(kp, rnd, now_ms, rnd.missing())
+            for flight in list(kp.flights):
+                if flight in kp.flights:
+                    self._send_phase(kp, flight, now_ms, flight.round.missing())
         finally:
             self._resending = False
-        if kp.round is rnd and rnd.phase in (Phase.PREPARE, Phase.ACCEPT):
+        if kp.flights:
             self._arm_resend(kp, now_ms)

@@ -7,7 +7,7 @@ the send. A key's committed offset is the register ``x:commit:<key>``
 holding an integer that only rises. Every request is one op per key it
 names, queued on that key's proposer with every other request for the key
 (`nodes.strong.StrongKv.submit_json`), so it inherits what lin-kv has:
-batching, 1RTT rounds, resends through other peers, durable acceptor slots,
+batching, chained and pipelined rounds, resends through other peers, durable acceptor slots,
 and the done table, which makes a retried ``send`` answer the offset it got
 the first time instead of appending the message twice.
 

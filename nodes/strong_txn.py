@@ -9,10 +9,11 @@ makes each transaction a change function of it. One CASPaxos register is
 linearizable, so the transactions, each applied whole inside one round, are
 strict-serializable: the round's commit is the transaction's one point in
 time, between its invocation and its completion. Everything else comes from
-the register machinery unchanged: batching (every transaction queued on this
-node while a round is out goes into the next one, in arrival order), the
+the register machinery unchanged: batching (the transactions queued on this
+node while a round prepares go into it, in arrival order; those that arrive
+while its accept is out, into a round chained to it), the
 done table (a retried transaction answers what it got the first time),
-1RTT rounds, resends, relays, durable acceptor slots.
+chained and pipelined rounds, resends, relays, durable acceptor slots.
 
 The price is throughput and state size: all transactions of the cluster
 are ordered by one register, and every accept carries the whole keyspace.

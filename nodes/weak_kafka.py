@@ -20,8 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from nodes.core import Rpc
 from crdt.replication.keystates import Entry
+from nodes.core import Rpc
 from nodes.eventual import KvRequests
 from nodes.kv_engine import EngineError
 from nodes.workload_handlers import Kafka

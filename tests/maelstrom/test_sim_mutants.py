@@ -54,24 +54,27 @@ def _adopt_lowest(mp: pytest.MonkeyPatch) -> None:
 def _accept_below_promise(mp: pytest.MonkeyPatch) -> None:
     """An acceptor that accepts any ballot, even one below what it promised."""
 
-    def accept(self: Acceptor, key: str, ballot: Any, state: RegState,
-               next_ballot: Any = None) -> tuple[bool, Any]:
+    def accept(self: Acceptor, key: str, ballot: Any, state: RegState, seq: int = 1) -> tuple[bool, Any]:
         s = self.slot(key)
-        s.promised = max(s.promised, ballot, next_ballot or ballot)
-        s.accepted, s.state = ballot, state
+        s.promised = max(s.promised, ballot)
+        s.accepted, s.seq, s.state = ballot, seq, state
         return True, s.promised
 
     mp.setattr(Acceptor, "accept", accept)
 
 
-def _warm_without_promise(mp: pytest.MonkeyPatch) -> None:
-    """1RTT without its phase 1: acceptors ack the piggybacked ballot but never promise it."""
+def _chain_past_promise(mp: pytest.MonkeyPatch) -> None:
+    """An acceptor that lets a proposer's chain go on at its ballot after promising a higher one
+    (as if the chain's prepare still held): the chain's next state overwrites what the newer
+    proposer adopted."""
     real = Acceptor.accept
 
-    def accept(self: Acceptor, key: str, ballot: Any, state: RegState,
-               next_ballot: Any = None) -> tuple[bool, Any]:
-        ok, promised = real(self, key, ballot, state)
-        return ok, (next_ballot if ok and next_ballot is not None else promised)
+    def accept(self: Acceptor, key: str, ballot: Any, state: RegState, seq: int = 1) -> tuple[bool, Any]:
+        s = self.slot(key)
+        if seq > s.seq and ballot == s.accepted and ballot < s.promised:
+            s.seq, s.state = seq, state
+            return True, s.promised
+        return real(self, key, ballot, state, seq)
 
     mp.setattr(Acceptor, "accept", accept)
 
@@ -100,7 +103,7 @@ MUTANTS: list[tuple[str, Callable[[pytest.MonkeyPatch], None], tuple[str, str, s
     ("no-majority", _no_majority, ("lin-kv", "replicated", "strong")),
     ("adopt-lowest", _adopt_lowest, ("lin-kv", "replicated", "strong")),
     ("accept-below-promise", _accept_below_promise, ("lin-kv", "replicated", "strong")),
-    ("warm-without-promise", _warm_without_promise, ("lin-kv", "replicated", "strong")),
+    ("chain-past-promise", _chain_past_promise, ("lin-kv", "replicated", "strong")),
     ("g-set-without-anti-entropy", _gset_without_anti_entropy, ("g-set", "replicated", "causal")),
     ("counter-merge-drops-remote", _merge_drops_remote, ("g-counter", "replicated", "strong")),
     ("pn-counter-merge-drops-remote", _merge_drops_remote, ("pn-counter", "replicated", "strong")),

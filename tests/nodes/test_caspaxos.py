@@ -59,34 +59,36 @@ def test_acceptor_accepts_at_or_above_its_promise_and_is_idempotent() -> None:
     assert a.prepare("0", (5, "n0")).ok is False
 
 
-def test_accept_with_next_promises_the_next_ballot_and_acks_its_repeat() -> None:
+def test_a_chain_of_accepts_at_one_ballot_moves_on_by_seq_and_acks_what_it_contains() -> None:
     a = Acceptor()
-    s1 = RegState(b"1")
-    assert a.accept("0", (3, "n0"), s1, (4, "n0")) == (True, (4, "n0"))
+    s1, s2, s3 = RegState(b"1"), RegState(b"2"), RegState(b"3")
+    assert a.prepare("0", (3, "n0")).ok
+    assert a.accept("0", (3, "n0"), s1, 1) == (True, (3, "n0"))
+    assert a.accept("0", (3, "n0"), s3, 3) == (True, (3, "n0"))  # seq 2 lost or late: 3 contains it
     slot = a.slots["0"]
-    assert (slot.promised, slot.accepted, slot.state) == ((4, "n0"), (3, "n0"), s1)
-    # The accept repeated (its ack was lost): acked again, nothing changes.
-    assert a.accept("0", (3, "n0"), s1, (4, "n0")) == (True, (4, "n0"))
-    # Anything between the accepted and the piggybacked ballot is refused, prepare or accept.
-    assert a.prepare("0", (3, "n2")).ok is False
-    assert a.accept("0", (3, "n2"), RegState(b"x")) == (False, (4, "n0"))
-    # The warm accept at the promised ballot goes through without a prepare.
-    assert a.accept("0", (4, "n0"), RegState(b"2"), (5, "n0")) == (True, (5, "n0"))
-    # An old accept (below what is now accepted) is nacked, not acked again.
-    assert a.accept("0", (3, "n0"), s1, (4, "n0")) == (False, (5, "n0"))
-    assert a.slots["0"].state == RegState(b"2")
+    assert (slot.promised, slot.accepted, slot.seq, slot.state) == ((3, "n0"), (3, "n0"), 3, s3)
+    # The late seq 2 (and a repeated 1) are acked without change: the state held contains them.
+    assert a.accept("0", (3, "n0"), s2, 2) == (True, (3, "n0"))
+    assert a.accept("0", (3, "n0"), s1, 1) == (True, (3, "n0"))
+    assert a.slots["0"].state == s3 and a.slots["0"].seq == 3
+    # A prepare reports the pair, so a proposer adopts the latest state of the chain.
+    p = a.prepare("0", (4, "n1"))
+    assert p.ok and (p.accepted, p.seq, p.state) == ((3, "n0"), 3, s3)
 
 
-def test_a_stale_piggybacked_promise_never_lets_a_lower_ballot_accept_win() -> None:
+def test_a_chain_is_cut_by_a_higher_promise_but_what_it_holds_is_still_acked() -> None:
     a = Acceptor()
-    assert a.accept("0", (3, "n0"), RegState(b"1"), (4, "n0")) == (True, (4, "n0"))
-    # Another proposer prepares above n0's warm ballot and commits its own state.
-    p = a.prepare("0", (5, "n1"))
-    assert p.ok and p.accepted == (3, "n0")
-    assert a.accept("0", (5, "n1"), RegState(b"9"), (6, "n1")) == (True, (6, "n1"))
-    # n0's warm accept at the ballot promised earlier arrives late: refused, n1's state stays.
-    assert a.accept("0", (4, "n0"), RegState(b"2"), (7, "n0")) == (False, (6, "n1"))
-    assert a.slots["0"].state == RegState(b"9") and a.slots["0"].accepted == (5, "n1")
+    assert a.accept("0", (3, "n0"), RegState(b"1"), 1) == (True, (3, "n0"))
+    assert a.prepare("0", (5, "n1")).ok  # another proposer prepares above the chain
+    # The chain's next state is refused (it was derived without what n1 may adopt)...
+    assert a.accept("0", (3, "n0"), RegState(b"2"), 2) == (False, (5, "n1"))
+    # ...and so is any other ballot below the promise, while a repeat of what is held is acked.
+    assert a.accept("0", (4, "n2"), RegState(b"x"), 1) == (False, (5, "n1"))
+    assert a.accept("0", (3, "n0"), RegState(b"1"), 1) == (True, (5, "n1"))
+    assert a.accept("0", (5, "n1"), RegState(b"9"), 1) == (True, (5, "n1"))
+    # Once n1's state is accepted, an old pair of n0's chain is nacked, not acked again.
+    assert a.accept("0", (3, "n0"), RegState(b"1"), 1) == (False, (5, "n1"))
+    assert a.slots["0"].state == RegState(b"9") and (a.slots["0"].accepted, a.slots["0"].seq) == ((5, "n1"), 1)
 
 
 def test_acceptor_never_acks_a_zero_ballot_it_did_not_store() -> None:
@@ -158,32 +160,27 @@ def test_five_node_round_needs_three() -> None:
     assert outs == [Outcome.WAIT, Outcome.WAIT, Outcome.PREPARED]
 
 
-def test_a_committed_round_grants_the_next_ballot_only_with_a_majority_promising_it() -> None:
-    r = Round((5, "n0"), NODES, next_ballot=(6, "n0"))
-    for a in NODES[:2]:
-        r.on_promise(a, (5, "n0"), Promise(True, (5, "n0"), ZERO_BALLOT, RegState()))
-    r.start_accept(RegState(b"1"))
-    assert r.on_accepted("n0", (5, "n0"), True, (6, "n0")) is Outcome.WAIT
-    assert r.on_accepted("n1", (5, "n0"), True, (6, "n0")) is Outcome.COMMITTED
-    assert r.next_granted
-    # An ack whose acceptor promised someone else's higher ballot meanwhile does not count.
-    r2 = Round((5, "n0"), NODES, next_ballot=(6, "n0"))
-    for a in NODES[:2]:
-        r2.on_promise(a, (5, "n0"), Promise(True, (5, "n0"), ZERO_BALLOT, RegState()))
-    r2.start_accept(RegState(b"1"))
-    r2.on_accepted("n0", (5, "n0"), True, (6, "n0"))
-    assert r2.on_accepted("n1", (5, "n0"), True, (8, "n2")) is Outcome.COMMITTED
-    assert not r2.next_granted
+def test_prepare_adopts_the_highest_ballot_then_seq() -> None:
+    r = Round((9, "n0"), NODES)
+    r.on_promise("n1", (9, "n0"), Promise(True, (9, "n0"), (4, "n2"), RegState(b"old"), 7))
+    r.on_promise("n2", (9, "n0"), Promise(True, (9, "n0"), (4, "n2"), RegState(b"new"), 8))
+    assert r.current() == RegState(b"new")
+    r2 = Round((9, "n0"), NODES)
+    r2.on_promise("n1", (9, "n0"), Promise(True, (9, "n0"), (5, "n1"), RegState(b"higher ballot"), 1))
+    r2.on_promise("n2", (9, "n0"), Promise(True, (9, "n0"), (4, "n2"), RegState(b"longer chain"), 50))
+    assert r2.current() == RegState(b"higher ballot")
 
 
-def test_a_warm_round_starts_prepared_from_the_granted_state() -> None:
-    r = Round.warm((6, "n0"), NODES, RegState(b"1"))
-    assert r.prepared and r.current() == RegState(b"1")
+def test_a_chained_round_starts_prepared_from_the_state_before_it() -> None:
+    r = Round.chained((6, "n0"), 2, NODES, RegState(b"1"))
+    assert r.prepared and r.current() == RegState(b"1") and r.seq == 2
     r.start_accept(RegState(b"2"))
     assert r.missing() == list(NODES)
     assert r.on_accepted("n1", (6, "n0"), False, (7, "n2")) is Outcome.WAIT
     assert r.on_accepted("n2", (6, "n0"), False, (7, "n2")) is Outcome.REJECTED
     assert r.highest_seen == (7, "n2")
+    with pytest.raises(AssertionError):
+        Round.chained((6, "n0"), 1, NODES, RegState(b"1"))  # seq 1 is the round that prepares
 
 
 # --- the change function ---------------------------------------------------------------------

@@ -255,7 +255,7 @@ def test_request_expiring_during_prepare_is_never_applied() -> None:
     assert c.request("n0", "read")["code"] == ErrorCode.KEY_DOES_NOT_EXIST
 
 
-# --- one-round-trip rounds (1RTT) ----------------------------------------------------------------
+# --- chained rounds: one round trip in the steady state ---------------------------------------
 
 
 def _sent_types(c: Cluster, node: str, f: Callable[[], Any]) -> list[str]:
@@ -319,6 +319,92 @@ def test_a_late_warm_accept_never_overwrites_a_newer_state() -> None:
     assert c.answers[warm]["type"] == "write_ok"
     assert c.request("n2", "read")["value"] == 7
     assert c.kv("n0").stats.rejected >= 1 and c.kv("n0").stats.deduplicated >= 1
+    c.check()
+
+
+# --- pipelined rounds (several accepts of one key's chain in flight) ------------------------------
+
+
+def _arrive(c: Cluster, ident: tuple[str, int]) -> None:
+    """Deliver one client's request to its node now, ahead of every message in flight."""
+    [i] = [i for i, m in enumerate(c.flight) if (m.src, m.body.get("msg_id")) == ident]
+    c.deliver(i)
+
+
+def test_requests_arriving_during_a_round_pipeline_behind_it_and_commit_in_chain_order() -> None:
+    c = Cluster()
+    c.request("n0", "write", value=0)  # prepares: the chain's ballot
+    first = c.invoke(1, "n0", "write", value=1)
+    _arrive(c, first)  # a chained accept, in flight
+    second = c.invoke(2, "n0", "cas", value=[1, 2])
+    _arrive(c, second)  # pipelined behind it: proposed on the first one's state, not yet committed
+    third = c.invoke(3, "n0", "read")
+    _arrive(c, third)
+    fourth = c.invoke(4, "n0", "write", value=9)
+    _arrive(c, fourth)  # the pipeline is full (3 rounds in flight): it waits for a commit
+    st = c.kv("n0").stats
+    assert (st.pipelined_rounds, st.committed) == (2, 1)
+    c.settle()
+    assert [c.answers[i]["type"] for i in (first, second, third, fourth)] == [
+        "write_ok", "cas_ok", "read_ok", "write_ok"]
+    assert c.answers[third]["value"] == 2
+    assert st.committed == 5 and st.rejected == 0 and st.rounds == 5
+    assert c.request("n2", "read")["value"] == 9
+    c.check()
+
+
+def test_an_ack_of_a_later_round_commits_the_earlier_ones_of_its_chain() -> None:
+    c = Cluster()
+    c.request("n0", "write", value=0)
+    first = c.invoke(1, "n0", "write", value=1)
+    _arrive(c, first)
+    second = c.invoke(2, "n0", "cas", value=[1, 2])
+    _arrive(c, second)
+    # Every ack of the first round is lost; the second round's acks arrive.
+    c.drop_if = lambda m: m.body.get("type") == "paxos_accept_ok" and m.body["items"][0][4] == 2
+    c.settle()
+    assert c.answers[first]["type"] == "write_ok" and c.answers[second]["type"] == "cas_ok"
+    assert c.kv("n0").stats.resends == 0  # committed by the later ack, not by a resend
+    c.drop_if = lambda m: False
+    assert c.request("n1", "read")["value"] == 2
+    c.check()
+
+
+def test_a_pipelined_chain_cut_by_another_proposer_is_retried_and_applied_once() -> None:
+    c = Cluster()
+    c.request("n0", "write", value=0)
+    held: list[Message] = []
+    c.drop_if = lambda m: m.src == "n0" and m.body.get("type") == "paxos_accept" and not held.append(m)
+    first = c.invoke(1, "n0", "cas", value=[0, 1])
+    _arrive(c, first)
+    second = c.invoke(2, "n0", "cas", value=[1, 2])
+    _arrive(c, second)
+    assert c.kv("n0").stats.pipelined_rounds == 1
+    while c.flight:
+        c.deliver(0)
+    c.drop_if = lambda m: False
+    other = c.request("n1", "read")  # prepares above n0's chain: both its pending accepts are refused
+    assert other["type"] in ("read_ok", "error")
+    c.flight.extend(held)
+    c.settle()
+    # n0's acceptor holds the chain's last state, so n1 may have adopted it; either way the
+    # retry (a full round at a fresh ballot) applies each cas exactly once.
+    assert [c.answers[i]["type"] for i in (first, second)] == ["cas_ok", "cas_ok"]
+    assert c.request("n2", "read")["value"] == 2
+    assert c.kv("n0").stats.rejected >= 1
+    c.check()
+
+
+def test_a_pipeline_depth_of_one_waits_for_each_commit() -> None:
+    c = Cluster(pipeline_depth=1)
+    c.request("n0", "write", value=0)
+    first = c.invoke(1, "n0", "write", value=1)
+    _arrive(c, first)
+    second = c.invoke(2, "n0", "write", value=2)
+    _arrive(c, second)
+    assert c.kv("n0").stats.pipelined_rounds == 0
+    c.settle()
+    assert c.kv("n0").stats.pipelined_rounds == 0 and c.request("n1", "read")["value"] == 2
     c.check()
 
 
