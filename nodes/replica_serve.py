@@ -363,7 +363,7 @@ class Replication:
         durable = self.durable
         assert durable is not None
         while True:
-            if not self._held:
+            if not self._held and not durable.dirty:
                 await self._commit_wanted.wait()
                 self._commit_wanted = trio.Event()
                 continue
@@ -515,7 +515,7 @@ class Replication:
             ready += turn.messages
             for session, name, reply in turn.replies:
                 self._answer(session, name, reply)
-        if held:
+        if held or durable.dirty:
             self._commit_wanted.set()
         return ready + early
 
