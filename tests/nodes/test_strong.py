@@ -408,6 +408,27 @@ def test_a_pipeline_depth_of_one_waits_for_each_commit() -> None:
     c.check()
 
 
+def test_a_round_of_reads_writes_no_record_and_a_restart_from_the_older_one_reads_the_same() -> None:
+    c = Cluster()
+    c.request("n0", "write", value=1)
+    c.request("n0", "read")  # drops the write's done entry: still the same content
+    writes = {nid: core.durable.writes for nid, core in c.cores.items()}
+    assert c.request("n0", "read")["value"] == 1
+    assert c.request("n0", "read")["value"] == 1
+    assert {nid: core.durable.writes for nid, core in c.cores.items()} == writes  # no record, no fsync
+    assert c.kv("n0").stats.warm_rounds == 3
+    # An acceptor restarted from its older record (same value) serves the chain on.
+    kept = c.cores["n1"].durable
+    c.cores["n1"] = StrongTestNode(rng=random.Random(7), kv=StrongKv())
+    c.cores["n1"].durable = DurableStore(kept.records)
+    [ok] = c.cores["n1"].handle(Message("c-init", "n1", {"type": "init", "msg_id": 1, "node_id": "n1",
+                                                          "node_ids": c.ids}), c.now_ms)
+    assert ok.body["type"] == "init_ok"
+    assert _type(c.request("n0", "cas", value=[1, 2])) == "cas_ok"
+    assert c.request("n1", "read")["value"] == 2
+    c.check()
+
+
 def test_a_volatile_store_gets_no_slot_records_and_rounds_still_commit() -> None:
     c = Cluster(store=VolatileStore)
     c.request("n0", "write", value=1)
