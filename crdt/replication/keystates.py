@@ -26,7 +26,10 @@ whole state with the newest hybrid timestamp of the operations in it.
   (`collect`) then compacts keys (`KeyCRDT.compact`) and forgets keys that
   hold nothing and whose every dot is stable; ``floor`` (the largest stable
   vector used) stands for every forgotten key: a late delta for one starts
-  from `KeyCRDT.fresh(floor)`, so the dots it removed stay removed.
+  from `KeyCRDT.fresh(floor)`, so the dots it removed stay removed. A pass
+  looks at most `GC_KEYS_PER_PASS` keys, oldest write first (a key not
+  settled yet goes to the back): a server written faster than GC goes
+  never stalls in one pass, and the backlog is at most one entry a key.
 
 Nothing here touches the engine: `nodes.eventual.TypedKeyspace` applies
 what changed to it.
@@ -36,6 +39,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping
+from itertools import islice
 from typing import Final, NamedTuple, TypeAlias
 from zlib import crc32
 
@@ -56,6 +60,8 @@ EPOCH_MS: Final[int] = 1000
 EPOCHS_KEPT: Final[int] = 120
 #: Acknowledgements kept per peer (the newest one this replica has caught up with is used).
 ACKS_KEPT: Final[int] = 8
+#: Keys one GC pass looks at (module doc): a pass costs ~10-30 us a key, so at most tens of ms.
+GC_KEYS_PER_PASS: Final[int] = 2048
 
 
 def shard_of(key: bytes) -> int:
@@ -146,7 +152,7 @@ class KeyTable:
         self._epochs: list[dict[int, int]] = [{} for _ in range(SHARD_COUNT)]
         self._folded = [0] * SHARD_COUNT
         self._fold_below = 0
-        self._gc: set[Ref] = set()  # keys GC has yet to look at
+        self._gc: dict[Ref, None] = {}  # keys GC has yet to look at, oldest write first
         self.forgotten = 0  # keys dropped by GC (INFO, benchmarks)
         self.collections = 0  # GC passes that ran
 
@@ -204,7 +210,7 @@ class KeyTable:
             state.ts = ts
         self.shards[shard_of(ref[1])][ref] = state
         self._dirty.add(ref)
-        self._gc.add(ref)
+        self._gc[ref] = None
 
     def note_dot(self, dot: Dot) -> None:
         """A dot this replica made."""
@@ -228,7 +234,7 @@ class KeyTable:
         if state.ts is None or entry.ts > state.ts:
             state.ts = entry.ts
         self._dirty.add(ref)
-        self._gc.add(ref)
+        self._gc[ref] = None
         return changed
 
     def remove(self, ref: Ref) -> None:
@@ -253,7 +259,7 @@ class KeyTable:
                 if ref[0] == db and state.crdt.store.drop_older(mark.ts):
                     gone.append(ref)
                     self._dirty.add(ref)
-                    self._gc.add(ref)
+                    self._gc[ref] = None
         gone.sort()
         return gone
 
@@ -338,7 +344,8 @@ class KeyTable:
         return _vv_min(chosen)
 
     def collect(self, peers: Iterable[str]) -> list[Ref]:
-        """One GC pass (module doc) over the keys written since the last one.
+        """One GC pass (module doc) over at most `GC_KEYS_PER_PASS` of the keys written since
+        they were last looked at.
 
         Returns:
             The refs forgotten (their durable records can go).
@@ -352,13 +359,18 @@ class KeyTable:
                 self.floor[n] = c
         floor = VectorClock.of(self.floor)
         forgotten: list[Ref] = []
-        keep: set[Ref] = set()
-        for ref in sorted(self._gc):
+        keep: list[Ref] = []
+        pending = self._gc
+        batch = list(islice(pending, GC_KEYS_PER_PASS))
+        for ref in batch:
+            del pending[ref]
+        for ref in batch:
             state = self.get(ref)
             if state is None:
                 continue
             crdt = state.crdt
-            crdt.compact(floor)
+            if crdt.compact(floor):
+                self._dirty.add(ref)  # its digest covers the dots and context compaction changed
             if crdt.forgettable(floor):
                 self.remove(ref)
                 forgotten.append(ref)
@@ -366,9 +378,9 @@ class KeyTable:
             store = crdt.store
             if not store.entries or store.ctx.cloud or any(
                     c > floor.counter(n) for n, c in store.ctx.vv.items()):
-                keep.add(ref)  # not settled yet: look again next pass
-            self._dirty.add(ref)  # compaction may have changed coalesced counters' dots
-        self._gc = keep
+                keep.append(ref)  # not settled yet: look again, after the others
+        for ref in keep:
+            pending[ref] = None
         self.forgotten += len(forgotten)
         return forgotten
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from crdt.replication.keystates import KeyTable
+from crdt.replication.keystates import GC_KEYS_PER_PASS, KeyTable
 from tests.nodes.helpers_replicas import T0, Server, b
 
 
@@ -133,6 +133,18 @@ def test_gc_forgets_deleted_keys_and_folds_counters_once_every_peer_acknowledged
     late = a.batch(("SET", "k1", "again"), now=T0 + 70)  # a forgotten key written again replicates
     z.merge(late, T0 + 70)
     assert z("GET", "k1", now=T0 + 70) == b"again"
+
+
+def test_a_gc_pass_looks_at_a_bounded_number_of_keys_oldest_first() -> None:
+    a, z = Server("n0"), Server("n1")
+    n = GC_KEYS_PER_PASS + 500
+    z.merge(a.batch(*[("SET", f"k{i}", "v") for i in range(n)], now=T0), T0)
+    z.merge(a.batch(*[("DEL", f"k{i}") for i in range(n)], now=T0 + 1), T0 + 1)
+    a.ks.table.note_ack("n1", z.ks.table.acknowledgement())
+    assert a.ks.collect(["n1"]) == GC_KEYS_PER_PASS  # one pass never looks at every key
+    assert len(a.ks.table) == 500
+    assert a.ks.collect(["n1"]) == 500 and len(a.ks.table) == 0  # the next pass takes the rest
+    assert a.ks.collect(["n1"]) == 0
 
 
 def test_a_late_delta_for_a_forgotten_key_stays_removed() -> None:

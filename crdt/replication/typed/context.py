@@ -550,7 +550,7 @@ class DotStore:
 
     # -- GC --------------------------------------------------------------------------------------------
 
-    def compact(self, stable: VectorClock) -> None:
+    def compact(self, stable: VectorClock) -> bool:
         """Drop metadata no replica needs any more (module doc); reads are unchanged.
 
         Args:
@@ -559,10 +559,14 @@ class DotStore:
                 that acknowledgement (so every operation concurrent with a dot up to ``stable``
                 is already here). The keyspace computes it: ``stable`` = pointwise minimum of the
                 acknowledged vectors ``V_j``, usable once this replica's vector >= every ``V_j``.
+
+        Returns:
+            Whether anything changed (coalesced counter dots, or the context).
         """
         def is_stable(d: Dot) -> bool:
             return d[1] <= stable.counter(d[0])
 
+        changed = False
         for key in list(self.entries):
             dots = self.entries[key]
             by_replica: dict[str, list[tuple[Dot, Add]]] = {}
@@ -585,7 +589,11 @@ class DotStore:
                 if d not in keep:
                     del self._where[d]
             self.entries[key] = keep
-        self.ctx.fold(stable)
+            changed = True
+        ctx = self.ctx
+        before = (dict(ctx.vv), len(ctx.cloud))
+        ctx.fold(stable)
+        return changed or before != (ctx.vv, len(ctx.cloud))
 
     def metadata_size(self) -> int:
         """Metadata entries: live dots plus the context's vector entries and cloud dots."""

@@ -144,9 +144,9 @@ class KeyCRDT:
     def next_dot(self, replica: str) -> Dot:
         return self.store.next_dot(replica)
 
-    def compact(self, stable: VectorClock) -> None:
-        """GC up to a causally stable vector; reads unchanged."""
-        self.store.compact(stable)
+    def compact(self, stable: VectorClock) -> bool:
+        """GC up to a causally stable vector; reads unchanged. True when the state changed."""
+        return self.store.compact(stable)
 
     def forgettable(self, stable: VectorClock) -> bool:
         """Whether the keyspace may drop this key's state: it holds nothing and every dot it has
