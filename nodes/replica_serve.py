@@ -109,7 +109,7 @@ SYNC_INTERVAL_S: Final[float] = 1.0
 #: sooner are sent together at the end of the window (`Replication.after_batch`): under load a
 #: peer handles one message per window instead of one per poll batch (its cost is mostly per
 #: message: the read, the decode, a turn of its loop), and lag grows by at most this much.
-REPLICATE_WINDOW_MS: Final[int] = 2
+REPLICATE_WINDOW_MS: Final[int] = 5
 #: Body type of several messages to one peer sent as one (see `Replication._emit`).
 BUNDLE_TYPE: Final[str] = "gyre_bundle"
 #: The garbage-collector thresholds of a replicated server (Python's default is 700, 10, 10).
