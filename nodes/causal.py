@@ -28,7 +28,9 @@ keyspace as the eventual mode (`nodes.typed_keyspace.TypedKeyspace`).
 * Anti-entropy: every ``anti_entropy_ms`` a node with writes sends its
   ``applied`` clock to every peer (``causal_sync``). The receiver answers
   with the writes the sender lacks from its log (at most
-  `WRITES_PER_MESSAGE_MAX` a round), and syncs back once when it is itself
+  `WRITES_PER_MESSAGE_MAX` writes and about `ENTRIES_PER_MESSAGE_MAX` key
+  entries a round; nothing while the link to the sender still holds a
+  backlog, `peer_ready`), and syncs back once when it is itself
   behind, so an empty (restarted) replica is repaired too. The round also
   carries the replica's acknowledgement (the version vector of the dots it
   has merged), which drives the keyspace's GC. Shard digests
@@ -58,7 +60,7 @@ keyspace as the eventual mode (`nodes.typed_keyspace.TypedKeyspace`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -80,7 +82,7 @@ from protocol.maelstrom_json import ErrorCode, Message
 
 __all__ = [
     "CAUSAL_SNAPSHOT", "CAUSAL_SYNC", "CAUSAL_WRITES", "CausalKv", "CausalWrite",
-    "SESSION_WAIT_MS", "WRITES_PER_MESSAGE_MAX",
+    "ENTRIES_PER_MESSAGE_MAX", "SESSION_WAIT_MS", "WRITES_PER_MESSAGE_MAX",
 ]
 
 log = logging.getLogger("gyre.node")
@@ -95,8 +97,10 @@ CAUSAL_SNAPSHOT: Final = Rpc("causal_snapshot", fields=(Field("clock", Kind.OBJE
 #: How long a request waits for its client's causal past to become visible
 #: (under the lin-kv client's minimum timeout of 1000 ms).
 SESSION_WAIT_MS: Final[int] = 500
-#: Writes sent in one anti-entropy answer; the rest follow next round.
+#: Writes sent in one anti-entropy answer, and their key entries (a write of a RESP
+#: server carries every key of a replication window); the rest follow next round.
 WRITES_PER_MESSAGE_MAX: Final[int] = 500
+ENTRIES_PER_MESSAGE_MAX: Final[int] = 4096
 #: Buffered (not yet deliverable) remote writes kept; beyond it new ones are
 #: dropped and fetched again by anti-entropy.
 PENDING_MAX: Final[int] = 100_000
@@ -195,6 +199,9 @@ class CausalKv(KvRequests):
         self.waiting: list[_Waiting] = []
         self.snapshots_sent = 0
         self.synced_with: set[str] = set()  # peers whose snapshot answered this replica's sync request
+        # Whether a peer's link has nothing queued (a server driver sets it): a repair for a peer
+        # whose link still holds a backlog would resend what is on its way to it.
+        self.peer_ready: Callable[[str], bool] = lambda peer: True
 
     def install(self, node: NodeCore) -> None:
         self.node = node
@@ -418,6 +425,9 @@ class CausalKv(KvRequests):
         peer = msg.src
         self.peer_clocks[peer] = theirs  # a stale (reordered) clock only makes collection later
         self._collect_log()
+        if not body.get("sync") and not self.peer_ready(peer):
+            self._release_waiting(now_ms)
+            return  # what it lacks is still in the link's queue
         missing = None if body.get("sync") else self._missing_for(theirs)
         if missing is None:
             self.snapshots_sent += 1
@@ -437,6 +447,7 @@ class CausalKv(KvRequests):
     def _missing_for(self, theirs: Mapping[str, int]) -> list[CausalWrite] | None:
         """The writes a peer at clock ``theirs`` lacks, from the log; None when some were collected."""
         out: list[CausalWrite] = []
+        carried = 0  # key entries in ``out``
         for origin in sorted(self.applied):
             have = self.applied[origin]
             start = theirs.get(origin, 0)
@@ -448,7 +459,8 @@ class CausalKv(KvRequests):
                 if w is None:
                     return None
                 out.append(w)
-                if len(out) >= WRITES_PER_MESSAGE_MAX:
+                carried += len(w.entries)
+                if len(out) >= WRITES_PER_MESSAGE_MAX or carried >= ENTRIES_PER_MESSAGE_MAX:
                     return out
         return out
 

@@ -242,7 +242,7 @@ class Replication:
                 db.delta = []
             self.engine.loading = True
         self.engine.replication_info = self.info_lines
-        if options.mode == "eventual":  # no repair towards a peer whose link still holds a backlog
+        if not self.strong:  # no repair towards a peer whose link still holds a backlog
             backlog = self.transport.backlog
             self.kv.peer_ready = lambda peer: not backlog(peer)
         init = Message(DRIVER_ID, options.node_id, {

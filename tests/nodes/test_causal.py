@@ -115,6 +115,32 @@ def test_anti_entropy_resends_lost_writes() -> None:
     assert n1.handle(sync, T0 + 5_001) == []  # in sync now: nothing to say
 
 
+def test_no_repair_goes_to_a_peer_whose_link_holds_a_backlog_and_a_repair_is_bounded() -> None:
+    n0, n1 = node("n0", ("n0", "n1")), node("n1", ("n0", "n1"))
+    for k in range(30):
+        Client("c1").write(n0, k, k)  # every push is lost (or still queued for n1)
+    [sync] = n0.tick(T0 + 5_000)
+    [back] = n1.handle(sync, T0 + 5_000)
+    kv(n0).peer_ready = lambda peer: False  # the link to n1 still holds a backlog
+    assert n0.handle(back, T0 + 5_000) == []  # what n1 lacks is on its way: nothing resent
+    kv(n0).peer_ready = lambda peer: True
+    [writes] = n0.handle(back, T0 + 5_000)
+    assert len(writes.body["writes"]) == 30
+
+
+def test_a_repair_stops_near_the_entry_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("nodes.causal.ENTRIES_PER_MESSAGE_MAX", 10)
+    n0, n1 = node("n0", ("n0", "n1")), node("n1", ("n0", "n1"))
+    for k in range(30):
+        Client("c1").write(n0, k, k)
+    [sync] = n0.tick(T0 + 5_000)
+    [back] = n1.handle(sync, T0 + 5_000)
+    [writes] = n0.handle(back, T0 + 5_000)
+    assert len(writes.body["writes"]) == 10  # one entry each: the rest next round
+    n1.handle(writes, T0 + 5_000)
+    assert [Client("c2").read(n1, k) for k in range(10)] == list(range(10))
+
+
 def test_collected_log_falls_back_to_a_snapshot_for_a_restarted_peer() -> None:
     ids = ("n0", "n1")
     n0, n1 = node("n0", ids), node("n1", ids)
