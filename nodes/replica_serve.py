@@ -50,8 +50,9 @@ append waits for the next fsync, so one fsync covers many turns. Syncing as
 soon as a record is appended (not once something waits for it) starts the
 proposer's fsync of its own accept record together with the accept
 itself, so it overlaps the peers' fsyncs instead of following the ack that
-commits the round: measured 9.4-10.7k -> 10.9-12.3k one-key SETs a second.
-(An earlier measurement, before chained rounds, saw no gain.) What is held: every message but the phase requests
+commits the round: measured 9.4-10.7k -> 10.9-12.3k one-key SETs a second
+(an earlier measurement, before chained rounds, saw no gain). What is
+held: every message but the phase requests
 (prepare, accept: they depend on no record but a ballot reservation, so
 they leave at once and the peers' fsyncs overlap ours), the phase requests
 too while a reservation (``kv.reserved_this_turn``) is not durable yet, and
