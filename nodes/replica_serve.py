@@ -567,6 +567,9 @@ class Replication:
         lines += [f"gyre_durable_records:{len(durable)}", f"gyre_durable_fsyncs:{getattr(durable, 'fsyncs', 0)}"]
         if self.strong:
             st = kv.stats
+            if self.durable is not None:  # the group commit's backlog: records not on disk, turns held
+                lines += [f"gyre_durable_unsynced_records:{self.durable.appended - self.durable.synced}",
+                          f"gyre_durable_held_turns:{len(self._held)}"]
             return lines + [
                 f"gyre_paxos_rounds:{st.rounds}", f"gyre_paxos_warm_rounds:{st.warm_rounds}",
                 f"gyre_paxos_pipelined_rounds:{st.pipelined_rounds}",

@@ -172,6 +172,8 @@ def test_a_reply_and_a_new_reservations_requests_wait_for_the_fsync(tmp_path: Pa
             assert h.repl.kv.stats.committed == committed + 1
             await fsync_entered(gate)
             assert h.server.answered == [b"+OK\r\n"]  # the second reply is held
+            info = dict(line.split(":", 1) for line in h.repl.info_lines(NOW_MS) if line.startswith("gyre_durable"))
+            assert int(info["gyre_durable_held_turns"]) >= 1 and int(info["gyre_durable_unsynced_records"]) >= 1
             gate.release()
             await until(lambda: len(h.server.answered) == 2)
             assert h.server.answered[1] == b"+OK\r\n"
