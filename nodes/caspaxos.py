@@ -211,12 +211,6 @@ class RegState:
     #: and written to the durable store, and an acceptor answers prepares with the state it holds.
     _wire: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
-    def lookup(self, rid: str) -> DoneEntry | None:
-        for e in self.done:
-            if e.rid == rid:
-                return e
-        return None
-
     @property
     def image(self) -> Image | None:
         """The value of a RESP key (asserts it is not a lin-kv value)."""
@@ -560,7 +554,6 @@ class Round:
         self.acks: set[str] = set()
         self.nacks: dict[str, Ballot] = {}
         self.proposal: RegState | None = None
-        self.accept_sent = False
         #: The state a chained round starts from: its phase 1 was the chain's prepare.
         self.adopted = adopted
 
@@ -626,7 +619,6 @@ class Round:
         self.phase = Phase.ACCEPT
         self.proposal = proposal
         self.nacks = {}
-        self.accept_sent = True
 
     def on_accepted(self, acceptor: str, ballot: Ballot, ok: bool, promised: Ballot) -> Outcome:
         """Count one answer to this round's accept (the caller matched its ``seq``)."""
@@ -640,6 +632,11 @@ class Round:
             self.phase = Phase.COMMITTED
             return Outcome.COMMITTED
         return Outcome.WAIT
+
+    def committed_by_chain(self) -> None:
+        """A later round of the same chain committed: this one did too (module doc)."""
+        assert self.phase is Phase.ACCEPT, self.phase
+        self.phase = Phase.COMMITTED
 
     def abandon(self) -> None:
         """Give up (a resend found a conflict, or the caller stops); later answers are ignored."""

@@ -1005,7 +1005,8 @@ class StrongKv:
         mirror = self.on_command_commit if kp.command_key is not None else None
         for done in committed:
             self.stats.committed += 1
-            done.round.phase = Phase.COMMITTED
+            if done is not flight:
+                done.round.committed_by_chain()
             if mirror is not None:
                 assert done.round.proposal is not None and kp.command_key is not None
                 db, _ = parse_resp_key(kp.key)
