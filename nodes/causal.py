@@ -60,7 +60,7 @@ keyspace as the eventual mode (`nodes.typed_keyspace.TypedKeyspace`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -199,9 +199,6 @@ class CausalKv(KvRequests):
         self.waiting: list[_Waiting] = []
         self.snapshots_sent = 0
         self.synced_with: set[str] = set()  # peers whose snapshot answered this replica's sync request
-        # Whether a peer's link has nothing queued (a server driver sets it): a repair for a peer
-        # whose link still holds a backlog would resend what is on its way to it.
-        self.peer_ready: Callable[[str], bool] = lambda peer: True
 
     def install(self, node: NodeCore) -> None:
         self.node = node

@@ -38,7 +38,7 @@ on top.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 import orjson
@@ -146,6 +146,13 @@ class KvRequests:
     def _observed(self, client: str) -> None:
         """A client saw this replica's state (the causal mode keeps its session)."""
 
+    def peer_ready(self, peer: str) -> bool:
+        """Whether the link to ``peer`` has drained what was sent to it: a repair towards a peer
+        still receiving a backlog would only resend what is on its way. Always true here (the
+        simulator's links are never backed up); a driver with a real transport replaces it on
+        the instance (`nodes.replica_serve`)."""
+        return True
+
     def _read(self, msg: Message, now_ms: int) -> None:
         node = self.node
         assert node is not None
@@ -231,10 +238,6 @@ class EventualKv(KvRequests):
         self.repaired_keys = 0  # entries that changed this replica through a repair
         self.rounds = 0  # anti-entropy rounds started
         self.synced_with: set[str] = set()  # peers whose kv_shards answer this replica merged
-        # Whether the link to a peer has drained what was sent to it (a driver with a real
-        # transport tells; the simulator's links are never backed up). A repair towards a
-        # peer still receiving a backlog of deltas would only resend what is on its way.
-        self.peer_ready: Callable[[str], bool] = lambda peer: True
 
     def install(self, node: NodeCore) -> None:
         self.node = node

@@ -245,7 +245,7 @@ class Replication:
         self.engine.replication_info = self.info_lines
         if not self.strong:  # no repair towards a peer whose link still holds a backlog
             backlog = self.transport.backlog
-            self.kv.peer_ready = lambda peer: not backlog(peer)
+            self.kv.peer_ready = lambda peer: not backlog(peer)  # type: ignore[method-assign]
         init = Message(DRIVER_ID, options.node_id, {
             "type": "init", "msg_id": 1, "node_id": options.node_id,
             "node_ids": sorted([options.node_id, *options.peers])})
