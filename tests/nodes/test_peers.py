@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 import trio
+import trio.testing
 
 from nodes.peer_auth import NONCE_BYTES, Handshake, PeerConfig, PeerConfigError, Role
 from nodes.peers import LinkStatus, PeerTransport
@@ -132,6 +133,25 @@ async def test_messages_queued_before_the_link_is_up_are_delivered_in_order() ->
         await nursery.start(n1.run)
         assert [(await n2.receive()).body["i"] for _ in range(5)] == list(range(5))
         nursery.cancel_scope.cancel()
+
+
+async def test_sends_to_an_idle_link_go_at_once_and_stay_in_order_when_the_socket_fills() -> None:
+    # An idle link's sends are written by `send` itself; once the socket's buffer is full the
+    # rest of that message and everything after it go through the writer task, in order.
+    big = "x" * 3000
+    count = 3000  # ~9 MB: more than loopback buffers hold, so a direct write comes up short
+    async with cluster(["n1", "n2"], line_bytes_max=8192, queue_messages_max=count) as (nodes, _):
+        await all_up(nodes)
+        n1, n2 = nodes["n1"], nodes["n2"]
+        await trio.testing.wait_all_tasks_blocked()  # the writers have started and wait: idle links
+        n1.send("n2", i=-1)  # idle link: written at once, nothing queued
+        assert n1.link("n2").queued == 0
+        assert (await n2.receive()).body["i"] == -1
+        for i in range(count):
+            n1.send("n2", i=i, pad=big)
+        assert 0 < n1.link("n2").queued < count  # the first went directly, the socket then filled
+        assert [(await n2.receive()).body["i"] for _ in range(count)] == list(range(count))
+        assert n1.link("n2").dropped == 0
 
 
 async def test_a_peer_with_the_wrong_secret_is_refused_with_a_log_line(caplog: pytest.LogCaptureFixture) -> None:
