@@ -22,33 +22,17 @@ character inside strings, so a newline only ever ends a record. Names are
 any str that is valid Unicode (latin-1-decoded binary keys included; a lone
 surrogate is refused with `TypeError`, like a value that is not JSON).
 
-Durability contract for drivers (group commit): `put` and `delete` update
-memory and append their record with ``os.write`` (no user-space buffer; a
-``kill -9`` after they return loses nothing, a power cut may). Each append
-advances ``appended``, the log's position (a count of records); ``synced``
-is the position an fsync (or a compaction) is known to have made durable.
-A record is on disk once ``synced`` reaches the position read right after
-it was written, and a driver sends nothing that depends on a record (a
-promise, an accept) before that. Two ways to get there:
-
-* inline: `sync` fsyncs the log if anything was appended since the last
-  sync and returns whether it did. A driver calls ``core.durable.sync()``
-  after each `NodeCore.handle`/`tick` and before sending what came out, at
-  one fsync per batch rather than per record. The in-memory
-  `DurableStore.sync` is a no-op returning False, so a driver calls it
-  whatever store the node has.
-* off the event loop (``gyre serve`` strong mode): `start_sync` (main
-  thread) notes the position and takes an ``os.dup`` of the log's
-  descriptor; `PendingSync.run` fsyncs that duplicate in a worker thread
-  while the main thread keeps appending; `finish_sync` (main thread)
-  advances ``synced`` to the noted position. One fsync covers everything
-  appended before it started (group commit). The duplicate is what makes
-  this safe against compaction, which closes and replaces the descriptor
-  meanwhile: the worker fsyncs an open file description nobody else
-  closes (the old, replaced file at worst, harmless), and compaction
-  fsyncs the new file itself, so it advances ``synced`` to everything in
-  memory. A failed fsync in the worker poisons the store in `finish_sync`,
-  like an inline one.
+Durability contract for drivers: `put` and `delete` update memory and
+append their record with ``os.write`` (no user-space buffer; a ``kill -9``
+after they return loses nothing, a power cut may). Each append advances
+``appended``, the log's position (a count of records); ``synced`` is the
+position an fsync (or a compaction) is known to have made durable. `sync`
+fsyncs the log if anything was appended since the last sync and returns
+whether it did. A driver calls ``core.durable.sync()`` after each
+`NodeCore.handle`/`tick` (or batch of them) and before sending what depends
+on the records (a promise, an accept), at one fsync per batch rather than
+per record (group commit). The in-memory `DurableStore.sync` is a no-op
+returning False, so a driver calls it whatever store the node has.
 
 Replay and crash tolerance: a crash can only cut the log after the last
 fsync, so the damage a crash leaves is a *torn tail*: from some offset on,
@@ -100,7 +84,6 @@ __all__ = [
     "DirectoryLocked",
     "DurableLog",
     "DurableLogError",
-    "PendingSync",
     "encode_record",
 ]
 
@@ -286,43 +269,11 @@ def _lock(directory: Path) -> int:
 # --- the store ---------------------------------------------------------------------------
 
 
-class PendingSync:
-    """One fsync of the log, to run in a worker thread (`DurableLog.start_sync`).
-
-    Attributes:
-        position: the log position it makes durable (everything appended before it started).
-        error: the fsync's OSError, or None (read by `DurableLog.finish_sync`).
-        elapsed_s: how long the fsync took.
-    """
-
-    __slots__ = ("_fd", "elapsed_s", "error", "position")
-
-    def __init__(self, fd: int, position: int) -> None:
-        self._fd = fd
-        self.position = position
-        self.error: OSError | None = None
-        self.elapsed_s = 0.0
-
-    def run(self) -> None:
-        """Fsync the duplicated descriptor and close it; thread-safe (touches no store state).
-
-        Never raises: an error is kept for `DurableLog.finish_sync`, which poisons the store.
-        """
-        started = time.perf_counter()
-        try:
-            os.fsync(self._fd)
-        except OSError as exc:
-            self.error = exc
-        finally:
-            self.elapsed_s = time.perf_counter() - started
-            os.close(self._fd)
-
-
 class DurableLog(DurableStore):
     """A `DurableStore` whose records survive the process, in an append-only log (module doc).
 
     Build it with `DurableLog.open`. Stats for INFO: ``bytes_on_disk``,
-    ``len()`` (records), ``fsyncs`` (by `sync` and `finish_sync`), ``compactions``,
+    ``len()`` (records), ``fsyncs``, ``compactions``,
     ``last_fsync_s``; `stats` has them as one dict. ``appended`` and
     ``synced`` are the log positions of the durability contract (module doc).
     """
@@ -478,46 +429,6 @@ class DurableLog(DurableStore):
             self._fail("fsync", exc)
         self._synced_to(position, time.perf_counter() - started)
         return True
-
-    def start_sync(self) -> PendingSync | None:
-        """An fsync of everything appended so far, for a worker thread (group commit, module doc).
-
-        Call `PendingSync.run` in the thread, then `finish_sync` back on this
-        thread; records appended meanwhile wait for the next one.
-
-        Returns:
-            The pending fsync, or None if everything appended is durable already:
-            nothing was appended since the last sync, or the descriptor could not
-            be duplicated and this fsynced inline instead.
-
-        Raises:
-            DurableLogError: the store is closed or poisoned, or an inline fsync failed.
-        """
-        self._check_usable()
-        if not self.dirty:
-            return None
-        try:
-            fd = os.dup(self._fd)  # compaction may close self._fd while the thread runs
-        except OSError:  # out of descriptors (many clients), say: not worth poisoning the store
-            self.sync()
-            return None
-        return PendingSync(fd, self.appended)
-
-    def finish_sync(self, pending: PendingSync) -> int:
-        """Account for a `PendingSync` that ran: what it made durable counts as synced.
-
-        Returns:
-            ``synced``, the position now known to be on disk.
-
-        Raises:
-            DurableLogError: its fsync failed (the store is poisoned from now on), or an
-                earlier write failed meanwhile.
-        """
-        if pending.error is not None:
-            self._fail("fsync", pending.error)
-        self._check_usable()
-        self._synced_to(pending.position, pending.elapsed_s)
-        return self.synced
 
     def _synced_to(self, position: int, elapsed_s: float) -> None:
         self.last_fsync_s = elapsed_s

@@ -39,32 +39,29 @@ it; this module only moves things between three parties:
 Durable state (`--dir`): the directory is locked and the core's durable
 records live in `nodes.durable_log.DurableLog`. Strong mode keeps its
 acceptor state there, and nothing that depends on a record leaves before
-the record is on disk, by group commit off the event loop (`_hold`,
-`_commit_loop`): what a turn (a `handle`/`tick`/batch) produced is held
-with the log position after the turn, and released once an fsync covering
-that position completed. One task runs one fsync at a time in a worker
-thread (on an ``os.dup`` of the log's descriptor, `DurableLog.start_sync`)
-whenever the log holds records not on disk yet or something is held; the
-loop keeps reading peers and serving clients meanwhile, and what they
-append waits for the next fsync, so one fsync covers many turns. Syncing as
-soon as a record is appended (not once something waits for it) starts the
-proposer's fsync of its own accept record together with the accept
-itself, so it overlaps the peers' fsyncs instead of following the ack that
-commits the round: measured 9.4-10.7k -> 10.9-12.3k one-key SETs a second
-(an earlier measurement, before chained rounds, saw no gain). What is
-held: every message but the phase requests
-(prepare, accept: they depend on no record but a ballot reservation, so
-they leave at once and the peers' fsyncs overlap ours), the phase requests
-too while a reservation (``kv.reserved_this_turn``) is not durable yet, and
-every RESP client's reply of a round (`_route`'s ``answer``; the client's
-buffer gets nothing before): the proposer's own acceptor answers inline
-and counts toward the majority, so a round may commit on one peer's ack,
-and the client must not hear "OK" before this node's accept record is
-durable. Held items leave in the order they were held (one FIFO); a phase
-request may overtake an answer held for the same peer, as within one turn
-before (Paxos tolerates reordering: the simulated network reorders too),
-but never a held phase request. A failed fsync poisons the log and stops
-the node. ``--volatile`` keeps nothing and holds nothing.
+the record is on disk: each turn (a `handle`/`tick`/batch) that appended
+records ends with one fsync, on the event loop, before its answers and
+replies go (`_commit`), as Redis's ``appendfsync always`` fsyncs before it
+replies. Group commit comes from the turns themselves: commands and peer
+messages that arrive during an fsync wait in their sockets and are served
+together in the next turn, under one fsync. Only the phase requests
+(prepare, accept) leave before the fsync: they depend on no record but a
+ballot reservation, so they go first and the peers' fsyncs overlap ours;
+unless the turn reserved ballots (``kv.reserved_this_turn``), when they wait
+too. Every other message (an acceptor's answer depends on its slot record)
+and every RESP client's reply of a round (`_route`'s ``answer``) leaves
+after it: the proposer's own acceptor answers inline and counts toward the
+majority, so a round may commit on one peer's ack, and the client must not
+hear "OK" before this node's accept record is durable. A failed fsync
+poisons the log and stops the node. ``--volatile`` keeps nothing and
+syncs nothing.
+
+An fsync in a worker thread, with the loop serving on meanwhile, was the
+earlier design: on the 3-server benchmark the hand-offs (waking the worker,
+taking the GIL back, waking the loop) cost 150-450 us a round on top of an
+fsync of 250-300 us, more than the loop had to do meanwhile (every client
+waits on the round): syncing inline measured 9-21% more one-key SETs a
+second in each of 4 paired runs, and no fewer with random keys.
 
 Eventual and causal modes keep every key's version there
 (`TypedKeyspace.persist_to`), fsynced once a second like Redis's
@@ -78,9 +75,8 @@ from __future__ import annotations
 import gc
 import logging
 import random
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -157,15 +153,6 @@ class ReplicaOptions:
                           listen_port=self.peer_port, secret=self.secret)
 
 
-@dataclass(slots=True)
-class _Held:
-    """What one strong-mode turn produced that waits for the fsync covering ``position``."""
-
-    position: int
-    messages: list[Message] = field(default_factory=list)
-    replies: list[tuple[Any, bytes, bytes]] = field(default_factory=list)  # (session, command name, reply)
-
-
 class ServeNode(NodeCore):
     """The replicated core behind a RESP server: a `NodeCore` with only its mode's kv handler.
 
@@ -227,12 +214,8 @@ class Replication:
         self.strong = options.mode == "strong"
         self._kick = False  # strong: commands were submitted; the core's next tick starts their rounds
         self._phase_requests: frozenset[str] = frozenset()
-        # Strong mode with --dir, group commit (module doc): what waits for an fsync, in order,
-        # the replies of this turn not held yet, and the position phase requests wait for.
-        self._held: deque[_Held] = deque()
+        # Strong mode with --dir: this turn's round replies, answered after its fsync (`_commit`).
         self._replies: list[tuple[Any, bytes, bytes]] = []
-        self._requests_after = 0
-        self._commit_wanted = trio.Event()
         if self.strong:
             from nodes.strong import PHASE_REQUESTS  # only strong mode needs the module
 
@@ -316,7 +299,7 @@ class Replication:
         if self.durable is None:  # --volatile: nothing to wait for
             def answer(reply: bytes) -> None:
                 self._answer(session, argv[0], reply)
-        else:  # held until the fsync covering this turn (module doc)
+        else:  # answered after this turn's fsync (module doc)
             def answer(reply: bytes) -> None:
                 self._replies.append((session, argv[0], reply))
         kv.submit_command(argv, session.db_index, session.resp3, session.now_ms, answer, route=route)
@@ -342,8 +325,8 @@ class Replication:
                 nursery.start_soon(self._inbox_loop)
                 nursery.start_soon(self._timer_loop)
                 nursery.start_soon(self._catch_up)
-                if self.durable is not None:
-                    nursery.start_soon(self._commit_loop if self.strong else self._sync_loop)
+                if self.durable is not None and not self.strong:
+                    nursery.start_soon(self._sync_loop)
                 task_status.started(port)
         finally:
             if self.durable is not None:
@@ -351,33 +334,11 @@ class Replication:
 
     async def _sync_loop(self) -> None:
         """Eventual and causal modes with --dir: fsync once a second (Redis's appendfsync
-        everysec); strong mode syncs before every answer instead (`_commit_loop`)."""
+        everysec); strong mode syncs before every answer instead (`_commit`)."""
         assert self.durable is not None
         while True:
             await trio.sleep(SYNC_INTERVAL_S)
             self.durable.sync()
-
-    async def _commit_loop(self) -> None:
-        """Strong mode with --dir: group commit (module doc). While anything is held or the log
-        has records not on disk, fsync everything appended so far in a worker thread, then
-        release what that covered.
-
-        A failed fsync raises `DurableLogError` out of `finish_sync`: the nursery, and the
-        node, stop (the log is poisoned; a restart replays what reached the disk).
-        """
-        durable = self.durable
-        assert durable is not None
-        while True:
-            if not self._held and not durable.dirty:
-                await self._commit_wanted.wait()
-                self._commit_wanted = trio.Event()
-                continue
-            pending = durable.start_sync()
-            if pending is not None:  # else a compaction (or an inline sync) covered it already
-                await trio.to_thread.run_sync(pending.run)
-                durable.finish_sync(pending)
-            self._emit([])  # send and answer what is covered now
-            self.after_batch(self.clock())  # start the rounds of what the answered clients sent next
 
     async def _catch_up(self) -> None:
         if self.strong:  # the state lives in a majority of acceptors: nothing to catch up on
@@ -467,12 +428,10 @@ class Replication:
         """Hand what the core produced to the transport, the messages for one peer as one
         bundle (one line, one decode, one task switch), and serve the clients it answered.
 
-        Strong mode with --dir: only what may leave before the turn's records are
-        durable goes now, with what earlier turns held and an fsync has covered
-        since; the rest is held (`_hold`) for `_commit_loop`.
+        Strong mode with --dir: the turn's records are made durable first (`_commit`).
         """
         if self.strong and self.durable is not None:
-            out = self._hold(out)
+            out = self._commit(out)
         self._send_bundled(out)
         deadline = self.core.next_deadline_ms()  # wake the timer task only if it sleeps too long
         if deadline is not None and (self._sleep_until_ms is None or deadline < self._sleep_until_ms):
@@ -481,48 +440,35 @@ class Replication:
         # created, are served now (they may submit more, or write more).
         self.server.after_external_writes()
 
-    def _hold(self, out: list[Message]) -> list[Message]:
-        """Strong mode with --dir: hold what this turn produced until an fsync covers it.
+    def _commit(self, out: list[Message]) -> list[Message]:
+        """Strong mode with --dir: fsync what this turn appended, then answer its round replies.
+
+        The turn's phase requests are sent before the fsync, unless it reserved
+        ballots (module doc).
 
         Returns:
-            What may be sent now: the messages of held turns an fsync covered
-            (their replies are answered here), then this turn's phase requests
-            unless they must wait (module doc).
+            What is left to send (everything but the phase requests sent already).
+
+        Raises:
+            DurableLogError: the fsync failed (the log is poisoned; the node stops).
         """
         durable = self.durable
         assert durable is not None
         kv = self.kv
-        position = durable.appended
-        if kv.reserved_this_turn:  # phase requests wait until the new reservation is durable
-            kv.reserved_this_turn = False
-            self._requests_after = position
-        early: list[Message] = []
-        if out and self._requests_after <= durable.synced:
-            requests = self._phase_requests
-            early = [m for m in out if m.body.get("type") in requests]
-            if early:
-                out = [m for m in out if m.body.get("type") not in requests]
-        elif any(m.body.get("type") in self._phase_requests for m in out):
-            self._requests_after = position  # held: later phase requests queue behind these
-        if out or self._replies:
-            held = self._held
-            if held and held[-1].position == position:  # nothing appended since: one entry
-                held[-1].messages += out
-                held[-1].replies += self._replies
-            else:
-                held.append(_Held(position, out, self._replies))
-            self._replies = []
-        ready: list[Message] = []
-        held = self._held
-        synced = durable.synced
-        while held and held[0].position <= synced:
-            turn = held.popleft()
-            ready += turn.messages
-            for session, name, reply in turn.replies:
+        reserved, kv.reserved_this_turn = kv.reserved_this_turn, False
+        if durable.dirty:
+            if out and not reserved:
+                requests = self._phase_requests
+                early = [m for m in out if m.body.get("type") in requests]
+                if early:
+                    self._send_bundled(early)
+                    out = [m for m in out if m.body.get("type") not in requests]
+            durable.sync()
+        if self._replies:
+            replies, self._replies = self._replies, []
+            for session, name, reply in replies:
                 self._answer(session, name, reply)
-        if held or durable.dirty:
-            self._commit_wanted.set()
-        return ready + early
+        return out
 
     def _send_bundled(self, out: list[Message]) -> None:
         """Send to the peers: the messages for one peer as one bundle."""
@@ -567,9 +513,6 @@ class Replication:
         lines += [f"gyre_durable_records:{len(durable)}", f"gyre_durable_fsyncs:{getattr(durable, 'fsyncs', 0)}"]
         if self.strong:
             st = kv.stats
-            if self.durable is not None:  # the group commit's backlog: records not on disk, turns held
-                lines += [f"gyre_durable_unsynced_records:{self.durable.appended - self.durable.synced}",
-                          f"gyre_durable_held_turns:{len(self._held)}"]
             return lines + [
                 f"gyre_paxos_rounds:{st.rounds}", f"gyre_paxos_warm_rounds:{st.warm_rounds}",
                 f"gyre_paxos_pipelined_rounds:{st.pipelined_rounds}",

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import zlib
 from pathlib import Path
 from typing import Any
@@ -114,100 +113,23 @@ def test_sync_returns_true_only_when_dirty(tmp_path: Path) -> None:
         assert store.bytes_on_disk == len(log_bytes(tmp_path))
 
 
-def open_fds() -> int:
-    return len(os.listdir("/proc/self/fd"))
-
-
-def test_an_off_thread_sync_covers_what_was_appended_before_it_started(tmp_path: Path) -> None:
-    with DurableLog.open(tmp_path) as store:
-        assert store.start_sync() is None and not store.dirty  # nothing appended
-        store.put("a", 1)
-        store.put("b", 2)
-        pending = store.start_sync()
-        assert pending is not None and pending.position == store.appended == 2
-        store.put("c", 3)  # after it started: left for the next one
-        pending.run()
-        assert pending.error is None
-        assert store.finish_sync(pending) == 2 and store.synced == 2 and store.dirty
-        assert store.fsyncs == 1
-        second = store.start_sync()
-        assert second is not None and second.position == 3
-        second.run()
-        store.finish_sync(second)
-        assert not store.dirty and store.start_sync() is None and store.sync() is False
-
-
-def test_an_off_thread_sync_races_appends_and_a_compaction(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The worker fsyncs its own duplicate of the descriptor, which compaction cannot close under it."""
-    real_fsync = os.fsync
-    started, release = threading.Event(), threading.Event()
-
-    def gated_fsync(fd: int) -> None:
-        if threading.current_thread().name == "sync-worker":
-            started.set()
-            assert release.wait(10)
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", gated_fsync)
-    model: dict[str, Any] = {}
-    with DurableLog.open(tmp_path, compact_min_bytes=0) as store:
-        store.put("k0", 0)
-        fds = open_fds()
-        pending = store.start_sync()
-        assert pending is not None and open_fds() == fds + 1  # the duplicate
-        thread = threading.Thread(target=pending.run, name="sync-worker")
-        thread.start()
-        assert started.wait(10), "the worker never fsynced"
-        compactions = store.compactions
-        for i in range(200):  # appends, and compactions that replace the descriptor, meanwhile
-            store.put(f"k{i % 5}", i)
-            model[f"k{i % 5}"] = i
-        assert store.compactions > compactions
-        synced = store.synced
-        assert synced > pending.position  # compaction fsyncs what it writes
-        release.set()
-        thread.join(10)
-        assert pending.error is None
-        assert store.finish_sync(pending) == synced  # never moves synced back
-        assert open_fds() == fds  # the duplicate is closed
-    assert reopened(tmp_path) == model
-
-
-def test_a_failed_off_thread_fsync_poisons_the_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_fsync_poisons_the_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = DurableLog.open(tmp_path)
     store.put("a", 1)
-    pending = store.start_sync()
-    assert pending is not None
 
     def failing_fsync(fd: int) -> None:
         raise OSError(errno.EIO, "I/O error")
 
     monkeypatch.setattr(os, "fsync", failing_fsync)
-    pending.run()  # keeps the error for the main thread
-    assert isinstance(pending.error, OSError)
-    monkeypatch.undo()
-    store.put("b", 2)  # appended meanwhile: not acknowledged either
     with pytest.raises(DurableLogError, match="fsync failed"):
-        store.finish_sync(pending)
-    assert store.synced == 0
+        store.sync()
+    monkeypatch.undo()
+    assert store.synced == 0 and store.dirty  # nothing counts as durable
     with pytest.raises(DurableLogError, match="accepted"):
-        store.put("c", 3)
+        store.put("b", 2)
     with pytest.raises(DurableLogError):
-        store.start_sync()
+        store.sync()  # even with a working disk: the page cache cannot be trusted after a failure
     store.close()
-
-
-def test_without_a_spare_descriptor_start_sync_fsyncs_inline(tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    with DurableLog.open(tmp_path) as store:
-        store.put("a", 1)
-
-        def no_dup(fd: int) -> int:
-            raise OSError(errno.EMFILE, "Too many open files")
-
-        monkeypatch.setattr(os, "dup", no_dup)
-        assert store.start_sync() is None
-        assert store.synced == store.appended == 1 and store.fsyncs == 1
 
 
 def write_three_then_last(directory: Path) -> tuple[int, bytes]:

@@ -3,23 +3,20 @@
 n1 is a real `Replication` (real engine, real `DurableLog` in a temporary
 directory) whose transport's ``send`` is captured; n2 and n3 are bare
 `StrongKv` cores the test delivers to by hand. ``os.fsync`` is wrapped so
-that an fsync of n1's log blocks on an event the test sets: while it is
-held, the test checks what n1 has (not) sent or answered. Waiting is on a
-condition under a deadline (`until`), never a bare sleep.
+that each fsync of n1's log records what n1 had sent and answered at that
+moment: the fsync runs inline at the end of a turn, so the snapshot shows
+what left before it and what waited for it.
 """
 
 from __future__ import annotations
 
 import os
 import random
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import trio
 
 from crdt.engine import DEFERRED, Engine
 from nodes.replica_serve import BUNDLE_TYPE, ReplicaOptions, Replication
@@ -28,35 +25,7 @@ from protocol.maelstrom_json import Message
 from tests.nodes.helpers_nodes import roundtrip
 from tests.nodes.strong_node import StrongTestNode
 
-#: How long a test waits for anything before failing.
-DEADLINE_S = 10.0
 NOW_MS = 1_000_000
-
-
-class FsyncGate:
-    """Wraps ``os.fsync``: while closed, an fsync of a file under ``directory`` blocks until `release`."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = str(directory)
-        self.closed = False
-        self.entered = threading.Event()
-        self.opened = threading.Event()
-        self.real = os.fsync
-
-    def fsync(self, fd: int) -> None:
-        if self.closed and os.readlink(f"/proc/self/fd/{fd}").startswith(self.directory):
-            self.entered.set()
-            assert self.opened.wait(DEADLINE_S), "the test never released the fsync"
-        self.real(fd)
-
-    def close(self) -> None:
-        self.entered.clear()
-        self.opened.clear()
-        self.closed = True
-
-    def release(self) -> None:
-        self.closed = False
-        self.opened.set()
 
 
 @dataclass
@@ -124,91 +93,90 @@ class Harness:
             self.deliver_to_n1()
 
 
-async def until(condition: Callable[[], bool], step: Callable[[], None] = lambda: None) -> None:
-    """Let the other tasks (and the fsync thread) run until ``condition`` holds; fail after DEADLINE_S."""
-    with trio.fail_after(DEADLINE_S):
-        while True:
-            step()
-            if condition():
-                return
-            await trio.sleep(0.001)
+@dataclass
+class Snapshot:
+    """What n1 had sent (message types) and answered (replies) when an fsync of its log ran."""
+
+    sent: list[str]
+    answered: list[bytes]
 
 
-async def fsync_entered(gate: FsyncGate) -> None:
-    with trio.fail_after(DEADLINE_S):
-        assert await trio.to_thread.run_sync(gate.entered.wait, DEADLINE_S)
+class FsyncRecorder:
+    """Wraps ``os.fsync``: an fsync of a file under ``directory`` records a `Snapshot` first."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = str(directory)
+        self.harness: Harness | None = None
+        self.snapshots: list[Snapshot] = []
+        self.real = os.fsync
+
+    def fsync(self, fd: int) -> None:
+        if self.harness is not None and os.readlink(f"/proc/self/fd/{fd}").startswith(self.directory):
+            h = self.harness
+            self.snapshots.append(Snapshot([m.body["type"] for m in h.sent], list(h.server.answered)))
+        self.real(fd)
 
 
 @pytest.fixture
-def gate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FsyncGate:
-    gate = FsyncGate(tmp_path)
-    monkeypatch.setattr(os, "fsync", gate.fsync)
-    return gate
+def fsyncs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FsyncRecorder:
+    recorder = FsyncRecorder(tmp_path)
+    monkeypatch.setattr(os, "fsync", recorder.fsync)
+    return recorder
 
 
-def test_a_reply_and_a_new_reservations_requests_wait_for_the_fsync(tmp_path: Path, gate: FsyncGate) -> None:
-    h = Harness(tmp_path / "n1")
+def test_a_reply_and_a_new_reservations_requests_wait_for_the_fsync(tmp_path: Path, fsyncs: FsyncRecorder) -> None:
+    h = fsyncs.harness = Harness(tmp_path / "n1")
+    # The first round reserves ballots: even its phase requests wait for that record.
+    h.set(b"v1")
+    assert fsyncs.snapshots == [Snapshot([], [])]
+    assert h.sent and {m.body["type"] for m in h.sent} <= PHASE_REQUESTS
+    h.pump()
+    assert h.server.answered == [b"+OK\r\n"]
 
-    async def main() -> None:
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(h.repl._commit_loop)
-            # The first round reserves ballots: even its phase requests wait for that record.
-            gate.close()
-            h.set(b"v1")
-            await fsync_entered(gate)
-            assert h.sent == [] and h.server.answered == []
-            gate.release()
-            await until(lambda: bool(h.sent))
-            assert {m.body["type"] for m in h.sent} <= PHASE_REQUESTS
-            await until(lambda: h.server.answered == [b"+OK\r\n"], h.pump)
+    # A warm round: its accepts leave before the fsync of this node's own accept record (so
+    # the peers' fsyncs overlap it); the client hears OK only after the acks commit the round.
+    fsyncs.snapshots.clear()
+    h.set(b"v2")
+    [at_accept] = fsyncs.snapshots
+    assert at_accept.sent and set(at_accept.sent) <= PHASE_REQUESTS
+    assert at_accept.answered == [b"+OK\r\n"]
+    committed = h.repl.kv.stats.committed
+    h.pump()
+    assert h.repl.kv.stats.committed == committed + 1
+    assert h.server.answered == [b"+OK\r\n"] * 2
+    durable = h.repl.durable
+    assert durable is not None and durable.synced == durable.appended
+    durable.close()
 
-            # A warm round: its accepts leave at once (no new reservation); the acks commit
-            # it, but the client hears OK only once this node's own accept record is on disk.
-            gate.close()
-            committed = h.repl.kv.stats.committed
-            h.set(b"v2")
-            assert h.sent and {m.body["type"] for m in h.sent} <= PHASE_REQUESTS
-            h.pump()
-            assert h.repl.kv.stats.committed == committed + 1
-            await fsync_entered(gate)
-            assert h.server.answered == [b"+OK\r\n"]  # the second reply is held
-            info = dict(line.split(":", 1) for line in h.repl.info_lines(NOW_MS) if line.startswith("gyre_durable"))
-            assert int(info["gyre_durable_held_turns"]) >= 1 and int(info["gyre_durable_unsynced_records"]) >= 1
-            gate.release()
-            await until(lambda: len(h.server.answered) == 2)
-            assert h.server.answered[1] == b"+OK\r\n"
-            assert h.repl.durable is not None and h.repl.durable.synced == h.repl.durable.appended
-            nursery.cancel_scope.cancel()
 
-    trio.run(main)
+def test_an_acceptors_answers_wait_for_one_fsync_and_keep_their_order(tmp_path: Path, fsyncs: FsyncRecorder) -> None:
+    h = fsyncs.harness = Harness(tmp_path / "n1")
+    n2 = h.peers["n2"]
+    out = n2.handle(Message("c1", "n2", {"type": "write", "key": 1, "value": 5, "msg_id": 7}), NOW_MS)
+    [request] = [m for m in out if m.dest == "n1"]
+    kind = request.body["type"]
+    assert kind in PHASE_REQUESTS
+    # Two requests of n2 in one bundle: one turn, one fsync, both answers after it, in order.
+    later = Message("n2", "n1", {"type": kind, "items": [["2", [5, "n2"]]]})
+    bundle = Message("n2", "n1", {"type": BUNDLE_TYPE, "bodies": [request.body, later.body]})
+    fsyncs_before = h.repl.durable.fsyncs  # type: ignore[union-attr]
+    h.repl._emit(h.repl._handle(roundtrip(bundle), NOW_MS))
+    assert fsyncs.snapshots == [Snapshot([], [])]  # nothing answered before the records were on disk
+    assert h.repl.durable.fsyncs == fsyncs_before + 1  # type: ignore[union-attr]
+    assert [(m.dest, m.body["type"]) for m in h.sent] == [("n2", kind + "_ok")] * 2
+    assert [[item[0] for item in m.body["items"]] for m in h.sent] == [["1"], ["2"]]
     h.repl.durable.close()  # type: ignore[union-attr]
 
 
-def test_an_acceptors_answer_waits_for_the_fsync_and_keeps_its_order(tmp_path: Path, gate: FsyncGate) -> None:
-    h = Harness(tmp_path / "n1")
-    n2 = h.peers["n2"]
-
-    async def main() -> None:
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(h.repl._commit_loop)
-            gate.close()
-            out = n2.handle(Message("c1", "n2", {"type": "write", "key": 1, "value": 5, "msg_id": 7}), NOW_MS)
-            [request] = [m for m in out if m.dest == "n1"]
-            assert request.body["type"] in PHASE_REQUESTS
-            h.repl._emit(h.repl._handle(roundtrip(request), NOW_MS))
-            await fsync_entered(gate)
-            assert h.sent == []  # n1's promise waits for its record
-            # A later request of the same peer, answered while that fsync runs, queues
-            # behind the first answer (one FIFO of held turns) and needs the next fsync.
-            later = Message("n2", "n1", {"type": request.body["type"], "items": [["2", [5, "n2"]]]})
-            h.repl._emit(h.repl._handle(later, NOW_MS))
-            assert h.sent == []
-            gate.release()
-            await until(lambda: len(h.sent) == 2)
-            assert [(m.dest, m.body["type"]) for m in h.sent] == [("n2", request.body["type"] + "_ok")] * 2
-            assert [[item[0] for item in m.body["items"]] for m in h.sent] == [["1"], ["2"]]
-            assert h.repl.durable is not None and h.repl.durable.fsyncs >= 2
-            nursery.cancel_scope.cancel()
-
-    trio.run(main)
+def test_a_turn_that_appends_nothing_sends_at_once_without_an_fsync(tmp_path: Path, fsyncs: FsyncRecorder) -> None:
+    h = fsyncs.harness = Harness(tmp_path / "n1")
+    h.set(b"v1")
+    h.pump()
+    fsyncs.snapshots.clear()
+    # A read of an unchanged key: its round writes no acceptor record, so nothing to fsync.
+    assert h.repl._route([b"GET", b"k"], Session()) is DEFERRED
+    h.repl.after_batch(NOW_MS)
+    h.pump()
+    assert h.server.answered[-1] == b"$2\r\nv1\r\n"
+    assert fsyncs.snapshots == []
     h.repl.durable.close()  # type: ignore[union-attr]
