@@ -164,21 +164,26 @@ _ENTRY_CACHE: dict[tuple[str, str, int, int | None, str | None], DoneEntry] = {}
 
 
 def _entry_from_wire(data: Any) -> DoneEntry:
-    # The usual entry (a lin-kv write or cas, as a JSON parser builds it) in one pass of exact
-    # type tests (``type(x) is int`` also refuses booleans); anything else takes the full check.
-    if type(data) is list and len(data) == 5:
-        rid, origin, expires, code, text = data
+    # The usual entries (a lin-kv write or cas; a command with its reply), as a JSON parser
+    # builds them, in one pass of exact type tests (``type(x) is int`` also refuses booleans);
+    # anything else takes the full check, which says what is wrong.
+    if type(data) is list and 5 <= len(data) <= 6:
+        rid, origin, expires, code, text = data[0], data[1], data[2], data[3], data[4]
         if (type(rid) is str and type(origin) is str and type(expires) is int
                 and (code is None or type(code) is int) and (text is None or type(text) is str)):
-            # An entry rides in every state of its key while it lives, so the same one is read
-            # again and again: parsed once and shared (it is immutable).
-            key = (rid, origin, expires, code, text)
-            entry = _ENTRY_CACHE.get(key)
-            if entry is None:
-                if len(_ENTRY_CACHE) >= ENTRY_CACHE_MAX:
-                    _ENTRY_CACHE.clear()
-                entry = _ENTRY_CACHE[key] = DoneEntry(rid, origin, expires, Result(code, text))
-            return entry
+            if len(data) == 5:
+                # A lin-kv entry rides in every state of its key while it lives, so the same
+                # one is read again and again: parsed once and shared (it is immutable).
+                key = (rid, origin, expires, code, text)
+                entry = _ENTRY_CACHE.get(key)
+                if entry is None:
+                    if len(_ENTRY_CACHE) >= ENTRY_CACHE_MAX:
+                        _ENTRY_CACHE.clear()
+                    entry = _ENTRY_CACHE[key] = DoneEntry(rid, origin, expires, Result(code, text))
+                return entry
+            reply = data[5]
+            if type(reply) is str and reply.isascii():  # RESP replies are ASCII but for values
+                return DoneEntry(rid, origin, expires, Result(code, text, reply.encode()))
     if not isinstance(data, list) or len(data) not in (5, 6):
         raise ProtocolError(f"done entry must be [rid, origin, expires_ms, code, text(, reply)], "
                             f"not {data!r:.80}")
@@ -244,7 +249,13 @@ class RegState:
         if "i" in data:
             if len(data) != 2:
                 raise ProtocolError(f"an image state has exactly i and d, not {sorted(data)!r:.80}")
-            return RegState(image_from_json(data["i"]), entries)  # DecodeError is a ProtocolError
+            raw = data["i"]
+            # A string without a TTL is a bare JSON string, which writes back as it came, so
+            # such a state in to_wire's key order keeps ``data`` as its wire form (an acceptor
+            # stores and forwards it without encoding it again); other images are re-encoded.
+            canonical = type(raw) is str and in_order and next(iter(data)) == "i"
+            return RegState(image_from_json(raw), entries,  # DecodeError is a ProtocolError
+                            data if canonical else None)
         v = data.get("v")
         if v is not None and not isinstance(v, str):
             raise ProtocolError(f"state value must be JSON text or null, not {v!r:.80}")
@@ -255,11 +266,10 @@ class RegState:
             except orjson.JSONDecodeError as exc:
                 raise ProtocolError(f"state value is not JSON: {exc}") from exc
             value = v.encode()
-        # ``data`` is exactly what `to_wire` makes of the result when it is the lin-kv form with
-        # the keys in to_wire's order, entries sorted and every entry of five elements (a
-        # command's reply, the sixth, is re-encoded): then it is kept as the wire form.
-        canonical = (in_order and len(data) == 2 and next(iter(data)) == "v"
-                     and all(len(e) == 5 for e in data["d"]))
+        # ``data`` is exactly what `to_wire` makes of the result when its keys are in to_wire's
+        # order and its entries sorted (each parsed entry, a command's reply included, writes
+        # back as it came): then it is kept as the wire form.
+        canonical = in_order and len(data) == 2 and next(iter(data)) == "v"
         return RegState(value, entries, data if canonical else None)
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from crdt.engine import Engine
+from crdt.replication.images import Image
 from nodes.caspaxos import (
     ZERO_BALLOT,
     Acceptor,
@@ -112,6 +114,27 @@ def test_ballot_and_state_round_trip_and_reject_garbage() -> None:
     assert RegState.from_wire(RegState().to_wire()) == RegState()
     for bad in (None, {"v": 1, "d": []}, {"v": "{", "d": []}, {"v": None}, {"v": None, "d": [[1]]},
                 {"v": None, "d": [["r", "n0", 1.5, None, None]]}):
+        with pytest.raises(ProtocolError):
+            RegState.from_wire(bad)
+
+
+def test_a_canonical_command_state_keeps_the_peers_wire_form_and_others_round_trip() -> None:
+    # Entries of commands carry their RESP reply; a string image without a TTL is a bare string.
+    entries = (DoneEntry("n0.1.1", "n0", 5, Result(value=b"+OK\r\n")),
+               DoneEntry("n0.1.2", "n0", 5, Result(value=b"$2\r\n\xe9\xff\r\n")))  # a non-ASCII reply
+    for image in (Image("string", b"v\xe9"), Image("string", b"v", 99), Image("hash", ((b"f", b"1"),))):
+        state = RegState(image, entries)
+        wire = orjson.loads(orjson.dumps(state.to_wire()))  # as a peer's message arrives
+        parsed = RegState.from_wire(wire)
+        assert parsed == state
+        assert orjson.dumps(parsed.to_wire()) == orjson.dumps(state.to_wire())
+        # Kept as it came (nothing to encode again) only where it writes back byte for byte.
+        assert (parsed.to_wire() is wire) == (image.expire_at is None and image.type == "string")
+    unsorted = {"i": "v", "d": [entries[1].to_wire(), entries[0].to_wire()]}
+    parsed = RegState.from_wire(unsorted)
+    assert parsed.done == entries and parsed.to_wire() is not unsorted
+    for bad in ({"i": "v", "d": [["r", "n0", 5, None, None, 7]]},
+                {"i": "v", "d": [["r", "n0", 5, None, None, "\u0100"]]}):
         with pytest.raises(ProtocolError):
             RegState.from_wire(bad)
 
