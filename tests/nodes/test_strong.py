@@ -282,10 +282,51 @@ def test_steady_state_rounds_on_a_key_skip_prepare() -> None:
     assert c.kv("n0").stats.warm_rounds == 0
     sent = _sent_types(c, "n0", lambda: c.request("n0", "read"))
     assert c.kv("n0").stats.warm_rounds == 1
-    assert "paxos_prepare" not in sent and sent.count("paxos_accept") == 2
+    assert "paxos_prepare" not in sent and sent.count("paxos_accept") == 1  # thrifty: n0 and one peer
     assert _type(c.request("n0", "cas", value=[1, 2])) == "cas_ok"
     assert c.request("n0", "read")["value"] == 2
     assert c.kv("n0").stats.warm_rounds == 3 and c.kv("n0").stats.rejected == 0
+    c.check()
+
+
+def _accept_dests(c: Cluster, node: str, f: Callable[[], Any]) -> list[str]:
+    """Where ``node``'s paxos_accept messages go while ``f`` runs (its outputs, in order)."""
+    dests: list[str] = []
+    real = c.cores[node].handle, c.cores[node].tick
+
+    def spy(out: list[Message]) -> list[Message]:
+        dests.extend(o.dest for o in out if o.body.get("type") == "paxos_accept")
+        return out
+
+    c.cores[node].handle = lambda m, now: spy(real[0](m, now))  # type: ignore[method-assign]
+    c.cores[node].tick = lambda now: spy(real[1](now))  # type: ignore[method-assign]
+    try:
+        f()
+    finally:
+        del c.cores[node].handle, c.cores[node].tick
+    return dests
+
+
+def test_an_accept_goes_to_a_majority_and_moves_to_the_peer_that_answers_when_one_is_silent() -> None:
+    c = Cluster()
+    c.request("n0", "write", value=1)  # the prepare asks everyone; the accept just n0 and n1
+    assert _accept_dests(c, "n0", lambda: c.request("n0", "write", value=2)) == ["n1"]
+    # n1 falls silent: the round is resent to every acceptor that has not answered, n2 acks,
+    # and from then on n0's accepts go to n2 only (no resend, no wait for n1).
+    c.drop_if = lambda m: m.dest == "n1" or m.src == "n1"
+    assert _accept_dests(c, "n0", lambda: c.request("n0", "write", value=3)) == ["n1", "n1", "n2"]
+    assert c.kv("n0").stats.resends == 1
+    assert _accept_dests(c, "n0", lambda: c.request("n0", "write", value=4)) == ["n2"]
+    assert c.kv("n0").stats.resends == 1
+    c.drop_if = lambda m: False
+    assert c.request("n1", "read")["value"] == 4  # n1 missed three accepts; its prepare finds n2's
+    c.check()
+
+
+def test_without_thrifty_an_accept_goes_to_every_peer() -> None:
+    c = Cluster(thrifty=False)
+    c.request("n0", "write", value=1)
+    assert sorted(_accept_dests(c, "n0", lambda: c.request("n0", "write", value=2))) == ["n1", "n2"]
     c.check()
 
 
