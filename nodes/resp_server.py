@@ -654,7 +654,23 @@ class RespServer:
                 return
             conn = released.popleft()
             if self.conns.get(conn.fd) is conn and conn.session.blocked is None:
-                self._serve_client(conn, self.clock())  # also sends the reply answered before
+                if conn.pending or conn.reader.buffered_bytes or conn.reader.error is not None:
+                    self._serve_client(conn, self.clock())  # also sends the reply answered before
+                else:  # nothing queued meanwhile (the usual case): only the reply to send
+                    self._send_released(conn)
+
+    def _send_released(self, conn: Conn) -> None:
+        """Send what a released client was answered, when it queued no command meanwhile: what
+        `_serve_client` does for a run of no commands."""
+        conn.session.last_ms = self.clock()
+        hard_limit = self._output_limits[0]
+        if hard_limit and len(conn.out) > hard_limit:
+            self._drop_over_output_limit(conn)
+        elif conn.out:
+            if self._deferred is not None:
+                self._deferred.append(conn)  # sent after the poll batch
+            else:
+                self._flush(conn)
 
     def answer_deferred(self, session: Session, reply: bytes) -> None:
         """The reply (RESP bytes) of a client's deferred command: sent, then its queued commands run

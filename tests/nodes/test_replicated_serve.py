@@ -367,3 +367,15 @@ def test_strong_mode_counts_routed_commands_in_commandstats_errorstats_and_monit
         assert stats["cmdstat_mset"]["calls"] == 0 and stats["cmdstat_mset"]["rejected_calls"] == 1
         errors = c1.info("errorstats")
         assert errors["errorstat_WRONGTYPE"]["count"] == 1 and errors["errorstat_ERR"]["count"] >= 1
+
+
+def test_strong_mode_answers_a_pipeline_in_order_across_rounds(tmp_path: Path) -> None:
+    # A client's second command waits in its reader while the first is in a round; when the
+    # first is answered the rest run (the released client's queued commands), in order.
+    with Cluster("strong", data_dirs={n: tmp_path / n for n in ("n1", "n2", "n3")}) as cluster:
+        c1 = cluster["n1"].client()
+        pipe = c1.pipeline(transaction=False)
+        pipe.set("k", "1").incr("k").get("k").ping().incrby("k", 5).get("k")
+        assert pipe.execute() == [True, 2, b"2", True, 7, b"7"]
+        assert c1.get("k") == b"7"  # then one command alone: the reply is all there is to send
+        assert cluster["n2"].client().get("k") == b"7"
