@@ -36,8 +36,11 @@ Strategy: one `PeerTransport` per node, one *link* per peer. The pure parts
   that link with a log line naming the peer, its address and the reason;
   nothing else is affected and the link reconnects. Heartbeats are consumed
   here. Nothing received for ``dead_after_s`` closes the link too. Other
-  messages go to the ``inbox`` memory channel the node's driver owns (its
-  backpressure stops the reader, never the whole transport).
+  messages go to the driver's ``deliver`` callback, called by the reader
+  with every message of one read (those before a bad line too), so the
+  node handles them as one turn without a task switch between the socket
+  and the core; while it runs, that reader reads nothing more (the peer's
+  TCP window is the backpressure, never the whole transport).
 * **Reconnecting.** The dialling side retries forever with exponential
   backoff and jitter from the injected `random.Random`
   (`peer_auth.backoff_delay_s`); a link that stayed up for
@@ -195,6 +198,18 @@ class _LineReader:
             self.ready.append(bytes(self.partial) + first)
             self.ready.extend(rest[:-1])
             self.partial = bytearray(rest[-1])
+        line = self.take_ready(max_bytes)
+        assert line is not None
+        return line
+
+    def take_ready(self, max_bytes: int) -> bytes | None:
+        """The next line already received, or None if none is complete yet (never waits).
+
+        Raises:
+            PeerInputError: a line over ``max_bytes``.
+        """
+        if not self.ready:
+            return None
         line = self.ready.popleft()
         if len(line) > max_bytes:
             raise PeerInputError(f"line over {max_bytes} bytes")
@@ -214,7 +229,8 @@ class PeerTransport:
 
     Args:
         config: the node's peer configuration; validated here.
-        inbox: where received messages go, in order per link.
+        deliver: called with the messages of each read from a peer, in order per link
+            (see the module's docstring).
         rng: the source of reconnect jitter.
         now_ms: the clock that stamps last contact.
 
@@ -223,11 +239,11 @@ class PeerTransport:
             (notably: listening beyond loopback without a secret).
     """
 
-    def __init__(self, config: PeerConfig, inbox: trio.MemorySendChannel[Message], *,
+    def __init__(self, config: PeerConfig, deliver: Callable[[list[Message]], None], *,
                  rng: random.Random, now_ms: Callable[[], int] = wall_ms) -> None:
         validate(config)
         self.config = config
-        self.inbox = inbox
+        self.deliver = deliver
         self.rng = rng
         self.now_ms = now_ms
         # The bound port once `run` started. With port 0 and a host name that resolves to
@@ -447,14 +463,28 @@ class PeerTransport:
 
     async def _read_loop(self, link: _Link, reader: _LineReader, reasons: list[str],
                          done: trio.CancelScope) -> None:
-        cfg = self.config
         try:
             while True:
-                line = await reader.line(cfg.line_bytes_max, cfg.dead_after_s)
-                if line is None:
-                    reasons.append("the peer closed the connection")
+                batch, closing = await self._read_batch(link, reader)
+                if batch:  # outside the link's error handling: the core's errors are not the link's
+                    self.deliver(batch)
+                if closing is not None:
+                    reasons.append(closing)
                     return
-                link.last_contact_ms = self.now_ms()
+        finally:
+            done.cancel()
+
+    async def _read_batch(self, link: _Link, reader: _LineReader) -> tuple[list[Message], str | None]:
+        """The messages of the next read (heartbeats consumed), and why the link must close after
+        them (None: it stays up)."""
+        cfg = self.config
+        batch: list[Message] = []
+        try:
+            line = await reader.line(cfg.line_bytes_max, cfg.dead_after_s)
+            if line is None:
+                return batch, "the peer closed the connection"
+            link.last_contact_ms = self.now_ms()
+            while line is not None:
                 msg = decode_line(line, max_bytes=cfg.line_bytes_max)
                 if msg.src != link.peer_id:
                     raise PeerInputError(f"a message from {msg.src!r} on the link of {link.peer_id}")
@@ -463,19 +493,16 @@ class PeerTransport:
                 if msg.type == HEARTBEAT_TYPE:
                     link.heartbeats_received += 1
                     self._notify()
-                    continue
-                try:  # every line already read goes in before the driver runs (its batches grow)
-                    self.inbox.send_nowait(msg)
-                except trio.WouldBlock:
-                    await self.inbox.send(msg)
+                else:
+                    batch.append(msg)
+                line = reader.take_ready(cfg.line_bytes_max)
         except MalformedMessage as exc:
-            reasons.append(f"bad message: {exc.text}")
+            return batch, f"bad message: {exc.text}"
         except (PeerInputError, LinkSilent) as exc:
-            reasons.append(str(exc))
+            return batch, str(exc)
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
-            reasons.append(f"read failed ({exc!r})")
-        finally:
-            done.cancel()
+            return batch, f"read failed ({exc!r})"
+        return batch, None
 
     async def _write_loop(self, link: _Link, stream: trio.SocketStream, reasons: list[str],
                           done: trio.CancelScope) -> None:

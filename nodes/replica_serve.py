@@ -19,9 +19,11 @@ it; this module only moves things between three parties:
   writes of one command, one EXEC, or one batch of commands travel together,
   and a client's reply never waits for its peers (eventual and causal
   modes answer locally, as the modes promise).
-* **Peers -> RESP clients.** Messages from `nodes.peers.PeerTransport` go
-  to `NodeCore.handle` between poll batches (trio runs one task at a time,
-  so a merge is atomic for every client); remote winners are written into
+* **Peers -> RESP clients.** The messages of each read from a peer
+  (`nodes.peers.PeerTransport` calls `_deliver` from its reader task, with
+  no task switch on the way) go to `NodeCore.handle` as one turn between
+  poll batches (trio runs one task at a time, so a merge is atomic for
+  every client); remote winners are written into
   the engine without being stamped again, clients blocked on a key that a
   merge created are served at once (`RespServer.after_external_writes`).
 * **Strong mode.** The engine hands every checked command to `_route`
@@ -93,14 +95,10 @@ from nodes.typed_keyspace import Stamped
 from protocol.maelstrom_json import MalformedMessage, Message, decode_obj
 from protocol.replies import ErrorReply
 
-__all__ = ["INBOX_MESSAGES_MAX", "Replication", "ReplicaOptions", "ServeNode"]
+__all__ = ["Replication", "ReplicaOptions", "ServeNode"]
 
 log = logging.getLogger("gyre.replication")
 
-#: Peer messages waiting for the core; a full inbox stops the peers' readers (backpressure).
-INBOX_MESSAGES_MAX: Final[int] = 1024
-#: Messages handled in one go before the RESP clients get the loop back.
-MESSAGES_PER_TURN: Final[int] = 256
 #: The id the driver's own init message comes from (its answer is dropped).
 DRIVER_ID: Final[str] = "gyre-serve"
 #: Eventual and causal modes with --dir: how often the log is fsynced.
@@ -201,8 +199,7 @@ class Replication:
             self.core.durable = self.durable
         elif options.mode == "strong":  # --volatile: no later life reads the acceptor records
             self.core.durable = VolatileStore()
-        send, self.inbox = trio.open_memory_channel[Message](INBOX_MESSAGES_MAX)
-        self.transport = PeerTransport(options.peer_config(), send, rng=rng, now_ms=clock)
+        self.transport = PeerTransport(options.peer_config(), self._deliver, rng=rng, now_ms=clock)
         self._wake = trio.Event()
         self._sleep_until_ms: int | None = None  # what the timer task sleeps until
         self._synced = trio.Event()  # set once a peer answered the sync request
@@ -322,7 +319,6 @@ class Replication:
         try:
             async with trio.open_nursery() as nursery:
                 port = await nursery.start(self.transport.run)
-                nursery.start_soon(self._inbox_loop)
                 nursery.start_soon(self._timer_loop)
                 nursery.start_soon(self._catch_up)
                 if self.durable is not None and not self.strong:
@@ -361,22 +357,17 @@ class Replication:
         self.engine.loading = False
         self.loaded_at_ms = self.clock()
 
-    async def _inbox_loop(self) -> None:
-        inbox = self.inbox
-        async for msg in inbox:
-            now = self.clock()
-            self.after_batch(now, force=True)  # local writes not stamped yet go first (blocked clients served late)
-            out = self._handle(msg, now)
-            for _ in range(MESSAGES_PER_TURN - 1):
-                try:
-                    msg = inbox.receive_nowait()
-                except trio.WouldBlock:
-                    break
-                out.extend(self._handle(msg, now))
-            self._emit(out)
-            self.after_batch(self.clock())  # what the clients served just now wrote
-            if not self.strong and self.kv.synced_with:
-                self._synced.set()
+    def _deliver(self, messages: list[Message]) -> None:
+        """The transport's delivery: the messages of one read from a peer, handled as one turn."""
+        now = self.clock()
+        self.after_batch(now, force=True)  # local writes not stamped yet go first (blocked clients served late)
+        out: list[Message] = []
+        for msg in messages:
+            out.extend(self._handle(msg, now))
+        self._emit(out)
+        self.after_batch(self.clock())  # what the clients served just now wrote
+        if not self.strong and self.kv.synced_with:
+            self._synced.set()
 
     async def _timer_loop(self) -> None:
         core = self.core

@@ -12,6 +12,7 @@ or corrupts that one link.
 from __future__ import annotations
 
 import logging
+import math
 import random
 import secrets
 from collections.abc import AsyncIterator, Callable
@@ -64,9 +65,17 @@ class Node:
         await self.wait(lambda: all(self.link(p).up for p in peers))
 
 
+def into(channel: trio.MemorySendChannel[Message]) -> Callable[[list[Message]], None]:
+    """A transport's ``deliver`` that puts each message in ``channel`` (unbounded) for the test."""
+    def deliver(messages: list[Message]) -> None:
+        for msg in messages:
+            channel.send_nowait(msg)
+    return deliver
+
+
 async def start(nursery: trio.Nursery, config: PeerConfig, seed: int = 1) -> Node:
-    send, receive = trio.open_memory_channel[Message](1000)
-    transport = PeerTransport(config, send, rng=random.Random(seed))
+    send, receive = trio.open_memory_channel[Message](math.inf)
+    transport = PeerTransport(config, into(send), rng=random.Random(seed))
     await nursery.start(transport.run)
     return Node(transport, receive)
 
@@ -124,9 +133,9 @@ async def test_three_transports_exchange_messages_both_ways() -> None:
 async def test_messages_queued_before_the_link_is_up_are_delivered_in_order() -> None:
     async with trio.open_nursery() as nursery:
         n2 = await start(nursery, replace(BASE, node_id="n2", peers={"n1": PLACEHOLDER}))
-        n1_send, n1_inbox = trio.open_memory_channel[Message](100)
+        n1_send, n1_inbox = trio.open_memory_channel[Message](math.inf)
         n1 = PeerTransport(replace(BASE, node_id="n1", peers={"n2": ("127.0.0.1", n2.transport.port or 0)}),
-                           n1_send, rng=random.Random(1))
+                           into(n1_send), rng=random.Random(1))
         for i in range(5):
             n1.send(Message("n1", "n2", {"type": "test", "i": i}))
         assert n1.links()["n2"].queued == 5
@@ -178,9 +187,8 @@ async def test_without_secrets_on_loopback_the_link_comes_up() -> None:
 
 
 def test_listening_beyond_loopback_without_a_secret_refuses_to_start() -> None:
-    send, _ = trio.open_memory_channel[Message](1)
     with pytest.raises(PeerConfigError, match="without a cluster secret"):
-        PeerTransport(replace(BASE, node_id="n1", listen_host="0.0.0.0", secret=None), send,
+        PeerTransport(replace(BASE, node_id="n1", listen_host="0.0.0.0", secret=None), lambda msgs: None,
                       rng=random.Random(1))
 
 
@@ -321,6 +329,19 @@ async def test_bad_peer_input_closes_only_that_link_which_comes_back(
     assert any(reason in m for m in closed), (reason, closed)
 
 
+async def test_messages_read_before_a_bad_line_are_delivered_in_order_then_the_link_closes() -> None:
+    async with cluster(["n1", "n2"], proxied=True) as (nodes, proxy):
+        assert proxy is not None
+        n1, n2 = nodes["n1"], nodes["n2"]
+        await all_up(nodes)
+        good = b"".join(encode(Message("n1", "n2", {"type": "test", "i": i})) for i in range(3))
+        assert await proxy.inject(good + b"garbage\n" + encode(Message("n1", "n2", {"type": "test", "i": 9})))
+        assert [(await n2.receive()).body["i"] for _ in range(3)] == [0, 1, 2]
+        await n2.wait(lambda: n2.link("n1").connects == 2 and n2.link("n1").up)
+        n1.send("n2", i=10)
+        assert (await n2.receive()).body["i"] == 10  # the line after the garbage was not delivered
+
+
 async def test_a_cut_link_heals_without_a_restart() -> None:
     async with cluster(["n1", "n2"], proxied=True) as (nodes, proxy):
         assert proxy is not None
@@ -386,8 +407,7 @@ async def test_a_silent_link_is_marked_down_after_dead_after_then_recovers(
 
 
 def test_send_to_an_unknown_peer_is_a_caller_bug() -> None:
-    send, _ = trio.open_memory_channel[Message](1)
-    transport = PeerTransport(replace(BASE, node_id="n1", peers={"n2": PLACEHOLDER}), send,
+    transport = PeerTransport(replace(BASE, node_id="n1", peers={"n2": PLACEHOLDER}), lambda msgs: None,
                               rng=random.Random(1))
     with pytest.raises(ValueError, match="no peer 'n5'"):
         transport.send(Message("n1", "n5", {"type": "test"}))
