@@ -141,9 +141,12 @@ class _Link:
         self.queue: deque[Message] = deque()
         self.queued_at: deque[int] = deque()  # when each queued message was queued (now_ms)
         # The connection's socket while its writer is idle (`PeerTransport.send` writes to it
-        # directly), else None; and the bytes a direct write left unsent, which go first.
+        # directly), else None; and the bytes a direct write left unsent, which go first, and
+        # the socket they belong to (a message's tail is garbage on any other connection).
         self.idle_fd: int | None = None
+        self.idle_serial = 0  # the connection (its `connects` count) idle_fd belongs to
         self.unsent = b""
+        self.unsent_serial = 0
         self.wakeup = trio.Event()  # set when the queue gains a message
         self.scope: trio.CancelScope | None = None  # of the current connection
         self.last_contact_ms: int | None = None
@@ -300,7 +303,7 @@ class PeerTransport:
             sent = 0
         if sent == len(data):
             return
-        link.unsent = data[sent:]
+        link.unsent, link.unsent_serial = data[sent:], link.idle_serial
         link.idle_fd = None
         link.wakeup.set()
 
@@ -509,18 +512,21 @@ class PeerTransport:
         cfg = self.config
         heartbeat = encode(Message(cfg.node_id, link.peer_id, {"type": HEARTBEAT_TYPE}))
         fd = stream.socket.fileno()
+        serial = link.connects  # this connection's (descriptor numbers are reused)
         try:
             while True:
                 if not link.queue and not link.unsent:
                     link.wakeup = trio.Event()
-                    link.idle_fd = fd  # `send` writes directly meanwhile
+                    link.idle_fd, link.idle_serial = fd, serial  # `send` writes directly meanwhile
                     try:
                         with trio.move_on_after(cfg.heartbeat_interval_s):
                             await link.wakeup.wait()
                     finally:
-                        if link.idle_fd == fd:  # (a newer connection's writer may have set its own)
+                        if link.idle_serial == serial:  # (a newer connection's writer may have set its own)
                             link.idle_fd = None
                 data, link.unsent = link.unsent, b""
+                if link.unsent_serial != serial:  # the rest of a message cut short on an earlier
+                    data = b""  # connection: lost with it, as a batch in flight is
                 if link.queue:
                     n = min(len(link.queue), WRITE_BATCH_MAX)
                     batch = [link.queue.popleft() for _ in range(n)]

@@ -163,6 +163,22 @@ async def test_sends_to_an_idle_link_go_at_once_and_stay_in_order_when_the_socke
         assert n1.link("n2").dropped == 0
 
 
+async def test_the_tail_of_a_message_cut_short_on_an_old_connection_never_goes_on_a_new_one() -> None:
+    # A direct write that came up short leaves the message's tail for the writer; if that
+    # connection ended first, the tail is garbage anywhere else and is dropped (the message is
+    # lost with its connection, as a batch in flight is), so the next connection stays clean.
+    async with cluster(["n1", "n2"]) as (nodes, _):
+        await all_up(nodes)
+        n1, n2 = nodes["n1"], nodes["n2"]
+        link = n1.transport._links["n2"]
+        link.unsent, link.unsent_serial = b'"tail": "of a message"}}\n', link.connects - 1
+        link.idle_fd = None
+        link.wakeup.set()
+        n1.send("n2", after=1)
+        assert (await n2.receive()).body["after"] == 1
+        assert n2.link("n1").connects == 1 and n1.link("n2").connects == 1
+
+
 async def test_a_peer_with_the_wrong_secret_is_refused_with_a_log_line(caplog: pytest.LogCaptureFixture) -> None:
     async with cluster(["n1", "n2"], secrets_by_id={"n1": b"another secret"}) as (nodes, _):
         await nodes["n2"].wait(lambda: nodes["n2"].transport.refused >= 1)
