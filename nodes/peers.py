@@ -93,6 +93,8 @@ HEARTBEAT_TYPE: Final[str] = "peer_heartbeat"
 WRITE_BATCH_MAX: Final[int] = 1024
 #: Bytes asked of one ``receive_some``.
 RECEIVE_BYTES: Final[int] = 64 * 1024
+#: A batch is written in chunks of this size, each of which must go within ``dead_after_s``.
+SEND_CHUNK_BYTES: Final[int] = 64 * 1024
 
 
 class PeerInputError(ProtocolError):
@@ -535,11 +537,14 @@ class PeerTransport:
                     data += b"".join(_encode_or_log(msg) for msg in batch)
                 elif not data:
                     data = heartbeat
-                with trio.move_on_after(cfg.dead_after_s) as stuck:
-                    await stream.send_all(data)
-                if stuck.cancelled_caught:
-                    reasons.append(f"a write made no progress for {cfg.dead_after_s} s")
-                    return
+                view = memoryview(data)
+                while view:  # in chunks: a slow reader of a big batch is not a stuck one
+                    with trio.move_on_after(cfg.dead_after_s) as stuck:
+                        await stream.send_all(view[:SEND_CHUNK_BYTES])
+                    if stuck.cancelled_caught:
+                        reasons.append(f"a write made no progress for {cfg.dead_after_s} s")
+                        return
+                    view = view[SEND_CHUNK_BYTES:]
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
             reasons.append(f"write failed ({exc!r})")
         finally:
