@@ -238,6 +238,7 @@ class EventualKv(KvRequests):
         self.repaired_keys = 0  # entries that changed this replica through a repair
         self.rounds = 0  # anti-entropy rounds started
         self.synced_with: set[str] = set()  # peers whose kv_shards answer this replica merged
+        self._repair_cursor = 0  # moves every capped repair on to other entries (`_next_repair`)
 
     def install(self, node: NodeCore) -> None:
         self.node = node
@@ -315,6 +316,11 @@ class EventualKv(KvRequests):
         self.rounds += 1
         node.call_later(now_ms, jitter_ms(node, self.anti_entropy_ms), self._anti_entropy)
 
+    def _next_repair(self) -> int:
+        """Where the next capped repair starts (`TypedKeyspace.shard_entries`): each one moves on."""
+        self._repair_cursor += 1
+        return self._repair_cursor
+
     def _on_digests(self, msg: Message, now_ms: int) -> None:
         node = self.node
         assert node is not None
@@ -331,7 +337,7 @@ class EventualKv(KvRequests):
         if not body.get("sync") and not self.peer_ready(msg.src):
             return  # what it lacks is still in the link's queue
         self.repairs += 1
-        entries = self.keyspace.shard_entries(differ, cutoff, REPAIR_ENTRIES_MAX)
+        entries = self.keyspace.shard_entries(differ, cutoff, REPAIR_ENTRIES_MAX, self._next_repair())
         answer: dict[str, Any] = {"type": KV_SHARDS.type, "digests": digests_to_json(mine),
                                   "entries": entries_to_json(entries)}
         if cutoff is not None:
@@ -351,7 +357,7 @@ class EventualKv(KvRequests):
         mine = self.keyspace.digests(cutoff)
         still = [i for i in range(SHARD_COUNT) if mine[i] != theirs[i]]
         marks = self.keyspace.table.marks
-        self._push(self.keyspace.shard_entries(still, cutoff, REPAIR_ENTRIES_MAX), peers=[msg.src],
+        self._push(self.keyspace.shard_entries(still, cutoff, REPAIR_ENTRIES_MAX, self._next_repair()), peers=[msg.src],
                    marks=marks if still else None)
 
 

@@ -422,13 +422,28 @@ class TypedKeyspace:
         return self.table.digests(cutoff)
 
     def shard_entries(self, shards: Iterable[int], cutoff: int | None = None,
-                      limit: int | None = None) -> list[Entry]:
+                      limit: int | None = None, start: int = 0) -> list[Entry]:
         """The whole states of some shards' keys, in deterministic order: those of epochs below
-        ``cutoff`` if given, at most ``limit`` of them."""
+        ``cutoff`` if given, at most ``limit`` of them.
+
+        With a ``limit``, calls with ``start`` = 0, 1, 2, ... cover every entry in turn: the
+        shards are taken in an order rotated by ``start``, each from an offset that moves on by
+        ``limit`` every time the rotation comes round (a capped repair that always sent the
+        first ``limit`` entries would never reach a key past them).
+        """
+        order = sorted(set(shards))
+        if limit is None or not order:
+            return [e for i in order for e in self.table.shard_items(i, cutoff)]
+        first = start % len(order)
+        skip = start // len(order) * limit
         out: list[Entry] = []
-        for i in sorted(set(shards)):
-            out.extend(self.table.shard_items(i, cutoff))
-            if limit is not None and len(out) >= limit:
+        for i in order[first:] + order[:first]:
+            items = self.table.shard_items(i, cutoff)
+            if items and skip % len(items):
+                k = skip % len(items)
+                items = items[k:] + items[:k]
+            out.extend(items)
+            if len(out) >= limit:
                 return out[:limit]
         return out
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import pytest
+
 from crdt.engine import Engine
 from crdt.replication.clocks import Timestamp
 from crdt.replication.keystates import Entry
 from crdt.replication.lattices import shard_of
 from crdt.replication.typed import KeyCRDT
+from nodes import eventual
 from nodes.eventual import KV_DELTA, KV_DIGESTS, KV_SHARDS
 from nodes.kv_engine import json_bytes
 from nodes.replicated import ReplicatedConfig, ReplicatedNode
@@ -175,6 +178,35 @@ def test_anti_entropy_sends_only_the_shards_that_differ() -> None:
     n1.handle(push[0], T0 + 5_000)
     assert read(n1, 7) == 7 and n1.kv.keyspace.digests() == n0.kv.keyspace.digests()
     assert n1.handle(ask, T0 + 5_001) == []  # in sync: no answer
+
+
+def test_capped_repairs_reach_keys_past_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every shard's last key (in repair order) is lost on the way to n1, and a repair carries
+    # at most 2 entries: repairs that always took the first entries of the differing shards
+    # would send n1 what it has, forever. Successive repairs move on and reach them all.
+    monkeypatch.setattr(eventual, "REPAIR_ENTRIES_MAX", 2)
+    n0, n1 = node("n0"), node("n1")
+    keys = list(range(64))
+    by_shard: dict[int, list[int]] = {}
+    for k in keys:
+        by_shard.setdefault(shard_of(json_bytes(k)), []).append(k)
+    lost = {max(ks, key=json_bytes) for ks in by_shard.values() if len(ks) > 2}
+    assert len(lost) >= 8
+    for k in keys:
+        for m in call(n0, {"type": "write", "key": k, "value": k, "msg_id": 10 + k}):
+            if m.dest == "n1" and k not in lost:
+                n1.handle(m, T0)
+    now = T0 + 5_000
+    for _ in range(200):  # anti-entropy rounds, every message delivered
+        if n1.kv.keyspace.digests() == n0.kv.keyspace.digests():
+            break
+        flight = [*n0.tick(now), *n1.tick(now)]
+        while flight:
+            m = flight.pop(0)
+            flight += (n0 if m.dest == "n0" else n1).handle(roundtrip(m), now)
+        now += 1_000
+    assert all(read(n1, k) == k for k in lost)
+    assert n1.kv.keyspace.digests() == n0.kv.keyspace.digests()
 
 
 def test_an_empty_replica_is_repaired_by_its_peers() -> None:
