@@ -14,7 +14,8 @@ cluster/single is what to read.
 Strong mode's servers keep their acceptor state in a --dir each (fsynced
 before every promise and accept, as deployed). Replication lag (eventual
 and causal; a strong-mode read is a round on a majority, so it has none): while SET load runs on n1, a prober
-writes a fresh key on n1 every few milliseconds (under each key pattern's SET load) and asks n2 for it again
+writes a fresh key on n1 every few milliseconds (under each key pattern's SET load, right after that pattern's
+throughput runs, so it does not inherit another pattern's backlog) and asks n2 for it again
 until it is there; the lag is the time from n1's reply to the first read on
 n2 that sees the value. p50 and p99 over the probes.
 """
@@ -161,9 +162,10 @@ def main() -> int:
                                   f"{row.ratio:>8.2f}{f'({row.lowest:.2f}-{row.highest:.2f})':>13}  >= "
                                   f"{TARGETS[mode]} {verdict}{row.redis_cpu:>12.2f}{row.gyre_cpu:>6.2f}",
                                   flush=True)
-                if mode == "strong":  # a read is a round on a majority: it sees every acknowledged write
-                    continue
-                for pattern in patterns:
+                    if mode == "strong":  # a read is a round on a majority: it sees every acknowledged write
+                        continue
+                    # Right after the pattern's own runs: a lag measured after the random-key runs
+                    # would measure the backlog they left on the peers, not this pattern's lag.
                     stop = threading.Event()
                     lags: list[float] = []
                     prober = threading.Thread(target=probe_lag, args=(n1_port, n2_port, stop, lags))
