@@ -106,6 +106,14 @@ def serve(host: str, port: int, requirepass: str, maxclients: int, databases: in
     except OSError as e:
         click.echo(f"gyre serve: cannot listen: {e}", err=True)
         sys.exit(1)
+    # Stopped cleanly (SHUTDOWN, SIGTERM): the sockets and the durable log are closed. What is
+    # left is the interpreter freeing the keyspace object by object, seconds for a few 100k
+    # replicated keys (measured: SIGTERM to exit 2.4 s on a causal server after 100,000 random-key
+    # SETs, 25 ms of it the server's own shutdown); leave at once instead, as Redis does.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _replication(peers: str, node_id: str | None, peer_port: int, peer_host: str, mode: str | None,
