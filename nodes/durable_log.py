@@ -56,6 +56,19 @@ writes ``live < size / 2`` bytes, and summing over compactions shows the
 bytes compaction writes never exceed the bytes appended (plus the log
 replayed at open), so it is amortised O(1) per byte written.
 
+Compaction off the event loop (``gyre serve``: `DurableLog.background`):
+the store then only asks for a compaction (``compaction_wanted``) and the
+driver runs it in three steps. `start_compaction` (main thread) takes a
+snapshot of the live records (a dict copy); `CompactionJob.run` (a worker
+thread) encodes it into ``durable.log.compact``, writes and fsyncs it, while
+the main thread keeps appending to the old log, each line also kept in the
+job's tail; `finish_compaction` (main thread) appends the tail to the new
+file, fsyncs it (a small write), renames it over the log and fsyncs the
+directory. The old log holds every record until the rename and the new one
+after it, so a crash anywhere leaves a complete log. A large inline
+compaction stalled a server for seconds (a few 100k keys: >100 MB written
+and fsynced), past strong mode's round deadline.
+
 Failure: an ``OSError`` while appending, fsyncing or compacting leaves the
 file in an unknown state (after a failed fsync even the page cache cannot be
 trusted), so the store is poisoned: that write and every later one raise
@@ -81,6 +94,7 @@ from nodes.core import DurableStore
 __all__ = [
     "COMPACT_MIN_BYTES",
     "COMPACT_RATIO",
+    "CompactionJob",
     "DirectoryLocked",
     "DurableLog",
     "DurableLogError",
@@ -269,6 +283,51 @@ def _lock(directory: Path) -> int:
 # --- the store ---------------------------------------------------------------------------
 
 
+class CompactionJob:
+    """One compaction off the event loop (module doc): built by `DurableLog.start_compaction`.
+
+    Attributes:
+        tail: the lines appended since the snapshot (the main thread adds them).
+        error: the worker's OSError, or None.
+    """
+
+    __slots__ = ("_fd", "_snapshot", "error", "sizes", "tail", "total")
+
+    def __init__(self, fd: int, snapshot: list[tuple[str, bytes]]) -> None:
+        self._fd = fd
+        self._snapshot = snapshot
+        self.tail: list[tuple[str, bytes | None, bytes]] = []  # (name, value or None, line)
+        self.sizes: dict[str, int] = {}
+        self.total = 0
+        self.error: OSError | None = None
+
+    def run(self) -> None:
+        """Encode, write and fsync the snapshot (a worker thread; touches no store state).
+
+        Never raises: an error is kept for `DurableLog.finish_compaction`.
+        """
+        try:
+            sizes = self.sizes
+            chunk: list[bytes] = []
+            chunk_bytes = 0
+            for name, value in sorted(self._snapshot):
+                line = encode_record(name, value)
+                sizes[name] = len(line)
+                chunk.append(line)
+                chunk_bytes += len(line)
+                if chunk_bytes >= COMPACT_CHUNK_BYTES:
+                    _write_all(self._fd, b"".join(chunk))
+                    self.total += chunk_bytes
+                    chunk, chunk_bytes = [], 0
+            _write_all(self._fd, b"".join(chunk))
+            self.total += chunk_bytes
+            os.fsync(self._fd)
+        except OSError as exc:
+            self.error = exc
+        finally:
+            self._snapshot = []
+
+
 class DurableLog(DurableStore):
     """A `DurableStore` whose records survive the process, in an append-only log (module doc).
 
@@ -281,6 +340,9 @@ class DurableLog(DurableStore):
     __slots__ = (
         "_failed",
         "_fd",
+        "_job",
+        "background",
+        "compaction_wanted",
         "_live_bytes",
         "_lock_fd",
         "_sizes",
@@ -315,6 +377,11 @@ class DurableLog(DurableStore):
         self.fsyncs = 0
         self.compactions = 0
         self.last_fsync_s = 0.0
+        # Set by a driver that runs compactions off its event loop (module doc): the store then
+        # only raises ``compaction_wanted``; ``_job`` is the compaction running meanwhile.
+        self.background = False
+        self.compaction_wanted = False
+        self._job: CompactionJob | None = None
 
     @classmethod
     def open(cls, directory: Path | str, *, compact_min_bytes: int = COMPACT_MIN_BYTES,
@@ -383,7 +450,7 @@ class DurableLog(DurableStore):
         """
         raw = orjson.dumps(value)
         line = encode_record(name, raw)
-        self._append(line)
+        self._append(line, name, raw)
         self._records[name] = raw
         self._live_bytes += len(line) - self._sizes.get(name, 0)
         self._sizes[name] = len(line)
@@ -398,7 +465,7 @@ class DurableLog(DurableStore):
         """
         if name not in self._records:
             return
-        self._append(encode_record(name, None))
+        self._append(encode_record(name, None), name, None)
         del self._records[name]
         self._live_bytes -= self._sizes.pop(name)
         self.writes += 1
@@ -508,7 +575,7 @@ class DurableLog(DurableStore):
             "durable_last_fsync_us": round(self.last_fsync_s * 1e6),
         }
 
-    def _append(self, line: bytes) -> None:
+    def _append(self, line: bytes, name: str, value: bytes | None) -> None:
         self._check_usable()
         try:
             _write_all(self._fd, line)
@@ -516,10 +583,81 @@ class DurableLog(DurableStore):
             self._fail("append", exc)
         self.bytes_on_disk += len(line)
         self.appended += 1
+        if self._job is not None:  # the new log gets it too, after the snapshot
+            self._job.tail.append((name, value, line))
 
     def _maybe_compact(self) -> None:
         if self.bytes_on_disk > max(self.compact_min_bytes, self.compact_ratio * self._live_bytes):
-            self.compact()
+            if not self.background:
+                self.compact()
+            elif self._job is None:
+                self.compaction_wanted = True
+
+    # -- compaction off the event loop (module doc) ------------------------------------------
+
+    def start_compaction(self) -> CompactionJob:
+        """Snapshot the live records for a `CompactionJob` (run it in a worker thread, then
+        `finish_compaction` here); appends meanwhile go to the old log and the job's tail.
+
+        Raises:
+            DurableLogError: the store is closed or poisoned, or the file cannot be created.
+        """
+        self._check_usable()
+        assert self._job is None, "one compaction at a time"
+        tmp = self.directory / COMPACT_NAME
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            self._fail("compaction", exc)
+        self.compaction_wanted = False
+        self._job = CompactionJob(fd, list(self._records.items()))
+        return self._job
+
+    def finish_compaction(self, job: CompactionJob) -> None:
+        """Append what came since the snapshot, fsync, and put the new log in place.
+
+        Raises:
+            DurableLogError: the worker's write or fsync failed, or this one did (the store is
+                poisoned), or the store was poisoned meanwhile.
+        """
+        assert job is self._job
+        self._job = None
+        fd = job._fd
+        if job.error is not None:
+            os.close(fd)
+            self._fail("compaction", job.error)
+        try:
+            self._check_usable()
+        except DurableLogError:
+            os.close(fd)
+            raise
+        sizes = job.sizes
+        total = job.total
+        try:
+            if job.tail:
+                _write_all(fd, b"".join(line for _, _, line in job.tail))
+                for name, value, line in job.tail:
+                    total += len(line)
+                    if value is None:
+                        sizes.pop(name, None)
+                    else:
+                        sizes[name] = len(line)
+                os.fsync(fd)
+            os.replace(self.directory / COMPACT_NAME, self.path)
+            _fsync_dir(self.directory)
+        except OSError as exc:
+            os.close(fd)
+            self._fail("compaction", exc)
+        log.debug("%s: compacted %d bytes to %d (%d records) off the loop", self.path, self.bytes_on_disk,
+                  total, len(sizes))
+        os.close(self._fd)
+        self._fd = fd
+        self._sizes = sizes
+        self._live_bytes = sum(sizes.values())
+        self.bytes_on_disk = total
+        self.synced = self.appended  # the new log holds everything, fsynced, under its name
+        self.compactions += 1
+        self._maybe_compact()
 
     def _check_usable(self) -> None:
         if self._fd < 0:

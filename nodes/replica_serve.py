@@ -56,7 +56,10 @@ after it: the proposer's own acceptor answers inline and counts toward the
 majority, so a round may commit on one peer's ack, and the client must not
 hear "OK" before this node's accept record is durable. A failed fsync
 poisons the log and stops the node. ``--volatile`` keeps nothing and
-syncs nothing.
+syncs nothing. In every mode the log's compactions run off the event loop
+(`_compact_loop`: a worker thread writes and fsyncs the snapshot while the
+server goes on appending to the old log; `nodes.durable_log`): inline, a
+log of a few 100k keys stalled the server for seconds.
 
 An fsync in a worker thread, with the loop serving on meanwhile, was the
 earlier design: on the 3-server benchmark the hand-offs (waking the worker,
@@ -196,6 +199,7 @@ class Replication:
         self.restored = 0  # entries read back from --dir (eventual, causal)
         if options.data_dir is not None:
             self.durable = DurableLog.open(options.data_dir)
+            self.durable.background = True  # compactions run in `_compact_loop`, off the loop
             self.core.durable = self.durable
         elif options.mode == "strong":  # --volatile: no later life reads the acceptor records
             self.core.durable = VolatileStore()
@@ -213,6 +217,7 @@ class Replication:
         self._phase_requests: frozenset[str] = frozenset()
         # Strong mode with --dir: this turn's round replies, answered after its fsync (`_commit`).
         self._replies: list[tuple[Any, bytes, bytes]] = []
+        self._compaction_wanted = trio.Event()  # set when the durable log asks for a compaction
         if self.strong:
             from nodes.strong import PHASE_REQUESTS  # only strong mode needs the module
 
@@ -321,8 +326,10 @@ class Replication:
                 port = await nursery.start(self.transport.run)
                 nursery.start_soon(self._timer_loop)
                 nursery.start_soon(self._catch_up)
-                if self.durable is not None and not self.strong:
-                    nursery.start_soon(self._sync_loop)
+                if self.durable is not None:
+                    nursery.start_soon(self._compact_loop)
+                    if not self.strong:
+                        nursery.start_soon(self._sync_loop)
                 task_status.started(port)
         finally:
             if self.durable is not None:
@@ -335,6 +342,26 @@ class Replication:
         while True:
             await trio.sleep(SYNC_INTERVAL_S)
             self.durable.sync()
+            if self.durable.compaction_wanted:  # (a turn that wrote records may not have emitted)
+                self._compaction_wanted.set()
+
+    async def _compact_loop(self) -> None:
+        """With --dir: run the compactions the durable log asks for off the event loop (the
+        snapshot is written and fsynced by a worker thread, `nodes.durable_log`).
+
+        A failed compaction raises `DurableLogError` out of `finish_compaction`: the nursery,
+        and the node, stop (the log is poisoned; a restart replays the old log, still complete).
+        """
+        durable = self.durable
+        assert durable is not None
+        while True:
+            await self._compaction_wanted.wait()
+            self._compaction_wanted = trio.Event()
+            if not durable.compaction_wanted:
+                continue
+            job = durable.start_compaction()
+            await trio.to_thread.run_sync(job.run)
+            durable.finish_compaction(job)
 
     async def _catch_up(self) -> None:
         if self.strong:  # the state lives in a majority of acceptors: nothing to catch up on
@@ -421,8 +448,12 @@ class Replication:
 
         Strong mode with --dir: the turn's records are made durable first (`_commit`).
         """
-        if self.strong and self.durable is not None:
-            out = self._commit(out)
+        durable = self.durable
+        if durable is not None:
+            if self.strong:
+                out = self._commit(out)
+            if durable.compaction_wanted:
+                self._compaction_wanted.set()
         self._send_bundled(out)
         deadline = self.core.next_deadline_ms()  # wake the timer task only if it sleeps too long
         if deadline is not None and (self._sleep_until_ms is None or deadline < self._sleep_until_ms):

@@ -13,6 +13,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -24,6 +25,7 @@ from nodes.durable_log import (
     DirectoryLocked,
     DurableLog,
     DurableLogError,
+    _replay,
     encode_record,
 )
 
@@ -224,6 +226,67 @@ def test_compaction_triggers_and_the_reopened_store_is_equal(tmp_path: Path) -> 
         assert dict(store.items()) == model
     assert reopened(tmp_path) == model
     assert not (tmp_path / COMPACT_NAME).exists()
+
+
+def test_a_background_compaction_keeps_what_is_written_while_it_runs(tmp_path: Path) -> None:
+    model: dict[str, Any] = {}
+    with DurableLog.open(tmp_path, compact_min_bytes=1024) as store:
+        store.background = True
+        for i in range(400):
+            store.put(f"k{i % 10}", i)
+            model[f"k{i % 10}"] = i
+        assert store.compactions == 0 and store.compaction_wanted  # asked for, not done inline
+        job = store.start_compaction()
+        assert not store.compaction_wanted
+        store.put("k1", "after the snapshot")  # meanwhile: the old log and the job's tail get them
+        store.delete("k2")
+        store.put("new", [1, 2])
+        model.update({"k1": "after the snapshot", "new": [1, 2]})
+        del model["k2"]
+        job.run()  # the worker thread's part
+        assert job.error is None
+        store.put("k3", "before the switch")
+        model["k3"] = "before the switch"
+        assert reopened_while_open(tmp_path) == model  # the old log is complete until the switch
+        store.finish_compaction(job)
+        assert store.compactions == 1 and store.synced == store.appended
+        assert store.bytes_on_disk == len(log_bytes(tmp_path)) < 1024
+        assert dict(store.items()) == model
+        store.put("k4", "after the switch")  # appends go to the new log
+        model["k4"] = "after the switch"
+    assert reopened(tmp_path) == model
+    assert not (tmp_path / COMPACT_NAME).exists()
+
+
+def test_a_background_compaction_that_fails_poisons_the_store_and_keeps_the_old_log(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = DurableLog.open(tmp_path, compact_min_bytes=0)
+    store.background = True
+    store.put("a", 1)
+    store.put("a", 2)
+    job = store.start_compaction()
+
+    def failing_fsync(fd: int) -> None:
+        raise OSError(errno.EIO, "I/O error")
+
+    monkeypatch.setattr(os, "fsync", failing_fsync)
+    job.run()
+    monkeypatch.undo()
+    assert isinstance(job.error, OSError)
+    with pytest.raises(DurableLogError, match="compaction failed"):
+        store.finish_compaction(job)
+    with pytest.raises(DurableLogError, match="accepted"):
+        store.put("b", 3)
+    store.close()
+    assert reopened(tmp_path) == {"a": 2}  # the stray file of the failed compaction is removed
+    assert not (tmp_path / COMPACT_NAME).exists()
+
+
+def reopened_while_open(directory: Path) -> dict[str, Any]:
+    """What a restart would find, read without taking the lock (the store is still open)."""
+    data = log_bytes(directory)
+    records, _, _ = _replay(directory / "durable.log", data)
+    return {name: orjson.loads(value) for name, value in records.items()}
 
 
 def test_compaction_work_is_amortised(tmp_path: Path) -> None:

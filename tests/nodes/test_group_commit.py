@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import trio
 
 from crdt.engine import DEFERRED, Engine
+from nodes.durable_log import DurableLog
 from nodes.replica_serve import BUNDLE_TYPE, ReplicaOptions, Replication
 from nodes.strong import PHASE_REQUESTS, StrongKv
 from protocol.maelstrom_json import Message
@@ -180,3 +182,38 @@ def test_a_turn_that_appends_nothing_sends_at_once_without_an_fsync(tmp_path: Pa
     assert h.server.answered[-1] == b"$2\r\nv1\r\n"
     assert fsyncs.snapshots == []
     h.repl.durable.close()  # type: ignore[union-attr]
+
+
+def test_the_durable_log_is_compacted_off_the_event_loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    h = Harness(tmp_path / "n1")
+    durable = h.repl.durable
+    assert durable is not None and durable.background
+    durable.compact_min_bytes = 2048
+    finished = trio.Event()
+    real_finish = DurableLog.finish_compaction
+
+    def finish(store: DurableLog, job: Any) -> None:
+        real_finish(store, job)
+        finished.set()
+
+    monkeypatch.setattr(DurableLog, "finish_compaction", finish)
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(h.repl._compact_loop)
+            with trio.fail_after(10):
+                while not durable.compaction_wanted:  # rounds until the log asks (it never compacts inline)
+                    h.set(b"v%d" % durable.appended)
+                    h.pump()
+                    assert durable.compactions == 0
+                await finished.wait()  # the compaction task ran it, its worker thread wrote the file
+            nursery.cancel_scope.cancel()
+
+    trio.run(main)
+    assert durable.compactions == 1 and h.server.answered[-1] == b"+OK\r\n"
+    assert durable.bytes_on_disk == (tmp_path / "n1" / "durable.log").stat().st_size
+    records = dict(durable.items())
+    durable.close()
+    reopened = DurableLog.open(tmp_path / "n1")
+    assert dict(reopened.items()) == records
+    reopened.close()
