@@ -10,6 +10,7 @@ what left before it and what waited for it.
 
 from __future__ import annotations
 
+import gc
 import os
 import random
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ import trio
 
 from crdt.engine import DEFERRED, Engine
 from nodes.durable_log import DurableLog
-from nodes.replica_serve import BUNDLE_TYPE, ReplicaOptions, Replication
+from nodes.replica_serve import BUNDLE_TYPE, ReplicaOptions, Replication, _freeze_survivors
 from nodes.strong import PHASE_REQUESTS, StrongKv
 from protocol.maelstrom_json import Message
 from tests.nodes.helpers_nodes import roundtrip
@@ -217,3 +218,23 @@ def test_the_durable_log_is_compacted_off_the_event_loop(tmp_path: Path, monkeyp
     reopened = DurableLog.open(tmp_path / "n1")
     assert dict(reopened.items()) == records
     reopened.close()
+
+
+def test_what_survives_a_middle_collection_is_frozen_and_never_traversed_again() -> None:
+    gc.callbacks.append(_freeze_survivors)
+    enabled = gc.isenabled()
+    gc.disable()  # only the collections this test runs
+    try:
+        gc.collect(0)
+        before = gc.get_freeze_count()
+        kept = [[i] for i in range(1_000)]  # long-lived containers, as a keyspace's
+        gc.collect(0)
+        assert gc.get_freeze_count() == before  # a young collection freezes nothing
+        gc.collect(1)
+        assert gc.get_freeze_count() >= before + len(kept)
+        assert gc.get_count()[2] == 0  # nothing left for a full collection to traverse
+    finally:
+        gc.callbacks.remove(_freeze_survivors)
+        gc.unfreeze()
+        if enabled:
+            gc.enable()
