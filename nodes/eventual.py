@@ -357,8 +357,8 @@ class EventualKv(KvRequests):
         mine = self.keyspace.digests(cutoff)
         still = [i for i in range(SHARD_COUNT) if mine[i] != theirs[i]]
         marks = self.keyspace.table.marks
-        self._push(self.keyspace.shard_entries(still, cutoff, REPAIR_ENTRIES_MAX, self._next_repair()), peers=[msg.src],
-                   marks=marks if still else None)
+        entries = self.keyspace.shard_entries(still, cutoff, REPAIR_ENTRIES_MAX, self._next_repair())
+        self._push(entries, peers=[msg.src], marks=marks if still else None)
 
 
 def note_ack(keyspace: TypedKeyspace, peer: str, data: object) -> None:
