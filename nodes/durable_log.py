@@ -505,46 +505,15 @@ class DurableLog(DurableStore):
     # -- the file -------------------------------------------------------------------------
 
     def compact(self) -> None:
-        """Rewrite the log as one put per live record (crash-safe; see module doc).
+        """Rewrite the log as one put per live record, inline (crash-safe; see module doc): the
+        three steps of a compaction off the event loop, run one after the other.
 
         Raises:
             DurableLogError: the store is closed or poisoned, or an I/O error happened.
         """
-        self._check_usable()
-        tmp = self.directory / COMPACT_NAME
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | os.O_CLOEXEC, 0o644)
-        except OSError as exc:
-            self._fail("compaction", exc)
-        try:
-            sizes: dict[str, int] = {}
-            chunk: list[bytes] = []
-            chunk_bytes = total = 0
-            for name in sorted(self._records):
-                line = encode_record(name, self._records[name])
-                sizes[name] = len(line)
-                chunk.append(line)
-                chunk_bytes += len(line)
-                if chunk_bytes >= COMPACT_CHUNK_BYTES:
-                    _write_all(fd, b"".join(chunk))
-                    total += chunk_bytes
-                    chunk, chunk_bytes = [], 0
-            _write_all(fd, b"".join(chunk))
-            total += chunk_bytes
-            os.fsync(fd)
-            os.replace(tmp, self.path)
-            _fsync_dir(self.directory)
-        except OSError as exc:
-            os.close(fd)
-            self._fail("compaction", exc)
-        log.debug("%s: compacted %d bytes to %d (%d records)", self.path, self.bytes_on_disk, total, len(sizes))
-        os.close(self._fd)
-        self._fd = fd
-        self._sizes = sizes
-        self._live_bytes = total
-        self.bytes_on_disk = total
-        self.synced = self.appended  # the new log and its name are fsynced
-        self.compactions += 1
+        job = self.start_compaction()
+        job.run()
+        self.finish_compaction(job)
 
     def close(self) -> None:
         """Sync (unless poisoned) and release the directory; idempotent."""
@@ -648,8 +617,7 @@ class DurableLog(DurableStore):
         except OSError as exc:
             os.close(fd)
             self._fail("compaction", exc)
-        log.debug("%s: compacted %d bytes to %d (%d records) off the loop", self.path, self.bytes_on_disk,
-                  total, len(sizes))
+        log.debug("%s: compacted %d bytes to %d (%d records)", self.path, self.bytes_on_disk, total, len(sizes))
         os.close(self._fd)
         self._fd = fd
         self._sizes = sizes
