@@ -299,9 +299,7 @@ class PeerTransport:
         data = _encode_or_log(msg)
         try:
             sent = os.write(fd, data)
-        except (BlockingIOError, InterruptedError):
-            sent = 0
-        except OSError:  # the writer's send_all meets the same error and says why the link closed
+        except OSError:  # a full buffer; or a broken link, which the writer's send_all meets and reports
             sent = 0
         if sent == len(data):
             return
